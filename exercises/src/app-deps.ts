@@ -1,0 +1,25 @@
+import type { Config } from '#shared/config.ts';
+import { createAmqp, type Amqp } from '#shared/amqp.ts';
+import { createDb, type Db } from '#shared/db.ts';
+import type { Logger } from '#shared/logger.ts';
+import { createMetrics, type Metrics } from '#shared/metrics.ts';
+import { connectInBackground, createRedis, type Redis } from '#shared/redis.ts';
+
+/** Everything a handler may need, passed explicitly as one argument. */
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  db: Db;
+  amqp: Amqp;
+  redis: Redis;
+  metrics: Metrics;
+}
+
+/** Opens the connections without waiting for them: the service starts (not ready) while a dependency is down. */
+export async function createAppDeps(config: Config, log: Logger): Promise<AppDeps> {
+  const db = createDb({ url: config.databaseUrl, log, applicationName: config.serviceName });
+  const redis = createRedis({ url: config.redisUrl, log });
+  connectInBackground(redis, log);
+  const amqp = await createAmqp({ url: config.amqpUrl, log, name: config.serviceName });
+  return { config, log, db, amqp, redis, metrics: createMetrics() };
+}

@@ -1,0 +1,89 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TodoError } from '#shared/todo-error.ts';
+import type { AppDeps } from '../app-deps.ts';
+import { ValidationError } from '../errors.ts';
+import { checkDependencies } from '../health/check-dependencies.ts';
+import { createItem } from '../items/create-item.ts';
+import { getItem } from '../items/get-item.ts';
+import { itemToJson } from '../items/item.ts';
+import { listItems } from '../items/list-items.ts';
+import { readJsonBody, sendJson, sendText } from './respond.ts';
+
+export interface Route {
+  method: 'GET' | 'POST';
+  /** A pattern for metrics labels: "/items/:id", never the raw path (unbounded label values). */
+  pattern: string;
+  match: (path: string) => Record<string, string> | undefined;
+  handle: (deps: AppDeps, req: IncomingMessage, res: ServerResponse, params: Record<string, string>, url: URL) => Promise<void>;
+}
+
+const exact = (path: string) => (candidate: string) => (candidate === path ? {} : undefined);
+
+export const routes: Route[] = [
+  {
+    method: 'GET',
+    pattern: '/healthz',
+    match: exact('/healthz'),
+    // Liveness: the process can answer. It never checks dependencies, or a database outage
+    // would make the orchestrator restart every healthy pod at once.
+    handle: async (_deps, _req, res) => {
+      // #region m1: answer /healthz (liveness)
+      throw new TodoError('m1', 'answer /healthz in http/routes.ts');
+      // #endregion
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/readyz',
+    match: exact('/readyz'),
+    // Readiness: 200 only when every dependency answers, 503 otherwise, with each one's state.
+    handle: async (deps, _req, res) => {
+      // #region m1: answer /readyz from a fresh check of every dependency
+      throw new TodoError('m1', 'answer /readyz in http/routes.ts');
+      // #endregion
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/metrics',
+    match: exact('/metrics'),
+    handle: async (deps, _req, res) => {
+      // #region m1: expose the Prometheus metrics
+      throw new TodoError('m1', 'expose /metrics in http/routes.ts');
+      // #endregion
+    },
+  },
+  {
+    method: 'POST',
+    pattern: '/items',
+    match: exact('/items'),
+    handle: async (deps, req, res) => {
+      const item = await createItem(deps, await readJsonBody(req));
+      sendJson(res, 201, itemToJson(item));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/items',
+    match: exact('/items'),
+    handle: async (deps, _req, res, _params, url) => {
+      const rawLimit = url.searchParams.get('limit');
+      const limit = rawLimit === null ? undefined : Number(rawLimit);
+      if (limit !== undefined && !/^\d+$/.test(rawLimit!)) throw new ValidationError('limit', 'must be a whole number');
+      const after = url.searchParams.get('after') ?? undefined;
+      const page = await listItems(deps, { limit, after });
+      sendJson(res, 200, { items: page.items.map(itemToJson), nextAfter: page.nextAfter ?? null });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/items/:id',
+    match: (path) => {
+      const m = /^\/items\/([^/]+)$/.exec(path);
+      return m ? { id: decodeURIComponent(m[1]!) } : undefined;
+    },
+    handle: async (deps, _req, res, params) => {
+      sendJson(res, 200, itemToJson(await getItem(deps, params.id!)));
+    },
+  },
+];

@@ -1,0 +1,16 @@
+import type { Db } from '#shared/db.ts';
+import { failpoint } from '#shared/failpoints.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { itemFromRow, type DbItem, type Item } from './item.ts';
+import { parseNewItem } from './parse-new-item.ts';
+
+/** Validates the input and stores the item. Bad input throws a ValidationError and writes nothing. */
+export async function createItem(deps: { db: Db }, input: unknown, now: Date = new Date()): Promise<Item> {
+  const parsed = parseNewItem(input, { now });
+  if ('error' in parsed) throw parsed.error;
+  const item = parsed.value;
+  await failpoint('items.before-insert');
+  // #region m1: insert the item and return it as stored
+  throw new TodoError('m1', 'insert the item in items/create-item.ts');
+  // #endregion
+}

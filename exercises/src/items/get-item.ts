@@ -1,0 +1,13 @@
+import type { Db } from '#shared/db.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { ItemNotFound } from '../errors.ts';
+import { itemFromRow, type DbItem, type Item } from './item.ts';
+import { parseItemId } from './parse-new-item.ts';
+
+export async function getItem(deps: { db: Db }, rawId: string): Promise<Item> {
+  const id = parseItemId(rawId);
+  if ('error' in id) throw id.error;
+  // #region m1: read one item by id
+  throw new TodoError('m1', 'read one item in items/get-item.ts');
+  // #endregion
+}

@@ -1,0 +1,72 @@
+// Terminates every PostgreSQL connection of a running bid-service while it takes writes,
+// and keeps the database refusing new ones for 2 s. Answers the lesson's question: does a
+// dead pool connection kill the process, lose an acknowledged write, or need a restart?
+import pg from 'pg';
+import { loadConfig } from '#shared/config.ts';
+import { generateLoad, sampleReadiness, scenarioConfig, scenarioDatabase, sleep, type ChaosScenario } from '#shared/chaos.ts';
+import { databaseUrlFor } from '#shared/migrate.ts';
+import { startServiceProcess } from '#shared/test/service-process.ts';
+
+export const scenario: ChaosScenario = {
+  name: 'pg-connections-killed',
+  milestone: 1,
+  summary: 'Kills all PostgreSQL connections under load and refuses new ones for 2 s; /readyz must go red and come back, no acknowledged item lost, no restart.',
+  async run(ctx) {
+    const database = await scenarioDatabase(ctx);
+    const admin = new pg.Client({ connectionString: databaseUrlFor(ctx.infra.databaseUrl, 'postgres') });
+    await admin.connect();
+    const config = scenarioConfig(loadConfig({}), { databaseUrl: database.url, amqpUrl: ctx.infra.amqpUrl, redisUrl: ctx.infra.redisUrl });
+    const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
+    const db = `"${database.name}"`;
+    try {
+      ctx.say(`bid-service pid ${service.pid} on ${service.url}, database ${database.name}`);
+      const readiness = sampleReadiness(service.url);
+      let stopLoad!: () => void;
+      const until = new Promise<void>((r) => (stopLoad = r));
+      const endAt = new Date(Date.now() + 86_400_000).toISOString();
+      const load = generateLoad({
+        workers: 4,
+        maxRequests: 5_000,
+        until,
+        request: async () => {
+          const res = await fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: 'chaos lamp', startPriceCents: '9007199254740993', endAt }), signal: AbortSignal.timeout(5_000) });
+          return res.status === 201 ? ((await res.json()) as { id: string }).id : undefined;
+        },
+      });
+      await sleep(1_500);
+      ctx.say('cut: ALLOW_CONNECTIONS false, pg_terminate_backend on every connection of the service');
+      await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
+      const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database.name]);
+      await sleep(2_000);
+      await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
+      ctx.say('restored: connections allowed again');
+      await sleep(2_500);
+      stopLoad();
+      const result = await load;
+      // Give readiness a bounded chance to turn green before judging it.
+      for (let i = 0; i < 50 && (await fetch(`${service.url}/readyz`).then((r) => r.status, () => 0)) !== 200; i++) await sleep(200);
+      await sleep(300);
+      const ready = await readiness.stop();
+      const check = new pg.Client({ connectionString: database.url });
+      await check.connect();
+      const found = await check
+        .query<{ n: string }>('SELECT count(*) AS n FROM items WHERE id = ANY($1::uuid[]) AND start_price_cents = 9007199254740993', [result.acknowledged])
+        .finally(() => check.end());
+      const inDb = Number(found.rows[0]?.n ?? 0);
+      const lost = result.acknowledged.length - inDb;
+      const alive = service.logs.filter((l) => l.msg === 'bid-service listening').length === 1 && (await Promise.race([service.exited.then(() => false), sleep(50).then(() => true)]));
+      const restarts = alive ? 0 : 1;
+      const ok = lost === 0 && ready.wentRed && ready.cameBack && restarts === 0 && result.acknowledged.length > 0;
+      return {
+        ok,
+        line: `requests ${result.sent} · acknowledged ${result.acknowledged.length} · failed during the cut ${result.failed} · in db ${inDb} · lost ${lost} · connections killed ${killed.rowCount} · /readyz ${ready.wentRed ? `red ${ready.redSeconds.toFixed(1)} s` : 'never red'} then ${ready.cameBack ? 'green' : 'NOT green'} · restarts ${restarts}`,
+        facts: { sent: result.sent, acknowledged: result.acknowledged.length, failed: result.failed, inDb, lost, wentRed: ready.wentRed, cameBack: ready.cameBack, restarts },
+      };
+    } finally {
+      await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`).catch(() => undefined);
+      await service.stop('SIGTERM');
+      await admin.end();
+      await database.drop();
+    }
+  },
+};

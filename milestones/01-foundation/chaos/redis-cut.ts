@@ -1,0 +1,67 @@
+// Cuts bid-service's connection to Redis (through the fault proxy, so nothing else is
+// touched) for 2 s while it takes writes. Redis is not on the write path in milestone 1, so
+// writes must keep succeeding while /readyz reports Redis down, and recover by themselves.
+import { loadConfig } from '#shared/config.ts';
+import { generateLoad, sampleReadiness, scenarioConfig, scenarioDatabase, sleep, type ChaosScenario } from '#shared/chaos.ts';
+import { startFaultProxy } from '#shared/fault-proxy.ts';
+import { startServiceProcess } from '#shared/test/service-process.ts';
+import pg from 'pg';
+
+export const scenario: ChaosScenario = {
+  name: 'redis-cut',
+  milestone: 1,
+  summary: 'Cuts the service off from Redis for 2 s under load; /readyz must say which dependency is down, writes keep working, no restart.',
+  async run(ctx) {
+    const database = await scenarioDatabase(ctx);
+    const proxy = await startFaultProxy({ target: ctx.infra.redisUrl });
+    const config = scenarioConfig(loadConfig({}), { databaseUrl: database.url, amqpUrl: ctx.infra.amqpUrl, redisUrl: proxy.url(ctx.infra.redisUrl) });
+    const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
+    try {
+      ctx.say(`bid-service pid ${service.pid}; Redis through the fault proxy on port ${proxy.port}`);
+      const readiness = sampleReadiness(service.url);
+      let stopLoad!: () => void;
+      const until = new Promise<void>((r) => (stopLoad = r));
+      const endAt = new Date(Date.now() + 86_400_000).toISOString();
+      const load = generateLoad({
+        workers: 2,
+        maxRequests: 3_000,
+        until,
+        request: async () => {
+          const res = await fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: 'chaos chair', startPriceCents: 100, endAt }), signal: AbortSignal.timeout(5_000) });
+          return res.status === 201 ? ((await res.json()) as { id: string }).id : undefined;
+        },
+      });
+      await sleep(1_000);
+      ctx.say('cut: Redis connections reset, new ones refused');
+      proxy.refuse(true);
+      proxy.cutAll();
+      await sleep(1_000);
+      const during = await fetch(`${service.url}/readyz`).then((r) => r.json() as Promise<{ dependencies?: Record<string, { status: string }> }>).catch(() => ({ dependencies: undefined }));
+      await sleep(1_000);
+      proxy.refuse(false);
+      ctx.say('restored');
+      for (let i = 0; i < 50 && (await fetch(`${service.url}/readyz`).then((r) => r.status, () => 0)) !== 200; i++) await sleep(200);
+      await sleep(300);
+      stopLoad();
+      const result = await load;
+      const ready = await readiness.stop();
+      const check = new pg.Client({ connectionString: database.url });
+      await check.connect();
+      const found = await check.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE id = ANY($1::uuid[])', [result.acknowledged]).finally(() => check.end());
+      const inDb = Number(found.rows[0]?.n ?? 0);
+      const lost = result.acknowledged.length - inDb;
+      const named = during.dependencies?.redis?.status === 'down' && during.dependencies?.postgres?.status === 'up';
+      const restarts = service.logs.filter((l) => l.msg === 'bid-service listening').length - 1;
+      const ok = lost === 0 && result.failed === 0 && ready.wentRed && ready.cameBack && named && restarts === 0;
+      return {
+        ok,
+        line: `requests ${result.sent} · acknowledged ${result.acknowledged.length} · failed ${result.failed} · in db ${inDb} · lost ${lost} · /readyz ${ready.wentRed ? `red ${ready.redSeconds.toFixed(1)} s` : 'never red'}${named ? ' (redis down, postgres up)' : ' (did not name redis)'} then ${ready.cameBack ? 'green' : 'NOT green'} · restarts ${restarts}`,
+        facts: { sent: result.sent, acknowledged: result.acknowledged.length, failed: result.failed, inDb, lost, wentRed: ready.wentRed, cameBack: ready.cameBack, named, restarts },
+      };
+    } finally {
+      await service.stop('SIGTERM');
+      await proxy.close();
+      await database.drop();
+    }
+  },
+};

@@ -1,0 +1,43 @@
+// The one list of milestones (rustlings' info.toml): what the CLI runs, in which order,
+// and the hint for each test file.
+
+export interface Milestone {
+  n: number;
+  slug: string;
+  title: string;
+  /** False while the lesson and its tests are not written yet. */
+  ready: boolean;
+  /** One line on what the learner builds. */
+  summary: string;
+  /** A hint per test file, shown with that file's first failure. */
+  hints: Record<string, string>;
+}
+
+export const milestones: Milestone[] = [
+  {
+    n: 1,
+    slug: '01-foundation',
+    title: 'Foundation',
+    ready: true,
+    summary: 'Schema with money as BIGINT cents, item create/get/list with validation, health, readiness, metrics, correlation ids, graceful shutdown.',
+    hints: {
+      'schema.test.ts':
+        'Write the SQL in exercises/migrations/1764000000000_items-and-bids.sql: the items and bids tables exactly as step 2 of milestones/01-foundation/README.md lists them, each CHECK with the name given there, and a Down Migration that drops both (bids first: it references items).',
+      'items.test.ts':
+        'Start with parseNewItem in exercises/src/items/parse-new-item.ts: return { error: new ValidationError(field, problem) } for the first bad field, then parseCents (a string of digits or a safe integer, never a float), then the SQL in create-item.ts, get-item.ts and list-items.ts. Pass money to SQL as a string with a ::bigint cast.',
+      'connectivity.test.ts':
+        'In exercises/src/health/check-dependencies.ts wrap one real round trip per service in measure(timeoutMs, …): `SELECT 1`, a RabbitMQ channel doing checkExchange("amq.topic"), and Redis PING, all three with Promise.all.',
+      'service.test.ts':
+        'In exercises/src/http/routes.ts answer /healthz, /readyz (from checkDependencies: 200 only when all are up, 503 otherwise) and /metrics; in http/server.ts read or create the x-correlation-id and log one line per request inside withCorrelationId; in bid-service.ts call onShutdown with the steps in order.',
+    },
+  },
+  { n: 2, slug: '02-outbox', title: 'Transactional outbox', ready: false, summary: 'A bid and its BidPlaced event commit together; a relay publishes them with confirms.', hints: {} },
+  { n: 3, slug: '03-row-locking', title: 'Row locking', ready: false, summary: 'Bid rules under concurrency with SELECT … FOR UPDATE.', hints: {} },
+  { n: 4, slug: '04-idempotent-stats', title: 'Idempotent stats', ready: false, summary: 'An auction closer and consumers that never double count.', hints: {} },
+  { n: 5, slug: '05-expand-contract', title: 'Expand and contract', ready: false, summary: 'Change a column type on a million rows while bids keep flowing.', hints: {} },
+  { n: 6, slug: '06-ingress-deploy', title: 'Ingress and deployment', ready: false, summary: 'ConnectRPC over HTTP/2 behind TLS; one image on Kubernetes.', hints: {} },
+];
+
+export function milestone(n: number): Milestone | undefined {
+  return milestones.find((m) => m.n === n);
+}

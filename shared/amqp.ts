@@ -1,0 +1,46 @@
+import amqp from 'amqplib';
+import type { Channel, ConfirmChannel, RecoveringChannelModel } from 'amqplib';
+import type { Logger } from './logger.ts';
+
+export interface Amqp {
+  /** True while a connection to the broker is open. */
+  readonly connected: boolean;
+  createChannel(): Promise<Channel>;
+  createConfirmChannel(): Promise<ConfirmChannel>;
+  close(): Promise<void>;
+}
+
+/**
+ * One AMQP connection that reconnects by itself with jittered exponential backoff
+ * (amqplib's recovery mode). The process starts even while the broker is down; callers see
+ * `connected` and get an error from createChannel until it is back.
+ */
+export async function createAmqp(deps: { url: string; log: Logger; name?: string }): Promise<Amqp> {
+  const model: RecoveringChannelModel = await amqp.connect(deps.url, {
+    clientProperties: { connection_name: deps.name ?? 'auction-workbook' },
+    recovery: { initialDelay: 100, maxDelay: 5_000, jitter: 0.5, waitForConnect: false },
+  });
+  let connected = false;
+  let closing = false;
+  model.on('connect', () => {
+    if (connected === false) deps.log.info('RabbitMQ connected');
+    connected = true;
+  });
+  model.on('disconnect', (err: Error) => {
+    connected = false;
+    if (!closing) deps.log.warn({ err: err?.message }, 'RabbitMQ connection lost; reconnecting');
+  });
+  model.on('connect-failed', (err: Error) => deps.log.debug({ err: err.message }, 'RabbitMQ not reachable; retrying'));
+  model.on('error', (err: Error) => deps.log.warn({ err: err.message }, 'RabbitMQ error'));
+  return {
+    get connected() {
+      return connected;
+    },
+    createChannel: () => model.createChannel(),
+    createConfirmChannel: () => model.createConfirmChannel(),
+    async close() {
+      closing = true;
+      await model.close().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,98 @@
+// Building blocks of the chaos scenarios: a bounded load generator, a readiness sampler,
+// and the verdict line every scenario ends with.
+import { randomBytes } from 'node:crypto';
+import type { Config } from './config.ts';
+import { createDatabase, databaseUrlFor, dropDatabase } from './migrate.ts';
+import type { Infra } from './test/infra.ts';
+
+export interface ChaosContext {
+  tree: string;
+  infra: Infra;
+  template: string;
+  /** Progress lines for the person watching. */
+  say: (line: string) => void;
+}
+
+export interface Verdict {
+  ok: boolean;
+  /** "placed 500 · in db 500 · lost 0 …" */
+  line: string;
+  facts: Record<string, number | string | boolean>;
+}
+
+export interface ChaosScenario {
+  name: string;
+  milestone: number;
+  summary: string;
+  run(ctx: ChaosContext): Promise<Verdict>;
+}
+
+/** A database of its own for one scenario, cloned from the tree's template. */
+export async function scenarioDatabase(ctx: ChaosContext): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const name = `wb_chaos_${randomBytes(4).toString('hex')}`;
+  await createDatabase(ctx.infra.databaseUrl, name, ctx.template);
+  return { name, url: databaseUrlFor(ctx.infra.databaseUrl, name), drop: () => dropDatabase(ctx.infra.databaseUrl, name) };
+}
+
+export function scenarioConfig(base: Config, overrides: Partial<Config>): Config {
+  return { ...base, healthTimeoutMs: 500, ...overrides };
+}
+
+export interface LoadResult {
+  sent: number;
+  acknowledged: string[];
+  failed: number;
+}
+
+/** Runs `request` from `workers` loops until `stop()` resolves or `maxRequests` is reached. */
+export async function generateLoad(options: { workers: number; maxRequests: number; until: Promise<void>; request: () => Promise<string | undefined> }): Promise<LoadResult> {
+  const result: LoadResult = { sent: 0, acknowledged: [], failed: 0 };
+  let stopped = false;
+  void options.until.then(() => (stopped = true));
+  const loop = async () => {
+    while (!stopped && result.sent < options.maxRequests) {
+      result.sent++;
+      try {
+        const id = await options.request();
+        if (id) result.acknowledged.push(id);
+        else result.failed++;
+      } catch {
+        result.failed++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.workers }, loop));
+  return result;
+}
+
+/** Samples GET /readyz every `everyMs` until stopped; reports red time and whether it ended green. */
+export function sampleReadiness(url: string, everyMs = 100) {
+  const samples: Array<{ at: number; status: number }> = [];
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const at = Date.now();
+      const status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status, () => 0);
+      samples.push({ at, status });
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    samples,
+    async stop() {
+      running = false;
+      await done;
+      const red = samples.filter((s) => s.status !== 200);
+      const firstRed = red[0]?.at;
+      const greenAfter = firstRed === undefined ? undefined : samples.find((s) => s.at > firstRed && s.status === 200 && s.at > (red.at(-1)?.at ?? 0));
+      return {
+        wentRed: red.length > 0,
+        cameBack: greenAfter !== undefined && samples.at(-1)?.status === 200,
+        redSeconds: firstRed === undefined ? 0 : (((greenAfter?.at ?? Date.now()) - firstRed) / 1000),
+      };
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,139 @@
+// The only module that reads process.env. Everything else receives a Config (or a
+// WorkbookSettings) as an argument, so tests can give each file its own names and URLs.
+
+export interface Config {
+  serviceName: string;
+  http: { host: string; port: number; shutdownGraceMs: number };
+  databaseUrl: string;
+  amqpUrl: string;
+  redisUrl: string;
+  /** Per-instance names, so parallel test files never see each other's traffic. */
+  amqp: { exchange: string; queuePrefix: string };
+  redis: { keyPrefix: string };
+  /** How long a readiness probe waits for one dependency before calling it down. */
+  healthTimeoutMs: number;
+  logLevel: string;
+  /** FAILPOINTS=name=action;name=action (see shared/failpoints.ts). */
+  failpoints: string;
+}
+
+export const composeDefaults = {
+  databaseUrl: 'postgres://postgres:postgres@127.0.0.1:5432/auction',
+  amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+  redisUrl: 'redis://127.0.0.1:6379',
+} as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    readonly value: string,
+    readonly expected: string,
+  ) {
+    super(`${variable}=${JSON.stringify(value)} is not valid: expected ${expected}.`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const config: Config = {
+    serviceName: env.SERVICE_NAME ?? 'bid-service',
+    http: {
+      host: env.HTTP_HOST ?? '127.0.0.1',
+      port: intVar(env, 'PORT', 3000, { min: 0, max: 65535 }),
+      shutdownGraceMs: intVar(env, 'SHUTDOWN_GRACE_MS', 10_000, { min: 0 }),
+    },
+    databaseUrl: urlVar(env, 'DATABASE_URL', composeDefaults.databaseUrl, ['postgres:', 'postgresql:']),
+    amqpUrl: urlVar(env, 'AMQP_URL', composeDefaults.amqpUrl, ['amqp:', 'amqps:']),
+    redisUrl: urlVar(env, 'REDIS_URL', composeDefaults.redisUrl, ['redis:', 'rediss:']),
+    amqp: {
+      exchange: env.AMQP_EXCHANGE ?? 'auction.events',
+      queuePrefix: env.AMQP_QUEUE_PREFIX ?? 'auction.',
+    },
+    redis: { keyPrefix: env.REDIS_KEY_PREFIX ?? 'auction:' },
+    healthTimeoutMs: intVar(env, 'HEALTH_TIMEOUT_MS', 1_000, { min: 1 }),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    failpoints: env.FAILPOINTS ?? '',
+  };
+  return { ...config, ...overrides };
+}
+
+/** Turns a Config back into the environment a child process reads it from. */
+export function configToEnv(config: Config): Record<string, string> {
+  return {
+    SERVICE_NAME: config.serviceName,
+    HTTP_HOST: config.http.host,
+    PORT: String(config.http.port),
+    SHUTDOWN_GRACE_MS: String(config.http.shutdownGraceMs),
+    DATABASE_URL: config.databaseUrl,
+    AMQP_URL: config.amqpUrl,
+    REDIS_URL: config.redisUrl,
+    AMQP_EXCHANGE: config.amqp.exchange,
+    AMQP_QUEUE_PREFIX: config.amqp.queuePrefix,
+    REDIS_KEY_PREFIX: config.redis.keyPrefix,
+    HEALTH_TIMEOUT_MS: String(config.healthTimeoutMs),
+    LOG_LEVEL: config.logLevel,
+    FAILPOINTS: config.failpoints,
+  };
+}
+
+/** Settings of the workbook tooling (CLI, test harness), never of the app. */
+export interface WorkbookSettings {
+  /** Which services the environment names explicitly (design §4, step 1). */
+  explicitUrls: { databaseUrl?: string; amqpUrl?: string; redisUrl?: string };
+  /** The tree under test: a folder holding src/ and migrations/. */
+  tree: string | undefined;
+  /** Images for the Testcontainers path; the same ones docker-compose.yml uses. */
+  images: { postgres: string; rabbitmq: string; redis: string };
+  dockerHost: string | undefined;
+  ci: boolean;
+  noColor: boolean;
+  nodeVersion: string;
+}
+
+export function loadWorkbookSettings(env: Env = process.env): WorkbookSettings {
+  return {
+    explicitUrls: {
+      databaseUrl: env.DATABASE_URL || undefined,
+      amqpUrl: env.AMQP_URL || undefined,
+      redisUrl: env.REDIS_URL || undefined,
+    },
+    tree: env.WORKBOOK_TREE || undefined,
+    images: {
+      postgres: env.WORKBOOK_POSTGRES_IMAGE ?? 'postgres:15',
+      rabbitmq: env.WORKBOOK_RABBITMQ_IMAGE ?? 'rabbitmq:3-management',
+      redis: env.WORKBOOK_REDIS_IMAGE ?? 'redis:7',
+    },
+    dockerHost: env.DOCKER_HOST || undefined,
+    ci: env.CI === 'true' || env.CI === '1',
+    noColor: env.NO_COLOR !== undefined || env.FORCE_COLOR === '0',
+    nodeVersion: process.versions.node,
+  };
+}
+
+function intVar(env: Env, name: string, fallback: number, range: { min?: number; max?: number }): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  const { min = -Infinity, max = Infinity } = range;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, raw, `a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function urlVar(env: Env, name: string, fallback: string, protocols: string[]): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, raw, `a URL like ${fallback}`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, raw, `a URL starting with ${protocols.join(' or ')}//`);
+  }
+  return raw;
+}

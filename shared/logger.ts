@@ -1,0 +1,37 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
+
+export type Logger = PinoLogger;
+
+const requestContext = new AsyncLocalStorage<{ correlationId: string }>();
+
+/** Every log line written inside `fn` (however deep, across awaits) carries this id. */
+export function withCorrelationId<T>(correlationId: string, fn: () => T): T {
+  return requestContext.run({ correlationId }, fn);
+}
+
+export function currentCorrelationId(): string | undefined {
+  return requestContext.getStore()?.correlationId;
+}
+
+export function newCorrelationId(): string {
+  return randomUUID();
+}
+
+export function createLogger(options: { name: string; level: string; destination?: DestinationStream }): Logger {
+  return pino(
+    {
+      name: options.name,
+      level: options.level,
+      base: { service: options.name },
+      // A mixin reads the context at the moment of logging, so no child logger has to be
+      // threaded through every call.
+      mixin() {
+        const correlationId = currentCorrelationId();
+        return correlationId ? { correlationId } : {};
+      },
+    },
+    options.destination,
+  );
+}

@@ -1,0 +1,23 @@
+/**
+ * Polls `read` until `done` holds (or `timeoutMs` passes) and returns the last value. For
+ * state that converges (a reconnect, a readiness flip); the assertion is on the value, not
+ * on how long it took.
+ */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await read();
+      if (done(last)) return last;
+    } catch (err) {
+      // An unwritten stub will never converge: say so now instead of after the timeout.
+      if ((err as Error)?.name === 'TodoError') throw err;
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seen = lastError ? `last error: ${(lastError as Error).message}` : `last value: ${JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`;
+  throw new Error(`expected ${what} within ${timeoutMs} ms; ${seen}`);
+}

@@ -1,0 +1,104 @@
+// Runs an app entry point (bid-service, bid-worker) of a tree as a real child process, the
+// way it runs in production, and reads its JSON log lines.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { configToEnv, type Config } from '../config.ts';
+import { repoRoot } from '../workbook/trees.ts';
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface ServiceProcess {
+  readonly pid: number;
+  /** http://127.0.0.1:<port> once it logged that it listens. */
+  readonly url: string;
+  readonly logs: LogLine[];
+  /** Lines that were not JSON (a crash, a stack trace). */
+  readonly otherOutput: string[];
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Sends the signal and resolves with how the process ended. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export class ServiceDidNotStart extends Error {
+  override name = 'ServiceDidNotStart';
+}
+
+export async function startServiceProcess(options: { tree: string; entry: string; config: Config; startTimeoutMs?: number; extraEnv?: Record<string, string> }): Promise<ServiceProcess> {
+  const entryPath = join(options.tree, 'src', options.entry);
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entryPath], {
+    cwd: repoRoot,
+    env: { ...process.env, ...configToEnv({ ...options.config, http: { ...options.config.http, port: 0 }, logLevel: 'info' }), ...options.extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: LogLine[] = [];
+  const otherOutput: string[] = [];
+  const waiters = new Set<() => void>();
+  const onLine = (line: string) => {
+    try {
+      const parsed = JSON.parse(line) as LogLine;
+      if (typeof parsed === 'object' && parsed && 'msg' in parsed) logs.push(parsed);
+      else otherOutput.push(line);
+    } catch {
+      if (line.trim()) otherOutput.push(line);
+    }
+    for (const wake of waiters) wake();
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  createInterface({ input: child.stderr! }).on('line', onLine);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+      for (const wake of waiters) wake();
+    }),
+  );
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+
+  const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 10_000) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const check = () => {
+        const found = logs.find(predicate);
+        if (found) return finish(() => resolve(found));
+        if (hasExited) finish(() => reject(new ServiceDidNotStart(`${options.entry} exited before logging what was expected. Its output:\n${[...otherOutput].slice(-15).join('\n')}`)));
+      };
+      const timer = setTimeout(() => finish(() => reject(new ServiceDidNotStart(`${options.entry} did not log what was expected within ${timeoutMs} ms. Its output:\n${otherOutput.slice(-15).join('\n')}`))), timeoutMs);
+      const finish = (fn: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        fn();
+      };
+      waiters.add(check);
+      check();
+    });
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) => {
+    if (!hasExited) child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const result = await exited;
+    clearTimeout(timer);
+    return result;
+  };
+
+  let listening: LogLine;
+  try {
+    listening = await waitForLog((l) => l.msg.endsWith('listening') && typeof l.port === 'number', options.startTimeoutMs ?? 15_000);
+  } catch (err) {
+    await stop('SIGKILL');
+    throw err;
+  }
+  return {
+    pid: child.pid!,
+    url: `http://127.0.0.1:${listening.port as number}`,
+    logs,
+    otherOutput,
+    waitForLog,
+    stop,
+    exited,
+  };
+}

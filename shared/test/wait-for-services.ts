@@ -1,0 +1,34 @@
+import amqp from 'amqplib';
+import pg from 'pg';
+import { createClient } from 'redis';
+
+/** Retries a real connection to each service until it answers or `timeoutMs` passes. */
+export async function waitUntilServicesAnswer(urls: { databaseUrl: string; amqpUrl: string; redisUrl: string }, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const until = async (name: string, probe: () => Promise<unknown>) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await probe();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`${name} did not answer within ${timeoutMs} ms: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1_000)));
+      }
+    }
+  };
+  await Promise.all([
+    until('PostgreSQL', async () => {
+      const client = new pg.Client({ connectionString: urls.databaseUrl, connectionTimeoutMillis: 2_000 });
+      await client.connect();
+      await client.query('SELECT 1').finally(() => client.end());
+    }),
+    until('RabbitMQ', async () => (await amqp.connect(urls.amqpUrl)).close()),
+    until('Redis', async () => {
+      const client = createClient({ url: urls.redisUrl, socket: { reconnectStrategy: false, connectTimeout: 2_000 } });
+      client.on('error', () => undefined);
+      await client.connect();
+      await client.ping();
+      await client.quit();
+    }),
+  ]);
+}

@@ -1,0 +1,98 @@
+// The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate.
+import { ConfigError, loadConfig } from '../config.ts';
+import { createDatabase, databaseExists, databaseName, runMigrations } from '../migrate.ts';
+import { milestone } from '../../milestones/manifest.ts';
+import { RegionSyntaxError } from './regions.ts';
+import { LearnerError } from './prepare.ts';
+import { exercisesDir, solutionsDir } from './trees.ts';
+import { bold, red, say, yellow } from './ui.ts';
+import { chaosCommand } from './commands/chaos.ts';
+import { checkCommand } from './commands/check.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { generateExercises } from './commands/generate.ts';
+import { milestoneCommand } from './commands/milestone.ts';
+import { resetCommand, reviewCommand } from './commands/review.ts';
+
+const USAGE = `Usage:
+  npm run milestone:N [-- --solution] [-- --watch] [-- --force] [-- --json]
+  npm run hint -- N          a hint for milestone N
+  npm run review -- N        your milestone-N code beside the reference, as a diff
+  npm run reset -- N         put milestone N's stubs back (asks first; --yes to skip)
+  npm run chaos -- N [name]  list or run milestone N's failure scenarios (-- --solution for the reference)
+  npm run doctor [-- --json] Node, infrastructure and services, with fixes
+  npm test                   every check CI runs; npm run check -- <typecheck|sync|infra|green|progress|teeth|chaos> [--json]
+  npm run generate           (maintainers) write exercises/ from solutions/
+  npm run migrate [-- down] [-- --solution]  apply your migrations to DATABASE_URL (for npm run start:service)`;
+
+function parseMilestone(raw: string | undefined, command: string): number {
+  const n = Number(raw);
+  if (!raw || !Number.isInteger(n) || !milestone(n)) {
+    throw new LearnerError(`"${command}" needs a milestone number from 1 to 6${raw ? `, got "${raw}"` : ''}.`, `npm run ${command} -- 1`);
+  }
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const flags = new Set(argv.filter((a) => a.startsWith('--')));
+  const [command, ...args] = argv.filter((a) => !a.startsWith('--'));
+  const json = flags.has('--json');
+  switch (command) {
+    case 'milestone':
+      return milestoneCommand({ n: parseMilestone(args[0], 'milestone'), solution: flags.has('--solution'), json, force: flags.has('--force'), watch: flags.has('--watch') });
+    case 'hint': {
+      const m = milestone(parseMilestone(args[0], 'hint'))!;
+      if (!m.ready) {
+        say(`Milestone ${m.n} (${m.title}) is not written yet.`);
+        return 0;
+      }
+      say(bold(`Hints for milestone ${m.n}: ${m.title}`));
+      for (const [file, hint] of Object.entries(m.hints)) say(`\n${bold(file)}\n  ${hint}`);
+      say(`\nThe lesson: milestones/${m.slug}/README.md`);
+      return 0;
+    }
+    case 'review':
+      return reviewCommand(parseMilestone(args[0], 'review'));
+    case 'reset':
+      return resetCommand(parseMilestone(args[0], 'reset'), { yes: flags.has('--yes') });
+    case 'chaos':
+      return chaosCommand(parseMilestone(args[0], 'chaos'), args[1], { solution: flags.has('--solution') });
+    case 'doctor':
+      return doctorCommand({ json });
+    case 'check':
+      return checkCommand(args[0] ?? 'all', { json });
+    case 'generate': {
+      const { written, removed } = await generateExercises();
+      say(`exercises/ generated from solutions/: ${written} files written, ${removed} removed.`);
+      return 0;
+    }
+    case 'migrate': {
+      const config = loadConfig();
+      const tree = flags.has('--solution') ? solutionsDir : exercisesDir;
+      const name = databaseName(config.databaseUrl);
+      if (!(await databaseExists(config.databaseUrl, name))) {
+        await createDatabase(config.databaseUrl, name);
+        say(`Created database ${name}.`);
+      }
+      const direction = args[0] === 'down' ? 'down' : 'up';
+      const ran = await runMigrations({ databaseUrl: config.databaseUrl, tree, direction });
+      say(ran.length ? `Migrated ${direction}: ${ran.join(', ')}` : 'Nothing to migrate: the database is up to date.');
+      return 0;
+    }
+    default:
+      say(command ? `${red(`Unknown command "${command}".`)}\n\n${USAGE}` : USAGE);
+      return command ? 2 : 0;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    // Learner-facing: what happened and what to do next; the stack only for workbook bugs.
+    if (err instanceof LearnerError) say(`${red(err.what)}\nNext: ${bold(err.next)}`);
+    else if (err instanceof ConfigError) say(`${red(err.message)}\nNext: fix it in your environment or .env, then run the command again.`);
+    else if (err instanceof RegionSyntaxError) say(`${red(`A region marker is broken: ${err.message}`)}\nNext: restore the "// #region …" and "// #endregion" lines (git diff shows what changed).`);
+    else say(`${red(`The workbook failed unexpectedly: ${(err as Error).message}`)}\n${yellow('This is probably a bug in the workbook; the details:')}\n${(err as Error).stack ?? ''}\nNext: ${bold('npm run doctor')}, and report it if the services are fine.`);
+    process.exit(1);
+  },
+);
+

@@ -1,0 +1,48 @@
+// npm run chaos -- N [scenario]: break the running system on purpose and end with a verdict.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ChaosScenario } from '../../chaos.ts';
+import { ensureTemplate } from '../../migrate.ts';
+import { milestone } from '../../../milestones/manifest.ts';
+import { prepare } from '../prepare.ts';
+import { exercisesDir, hashTree, repoRoot, solutionsDir, treeLabel } from '../trees.ts';
+import { bold, dim, green, red, say } from '../ui.ts';
+
+export async function loadScenarios(n: number): Promise<ChaosScenario[]> {
+  const m = milestone(n);
+  if (!m) return [];
+  const dir = join(repoRoot, 'milestones', m.slug, 'chaos');
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.ts')).sort();
+  const out: ChaosScenario[] = [];
+  for (const f of files) out.push(((await import(pathToFileURL(join(dir, f)).href)) as { scenario: ChaosScenario }).scenario);
+  return out;
+}
+
+export async function runScenario(scenario: ChaosScenario, tree: string, print: (line: string) => void) {
+  const infra = await prepare(tree);
+  const template = await ensureTemplate({ databaseUrl: infra.databaseUrl, tree, migrationsHash: await hashTree(tree, ['migrations']) });
+  return scenario.run({ tree, infra, template, say: print });
+}
+
+export async function chaosCommand(n: number, name: string | undefined, options: { solution: boolean }): Promise<number> {
+  const scenarios = await loadScenarios(n);
+  if (!name) {
+    say(bold(`Chaos scenarios of milestone ${n}:`));
+    if (scenarios.length === 0) say('  none yet.');
+    for (const s of scenarios) say(`  ${bold(s.name)}  ${s.summary}`);
+    if (scenarios[0]) say(`\nRun one: npm run chaos -- ${n} ${scenarios[0].name}   (add -- --solution to run it on the reference)`);
+    return 0;
+  }
+  const scenario = scenarios.find((s) => s.name === name);
+  if (!scenario) {
+    say(red(`Milestone ${n} has no chaos scenario "${name}".`) + ` It has: ${scenarios.map((s) => s.name).join(', ') || 'none'}.`);
+    return 2;
+  }
+  const tree = options.solution ? solutionsDir : exercisesDir;
+  say(bold(`Chaos: ${scenario.name}`) + dim(` against ${treeLabel(tree)}/`));
+  say(dim(scenario.summary));
+  const verdict = await runScenario(scenario, tree, (line) => say(dim(`  ${line}`)));
+  say(`\n${verdict.ok ? green('verdict: survived') : red('verdict: did not survive')}  ${verdict.line}`);
+  return verdict.ok ? 0 : 1;
+}

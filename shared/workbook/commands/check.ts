@@ -1,0 +1,144 @@
+// npm test: what CI runs (design §2, §3): typecheck, sync, infra tests, green, progress,
+// teeth, and the chaos scenarios against the reference. Each check also runs alone.
+import { spawnSync } from 'node:child_process';
+import { join, relative } from 'node:path';
+import { milestones } from '../../../milestones/manifest.ts';
+import { prepare } from '../prepare.ts';
+import { runTests, type TestRecord, type TestRun } from '../run-tests.ts';
+import { hashTree, materializeTree, repoRoot, solutionsDir, treeLabel } from '../trees.ts';
+import { bold, dim, green as greenText, indent, red, say } from '../ui.ts';
+import { loadScenarios, runScenario } from './chaos.ts';
+import { syncDrift } from './generate.ts';
+
+export const CHECKS = ['typecheck', 'sync', 'infra', 'green', 'progress', 'teeth', 'chaos'] as const;
+export type CheckName = (typeof CHECKS)[number];
+
+export interface CheckResult {
+  check: CheckName;
+  passed: number;
+  failed: number;
+  problems: string[];
+  json: Record<string, unknown>;
+}
+
+const ready = milestones.filter((m) => m.ready);
+const milestonePath = (n: number) => relative(repoRoot, join(repoRoot, 'milestones', milestones.find((m) => m.n === n)!.slug));
+
+// The same tree content gives the same results, so T_k identical to solutions/ runs once.
+const runCache = new Map<string, Promise<TestRun>>();
+async function testsOn(tree: string, ns: number[]): Promise<TestRun> {
+  const key = `${await hashTree(tree)}:${ns.join(',')}`;
+  if (!runCache.has(key)) {
+    runCache.set(key, prepare(tree).then(() => runTests({ tree, paths: ns.map(milestonePath) })));
+  }
+  return runCache.get(key)!;
+}
+
+const milestoneOf = (t: TestRecord) => Number(/milestones\/0?(\d)/.exec(t.file)?.[1]);
+
+async function typecheck(): Promise<CheckResult> {
+  const tsc = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: repoRoot, encoding: 'utf8' });
+  const errors = (tsc.stdout + tsc.stderr).split('\n').filter((l) => /error TS/.test(l));
+  const ok = tsc.status === 0;
+  return { check: 'typecheck', passed: ok ? 1 : 0, failed: ok ? 0 : 1, problems: ok ? [] : errors.length ? errors : [(tsc.stdout + tsc.stderr).trim()], json: { errors } };
+}
+
+async function sync(): Promise<CheckResult> {
+  const drift = await syncDrift();
+  return { check: 'sync', passed: drift.length ? 0 : 1, failed: drift.length ? 1 : 0, problems: drift.length ? [`exercises/ is not what solutions/ generates; run \`npm run generate\` and commit:`, ...drift] : [], json: { drift } };
+}
+
+function fromRun(check: CheckName, run: TestRun, expect: 'passed' | 'failed', label: string): Pick<CheckResult, 'passed' | 'failed' | 'problems'> {
+  const wrong = run.tests.filter((t) => t.status !== expect);
+  const problems = wrong.map((t) => (expect === 'passed' ? `${label}: ✗ ${t.file} › ${t.name}\n${indent(t.message, '      ')}` : `${label}: passes against its stub, so it asserts nothing about the learner's work: ${t.file} › ${t.name}`));
+  if (run.error) problems.push(`${label}: ${run.error}`);
+  if (run.tests.length === 0) problems.push(`${label}: no test ran`);
+  void check;
+  return { passed: run.tests.length - wrong.length, failed: wrong.length + (run.error || run.tests.length === 0 ? 1 : 0), problems };
+}
+
+async function infra(): Promise<CheckResult> {
+  const run = await prepare(solutionsDir).then(() => runTests({ tree: solutionsDir, paths: ['shared/tests'] }));
+  return { check: 'infra', ...fromRun('infra', run, 'passed', 'shared'), json: { tests: run.tests.length } };
+}
+
+async function green(): Promise<CheckResult> {
+  const run = await testsOn(solutionsDir, ready.map((m) => m.n));
+  return { check: 'green', ...fromRun('green', run, 'passed', 'solutions'), json: { tests: run.tests.length } };
+}
+
+async function progress(): Promise<CheckResult> {
+  const out: CheckResult = { check: 'progress', passed: 0, failed: 0, problems: [], json: { trees: [] as unknown[] } };
+  for (let k = 1; k <= 5; k++) {
+    const ns = ready.filter((m) => m.n <= k).map((m) => m.n);
+    if (ns.length === 0) continue;
+    const tree = await materializeTree(k);
+    const r = fromRun('progress', await testsOn(tree, ns), 'passed', `T_${k}`);
+    out.passed += r.passed;
+    out.failed += r.failed;
+    out.problems.push(...r.problems);
+    (out.json.trees as unknown[]).push({ k, tree: treeLabel(tree), milestones: ns, passed: r.passed, failed: r.failed });
+  }
+  return out;
+}
+
+async function teeth(): Promise<CheckResult> {
+  const out: CheckResult = { check: 'teeth', passed: 0, failed: 0, problems: [], json: { check: 'teeth', milestones: [] as unknown[] } };
+  for (const m of ready) {
+    const tree = await materializeTree(m.n - 1);
+    const run = await testsOn(tree, [m.n]);
+    const mine = { ...run, tests: run.tests.filter((t) => milestoneOf(t) === m.n) };
+    const r = fromRun('teeth', mine, 'failed', `milestone ${m.n} against T_${m.n - 1}`);
+    // A run that crashed proves nothing either way.
+    out.passed += r.passed;
+    out.failed += r.failed;
+    out.problems.push(...r.problems);
+    (out.json.milestones as unknown[]).push({ milestone: m.n, tests: mine.tests.length, failedAgainstPrevious: mine.tests.filter((t) => t.status === 'failed').length });
+  }
+  return out;
+}
+
+async function chaos(): Promise<CheckResult> {
+  const out: CheckResult = { check: 'chaos', passed: 0, failed: 0, problems: [], json: { scenarios: [] as unknown[] } };
+  for (const m of ready) {
+    for (const scenario of await loadScenarios(m.n)) {
+      const verdict = await runScenario(scenario, solutionsDir, () => undefined).catch((err: Error) => ({ ok: false, line: `crashed: ${err.message}`, facts: {} }));
+      if (verdict.ok) out.passed++;
+      else {
+        out.failed++;
+        out.problems.push(`chaos ${m.n} ${scenario.name}: ${verdict.line}`);
+      }
+      say(dim(`  chaos ${m.n} ${scenario.name}: ${verdict.ok ? 'survived' : 'DID NOT SURVIVE'} · ${verdict.line}`));
+      (out.json.scenarios as unknown[]).push({ milestone: m.n, name: scenario.name, ok: verdict.ok, verdict: verdict.line });
+    }
+  }
+  return out;
+}
+
+const run: Record<CheckName, () => Promise<CheckResult>> = { typecheck, sync, infra, green, progress, teeth, chaos };
+
+export async function checkCommand(which: string, options: { json: boolean }): Promise<number> {
+  const names = which === 'all' ? [...CHECKS] : [which as CheckName];
+  if (!names.every((n) => CHECKS.includes(n))) {
+    say(red(`Unknown check "${which}".`) + ` Checks: all, ${CHECKS.join(', ')}.`);
+    return 2;
+  }
+  const results: CheckResult[] = [];
+  for (const name of names) {
+    const started = Date.now();
+    if (!options.json) say(dim(`${name} …`));
+    const result = await run[name]();
+    results.push(result);
+    if (!options.json) {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      say(`${result.failed === 0 ? greenText('✓') : red('✗')} ${bold(name)}  ${result.passed} passed, ${result.failed} failed  ${dim(`(${seconds} s)`)}`);
+      for (const p of result.problems) say(indent(p));
+      if (name === 'teeth') for (const m of result.json.milestones as Array<{ milestone: number; tests: number; failedAgainstPrevious: number }>) say(dim(`    milestone ${m.milestone}: ${m.failedAgainstPrevious} of ${m.tests} tests fail against T_${m.milestone - 1}`));
+    }
+  }
+  const passed = results.reduce((a, r) => a + r.passed, 0);
+  const failed = results.reduce((a, r) => a + r.failed, 0);
+  if (options.json) say(JSON.stringify(names.length === 1 ? { check: results[0]!.check, passed, failed, ...results[0]!.json } : { checks: results.map((r) => ({ check: r.check, passed: r.passed, failed: r.failed, problems: r.problems, ...r.json })), passed, failed }));
+  else say(`\n${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}

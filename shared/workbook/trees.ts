@@ -1,0 +1,89 @@
+// The app trees (design §2): solutions/ is hand-written; exercises/ and every T_k are
+// generated from it. A tree is a folder with src/ and migrations/.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderFile } from './regions.ts';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const solutionsDir = join(repoRoot, 'solutions');
+export const exercisesDir = join(repoRoot, 'exercises');
+export const workDir = join(repoRoot, '.workbook');
+export const TREE_PARTS = ['src', 'migrations'] as const;
+export const MILESTONES = [1, 2, 3, 4, 5, 6] as const;
+
+/** T_k: the tree of a learner who has finished milestones 1..k. */
+export function stubsAbove(k: number): Set<number> {
+  return new Set(MILESTONES.filter((m) => m > k));
+}
+
+export function generatedTreeDir(k: number): string {
+  return join(workDir, 'trees', `t${k}`);
+}
+
+export async function listTreeFiles(tree: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const part of TREE_PARTS) {
+    const base = join(tree, part);
+    if (!existsSync(base)) continue;
+    for (const entry of await readdir(base, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) files.push(relative(tree, join(entry.parentPath, entry.name)));
+    }
+  }
+  return files.sort();
+}
+
+/** Renders solutions/ with the given milestones stubbed. Returns path -> content. */
+export async function renderTree(stubbed: ReadonlySet<number>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const file of await listTreeFiles(solutionsDir)) {
+    const text = await readFile(join(solutionsDir, file), 'utf8');
+    out.set(file, renderFile(join('solutions', file), text, stubbed));
+  }
+  return out;
+}
+
+/** Writes a rendered tree to `dir`, removing files that are no longer generated. */
+export async function writeTree(dir: string, files: Map<string, string>): Promise<{ written: number; removed: number }> {
+  let written = 0;
+  let removed = 0;
+  for (const file of await listTreeFiles(dir)) {
+    if (!files.has(file)) {
+      await rm(join(dir, file));
+      removed++;
+    }
+  }
+  for (const [file, text] of files) {
+    const target = join(dir, file);
+    if (existsSync(target) && (await readFile(target, 'utf8')) === text) continue;
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, text);
+    written++;
+  }
+  return { written, removed };
+}
+
+/** Generates T_k under .workbook/trees and returns its folder. */
+export async function materializeTree(k: number): Promise<string> {
+  if (k >= 6) return solutionsDir;
+  const dir = generatedTreeDir(k);
+  await writeTree(dir, await renderTree(stubsAbove(k)));
+  return dir;
+}
+
+/** Content hash of a tree (or of one part of it), so identical trees share test results. */
+export async function hashTree(tree: string, parts: readonly string[] = TREE_PARTS): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of await listTreeFiles(tree)) {
+    if (!parts.some((part) => file.startsWith(`${part}/`))) continue;
+    hash.update(file).update('\0').update(await readFile(join(tree, file))).update('\0');
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
+export function treeLabel(tree: string): string {
+  const rel = relative(repoRoot, tree);
+  return rel === 'exercises' || rel === 'solutions' ? rel : rel.replace(/^\.workbook\/trees\//, '');
+}

@@ -1,0 +1,25 @@
+import { defineConfig } from 'vitest/config';
+import { loadWorkbookSettings } from './shared/config.ts';
+import { exercisesDir, repoRoot } from './shared/workbook/trees.ts';
+
+// Tests import the app as #app/...; this resolves it to the tree under test
+// (exercises/ by default, solutions/ or a generated T_k when the workbook CLI says so).
+const tree = loadWorkbookSettings().tree ?? exercisesDir;
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^#app\/(.*)$/, replacement: `${tree}/src/$1` },
+      { find: /^#shared\/(.*)$/, replacement: `${repoRoot}shared/$1` },
+    ],
+  },
+  test: {
+    include: ['milestones/**/*.test.ts', 'shared/tests/**/*.test.ts'],
+    globalSetup: ['shared/test/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Each test file has its own database, names and keys, so files run in parallel.
+    fileParallelism: true,
+    restoreMocks: true,
+  },
+});
