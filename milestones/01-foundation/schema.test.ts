@@ -58,12 +58,12 @@ describe('schema', () => {
   });
 
   it.each([
-    ['a zero price', { priceCents: '0' }, 'items_start_price_positive'],
-    ['a negative price', { priceCents: '-1' }, 'items_start_price_positive'],
-    ['a blank title', { title: '   ' }, 'items_title_not_blank'],
-    ['an end before the start', { startAt: new Date('2030-01-02T00:00:00Z'), endAt: new Date('2030-01-01T00:00:00Z') }, 'items_end_after_start'],
-    ['an end equal to the start', { startAt: new Date('2030-01-01T00:00:00Z'), endAt: new Date('2030-01-01T00:00:00Z') }, 'items_end_after_start'],
-  ])('refuses an item with %s (CHECK %s)', async (_case, values, constraint) => {
+    ['a zero price', 'items_start_price_positive', { priceCents: '0' }],
+    ['a negative price', 'items_start_price_positive', { priceCents: '-1' }],
+    ['a blank title', 'items_title_not_blank', { title: '   ' }],
+    ['an end before the start', 'items_end_after_start', { startAt: new Date('2030-01-02T00:00:00Z'), endAt: new Date('2030-01-01T00:00:00Z') }],
+    ['an end equal to the start', 'items_end_after_start', { startAt: new Date('2030-01-01T00:00:00Z'), endAt: new Date('2030-01-01T00:00:00Z') }],
+  ])('refuses an item with %s (CHECK %s) and writes nothing', async (_case, constraint, values) => {
     const before = await env.db.query('SELECT count(*) AS n FROM items');
     expect(await sqlError(insertItem(values))).toEqual({ code: '23514', constraint });
     const after = await env.db.query('SELECT count(*) AS n FROM items');

@@ -24,6 +24,13 @@ export function milestoneDir(m: Milestone): string {
 export async function runMilestone(m: Milestone, tree: string): Promise<TestRun> {
   await prepare(tree);
   const run = await runTests({ tree, paths: [relative(repoRoot, milestoneDir(m))] });
+  // The lesson's order (the manifest's hint order), not the alphabet's.
+  const order = Object.keys(m.hints);
+  const rank = (file: string) => {
+    const i = order.indexOf(file.split('/').pop() ?? '');
+    return i === -1 ? order.length : i;
+  };
+  run.tests.sort((a, b) => rank(a.file) - rank(b.file));
   const failed = run.tests.filter((t) => t.status === 'failed').length + (run.error ? 1 : 0);
   await remember(treeLabel(tree), m.n, await hashTree(tree), { passed: run.tests.length - failed, failed });
   return run;
