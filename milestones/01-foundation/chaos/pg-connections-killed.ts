@@ -26,7 +26,7 @@ export const scenario: ChaosScenario = {
       const endAt = new Date(Date.now() + 86_400_000).toISOString();
       const load = generateLoad({
         workers: 4,
-        maxRequests: 5_000,
+        maxRequests: 20_000,
         until,
         request: async () => {
           const res = await fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: 'chaos lamp', startPriceCents: '9007199254740993', endAt }), signal: AbortSignal.timeout(5_000) });

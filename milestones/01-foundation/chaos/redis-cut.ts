@@ -24,7 +24,7 @@ export const scenario: ChaosScenario = {
       const endAt = new Date(Date.now() + 86_400_000).toISOString();
       const load = generateLoad({
         workers: 2,
-        maxRequests: 3_000,
+        maxRequests: 10_000,
         until,
         request: async () => {
           const res = await fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: 'chaos chair', startPriceCents: 100, endAt }), signal: AbortSignal.timeout(5_000) });
