@@ -74,7 +74,7 @@ async function serviceVersion(name: string, url: string): Promise<string> {
     const client = new pg.Client({ connectionString: u.toString(), connectionTimeoutMillis: 2_000 });
     await client.connect();
     try {
-      return `PostgreSQL ${(await client.query<{ v: string }>('SHOW server_version AS v')).rows[0]?.v}`;
+      return `PostgreSQL ${(await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v}`;
     } finally {
       await client.end();
     }
