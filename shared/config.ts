@@ -89,6 +89,8 @@ export interface WorkbookSettings {
   dockerHost: string | undefined;
   ci: boolean;
   noColor: boolean;
+  /** Where shared/workbook/vitest-reporter.ts writes its results. */
+  resultsFile: string | undefined;
   nodeVersion: string;
 }
 
@@ -108,6 +110,7 @@ export function loadWorkbookSettings(env: Env = process.env): WorkbookSettings {
     dockerHost: env.DOCKER_HOST || undefined,
     ci: env.CI === 'true' || env.CI === '1',
     noColor: env.NO_COLOR !== undefined || env.FORCE_COLOR === '0',
+    resultsFile: env.WORKBOOK_RESULTS || undefined,
     nodeVersion: process.versions.node,
   };
 }

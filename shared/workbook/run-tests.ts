@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { repoRoot } from './trees.ts';
+import type { ReportedModule } from './vitest-reporter.ts';
 
 export interface TestRecord {
   file: string;
@@ -20,25 +21,16 @@ export interface TestRun {
   durationMs: number;
 }
 
-interface VitestJson {
-  testResults: Array<{
-    name: string;
-    status: string;
-    message?: string;
-    assertionResults: Array<{ fullName: string; title: string; ancestorTitles: string[]; status: string; failureMessages: string[] }>;
-  }>;
-}
-
 export async function runTests(options: { tree: string; paths: string[]; env?: Record<string, string> }): Promise<TestRun> {
   const started = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'workbook-'));
   const outputFile = join(dir, 'results.json');
   const vitest = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
-  const args = [vitest, 'run', ...options.paths, '--reporter=json', `--outputFile=${outputFile}`];
+  const args = [vitest, 'run', ...options.paths, `--reporter=${join(repoRoot, 'shared/workbook/vitest-reporter.ts')}`];
   const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
-      env: { ...process.env, ...options.env, WORKBOOK_TREE: options.tree, FORCE_COLOR: '0' },
+      env: { ...process.env, ...options.env, WORKBOOK_TREE: options.tree, WORKBOOK_RESULTS: outputFile, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let text = '';
@@ -46,29 +38,25 @@ export async function runTests(options: { tree: string; paths: string[]; env?: R
     child.stderr.on('data', (d) => (text += d));
     child.on('close', (code) => resolve({ code, text }));
   });
-  let json: VitestJson | undefined;
+  let report: { modules: ReportedModule[]; unhandled: string[] } | undefined;
   try {
-    json = JSON.parse(await readFile(outputFile, 'utf8')) as VitestJson;
+    report = JSON.parse(await readFile(outputFile, 'utf8')) as typeof report;
   } catch {
-    json = undefined;
+    report = undefined;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
   const tests: TestRecord[] = [];
-  const fileErrors: string[] = [];
-  for (const file of json?.testResults ?? []) {
-    const rel = relative(repoRoot, file.name);
-    if (file.assertionResults.length === 0 && file.status === 'failed') fileErrors.push(`${rel}: ${firstLines(file.message ?? 'failed to load')}`);
-    for (const a of file.assertionResults) {
-      tests.push({
-        file: rel,
-        name: [...a.ancestorTitles, a.title].join(' › '),
-        status: a.status === 'passed' ? 'passed' : 'failed',
-        message: a.status === 'passed' ? '' : firstLines(a.failureMessages[0] ?? 'failed'),
-      });
+  const fileErrors: string[] = [...(report?.unhandled ?? [])];
+  for (const module of report?.modules ?? []) {
+    const rel = relative(repoRoot, module.file);
+    for (const e of module.errors) fileErrors.push(`${rel}: ${firstLines(e)}`);
+    for (const t of module.tests) {
+      if (t.state === 'skipped' || t.state === 'pending') continue;
+      tests.push({ file: rel, name: t.name, status: t.state === 'passed' ? 'passed' : 'failed', message: t.state === 'passed' ? '' : firstLines(t.message, 30) });
     }
   }
-  const error = !json ? explainCrash(output.text) : fileErrors.length > 0 ? fileErrors.join('\n') : undefined;
+  const error = !report ? explainCrash(output.text) : fileErrors.length > 0 ? fileErrors.join('\n') : undefined;
   return { tests, ...(error ? { error } : {}), durationMs: Date.now() - started };
 }
 
