@@ -1,6 +1,7 @@
 // Building blocks of the chaos scenarios: a bounded load generator, a readiness sampler,
 // and the verdict line every scenario ends with.
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import type { Config } from './config.ts';
 import { createDatabase, databaseUrlFor, dropDatabase } from './migrate.ts';
 import type { Infra } from './test/infra.ts';
@@ -96,3 +97,45 @@ export function sampleReadiness(url: string, everyMs = 100) {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** POST /items from `workers` loops until `stop()`; each 201 is an acknowledged write, by id. */
+export function itemLoad(serviceUrl: string, options: { workers: number; maxRequests: number; title: string; startPriceCents: string | number }) {
+  let stop!: () => void;
+  const until = new Promise<void>((resolve) => (stop = resolve));
+  const endAt = new Date(Date.now() + 86_400_000).toISOString();
+  const body = JSON.stringify({ title: options.title, startPriceCents: options.startPriceCents, endAt });
+  const done = generateLoad({
+    workers: options.workers,
+    maxRequests: options.maxRequests,
+    until,
+    request: async () => {
+      const res = await fetch(`${serviceUrl}/items`, { method: 'POST', body, signal: AbortSignal.timeout(5_000) });
+      return res.status === 201 ? ((await res.json()) as { id: string }).id : undefined;
+    },
+  });
+  return {
+    async stop(): Promise<LoadResult> {
+      stop();
+      return done;
+    },
+  };
+}
+
+/** Gives /readyz a bounded chance to turn green again before a scenario judges it. */
+export async function waitUntilReady(serviceUrl: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await fetch(`${serviceUrl}/readyz`).then((r) => r.status, () => 0)) !== 200) await sleep(200);
+  await sleep(300);
+}
+
+/** How many of the acknowledged item ids are in the database, with their exact price. */
+export async function itemsInDatabase(databaseUrl: string, ids: string[], startPriceCents: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE id = ANY($1::uuid[]) AND start_price_cents = $2::bigint', [ids, startPriceCents]);
+    return Number(rows[0]?.n ?? 0);
+  } finally {
+    await client.end();
+  }
+}

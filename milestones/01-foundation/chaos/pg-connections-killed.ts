@@ -3,7 +3,7 @@
 // dead pool connection kill the process, lose an acknowledged write, or need a restart?
 import pg from 'pg';
 import { loadConfig } from '#shared/config.ts';
-import { generateLoad, sampleReadiness, scenarioConfig, scenarioDatabase, sleep, type ChaosScenario } from '#shared/chaos.ts';
+import { itemLoad, itemsInDatabase, sampleReadiness, scenarioConfig, scenarioDatabase, sleep, waitUntilReady, type ChaosScenario } from '#shared/chaos.ts';
 import { databaseUrlFor } from '#shared/migrate.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
 
@@ -21,18 +21,7 @@ export const scenario: ChaosScenario = {
     try {
       ctx.say(`bid-service pid ${service.pid} on ${service.url}, database ${database.name}`);
       const readiness = sampleReadiness(service.url);
-      let stopLoad!: () => void;
-      const until = new Promise<void>((r) => (stopLoad = r));
-      const endAt = new Date(Date.now() + 86_400_000).toISOString();
-      const load = generateLoad({
-        workers: 4,
-        maxRequests: 20_000,
-        until,
-        request: async () => {
-          const res = await fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: 'chaos lamp', startPriceCents: '9007199254740993', endAt }), signal: AbortSignal.timeout(5_000) });
-          return res.status === 201 ? ((await res.json()) as { id: string }).id : undefined;
-        },
-      });
+      const load = itemLoad(service.url, { workers: 4, maxRequests: 20_000, title: 'chaos lamp', startPriceCents: '9007199254740993' });
       await sleep(1_500);
       ctx.say('cut: ALLOW_CONNECTIONS false, pg_terminate_backend on every connection of the service');
       await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
@@ -41,18 +30,10 @@ export const scenario: ChaosScenario = {
       await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
       ctx.say('restored: connections allowed again');
       await sleep(2_500);
-      stopLoad();
-      const result = await load;
-      // Give readiness a bounded chance to turn green before judging it.
-      for (let i = 0; i < 50 && (await fetch(`${service.url}/readyz`).then((r) => r.status, () => 0)) !== 200; i++) await sleep(200);
-      await sleep(300);
+      const result = await load.stop();
+      await waitUntilReady(service.url);
       const ready = await readiness.stop();
-      const check = new pg.Client({ connectionString: database.url });
-      await check.connect();
-      const found = await check
-        .query<{ n: string }>('SELECT count(*) AS n FROM items WHERE id = ANY($1::uuid[]) AND start_price_cents = 9007199254740993', [result.acknowledged])
-        .finally(() => check.end());
-      const inDb = Number(found.rows[0]?.n ?? 0);
+      const inDb = await itemsInDatabase(database.url, result.acknowledged, '9007199254740993');
       const lost = result.acknowledged.length - inDb;
       const alive = service.logs.filter((l) => l.msg === 'bid-service listening').length === 1 && (await Promise.race([service.exited.then(() => false), sleep(50).then(() => true)]));
       const restarts = alive ? 0 : 1;

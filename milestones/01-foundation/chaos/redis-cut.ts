@@ -2,10 +2,9 @@
 // touched) for 2 s while it takes writes. Redis is not on the write path in milestone 1, so
 // writes must keep succeeding while /readyz reports Redis down, and recover by themselves.
 import { loadConfig } from '#shared/config.ts';
-import { generateLoad, sampleReadiness, scenarioConfig, scenarioDatabase, sleep, type ChaosScenario } from '#shared/chaos.ts';
+import { itemLoad, itemsInDatabase, sampleReadiness, scenarioConfig, scenarioDatabase, sleep, waitUntilReady, type ChaosScenario } from '#shared/chaos.ts';
 import { startFaultProxy } from '#shared/fault-proxy.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
-import pg from 'pg';
 
 export const scenario: ChaosScenario = {
   name: 'redis-cut',
@@ -19,18 +18,7 @@ export const scenario: ChaosScenario = {
     try {
       ctx.say(`bid-service pid ${service.pid}; Redis through the fault proxy on port ${proxy.port}`);
       const readiness = sampleReadiness(service.url);
-      let stopLoad!: () => void;
-      const until = new Promise<void>((r) => (stopLoad = r));
-      const endAt = new Date(Date.now() + 86_400_000).toISOString();
-      const load = generateLoad({
-        workers: 2,
-        maxRequests: 10_000,
-        until,
-        request: async () => {
-          const res = await fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: 'chaos chair', startPriceCents: 100, endAt }), signal: AbortSignal.timeout(5_000) });
-          return res.status === 201 ? ((await res.json()) as { id: string }).id : undefined;
-        },
-      });
+      const load = itemLoad(service.url, { workers: 2, maxRequests: 10_000, title: 'chaos chair', startPriceCents: 100 });
       await sleep(1_000);
       ctx.say('cut: Redis connections reset, new ones refused');
       proxy.refuse(true);
@@ -40,15 +28,10 @@ export const scenario: ChaosScenario = {
       await sleep(1_000);
       proxy.refuse(false);
       ctx.say('restored');
-      for (let i = 0; i < 50 && (await fetch(`${service.url}/readyz`).then((r) => r.status, () => 0)) !== 200; i++) await sleep(200);
-      await sleep(300);
-      stopLoad();
-      const result = await load;
+      await waitUntilReady(service.url);
+      const result = await load.stop();
       const ready = await readiness.stop();
-      const check = new pg.Client({ connectionString: database.url });
-      await check.connect();
-      const found = await check.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE id = ANY($1::uuid[])', [result.acknowledged]).finally(() => check.end());
-      const inDb = Number(found.rows[0]?.n ?? 0);
+      const inDb = await itemsInDatabase(database.url, result.acknowledged, '100');
       const lost = result.acknowledged.length - inDb;
       const named = during.dependencies?.redis?.status === 'down' && during.dependencies?.postgres?.status === 'up';
       const restarts = service.logs.filter((l) => l.msg === 'bid-service listening').length - 1;
