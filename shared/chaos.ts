@@ -130,6 +130,7 @@ export async function waitUntilReady(serviceUrl: string, timeoutMs = 10_000): Pr
 
 /** How many of the acknowledged item ids are in the database, with their exact price. */
 export async function itemsInDatabase(databaseUrl: string, ids: string[], startPriceCents: string): Promise<number> {
+  if (ids.length === 0) return 0;
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {

@@ -42,7 +42,10 @@ export async function chaosCommand(n: number, name: string | undefined, options:
   const tree = options.solution ? solutionsDir : exercisesDir;
   say(bold(`Chaos: ${scenario.name}`) + dim(` against ${treeLabel(tree)}/`));
   say(dim(scenario.summary));
-  const verdict = await runScenario(scenario, tree, (line) => say(dim(`  ${line}`)));
+  const verdict = await runScenario(scenario, tree, (line) => say(dim(`  ${line}`))).catch((err: Error) => {
+    if (err.name === 'LearnerError') throw err;
+    return { ok: false, line: `the scenario could not finish: ${err.message}. Does \`npm run milestone:${n}${options.solution ? ' -- --solution' : ''}\` pass?`, facts: {} };
+  });
   say(`\n${verdict.ok ? green('verdict: survived') : red('verdict: did not survive')}  ${verdict.line}`);
   return verdict.ok ? 0 : 1;
 }
