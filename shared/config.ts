@@ -15,6 +15,18 @@ export interface Config {
   logLevel: string;
   /** FAILPOINTS=name=action;name=action (see shared/failpoints.ts). */
   failpoints: string;
+  outbox: {
+    /** Rows claimed and published per transaction. */
+    batchSize: number;
+    /** Polling fallback when no NOTIFY arrives (a NOTIFY can be missed while reconnecting). */
+    pollMs: number;
+    /** A payload larger than this is set aside, not published. */
+    maxPayloadBytes: number;
+    /** Cap of the jittered exponential backoff while the broker is down. */
+    backoffMaxMs: number;
+  };
+  /** 'outbox' (milestone 2) or 'dual-write' (the naive version the lesson shows first). */
+  bidWriteMode: 'outbox' | 'dual-write';
 }
 
 export const composeDefaults = {
@@ -55,8 +67,24 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     healthTimeoutMs: intVar(env, 'HEALTH_TIMEOUT_MS', 1_000, { min: 1 }),
     logLevel: env.LOG_LEVEL ?? 'info',
     failpoints: env.FAILPOINTS ?? '',
+    outbox: {
+      batchSize: intVar(env, 'OUTBOX_BATCH_SIZE', 100, { min: 1, max: 10_000 }),
+      pollMs: intVar(env, 'OUTBOX_POLL_MS', 1_000, { min: 10 }),
+      maxPayloadBytes: intVar(env, 'OUTBOX_MAX_PAYLOAD_BYTES', 256 * 1024, { min: 1 }),
+      backoffMaxMs: intVar(env, 'OUTBOX_BACKOFF_MAX_MS', 5_000, { min: 1 }),
+    },
+    bidWriteMode: oneOf(env, 'BID_WRITE_MODE', ['outbox', 'dual-write'] as const, 'outbox'),
   };
   return { ...config, ...overrides };
+}
+
+/** The config of one entry point: SERVICE_NAME when set, else the entry point's own name. */
+export function serviceConfig(service: 'bid-service' | 'bid-worker', env: Env = process.env): Config {
+  return loadConfig({ SERVICE_NAME: service, ...stripEmpty(env) });
+}
+
+function stripEmpty(env: Env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
 }
 
 /** Turns a Config back into the environment a child process reads it from. */
@@ -75,6 +103,11 @@ export function configToEnv(config: Config): Record<string, string> {
     HEALTH_TIMEOUT_MS: String(config.healthTimeoutMs),
     LOG_LEVEL: config.logLevel,
     FAILPOINTS: config.failpoints,
+    OUTBOX_BATCH_SIZE: String(config.outbox.batchSize),
+    OUTBOX_POLL_MS: String(config.outbox.pollMs),
+    OUTBOX_MAX_PAYLOAD_BYTES: String(config.outbox.maxPayloadBytes),
+    OUTBOX_BACKOFF_MAX_MS: String(config.outbox.backoffMaxMs),
+    BID_WRITE_MODE: config.bidWriteMode,
   };
 }
 
@@ -124,6 +157,13 @@ function intVar(env: Env, name: string, fallback: number, range: { min?: number;
     throw new ConfigError(name, raw, `a whole number from ${min} to ${max}`);
   }
   return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(name, raw, `one of ${values.join(', ')}`);
+  return raw as T;
 }
 
 function urlVar(env: Env, name: string, fallback: string, protocols: string[]): string {

@@ -1,9 +1,17 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
+  outbox: {
+    pending: Gauge;
+    publishLag: Histogram;
+    published: Counter;
+    publishFailures: Counter;
+    setAside: Counter;
+    unroutable: Counter;
+  };
 }
 
 /** One registry per app instance (not prom-client's global), so tests can run several. */
@@ -26,5 +34,18 @@ export function createMetrics(options: { prefix?: string; defaults?: boolean } =
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    outbox: {
+      pending: new Gauge({ name: `${prefix}outbox_pending`, help: 'Outbox rows not yet published (sampled by the relay).', registers: [registry] }),
+      publishLag: new Histogram({
+        name: `${prefix}outbox_publish_lag_seconds`,
+        help: 'From the outbox row being written to the broker confirming its message.',
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        registers: [registry],
+      }),
+      published: new Counter({ name: `${prefix}outbox_published_total`, help: 'Outbox events published and confirmed.', registers: [registry] }),
+      publishFailures: new Counter({ name: `${prefix}outbox_publish_failures_total`, help: 'Relay batches that failed (broker down, nack, channel closed) and were retried.', registers: [registry] }),
+      setAside: new Counter({ name: `${prefix}outbox_set_aside_total`, help: 'Outbox rows set aside as unpublishable (malformed, oversize, unknown type).', registers: [registry] }),
+      unroutable: new Counter({ name: `${prefix}outbox_unroutable_total`, help: 'Messages the broker returned because no queue was bound for them.', registers: [registry] }),
+    },
   };
 }

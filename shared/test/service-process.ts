@@ -33,7 +33,7 @@ export async function startServiceProcess(options: { tree: string; entry: string
   const entryPath = join(options.tree, 'src', options.entry);
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entryPath], {
     cwd: repoRoot,
-    env: { ...process.env, ...configToEnv({ ...options.config, http: { ...options.config.http, port: 0 }, logLevel: 'info' }), ...options.extraEnv },
+    env: { ...process.env, ...configToEnv({ ...options.config, serviceName: options.entry.replace(/\.ts$/, ''), http: { ...options.config.http, port: 0 }, logLevel: 'info' }), ...options.extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];

@@ -1,6 +1,6 @@
 // Entry point of the API process. Run with `npm run start:service` (or `tsx solutions/src/bid-service.ts`).
 import type { Server } from 'node:http';
-import { ConfigError, loadConfig } from '#shared/config.ts';
+import { ConfigError, serviceConfig } from '#shared/config.ts';
 import { configureFailpoints, onFailpointFired } from '#shared/failpoints.ts';
 import { createLogger } from '#shared/logger.ts';
 import { onShutdown } from '#shared/shutdown.ts';
@@ -8,7 +8,7 @@ import { createAppDeps } from './app-deps.ts';
 import { createHttpServer } from './http/server.ts';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = serviceConfig('bid-service');
   const log = createLogger({ name: config.serviceName, level: config.logLevel });
   configureFailpoints(config.failpoints);
   onFailpointFired((name, action, hit) => log.warn({ failpoint: name, action: action.kind, hit }, 'failpoint fired'));

@@ -7,6 +7,9 @@ import { createItem } from '../items/create-item.ts';
 import { getItem } from '../items/get-item.ts';
 import { itemToJson } from '../items/item.ts';
 import { listItems } from '../items/list-items.ts';
+import { bidToJson } from '../bidding/bid.ts';
+import { placeBid } from '../bidding/place-bid.ts';
+import { placeBidDualWrite } from '../bidding/place-bid-dual-write.ts';
 import { readJsonBody, sendJson, sendText } from './respond.ts';
 
 export interface Route {
@@ -92,6 +95,21 @@ export const routes: Route[] = [
     },
     handle: async (deps, _req, res, params) => {
       sendJson(res, 200, itemToJson(await getItem(deps, params.id!)));
+    },
+  },
+  {
+    method: 'POST',
+    pattern: '/items/:id/bids',
+    match: (path) => {
+      const m = /^\/items\/([^/]+)\/bids$/.exec(path);
+      return m ? { id: decodeURIComponent(m[1]!) } : undefined;
+    },
+    handle: async (deps, req, res, params) => {
+      const body = await readJsonBody(req);
+      const input = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...body, itemId: params.id } : body;
+      // The naive dual write exists only so the lesson can show what it loses (BID_WRITE_MODE=dual-write).
+      const bid = deps.config.bidWriteMode === 'dual-write' ? await placeBidDualWrite(deps, input) : await placeBid(deps, input);
+      sendJson(res, 201, bidToJson(bid));
     },
   },
 ];

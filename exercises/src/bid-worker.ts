@@ -1,0 +1,53 @@
+// Entry point of the worker process: the outbox relay (milestone 2), later the consumers and
+// the auction closer. Serves /healthz and /metrics for its orchestrator.
+import { createServer, type Server } from 'node:http';
+import { ConfigError, serviceConfig } from '#shared/config.ts';
+import { createAmqp } from '#shared/amqp.ts';
+import { createDb } from '#shared/db.ts';
+import { configureFailpoints, onFailpointFired } from '#shared/failpoints.ts';
+import { createLogger } from '#shared/logger.ts';
+import { createMetrics } from '#shared/metrics.ts';
+import { onShutdown } from '#shared/shutdown.ts';
+import { createRelay } from './outbox/relay.ts';
+
+async function main(): Promise<void> {
+  const config = serviceConfig('bid-worker');
+  const log = createLogger({ name: config.serviceName, level: config.logLevel });
+  configureFailpoints(config.failpoints);
+  onFailpointFired((name, action, hit) => log.warn({ failpoint: name, action: action.kind, hit }, 'failpoint fired'));
+  const db = createDb({ url: config.databaseUrl, log, applicationName: config.serviceName });
+  const amqp = await createAmqp({ url: config.amqpUrl, log, name: config.serviceName });
+  const metrics = createMetrics();
+  const relay = createRelay({ db, amqp, log, metrics, config });
+  relay.start();
+
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else if (req.url === '/metrics') {
+      void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
+  const address = server.address();
+  log.info({ port: typeof address === 'object' && address ? address.port : config.http.port }, 'bid-worker listening');
+
+  onShutdown({
+    log,
+    graceMs: config.http.shutdownGraceMs,
+    steps: () => [
+      { name: 'stop the relay after its batch in flight', run: () => relay.stop() },
+      { name: 'stop serving health and metrics', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+      { name: 'close PostgreSQL pool', run: () => db.end() },
+      { name: 'close RabbitMQ', run: () => amqp.close() },
+    ],
+  });
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(`bid-worker cannot start: ${err.message}`);
+  else console.error(`bid-worker failed to start: ${(err as Error).message}\nRun \`npm run doctor\` to check the services it needs.`);
+  process.exit(1);
+});

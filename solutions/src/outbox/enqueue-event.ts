@@ -1,0 +1,21 @@
+import type { DbClient } from '#shared/db.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { OUTBOX_CHANNEL, type OutboxEvent } from './outbox-event.ts';
+
+/**
+ * Writes the event into the outbox inside the caller's transaction: it commits, or rolls
+ * back, with the change it describes. The NOTIFY is delivered only at commit, and only wakes
+ * the relay; the table stays the truth.
+ */
+export async function enqueueEvent(tx: DbClient, event: OutboxEvent): Promise<void> {
+  // #region m2: insert the outbox row and notify the relay, in the caller's transaction
+  await tx.query(
+    `INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, routing_key, payload, headers)
+     VALUES ($1::uuid, $2::text, $3::uuid, $4::text, $5::text, $6::bytea, $7::jsonb)`,
+    [event.id, event.aggregateType, event.aggregateId, event.eventType, event.routingKey, Buffer.from(event.payload), JSON.stringify(event.headers)],
+  );
+  await tx.query('SELECT pg_notify($1::text, $2::text)', [OUTBOX_CHANNEL, '']);
+  // #stub
+  // throw new TodoError('m2', 'write the outbox row in outbox/enqueue-event.ts');
+  // #endregion
+}

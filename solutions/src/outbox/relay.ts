@@ -1,0 +1,151 @@
+// The outbox relay: claims committed rows, publishes them with confirms, marks them, in
+// one transaction per batch. Runs in bid-worker. The pieces the learner writes are in
+// claim-batch.ts, screen-row.ts, publish-batch.ts, wait-for-work.ts and backoff.ts.
+import type { ConfirmChannel } from 'amqplib';
+import type { Amqp } from '#shared/amqp.ts';
+import type { Config } from '#shared/config.ts';
+import { withTransaction, type Db } from '#shared/db.ts';
+import { failpoint } from '#shared/failpoints.ts';
+import type { Logger } from '#shared/logger.ts';
+import type { Metrics } from '#shared/metrics.ts';
+import { backoffDelay } from './backoff.ts';
+import { becomeLeader, claimBatch, markPublished, setAside } from './claim-batch.ts';
+import { publishBatch } from './publish-batch.ts';
+import { problemWith } from './screen-row.ts';
+import type { OutboxRow } from './outbox-event.ts';
+import { listenForWork, type WorkSignal } from './wait-for-work.ts';
+
+export interface RelayDeps {
+  db: Db;
+  amqp: Amqp;
+  log: Logger;
+  metrics: Metrics;
+  config: Pick<Config, 'databaseUrl' | 'amqp' | 'outbox'>;
+}
+
+export interface BatchOutcome {
+  leader: boolean;
+  claimed: number;
+  published: number;
+  setAside: number;
+}
+
+export interface Relay {
+  /** Starts the loop; returns at once. */
+  start(): void;
+  /** Finishes the batch in flight, then stops. */
+  stop(): Promise<void>;
+  /** One batch, for tests and the benchmark. */
+  relayBatch(): Promise<BatchOutcome>;
+}
+
+const PUBLISH_TIMEOUT_MS = 10_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function createRelay(deps: RelayDeps): Relay {
+  const { log, metrics, config } = deps;
+  let channel: ConfirmChannel | undefined;
+  let stopping = false;
+  let loop: Promise<void> | undefined;
+  let signal: WorkSignal | undefined;
+  let pendingSampledAt = 0;
+
+  const openChannel = async (): Promise<ConfirmChannel> => {
+    if (channel) return channel;
+    const opened = await deps.amqp.createConfirmChannel();
+    await opened.assertExchange(config.amqp.exchange, 'topic', { durable: true });
+    opened.on('return', (msg) => {
+      metrics.outbox.unroutable.inc();
+      log.warn({ messageId: msg.properties.messageId, routingKey: msg.fields.routingKey }, 'no queue is bound for this event; the broker returned it');
+    });
+    opened.on('error', (err: Error) => log.warn({ err: err.message }, 'relay channel error'));
+    opened.on('close', () => {
+      if (channel === opened) channel = undefined;
+    });
+    channel = opened;
+    return opened;
+  };
+
+  const relayBatch = async (): Promise<BatchOutcome> => {
+    const ch = await openChannel();
+    const outcome = await withTransaction(deps.db, async (tx) => {
+      if (!(await becomeLeader(tx))) return { leader: false, claimed: 0, published: 0, setAside: 0, rows: [] as OutboxRow[] };
+      const rows = await claimBatch(tx, config.outbox.batchSize);
+      const rejected = rows.flatMap((row) => {
+        const reason = problemWith(row, config.outbox.maxPayloadBytes);
+        return reason ? [{ id: row.id, reason }] : [];
+      });
+      const publishable = rows.filter((row) => !rejected.some((r) => r.id === row.id));
+      if (rejected.length > 0) {
+        await setAside(tx, rejected);
+        metrics.outbox.setAside.inc(rejected.length);
+        log.error({ rejected }, 'outbox rows set aside: they can never be published');
+      }
+      if (publishable.length > 0) {
+        // Bounded: a broker that stops answering must not hold this transaction's locks for ever.
+        await withTimeout(publishBatch(ch, config.amqp.exchange, publishable), PUBLISH_TIMEOUT_MS, 'the broker did not confirm the batch');
+        // The crash the lesson asks about: published and confirmed, not yet marked.
+        await failpoint('relay.after-publish');
+        await markPublished(tx, publishable.map((row) => row.id));
+      }
+      return { leader: true, claimed: rows.length, published: publishable.length, setAside: rejected.length, rows: publishable };
+    });
+    const now = Date.now();
+    for (const row of outcome.rows) metrics.outbox.publishLag.observe((now - row.created_at.getTime()) / 1000);
+    metrics.outbox.published.inc(outcome.published);
+    await samplePending();
+    return { leader: outcome.leader, claimed: outcome.claimed, published: outcome.published, setAside: outcome.setAside };
+  };
+
+  const samplePending = async () => {
+    if (Date.now() - pendingSampledAt < 1_000) return;
+    pendingSampledAt = Date.now();
+    const { rows } = await deps.db.query<{ n: bigint }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND failed_at IS NULL');
+    metrics.outbox.pending.set(Number(rows[0]?.n ?? 0));
+  };
+
+  const run = async () => {
+    signal = listenForWork({ databaseUrl: config.databaseUrl, log });
+    let failures = 0;
+    while (!stopping) {
+      try {
+        const outcome = await relayBatch();
+        if (failures > 0) log.info({ afterFailures: failures }, 'relay publishing again');
+        failures = 0;
+        // A full batch means more may be waiting: go again at once.
+        if (outcome.leader && outcome.claimed === config.outbox.batchSize) continue;
+        await signal.wait(config.outbox.pollMs);
+      } catch (err) {
+        failures++;
+        metrics.outbox.publishFailures.inc();
+        const delay = backoffDelay(failures, config.outbox.backoffMaxMs);
+        log.warn({ err: (err as Error).message, attempt: failures, retryInMs: delay }, 'relay batch failed; every row stays in the outbox');
+        await channel?.close().catch(() => undefined);
+        channel = undefined;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    await signal.close();
+    await channel?.close().catch(() => undefined);
+  };
+
+  return {
+    start() {
+      loop ??= run();
+    },
+    async stop() {
+      stopping = true;
+      // Wake an idle relay; a batch in flight finishes first.
+      await signal?.close();
+      await loop;
+    },
+    relayBatch,
+  };
+}

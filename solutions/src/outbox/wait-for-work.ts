@@ -1,0 +1,63 @@
+import pg from 'pg';
+import type { Logger } from '#shared/logger.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { OUTBOX_CHANNEL } from './outbox-event.ts';
+
+export interface WorkSignal {
+  /** Resolves on the next NOTIFY, or after `ms` (the polling fallback), whichever comes first. */
+  wait(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A dedicated LISTEN connection that wakes the relay when an outbox row commits. A NOTIFY
+ * sent while this connection is down is lost, which is why wait() also times out: polling
+ * is the fallback, the table is the truth.
+ */
+export function listenForWork(deps: { databaseUrl: string; log: Logger }): WorkSignal {
+  // #region m2: LISTEN for outbox notifications on a connection of its own, reconnecting when it drops
+  let wake: (() => void) | undefined;
+  let client: pg.Client | undefined;
+  let closed = false;
+  const connect = async () => {
+    while (!closed && !client) {
+      const candidate = new pg.Client({ connectionString: deps.databaseUrl });
+      candidate.on('notification', () => wake?.());
+      candidate.on('error', (err) => {
+        deps.log.warn({ err: err.message }, 'outbox LISTEN connection lost; polling until it is back');
+        client = undefined;
+        void candidate.end().catch(() => undefined);
+        if (!closed) setTimeout(() => void connect(), 500).unref();
+      });
+      try {
+        await candidate.connect();
+        await candidate.query(`LISTEN ${OUTBOX_CHANNEL}`);
+        client = candidate;
+      } catch {
+        await candidate.end().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+  void connect();
+  return {
+    wait: (ms) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        }
+        wake = done;
+      }),
+    async close() {
+      closed = true;
+      wake?.();
+      await client?.end().catch(() => undefined);
+    },
+  };
+  // #stub
+  // throw new TodoError('m2', 'listen for outbox notifications in outbox/wait-for-work.ts');
+  // #endregion
+}
