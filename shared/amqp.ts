@@ -5,6 +5,8 @@ import type { Logger } from './logger.ts';
 export interface Amqp {
   /** True while a connection to the broker is open. */
   readonly connected: boolean;
+  /** Resolves once the first connection is open. */
+  whenConnected(): Promise<void>;
   createChannel(): Promise<Channel>;
   createConfirmChannel(): Promise<ConfirmChannel>;
   close(): Promise<void>;
@@ -35,6 +37,9 @@ export async function createAmqp(deps: { url: string; log: Logger; name?: string
   return {
     get connected() {
       return connected;
+    },
+    whenConnected: async () => {
+      await model.waitForConnect();
     },
     createChannel: () => model.createChannel(),
     createConfirmChannel: () => model.createConfirmChannel(),

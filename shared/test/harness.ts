@@ -1,6 +1,7 @@
 // Per-test-file isolation (design §4): each file gets its own database cloned from the
 // migrated template, its own exchange and queue names, its own Redis key prefix.
 import { randomBytes } from 'node:crypto';
+import amqp from 'amqplib';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { loadConfig, type Config } from '../config.ts';
 import { createDb, type Db } from '../db.ts';
@@ -54,7 +55,22 @@ export function useTestEnv(): TestEnv {
   });
   afterAll(async () => {
     await env.db?.end();
+    if (env.config) await deleteExchange(env.config.amqpUrl, env.config.amqp.exchange);
     if (env.workbook) await dropDatabase(env.workbook.databaseUrl, dbName);
   });
   return env;
+}
+
+/** This file's exchange, if anything declared it; its exclusive queues went with their connections. */
+async function deleteExchange(url: string, exchange: string): Promise<void> {
+  const connection = await amqp.connect(url).catch(() => undefined);
+  if (!connection) return;
+  try {
+    const channel = await connection.createChannel();
+    await channel.deleteExchange(exchange);
+  } catch {
+    // Already gone, or never declared.
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
 }

@@ -121,7 +121,7 @@ export function createRelay(deps: RelayDeps): Relay {
         failures = 0;
         // A full batch means more may be waiting: go again at once.
         if (outcome.leader && outcome.claimed === config.outbox.batchSize) continue;
-        await signal.wait(config.outbox.pollMs);
+        if (!stopping) await signal.wait(config.outbox.pollMs);
       } catch (err) {
         failures++;
         metrics.outbox.publishFailures.inc();

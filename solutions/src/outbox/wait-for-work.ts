@@ -43,6 +43,7 @@ export function listenForWork(deps: { databaseUrl: string; log: Logger }): WorkS
   return {
     wait: (ms) =>
       new Promise<void>((resolve) => {
+        if (closed) return resolve();
         const timer = setTimeout(done, ms);
         function done() {
           clearTimeout(timer);

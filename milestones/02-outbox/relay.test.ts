@@ -1,0 +1,101 @@
+// Milestone 2 · the relay: what it publishes, how it wakes, and what it does with rows it can never publish.
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { placeBid } from '#app/bidding/place-bid.ts';
+import { BID_PLACED, bidPlacedToProto } from '#shared/events/bid-placed.ts';
+import { withCorrelationId } from '#shared/logger.ts';
+import { collectEvents, type EventCollector } from '#shared/test/event-collector.ts';
+import { eventually } from '#shared/test/eventually.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { aBidder, count, inProcessRelay, metricValue, openItem, pendingOutbox, type RunningRelay } from './fixtures.ts';
+
+const env = useTestEnv();
+let relay: RunningRelay | undefined;
+let collector: EventCollector | undefined;
+
+afterEach(async () => {
+  // A relay left running would publish into the next test.
+  await relay?.close();
+  await collector?.close();
+  relay = undefined;
+  collector = undefined;
+  await env.db.query('TRUNCATE outbox, bids');
+});
+
+const listen = async () => (collector = await collectEvents({ amqpUrl: env.config.amqpUrl, exchange: env.config.amqp.exchange }));
+
+describe('relay', () => {
+  it('publishes each event as a persistent message whose id is the outbox row id, with its type and correlation id, and marks it', async () => {
+    await listen();
+    relay = await inProcessRelay(env);
+    const itemId = await openItem(env.db);
+    const bid = await withCorrelationId('req-relay-7', () => placeBid(env, { itemId, userId: aBidder(), amountCents: '9007199254740993' }));
+    await relay.drain();
+    const [message] = await collector!.waitFor(1);
+    const { rows } = await env.db.query<{ id: string; published_at: Date | null }>('SELECT id, published_at FROM outbox');
+    expect(message).toMatchObject({ messageId: rows[0]!.id, type: BID_PLACED, routingKey: 'bid.placed', persistent: true, headers: { 'x-correlation-id': 'req-relay-7' } });
+    expect(message!.event).toMatchObject({ eventId: rows[0]!.id, bidId: bid.id, amountCents: 9007199254740993n, correlationId: 'req-relay-7' });
+    expect(rows[0]!.published_at, 'published_at').toBeInstanceOf(Date);
+    expect(await metricValue(relay.metrics, 'auction_outbox_published_total')).toBe(1);
+  });
+
+  it('wakes on NOTIFY when a bid commits, without waiting for the poll', async () => {
+    await listen();
+    relay = await inProcessRelay(env, { pollMs: 600_000 });
+    relay.relay.start();
+    // The relay's LISTEN connection is up once PostgreSQL shows it (a NOTIFY before that is lost).
+    await eventually(() => count(env.db, `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`), (n) => n > 0, 'a LISTEN connection');
+    const itemId = await openItem(env.db);
+    await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
+    await collector!.waitFor(1, 10_000);
+  });
+
+  it('still finds a row that committed without a NOTIFY, by polling', async () => {
+    await listen();
+    relay = await inProcessRelay(env, { pollMs: 200 });
+    relay.relay.start();
+    const itemId = await openItem(env.db);
+    const id = randomUUID();
+    const payload = bidPlacedToProto({ eventId: id, itemId, bidId: randomUUID(), userId: aBidder(), amountCents: 5n, sequence: 1n, placedAt: new Date(), correlationId: 'no-notify' });
+    await env.db.query(`INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, routing_key, payload) VALUES ($1, 'item', $2, $3, 'bid.placed', $4)`, [id, itemId, BID_PLACED, Buffer.from(payload)]);
+    const [message] = await collector!.waitFor(1, 10_000);
+    expect(message!.messageId).toBe(id);
+  });
+
+  it('sets aside a malformed, an oversize and an unknown row with the reason, counted, and publishes the rows behind them', async () => {
+    await listen();
+    relay = await inProcessRelay(env, { maxPayloadBytes: 1_024 });
+    const itemId = await openItem(env.db);
+    const bad = [
+      ['garbage', BID_PLACED, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])],
+      ['oversize', BID_PLACED, Buffer.alloc(2_048, 1)],
+      ['unknown', 'auction.events.v1.Nonsense', Buffer.from('{}')],
+    ] as const;
+    for (const [, type, payload] of bad) {
+      await env.db.query(`INSERT INTO outbox (aggregate_type, aggregate_id, event_type, routing_key, payload) VALUES ('item', $1, $2, 'bid.placed', $3)`, [itemId, type, payload]);
+    }
+    for (let i = 0; i < 3; i++) await placeBid(env, { itemId, userId: aBidder(), amountCents: String(100 + i) });
+    await relay.drain();
+    await collector!.waitFor(3);
+    const { rows } = await env.db.query<{ event_type: string; last_error: string | null; failed_at: Date | null; published_at: Date | null }>('SELECT event_type, last_error, failed_at, published_at FROM outbox ORDER BY position');
+    expect(rows.slice(0, 3).map((r) => [r.failed_at !== null, r.published_at, r.last_error])).toEqual([
+      [true, null, expect.stringMatching(/not a valid auction\.events\.v1\.BidPlaced/)],
+      [true, null, expect.stringMatching(/2048 bytes is over the 1024-byte limit/)],
+      [true, null, expect.stringMatching(/unknown event type "auction\.events\.v1\.Nonsense"/)],
+    ]);
+    expect(rows.slice(3).every((r) => r.published_at !== null && r.failed_at === null), 'the good rows behind them are published').toBe(true);
+    expect(collector!.messages).toHaveLength(3);
+    expect(await metricValue(relay.metrics, 'auction_outbox_set_aside_total')).toBe(3);
+    expect(await pendingOutbox(env.db)).toBe(0);
+  });
+
+  it('counts an event the broker returns because no queue is bound, instead of losing it silently', async () => {
+    relay = await inProcessRelay(env);
+    const itemId = await openItem(env.db);
+    await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
+    await relay.drain();
+    for (let i = 0; i < 50 && (await metricValue(relay.metrics, 'auction_outbox_unroutable_total')) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await metricValue(relay.metrics, 'auction_outbox_unroutable_total')).toBe(1);
+    expect(await count(env.db, 'SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL')).toBe(1);
+  });
+});

@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# The Testcontainers path where no Docker engine runs (design §4). podman serves the Docker
+# API on a unix socket, and PostgreSQL 15, RabbitMQ 3 and Redis 7 images are built here from
+# Debian's packages, so the harness code that starts postgres:15 for a learner with Docker
+# starts these instead. A learner with Docker needs none of this.
+#
+#   bash scripts/containers/podman.sh up      install, configure, build the images, start the API
+#   bash scripts/containers/podman.sh build   install, configure, build the images (cached by recipe)
+#   bash scripts/containers/podman.sh start   start podman's Docker API on unix:///run/podman/podman.sock
+#   bash scripts/containers/podman.sh stop    remove the workbook's containers, stop the API
+#   bash scripts/containers/podman.sh clean   stop, then remove the images and the build cache too
+#   bash scripts/containers/podman.sh env     the environment for Testcontainers: eval "$(… env)"
+#   bash scripts/containers/podman.sh status  what is installed, built and running
+#
+# Needs root and Debian's packages (Debian 12 has podman 4.3). Every step is idempotent and
+# says what it does on stderr; stdout carries only what `env` prints.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RECIPES="$HERE/images"
+SOCKET=/run/podman/podman.sock
+PIDFILE=/run/podman/workbook-service.pid
+SERVICE_LOG=/run/podman/workbook-service.log
+CACHE=/var/cache/workbook-containers
+CONF=/etc/containers/containers.conf.d/50-workbook.conf
+SUITE=bookworm
+MIRROR=${WORKBOOK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${WORKBOOK_DEBIAN_SECURITY_MIRROR:-${MIRROR%/debian}/debian-security}
+BASE_IMAGE=localhost/workbook-debian:$SUITE
+SERVICES=(postgres rabbitmq redis)
+# The harness takes these names from WORKBOOK_*_IMAGE (shared/config.ts); `env` prints them.
+declare -A IMAGE=(
+  [postgres]=localhost/workbook-postgres:15
+  [rabbitmq]=localhost/workbook-rabbitmq:3-management
+  [redis]=localhost/workbook-redis:7
+)
+declare -A VARIABLE=([postgres]=WORKBOOK_POSTGRES_IMAGE [rabbitmq]=WORKBOOK_RABBITMQ_IMAGE [redis]=WORKBOOK_REDIS_IMAGE)
+
+say() { printf '[containers] %s\n' "$*" >&2; }
+fail() {
+  printf '[containers] %s\n' "$1" >&2
+  if [ -n "${2:-}" ]; then printf '[containers] Next: %s\n' "$2" >&2; fi
+  exit 1
+}
+now() { echo "${EPOCHREALTIME/,/.}"; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# --- where this may run -----------------------------------------------------------------
+
+require_root() {
+  [ "$(id -u)" = 0 ] || fail "this installs packages and configures podman for the whole machine, so it needs root." "sudo bash scripts/containers/podman.sh ${COMMAND}"
+}
+
+require_debian() {
+  command -v apt-get >/dev/null || fail "this builds its images from Debian's packages and needs apt-get (Debian 12 or a derivative). Elsewhere, use Docker: the Testcontainers path then needs nothing from this script." "install Docker, then npm run test:containers"
+}
+
+# Prints the engine's name ("Podman Engine", "Engine" for Docker, …) when one answers the
+# Docker API at $1 (unix:///path or tcp://host:port); fails otherwise.
+engine_at() {
+  command -v node >/dev/null || return 1
+  node -e '
+    const http = require("node:http");
+    const u = new URL(process.argv[1]);
+    const at = u.protocol === "unix:" ? { socketPath: u.pathname } : { host: u.hostname, port: Number(u.port || 2375) };
+    const req = http.get({ ...at, path: "/version", timeout: 2000 }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => {
+        try { const v = JSON.parse(body); console.log(v.Components?.[0]?.Name ?? v.Platform?.Name ?? "Docker Engine"); }
+        catch { process.exit(1); }
+      });
+    });
+    req.on("error", () => process.exit(1));
+    req.on("timeout", () => { req.destroy(); process.exit(1); });
+  ' "$1" 2>/dev/null
+}
+
+# This path is for machines without Docker: where a Docker engine answers, Testcontainers
+# uses it with the official images and building anything here would only hide that.
+refuse_if_docker() {
+  local endpoint name
+  for endpoint in ${DOCKER_HOST:-} unix:///var/run/docker.sock; do
+    [ "$endpoint" = "unix://$SOCKET" ] && continue
+    if name=$(engine_at "$endpoint") && [ "$name" != "Podman Engine" ]; then
+      fail "a Docker engine ($name) answers at $endpoint: Testcontainers uses it as it is, with the official images, and needs nothing from this script." "npm run test:containers"
+    fi
+  done
+}
+
+# --- install and configure --------------------------------------------------------------
+
+install_packages() {
+  local missing=()
+  command -v podman >/dev/null || missing+=(podman)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v runc >/dev/null || missing+=(runc)
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "installed: $(podman --version), debootstrap, runc"
+    return
+  fi
+  say "installing ${missing[*]} from Debian's packages (apt-get; about a minute the first time)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2 || fail "apt-get update failed: Debian's package mirror is not reachable." "check the network, then run this again"
+  apt-get install -y -qq podman debootstrap runc >"$CACHE/apt.log" 2>&1 \
+    || fail "apt-get install podman debootstrap runc failed; the end of $CACHE/apt.log:
+$(tail -n 15 "$CACHE/apt.log")" "fix what it says, then run this again"
+  say "installed: $(podman --version), debootstrap, runc"
+}
+
+# A drop-in rather than /etc/containers/containers.conf itself, so a machine's own settings
+# stay as they are; podman reads containers.conf.d after the main file.
+CONF_TEXT='# Written by scripts/containers/podman.sh for the auction workbook'"'"'s Testcontainers path.
+[containers]
+# The defaults fail here with "error setting rlimit type 6/7: operation not permitted".
+default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+
+[engine]
+# crun fails on this machine'"'"'s cgroup setup; runc works, with cgroupfs (no systemd here).
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+# No journald to send container events to.
+events_logger = "file"'
+
+CONF_CHANGED=0
+configure() {
+  if [ -f "$CONF" ] && [ "$(cat "$CONF")" = "$CONF_TEXT" ]; then
+    say "configured: runc, cgroupfs, file events, ulimits ($CONF)"
+    return
+  fi
+  mkdir -p "$(dirname "$CONF")"
+  printf '%s\n' "$CONF_TEXT" >"$CONF"
+  CONF_CHANGED=1
+  say "configured podman: runc, cgroupfs, file events, ulimits nofile=20000 nproc=4096 ($CONF)"
+}
+
+# --- images -----------------------------------------------------------------------------
+
+# A recipe's hash covers everything that makes the image: the files of its folder, the base
+# image's recipe, and for the base the function that builds it. An image whose label carries
+# the same hash is up to date, so a rerun with nothing changed only reads labels.
+recipe_files() {
+  local f
+  for f in "$RECIPES/$1"/*; do
+    printf '%s\n' "${f##*/}"
+    cat "$f"
+  done
+}
+base_hash() { { echo "$SUITE $MIRROR $SECURITY_MIRROR"; declare -f build_base; recipe_files base; } | sha256sum | cut -c1-16; }
+image_hash() { { base_hash; recipe_files "$1"; } | sha256sum | cut -c1-16; }
+recipe_of() { podman image inspect --format '{{ index .Labels "workbook.recipe" }}' "$1" 2>/dev/null || true; }
+
+# Debian's minimal system (debootstrap --variant=minbase), imported as the base of the three.
+build_base() {
+  local rootfs="$CACHE/rootfs-$SUITE"
+  rm -rf "$rootfs"
+  mkdir -p "$CACHE/debs"
+  debootstrap --variant=minbase --cache-dir="$CACHE/debs" "$SUITE" "$rootfs" "$MIRROR" >"$CACHE/base.log" 2>&1 \
+    || fail "debootstrap $SUITE from $MIRROR failed; the end of $CACHE/base.log:
+$(tail -n 15 "$CACHE/base.log")" "check that $MIRROR answers (or set WORKBOOK_DEBIAN_MIRROR), then run this again"
+  sed -e "s|@MIRROR@|$MIRROR|g" -e "s|@SECURITY_MIRROR@|$SECURITY_MIRROR|g" "$RECIPES/base/sources.list" >"$rootfs/etc/apt/sources.list"
+  install -m 0755 "$RECIPES/base/policy-rc.d" "$rootfs/usr/sbin/policy-rc.d"
+  install -m 0644 "$RECIPES/base/slim.cfg" "$rootfs/etc/dpkg/dpkg.cfg.d/workbook-slim"
+  # podman provides resolv.conf and hosts to each container; apt lists are fetched per image.
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs/etc/resolv.conf"
+  tar -C "$rootfs" -c . | podman import --change "LABEL workbook.recipe=$1" --change 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >>"$CACHE/base.log" 2>&1 \
+    || fail "podman import of the base image failed; the end of $CACHE/base.log:
+$(tail -n 15 "$CACHE/base.log")" "bash scripts/containers/podman.sh status"
+  rm -rf "$rootfs"
+}
+
+ensure_base() {
+  local hash started
+  hash=$(base_hash)
+  if [ "$(recipe_of "$BASE_IMAGE")" = "$hash" ]; then
+    say "up to date: $BASE_IMAGE (recipe $hash)"
+    return
+  fi
+  started=$(now)
+  say "building $BASE_IMAGE: debootstrap --variant=minbase $SUITE from $MIRROR (log: $CACHE/base.log)"
+  build_base "$hash"
+  say "built $BASE_IMAGE in $(since "$started") s"
+}
+
+build_image() {
+  local name=$1 image=${IMAGE[$1]} hash started
+  hash=$(image_hash "$name")
+  if [ "$(recipe_of "$image")" = "$hash" ]; then
+    say "up to date: $image (recipe $hash)"
+    return
+  fi
+  started=$(now)
+  say "building $image from Debian's packages (recipe $hash; log: $CACHE/$name.log)"
+  # The host's network for the build: apt reaches the mirror exactly as the host does, and
+  # nothing started by mistake could take a port (policy-rc.d stops that anyway).
+  podman build --network=host --pull=never --label "workbook.recipe=$hash" -t "$image" "$RECIPES/$name" >"$CACHE/$name.log" 2>&1 \
+    || fail "building $image failed; the end of $CACHE/$name.log:
+$(tail -n 15 "$CACHE/$name.log")" "fix the recipe in scripts/containers/images/$name, then bash scripts/containers/podman.sh build"
+  say "built $image in $(since "$started") s"
+}
+
+build_all() {
+  local started name
+  started=$(now)
+  mkdir -p "$CACHE"
+  ensure_base
+  for name in "${SERVICES[@]}"; do build_image "$name"; done
+  # Rebuilt images leave their predecessors untagged; they are never used again.
+  podman image prune -f >/dev/null 2>&1 || true
+  say "images ready in $(since "$started") s: ${IMAGE[postgres]}, ${IMAGE[rabbitmq]}, ${IMAGE[redis]}"
+}
+
+# --- the API service --------------------------------------------------------------------
+
+service_answers() { [ -S "$SOCKET" ] && podman --url "unix://$SOCKET" version >/dev/null 2>&1; }
+
+start_service() {
+  if service_answers && [ "$CONF_CHANGED" = 0 ]; then
+    say "podman's Docker API answers on unix://$SOCKET"
+    return
+  fi
+  stop_service quietly
+  mkdir -p "$(dirname "$SOCKET")"
+  rm -f "$SOCKET"
+  say "starting podman's Docker API on unix://$SOCKET (log: $SERVICE_LOG)"
+  # --time=0: never exit for idleness; tests may start minutes after this.
+  setsid nohup podman system service --time=0 "unix://$SOCKET" >"$SERVICE_LOG" 2>&1 </dev/null &
+  echo $! >"$PIDFILE"
+  local i
+  for i in $(seq 1 100); do
+    if service_answers; then
+      say "podman's Docker API answers on unix://$SOCKET (pid $(cat "$PIDFILE"))"
+      return
+    fi
+    sleep 0.1
+  done
+  fail "podman's Docker API did not answer within 10 s; the end of $SERVICE_LOG:
+$(tail -n 15 "$SERVICE_LOG")" "bash scripts/containers/podman.sh status"
+}
+
+stop_service() {
+  if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+    kill "$(cat "$PIDFILE")"
+    [ "${1:-}" = quietly ] || say "stopped podman's Docker API (pid $(cat "$PIDFILE"))"
+  fi
+  rm -f "$PIDFILE"
+}
+
+# Testcontainers reuses the workbook's containers between runs (.withReuse()); they carry the
+# label workbook.service, which is how they are found here.
+remove_containers() {
+  local ids
+  ids=$(podman ps -a -q --filter label=workbook.service 2>/dev/null || true)
+  if [ -n "$ids" ]; then
+    say "removing the workbook's containers: $(podman ps -a --filter label=workbook.service --format '{{.Names}} ({{.Image}})' | paste -sd ' ')"
+    # shellcheck disable=SC2086
+    podman rm -f $ids >/dev/null
+  else
+    say "no workbook containers to remove"
+  fi
+}
+
+print_env() {
+  echo "export DOCKER_HOST=unix://$SOCKET"
+  # Ryuk (Testcontainers' reaper) is an image from Docker Hub, which cannot be pulled here;
+  # the workbook's containers are reused, and removed with `podman.sh stop`.
+  echo "export TESTCONTAINERS_RYUK_DISABLED=true"
+  local name
+  for name in "${SERVICES[@]}"; do echo "export ${VARIABLE[$name]}=${IMAGE[$name]}"; done
+}
+
+status() {
+  if command -v podman >/dev/null; then say "installed: $(podman --version)"; else say "podman is not installed (bash scripts/containers/podman.sh up installs it)"; fi
+  if [ -f "$CONF" ]; then say "configured: $CONF"; else say "not configured: $CONF is missing"; fi
+  if command -v podman >/dev/null && service_answers; then say "API: answers on unix://$SOCKET"; else say "API: not running (bash scripts/containers/podman.sh start)"; fi
+  command -v podman >/dev/null || return 0
+  local name image hash have
+  for name in base "${SERVICES[@]}"; do
+    if [ "$name" = base ]; then image=$BASE_IMAGE hash=$(base_hash); else image=${IMAGE[$name]} hash=$(image_hash "$name"); fi
+    have=$(recipe_of "$image")
+    if [ -z "$have" ]; then say "image $image: not built"
+    elif [ "$have" = "$hash" ]; then say "image $image: up to date (recipe $hash)"
+    else say "image $image: out of date (built from recipe $have, now $hash)"; fi
+  done
+  podman ps -a --filter label=workbook.service --format '[containers] container {{.Names}}: {{.Image}} {{.Status}} {{.Ports}}' >&2 || true
+}
+
+COMMAND=${1:-up}
+case "$COMMAND" in
+  up)
+    refuse_if_docker; require_root; require_debian
+    mkdir -p "$CACHE"
+    install_packages; configure; build_all; start_service
+    say "ready. Testcontainers uses it with: eval \"\$(bash scripts/containers/podman.sh env)\""
+    say "Next: npm run test:containers"
+    ;;
+  build)
+    refuse_if_docker; require_root; require_debian
+    mkdir -p "$CACHE"
+    install_packages; configure; build_all
+    ;;
+  start)
+    refuse_if_docker; require_root; require_debian
+    mkdir -p "$CACHE"
+    install_packages; configure; start_service
+    ;;
+  stop)
+    require_root
+    if command -v podman >/dev/null; then remove_containers; fi
+    stop_service
+    rm -f "$SOCKET"
+    ;;
+  clean)
+    require_root
+    if command -v podman >/dev/null; then
+      remove_containers
+      stop_service
+      podman rmi -f "${IMAGE[@]}" "$BASE_IMAGE" >/dev/null 2>&1 || true
+      say "removed the images ${IMAGE[*]} $BASE_IMAGE"
+    fi
+    rm -rf "$CACHE"
+    say "removed the build cache $CACHE"
+    ;;
+  env) print_env ;;
+  status) status ;;
+  *) fail "unknown command \"$COMMAND\": up, build, start, stop, clean, env or status." "bash scripts/containers/podman.sh up" ;;
+esac

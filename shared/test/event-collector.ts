@@ -1,0 +1,67 @@
+// A consumer for tests and chaos scenarios: binds its own exclusive queue to the exchange
+// (queues belong to consumers, not to the relay) and records every message it receives.
+import amqp from 'amqplib';
+import { bidPlacedFromProto, type BidPlaced } from '../events/bid-placed.ts';
+
+export interface CollectedMessage {
+  messageId: string;
+  type: string;
+  routingKey: string;
+  persistent: boolean;
+  headers: Record<string, unknown>;
+  event: BidPlaced;
+}
+
+export interface EventCollector {
+  readonly messages: CollectedMessage[];
+  /** Resolves once at least `count` messages arrived; rejects after `timeoutMs` saying how many did. */
+  waitFor(count: number, timeoutMs?: number): Promise<CollectedMessage[]>;
+  close(): Promise<void>;
+}
+
+export async function collectEvents(options: { amqpUrl: string; exchange: string; bindingKey?: string }): Promise<EventCollector> {
+  const connection = await amqp.connect(options.amqpUrl);
+  const channel = await connection.createChannel();
+  await channel.assertExchange(options.exchange, 'topic', { durable: true });
+  const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+  await channel.bindQueue(queue, options.exchange, options.bindingKey ?? '#');
+  const messages: CollectedMessage[] = [];
+  const waiters = new Set<() => void>();
+  await channel.consume(
+    queue,
+    (msg) => {
+      if (!msg) return;
+      messages.push({
+        messageId: String(msg.properties.messageId),
+        type: String(msg.properties.type),
+        routingKey: msg.fields.routingKey,
+        persistent: msg.properties.deliveryMode === 2,
+        headers: msg.properties.headers ?? {},
+        event: bidPlacedFromProto(msg.content),
+      });
+      for (const wake of waiters) wake();
+    },
+    { noAck: true },
+  );
+  return {
+    messages,
+    waitFor: (count, timeoutMs = 15_000) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          if (messages.length < count) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(messages);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`expected ${count} messages within ${timeoutMs} ms, received ${messages.length}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      }),
+    async close() {
+      await connection.close().catch(() => undefined);
+    },
+  };
+}
