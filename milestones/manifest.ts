@@ -31,7 +31,24 @@ export const milestones: Milestone[] = [
         'In exercises/src/http/routes.ts answer /healthz, /readyz (from checkDependencies: 200 only when all are up, 503 otherwise) and /metrics; in http/server.ts read or create the x-correlation-id and log one line per request inside withCorrelationId; in bid-service.ts call onShutdown with the steps in order.',
     },
   },
-  { n: 2, slug: '02-outbox', title: 'Transactional outbox', ready: false, summary: 'A bid and its BidPlaced event commit together; a relay publishes them with confirms.', hints: {} },
+  {
+    n: 2,
+    slug: '02-outbox',
+    title: 'Transactional outbox',
+    ready: true,
+    summary: 'A bid and its BidPlaced event commit together; a relay publishes them with confirms, in order, at least once.',
+    hints: {
+      'place-bid.test.ts':
+        'First the schema: exercises/migrations/1764000000001_outbox.sql (step 1 of milestones/02-outbox/README.md). Then enqueueEvent in outbox/enqueue-event.ts (INSERT the row, then pg_notify) and placeBid in bidding/place-bid.ts: withTransaction(deps.db, async (tx) => { insertBid; enqueueEvent(tx, bidPlacedEvent(bid, correlationId)) }).',
+      'relay.test.ts':
+        'The relay calls your pieces in outbox/: becomeLeader and claimBatch (pg_try_advisory_xact_lock; SELECT … ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED), problemWith (size, known type, decodes), setAside, publishBatch (persistent, mandatory, messageId = row id, type, headers; wait for drain when publish returns false; then waitForConfirms), markPublished, and listenForWork (LISTEN on its own pg.Client; wait() resolves on a notification or after ms).',
+      'backoff.test.ts': 'backoffDelay in outbox/backoff.ts: ceiling = min(maxMs, 100 * 2^(attempt-1)); return Math.round(random() * ceiling).',
+      'crash-after-commit.test.ts': 'If placeBid and the relay pass their own tests, this one follows: the bid and its outbox row must commit in one transaction, so a crash after COMMIT leaves a row the relay publishes.',
+      'broker-down.test.ts': 'placeBid must not touch RabbitMQ at all. The relay keeps every row while publishBatch fails (the transaction rolls back) and retries with backoffDelay; check that publishBatch rejects when the channel dies instead of waiting for ever.',
+      'relay-crash.test.ts': 'Mark rows published in the same transaction that claimed them, after waitForConfirms: a crash before the mark leaves the rows claimable, and they are published again (at least once).',
+      'ordering.test.ts': 'Per-item order needs one publisher at a time: becomeLeader takes pg_try_advisory_xact_lock inside the batch transaction, and claimBatch orders by position. SKIP LOCKED alone would let two relays publish one item\'s events out of order.',
+    },
+  },
   { n: 3, slug: '03-row-locking', title: 'Row locking', ready: false, summary: 'Bid rules under concurrency with SELECT … FOR UPDATE.', hints: {} },
   { n: 4, slug: '04-idempotent-stats', title: 'Idempotent stats', ready: false, summary: 'An auction closer and consumers that never double count.', hints: {} },
   { n: 5, slug: '05-expand-contract', title: 'Expand and contract', ready: false, summary: 'Change a column type on a million rows while bids keep flowing.', hints: {} },

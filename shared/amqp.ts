@@ -2,6 +2,13 @@ import amqp from 'amqplib';
 import type { Channel, ConfirmChannel, RecoveringChannelModel } from 'amqplib';
 import type { Logger } from './logger.ts';
 
+export class AmqpUnavailable extends Error {
+  override name = 'AmqpUnavailable';
+  constructor() {
+    super('RabbitMQ is not connected (reconnecting in the background)');
+  }
+}
+
 export interface Amqp {
   /** True while a connection to the broker is open. */
   readonly connected: boolean;
@@ -41,8 +48,9 @@ export async function createAmqp(deps: { url: string; log: Logger; name?: string
     whenConnected: async () => {
       await model.waitForConnect();
     },
-    createChannel: () => model.createChannel(),
-    createConfirmChannel: () => model.createConfirmChannel(),
+    // amqplib would wait for the next connection; a caller must learn now that it is down.
+    createChannel: () => (connected ? model.createChannel() : Promise.reject(new AmqpUnavailable())),
+    createConfirmChannel: () => (connected ? model.createConfirmChannel() : Promise.reject(new AmqpUnavailable())),
     async close() {
       closing = true;
       await model.close().catch(() => undefined);

@@ -4,6 +4,8 @@ import { createRelay, type Relay } from '#app/outbox/relay.ts';
 import { createAmqp, type Amqp } from '#shared/amqp.ts';
 import type { Db } from '#shared/db.ts';
 import { createMetrics, type Metrics } from '#shared/metrics.ts';
+import type { EventCollector } from '#shared/test/event-collector.ts';
+import { eventually } from '#shared/test/eventually.ts';
 import type { TestEnv } from '#shared/test/harness.ts';
 
 /** An open item, written directly so these tests do not depend on milestone-1 code paths. */
@@ -30,6 +32,8 @@ export interface RunningRelay {
   metrics: Metrics;
   /** Runs batches until one claims nothing (bounded). */
   drain(): Promise<void>;
+  /** Waits until the collector holds `n` messages, failing at once if the relay loop stopped. */
+  delivered(collector: EventCollector, n: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +59,17 @@ export async function inProcessRelay(env: TestEnv, options: { amqpUrl?: string; 
     async drain() {
       for (let i = 0; i < 1_000; i++) if ((await relay.relayBatch()).claimed === 0) return;
       throw new Error('the outbox did not drain within 1,000 batches');
+    },
+    async delivered(collector, n, timeoutMs = 15_000) {
+      await eventually(
+        async () => {
+          if (relay.failure) throw relay.failure;
+          return collector.messages.length;
+        },
+        (got) => got >= n,
+        `${n} messages delivered`,
+        timeoutMs,
+      );
     },
     async close() {
       await relay.stop();

@@ -44,10 +44,11 @@ describe('relay', () => {
     relay = await inProcessRelay(env, { pollMs: 600_000 });
     relay.relay.start();
     // The relay's LISTEN connection is up once PostgreSQL shows it (a NOTIFY before that is lost).
-    await eventually(() => count(env.db, `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`), (n) => n > 0, 'a LISTEN connection');
+    const listening = () => count(env.db, `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`);
+    await eventually(async () => (relay!.relay.failure ? Promise.reject(relay!.relay.failure) : listening()), (n) => n > 0, 'a LISTEN connection');
     const itemId = await openItem(env.db);
     await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
-    await collector!.waitFor(1, 10_000);
+    await relay.delivered(collector!, 1);
   });
 
   it('still finds a row that committed without a NOTIFY, by polling', async () => {
@@ -58,8 +59,8 @@ describe('relay', () => {
     const id = randomUUID();
     const payload = bidPlacedToProto({ eventId: id, itemId, bidId: randomUUID(), userId: aBidder(), amountCents: 5n, sequence: 1n, placedAt: new Date(), correlationId: 'no-notify' });
     await env.db.query(`INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, routing_key, payload) VALUES ($1, 'item', $2, $3, 'bid.placed', $4)`, [id, itemId, BID_PLACED, Buffer.from(payload)]);
-    const [message] = await collector!.waitFor(1, 10_000);
-    expect(message!.messageId).toBe(id);
+    await relay.delivered(collector!, 1);
+    expect(collector!.messages[0]!.messageId).toBe(id);
   });
 
   it('sets aside a malformed, an oversize and an unknown row with the reason, counted, and publishes the rows behind them', async () => {

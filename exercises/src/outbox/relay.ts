@@ -8,6 +8,7 @@ import { withTransaction, type Db } from '#shared/db.ts';
 import { failpoint } from '#shared/failpoints.ts';
 import type { Logger } from '#shared/logger.ts';
 import type { Metrics } from '#shared/metrics.ts';
+import { TodoError } from '#shared/todo-error.ts';
 import { backoffDelay } from './backoff.ts';
 import { becomeLeader, claimBatch, markPublished, setAside } from './claim-batch.ts';
 import { publishBatch } from './publish-batch.ts';
@@ -33,6 +34,8 @@ export interface BatchOutcome {
 export interface Relay {
   /** Starts the loop; returns at once. */
   start(): void;
+  /** Why the loop stopped by itself, if it did (an unwritten stub; never a broker outage). */
+  readonly failure: Error | undefined;
   /** Finishes the batch in flight, then stops. */
   stop(): Promise<void>;
   /** One batch, for tests and the benchmark. */
@@ -56,6 +59,7 @@ export function createRelay(deps: RelayDeps): Relay {
   let loop: Promise<void> | undefined;
   let signal: WorkSignal | undefined;
   let pendingSampledAt = 0;
+  let failure: Error | undefined;
 
   const openChannel = async (): Promise<ConfirmChannel> => {
     if (channel) return channel;
@@ -123,6 +127,8 @@ export function createRelay(deps: RelayDeps): Relay {
         if (outcome.leader && outcome.claimed === config.outbox.batchSize) continue;
         if (!stopping) await signal.wait(config.outbox.pollMs);
       } catch (err) {
+        // Retrying cannot write a missing stub: stop and say so.
+        if (err instanceof TodoError) throw err;
         failures++;
         metrics.outbox.publishFailures.inc();
         const delay = backoffDelay(failures, config.outbox.backoffMaxMs);
@@ -138,7 +144,13 @@ export function createRelay(deps: RelayDeps): Relay {
 
   return {
     start() {
-      loop ??= run();
+      loop ??= run().catch((err: Error) => {
+        failure = err;
+        log.error({ err: err.message }, 'relay stopped');
+      });
+    },
+    get failure() {
+      return failure;
     },
     async stop() {
       stopping = true;

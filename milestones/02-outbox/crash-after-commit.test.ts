@@ -1,0 +1,55 @@
+// Milestone 2 · the lesson's question: the power cuts out after the bid commits, before the publish.
+import { describe, expect, it } from 'vitest';
+import { collectEvents } from '#shared/test/event-collector.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { startServiceProcess } from '#shared/test/service-process.ts';
+import { aBidder, count, inProcessRelay, openItem, pendingOutbox } from './fixtures.ts';
+
+const env = useTestEnv();
+
+/** POSTs a bid to a bid-service that crashes right after its commit; returns how the process ended. */
+async function bidThroughCrashingService(mode: 'dual-write' | 'outbox', itemId: string) {
+  const service = await startServiceProcess({ tree: env.tree, entry: 'bid-service.ts', config: { ...env.config, bidWriteMode: mode, failpoints: 'bid.after-commit=crash' } });
+  const answer = await fetch(`${service.url}/items/${itemId}/bids`, { method: 'POST', body: JSON.stringify({ userId: aBidder(), amountCents: '700' }) }).then(
+    async (res) => `HTTP ${res.status} ${await res.text()}`,
+    (err: Error) => `no answer (${(err.cause as Error | undefined)?.message ?? err.message})`,
+  );
+  // An answer means it never reached the crash: stop it, and let the assertions say what it answered.
+  if (answer.startsWith('HTTP')) await service.stop('SIGTERM');
+  return { answer, exit: await service.exited };
+}
+
+describe('a crash between commit and publish', () => {
+  it('loses the event for ever with the naive dual write; with the outbox the relay delivers it exactly once', async () => {
+    const collector = await collectEvents({ amqpUrl: env.config.amqpUrl, exchange: env.config.amqp.exchange });
+    const relay = await inProcessRelay(env);
+    try {
+      // Naive: the bid is committed, the process dies, nothing is left to publish it.
+      const naiveItem = await openItem(env.db);
+      const naive = await bidThroughCrashingService('dual-write', naiveItem);
+      expect(naive.answer, 'what the bidder saw').toMatch(/^no answer/);
+      expect(naive.exit.signal, 'the naive service was killed').toBe('SIGKILL');
+      expect(await count(env.db, 'SELECT count(*) AS n FROM bids WHERE item_id = $1', [naiveItem]), 'naive: bids in the database').toBe(1);
+      await relay.drain();
+
+      // Outbox: the same crash, and the event is a committed row the relay will find.
+      const outboxItem = await openItem(env.db);
+      const outbox = await bidThroughCrashingService('outbox', outboxItem);
+      expect(outbox.answer, 'what the bidder saw').toMatch(/^no answer/);
+      expect(outbox.exit.signal, 'the outbox service was killed').toBe('SIGKILL');
+      expect(await count(env.db, 'SELECT count(*) AS n FROM bids WHERE item_id = $1', [outboxItem]), 'outbox: bids in the database').toBe(1);
+      expect(await pendingOutbox(env.db), 'events waiting in the outbox').toBe(1);
+      await relay.drain();
+      await collector.waitFor(1);
+      await relay.drain();
+      await new Promise((r) => setTimeout(r, 500));
+
+      const delivered = (itemId: string) => collector.messages.filter((m) => m.event.itemId === itemId).length;
+      expect({ naive: delivered(naiveItem), outbox: delivered(outboxItem) }, 'events delivered per item').toEqual({ naive: 0, outbox: 1 });
+      expect(await pendingOutbox(env.db)).toBe(0);
+    } finally {
+      await relay.close();
+      await collector.close();
+    }
+  });
+});

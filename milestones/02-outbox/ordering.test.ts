@@ -1,0 +1,41 @@
+// Milestone 2 · two relays running at once, and each item's events still arrive in commit order.
+import { describe, expect, it } from 'vitest';
+import { placeBid } from '#app/bidding/place-bid.ts';
+import { collectEvents } from '#shared/test/event-collector.ts';
+import { eventually } from '#shared/test/eventually.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { startServiceProcess } from '#shared/test/service-process.ts';
+import { aBidder, openItem, pendingOutbox } from './fixtures.ts';
+
+const env = useTestEnv();
+
+describe('ordering', () => {
+  it('two bid-workers, 5 items, 500 bids: every event once, each item’s sequence strictly increasing as consumed', async () => {
+    const collector = await collectEvents({ amqpUrl: env.config.amqpUrl, exchange: env.config.amqp.exchange });
+    const config = { ...env.config, outbox: { ...env.config.outbox, batchSize: 20, pollMs: 50 } };
+    const workers = await Promise.all([1, 2].map(() => startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config })));
+    try {
+      const items = await Promise.all([1, 2, 3, 4, 5].map(() => openItem(env.db)));
+      let next = 0;
+      // 10 concurrent bidders, so commits interleave across items and relays race for rows.
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          while (next < 500) {
+            const i = next++;
+            await placeBid(env, { itemId: items[i % 5], userId: aBidder(), amountCents: String(1_000 + i) });
+          }
+        }),
+      );
+      await collector.waitFor(500, 30_000);
+      await eventually(() => pendingOutbox(env.db), (n) => n === 0, 'the outbox drained');
+      expect(new Set(collector.messages.map((m) => m.messageId)).size, 'distinct events').toBe(500);
+      for (const itemId of items) {
+        const sequences = collector.messages.filter((m) => m.event.itemId === itemId).map((m) => Number(m.event.sequence));
+        expect(sequences, `sequence of item ${itemId.slice(0, 8)} as consumed`).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+      }
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      await collector.close();
+    }
+  });
+});

@@ -1,0 +1,57 @@
+// Milestone 2 · bid-worker crashing mid-batch, and stopping on SIGTERM.
+import { describe, expect, it } from 'vitest';
+import { placeBid } from '#app/bidding/place-bid.ts';
+import { collectEvents } from '#shared/test/event-collector.ts';
+import { eventually } from '#shared/test/eventually.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { startServiceProcess } from '#shared/test/service-process.ts';
+import { aBidder, count, openItem, pendingOutbox } from './fixtures.ts';
+
+const env = useTestEnv();
+
+const worker = (failpoints = '') => startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, failpoints } });
+
+describe('bid-worker', () => {
+  it('crashing after publish, before marking: the next relay publishes the same events again (at least once)', async () => {
+    const collector = await collectEvents({ amqpUrl: env.config.amqpUrl, exchange: env.config.amqp.exchange });
+    try {
+      const itemId = await openItem(env.db);
+      for (let i = 0; i < 3; i++) await placeBid(env, { itemId, userId: aBidder(), amountCents: String(100 + i) });
+      const first = await worker('relay.after-publish=crash');
+      expect((await first.exited).signal, 'the first worker was killed').toBe('SIGKILL');
+      await collector.waitFor(3);
+      expect(await pendingOutbox(env.db), 'rows left unmarked by the crash').toBe(3);
+
+      const second = await worker();
+      try {
+        await collector.waitFor(6);
+        await eventually(() => pendingOutbox(env.db), (n) => n === 0, 'rows marked by the second worker');
+      } finally {
+        await second.stop();
+      }
+      const copies = new Map<string, number>();
+      for (const m of collector.messages) copies.set(m.messageId, (copies.get(m.messageId) ?? 0) + 1);
+      expect(copies.size, 'distinct events').toBe(3);
+      expect([...copies.values()], 'copies of each event').toEqual([2, 2, 2]);
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it('on SIGTERM finishes the batch in flight, marks it, and exits 0', async () => {
+    const collector = await collectEvents({ amqpUrl: env.config.amqpUrl, exchange: env.config.amqp.exchange });
+    const running = await worker('relay.after-publish=delay(1500)@1');
+    try {
+      const itemId = await openItem(env.db);
+      await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
+      await running.waitForLog((l) => l.msg === 'failpoint fired' && l.failpoint === 'relay.after-publish', 15_000);
+      expect(await running.stop('SIGTERM'), 'how the worker ended').toEqual({ code: 0, signal: null });
+      expect(await count(env.db, 'SELECT count(*) AS n FROM outbox WHERE aggregate_id = $1 AND published_at IS NOT NULL', [itemId]), 'rows marked published').toBe(1);
+      expect(running.logs.map((l) => l.msg)).toContain('shut down cleanly');
+      await collector.waitFor(1);
+    } finally {
+      await running.stop('SIGKILL');
+      await collector.close();
+    }
+  });
+});
