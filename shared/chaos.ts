@@ -140,3 +140,100 @@ export async function itemsInDatabase(databaseUrl: string, ids: string[], startP
     await client.end();
   }
 }
+
+/**
+ * Places `count` bids over HTTP, one after another at most `perSecond` a second, spread over
+ * the items. Returns the ids of the acknowledged (201) bids; stops early if `shouldStop()`.
+ */
+export async function placeBidsOverHttp(options: {
+  serviceUrl: () => string;
+  items: string[];
+  count: number;
+  perSecond?: number;
+  concurrency?: number;
+  onFailure?: (i: number, reason: string) => Promise<void> | void;
+}): Promise<{ attempted: number; acknowledged: string[]; failed: number }> {
+  const acknowledged: string[] = [];
+  let attempted = 0;
+  let failed = 0;
+  const started = Date.now();
+  const interval = options.perSecond ? 1000 / options.perSecond : 0;
+  const worker = async () => {
+    while (attempted < options.count) {
+      const i = attempted++;
+      if (interval) {
+        const due = started + i * interval;
+        if (due > Date.now()) await sleep(due - Date.now());
+      }
+      const body = JSON.stringify({ userId: randomUUIDv4(), amountCents: String(1_000 + i) });
+      const reason = await fetch(`${options.serviceUrl()}/items/${options.items[i % options.items.length]}/bids`, { method: 'POST', body, signal: AbortSignal.timeout(5_000) }).then(
+        async (res) => {
+          if (res.status === 201) {
+            acknowledged.push(((await res.json()) as { id: string }).id);
+            return undefined;
+          }
+          return `HTTP ${res.status}`;
+        },
+        (err: Error) => err.message,
+      );
+      if (reason !== undefined) {
+        failed++;
+        await options.onFailure?.(i, reason);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 1 }, worker));
+  return { attempted, acknowledged, failed };
+}
+
+const randomUUIDv4 = () => globalThis.crypto.randomUUID();
+
+/** Open items for a scenario, written directly. */
+export async function openItems(databaseUrl: string, n: number): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO items (title, start_price_cents, end_at) SELECT 'chaos lot ' || g, 100, now() + interval '1 day' FROM generate_series(1, $1::int) AS g RETURNING id`,
+      [n],
+    );
+    return rows.map((r) => r.id);
+  } finally {
+    await client.end();
+  }
+}
+
+/** What happened to every bid: in the database, delivered as an event, lost, duplicated. */
+export async function deliveryVerdict(databaseUrl: string, delivered: Array<{ messageId: string; event: { bidId: string } }>) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>('SELECT id FROM bids');
+    const inDb = new Set(rows.map((r) => r.id));
+    const deliveredBids = new Set(delivered.map((m) => m.event.bidId));
+    const lost = [...inDb].filter((id) => !deliveredBids.has(id)).length;
+    const distinctMessages = new Set(delivered.map((m) => m.messageId)).size;
+    return { inDb: inDb.size, published: deliveredBids.size, lost, duplicates: delivered.length - distinctMessages };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Waits until `read()` reaches `atLeast` (a relay may still be backing off) and then has not
+ * changed for `quietMs` (late duplicates), all bounded by `timeoutMs`.
+ */
+export async function settle(read: () => number, options: { atLeast?: number; quietMs?: number; timeoutMs?: number } = {}): Promise<void> {
+  const { atLeast = 0, quietMs = 1_500, timeoutMs = 30_000 } = options;
+  const deadline = Date.now() + timeoutMs;
+  let last = read();
+  let since = Date.now();
+  while (Date.now() < deadline && (read() < atLeast || Date.now() - since < quietMs)) {
+    await sleep(100);
+    const now = read();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
+}

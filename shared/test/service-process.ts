@@ -36,6 +36,10 @@ export async function startServiceProcess(options: { tree: string; entry: string
     env: { ...process.env, ...configToEnv({ ...options.config, serviceName: options.entry.replace(/\.ts$/, ''), http: { ...options.config.http, port: 0 }, logLevel: 'info' }), ...options.extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A test runner that exits (or times a test out) must not leave this process running.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void new Promise((resolve) => child.once('exit', resolve)).then(() => process.off('exit', killOnExit));
   const logs: LogLine[] = [];
   const otherOutput: string[] = [];
   const waiters = new Set<() => void>();

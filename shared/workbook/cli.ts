@@ -6,8 +6,10 @@ import { RegionSyntaxError } from './regions.ts';
 import { LearnerError } from './prepare.ts';
 import { exercisesDir, solutionsDir } from './trees.ts';
 import { bold, red, say, yellow } from './ui.ts';
+import { benchCommand } from './commands/bench.ts';
 import { chaosCommand } from './commands/chaos.ts';
 import { checkCommand } from './commands/check.ts';
+import { containersCommand } from './commands/containers.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { generateExercises } from './commands/generate.ts';
 import { milestoneCommand } from './commands/milestone.ts';
@@ -19,7 +21,9 @@ const USAGE = `Usage:
   npm run review -- N        your milestone-N code beside the reference, as a diff
   npm run reset -- N         put milestone N's stubs back (asks first; --yes to skip)
   npm run chaos -- N [name]  list or run milestone N's failure scenarios (-- --solution for the reference)
+  npm run bench -- [name]    list or run a benchmark (-- --solution for the reference)
   npm run doctor [-- --json] Node, infrastructure and services, with fixes
+  npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
   npm test                   every check CI runs; npm run check -- <typecheck|sync|infra|green|progress|teeth|chaos> [--json]
   npm run generate           (maintainers) write exercises/ from solutions/
   npm run migrate [-- down] [-- --solution]  apply your migrations to DATABASE_URL (for npm run start:service)`;
@@ -64,6 +68,10 @@ async function main(argv: string[]): Promise<number> {
       return resetCommand(parseMilestone(args[0], 'reset'), { yes: flags.has('--yes') });
     case 'chaos':
       return chaosCommand(parseMilestone(args[0], 'chaos'), args[1], { solution: flags.has('--solution') });
+    case 'containers':
+      return containersCommand({ json });
+    case 'bench':
+      return benchCommand(args[0], { solution: flags.has('--solution') });
     case 'doctor':
       return doctorCommand({ json });
     case 'check':

@@ -80,6 +80,9 @@ export function createRelay(deps: RelayDeps): Relay {
   const relayBatch = async (): Promise<BatchOutcome> => {
     const ch = await openChannel();
     const outcome = await withTransaction(deps.db, async (tx) => {
+      // Losing this commit in a crash only means publishing the batch again, which
+      // at-least-once allows: no need to wait for the WAL flush.
+      await tx.query('SET LOCAL synchronous_commit = off');
       if (!(await becomeLeader(tx))) return { leader: false, claimed: 0, published: 0, setAside: 0, rows: [] as OutboxRow[] };
       const rows = await claimBatch(tx, config.outbox.batchSize);
       const rejected = rows.flatMap((row) => {

@@ -15,7 +15,10 @@ export async function loadScenarios(n: number): Promise<ChaosScenario[]> {
   const dir = join(repoRoot, 'milestones', m.slug, 'chaos');
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.ts')).sort();
   const out: ChaosScenario[] = [];
-  for (const f of files) out.push(((await import(pathToFileURL(join(dir, f)).href)) as { scenario: ChaosScenario }).scenario);
+  for (const f of files) {
+    const module = (await import(pathToFileURL(join(dir, f)).href)) as { scenario?: ChaosScenario };
+    if (module.scenario) out.push(module.scenario);
+  }
   return out;
 }
 

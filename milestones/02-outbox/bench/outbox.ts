@@ -1,0 +1,136 @@
+// npm run bench -- outbox: the relay's throughput and end-to-end lag, each next to a ceiling
+// measured in the same run on the same machine (these machines are noisy; absolute numbers
+// from another run mean little).
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import amqp from 'amqplib';
+import { openItems, scenarioDatabase, sleep, type ChaosContext } from '#shared/chaos.ts';
+import { loadConfig } from '#shared/config.ts';
+import { createDb } from '#shared/db.ts';
+import { BID_PLACED, bidPlacedFromProto, bidPlacedToProto } from '#shared/events/bid-placed.ts';
+import { createLogger } from '#shared/logger.ts';
+import { startServiceProcess } from '#shared/test/service-process.ts';
+
+export interface BenchResult {
+  ok: boolean;
+  table: string[];
+}
+
+const DRAIN_EVENTS = 20_000;
+const STEADY_RATE = 500;
+const STEADY_SECONDS = 10;
+const ROUNDS = 3;
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+export const benchmark = {
+  name: 'outbox',
+  milestone: 2,
+  summary: `Relay throughput draining ${fmt(DRAIN_EVENTS)} queued events vs raw confirmed publishes, and end-to-end lag at ${STEADY_RATE} bids/s.`,
+  async run(ctx: ChaosContext): Promise<BenchResult> {
+    const database = await scenarioDatabase(ctx);
+    const exchange = `wb.bench.${randomUUID().slice(0, 6)}.events`;
+    const config = loadConfig({}, { databaseUrl: database.url, amqpUrl: ctx.infra.amqpUrl, redisUrl: ctx.infra.redisUrl, amqp: { exchange, queuePrefix: `${exchange}.` }, logLevel: 'silent' });
+    const connection = await amqp.connect(ctx.infra.amqpUrl);
+    const channel = await connection.createConfirmChannel();
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(queue, exchange, '#');
+    // The relay's own batch size (OUTBOX_BATCH_SIZE), and the same for the ceiling.
+    const BATCH = config.outbox.batchSize;
+    const db = createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }) });
+    const [itemId] = await openItems(database.url, 1);
+    const payload = Buffer.from(bidPlacedToProto({ eventId: randomUUID(), itemId: itemId!, bidId: randomUUID(), userId: randomUUID(), amountCents: 123_456n, sequence: 1n, placedAt: new Date(), correlationId: 'bench' }));
+    try {
+      // 1 and 2, alternated over ROUNDS so a burst of noise hits both sides; the best of each counts.
+      const pending = async () => (await db.query('SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).rowCount ?? 0;
+      const worker = await startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config: { ...config, outbox: { ...config.outbox, batchSize: BATCH, pollMs: 50 } } });
+      let ceiling = 0;
+      let relay = 0;
+      for (let round = 1; round <= ROUNDS; round++) {
+        // Ceiling: the same payloads, published in batches of BATCH and confirmed, no database.
+        let started = performance.now();
+        for (let i = 0; i < DRAIN_EVENTS; i += BATCH) {
+          for (let j = 0; j < BATCH; j++) {
+            if (!channel.publish(exchange, 'bid.placed', payload, { persistent: true, mandatory: true, messageId: randomUUID(), type: BID_PLACED, headers: { 'x-correlation-id': 'bench' } })) {
+              await new Promise((r) => channel.once('drain', r));
+            }
+          }
+          await channel.waitForConfirms();
+        }
+        const ceilingRound = DRAIN_EVENTS / ((performance.now() - started) / 1000);
+        await channel.purgeQueue(queue);
+
+        // The relay (a real bid-worker, already idle-polling) draining as many committed rows.
+        await db.query(
+          `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, routing_key, payload, headers)
+           SELECT 'item', $1::uuid, $2::text, 'bid.placed', $3::bytea, '{"x-correlation-id":"bench"}'::jsonb FROM generate_series(1, $4::int)`,
+          [itemId, BID_PLACED, payload, DRAIN_EVENTS],
+        );
+        started = performance.now();
+        while ((await pending()) > 0) await sleep(20);
+        const relayRound = DRAIN_EVENTS / ((performance.now() - started) / 1000);
+        await channel.purgeQueue(queue);
+        ctx.say(`round ${round}: ceiling ${fmt(ceilingRound)} events/s · relay ${fmt(relayRound)} events/s`);
+        ceiling = Math.max(ceiling, ceilingRound);
+        relay = Math.max(relay, relayRound);
+      }
+
+      // 3. Steady load: placeBid at STEADY_RATE/s; lag = consumer receipt - placeBid returning (commit).
+      ctx.say(`lag: ${STEADY_RATE} bids/s for ${STEADY_SECONDS} s through placeBid, relay and a consumer`);
+      const { placeBid } = (await import(pathToFileURL(join(ctx.tree, 'src/bidding/place-bid.ts')).href)) as typeof import('#app/bidding/place-bid.ts');
+      const committedAt = new Map<string, number>();
+      const lags: number[] = [];
+      const early = new Map<string, number>();
+      await channel.consume(queue, (msg) => {
+        if (!msg) return;
+        const bidId = bidPlacedFromProto(msg.content).bidId;
+        const at = performance.now();
+        const committed = committedAt.get(bidId);
+        if (committed === undefined) early.set(bidId, at);
+        else lags.push(at - committed);
+      }, { noAck: true });
+      const [steadyItem] = await openItems(database.url, 1);
+      const total = STEADY_RATE * STEADY_SECONDS;
+      const t0 = performance.now();
+      const inflight: Promise<void>[] = [];
+      for (let i = 0; i < total; i++) {
+        const due = t0 + (i * 1000) / STEADY_RATE;
+        if (due > performance.now()) await sleep(due - performance.now());
+        inflight.push(
+          placeBid({ db }, { itemId: steadyItem, userId: randomUUID(), amountCents: String(1_000 + i) }).then((bid) => {
+            const now = performance.now();
+            const seen = early.get(bid.id);
+            if (seen === undefined) committedAt.set(bid.id, now);
+            else lags.push(Math.max(0, seen - now));
+          }),
+        );
+      }
+      await Promise.all(inflight);
+      const offered = total / ((performance.now() - t0) / 1000);
+      for (let i = 0; i < 100 && lags.length < total; i++) await sleep(100);
+      await worker.stop('SIGTERM');
+      const sorted = [...lags].sort((a, b) => a - b);
+      const p50 = percentile(sorted, 50);
+      const p99 = percentile(sorted, 99);
+      const share = relay / ceiling;
+      const ok = share >= 0.5 && p99 < 250 && lags.length === total;
+      const table = [
+        `| measure | result | ceiling (same run) | target |`,
+        `|---|---|---|---|`,
+        `| relay throughput, draining ${fmt(DRAIN_EVENTS)} rows (best of ${ROUNDS}) | ${fmt(relay)} events/s | ${fmt(ceiling)} events/s raw confirmed publishes, batches of ${BATCH} (best of ${ROUNDS}) | ≥ 50% of ceiling: ${(share * 100).toFixed(0)}% ${share >= 0.5 ? 'PASS' : 'FAIL'} |`,
+        `| end-to-end lag at ${fmt(offered)} bids/s offered (${fmt(total)} bids) | p50 ${p50.toFixed(1)} ms · p99 ${p99.toFixed(1)} ms · max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms | – | p99 < 250 ms ${p99 < 250 ? 'PASS' : 'FAIL'} |`,
+        `| events delivered | ${fmt(lags.length)} of ${fmt(total)} | – | all ${lags.length === total ? 'PASS' : 'FAIL'} |`,
+      ];
+      return { ok, table };
+    } finally {
+      await db.end();
+      await channel.deleteExchange(exchange).catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await database.drop();
+    }
+  },
+};
+
