@@ -11,6 +11,7 @@ import { chaosCommand } from './commands/chaos.ts';
 import { checkCommand } from './commands/check.ts';
 import { containersCommand } from './commands/containers.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { eventsCommand } from './commands/events.ts';
 import { generateExercises } from './commands/generate.ts';
 import { milestoneCommand } from './commands/milestone.ts';
 import { resetCommand, reviewCommand } from './commands/review.ts';
@@ -21,6 +22,7 @@ const USAGE = `Usage:
   npm run review -- N        your milestone-N code beside the reference, as a diff
   npm run reset -- N         put milestone N's stubs back (asks first; --yes to skip)
   npm run chaos -- N [name]  list or run milestone N's failure scenarios (-- --solution for the reference)
+  npm run events             print every event on the exchange, decoded (a throwaway consumer)
   npm run bench -- [name]    list or run a benchmark (-- --solution for the reference)
   npm run doctor [-- --json] Node, infrastructure and services, with fixes
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
@@ -70,6 +72,8 @@ async function main(argv: string[]): Promise<number> {
       return chaosCommand(parseMilestone(args[0], 'chaos'), args[1], { solution: flags.has('--solution') });
     case 'containers':
       return containersCommand({ json });
+    case 'events':
+      return eventsCommand();
     case 'bench':
       return benchCommand(args[0], { solution: flags.has('--solution') });
     case 'doctor':

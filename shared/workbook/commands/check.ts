@@ -10,7 +10,7 @@ import { bold, dim, green as greenText, indent, red, say } from '../ui.ts';
 import { loadScenarios, runScenario } from './chaos.ts';
 import { syncDrift } from './generate.ts';
 
-export const CHECKS = ['typecheck', 'sync', 'infra', 'green', 'progress', 'teeth', 'chaos'] as const;
+export const CHECKS = ['typecheck', 'sync', 'contracts', 'infra', 'green', 'progress', 'teeth', 'chaos'] as const;
 export type CheckName = (typeof CHECKS)[number];
 
 export interface CheckResult {
@@ -41,6 +41,14 @@ async function typecheck(): Promise<CheckResult> {
   const errors = (tsc.stdout + tsc.stderr).split('\n').filter((l) => /error TS/.test(l));
   const ok = tsc.status === 0;
   return { check: 'typecheck', passed: ok ? 1 : 0, failed: ok ? 0 : 1, problems: ok ? [] : errors.length ? errors : [(tsc.stdout + tsc.stderr).trim()], json: { errors } };
+}
+
+/** buf lint over proto/ (STANDARD rules): package versioning, naming, comments. */
+async function contracts(): Promise<CheckResult> {
+  const buf = spawnSync(join(repoRoot, 'node_modules/.bin/buf'), ['lint'], { cwd: join(repoRoot, 'proto'), encoding: 'utf8' });
+  const problems = (buf.stdout + buf.stderr).split('\n').filter((l) => l.trim());
+  const ok = buf.status === 0;
+  return { check: 'contracts', passed: ok ? 1 : 0, failed: ok ? 0 : 1, problems: ok ? [] : problems.length ? problems : [`buf lint exited ${buf.status}${buf.error ? `: ${buf.error.message}` : ''}`], json: { problems } };
 }
 
 async function sync(): Promise<CheckResult> {
@@ -121,7 +129,7 @@ async function chaos(): Promise<CheckResult> {
   return out;
 }
 
-const run: Record<CheckName, () => Promise<CheckResult>> = { typecheck, sync, infra, green, progress, teeth, chaos };
+const run: Record<CheckName, () => Promise<CheckResult>> = { typecheck, sync, contracts, infra, green, progress, teeth, chaos };
 
 export async function checkCommand(which: string, options: { json: boolean }): Promise<number> {
   const names = which === 'all' ? [...CHECKS] : [which as CheckName];
