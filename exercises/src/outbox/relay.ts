@@ -10,7 +10,7 @@ import type { Logger } from '#shared/logger.ts';
 import type { Metrics } from '#shared/metrics.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import { backoffDelay } from './backoff.ts';
-import { becomeLeader, claimBatch, markPublished, setAside } from './claim-batch.ts';
+import { becomeLeader, claimBatch, markPublished, setAside, type Partition } from './claim-batch.ts';
 import { publishBatch } from './publish-batch.ts';
 import { problemWith } from './screen-row.ts';
 import type { OutboxRow } from './outbox-event.ts';
@@ -54,15 +54,18 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
 
 export function createRelay(deps: RelayDeps): Relay {
   const { log, metrics, config } = deps;
-  let channel: ConfirmChannel | undefined;
+  const channels = new Map<number, ConfirmChannel>();
+  const partitions: Partition[] = Array.from({ length: config.outbox.partitions }, (_, index) => ({ index, count: config.outbox.partitions }));
   let stopping = false;
   let loop: Promise<void> | undefined;
   let signal: WorkSignal | undefined;
   let pendingSampledAt = 0;
   let failure: Error | undefined;
 
-  const openChannel = async (): Promise<ConfirmChannel> => {
-    if (channel) return channel;
+  // One confirm channel per partition: a partition's events leave in order on one channel.
+  const openChannel = async (partition: Partition): Promise<ConfirmChannel> => {
+    const existing = channels.get(partition.index);
+    if (existing) return existing;
     const opened = await deps.amqp.createConfirmChannel();
     await opened.assertExchange(config.amqp.exchange, 'topic', { durable: true });
     opened.on('return', (msg) => {
@@ -71,20 +74,26 @@ export function createRelay(deps: RelayDeps): Relay {
     });
     opened.on('error', (err: Error) => log.warn({ err: err.message }, 'relay channel error'));
     opened.on('close', () => {
-      if (channel === opened) channel = undefined;
+      if (channels.get(partition.index) === opened) channels.delete(partition.index);
     });
-    channel = opened;
+    channels.set(partition.index, opened);
     return opened;
   };
 
-  const relayBatch = async (): Promise<BatchOutcome> => {
-    const ch = await openChannel();
+  const dropChannel = async (partition: Partition) => {
+    const ch = channels.get(partition.index);
+    channels.delete(partition.index);
+    await ch?.close().catch(() => undefined);
+  };
+
+  const relayPartition = async (partition: Partition): Promise<BatchOutcome> => {
+    const ch = await openChannel(partition);
     const outcome = await withTransaction(deps.db, async (tx) => {
       // Losing this commit in a crash only means publishing the batch again, which
       // at-least-once allows: no need to wait for the WAL flush.
       await tx.query('SET LOCAL synchronous_commit = off');
-      if (!(await becomeLeader(tx))) return { leader: false, claimed: 0, published: 0, setAside: 0, rows: [] as OutboxRow[] };
-      const rows = await claimBatch(tx, config.outbox.batchSize);
+      if (!(await becomeLeader(tx, partition))) return { leader: false, claimed: 0, published: 0, setAside: 0, rows: [] as OutboxRow[] };
+      const rows = await claimBatch(tx, config.outbox.batchSize, partition);
       const rejected = rows.flatMap((row) => {
         const reason = problemWith(row, config.outbox.maxPayloadBytes);
         return reason ? [{ id: row.id, reason }] : [];
@@ -118,12 +127,30 @@ export function createRelay(deps: RelayDeps): Relay {
     metrics.outbox.pending.set(Number(rows[0]?.n ?? 0));
   };
 
+  /** One batch of every partition, one after another (tests, the benchmark). */
+  const relayBatch = async (): Promise<BatchOutcome> => {
+    const total: BatchOutcome = { leader: false, claimed: 0, published: 0, setAside: 0 };
+    for (const partition of partitions) {
+      const outcome = await relayPartition(partition);
+      total.leader ||= outcome.leader;
+      total.claimed += outcome.claimed;
+      total.published += outcome.published;
+      total.setAside += outcome.setAside;
+    }
+    return total;
+  };
+
   const run = async () => {
     signal = listenForWork({ databaseUrl: config.databaseUrl, log });
+    await Promise.all(partitions.map((partition) => runPartition(partition, signal!)));
+    await signal.close();
+  };
+
+  const runPartition = async (partition: Partition, signal: WorkSignal) => {
     let failures = 0;
     while (!stopping) {
       try {
-        const outcome = await relayBatch();
+        const outcome = await relayPartition(partition);
         if (failures > 0) log.info({ afterFailures: failures }, 'relay publishing again');
         failures = 0;
         // A full batch means more may be waiting: go again at once.
@@ -135,14 +162,12 @@ export function createRelay(deps: RelayDeps): Relay {
         failures++;
         metrics.outbox.publishFailures.inc();
         const delay = backoffDelay(failures, config.outbox.backoffMaxMs);
-        log.warn({ err: (err as Error).message, attempt: failures, retryInMs: delay }, 'relay batch failed; every row stays in the outbox');
-        await channel?.close().catch(() => undefined);
-        channel = undefined;
+        log.warn({ err: (err as Error).message, partition: partition.index, attempt: failures, retryInMs: delay }, 'relay batch failed; every row stays in the outbox');
+        await dropChannel(partition);
         await new Promise((r) => setTimeout(r, delay));
       }
     }
-    await signal.close();
-    await channel?.close().catch(() => undefined);
+    await dropChannel(partition);
   };
 
   return {

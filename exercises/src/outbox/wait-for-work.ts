@@ -4,7 +4,7 @@ import { TodoError } from '#shared/todo-error.ts';
 import { OUTBOX_CHANNEL } from './outbox-event.ts';
 
 export interface WorkSignal {
-  /** Resolves on the next NOTIFY, or after `ms` (the polling fallback), whichever comes first. */
+  /** Resolves on the next NOTIFY, or after `ms` (the polling fallback), whichever comes first. Several may wait at once. */
   wait(ms: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -40,8 +40,10 @@ export const benchmark = {
     await channel.bindQueue(queue, exchange, '#');
     // The relay's own batch size (OUTBOX_BATCH_SIZE), and the same for the ceiling.
     const BATCH = config.outbox.batchSize;
-    const db = createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }) });
-    const [itemId] = await openItems(database.url, 1);
+    const db = createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }), max: 20 });
+    // Events of 100 items, as a busy auction has: partitions spread them over relay loops.
+    const items = await openItems(database.url, 100);
+    const itemId = items[0]!;
     const payload = Buffer.from(bidPlacedToProto({ eventId: randomUUID(), itemId: itemId!, bidId: randomUUID(), userId: randomUUID(), amountCents: 123_456n, sequence: 1n, placedAt: new Date(), correlationId: 'bench' }));
     try {
       // 1 and 2, alternated over ROUNDS so a burst of noise hits both sides; the best of each counts.
@@ -66,8 +68,8 @@ export const benchmark = {
         // The relay (a real bid-worker, already idle-polling) draining as many committed rows.
         await db.query(
           `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, routing_key, payload, headers)
-           SELECT 'item', $1::uuid, $2::text, 'bid.placed', $3::bytea, '{"x-correlation-id":"bench"}'::jsonb FROM generate_series(1, $4::int)`,
-          [itemId, BID_PLACED, payload, DRAIN_EVENTS],
+           SELECT 'item', ($1::uuid[])[1 + g % 100], $2::text, 'bid.placed', $3::bytea, '{"x-correlation-id":"bench"}'::jsonb FROM generate_series(1, $4::int) AS g`,
+          [items, BID_PLACED, payload, DRAIN_EVENTS],
         );
         started = performance.now();
         while ((await pending()) > 0) await sleep(20);
@@ -96,6 +98,7 @@ export const benchmark = {
       const total = STEADY_RATE * STEADY_SECONDS;
       const t0 = performance.now();
       const inflight: Promise<void>[] = [];
+      let refused = 0;
       for (let i = 0; i < total; i++) {
         const due = t0 + (i * 1000) / STEADY_RATE;
         if (due > performance.now()) await sleep(due - performance.now());
@@ -105,6 +108,8 @@ export const benchmark = {
             const seen = early.get(bid.id);
             if (seen === undefined) committedAt.set(bid.id, now);
             else lags.push(Math.max(0, seen - now));
+          }, () => {
+            refused++;
           }),
         );
       }
@@ -116,13 +121,13 @@ export const benchmark = {
       const p50 = percentile(sorted, 50);
       const p99 = percentile(sorted, 99);
       const share = relay / ceiling;
-      const ok = share >= 0.5 && p99 < 250 && lags.length === total;
+      const ok = share >= 0.5 && p99 < 250 && lags.length === total && refused === 0;
       const table = [
         `| measure | result | ceiling (same run) | target |`,
         `|---|---|---|---|`,
         `| relay throughput, draining ${fmt(DRAIN_EVENTS)} rows (best of ${ROUNDS}) | ${fmt(relay)} events/s | ${fmt(ceiling)} events/s raw confirmed publishes, batches of ${BATCH} (best of ${ROUNDS}) | ≥ 50% of ceiling: ${(share * 100).toFixed(0)}% ${share >= 0.5 ? 'PASS' : 'FAIL'} |`,
         `| end-to-end lag at ${fmt(offered)} bids/s offered (${fmt(total)} bids) | p50 ${p50.toFixed(1)} ms · p99 ${p99.toFixed(1)} ms · max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms | – | p99 < 250 ms ${p99 < 250 ? 'PASS' : 'FAIL'} |`,
-        `| events delivered | ${fmt(lags.length)} of ${fmt(total)} | – | all ${lags.length === total ? 'PASS' : 'FAIL'} |`,
+        `| events delivered | ${fmt(lags.length)} of ${fmt(total)} (bids refused: ${refused}) | – | all ${lags.length === total && refused === 0 ? 'PASS' : 'FAIL'} |`,
       ];
       return { ok, table };
     } finally {

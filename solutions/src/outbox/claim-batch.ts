@@ -2,13 +2,20 @@ import type { DbClient } from '#shared/db.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { OutboxRow } from './outbox-event.ts';
 
+/** Items are spread over partitions; each partition has one publisher at a time. */
+export interface Partition {
+  index: number;
+  count: number;
+}
+
 /**
- * One relay at a time publishes, so events of one item leave in commit order. The lock is
- * transaction-scoped: it dies with a crashed relay's transaction, together with its row locks.
+ * One relay at a time publishes a partition, so events of one item (always in the same
+ * partition) leave in commit order. The lock is transaction-scoped: it dies with a crashed
+ * relay's transaction, together with its row locks.
  */
-export async function becomeLeader(tx: DbClient): Promise<boolean> {
-  // #region m2: take the relay's leader lock for this transaction only, without waiting
-  const { rows } = await tx.query<{ leader: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('auction-outbox-relay')) AS leader`);
+export async function becomeLeader(tx: DbClient, partition: Partition): Promise<boolean> {
+  // #region m2: take the partition's leader lock for this transaction only, without waiting
+  const { rows } = await tx.query<{ leader: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('auction-outbox-relay'), $1::int) AS leader`, [partition.index]);
   return rows[0]?.leader === true;
   // #stub
   // throw new TodoError('m2', 'take the leader lock in outbox/claim-batch.ts');
@@ -16,20 +23,23 @@ export async function becomeLeader(tx: DbClient): Promise<boolean> {
 }
 
 /**
- * Locks up to `limit` pending rows in insert order. No "position > last seen" cursor: a row
- * with a smaller position can commit after a larger one, and a cursor would skip it for ever.
+ * Locks up to `limit` pending rows of one partition in insert order. No "position > last
+ * seen" cursor: a row with a smaller position can commit after a larger one, and a cursor
+ * would skip it for ever.
  */
-export async function claimBatch(tx: DbClient, limit: number): Promise<OutboxRow[]> {
-  // #region m2: claim a batch of pending rows, in position order, skipping rows locked elsewhere
+export async function claimBatch(tx: DbClient, limit: number, partition: Partition): Promise<OutboxRow[]> {
+  // #region m2: claim a batch of a partition's pending rows, in position order, skipping rows locked elsewhere
   const { rows } = await tx.query<OutboxRow>(
     `SELECT id, position, aggregate_id, event_type, routing_key, payload, headers, created_at
        FROM outbox
       WHERE published_at IS NULL
         AND failed_at IS NULL
+        -- An item's partition: the same for all its events while the count is unchanged.
+        AND (hashtext(aggregate_id::text) & 2147483647) % $3::int = $2::int
       ORDER BY position
       LIMIT $1::int
         FOR UPDATE SKIP LOCKED`,
-    [limit],
+    [limit, partition.index, partition.count],
   );
   return rows;
   // #stub

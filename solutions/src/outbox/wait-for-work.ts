@@ -4,7 +4,7 @@ import { TodoError } from '#shared/todo-error.ts';
 import { OUTBOX_CHANNEL } from './outbox-event.ts';
 
 export interface WorkSignal {
-  /** Resolves on the next NOTIFY, or after `ms` (the polling fallback), whichever comes first. */
+  /** Resolves on the next NOTIFY, or after `ms` (the polling fallback), whichever comes first. Several may wait at once. */
   wait(ms: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -16,13 +16,16 @@ export interface WorkSignal {
  */
 export function listenForWork(deps: { databaseUrl: string; log: Logger }): WorkSignal {
   // #region m2: LISTEN for outbox notifications on a connection of its own, reconnecting when it drops
-  let wake: (() => void) | undefined;
+  const waiting = new Set<() => void>();
+  const wakeAll = () => {
+    for (const wake of [...waiting]) wake();
+  };
   let client: pg.Client | undefined;
   let closed = false;
   const connect = async () => {
     while (!closed && !client) {
       const candidate = new pg.Client({ connectionString: deps.databaseUrl });
-      candidate.on('notification', () => wake?.());
+      candidate.on('notification', wakeAll);
       candidate.on('error', (err) => {
         deps.log.warn({ err: err.message }, 'outbox LISTEN connection lost; polling until it is back');
         client = undefined;
@@ -47,14 +50,14 @@ export function listenForWork(deps: { databaseUrl: string; log: Logger }): WorkS
         const timer = setTimeout(done, ms);
         function done() {
           clearTimeout(timer);
-          wake = undefined;
+          waiting.delete(done);
           resolve();
         }
-        wake = done;
+        waiting.add(done);
       }),
     async close() {
       closed = true;
-      wake?.();
+      wakeAll();
       await client?.end().catch(() => undefined);
     },
   };
