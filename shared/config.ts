@@ -18,6 +18,11 @@ export interface Config {
   outbox: {
     /** Rows claimed and published per transaction. */
     batchSize: number;
+    /**
+     * Items are spread over this many partitions, each published by one relay loop at a time
+     * (per-item order holds). Change it only while no relay runs: an item may change partition.
+     */
+    partitions: number;
     /** Polling fallback when no NOTIFY arrives (a NOTIFY can be missed while reconnecting). */
     pollMs: number;
     /** A payload larger than this is set aside, not published. */
@@ -68,7 +73,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     logLevel: env.LOG_LEVEL ?? 'info',
     failpoints: env.FAILPOINTS ?? '',
     outbox: {
-      batchSize: intVar(env, 'OUTBOX_BATCH_SIZE', 100, { min: 1, max: 10_000 }),
+      batchSize: intVar(env, 'OUTBOX_BATCH_SIZE', 500, { min: 1, max: 10_000 }),
+      partitions: intVar(env, 'OUTBOX_PARTITIONS', 4, { min: 1, max: 64 }),
       pollMs: intVar(env, 'OUTBOX_POLL_MS', 1_000, { min: 10 }),
       maxPayloadBytes: intVar(env, 'OUTBOX_MAX_PAYLOAD_BYTES', 256 * 1024, { min: 1 }),
       backoffMaxMs: intVar(env, 'OUTBOX_BACKOFF_MAX_MS', 5_000, { min: 1 }),
@@ -104,6 +110,7 @@ export function configToEnv(config: Config): Record<string, string> {
     LOG_LEVEL: config.logLevel,
     FAILPOINTS: config.failpoints,
     OUTBOX_BATCH_SIZE: String(config.outbox.batchSize),
+    OUTBOX_PARTITIONS: String(config.outbox.partitions),
     OUTBOX_POLL_MS: String(config.outbox.pollMs),
     OUTBOX_MAX_PAYLOAD_BYTES: String(config.outbox.maxPayloadBytes),
     OUTBOX_BACKOFF_MAX_MS: String(config.outbox.backoffMaxMs),
@@ -120,6 +127,12 @@ export interface WorkbookSettings {
   /** Images for the Testcontainers path; the same ones docker-compose.yml uses. */
   images: { postgres: string; rabbitmq: string; redis: string };
   dockerHost: string | undefined;
+  /**
+   * WORKBOOK_INFRA=testcontainers (npm run test:containers) skips steps 1 and 2 of design §4:
+   * the services must come from Testcontainers, or the run fails saying why. Never a silent
+   * fallback to the services on this machine.
+   */
+  infra: 'auto' | 'testcontainers';
   ci: boolean;
   noColor: boolean;
   /** Where shared/workbook/vitest-reporter.ts writes its results. */
@@ -141,11 +154,19 @@ export function loadWorkbookSettings(env: Env = process.env): WorkbookSettings {
       redis: env.WORKBOOK_REDIS_IMAGE ?? 'redis:7',
     },
     dockerHost: env.DOCKER_HOST || undefined,
+    infra: infraVar(env),
     ci: env.CI === 'true' || env.CI === '1',
     noColor: env.NO_COLOR !== undefined || env.FORCE_COLOR === '0',
     resultsFile: env.WORKBOOK_RESULTS || undefined,
     nodeVersion: process.versions.node,
   };
+}
+
+function infraVar(env: Env): WorkbookSettings['infra'] {
+  const raw = env.WORKBOOK_INFRA;
+  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
+  if (raw === 'testcontainers') return 'testcontainers';
+  throw new ConfigError('WORKBOOK_INFRA', raw, '"testcontainers" (or unset, to look for the services in the usual order)');
 }
 
 function intVar(env: Env, name: string, fallback: number, range: { min?: number; max?: number }): number {
