@@ -2,7 +2,7 @@
 // and the verdict line every scenario ends with.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { Config } from './config.ts';
+import { loadConfig, type Config } from './config.ts';
 import { createDatabase, databaseUrlFor, dropDatabase } from './migrate.ts';
 import type { Infra } from './test/infra.ts';
 
@@ -37,6 +37,20 @@ export async function scenarioDatabase(ctx: ChaosContext): Promise<{ name: strin
 
 export function scenarioConfig(base: Config, overrides: Partial<Config>): Config {
   return { ...base, healthTimeoutMs: 500, ...overrides };
+}
+
+/** A database and an exchange of the scenario's own, and the config that points at them. */
+export async function scenarioEnvironment(ctx: ChaosContext, overrides: Partial<Config> = {}) {
+  const database = await scenarioDatabase(ctx);
+  const exchange = `wb.chaos.${randomBytes(3).toString('hex')}.events`;
+  const config = scenarioConfig(loadConfig({}), {
+    databaseUrl: database.url,
+    amqpUrl: ctx.infra.amqpUrl,
+    redisUrl: ctx.infra.redisUrl,
+    amqp: { exchange, queuePrefix: `${exchange}.` },
+    ...overrides,
+  });
+  return { database, exchange, config };
 }
 
 export interface LoadResult {

@@ -1,10 +1,11 @@
 // Milestone 1 · items: create, read and list, with every bad input refused by name and nothing written.
 import { describe, expect, it } from 'vitest';
-import { ItemNotFound, ValidationError } from '#app/errors.ts';
+import { ItemNotFound } from '#app/errors.ts';
 import { createItem } from '#app/items/create-item.ts';
 import { getItem } from '#app/items/get-item.ts';
 import { listItems } from '#app/items/list-items.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
+import { rejection } from '#shared/test/rejection.ts';
 
 const env = useTestEnv();
 const NOW = new Date('2030-06-01T12:00:00Z');
@@ -13,16 +14,6 @@ const valid = { title: 'Brass lamp', description: 'Works.', startPriceCents: '25
 async function itemCount(): Promise<bigint> {
   const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM items');
   return rows[0]!.n;
-}
-
-/** The error createItem threw, as { name, field }, or a note that it did not throw. */
-async function rejection(promise: Promise<unknown>): Promise<{ name: string; field?: string } | string> {
-  try {
-    await promise;
-    return 'resolved: it accepted the input';
-  } catch (err) {
-    return err instanceof ValidationError ? { name: err.name, field: err.field } : { name: (err as Error).name };
-  }
 }
 
 describe('items', () => {

@@ -1,23 +1,15 @@
 // Milestone 2 · placeBid: the bid and its BidPlaced event commit together, or neither does.
 import { describe, expect, it } from 'vitest';
-import { ItemNotFound, ValidationError } from '#app/errors.ts';
+import { ItemNotFound } from '#app/errors.ts';
 import type { Bid } from '#app/bidding/bid.ts';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { bidPlacedFromProto, BID_PLACED } from '#shared/events/bid-placed.ts';
 import { withCorrelationId } from '#shared/logger.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
+import { rejection } from '#shared/test/rejection.ts';
 import { aBidder, count, openItem } from './fixtures.ts';
 
 const env = useTestEnv();
-
-async function rejection(promise: Promise<unknown>) {
-  try {
-    await promise;
-    return 'resolved: it accepted the bid';
-  } catch (err) {
-    return err instanceof ValidationError ? { name: err.name, field: err.field } : { name: (err as Error).name };
-  }
-}
 
 describe('placeBid', () => {
   it('writes the bid and one BidPlaced outbox row describing it, numbered 1, 2, 3 per item', async () => {

@@ -1,8 +1,6 @@
 // RabbitMQ becomes unreachable for the relay (fault proxy: only bid-worker's connection)
 // for 3 s while bids arrive at a steady rate. Bids must keep being accepted; no event lost.
-import { randomBytes } from 'node:crypto';
-import { loadConfig } from '#shared/config.ts';
-import { deliveryVerdict, openItems, placeBidsOverHttp, scenarioConfig, scenarioDatabase, settle, sleep, type ChaosScenario } from '#shared/chaos.ts';
+import { deliveryVerdict, openItems, placeBidsOverHttp, scenarioEnvironment, settle, sleep, type ChaosScenario } from '#shared/chaos.ts';
 import { startFaultProxy } from '#shared/fault-proxy.ts';
 import { collectEvents } from '#shared/test/event-collector.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
@@ -12,9 +10,7 @@ export const scenario: ChaosScenario = {
   milestone: 2,
   summary: 'Cuts bid-worker off from RabbitMQ for 3 s while 500 bids arrive at 100/s; every bid must be accepted and every event delivered once the broker is back.',
   async run(ctx) {
-    const database = await scenarioDatabase(ctx);
-    const exchange = `wb.chaos.${randomBytes(3).toString('hex')}.events`;
-    const config = scenarioConfig(loadConfig({}), { databaseUrl: database.url, amqpUrl: ctx.infra.amqpUrl, redisUrl: ctx.infra.redisUrl, amqp: { exchange, queuePrefix: `${exchange}.` } });
+    const { database, exchange, config } = await scenarioEnvironment(ctx);
     const proxy = await startFaultProxy({ target: ctx.infra.amqpUrl });
     const collector = await collectEvents({ amqpUrl: ctx.infra.amqpUrl, exchange });
     const worker = await startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config: { ...config, amqpUrl: proxy.url(ctx.infra.amqpUrl), outbox: { ...config.outbox, pollMs: 100, backoffMaxMs: 1_000 } } });

@@ -1,17 +1,13 @@
 // The lesson's question, side by side: bid-service dies right after a bid commits, once with
 // the naive dual write, once with the outbox. What reaches the consumers?
-import { randomBytes } from 'node:crypto';
-import { loadConfig, type Config } from '#shared/config.ts';
-import { deliveryVerdict, openItems, placeBidsOverHttp, scenarioConfig, scenarioDatabase, settle, type ChaosContext, type ChaosScenario } from '#shared/chaos.ts';
+import { deliveryVerdict, openItems, placeBidsOverHttp, scenarioEnvironment, settle, type ChaosContext, type ChaosScenario } from '#shared/chaos.ts';
 import { collectEvents } from '#shared/test/event-collector.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 
 const BIDS = 100;
 
 async function run(ctx: ChaosContext, mode: 'dual-write' | 'outbox') {
-  const database = await scenarioDatabase(ctx);
-  const exchange = `wb.chaos.${randomBytes(3).toString('hex')}.events`;
-  const config: Config = scenarioConfig(loadConfig({}), { databaseUrl: database.url, amqpUrl: ctx.infra.amqpUrl, redisUrl: ctx.infra.redisUrl, amqp: { exchange, queuePrefix: `${exchange}.` }, bidWriteMode: mode });
+  const { database, exchange, config } = await scenarioEnvironment(ctx, { bidWriteMode: mode });
   const collector = await collectEvents({ amqpUrl: ctx.infra.amqpUrl, exchange });
   const worker = await startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config: { ...config, outbox: { ...config.outbox, pollMs: 100 } } });
   let service: ServiceProcess = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config: { ...config, failpoints: `bid.after-commit=crash@${BIDS / 4}` } });

@@ -1,8 +1,6 @@
 // Two bid-workers; the one relaying is killed (SIGKILL) after publishing a batch and before
 // marking it. The other must take over: nothing lost, the unmarked batch delivered twice.
-import { randomBytes } from 'node:crypto';
-import { loadConfig } from '#shared/config.ts';
-import { deliveryVerdict, openItems, placeBidsOverHttp, scenarioConfig, scenarioDatabase, settle, type ChaosScenario } from '#shared/chaos.ts';
+import { deliveryVerdict, openItems, placeBidsOverHttp, scenarioEnvironment, settle, type ChaosScenario } from '#shared/chaos.ts';
 import { collectEvents } from '#shared/test/event-collector.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
 
@@ -11,9 +9,7 @@ export const scenario: ChaosScenario = {
   milestone: 2,
   summary: 'Runs two bid-workers and kills the relaying one between publish and mark while 500 bids arrive; the other takes over, nothing is lost, the unmarked batch is delivered again.',
   async run(ctx) {
-    const database = await scenarioDatabase(ctx);
-    const exchange = `wb.chaos.${randomBytes(3).toString('hex')}.events`;
-    const config = scenarioConfig(loadConfig({}), { databaseUrl: database.url, amqpUrl: ctx.infra.amqpUrl, redisUrl: ctx.infra.redisUrl, amqp: { exchange, queuePrefix: `${exchange}.` } });
+    const { database, exchange, config } = await scenarioEnvironment(ctx);
     const workerConfig = { ...config, outbox: { ...config.outbox, pollMs: 100, batchSize: 20 } };
     const collector = await collectEvents({ amqpUrl: ctx.infra.amqpUrl, exchange });
     // Whichever relays its 5th batch first dies there, published but not marked.
