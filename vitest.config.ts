@@ -4,7 +4,11 @@ import { exercisesDir, repoRoot } from './shared/workbook/trees.ts';
 
 // Tests import the app as #app/...; this resolves it to the tree under test
 // (exercises/ by default, solutions/ or a generated T_k when the workbook CLI says so).
-const tree = loadWorkbookSettings().tree ?? exercisesDir;
+const settings = loadWorkbookSettings();
+const tree = settings.tree ?? exercisesDir;
+// The proof that services came from containers means something only when they must
+// (WORKBOOK_INFRA=testcontainers, set by npm run test:containers); no other run sees it.
+const containersTests = settings.infra === 'testcontainers' ? ['shared/containers-tests/**/*.test.ts'] : [];
 
 export default defineConfig({
   resolve: {
@@ -14,7 +18,7 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['milestones/**/*.test.ts', 'shared/tests/**/*.test.ts'],
+    include: ['milestones/**/*.test.ts', 'shared/tests/**/*.test.ts', ...containersTests],
     globalSetup: ['shared/test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -99,13 +99,15 @@ install_packages() {
     say "installed: $(podman --version), debootstrap, runc"
     return
   fi
-  say "installing ${missing[*]} from Debian's packages (apt-get; about a minute the first time)"
+  local started
+  started=$(now)
+  say "installing ${missing[*]} from Debian's packages (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2 || fail "apt-get update failed: Debian's package mirror is not reachable." "check the network, then run this again"
   apt-get install -y -qq podman debootstrap runc >"$CACHE/apt.log" 2>&1 \
     || fail "apt-get install podman debootstrap runc failed; the end of $CACHE/apt.log:
 $(tail -n 15 "$CACHE/apt.log")" "fix what it says, then run this again"
-  say "installed: $(podman --version), debootstrap, runc"
+  say "installed $(podman --version), debootstrap and runc in $(since "$started") s"
 }
 
 # A drop-in rather than /etc/containers/containers.conf itself, so a machine's own settings
@@ -197,6 +199,15 @@ build_image() {
     || fail "building $image failed; the end of $CACHE/$name.log:
 $(tail -n 15 "$CACHE/$name.log")" "fix the recipe in scripts/containers/images/$name, then bash scripts/containers/podman.sh build"
   say "built $image in $(since "$started") s"
+  # Testcontainers would go on reusing a container of the previous image (its reuse hash
+  # covers the image's name, not its content), so those go.
+  local stale
+  stale=$(podman ps -aq --filter "label=workbook.service=$name")
+  if [ -n "$stale" ]; then
+    say "removing the $name containers of the previous $image"
+    # shellcheck disable=SC2086
+    podman rm -f $stale >/dev/null
+  fi
 }
 
 build_all() {
@@ -226,8 +237,8 @@ start_service() {
   # --time=0: never exit for idleness; tests may start minutes after this.
   setsid nohup podman system service --time=0 "unix://$SOCKET" >"$SERVICE_LOG" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
-  local i
-  for i in $(seq 1 100); do
+  local _
+  for _ in $(seq 1 100); do
     if service_answers; then
       say "podman's Docker API answers on unix://$SOCKET (pid $(cat "$PIDFILE"))"
       return
@@ -244,6 +255,21 @@ stop_service() {
     [ "${1:-}" = quietly ] || say "stopped podman's Docker API (pid $(cat "$PIDFILE"))"
   fi
   rm -f "$PIDFILE"
+}
+
+# When the machine's processes are stopped under podman (a session ends, a sandbox is
+# recycled) without a reboot, podman still lists the containers as running, Testcontainers
+# reuses them, and nothing answers on their ports. Such containers are removed here, so the
+# next run starts fresh ones.
+reap_dead_containers() {
+  local id pid
+  for id in $(podman ps -q --filter label=workbook.service 2>/dev/null); do
+    pid=$(podman inspect --format '{{.State.Pid}}' "$id" 2>/dev/null || echo 0)
+    if [ "$pid" = 0 ] || ! kill -0 "$pid" 2>/dev/null; then
+      say "removing $(podman inspect --format '{{.Name}} ({{.ImageName}})' "$id"): listed as running, but its process is gone"
+      podman rm -f "$id" >/dev/null
+    fi
+  done
 }
 
 # Testcontainers reuses the workbook's containers between runs (.withReuse()); they carry the
@@ -265,8 +291,12 @@ print_env() {
   # Ryuk (Testcontainers' reaper) is an image from Docker Hub, which cannot be pulled here;
   # the workbook's containers are reused, and removed with `podman.sh stop`.
   echo "export TESTCONTAINERS_RYUK_DISABLED=true"
+  # Where a /.dockerenv says "inside a container", Testcontainers would reach the containers
+  # through podman's bridge gateway (10.88.0.1); the mapped ports are on loopback too.
+  echo "export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1"
   local name
-  for name in "${SERVICES[@]}"; do echo "export ${VARIABLE[$name]}=${IMAGE[$name]}"; done
+  # An image named in the environment already stays: it was chosen on purpose.
+  for name in "${SERVICES[@]}"; do echo "export ${VARIABLE[$name]}=${!VARIABLE[$name]:-${IMAGE[$name]}}"; done
 }
 
 status() {
@@ -290,7 +320,7 @@ case "$COMMAND" in
   up)
     refuse_if_docker; require_root; require_debian
     mkdir -p "$CACHE"
-    install_packages; configure; build_all; start_service
+    install_packages; configure; build_all; start_service; reap_dead_containers
     say "ready. Testcontainers uses it with: eval \"\$(bash scripts/containers/podman.sh env)\""
     say "Next: npm run test:containers"
     ;;
@@ -302,7 +332,7 @@ case "$COMMAND" in
   start)
     refuse_if_docker; require_root; require_debian
     mkdir -p "$CACHE"
-    install_packages; configure; start_service
+    install_packages; configure; start_service; reap_dead_containers
     ;;
   stop)
     require_root

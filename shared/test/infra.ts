@@ -3,6 +3,7 @@
 //   2. services already answering on the docker-compose ports on localhost;
 //   3. a Docker engine reachable: Testcontainers, same images as docker-compose.yml;
 //   4. otherwise an error naming each way to get them.
+// WORKBOOK_INFRA=testcontainers (settings.infra) goes straight to 3, and fails if it cannot.
 import { connect } from 'node:net';
 import { composeDefaults, type WorkbookSettings } from '../config.ts';
 
@@ -72,6 +73,13 @@ export function tcpReachable(host: string, port: number, timeoutMs = 500): Promi
 }
 
 export async function resolveInfra(settings: WorkbookSettings, options: { allowContainers?: boolean } = {}): Promise<Infra> {
+  if (settings.infra === 'testcontainers') {
+    // Forced (npm run test:containers): steps 1 and 2 are not even looked at, so a broken
+    // container path fails with its reason instead of falling back to this machine's services.
+    // Without allowContainers (the doctor), only containers already running are reported.
+    const { runningContainers, startContainers } = await import('./containers.ts');
+    return options.allowContainers === false ? runningContainers(settings) : startContainers(settings);
+  }
   const explicit = settings.explicitUrls;
   if (explicit.databaseUrl || explicit.amqpUrl || explicit.redisUrl) {
     return {

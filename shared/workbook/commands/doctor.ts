@@ -1,11 +1,11 @@
 // npm run doctor — Node version, which infrastructure is in use, each service reachable,
-// each fix spelled out.
+// the container engine and its images, each fix spelled out.
 import amqp from 'amqplib';
 import pg from 'pg';
 import { createClient } from 'redis';
-import { composeDefaults, loadWorkbookSettings } from '../../config.ts';
+import { composeDefaults, loadWorkbookSettings, type WorkbookSettings } from '../../config.ts';
 import { endpoints, resolveInfra, tcpReachable, type Infra } from '../../test/infra.ts';
-import { bold, green, red, say, yellow } from '../ui.ts';
+import { bold, dim, green, red, say, yellow } from '../ui.ts';
 
 interface ServiceReport {
   name: string;
@@ -15,21 +15,49 @@ interface ServiceReport {
   fix?: string;
 }
 
+interface EngineReport {
+  /** "Podman 4.3.1", "Docker Engine - Community 28.2.2", … when one answers. */
+  label?: string;
+  endpoint?: string;
+  /** Why none can be used, with the fix (ContainersUnavailable's message). */
+  problem?: string;
+  images: Array<{ service: string; image: string; present?: boolean }>;
+}
+
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
+
+/** The engine Testcontainers would use and which of the configured images it has. Never starts anything. */
+async function engineReport(settings: WorkbookSettings): Promise<EngineReport> {
+  const { findEngine, imagesPresent } = await import('../../test/containers.ts');
+  try {
+    const { engine, client } = await findEngine(settings);
+    return { label: engine.label, endpoint: engine.endpoint, images: await imagesPresent(client, settings) };
+  } catch (err) {
+    return { problem: (err as Error).message, images: Object.entries(settings.images).map(([service, image]) => ({ service, image })) };
+  }
+}
 
 export async function doctorCommand(options: { json: boolean }): Promise<number> {
   const settings = loadWorkbookSettings();
+  const forced = settings.infra === 'testcontainers';
   const [major = 0, minor = 0] = settings.nodeVersion.split('.').map(Number);
   const nodeOk = major > 22 || (major === 22 && minor >= 22);
   let infra: Infra | undefined;
+  let infraProblem: string | undefined;
   try {
-    // Never starts containers: the doctor only looks.
+    // Never starts containers: the doctor only looks (with WORKBOOK_INFRA=testcontainers, at
+    // the containers already running).
     infra = await resolveInfra(settings, { allowContainers: false });
-  } catch {
+  } catch (err) {
     infra = undefined;
+    infraProblem = (err as Error).message;
   }
-  const urls = infra ?? { ...composeDefaults, ...Object.fromEntries(Object.entries(settings.explicitUrls).filter(([, v]) => v)) };
-  const services = await Promise.all(endpoints(urls).map(async (e): Promise<ServiceReport> => {
+  const engine = await engineReport(settings);
+  const imagesOk = engine.images.every((i) => i.present !== false);
+  // Forced to containers and none running: the services on the compose ports are not the
+  // ones a run would use, so they are not checked.
+  const urls = infra ?? (forced ? undefined : { ...composeDefaults, ...Object.fromEntries(Object.entries(settings.explicitUrls).filter(([, v]) => v)) });
+  const services = urls ? await Promise.all(endpoints(urls).map(async (e): Promise<ServiceReport> => {
     const started = performance.now();
     try {
       if (!(await tcpReachable(e.host, e.port, 1_000))) throw new Error(`nothing answers on ${e.host}:${e.port}`);
@@ -38,31 +66,59 @@ export async function doctorCommand(options: { json: boolean }): Promise<number>
     } catch (err) {
       return { name: e.name, url: redact(e.url), ok: false, detail: (err as Error).message, fix: e.startHint };
     }
-  }));
-  const ok = nodeOk && services.every((s) => s.ok);
+  })) : [];
+  const ok = nodeOk && (forced ? Boolean(engine.label) && imagesOk && services.every((s) => s.ok) : services.every((s) => s.ok));
   if (options.json) {
-    say(JSON.stringify({ ok, node: { version: settings.nodeVersion, ok: nodeOk }, infrastructure: infra?.source ?? 'none', images: settings.images, services }));
+    say(JSON.stringify({ ok, node: { version: settings.nodeVersion, ok: nodeOk }, infrastructure: infra?.source ?? 'none', forced, images: settings.images, engine, services }));
     return ok ? 0 : 1;
   }
   say(bold('Workbook doctor'));
   say(`${nodeOk ? green('✓') : red('✗')} Node ${settings.nodeVersion}${nodeOk ? '' : ` — the workbook needs Node 22.22 or newer (24 LTS recommended). Fix: \`nvm install\` (reads .nvmrc), or install Node 24 from nodejs.org.`}`);
-  const source = infra?.source === 'env' ? 'the URLs in DATABASE_URL / AMQP_URL / REDIS_URL'
-    : infra?.source === 'local' ? 'services already running on the docker-compose ports of 127.0.0.1 (docker compose, or local installs)'
-    : infra?.source === 'testcontainers' ? `Testcontainers (${settings.dockerHost ?? 'default Docker socket'}), images ${Object.values(settings.images).join(', ')}`
-    : 'none found';
-  say(`${infra ? green('✓') : red('✗')} Infrastructure: ${source}`);
+  const engineName = engine.label ? `${engine.label} (${engine.endpoint})` : 'no container engine';
+  if (forced) {
+    say(`${engine.label ? green('✓') : red('✗')} Infrastructure: Testcontainers only (WORKBOOK_INFRA=testcontainers), on ${engineName}`);
+  } else {
+    const source = infra?.source === 'env' ? 'the URLs in DATABASE_URL / AMQP_URL / REDIS_URL'
+      : infra?.source === 'local' ? 'services already running on the docker-compose ports of 127.0.0.1 (docker compose, or local installs)'
+      : 'none found';
+    say(`${infra ? green('✓') : red('✗')} Infrastructure: ${source}`);
+  }
+  // With containers forced, the engine is the infrastructure: it comes before the services.
+  if (forced) reportEngine(engine, { forced, inUse: true });
   for (const s of services) {
     say(`${s.ok ? green('✓') : red('✗')} ${s.name} at ${s.url}: ${s.detail}`);
-    if (s.fix) say(`    Fix: ${s.fix}`);
+    if (s.fix && !forced) say(`    Fix: ${s.fix}`);
   }
-  if (!infra) {
-    const { dockerReachable } = await import('../../test/containers.ts');
-    say(await dockerReachable()
-      ? `${yellow('!')} A Docker engine answers: tests will start ${Object.values(settings.images).join(', ')} with Testcontainers.`
-      : `${red('✗')} No Docker engine answers either, so Testcontainers cannot stand in.`);
-  }
-  say(ok ? green('\nAll good. Next: npm run milestone:1') : yellow('\nFix the lines marked ✗, then run `npm run doctor` again.'));
+  if (forced && !infra && engine.label && infraProblem) say(`${dim('·')} ${infraProblem.replace(/\nFix: /, ' Next: ')}`);
+  if (!forced) reportEngine(engine, { forced, inUse: !infra });
+  say(ok ? green(`\nAll good. Next: ${forced ? 'npm run test:containers' : 'npm run milestone:1'}`) : yellow('\nFix the lines marked ✗, then run `npm run doctor` again.'));
   return ok ? 0 : 1;
+}
+
+/** The container engine and the images, marked as problems only where a run would need them. */
+function reportEngine(engine: EngineReport, how: { forced: boolean; inUse: boolean }): void {
+  const images = engine.images.map((i) => `${i.image}${i.present === true ? ' (here)' : i.present === false ? ' (not here)' : ''}`).join(', ');
+  if (!engine.label) {
+    const [what = '', fix] = (engine.problem ?? '').split('\nFix: ');
+    if (how.inUse) {
+      say(`${red('✗')} Container engine: none usable. ${what}`);
+      if (fix) say(`    Fix: ${fix}`);
+    } else {
+      say(`${dim('·')} Container engine: none (needed only for the Testcontainers path, when the services above are missing)`);
+    }
+    say(`${dim('·')} Images: ${images}`);
+    return;
+  }
+  const missing = engine.images.filter((i) => i.present === false);
+  const mark = !how.inUse ? dim('·') : missing.length ? (how.forced ? red('✗') : yellow('!')) : green('✓');
+  say(`${mark} Container engine: ${engine.label} at ${engine.endpoint}${how.inUse ? '' : ', not in use while the services above answer'}`);
+  say(`${mark} Images: ${images}`);
+  if (how.inUse && !how.forced) say(`${yellow('!')} Nothing answers on the docker-compose ports, so the tests will start these images with Testcontainers.`);
+  if (missing.length && how.inUse) {
+    say(/podman/i.test(engine.label)
+      ? '    Fix: bash scripts/containers/podman.sh build, then eval "$(bash scripts/containers/podman.sh env)" (or set WORKBOOK_*_IMAGE to images you have)'
+      : `    ${how.forced ? 'Fix' : 'Note'}: Testcontainers pulls them on first use; without a registry, set WORKBOOK_*_IMAGE to images you have`);
+  }
 }
 
 async function serviceVersion(name: string, url: string): Promise<string> {
