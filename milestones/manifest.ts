@@ -49,7 +49,23 @@ export const milestones: Milestone[] = [
       'ordering.test.ts': 'Per-item order needs one publisher per partition at a time: becomeLeader takes pg_try_advisory_xact_lock(key, partition) inside the batch transaction, and claimBatch claims only that partition, in position order. SKIP LOCKED alone would let two relays publish one item\'s events out of order.',
     },
   },
-  { n: 3, slug: '03-row-locking', title: 'Row locking', ready: false, summary: 'Bid rules under concurrency with SELECT … FOR UPDATE.', hints: {} },
+  {
+    n: 3,
+    slug: '03-row-locking',
+    title: 'Row locking',
+    ready: true,
+    summary: 'Bid rules enforced under concurrency with SELECT … FOR UPDATE, typed errors with facts, safe client retries, deadlock retries; an optimistic variant to compare.',
+    hints: {
+      'race.test.ts':
+        'Start with the schema: exercises/migrations/1764000000002_bid-rules.sql (items.highest_bid_cents, items.leader_id, bids.request_id, UNIQUE (user_id, request_id)). Then acceptBid in bidding/accept-bid.ts: SELECT … FROM items WHERE id = $1 FOR UPDATE, check end_at <= now() (database time), compute the minimum (start price, or highest + increment), UPDATE items SET highest_bid_cents, leader_id, last_sequence + 1, INSERT the bid.',
+      'invariants.test.ts':
+        'Both variants must keep the same invariants. placeBidOptimistic: one UPDATE … WHERE id = $1 AND end_at > now() AND $2 >= coalesce(highest_bid_cents + $4, start_price_cents) RETURNING last_sequence; when it matches no row, read the item to say why (ItemNotFound, AuctionEnded or BidTooLow with current and minimum).',
+      'locking.test.ts':
+        'In bidding/bid-transaction.ts: withRetries retries only SQLSTATE 40P01 and 40001, with a jittered pause, and throws RetriesExhausted after maxAttempts; runBidTransaction sets lock_timeout and statement_timeout for the transaction only (set_config(…, true)) and turns 55P03 into Busy.',
+      'request-id.test.ts':
+        'throwIfReplayed (accept-bid.ts) looks the request up by (user_id, request_id) under the item lock and throws ReplayedRequest with the original bid; runBidTransaction answers it with err.original. The UNIQUE constraint is what stops a duplicate that raced past the check.',
+    },
+  },
   { n: 4, slug: '04-idempotent-stats', title: 'Idempotent stats', ready: false, summary: 'An auction closer and consumers that never double count.', hints: {} },
   { n: 5, slug: '05-expand-contract', title: 'Expand and contract', ready: false, summary: 'Change a column type on a million rows while bids keep flowing.', hints: {} },
   { n: 6, slug: '06-ingress-deploy', title: 'Ingress and deployment', ready: false, summary: 'ConnectRPC over HTTP/2 behind TLS; one image on Kubernetes.', hints: {} },

@@ -156,8 +156,9 @@ export async function itemsInDatabase(databaseUrl: string, ids: string[], startP
 }
 
 /**
- * Places `count` bids over HTTP, one after another at most `perSecond` a second, spread over
- * the items. Returns the ids of the acknowledged (201) bids; stops early if `shouldStop()`.
+ * Places `count` bids over HTTP, at most `perSecond` a second, from `concurrency` bidders.
+ * Each item is bid on by one bidder at a time with rising amounts, so every bid is valid
+ * under milestone 3's rules. Returns the ids of the acknowledged (201) bids.
  */
 export async function placeBidsOverHttp(options: {
   serviceUrl: () => string;
@@ -168,25 +169,31 @@ export async function placeBidsOverHttp(options: {
   onFailure?: (i: number, reason: string) => Promise<void> | void;
 }): Promise<{ attempted: number; acknowledged: string[]; failed: number }> {
   const acknowledged: string[] = [];
+  const concurrency = Math.min(options.concurrency ?? 1, options.items.length);
+  const bidsOnItem = new Map<string, number>();
   let attempted = 0;
   let failed = 0;
   const started = Date.now();
   const interval = options.perSecond ? 1000 / options.perSecond : 0;
-  const worker = async () => {
-    while (attempted < options.count) {
+  const worker = async (w: number) => {
+    const mine = options.items.filter((_, i) => i % concurrency === w);
+    for (let k = 0; attempted < options.count; k++) {
       const i = attempted++;
       if (interval) {
         const due = started + i * interval;
         if (due > Date.now()) await sleep(due - Date.now());
       }
-      const body = JSON.stringify({ userId: randomUUIDv4(), amountCents: String(1_000 + i) });
-      const reason = await fetch(`${options.serviceUrl()}/items/${options.items[i % options.items.length]}/bids`, { method: 'POST', body, signal: AbortSignal.timeout(5_000) }).then(
+      const itemId = mine[k % mine.length]!;
+      const n = (bidsOnItem.get(itemId) ?? 0) + 1;
+      bidsOnItem.set(itemId, n);
+      const body = JSON.stringify({ userId: randomUUIDv4(), amountCents: String(1_000 * n) });
+      const reason = await fetch(`${options.serviceUrl()}/items/${itemId}/bids`, { method: 'POST', body, signal: AbortSignal.timeout(5_000) }).then(
         async (res) => {
           if (res.status === 201) {
             acknowledged.push(((await res.json()) as { id: string }).id);
             return undefined;
           }
-          return `HTTP ${res.status}`;
+          return `HTTP ${res.status} ${await res.text()}`;
         },
         (err: Error) => err.message,
       );
@@ -196,7 +203,7 @@ export async function placeBidsOverHttp(options: {
       }
     }
   };
-  await Promise.all(Array.from({ length: options.concurrency ?? 1 }, worker));
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
   return { attempted, acknowledged, failed };
 }
 

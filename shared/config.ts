@@ -32,6 +32,16 @@ export interface Config {
   };
   /** 'outbox' (milestone 2) or 'dual-write' (the naive version the lesson shows first). */
   bidWriteMode: 'outbox' | 'dual-write';
+  bidding: {
+    /** A new bid must beat the highest by at least this much (minor units). */
+    minIncrementCents: bigint;
+    /** How long a bid waits for the item's row lock before giving up with Busy. */
+    lockTimeoutMs: number;
+    /** The longest any statement of a bid transaction may run. */
+    statementTimeoutMs: number;
+    /** Attempts on deadlock (40P01) or serialization failure (40001), the first included. */
+    maxAttempts: number;
+  };
 }
 
 export const composeDefaults = {
@@ -80,6 +90,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       backoffMaxMs: intVar(env, 'OUTBOX_BACKOFF_MAX_MS', 5_000, { min: 1 }),
     },
     bidWriteMode: oneOf(env, 'BID_WRITE_MODE', ['outbox', 'dual-write'] as const, 'outbox'),
+    bidding: {
+      minIncrementCents: BigInt(intVar(env, 'BID_MIN_INCREMENT_CENTS', 100, { min: 1 })),
+      lockTimeoutMs: intVar(env, 'BID_LOCK_TIMEOUT_MS', 2_000, { min: 1 }),
+      statementTimeoutMs: intVar(env, 'BID_STATEMENT_TIMEOUT_MS', 5_000, { min: 1 }),
+      maxAttempts: intVar(env, 'BID_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
+    },
   };
   return { ...config, ...overrides };
 }
@@ -115,6 +131,10 @@ export function configToEnv(config: Config): Record<string, string> {
     OUTBOX_MAX_PAYLOAD_BYTES: String(config.outbox.maxPayloadBytes),
     OUTBOX_BACKOFF_MAX_MS: String(config.outbox.backoffMaxMs),
     BID_WRITE_MODE: config.bidWriteMode,
+    BID_MIN_INCREMENT_CENTS: config.bidding.minIncrementCents.toString(),
+    BID_LOCK_TIMEOUT_MS: String(config.bidding.lockTimeoutMs),
+    BID_STATEMENT_TIMEOUT_MS: String(config.bidding.statementTimeoutMs),
+    BID_MAX_ATTEMPTS: String(config.bidding.maxAttempts),
   };
 }
 

@@ -16,7 +16,7 @@ describe('placeBid', () => {
     const itemId = await openItem(env.db);
     const userId = aBidder();
     const bids: Bid[] = [];
-    for (const amountCents of ['100', '9007199254740993', '9007199254740995']) {
+    for (const amountCents of ['100', '9007199254740993', '9007199254741093']) {
       bids.push(await withCorrelationId('req-place-1', () => placeBid(env, { itemId, userId, amountCents })));
     }
     expect(bids.map((b) => b.sequence)).toEqual([1n, 2n, 3n]);
@@ -54,7 +54,7 @@ describe('placeBid', () => {
     await env.db.query(`CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'outbox refused by the test'; END $$`);
     await env.db.query('CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_outbox()');
     try {
-      await expect(placeBid(env, { itemId, userId: aBidder(), amountCents: '200' })).rejects.toThrow(/outbox refused by the test/);
+      await expect(placeBid(env, { itemId, userId: aBidder(), amountCents: '1000' })).rejects.toThrow(/outbox refused by the test/);
     } finally {
       await env.db.query('DROP TRIGGER refuse_outbox ON outbox; DROP FUNCTION refuse_outbox()');
     }

@@ -16,7 +16,7 @@ describe('bid-worker', () => {
     const collector = await collectEvents({ amqpUrl: env.config.amqpUrl, exchange: env.config.amqp.exchange });
     try {
       const itemId = await openItem(env.db);
-      for (let i = 0; i < 3; i++) await placeBid(env, { itemId, userId: aBidder(), amountCents: String(100 + i) });
+      for (let i = 0; i < 3; i++) await placeBid(env, { itemId, userId: aBidder(), amountCents: String(1_000 * (i + 1)) });
       const first = await worker('relay.after-publish=crash');
       expect((await first.exited).signal, 'the first worker was killed').toBe('SIGKILL');
       await collector.waitFor(3);

@@ -75,7 +75,7 @@ describe('relay', () => {
     for (const [, type, payload] of bad) {
       await env.db.query(`INSERT INTO outbox (aggregate_type, aggregate_id, event_type, routing_key, payload) VALUES ('item', $1, $2, 'bid.placed', $3)`, [itemId, type, payload]);
     }
-    for (let i = 0; i < 3; i++) await placeBid(env, { itemId, userId: aBidder(), amountCents: String(100 + i) });
+    for (let i = 0; i < 3; i++) await placeBid(env, { itemId, userId: aBidder(), amountCents: String(1_000 * (i + 1)) });
     await relay.drain();
     await collector!.waitFor(3);
     const { rows } = await env.db.query<{ event_type: string; last_error: string | null; failed_at: Date | null; published_at: Date | null }>('SELECT event_type, last_error, failed_at, published_at FROM outbox ORDER BY position');

@@ -19,3 +19,50 @@ export class ItemNotFound extends Error {
     super(`item ${itemId} does not exist`);
   }
 }
+
+/** The bid is below the minimum the item accepts now. Carries what the bidder needs to try again. */
+export class BidTooLow extends Error {
+  override name = 'BidTooLow';
+  constructor(
+    readonly itemId: string,
+    /** The highest accepted bid, or undefined when there is none yet. */
+    readonly currentCents: bigint | undefined,
+    /** The smallest amount that would be accepted now. */
+    readonly minimumNextCents: bigint,
+  ) {
+    super(`bid too low for item ${itemId}: the minimum is ${minimumNextCents} cents`);
+  }
+}
+
+/** The auction ended (by the database's clock). */
+export class AuctionEnded extends Error {
+  override name = 'AuctionEnded';
+  constructor(
+    readonly itemId: string,
+    readonly endedAt: Date,
+  ) {
+    super(`the auction of item ${itemId} ended at ${endedAt.toISOString()}`);
+  }
+}
+
+/** The item is locked by someone else for longer than lock_timeout. Safe to retry. */
+export class Busy extends Error {
+  override name = 'Busy';
+  constructor(
+    readonly itemId: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(`item ${itemId} is busy; retry in about ${retryAfterMs} ms`);
+  }
+}
+
+/** Deadlocks or serialization failures kept happening after every allowed retry. Safe to retry later. */
+export class RetriesExhausted extends Error {
+  override name = 'RetriesExhausted';
+  constructor(
+    readonly attempts: number,
+    readonly lastCode: string,
+  ) {
+    super(`gave up after ${attempts} attempts (last SQLSTATE ${lastCode}); retry later`);
+  }
+}

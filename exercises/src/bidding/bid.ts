@@ -25,6 +25,8 @@ export interface NewBid {
   itemId: string;
   userId: string;
   amountCents: bigint;
+  /** The client's id for this request: the same bidder sending it again gets the same bid back. */
+  requestId?: string;
 }
 
 export function bidFromRow(row: DbBid): Bid {
@@ -47,5 +49,9 @@ export function parseNewBid(input: unknown): Parsed<NewBid> {
   if ('error' in userId) return { error: new ValidationError('userId', 'must be a UUID') };
   const amount = parseCents(body.amountCents);
   if ('error' in amount) return { error: new ValidationError('amountCents', amount.error) };
-  return { value: { itemId: itemId.value, userId: userId.value, amountCents: amount.value } };
+  const requestId = body.requestId;
+  if (requestId !== undefined && (typeof requestId !== 'string' || !/^[A-Za-z0-9._:-]{1,100}$/.test(requestId))) {
+    return { error: new ValidationError('requestId', 'must be 1 to 100 letters, digits or . _ : -') };
+  }
+  return { value: { itemId: itemId.value, userId: userId.value, amountCents: amount.value, ...(requestId ? { requestId } : {}) } };
 }

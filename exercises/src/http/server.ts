@@ -28,7 +28,10 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
     } catch (err) {
       const answer = errorToHttp(err);
       if (answer.status >= 500) deps.log.error({ err }, 'request failed');
-      if (!res.headersSent) sendJson(res, answer.status, answer.body);
+      if (!res.headersSent) {
+        for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+        sendJson(res, answer.status, answer.body);
+      }
       else res.destroy();
     }
   };

@@ -94,8 +94,16 @@ export const benchmark = {
         if (committed === undefined) early.set(bidId, at);
         else lags.push(at - committed);
       }, { noAck: true });
-      const [steadyItem] = await openItems(database.url, 1);
+      // Rising amounts per item, round-robin over the items, so the rules accept every bid
+      // unless two on one item commit out of order (counted as rejected, not as a failure).
+      const bidsOnItem = new Map<string, number>();
+      let rejected = 0;
       const total = STEADY_RATE * STEADY_SECONDS;
+      const nextOn = (itemId: string) => {
+        const n = (bidsOnItem.get(itemId) ?? 0) + 1;
+        bidsOnItem.set(itemId, n);
+        return n;
+      };
       const t0 = performance.now();
       const inflight: Promise<void>[] = [];
       let refused = 0;
@@ -103,31 +111,32 @@ export const benchmark = {
         const due = t0 + (i * 1000) / STEADY_RATE;
         if (due > performance.now()) await sleep(due - performance.now());
         inflight.push(
-          placeBid({ db }, { itemId: steadyItem, userId: randomUUID(), amountCents: String(1_000 + i) }).then((bid) => {
+          placeBid({ db, config }, { itemId: items[i % items.length], userId: randomUUID(), amountCents: String(1_000 * nextOn(items[i % items.length]!)) }).then((bid) => {
             const now = performance.now();
             const seen = early.get(bid.id);
             if (seen === undefined) committedAt.set(bid.id, now);
             else lags.push(Math.max(0, seen - now));
-          }, () => {
-            refused++;
+          }, (err: Error) => {
+            if (err.name === 'BidTooLow') rejected++;
+            else refused++;
           }),
         );
       }
       await Promise.all(inflight);
       const offered = total / ((performance.now() - t0) / 1000);
-      for (let i = 0; i < 100 && lags.length < total; i++) await sleep(100);
+      for (let i = 0; i < 100 && lags.length < total - rejected; i++) await sleep(100);
       await worker.stop('SIGTERM');
       const sorted = [...lags].sort((a, b) => a - b);
       const p50 = percentile(sorted, 50);
       const p99 = percentile(sorted, 99);
       const share = relay / ceiling;
-      const ok = share >= 0.5 && p99 < 250 && lags.length === total && refused === 0;
+      const ok = share >= 0.5 && p99 < 250 && lags.length === total - rejected && refused === 0;
       const table = [
         `| measure | result | ceiling (same run) | target |`,
         `|---|---|---|---|`,
         `| relay throughput, draining ${fmt(DRAIN_EVENTS)} rows (best of ${ROUNDS}) | ${fmt(relay)} events/s | ${fmt(ceiling)} events/s raw confirmed publishes, batches of ${BATCH} (best of ${ROUNDS}) | ≥ 50% of ceiling: ${(share * 100).toFixed(0)}% ${share >= 0.5 ? 'PASS' : 'FAIL'} |`,
         `| end-to-end lag at ${fmt(offered)} bids/s offered (${fmt(total)} bids) | p50 ${p50.toFixed(1)} ms · p99 ${p99.toFixed(1)} ms · max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms | – | p99 < 250 ms ${p99 < 250 ? 'PASS' : 'FAIL'} |`,
-        `| events delivered | ${fmt(lags.length)} of ${fmt(total)} (bids refused: ${refused}) | – | all ${lags.length === total && refused === 0 ? 'PASS' : 'FAIL'} |`,
+        `| events delivered | ${fmt(lags.length)} of ${fmt(total - rejected)} accepted bids (rejected as too low: ${rejected}; failed: ${refused}) | – | all ${lags.length === total - rejected && refused === 0 ? 'PASS' : 'FAIL'} |`,
       ];
       return { ok, table };
     } finally {

@@ -1,9 +1,10 @@
 import { TodoError } from '#shared/todo-error.ts';
-import { ItemNotFound, ValidationError } from '../errors.ts';
+import { AuctionEnded, BidTooLow, Busy, ItemNotFound, RetriesExhausted, ValidationError } from '../errors.ts';
 
 export interface HttpError {
   status: number;
-  body: { error: { code: string; message: string; field?: string } };
+  body: { error: { code: string; message: string; field?: string; [fact: string]: unknown } };
+  headers?: Record<string, string>;
 }
 
 /** The one place domain errors become HTTP answers. Unknown errors are 500s that leak nothing. */
@@ -14,6 +15,18 @@ export function errorToHttp(err: unknown): HttpError {
   }
   if (err instanceof ItemNotFound) {
     return { status: 404, body: { error: { code: 'not_found', message: err.message } } };
+  }
+  // The bidder can outbid: tell them the price to beat (money as strings of cents).
+  if (err instanceof BidTooLow) {
+    return { status: 409, body: { error: { code: 'bid_too_low', message: err.message, currentCents: err.currentCents?.toString() ?? null, minimumNextCents: err.minimumNextCents.toString() } } };
+  }
+  if (err instanceof AuctionEnded) {
+    return { status: 409, body: { error: { code: 'auction_ended', message: err.message, endedAt: err.endedAt.toISOString() } } };
+  }
+  // Contention, not a mistake: the same request may succeed a moment later.
+  if (err instanceof Busy || err instanceof RetriesExhausted) {
+    const retryAfterMs = err instanceof Busy ? err.retryAfterMs : 1_000;
+    return { status: 503, body: { error: { code: 'unavailable', message: err.message, retryAfterMs } }, headers: { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } };
   }
   // A stub the learner has not written yet: say so instead of a bare 500.
   if (err instanceof TodoError) {

@@ -1,0 +1,30 @@
+import type { DbClient } from '#shared/db.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
+import { bidFromRow, type Bid, type DbBid, type NewBid } from './bid.ts';
+import { insertBid } from './insert-bid.ts';
+import { ReplayedRequest } from './replayed-request.ts';
+
+export interface BidRules {
+  minIncrementCents: bigint;
+}
+
+/**
+ * Accepts the bid if the rules allow it, inside the caller's transaction: locks the item row,
+ * checks the auction is open by the database's clock and the amount beats the highest bid by
+ * the increment, records the bid as the new highest with the item's next sequence number.
+ * Throws ItemNotFound, AuctionEnded, BidTooLow, or ReplayedRequest for a request id seen before.
+ */
+export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
+  // #region m3: lock the item row, check the rules by database time, record the new highest bid
+  // Milestone 2's version: no lock held while checking, no rules. Milestone 3 replaces it.
+  return insertBid(tx, bid);
+  // #endregion
+}
+
+/** The bid a bidder's request id already produced, if any: that answer is returned again. */
+export async function throwIfReplayed(tx: DbClient, userId: string, requestId: string): Promise<void> {
+  // #region m3: find the bid an earlier request with the same id produced
+  throw new TodoError('m3', 'find a replayed request in bidding/accept-bid.ts');
+  // #endregion
+}

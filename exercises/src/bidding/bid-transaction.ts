@@ -1,0 +1,37 @@
+import pg from 'pg';
+import { withTransaction, type Db, type DbClient } from '#shared/db.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { Busy, RetriesExhausted } from '../errors.ts';
+import type { Bid } from './bid.ts';
+import { ReplayedRequest } from './replayed-request.ts';
+
+export interface BidTransactionConfig {
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  maxAttempts: number;
+}
+
+/** SQLSTATEs after which the same transaction, run again, can succeed. Never 23505. */
+export const RETRYABLE = new Set(['40P01', '40001']);
+
+/**
+ * Runs `fn` again, after a jittered pause, when it fails with a deadlock or a serialization
+ * failure; after `maxAttempts` it throws RetriesExhausted. Any other error is thrown at once.
+ */
+export async function withRetries<T>(fn: () => Promise<T>, options: { maxAttempts: number; baseDelayMs?: number }): Promise<T> {
+  // #region m3: retry deadlocks and serialization failures with bounded, jittered backoff
+  throw new TodoError('m3', 'retry deadlocks in bidding/bid-transaction.ts');
+  // #endregion
+}
+
+/**
+ * The transaction every bid runs in: bounded lock waits and statements, retried on deadlock,
+ * a replayed request answered with its original bid, a lock timeout reported as Busy.
+ */
+export async function runBidTransaction(deps: { db: Db; config: { bidding: BidTransactionConfig } }, itemId: string, fn: (tx: DbClient) => Promise<Bid>): Promise<Bid> {
+  const { bidding } = deps.config;
+  // #region m3: bound lock waits and statements, retry deadlocks, answer replays, report a lock timeout as Busy
+  // Milestone 2's version: no timeouts, no retries.
+  return withTransaction(deps.db, fn);
+  // #endregion
+}

@@ -1,0 +1,32 @@
+import type { Db, DbClient } from '#shared/db.ts';
+import { currentCorrelationId, newCorrelationId } from '#shared/logger.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
+import { enqueueEvent } from '../outbox/enqueue-event.ts';
+import type { BidRules } from './accept-bid.ts';
+import { throwIfReplayed } from './accept-bid.ts';
+import { bidFromRow, parseNewBid, type Bid, type DbBid, type NewBid } from './bid.ts';
+import { bidPlacedEvent } from './bid-placed-event.ts';
+import { runBidTransaction, type BidTransactionConfig } from './bid-transaction.ts';
+
+/**
+ * The optimistic comparison: no SELECT … FOR UPDATE; one conditional UPDATE both checks the
+ * rules and records the bid, and PostgreSQL re-checks its WHERE against the latest row
+ * version when it had to wait for a concurrent writer. Same contract as placeBid.
+ */
+export async function placeBidOptimistic(deps: { db: Db; config: { bidding: BidRules & BidTransactionConfig } }, input: unknown): Promise<Bid> {
+  const parsed = parseNewBid(input);
+  if ('error' in parsed) throw parsed.error;
+  const correlationId = currentCorrelationId() ?? newCorrelationId();
+  return runBidTransaction(deps, parsed.value.itemId, async (tx) => {
+    const bid = await acceptBidOptimistic(tx, parsed.value, deps.config.bidding);
+    await enqueueEvent(tx, bidPlacedEvent(bid, correlationId));
+    return bid;
+  });
+}
+
+export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
+  // #region m3: accept the bid with one conditional UPDATE, and say why when it matched nothing
+  throw new TodoError('m3', 'accept a bid optimistically in bidding/place-bid-optimistic.ts');
+  // #endregion
+}

@@ -1,0 +1,35 @@
+// The read-then-write version the lesson shows first: the rules are checked against a read
+// that no lock protects, so two bids can both pass against the same old price. Not how to do it.
+import { withTransaction, type Db } from '#shared/db.ts';
+import { failpoint } from '#shared/failpoints.ts';
+import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
+import { bidFromRow, parseNewBid, type Bid, type DbBid } from './bid.ts';
+
+export async function placeBidUnsafe(deps: { db: Db; config: { bidding: { minIncrementCents: bigint } } }, input: unknown): Promise<Bid> {
+  const parsed = parseNewBid(input);
+  if ('error' in parsed) throw parsed.error;
+  const bid = parsed.value;
+  return withTransaction(deps.db, async (tx) => {
+    const { rows: items } = await tx.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; ended: boolean }>(
+      'SELECT start_price_cents, highest_bid_cents, end_at, end_at <= now() AS ended FROM items WHERE id = $1::uuid',
+      [bid.itemId],
+    );
+    const item = items[0];
+    if (!item) throw new ItemNotFound(bid.itemId);
+    if (item.ended) throw new AuctionEnded(bid.itemId, item.end_at);
+    const minimum = item.highest_bid_cents === null ? item.start_price_cents : item.highest_bid_cents + deps.config.bidding.minIncrementCents;
+    if (bid.amountCents < minimum) throw new BidTooLow(bid.itemId, item.highest_bid_cents ?? undefined, minimum);
+    // Another bid can commit right here; this one then writes over it with a stale check.
+    await failpoint('bid.after-read');
+    const { rows: updated } = await tx.query<{ last_sequence: bigint }>(
+      'UPDATE items SET highest_bid_cents = $2::bigint, leader_id = $3::uuid, last_sequence = last_sequence + 1 WHERE id = $1::uuid RETURNING last_sequence',
+      [bid.itemId, bid.amountCents.toString(), bid.userId],
+    );
+    const { rows } = await tx.query<DbBid>(
+      `INSERT INTO bids (item_id, user_id, amount_cents, sequence) VALUES ($1::uuid, $2::uuid, $3::bigint, $4::bigint)
+       RETURNING id, item_id, user_id, amount_cents, sequence, placed_at`,
+      [bid.itemId, bid.userId, bid.amountCents.toString(), updated[0]!.last_sequence.toString()],
+    );
+    return bidFromRow(rows[0]!);
+  });
+}

@@ -1,0 +1,111 @@
+// Milestone 3 · waiting for locks: bounded, typed, retried only when a retry can help.
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { withRetries } from '#app/bidding/bid-transaction.ts';
+import { placeBid } from '#app/bidding/place-bid.ts';
+import { placeBidOptimistic } from '#app/bidding/place-bid-optimistic.ts';
+import { Busy, RetriesExhausted } from '#app/errors.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { aBidder, openItem, snapshot } from './fixtures.ts';
+
+const env = useTestEnv();
+
+/**
+ * Another session holding the item's row lock until release(), a stalled transaction; it
+ * lets go by itself after `maxHoldMs`, so code that never gives up waiting fails instead of hanging.
+ */
+async function holdItemLock(itemId: string, maxHoldMs = 5_000) {
+  const other = new pg.Client({ connectionString: env.config.databaseUrl });
+  await other.connect();
+  await other.query('BEGIN');
+  await other.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [itemId]);
+  let released: Promise<void> | undefined;
+  const release = () => (released ??= other.query('ROLLBACK').then(() => other.end()));
+  setTimeout(() => void release(), maxHoldMs).unref();
+  return { release };
+}
+
+describe.each([
+  ['placeBid', placeBid],
+  ['placeBidOptimistic', placeBidOptimistic],
+])('%s under a held row lock', (_name, place) => {
+  it('fails with Busy once lock_timeout passes, writes nothing, and succeeds after the lock is released', async () => {
+    const itemId = await openItem(env.db);
+    const deps = { ...env, config: { ...env.config, bidding: { ...env.config.bidding, lockTimeoutMs: 300 } } };
+    const lock = await holdItemLock(itemId);
+    const started = performance.now();
+    let err: unknown;
+    try {
+      err = await place(deps, { itemId, userId: aBidder(), amountCents: '2000' }).catch((e: unknown) => e);
+    } finally {
+      await lock.release();
+    }
+    const waited = performance.now() - started;
+    expect(err).toBeInstanceOf(Busy);
+    expect((err as Busy).retryAfterMs).toBeGreaterThan(0);
+    // Lower bound only: it did wait for the lock. (An upper bound would be a timed test.)
+    expect(waited, 'ms waited before giving up').toBeGreaterThanOrEqual(290);
+    expect((await snapshot(env.db, itemId)).bids, 'bids written').toEqual([]);
+    await expect(place(deps, { itemId, userId: aBidder(), amountCents: '2000' })).resolves.toMatchObject({ amountCents: 2000n });
+  });
+});
+
+describe('withRetries', () => {
+  it('retries a real deadlock and both transactions end up committed', async () => {
+    const [a, b] = [await openItem(env.db), await openItem(env.db)];
+    let attempts = 0;
+    let bothLocked!: () => void;
+    const barrier = new Promise<void>((r) => (bothLocked = r));
+    let arrived = 0;
+    const arrive = async () => {
+      if (++arrived === 2) bothLocked();
+      await Promise.race([barrier, new Promise((r) => setTimeout(r, 2_000))]);
+    };
+    // Opposite lock order: A then B, and B then A. PostgreSQL aborts one with 40P01.
+    const transfer = (first: string, second: string) =>
+      withRetries(
+        async () => {
+          attempts++;
+          const client = await env.db.connect();
+          try {
+            await client.query('BEGIN');
+            await client.query('UPDATE items SET title = title WHERE id = $1', [first]);
+            await arrive();
+            await client.query('UPDATE items SET title = title WHERE id = $1', [second]);
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK');
+            throw err;
+          } finally {
+            client.release();
+          }
+        },
+        { maxAttempts: 5 },
+      );
+    await expect(Promise.all([transfer(a, b), transfer(b, a)])).resolves.toBeDefined();
+    expect(attempts, 'attempts (2 first tries + at least 1 retry)').toBeGreaterThanOrEqual(3);
+  });
+
+  it('gives up after maxAttempts with RetriesExhausted, and never retries other errors', async () => {
+    let calls = 0;
+    const err = await withRetries(
+      async () => {
+        calls++;
+        throw Object.assign(new Error('could not serialize access'), { code: '40001' });
+      },
+      { maxAttempts: 3, baseDelayMs: 1 },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetriesExhausted);
+    expect({ attempts: (err as RetriesExhausted).attempts, lastCode: (err as RetriesExhausted).lastCode, calls }).toEqual({ attempts: 3, lastCode: '40001', calls: 3 });
+
+    let uniqueCalls = 0;
+    const unique = await withRetries(
+      async () => {
+        uniqueCalls++;
+        throw Object.assign(new Error('duplicate key'), { code: '23505' });
+      },
+      { maxAttempts: 3, baseDelayMs: 1 },
+    ).catch((e: unknown) => e);
+    expect({ code: (unique as { code: string }).code, calls: uniqueCalls }).toEqual({ code: '23505', calls: 1 });
+  });
+});

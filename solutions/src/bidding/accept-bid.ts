@@ -1,0 +1,67 @@
+import type { DbClient } from '#shared/db.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
+import { bidFromRow, type Bid, type DbBid, type NewBid } from './bid.ts';
+import { insertBid } from './insert-bid.ts';
+import { ReplayedRequest } from './replayed-request.ts';
+
+export interface BidRules {
+  minIncrementCents: bigint;
+}
+
+/**
+ * Accepts the bid if the rules allow it, inside the caller's transaction: locks the item row,
+ * checks the auction is open by the database's clock and the amount beats the highest bid by
+ * the increment, records the bid as the new highest with the item's next sequence number.
+ * Throws ItemNotFound, AuctionEnded, BidTooLow, or ReplayedRequest for a request id seen before.
+ */
+export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
+  // #region m3: lock the item row, check the rules by database time, record the new highest bid
+  const { rows: items } = await tx.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; ended: boolean }>(
+    `SELECT start_price_cents, highest_bid_cents, end_at, end_at <= now() AS ended
+       FROM items
+      WHERE id = $1::uuid
+        FOR UPDATE`,
+    [bid.itemId],
+  );
+  const item = items[0];
+  if (!item) throw new ItemNotFound(bid.itemId);
+  // Under the item lock, a request already processed for this item is visible here.
+  if (bid.requestId) await throwIfReplayed(tx, bid.userId, bid.requestId);
+  if (item.ended) throw new AuctionEnded(bid.itemId, item.end_at);
+  const minimum = item.highest_bid_cents === null ? item.start_price_cents : item.highest_bid_cents + rules.minIncrementCents;
+  if (bid.amountCents < minimum) throw new BidTooLow(bid.itemId, item.highest_bid_cents ?? undefined, minimum);
+  const { rows: updated } = await tx.query<{ last_sequence: bigint }>(
+    `UPDATE items
+        SET highest_bid_cents = $2::bigint, leader_id = $3::uuid, last_sequence = last_sequence + 1
+      WHERE id = $1::uuid
+  RETURNING last_sequence`,
+    [bid.itemId, bid.amountCents.toString(), bid.userId],
+  );
+  const { rows } = await tx.query<DbBid>(
+    `INSERT INTO bids (item_id, user_id, amount_cents, sequence, request_id)
+     VALUES ($1::uuid, $2::uuid, $3::bigint, $4::bigint, $5::text)
+  RETURNING id, item_id, user_id, amount_cents, sequence, placed_at`,
+    [bid.itemId, bid.userId, bid.amountCents.toString(), updated[0]!.last_sequence.toString(), bid.requestId ?? null],
+  );
+  return bidFromRow(rows[0]!);
+  // #stub
+  // // Milestone 2's version: no lock held while checking, no rules. Milestone 3 replaces it.
+  // return insertBid(tx, bid);
+  // #endregion
+}
+
+/** The bid a bidder's request id already produced, if any: that answer is returned again. */
+export async function throwIfReplayed(tx: DbClient, userId: string, requestId: string): Promise<void> {
+  // #region m3: find the bid an earlier request with the same id produced
+  const { rows } = await tx.query<DbBid>(
+    `SELECT id, item_id, user_id, amount_cents, sequence, placed_at
+       FROM bids
+      WHERE user_id = $1::uuid AND request_id = $2::text`,
+    [userId, requestId],
+  );
+  if (rows[0]) throw new ReplayedRequest(bidFromRow(rows[0]));
+  // #stub
+  // throw new TodoError('m3', 'find a replayed request in bidding/accept-bid.ts');
+  // #endregion
+}

@@ -1,0 +1,63 @@
+import type { Db, DbClient } from '#shared/db.ts';
+import { currentCorrelationId, newCorrelationId } from '#shared/logger.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
+import { enqueueEvent } from '../outbox/enqueue-event.ts';
+import type { BidRules } from './accept-bid.ts';
+import { throwIfReplayed } from './accept-bid.ts';
+import { bidFromRow, parseNewBid, type Bid, type DbBid, type NewBid } from './bid.ts';
+import { bidPlacedEvent } from './bid-placed-event.ts';
+import { runBidTransaction, type BidTransactionConfig } from './bid-transaction.ts';
+
+/**
+ * The optimistic comparison: no SELECT … FOR UPDATE; one conditional UPDATE both checks the
+ * rules and records the bid, and PostgreSQL re-checks its WHERE against the latest row
+ * version when it had to wait for a concurrent writer. Same contract as placeBid.
+ */
+export async function placeBidOptimistic(deps: { db: Db; config: { bidding: BidRules & BidTransactionConfig } }, input: unknown): Promise<Bid> {
+  const parsed = parseNewBid(input);
+  if ('error' in parsed) throw parsed.error;
+  const correlationId = currentCorrelationId() ?? newCorrelationId();
+  return runBidTransaction(deps, parsed.value.itemId, async (tx) => {
+    const bid = await acceptBidOptimistic(tx, parsed.value, deps.config.bidding);
+    await enqueueEvent(tx, bidPlacedEvent(bid, correlationId));
+    return bid;
+  });
+}
+
+export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
+  // #region m3: accept the bid with one conditional UPDATE, and say why when it matched nothing
+  if (bid.requestId) await throwIfReplayed(tx, bid.userId, bid.requestId);
+  const { rows: updated } = await tx.query<{ last_sequence: bigint }>(
+    `UPDATE items
+        SET highest_bid_cents = $2::bigint, leader_id = $3::uuid, last_sequence = last_sequence + 1
+      WHERE id = $1::uuid
+        AND end_at > now()
+        AND $2::bigint >= coalesce(highest_bid_cents + $4::bigint, start_price_cents)
+  RETURNING last_sequence`,
+    [bid.itemId, bid.amountCents.toString(), bid.userId, rules.minIncrementCents.toString()],
+  );
+  if (!updated[0]) {
+    // Nothing matched: find out why, from the row as it is now.
+    if (bid.requestId) await throwIfReplayed(tx, bid.userId, bid.requestId);
+    const { rows } = await tx.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; ended: boolean }>(
+      'SELECT start_price_cents, highest_bid_cents, end_at, end_at <= now() AS ended FROM items WHERE id = $1::uuid',
+      [bid.itemId],
+    );
+    const item = rows[0];
+    if (!item) throw new ItemNotFound(bid.itemId);
+    if (item.ended) throw new AuctionEnded(bid.itemId, item.end_at);
+    const minimum = item.highest_bid_cents === null ? item.start_price_cents : item.highest_bid_cents + rules.minIncrementCents;
+    throw new BidTooLow(bid.itemId, item.highest_bid_cents ?? undefined, minimum);
+  }
+  const { rows } = await tx.query<DbBid>(
+    `INSERT INTO bids (item_id, user_id, amount_cents, sequence, request_id)
+     VALUES ($1::uuid, $2::uuid, $3::bigint, $4::bigint, $5::text)
+  RETURNING id, item_id, user_id, amount_cents, sequence, placed_at`,
+    [bid.itemId, bid.userId, bid.amountCents.toString(), updated[0].last_sequence.toString(), bid.requestId ?? null],
+  );
+  return bidFromRow(rows[0]!);
+  // #stub
+  // throw new TodoError('m3', 'accept a bid optimistically in bidding/place-bid-optimistic.ts');
+  // #endregion
+}
