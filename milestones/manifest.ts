@@ -39,7 +39,7 @@ export const milestones: Milestone[] = [
     summary: 'A bid and its BidPlaced event commit together; a relay publishes them with confirms, in order, at least once.',
     hints: {
       'place-bid.test.ts':
-        'First the schema: exercises/migrations/1764000000001_outbox.sql (step 1 of milestones/02-outbox/README.md). Then enqueueEvent in outbox/enqueue-event.ts (INSERT the row, then pg_notify) and placeBid in bidding/place-bid.ts: withTransaction(deps.db, async (tx) => { insertBid; enqueueEvent(tx, bidPlacedEvent(bid, correlationId)) }).',
+        'First the schema: exercises/migrations/1764000000001_outbox.sql (step 1 of milestones/02-outbox/README.md). Then enqueueEvent in outbox/enqueue-event.ts (INSERT the row, then pg_notify) and placeBid in bidding/place-bid.ts: runBidTransaction(deps, itemId, async (tx) => { const bid = await acceptBid(tx, parsed.value, deps.config.bidding); await enqueueEvent(tx, bidPlacedEvent(bid, correlationId)); return bid; }) (until milestone 3 those two are plain withTransaction and insertBid).',
       'relay.test.ts':
         'The relay calls your pieces in outbox/: becomeLeader and claimBatch (pg_try_advisory_xact_lock(key, partition); SELECT … of the partition ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED), problemWith (size, known type, decodes), setAside, publishBatch (persistent, mandatory, messageId = row id, type, headers; wait for drain when publish returns false; then waitForConfirms), markPublished, and listenForWork (LISTEN on its own pg.Client; wait() resolves on a notification or after ms).',
       'backoff.test.ts': 'backoffDelay in outbox/backoff.ts: ceiling = min(maxMs, 100 * 2^(attempt-1)); return Math.round(random() * ceiling).',

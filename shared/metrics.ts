@@ -12,6 +12,11 @@ export interface Metrics {
     setAside: Counter;
     unroutable: Counter;
   };
+  bids: {
+    accepted: Counter;
+    rejected: Counter<'reason'>;
+    lockWait: Histogram;
+  };
 }
 
 /** One registry per app instance (not prom-client's global), so tests can run several. */
@@ -46,6 +51,16 @@ export function createMetrics(options: { prefix?: string; defaults?: boolean } =
       publishFailures: new Counter({ name: `${prefix}outbox_publish_failures_total`, help: 'Relay batches that failed (broker down, nack, channel closed) and were retried.', registers: [registry] }),
       setAside: new Counter({ name: `${prefix}outbox_set_aside_total`, help: 'Outbox rows set aside as unpublishable (malformed, oversize, unknown type).', registers: [registry] }),
       unroutable: new Counter({ name: `${prefix}outbox_unroutable_total`, help: 'Messages the broker returned because no queue was bound for them.', registers: [registry] }),
+    },
+    bids: {
+      accepted: new Counter({ name: `${prefix}bids_accepted_total`, help: 'Bids accepted.', registers: [registry] }),
+      rejected: new Counter({ name: `${prefix}bids_rejected_total`, help: 'Bids refused, by reason (too_low, auction_ended, busy, invalid, not_found, retries_exhausted).', labelNames: ['reason'], registers: [registry] }),
+      lockWait: new Histogram({
+        name: `${prefix}bid_lock_wait_seconds`,
+        help: "Time a bid waited for its item's row lock.",
+        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+        registers: [registry],
+      }),
     },
   };
 }

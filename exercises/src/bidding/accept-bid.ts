@@ -7,6 +7,8 @@ import { ReplayedRequest } from './replayed-request.ts';
 
 export interface BidRules {
   minIncrementCents: bigint;
+  /** Told how long the item's row lock took to get, in seconds (for the lock-wait histogram). */
+  observeLockWait?: (seconds: number) => void;
 }
 
 /**

@@ -28,16 +28,22 @@ export async function placeBidOptimistic(deps: { db: Db; config: { bidding: BidR
 export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
   // #region m3: accept the bid with one conditional UPDATE, and say why when it matched nothing
   if (bid.requestId) await throwIfReplayed(tx, bid.userId, bid.requestId);
-  const { rows: updated } = await tx.query<{ last_sequence: bigint }>(
-    `UPDATE items
-        SET highest_bid_cents = $2::bigint, leader_id = $3::uuid, last_sequence = last_sequence + 1
-      WHERE id = $1::uuid
-        AND end_at > now()
-        AND $2::bigint >= coalesce(highest_bid_cents + $4::bigint, start_price_cents)
-  RETURNING last_sequence`,
-    [bid.itemId, bid.amountCents.toString(), bid.userId, rules.minIncrementCents.toString()],
+  // The check and both writes in one statement: no lock is taken before the UPDATE itself.
+  const { rows: inserted } = await tx.query<DbBid>(
+    `WITH item AS (
+       UPDATE items
+          SET highest_bid_cents = $2::bigint, leader_id = $3::uuid, last_sequence = last_sequence + 1
+        WHERE id = $1::uuid
+          AND end_at > now()
+          AND $2::bigint >= coalesce(highest_bid_cents + $4::bigint, start_price_cents)
+    RETURNING last_sequence
+     )
+     INSERT INTO bids (item_id, user_id, amount_cents, sequence, request_id)
+     SELECT $1::uuid, $3::uuid, $2::bigint, item.last_sequence, $5::text FROM item
+  RETURNING id, item_id, user_id, amount_cents, sequence, placed_at`,
+    [bid.itemId, bid.amountCents.toString(), bid.userId, rules.minIncrementCents.toString(), bid.requestId ?? null],
   );
-  if (!updated[0]) {
+  if (!inserted[0]) {
     // Nothing matched: find out why, from the row as it is now.
     if (bid.requestId) await throwIfReplayed(tx, bid.userId, bid.requestId);
     const { rows } = await tx.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; ended: boolean }>(
@@ -50,13 +56,7 @@ export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidR
     const minimum = item.highest_bid_cents === null ? item.start_price_cents : item.highest_bid_cents + rules.minIncrementCents;
     throw new BidTooLow(bid.itemId, item.highest_bid_cents ?? undefined, minimum);
   }
-  const { rows } = await tx.query<DbBid>(
-    `INSERT INTO bids (item_id, user_id, amount_cents, sequence, request_id)
-     VALUES ($1::uuid, $2::uuid, $3::bigint, $4::bigint, $5::text)
-  RETURNING id, item_id, user_id, amount_cents, sequence, placed_at`,
-    [bid.itemId, bid.userId, bid.amountCents.toString(), updated[0].last_sequence.toString(), bid.requestId ?? null],
-  );
-  return bidFromRow(rows[0]!);
+  return bidFromRow(inserted[0]);
   // #stub
   // throw new TodoError('m3', 'accept a bid optimistically in bidding/place-bid-optimistic.ts');
   // #endregion

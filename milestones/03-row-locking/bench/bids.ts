@@ -1,0 +1,92 @@
+// npm run bench -- bids: placeBid (pessimistic) and placeBidOptimistic on one hot item and
+// spread over 1,000 items, each next to pgbench running the same transaction in SQL against
+// the same database in the same run (place-bid.pgbench.sql).
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { bidInvariantViolations, openItems, scenarioEnvironment, type ChaosContext } from '#shared/chaos.ts';
+import { createDb } from '#shared/db.ts';
+import { createLogger } from '#shared/logger.ts';
+
+const CLIENTS = 8;
+const SECONDS = 8;
+const SPREAD_ITEMS = 1_000;
+const script = fileURLToPath(new URL('./place-bid.pgbench.sql', import.meta.url));
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+type Place = (deps: unknown, input: unknown) => Promise<unknown>;
+
+export const benchmark = {
+  name: 'bids',
+  milestone: 3,
+  summary: `Bids/s and latency of placeBid and placeBidOptimistic on one hot item and over ${fmt(SPREAD_ITEMS)} items, ${CLIENTS} clients, next to pgbench running the same transaction.`,
+  async run(ctx: ChaosContext) {
+    const { database, config: base } = await scenarioEnvironment(ctx);
+    const config = { ...base, bidding: { ...base.bidding, minIncrementCents: 1n } };
+    const db = createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }), max: CLIENTS });
+    const load = async (file: string) => (await import(pathToFileURL(join(ctx.tree, 'src/bidding', file)).href)) as Record<string, Place>;
+    const variants: Array<[string, Place]> = [
+      ['pessimistic (FOR UPDATE)', (await load('place-bid.ts')).placeBid!],
+      ['optimistic (conditional UPDATE)', (await load('place-bid-optimistic.ts')).placeBidOptimistic!],
+    ];
+    const rows: string[] = [];
+    let ok = true;
+    // One rising amount for every run, so each bid at least tries to beat the last.
+    let next = 10n ** 12n;
+    try {
+      const items = await openItems(database.url, SPREAD_ITEMS);
+      await db.query('CREATE TABLE bench_items (n int PRIMARY KEY, id uuid NOT NULL)');
+      await db.query('INSERT INTO bench_items SELECT g, ($1::uuid[])[g] FROM generate_series(1, $2::int) AS g', [items, SPREAD_ITEMS]);
+      for (const [shape, nitems] of [['hot item', 1], [`${fmt(SPREAD_ITEMS)} items`, SPREAD_ITEMS]] as const) {
+        ctx.say(`${shape}: pgbench ceiling, ${CLIENTS} clients, ${SECONDS} s`);
+        const pgbench = spawnSync('pgbench', ['-n', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS), '-D', `nitems=${nitems}`, '-f', script, database.url], { encoding: 'utf8' });
+        const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench.stdout)?.[1] ?? NaN);
+        const pgLatency = Number(/latency average = ([\d.]+) ms/.exec(pgbench.stdout)?.[1] ?? NaN);
+        if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(pgbench.stderr || pgbench.stdout).slice(0, 500)}`);
+        rows.push(`| ${shape} | pgbench, same transaction in SQL (ceiling) | ${fmt(tps)} | – | avg ${pgLatency.toFixed(1)} ms | – | 100% |`);
+        for (const [name, place] of variants) {
+          ctx.say(`${shape}: ${name}, ${CLIENTS} clients, ${SECONDS} s`);
+          let accepted = 0;
+          let refused = 0;
+          const latencies: number[] = [];
+          const deadline = performance.now() + SECONDS * 1000;
+          await Promise.all(
+            Array.from({ length: CLIENTS }, async () => {
+              while (performance.now() < deadline) {
+                const n = nitems === 1 ? 1 : 1 + Math.floor(Math.random() * nitems);
+                const started = performance.now();
+                try {
+                  await place({ db, config }, { itemId: items[n - 1], userId: randomUUID(), amountCents: String((next += 1_000n)) });
+                  accepted++;
+                } catch {
+                  refused++;
+                }
+                latencies.push(performance.now() - started);
+              }
+            }),
+          );
+          const sorted = latencies.sort((a, b) => a - b);
+          const rate = accepted / SECONDS;
+          const violations = await bidInvariantViolations(database.url, items[0]!, config.bidding.minIncrementCents);
+          const share = rate / tps;
+          const target = nitems === 1 && name.startsWith('pessimistic');
+          if (violations.length > 0 || (target && share < 0.7)) ok = false;
+          rows.push(
+            `| ${shape} | ${name} | ${fmt(rate)} | ${fmt(refused)} | p50 ${percentile(sorted, 50).toFixed(1)} ms · p99 ${percentile(sorted, 99).toFixed(1)} ms | ${violations.length} | ${(share * 100).toFixed(0)}%${target ? ` (target ≥ 70%: ${share >= 0.7 ? 'PASS' : 'FAIL'})` : ''} |`,
+          );
+        }
+      }
+      return {
+        ok,
+        table: [`| shape | bids by | bids/s accepted | refused | latency | invariant violations (hot item) | vs ceiling |`, `|---|---|---|---|---|---|---|`, ...rows],
+      };
+    } finally {
+      await db.end();
+      await database.drop();
+    }
+  },
+};
