@@ -1,7 +1,7 @@
 import type { DbClient } from '#shared/db.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
-import { bidFromRow, type Bid, type DbBid, type NewBid } from './bid.ts';
+import { bidFromRow, minimumNextBid, type Bid, type DbBid, type NewBid } from './bid.ts';
 import { insertBid } from './insert-bid.ts';
 import { ReplayedRequest } from './replayed-request.ts';
 

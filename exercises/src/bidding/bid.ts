@@ -55,3 +55,8 @@ export function parseNewBid(input: unknown): Parsed<NewBid> {
   }
   return { value: { itemId: itemId.value, userId: userId.value, amountCents: amount.value, ...(requestId ? { requestId } : {}) } };
 }
+
+/** The smallest amount an item accepts now: its start price, or its highest bid plus the increment. */
+export function minimumNextBid(item: { start_price_cents: bigint; highest_bid_cents: bigint | null }, minIncrementCents: bigint): bigint {
+  return item.highest_bid_cents === null ? item.start_price_cents : item.highest_bid_cents + minIncrementCents;
+}

@@ -5,7 +5,7 @@ import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
 import { enqueueEvent } from '../outbox/enqueue-event.ts';
 import type { BidRules } from './accept-bid.ts';
 import { throwIfReplayed } from './accept-bid.ts';
-import { bidFromRow, parseNewBid, type Bid, type DbBid, type NewBid } from './bid.ts';
+import { bidFromRow, minimumNextBid, parseNewBid, type Bid, type DbBid, type NewBid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
 import { runBidTransaction, type BidTransactionConfig } from './bid-transaction.ts';
 

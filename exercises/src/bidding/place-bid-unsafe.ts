@@ -3,7 +3,7 @@
 import { withTransaction, type Db } from '#shared/db.ts';
 import { failpoint } from '#shared/failpoints.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
-import { bidFromRow, parseNewBid, type Bid, type DbBid } from './bid.ts';
+import { bidFromRow, minimumNextBid, parseNewBid, type Bid, type DbBid } from './bid.ts';
 
 export async function placeBidUnsafe(deps: { db: Db; config: { bidding: { minIncrementCents: bigint } } }, input: unknown): Promise<Bid> {
   const parsed = parseNewBid(input);
@@ -17,7 +17,7 @@ export async function placeBidUnsafe(deps: { db: Db; config: { bidding: { minInc
     const item = items[0];
     if (!item) throw new ItemNotFound(bid.itemId);
     if (item.ended) throw new AuctionEnded(bid.itemId, item.end_at);
-    const minimum = item.highest_bid_cents === null ? item.start_price_cents : item.highest_bid_cents + deps.config.bidding.minIncrementCents;
+    const minimum = minimumNextBid(item, deps.config.bidding.minIncrementCents);
     if (bid.amountCents < minimum) throw new BidTooLow(bid.itemId, item.highest_bid_cents ?? undefined, minimum);
     // Another bid can commit right here; this one then writes over it with a stale check.
     await failpoint('bid.after-read');

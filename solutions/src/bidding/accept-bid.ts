@@ -1,7 +1,7 @@
 import type { DbClient } from '#shared/db.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
-import { bidFromRow, type Bid, type DbBid, type NewBid } from './bid.ts';
+import { bidFromRow, minimumNextBid, type Bid, type DbBid, type NewBid } from './bid.ts';
 import { insertBid } from './insert-bid.ts';
 import { ReplayedRequest } from './replayed-request.ts';
 
@@ -33,7 +33,7 @@ export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Pro
   // Under the item lock, a request already processed for this item is visible here.
   if (bid.requestId) await throwIfReplayed(tx, bid.userId, bid.requestId);
   if (item.ended) throw new AuctionEnded(bid.itemId, item.end_at);
-  const minimum = item.highest_bid_cents === null ? item.start_price_cents : item.highest_bid_cents + rules.minIncrementCents;
+  const minimum = minimumNextBid(item, rules.minIncrementCents);
   if (bid.amountCents < minimum) throw new BidTooLow(bid.itemId, item.highest_bid_cents ?? undefined, minimum);
   // One statement for both writes: every round trip made while holding the lock is time
   // every other bidder on this item waits.

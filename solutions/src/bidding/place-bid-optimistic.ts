@@ -5,7 +5,7 @@ import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
 import { enqueueEvent } from '../outbox/enqueue-event.ts';
 import type { BidRules } from './accept-bid.ts';
 import { throwIfReplayed } from './accept-bid.ts';
-import { bidFromRow, parseNewBid, type Bid, type DbBid, type NewBid } from './bid.ts';
+import { bidFromRow, minimumNextBid, parseNewBid, type Bid, type DbBid, type NewBid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
 import { runBidTransaction, type BidTransactionConfig } from './bid-transaction.ts';
 
@@ -53,7 +53,7 @@ export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidR
     const item = rows[0];
     if (!item) throw new ItemNotFound(bid.itemId);
     if (item.ended) throw new AuctionEnded(bid.itemId, item.end_at);
-    const minimum = item.highest_bid_cents === null ? item.start_price_cents : item.highest_bid_cents + rules.minIncrementCents;
+    const minimum = minimumNextBid(item, rules.minIncrementCents);
     throw new BidTooLow(bid.itemId, item.highest_bid_cents ?? undefined, minimum);
   }
   return bidFromRow(inserted[0]);
