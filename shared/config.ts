@@ -138,6 +138,12 @@ export function configToEnv(config: Config): Record<string, string> {
   };
 }
 
+/** The workbook needs Node 22.22 or newer (testcontainers 12); 24 LTS is the target. */
+export function nodeIsSupported(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 22);
+}
+
 /** Settings of the workbook tooling (CLI, test harness), never of the app. */
 export interface WorkbookSettings {
   /** Which services the environment names explicitly (design §4, step 1). */

@@ -1,5 +1,5 @@
 // The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate.
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, loadConfig, nodeIsSupported } from '../config.ts';
 import { createDatabase, databaseExists, databaseName, runMigrations } from '../migrate.ts';
 import { milestone } from '../../milestones/manifest.ts';
 import { RegionSyntaxError } from './regions.ts';
@@ -38,13 +38,8 @@ function parseMilestone(raw: string | undefined, command: string): number {
   return n;
 }
 
-function nodeTooOld(version: string): boolean {
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  return major < 22 || (major === 22 && minor < 22);
-}
-
 async function main(argv: string[]): Promise<number> {
-  if (nodeTooOld(process.versions.node)) {
+  if (!nodeIsSupported(process.versions.node)) {
     throw new LearnerError(`Node ${process.versions.node} is too old: the workbook needs Node 22.22 or newer (24 LTS recommended).`, 'nvm install (reads .nvmrc), or install Node 24 from nodejs.org, then npm install again');
   }
   const flags = new Set(argv.filter((a) => a.startsWith('--')));

@@ -9,6 +9,7 @@ import { failpoint } from '#shared/failpoints.ts';
 import type { Logger } from '#shared/logger.ts';
 import type { Metrics } from '#shared/metrics.ts';
 import { TodoError } from '#shared/todo-error.ts';
+import { withTimeout } from '#shared/with-timeout.ts';
 import { backoffDelay } from './backoff.ts';
 import { becomeLeader, claimBatch, markPublished, setAside, type Partition } from './claim-batch.ts';
 import { publishBatch } from './publish-batch.ts';
@@ -43,14 +44,6 @@ export interface Relay {
 }
 
 const PUBLISH_TIMEOUT_MS = 10_000;
-
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 export function createRelay(deps: RelayDeps): Relay {
   const { log, metrics, config } = deps;

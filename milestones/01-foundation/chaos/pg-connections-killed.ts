@@ -2,8 +2,7 @@
 // and keeps the database refusing new ones for 2 s. Answers the lesson's question: does a
 // dead pool connection kill the process, lose an acknowledged write, or need a restart?
 import pg from 'pg';
-import { loadConfig } from '#shared/config.ts';
-import { itemLoad, itemsInDatabase, sampleReadiness, scenarioConfig, scenarioDatabase, sleep, waitUntilReady, type ChaosScenario } from '#shared/chaos.ts';
+import { itemLoad, itemsInDatabase, sampleReadiness, scenarioEnvironment, sleep, waitUntilReady, type ChaosScenario } from '#shared/chaos.ts';
 import { databaseUrlFor } from '#shared/migrate.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
 
@@ -12,10 +11,9 @@ export const scenario: ChaosScenario = {
   milestone: 1,
   summary: 'Kills all PostgreSQL connections under load and refuses new ones for 2 s; /readyz must go red and come back, no acknowledged item lost, no restart.',
   async run(ctx) {
-    const database = await scenarioDatabase(ctx);
+    const { database, config } = await scenarioEnvironment(ctx);
     const admin = new pg.Client({ connectionString: databaseUrlFor(ctx.infra.databaseUrl, 'postgres') });
     await admin.connect();
-    const config = scenarioConfig(loadConfig({}), { databaseUrl: database.url, amqpUrl: ctx.infra.amqpUrl, redisUrl: ctx.infra.redisUrl });
     const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
     const db = `"${database.name}"`;
     try {

@@ -1,8 +1,7 @@
 // Cuts bid-service's connection to Redis (through the fault proxy, so nothing else is
 // touched) for 2 s while it takes writes. Redis is not on the write path in milestone 1, so
 // writes must keep succeeding while /readyz reports Redis down, and recover by themselves.
-import { loadConfig } from '#shared/config.ts';
-import { itemLoad, itemsInDatabase, sampleReadiness, scenarioConfig, scenarioDatabase, sleep, waitUntilReady, type ChaosScenario } from '#shared/chaos.ts';
+import { itemLoad, itemsInDatabase, sampleReadiness, scenarioEnvironment, sleep, waitUntilReady, type ChaosScenario } from '#shared/chaos.ts';
 import { startFaultProxy } from '#shared/fault-proxy.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
 
@@ -11,9 +10,8 @@ export const scenario: ChaosScenario = {
   milestone: 1,
   summary: 'Cuts the service off from Redis for 2 s under load; /readyz must say which dependency is down, writes keep working, no restart.',
   async run(ctx) {
-    const database = await scenarioDatabase(ctx);
     const proxy = await startFaultProxy({ target: ctx.infra.redisUrl });
-    const config = scenarioConfig(loadConfig({}), { databaseUrl: database.url, amqpUrl: ctx.infra.amqpUrl, redisUrl: proxy.url(ctx.infra.redisUrl) });
+    const { database, config } = await scenarioEnvironment(ctx, { redisUrl: proxy.url(ctx.infra.redisUrl) });
     const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
     try {
       ctx.say(`bid-service pid ${service.pid}; Redis through the fault proxy on port ${proxy.port}`);

@@ -5,10 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import amqp from 'amqplib';
-import { openItems, scenarioDatabase, sleep, type ChaosContext } from '#shared/chaos.ts';
-import { loadConfig } from '#shared/config.ts';
+import { openItems, scenarioEnvironment, sleep, type ChaosContext } from '#shared/chaos.ts';
 import { createDb } from '#shared/db.ts';
 import { BID_PLACED, bidPlacedFromProto, bidPlacedToProto } from '#shared/events/bid-placed.ts';
+import { fmt, percentile } from '#shared/bench-stats.ts';
 import { createLogger } from '#shared/logger.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
 
@@ -22,17 +22,13 @@ const STEADY_RATE = 500;
 const STEADY_SECONDS = 10;
 const ROUNDS = 3;
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 export const benchmark = {
   name: 'outbox',
   milestone: 2,
   summary: `Relay throughput draining ${fmt(DRAIN_EVENTS)} queued events vs raw confirmed publishes, and end-to-end lag at ${STEADY_RATE} bids/s.`,
   async run(ctx: ChaosContext): Promise<BenchResult> {
-    const database = await scenarioDatabase(ctx);
-    const exchange = `wb.bench.${randomUUID().slice(0, 6)}.events`;
-    const config = loadConfig({}, { databaseUrl: database.url, amqpUrl: ctx.infra.amqpUrl, redisUrl: ctx.infra.redisUrl, amqp: { exchange, queuePrefix: `${exchange}.` }, logLevel: 'silent' });
+    const { database, exchange, config } = await scenarioEnvironment(ctx, { logLevel: 'silent' });
     const connection = await amqp.connect(ctx.infra.amqpUrl);
     const channel = await connection.createConfirmChannel();
     await channel.assertExchange(exchange, 'topic', { durable: true });

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { fileURLToPath } from 'node:url';
 import { bidInvariantViolations, openItems, scenarioEnvironment, type ChaosContext } from '#shared/chaos.ts';
 import { createDb } from '#shared/db.ts';
+import { fmt, percentile } from '#shared/bench-stats.ts';
 import { createLogger } from '#shared/logger.ts';
 
 const CLIENTS = 8;
@@ -15,8 +16,6 @@ const SECONDS = 8;
 const SPREAD_ITEMS = 1_000;
 const script = fileURLToPath(new URL('./place-bid.pgbench.sql', import.meta.url));
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 type Place = (deps: unknown, input: unknown) => Promise<unknown>;
 

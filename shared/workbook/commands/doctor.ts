@@ -3,7 +3,7 @@
 import amqp from 'amqplib';
 import pg from 'pg';
 import { createClient } from 'redis';
-import { composeDefaults, loadWorkbookSettings, type WorkbookSettings } from '../../config.ts';
+import { composeDefaults, loadWorkbookSettings, nodeIsSupported, type WorkbookSettings } from '../../config.ts';
 import { endpoints, resolveInfra, tcpReachable, type Infra } from '../../test/infra.ts';
 import { bold, dim, green, red, say, yellow } from '../ui.ts';
 
@@ -40,8 +40,7 @@ async function engineReport(settings: WorkbookSettings): Promise<EngineReport> {
 export async function doctorCommand(options: { json: boolean }): Promise<number> {
   const settings = loadWorkbookSettings();
   const forced = settings.infra === 'testcontainers';
-  const [major = 0, minor = 0] = settings.nodeVersion.split('.').map(Number);
-  const nodeOk = major > 22 || (major === 22 && minor >= 22);
+  const nodeOk = nodeIsSupported(settings.nodeVersion);
   let infra: Infra | undefined;
   let infraProblem: string | undefined;
   try {

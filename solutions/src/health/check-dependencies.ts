@@ -2,6 +2,7 @@ import type { Amqp } from '#shared/amqp.ts';
 import type { Db } from '#shared/db.ts';
 import type { Redis } from '#shared/redis.ts';
 import { TodoError } from '#shared/todo-error.ts';
+import { withTimeout } from '#shared/with-timeout.ts';
 
 export type DependencyName = 'postgres' | 'rabbitmq' | 'redis';
 
@@ -21,17 +22,11 @@ export type DependencyReport = Record<DependencyName, DependencyStatus>;
  */
 export async function measure(timeoutMs: number, probe: () => Promise<unknown>): Promise<DependencyStatus> {
   const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
   try {
-    await Promise.race([probe(), timeout]);
+    await withTimeout(probe(), timeoutMs, 'no answer');
     return { status: 'up', latencyMs: elapsed(started) };
   } catch (err) {
     return { status: 'down', latencyMs: elapsed(started), error: (err as Error).message || String(err) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
