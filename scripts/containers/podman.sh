@@ -261,11 +261,14 @@ stop_service() {
 # recycled) without a reboot, podman still lists the containers as running, Testcontainers
 # reuses them, and nothing answers on their ports. Such containers are removed here, so the
 # next run starts fresh ones.
+# A PID that answers `kill -0` does not prove it: after such a stop, another process can hold
+# the same number (it did in CI). The process is the container's only if its cgroup names the
+# container's full id.
 reap_dead_containers() {
   local id pid
-  for id in $(podman ps -q --filter label=workbook.service 2>/dev/null); do
+  for id in $(podman ps -q --no-trunc --filter label=workbook.service 2>/dev/null); do
     pid=$(podman inspect --format '{{.State.Pid}}' "$id" 2>/dev/null || echo 0)
-    if [ "$pid" = 0 ] || ! kill -0 "$pid" 2>/dev/null; then
+    if [ "$pid" = 0 ] || ! grep -qs "$id" "/proc/$pid/cgroup"; then
       say "removing $(podman inspect --format '{{.Name}} ({{.ImageName}})' "$id"): listed as running, but its process is gone"
       podman rm -f "$id" >/dev/null
     fi

@@ -3,7 +3,7 @@
 // uses, so a learner with Docker builds nothing; where no Docker engine runs, the ones
 // scripts/containers/podman.sh builds from Debian's packages. Readiness is checked by
 // connecting with each service's own client, which works for both kinds of image alike.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { GenericContainer, ImageName, getContainerRuntimeClient, type ContainerRuntimeClient, type StartedTestContainer, type WaitStrategy } from 'testcontainers';
 import type { WorkbookSettings } from '../config.ts';
@@ -235,7 +235,7 @@ async function watchForExit(client: ContainerRuntimeClient, engine: Engine, star
     for (const { service, container } of started) {
       const state = await client.container.inspect(client.container.getById(container.getId())).then((i) => i.State, () => undefined);
       if (signal.aborted) return;
-      if (state?.Running && engine.endpoint === PODMAN_SOCKET && !processAlive(state.Pid)) {
+      if (state?.Running && engine.endpoint === PODMAN_SOCKET && !containerProcessAlive(state.Pid, container.getId())) {
         // podman.sh's own rootful podman shares this machine's process table: a container it
         // lists as running whose process is gone was stopped under podman (a session ended).
         throw new ContainersUnavailable(
@@ -340,12 +340,17 @@ export async function runningContainers(settings: WorkbookSettings): Promise<Inf
   };
 }
 
-function processAlive(pid: number): boolean {
+/**
+ * Whether the container's process still runs. A PID alone does not say: after the machine's
+ * processes were stopped, the same number can belong to another process (it did, in CI). The
+ * process is the container's only if its cgroup names the container's id.
+ */
+function containerProcessAlive(pid: number, containerId: string): boolean {
+  if (!pid) return false;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(containerId);
+  } catch {
+    return false;
   }
 }
 

@@ -42,7 +42,16 @@ export async function benchCommand(name: string | undefined, options: { solution
   const infra = await prepare(tree);
   const template = await ensureTemplate({ databaseUrl: infra.databaseUrl, tree, migrationsHash: await hashTree(tree, ['migrations']) });
   say(bold(`Benchmark: ${bench.name}`) + dim(` against ${treeLabel(tree)}/`));
-  const result = await bench.run({ tree, infra, template, say: (line) => say(dim(`  ${line}`)) });
+  let result: Awaited<ReturnType<Benchmark['run']>>;
+  try {
+    result = await bench.run({ tree, infra, template, say: (line) => say(dim(`  ${line}`)) });
+  } catch (err) {
+    if ((err as Error).name === 'LearnerError') throw err;
+    say(red(`\nThe benchmark could not run: ${(err as Error).message}.`));
+    say(`It measures milestone ${bench.milestone}'s code, so that milestone has to pass first. Does \`npm run milestone:${bench.milestone}${options.solution ? ' -- --solution' : ''}\` pass?`);
+    say(options.solution ? 'Next: npm run doctor' : `Next: npm run milestone:${bench.milestone}   (or measure the reference: npm run bench -- ${bench.name} --solution)`);
+    return 1;
+  }
   say('');
   for (const line of result.table) say(line);
   say(`\n${result.ok ? green('every target met') : red('a target was missed')} (figures vary from run to run; compare with the ceiling, not with another machine)`);
