@@ -37,31 +37,38 @@ export async function withClient<T>(db: Db, fn: (client: DbClient) => Promise<T>
   try {
     return await fn(client);
   } catch (err) {
-    broken = err as Error;
+    if (terminatedByServer(err)) broken = err as Error;
     throw err;
   } finally {
-    client.release(broken && connectionIsBroken(broken) ? broken : undefined);
+    client.release(broken);
   }
 }
 
 /** BEGIN … COMMIT around `fn`, ROLLBACK if it throws; release cannot be forgotten. */
 export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T>): Promise<T> {
-  return withClient(db, async (client) => {
+  const client = await db.connect();
+  let discard: Error | undefined;
+  try {
     await client.query('BEGIN');
-    try {
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  });
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    if (terminatedByServer(err)) discard = err as Error;
+    // A client that cannot roll back must not go back to the pool inside a transaction.
+    else await client.query('ROLLBACK').catch((rollbackFailed: Error) => (discard = rollbackFailed));
+    throw err;
+  } finally {
+    client.release(discard);
+  }
 }
 
-// A query error (unique violation, check failure) leaves the connection usable; anything
-// else (socket closed, backend terminated, timeout) means it must not go back to the pool.
-function connectionIsBroken(err: Error): boolean {
-  if (!(err instanceof pg.DatabaseError)) return true;
+// An error the caller threw (BidTooLow, a validation error), a constraint violation or a
+// statement timeout leaves the connection usable: discarding it would make every refused bid
+// open a new connection, a new server process, under the very load that refuses bids. A
+// socket that closed makes the client unqueryable, and the pool drops such clients by itself;
+// a server that says it is terminating the session (57P01…, 08…) may not have closed it yet.
+function terminatedByServer(err: unknown): boolean {
+  if (!(err instanceof pg.DatabaseError)) return false;
   return err.code?.startsWith('57P') === true || err.code?.startsWith('08') === true;
 }
