@@ -42,6 +42,20 @@ export interface Config {
     /** Attempts on deadlock (40P01) or serialization failure (40001), the first included. */
     maxAttempts: number;
   };
+  closer: {
+    /** Ended auctions settled per transaction. */
+    batchSize: number;
+    /** How often the closer looks for ended auctions when the last batch was not full. */
+    pollMs: number;
+  };
+  consumer: {
+    /** Unacknowledged messages RabbitMQ hands one consumer at a time. */
+    prefetch: number;
+    /** Attempts at a message that fails transiently (database down), before it is dead-lettered. */
+    maxAttempts: number;
+    /** Pause before a failed message is tried again, doubled on each attempt. */
+    retryDelayMs: number;
+  };
 }
 
 export const composeDefaults = {
@@ -96,6 +110,15 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       statementTimeoutMs: intVar(env, 'BID_STATEMENT_TIMEOUT_MS', 5_000, { min: 1 }),
       maxAttempts: intVar(env, 'BID_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
     },
+    closer: {
+      batchSize: intVar(env, 'CLOSER_BATCH_SIZE', 100, { min: 1, max: 10_000 }),
+      pollMs: intVar(env, 'CLOSER_POLL_MS', 1_000, { min: 10 }),
+    },
+    consumer: {
+      prefetch: intVar(env, 'CONSUMER_PREFETCH', 20, { min: 1, max: 1_000 }),
+      maxAttempts: intVar(env, 'CONSUMER_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
+      retryDelayMs: intVar(env, 'CONSUMER_RETRY_DELAY_MS', 200, { min: 0 }),
+    },
   };
   return { ...config, ...overrides };
 }
@@ -135,6 +158,11 @@ export function configToEnv(config: Config): Record<string, string> {
     BID_LOCK_TIMEOUT_MS: String(config.bidding.lockTimeoutMs),
     BID_STATEMENT_TIMEOUT_MS: String(config.bidding.statementTimeoutMs),
     BID_MAX_ATTEMPTS: String(config.bidding.maxAttempts),
+    CLOSER_BATCH_SIZE: String(config.closer.batchSize),
+    CLOSER_POLL_MS: String(config.closer.pollMs),
+    CONSUMER_PREFETCH: String(config.consumer.prefetch),
+    CONSUMER_MAX_ATTEMPTS: String(config.consumer.maxAttempts),
+    CONSUMER_RETRY_DELAY_MS: String(config.consumer.retryDelayMs),
   };
 }
 

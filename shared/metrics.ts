@@ -17,6 +17,14 @@ export interface Metrics {
     rejected: Counter<'reason'>;
     lockWait: Histogram;
   };
+  consumer: {
+    /** Messages handled, by consumer and outcome (applied, duplicate, retried, dead_lettered). */
+    messages: Counter<'consumer' | 'outcome'>;
+    processing: Histogram<'consumer'>;
+    /** Messages ready in the consumer's queue (its lag), sampled by the consumer. */
+    queueDepth: Gauge<'consumer'>;
+  };
+  closer: { closed: Counter };
 }
 
 /** One registry per app instance (not prom-client's global), so tests can run several. */
@@ -62,5 +70,22 @@ export function createMetrics(options: { prefix?: string; defaults?: boolean } =
         registers: [registry],
       }),
     },
+    consumer: {
+      messages: new Counter({
+        name: `${prefix}consumer_messages_total`,
+        help: 'Messages a consumer handled, by consumer and outcome (applied, duplicate, retried, dead_lettered).',
+        labelNames: ['consumer', 'outcome'],
+        registers: [registry],
+      }),
+      processing: new Histogram({
+        name: `${prefix}consumer_processing_seconds`,
+        help: 'From a delivery arriving to its ack, by consumer.',
+        labelNames: ['consumer'],
+        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+        registers: [registry],
+      }),
+      queueDepth: new Gauge({ name: `${prefix}consumer_queue_depth`, help: "Messages ready in a consumer's queue (its lag), by consumer.", labelNames: ['consumer'], registers: [registry] }),
+    },
+    closer: { closed: new Counter({ name: `${prefix}auctions_closed_total`, help: 'Auctions the closer settled.', registers: [registry] }) },
   };
 }

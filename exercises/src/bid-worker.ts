@@ -1,5 +1,5 @@
-// Entry point of the worker process: the outbox relay (milestone 2), later the consumers and
-// the auction closer. Serves /healthz and /metrics for its orchestrator.
+// Entry point of the worker process: the outbox relay (milestone 2), the auction closer and
+// the consumers of the events (milestone 4). Serves /healthz and /metrics for its orchestrator.
 import { createServer, type Server } from 'node:http';
 import { ConfigError, serviceConfig } from '#shared/config.ts';
 import { createAmqp } from '#shared/amqp.ts';
@@ -7,7 +7,10 @@ import { createDb } from '#shared/db.ts';
 import { configureFailpoints, onFailpointFired } from '#shared/failpoints.ts';
 import { createLogger } from '#shared/logger.ts';
 import { createMetrics } from '#shared/metrics.ts';
+import { connectInBackground, createRedis } from '#shared/redis.ts';
 import { onShutdown } from '#shared/shutdown.ts';
+import { createCloser } from './auctions/closer.ts';
+import { startReadModelConsumer, startStatsConsumer } from './consumers/consumers.ts';
 import { createRelay } from './outbox/relay.ts';
 
 async function main(): Promise<void> {
@@ -18,8 +21,13 @@ async function main(): Promise<void> {
   const db = createDb({ url: config.databaseUrl, log, applicationName: config.serviceName });
   const amqp = await createAmqp({ url: config.amqpUrl, log, name: config.serviceName });
   const metrics = createMetrics();
+  const redis = createRedis({ url: config.redisUrl, log });
+  connectInBackground(redis, log);
   const relay = createRelay({ db, amqp, log, metrics, config });
   relay.start();
+  const closer = createCloser({ db, log, metrics, config });
+  closer.start();
+  const consumers = [await startStatsConsumer({ db, amqp, log, metrics, config }), await startReadModelConsumer({ redis, amqp, log, metrics, config })];
 
   const server: Server = createServer((req, res) => {
     if (req.url === '/healthz') {
@@ -38,10 +46,13 @@ async function main(): Promise<void> {
     log,
     graceMs: config.http.shutdownGraceMs,
     steps: () => [
+      { name: 'stop the consumers after acking the messages in hand', run: async () => void (await Promise.all(consumers.map((c) => c.stop()))) },
+      { name: 'stop the closer after its batch in flight', run: () => closer.stop() },
       { name: 'stop the relay after its batch in flight', run: () => relay.stop() },
       { name: 'stop serving health and metrics', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'close PostgreSQL pool', run: () => db.end() },
       { name: 'close RabbitMQ', run: () => amqp.close() },
+      { name: 'close Redis', run: () => (redis.isOpen ? redis.quit() : Promise.resolve()) },
     ],
   });
 }

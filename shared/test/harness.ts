@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { createDb, type Db } from '../db.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { createDatabase, databaseUrlFor, dropDatabase } from '../migrate.ts';
+import { CONSUMERS, queueNames } from '../queues.ts';
 import type { WorkbookContext } from './global-setup.ts';
 
 export interface TestEnv {
@@ -55,21 +56,21 @@ export function useTestEnv(): TestEnv {
   });
   afterAll(async () => {
     await env.db?.end();
-    if (env.config) await deleteExchange(env.config.amqpUrl, env.config.amqp.exchange);
+    if (env.config) await deleteExchangeAndQueues(env.config);
     if (env.workbook) await dropDatabase(env.workbook.databaseUrl, dbName);
   });
   return env;
 }
 
-/** This file's exchange, if anything declared it; its exclusive queues went with their connections. */
-async function deleteExchange(url: string, exchange: string): Promise<void> {
-  const connection = await amqp.connect(url).catch(() => undefined);
+/** This file's exchange and consumer queues, if anything declared them; its exclusive queues went with their connections. */
+export async function deleteExchangeAndQueues(config: Pick<Config, 'amqpUrl' | 'amqp'>): Promise<void> {
+  const connection = await amqp.connect(config.amqpUrl).catch(() => undefined);
   if (!connection) return;
   try {
-    const channel = await connection.createChannel();
-    await channel.deleteExchange(exchange);
-  } catch {
-    // Already gone, or never declared.
+    // A failed delete closes its channel, so each gets its own.
+    const names = CONSUMERS.flatMap((c) => Object.values(queueNames(config, c)));
+    for (const queue of names) await connection.createChannel().then((ch) => ch.deleteQueue(queue)).catch(() => undefined);
+    await connection.createChannel().then((ch) => ch.deleteExchange(config.amqp.exchange)).catch(() => undefined);
   } finally {
     await connection.close().catch(() => undefined);
   }

@@ -1,11 +1,6 @@
-import { BID_PLACED, bidPlacedFromProto } from '#shared/events/bid-placed.ts';
+import { eventDecoders } from '#shared/events/decode.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { OutboxRow } from './outbox-event.ts';
-
-/** The event types the relay knows how to check before it publishes them. */
-const decoders: Record<string, (payload: Uint8Array) => unknown> = {
-  [BID_PLACED]: bidPlacedFromProto,
-};
 
 /**
  * Why this row can never be published (oversize, unknown type, payload that does not decode),

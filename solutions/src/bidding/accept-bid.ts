@@ -21,7 +21,9 @@ export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Pro
   // #region m3: lock the item row, check the rules by database time, record the new highest bid
   const asked = performance.now();
   const { rows: items } = await tx.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; ended: boolean }>(
-    `SELECT start_price_cents, highest_bid_cents, end_at, end_at <= now() AS ended
+    // clock_timestamp(), not now(): now() is when the transaction began, and a bid that
+    // waited for the lock behind the auction closer must see the time it got the row.
+    `SELECT start_price_cents, highest_bid_cents, end_at, end_at <= clock_timestamp() AS ended
        FROM items
       WHERE id = $1::uuid
         FOR UPDATE`,

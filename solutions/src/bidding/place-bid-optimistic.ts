@@ -34,7 +34,7 @@ export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidR
        UPDATE items
           SET highest_bid_cents = $2::bigint, leader_id = $3::uuid, last_sequence = last_sequence + 1
         WHERE id = $1::uuid
-          AND end_at > now()
+          AND end_at > clock_timestamp()
           AND $2::bigint >= coalesce(highest_bid_cents + $4::bigint, start_price_cents)
     RETURNING last_sequence
      )
@@ -47,7 +47,7 @@ export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidR
     // Nothing matched: find out why, from the row as it is now.
     if (bid.requestId) await throwIfReplayed(tx, bid.userId, bid.requestId);
     const { rows } = await tx.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; ended: boolean }>(
-      'SELECT start_price_cents, highest_bid_cents, end_at, end_at <= now() AS ended FROM items WHERE id = $1::uuid',
+      'SELECT start_price_cents, highest_bid_cents, end_at, end_at <= clock_timestamp() AS ended FROM items WHERE id = $1::uuid',
       [bid.itemId],
     );
     const item = rows[0];

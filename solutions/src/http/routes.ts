@@ -10,6 +10,8 @@ import { listItems } from '../items/list-items.ts';
 import { bidToJson } from '../bidding/bid.ts';
 import { placeBid } from '../bidding/place-bid.ts';
 import { placeBidDualWrite } from '../bidding/place-bid-dual-write.ts';
+import { itemLiveToJson } from '../read-model/item-live.ts';
+import { readItemLive } from '../read-model/read-item-live.ts';
 import { readJsonBody, sendJson, sendText } from './respond.ts';
 
 export interface Route {
@@ -105,6 +107,18 @@ export const routes: Route[] = [
     },
     handle: async (deps, _req, res, params) => {
       sendJson(res, 200, itemToJson(await getItem(deps, params.id!)));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/items/:id/live',
+    match: (path) => {
+      const m = /^\/items\/([^/]+)\/live$/.exec(path);
+      return m ? { id: decodeURIComponent(m[1]!) } : undefined;
+    },
+    // The read model (milestone 4): price, leader, bid count and status, from Redis.
+    handle: async (deps, _req, res, params) => {
+      sendJson(res, 200, itemLiveToJson(await readItemLive(deps, params.id!)));
     },
   },
   {

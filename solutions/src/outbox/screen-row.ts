@@ -1,11 +1,6 @@
-import { BID_PLACED, bidPlacedFromProto } from '#shared/events/bid-placed.ts';
+import { eventDecoders } from '#shared/events/decode.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { OutboxRow } from './outbox-event.ts';
-
-/** The event types the relay knows how to check before it publishes them. */
-const decoders: Record<string, (payload: Uint8Array) => unknown> = {
-  [BID_PLACED]: bidPlacedFromProto,
-};
 
 /**
  * Why this row can never be published (oversize, unknown type, payload that does not decode),
@@ -14,7 +9,7 @@ const decoders: Record<string, (payload: Uint8Array) => unknown> = {
 export function problemWith(row: OutboxRow, maxPayloadBytes: number): string | undefined {
   // #region m2: find the rows that can never be published
   if (row.payload.length > maxPayloadBytes) return `payload of ${row.payload.length} bytes is over the ${maxPayloadBytes}-byte limit`;
-  const decode = decoders[row.event_type];
+  const decode = eventDecoders[row.event_type];
   if (!decode) return `unknown event type ${JSON.stringify(row.event_type)}`;
   try {
     decode(row.payload);

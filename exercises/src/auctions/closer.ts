@@ -1,0 +1,68 @@
+import type { Config } from '#shared/config.ts';
+import type { Db } from '#shared/db.ts';
+import type { Logger } from '#shared/logger.ts';
+import { newCorrelationId } from '#shared/logger.ts';
+import type { Metrics } from '#shared/metrics.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { closeDueAuctions } from './close-due-auctions.ts';
+
+export interface Closer {
+  start(): void;
+  /** Resolves after the batch in flight (if any) has committed or rolled back. */
+  stop(): Promise<void>;
+  /** One round: closes batches until one is not full. For tests and for the loop. */
+  closeDue(): Promise<number>;
+}
+
+/** The auction closer of the bid-worker: a round every `closer.pollMs`, as many batches as are due. */
+export function createCloser(deps: { db: Db; log: Logger; metrics: Metrics; config: Pick<Config, 'closer'> }): Closer {
+  const { batchSize, pollMs } = deps.config.closer;
+  let running: Promise<void> | undefined;
+  let stopping = false;
+  let wake: (() => void) | undefined;
+
+  async function closeDue(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const closed = await closeDueAuctions(deps, { batchSize, correlationId: newCorrelationId() });
+      total += closed.length;
+      deps.metrics.closer.closed.inc(closed.length);
+      if (closed.length > 0) deps.log.info({ closed: closed.length }, 'auctions closed');
+      if (closed.length < batchSize || stopping) return total;
+    }
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      try {
+        await closeDue();
+      } catch (err) {
+        if (err instanceof TodoError) {
+          deps.log.info({ todo: err.message }, 'the auction closer is not written yet; it stops');
+          return;
+        }
+        deps.log.warn({ err: (err as Error).message }, 'closing auctions failed; trying again next round');
+      }
+      if (stopping) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  return {
+    start() {
+      running ??= loop();
+    },
+    async stop() {
+      stopping = true;
+      wake?.();
+      await running;
+    },
+    closeDue,
+  };
+}

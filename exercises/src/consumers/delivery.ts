@@ -1,0 +1,23 @@
+/** A message as a consumer received it. */
+export interface Delivery {
+  /** The AMQP message id: the outbox row's id, the event's id. */
+  messageId: string | undefined;
+  /** The AMQP type: which event the payload is (auction.events.v1.BidPlaced, …). */
+  type: string | undefined;
+  content: Buffer;
+  routingKey: string;
+  /** 1 on the first delivery; counted by the consumer itself (header x-attempt), see handleDelivery. */
+  attempt: number;
+}
+
+/** What the consumer does with a delivery once it has been handled. */
+export type Outcome =
+  | { kind: 'applied' }
+  | { kind: 'duplicate' }
+  /** Never going to work (cannot be decoded, fails validation, tried too often): to the dead-letter queue, with why. */
+  | { kind: 'dead-letter'; reason: string }
+  /** Might work later (the database is down): again after `delayMs`, as attempt + 1. */
+  | { kind: 'retry'; reason: string; delayMs: number };
+
+export const ATTEMPT_HEADER = 'x-attempt';
+export const DEAD_LETTER_REASON_HEADER = 'x-dead-letter-reason';

@@ -1,0 +1,18 @@
+import type { Db } from '#shared/db.ts';
+import { AUCTION_CLOSED_ROUTING_KEY } from '#shared/events/auction-closed.ts';
+import { BID_PLACED_ROUTING_KEY } from '#shared/events/bid-placed.ts';
+import type { Redis } from '#shared/redis.ts';
+import type { Config } from '#shared/config.ts';
+import { applyToReadModel, READ_MODEL_CONSUMER } from '../read-model/apply-to-read-model.ts';
+import { applyStatsOnce, STATS_CONSUMER } from '../stats/apply-stats-once.ts';
+import { startConsumer, type ConsumerDeps } from './consume.ts';
+
+const bindings = [BID_PLACED_ROUTING_KEY, AUCTION_CLOSED_ROUTING_KEY];
+
+/** user_stats in PostgreSQL, each message applied once (its id recorded with its effect). */
+export const startStatsConsumer = (deps: ConsumerDeps & { db: Db }) =>
+  startConsumer(deps, { name: STATS_CONSUMER, bindings, apply: (messageId, message) => applyStatsOnce(deps, messageId, message) });
+
+/** The items' live state in Redis, each event applied only if newer than what is there. */
+export const startReadModelConsumer = (deps: ConsumerDeps & { redis: Redis; config: Pick<Config, 'redis'> }) =>
+  startConsumer(deps, { name: READ_MODEL_CONSUMER, bindings, apply: (messageId, message) => applyToReadModel(deps, messageId, message) });

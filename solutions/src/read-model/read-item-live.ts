@@ -1,0 +1,44 @@
+import type { Config } from '#shared/config.ts';
+import type { Db } from '#shared/db.ts';
+import type { Logger } from '#shared/logger.ts';
+import type { Redis } from '#shared/redis.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { ItemNotFound } from '../errors.ts';
+import { parseItemId } from '../items/parse-new-item.ts';
+import { itemKey, type ItemLive } from './item-live.ts';
+import { itemLiveFromDb } from './item-live-from-db.ts';
+
+/**
+ * The item's live state from the Redis read model; from PostgreSQL when Redis is down or has
+ * no state for the item yet (no event applied, or the read model was wiped). Throws ItemNotFound.
+ */
+export async function readItemLive(deps: { db: Db; redis: Redis; log: Logger; config: Pick<Config, 'redis'> }, rawId: string): Promise<ItemLive> {
+  const id = parseItemId(rawId);
+  if ('error' in id) throw id.error;
+  const itemId = id.value;
+  // #region m4: read the item from Redis, fall back to PostgreSQL
+  if (deps.redis.isReady) {
+    try {
+      const hash = await deps.redis.hGetAll(itemKey(deps.config, itemId));
+      if (hash.version) {
+        return {
+          itemId,
+          status: hash.status === 'closed' ? 'closed' : 'open',
+          priceCents: hash.price_cents ? BigInt(hash.price_cents) : undefined,
+          leaderId: hash.leader_id || undefined,
+          bidCount: BigInt(hash.bid_count ?? '0'),
+          version: BigInt(hash.version),
+          source: 'redis',
+        };
+      }
+    } catch (err) {
+      deps.log.warn({ err: (err as Error).message, itemId }, 'read model unavailable; reading PostgreSQL');
+    }
+  }
+  const item = await itemLiveFromDb(deps.db, itemId);
+  if (!item) throw new ItemNotFound(itemId);
+  return item;
+  // #stub
+  // throw new TodoError('m4', 'read the live item in read-model/read-item-live.ts');
+  // #endregion
+}
