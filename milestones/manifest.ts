@@ -66,7 +66,27 @@ export const milestones: Milestone[] = [
         'throwIfReplayed (accept-bid.ts) looks the request up by (user_id, request_id) under the item lock and throws ReplayedRequest with the original bid; runBidTransaction answers it with err.original. The UNIQUE constraint is what stops a duplicate that raced past the check.',
     },
   },
-  { n: 4, slug: '04-idempotent-stats', title: 'Idempotent stats', ready: false, summary: 'An auction closer and consumers that never double count.', hints: {} },
+  {
+    n: 4,
+    slug: '04-idempotent-stats',
+    title: 'Idempotent stats',
+    ready: true,
+    summary: 'An auction closer, a stats consumer that never counts a message twice, poison messages dead-lettered, a Redis read model that never moves backwards.',
+    hints: {
+      'duplicates.test.ts':
+        'First the schema: exercises/migrations/1764000000003_closing-and-stats.sql (step 1 of milestones/04-idempotent-stats/README.md). Then applyStatsOnce in stats/apply-stats-once.ts: in withTransaction, INSERT INTO processed_messages (consumer, message_id) … ON CONFLICT DO NOTHING; rowCount 0 means a duplicate (return it); otherwise addToStats(tx, message) and return \'applied\'. The ack comes after, in consumers/consume.ts, once handleDelivery has resolved.',
+      'poison.test.ts':
+        'handleDelivery in consumers/handle-delivery.ts: no message id, a payload decodeEvent refuses (ContractError) or a message id that is not the event id → { kind: \'dead-letter\', reason }. Otherwise return { kind: await apply(…) }; when apply throws, retry with delayMs = retryDelayMs * 2^(attempt-1) until attempt reaches maxAttempts, then dead-letter with "failed N times, last: …".',
+      'crash.test.ts':
+        'If applyStatsOnce records the message id in the same transaction as addToStats, and handleDelivery returns only after it committed, this follows: a crash after the commit leaves a recorded id (the redelivery is a duplicate), a crash before it leaves nothing (the redelivery applies).',
+      'read-model.test.ts':
+        'setIfNewer in read-model/set-if-newer.ts: one EVAL whose Lua script reads HGET key version and returns 0 if it is >= ARGV[1], else HSET key version ARGV[1] and the field pairs. readItemLive in read-model/read-item-live.ts: if redis.isReady, hGetAll the item key and build the ItemLive when it has a version; on an error or no state, itemLiveFromDb.',
+      'closer.test.ts':
+        'closeDueAuctions in auctions/close-due-auctions.ts, in one withTransaction: WITH due AS (SELECT id FROM items WHERE status = \'open\' AND end_at <= now() ORDER BY end_at LIMIT $1 FOR UPDATE SKIP LOCKED) UPDATE items … SET status, winner_id = leader_id, final_price_cents = highest_bid_cents, closed_at = now(), last_sequence + 1 … RETURNING; then enqueueEvent(tx, auctionClosedEvent(…)) for each.',
+      'full-run.test.ts': 'Everything together, through the bid-worker. If this alone fails, read the worker\'s log lines in the failure: a consumer that stops, or an outbox row never published.',
+      'reconnect.test.ts': 'The consumer in consumers/consume.ts starts again by itself after the connection drops; your part is that a message whose ack was lost is found in processed_messages when it comes back.',
+    },
+  },
   { n: 5, slug: '05-expand-contract', title: 'Expand and contract', ready: false, summary: 'Change a column type on a million rows while bids keep flowing.', hints: {} },
   { n: 6, slug: '06-ingress-deploy', title: 'Ingress and deployment', ready: false, summary: 'ConnectRPC over HTTP/2 behind TLS; one image on Kubernetes.', hints: {} },
 ];

@@ -80,6 +80,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       await republish(ch, queue, msg, { [ATTEMPT_HEADER]: delivery.attempt + 1 });
     }
     ch.ack(msg);
+    log.debug({ messageId: delivery.messageId, outcome: outcome.kind }, 'message handled');
     deps.metrics.consumer.messages.inc({ consumer: spec.name, outcome: outcome.kind === 'dead-letter' ? 'dead_lettered' : outcome.kind === 'retry' ? 'retried' : outcome.kind });
     deps.metrics.consumer.processing.observe({ consumer: spec.name }, (performance.now() - started) / 1000);
   }

@@ -27,6 +27,8 @@ export async function handleDelivery(delivery: Delivery, apply: (messageId: stri
     if (err instanceof ContractError) return { kind: 'dead-letter', reason: err.message };
     throw err;
   }
+  // The relay sends the event's id as the message id; anything else is not ours to deduplicate.
+  if (delivery.messageId !== message.event.eventId) return { kind: 'dead-letter', reason: `the message id ${delivery.messageId} is not the event's id ${message.event.eventId}` };
   try {
     return { kind: await apply(delivery.messageId, message) };
   } catch (err) {

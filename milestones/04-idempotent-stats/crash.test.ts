@@ -1,0 +1,58 @@
+// Milestone 4 · the bid-worker dying between its database commit and its ack, and before its commit.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '#shared/test/eventually.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import { aBidder, auctionClosed, publisher, statsOf } from './fixtures.ts';
+
+const env = useTestEnv();
+let publish: Awaited<ReturnType<typeof publisher>>;
+
+beforeAll(async () => {
+  publish = await publisher(env.config);
+});
+afterAll(async () => {
+  await publish?.close();
+});
+
+async function worker(failpoints = ''): Promise<ServiceProcess> {
+  const running = await startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, failpoints }, extraEnv: { LOG_LEVEL: 'debug' } });
+  await running.waitForLog((l) => l.msg === 'consuming' && l.consumer === 'user-stats', 15_000);
+  return running;
+}
+
+const handled = (w: ServiceProcess, outcome: string) => w.logs.filter((l) => l.msg === 'message handled' && l.consumer === 'user-stats' && l.outcome === outcome).length;
+
+describe('bid-worker consuming AuctionClosed', () => {
+  it('killed after its commit, before its ack: the redelivery is skipped as a duplicate and the total is exact', async () => {
+    const first = await worker('user-stats.before-ack=crash@1');
+    const winner = aBidder();
+    await publish.closed(auctionClosed({ winnerId: winner, finalPriceCents: 31_000n }));
+    expect((await first.exited).signal, 'the worker was killed at the failpoint').toBe('SIGKILL');
+    expect(await statsOf(env.db, winner), 'committed before the crash').toEqual({ bids_placed: 0n, auctions_won: 1n, total_spent_cents: 31_000n });
+
+    const second = await worker();
+    try {
+      await eventually(async () => handled(second, 'duplicate'), (n) => n === 1, 'the redelivered message skipped');
+      expect(await statsOf(env.db, winner)).toEqual({ bids_placed: 0n, auctions_won: 1n, total_spent_cents: 31_000n });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('killed before its commit: nothing was counted, and the redelivery is applied once', async () => {
+    const first = await worker('stats.before-commit=crash@1');
+    const winner = aBidder();
+    await publish.closed(auctionClosed({ winnerId: winner, finalPriceCents: 4_200n }));
+    expect((await first.exited).signal, 'the worker was killed at the failpoint').toBe('SIGKILL');
+    expect(await statsOf(env.db, winner), 'rolled back with the crash').toBeUndefined();
+
+    const second = await worker();
+    try {
+      await eventually(async () => handled(second, 'applied'), (n) => n === 1, 'the redelivered message applied');
+      expect(await statsOf(env.db, winner)).toEqual({ bids_placed: 0n, auctions_won: 1n, total_spent_cents: 4_200n });
+    } finally {
+      await second.stop();
+    }
+  });
+});

@@ -1,0 +1,63 @@
+// Milestone 4 · the same message twice must not count twice.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyStatsOnce } from '#app/stats/apply-stats-once.ts';
+import { applyStatsNaive } from '#app/stats/apply-stats-naive.ts';
+import { AUCTION_CLOSED } from '#shared/events/auction-closed.ts';
+import { BID_PLACED } from '#shared/events/bid-placed.ts';
+import { eventually } from '#shared/test/eventually.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { aBidder, auctionClosed, bidPlaced, inProcessConsumers, publisher, statsOf } from './fixtures.ts';
+
+const env = useTestEnv();
+let publish: Awaited<ReturnType<typeof publisher>>;
+
+beforeAll(async () => {
+  publish = await publisher(env.config);
+});
+afterAll(async () => {
+  await publish?.close();
+});
+
+describe('a duplicated AuctionClosed', () => {
+  it('doubles the winner’s total with the naive consumer, and changes it once with applyStatsOnce', async () => {
+    const naiveWinner = aBidder();
+    const naive = { type: AUCTION_CLOSED, event: auctionClosed({ winnerId: naiveWinner, finalPriceCents: 50_000n }) } as const;
+    await applyStatsNaive(env, naive.event.eventId, naive);
+    await applyStatsNaive(env, naive.event.eventId, naive);
+    const winner = aBidder();
+    const message = { type: AUCTION_CLOSED, event: auctionClosed({ winnerId: winner, finalPriceCents: 50_000n }) } as const;
+    const outcomes = [await applyStatsOnce(env, message.event.eventId, message), await applyStatsOnce(env, message.event.eventId, message)];
+
+    expect({ naive: await statsOf(env.db, naiveWinner), once: await statsOf(env.db, winner) }).toEqual({
+      naive: { bids_placed: 0n, auctions_won: 2n, total_spent_cents: 100_000n },
+      once: { bids_placed: 0n, auctions_won: 1n, total_spent_cents: 50_000n },
+    });
+    expect(outcomes, 'what applyStatsOnce answered each time').toEqual(['applied', 'duplicate']);
+  });
+
+  it('ten copies at once, to two consumers on one queue: the totals change once, every copy is acked', async () => {
+    const consumers = await inProcessConsumers(env, { copies: 2 });
+    try {
+      const winner = aBidder();
+      const event = auctionClosed({ winnerId: winner, finalPriceCents: 7_700n });
+      const bid = bidPlaced({ userId: winner, itemId: event.itemId });
+      await Promise.all([...Array.from({ length: 10 }, () => publish.closed(event)), publish.bid(bid), publish.bid(bid)]);
+      await eventually(() => consumers.handled(), (n) => n === 12, 'messages handled by the two consumers');
+      expect(await statsOf(env.db, winner)).toEqual({ bids_placed: 1n, auctions_won: 1n, total_spent_cents: 7_700n });
+      expect({ applied: await consumers.handled('applied'), duplicate: await consumers.handled('duplicate') }).toEqual({ applied: 2, duplicate: 10 });
+      expect(await publish.depth(consumers.consumers[0]!.queue), 'messages left in the queue').toBe(0);
+    } finally {
+      await consumers.close();
+    }
+  });
+
+  it('a redelivered BidPlaced counts the bid once; an auction nobody won changes nobody', async () => {
+    const bidder = aBidder();
+    const bid = { type: BID_PLACED, event: bidPlaced({ userId: bidder }) } as const;
+    for (let i = 0; i < 3; i++) await applyStatsOnce(env, bid.event.eventId, bid);
+    const unsold = { type: AUCTION_CLOSED, event: auctionClosed({ winnerId: undefined, finalPriceCents: 0n, bidCount: 0n }) } as const;
+    expect(await applyStatsOnce(env, unsold.event.eventId, unsold)).toBe('applied');
+    expect(await statsOf(env.db, bidder)).toEqual({ bids_placed: 1n, auctions_won: 0n, total_spent_cents: 0n });
+    expect((await env.db.query('SELECT count(*)::int AS n FROM user_stats WHERE total_spent_cents > 0 AND auctions_won = 0')).rows[0].n).toBe(0);
+  });
+});

@@ -1,0 +1,126 @@
+// Named fixtures of the milestone-4 tests.
+import { randomUUID } from 'node:crypto';
+import amqp from 'amqplib';
+import { startReadModelConsumer, startStatsConsumer } from '#app/consumers/consumers.ts';
+import type { Consumer } from '#app/consumers/consume.ts';
+import { createAmqp, type Amqp } from '#shared/amqp.ts';
+import type { Config } from '#shared/config.ts';
+import type { Db } from '#shared/db.ts';
+import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto, type AuctionClosed } from '#shared/events/auction-closed.ts';
+import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto, type BidPlaced } from '#shared/events/bid-placed.ts';
+import { createMetrics, type Metrics } from '#shared/metrics.ts';
+import { createRedis, type Redis } from '#shared/redis.ts';
+import type { TestEnv } from '#shared/test/harness.ts';
+
+export const aBidder = () => randomUUID();
+
+/** An item written directly, ending `endsIn` from now by the database's clock. */
+export async function anItem(db: Db, endsIn = "interval '1 day'", startPriceCents = 1_000n): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO items (title, start_price_cents, start_at, end_at) VALUES ('Lot', $1::bigint, now() - interval '1 day', now() + ${endsIn}) RETURNING id`,
+    [startPriceCents.toString()],
+  );
+  return rows[0]!.id;
+}
+
+export function auctionClosed(overrides: Partial<AuctionClosed> = {}): AuctionClosed {
+  return { eventId: randomUUID(), itemId: randomUUID(), winnerId: randomUUID(), finalPriceCents: 12_345n, bidCount: 3n, sequence: 4n, closedAt: new Date(), correlationId: 'test', ...overrides };
+}
+
+export function bidPlaced(overrides: Partial<BidPlaced> = {}): BidPlaced {
+  return { eventId: randomUUID(), itemId: randomUUID(), bidId: randomUUID(), userId: randomUUID(), amountCents: 1_000n, sequence: 1n, placedAt: new Date(), correlationId: 'test', ...overrides };
+}
+
+export type Stats = { bids_placed: bigint; auctions_won: bigint; total_spent_cents: bigint };
+
+export async function statsOf(db: Db, userId: string): Promise<Stats | undefined> {
+  const { rows } = await db.query<Stats>('SELECT bids_placed, auctions_won, total_spent_cents FROM user_stats WHERE user_id = $1', [userId]);
+  return rows[0];
+}
+
+/** Every user's stats as a query over bids and items computes them from scratch, next to user_stats. */
+export async function statsDifferences(db: Db): Promise<Array<{ user_id: string; expected: string; actual: string }>> {
+  const { rows } = await db.query<{ user_id: string; expected: string; actual: string }>(
+    `WITH expected AS (
+       SELECT u.user_id,
+              (SELECT count(*) FROM bids b WHERE b.user_id = u.user_id) AS bids_placed,
+              (SELECT count(*) FROM items i WHERE i.status = 'closed' AND i.winner_id = u.user_id) AS auctions_won,
+              (SELECT coalesce(sum(i.final_price_cents), 0) FROM items i WHERE i.status = 'closed' AND i.winner_id = u.user_id) AS total_spent_cents
+         FROM (SELECT user_id FROM bids UNION SELECT user_id FROM user_stats) u
+     )
+     SELECT e.user_id,
+            concat_ws('/', e.bids_placed, e.auctions_won, e.total_spent_cents) AS expected,
+            concat_ws('/', coalesce(s.bids_placed, 0), coalesce(s.auctions_won, 0), coalesce(s.total_spent_cents, 0)) AS actual
+       FROM expected e LEFT JOIN user_stats s USING (user_id)
+      WHERE (e.bids_placed, e.auctions_won, e.total_spent_cents) IS DISTINCT FROM (coalesce(s.bids_placed, 0), coalesce(s.auctions_won, 0), coalesce(s.total_spent_cents, 0))`,
+  );
+  return rows;
+}
+
+/** Publishes events to this file's exchange as the relay would: persistent, message id = event id, type = event type. */
+export async function publisher(config: Pick<Config, 'amqpUrl' | 'amqp'>) {
+  const connection = await amqp.connect(config.amqpUrl);
+  const channel = await connection.createConfirmChannel();
+  await channel.assertExchange(config.amqp.exchange, 'topic', { durable: true });
+  const send = async (routingKey: string, type: string | undefined, messageId: string | undefined, payload: Uint8Array) => {
+    channel.publish(config.amqp.exchange, routingKey, Buffer.from(payload), { persistent: true, messageId, type });
+    await channel.waitForConfirms();
+  };
+  return {
+    channel,
+    closed: (e: AuctionClosed) => send(AUCTION_CLOSED_ROUTING_KEY, AUCTION_CLOSED, e.eventId, auctionClosedToProto(e)),
+    bid: (e: BidPlaced) => send(BID_PLACED_ROUTING_KEY, BID_PLACED, e.eventId, bidPlacedToProto(e)),
+    raw: send,
+    /** Messages waiting in a queue (0 once consumers took and acked them all). */
+    depth: async (queue: string) => (await channel.checkQueue(queue)).messageCount,
+    /** Takes one message off a queue (the dead-letter queue), or undefined. */
+    take: async (queue: string) => (await channel.get(queue, { noAck: true })) || undefined,
+    close: () => connection.close().catch(() => undefined),
+  };
+}
+
+export interface InProcessConsumers {
+  amqp: Amqp;
+  metrics: Metrics;
+  consumers: Consumer[];
+  /** The consumer_messages_total of one outcome, summed over the consumers. */
+  handled(outcome?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Stats (and optionally read-model) consumers in this process, on this file's queues. */
+export async function inProcessConsumers(env: TestEnv, options: { db?: Db; redis?: Redis; copies?: number; config?: Partial<Config['consumer']>; amqpUrl?: string } = {}): Promise<InProcessConsumers> {
+  const client = await createAmqp({ url: options.amqpUrl ?? env.config.amqpUrl, log: env.log, name: 'test-consumer' });
+  await client.whenConnected();
+  const metrics = createMetrics({ defaults: false });
+  const config = { ...env.config, consumer: { ...env.config.consumer, retryDelayMs: 10, ...options.config } };
+  const deps = { db: options.db ?? env.db, amqp: client, log: env.log, metrics, config };
+  const consumers: Consumer[] = [];
+  for (let i = 0; i < (options.copies ?? 1); i++) consumers.push(await startStatsConsumer(deps));
+  if (options.redis) consumers.push(await startReadModelConsumer({ ...deps, redis: options.redis }));
+  return {
+    amqp: client,
+    metrics,
+    consumers,
+    async handled(outcome) {
+      const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'auction_consumer_messages_total');
+      return (metric?.values ?? []).filter((v) => !outcome || v.labels.outcome === outcome).reduce((sum, v) => sum + Number(v.value), 0);
+    },
+    async close() {
+      await Promise.all(consumers.map((c) => c.stop()));
+      await client.close();
+    },
+  };
+}
+
+/** A Redis client on the test's Redis; its keys carry this file's prefix. */
+export async function testRedis(env: TestEnv): Promise<Redis & { cleanUp(): Promise<void> }> {
+  const redis = createRedis({ url: env.config.redisUrl, log: env.log });
+  await redis.connect();
+  return Object.assign(redis, {
+    async cleanUp() {
+      for await (const keys of redis.scanIterator({ MATCH: `${env.config.redis.keyPrefix}*`, COUNT: 1000 })) if (keys.length) await redis.del(keys);
+      await redis.quit();
+    },
+  });
+}

@@ -1,0 +1,69 @@
+// Milestone 4 · a whole auction run through the worker, with the relay crashing after a publish:
+// user_stats and the read model end where a query over bids and items says they must.
+import { describe, expect, it } from 'vitest';
+import { placeBid } from '#app/bidding/place-bid.ts';
+import { readItemLive } from '#app/read-model/read-item-live.ts';
+import { itemLiveFromDb } from '#app/read-model/item-live-from-db.ts';
+import { queueNames } from '#shared/queues.ts';
+import { eventually } from '#shared/test/eventually.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { startServiceProcess } from '#shared/test/service-process.ts';
+import { aBidder, anItem, publisher, statsDifferences, testRedis } from './fixtures.ts';
+
+const env = useTestEnv();
+
+describe('a full auction run', () => {
+  it('12 items, 6 bidders, bids until the end, the relay killed after a publish: stats and read model exact', async () => {
+    const publish = await publisher(env.config);
+    const redis = await testRedis(env);
+    const config = { ...env.config, closer: { batchSize: 5, pollMs: 100 }, outbox: { ...env.config.outbox, batchSize: 20 } };
+    // Declares the queues, then dies after publishing its first batch and before marking it.
+    const first = await startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...config, failpoints: 'relay.after-publish=crash@2' } });
+    try {
+      const items = await Promise.all(Array.from({ length: 12 }, (_, i) => anItem(env.db, `interval '${1_500 + i * 100} milliseconds'`)));
+      const bidders = Array.from({ length: 6 }, aBidder);
+      let amount = 1_000n;
+      const stop = Date.now() + 2_800;
+      await Promise.all(
+        bidders.map(async (userId, b) => {
+          for (let i = b; Date.now() < stop; i++) {
+            amount += 50n;
+            await placeBid(env, { itemId: items[i % items.length]!, userId, amountCents: amount.toString() }).catch(() => undefined);
+          }
+        }),
+      );
+      expect((await first.exited).signal, 'the first worker died at the failpoint').toBe('SIGKILL');
+
+      const second = await startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config });
+      try {
+        const { queue } = queueNames(env.config, 'user-stats');
+        await eventually(
+          async () => {
+            const { rows } = await env.db.query<{ open: bigint; unpublished: bigint }>(
+              `SELECT (SELECT count(*) FROM items WHERE id = ANY($1::uuid[]) AND status = 'open') AS open,
+                      (SELECT count(*) FROM outbox WHERE published_at IS NULL) AS unpublished`,
+              [items],
+            );
+            return { ...rows[0]!, queued: await publish.depth(queue) };
+          },
+          (s) => s.open === 0n && s.unpublished === 0n && s.queued === 0,
+          'every auction closed, every event published and consumed',
+          20_000,
+        );
+        await eventually(() => statsDifferences(env.db), (d) => d.length === 0, 'user_stats equal to the stats computed from bids and items');
+        const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids');
+        expect(rows[0]!.n, 'bids placed in the run').toBeGreaterThan(12n);
+        for (const itemId of items) {
+          const live = await eventually(() => readItemLive({ ...env, redis }, itemId), (l) => l.source === 'redis' && l.status === 'closed', `item ${itemId} closed in the read model`);
+          expect({ ...live, source: 'postgres' }, `item ${itemId}: read model vs PostgreSQL`).toEqual(await itemLiveFromDb(env.db, itemId));
+        }
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first.stop('SIGKILL');
+      await publish.close();
+      await redis.cleanUp();
+    }
+  });
+});

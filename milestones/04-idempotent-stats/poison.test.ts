@@ -1,0 +1,64 @@
+// Milestone 4 · messages that can never be applied, and messages that fail for a while.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb } from '#shared/db.ts';
+import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto } from '#shared/events/auction-closed.ts';
+import { BID_PLACED, BID_PLACED_ROUTING_KEY } from '#shared/events/bid-placed.ts';
+import { eventually } from '#shared/test/eventually.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { aBidder, auctionClosed, inProcessConsumers, publisher, statsOf } from './fixtures.ts';
+
+const env = useTestEnv();
+let publish: Awaited<ReturnType<typeof publisher>>;
+
+beforeAll(async () => {
+  publish = await publisher(env.config);
+});
+afterAll(async () => {
+  await publish?.close();
+});
+
+describe('the stats consumer', () => {
+  it('dead-letters a message it cannot decode, with the reason, and keeps consuming', async () => {
+    const consumers = await inProcessConsumers(env);
+    try {
+      const winner = aBidder();
+      const good = auctionClosed({ winnerId: winner, finalPriceCents: 900n });
+      await publish.raw(BID_PLACED_ROUTING_KEY, BID_PLACED, 'not-a-uuid-but-an-id', Buffer.from('this is not protobuf'));
+      await publish.raw(AUCTION_CLOSED_ROUTING_KEY, 'auction.events.v1.SomethingElse', good.eventId.replace(/.$/, '0'), auctionClosedToProto(good));
+      await publish.closed(good);
+      await eventually(() => consumers.handled(), (n) => n === 3, 'messages handled');
+
+      const { deadLetterQueue } = consumers.consumers[0]!;
+      const dead = [await publish.take(deadLetterQueue), await publish.take(deadLetterQueue)];
+      expect(dead.map((m) => [m?.properties.type, String(m?.properties.headers?.['x-dead-letter-reason'])])).toEqual([
+        [BID_PLACED, expect.stringMatching(/not a valid auction\.events\.v1\.BidPlaced: .+/)],
+        ['auction.events.v1.SomethingElse', expect.stringContaining('unknown event type')],
+      ]);
+      expect(dead[0]?.content.toString(), 'the payload, unchanged').toBe('this is not protobuf');
+      expect(await statsOf(env.db, winner), 'the good message after them').toEqual({ bids_placed: 0n, auctions_won: 1n, total_spent_cents: 900n });
+      expect(await consumers.handled('dead_lettered')).toBe(2);
+    } finally {
+      await consumers.close();
+    }
+  });
+
+  it('tries a message again while the database is down, then dead-letters it after the limit, and nothing is counted', async () => {
+    // A pool on a port where no database answers: every attempt fails, as when PostgreSQL is down.
+    const downDb = createDb({ url: 'postgres://postgres@127.0.0.1:1/none', log: env.log });
+    const consumers = await inProcessConsumers(env, { db: downDb, config: { maxAttempts: 3, retryDelayMs: 10 } });
+    try {
+      const winner = aBidder();
+      const event = auctionClosed({ winnerId: winner });
+      await publish.closed(event);
+      await eventually(() => consumers.handled('dead_lettered'), (n) => n === 1, 'the message dead-lettered');
+      expect(await consumers.handled('retried'), 'attempts before giving up').toBe(2);
+      const dead = await publish.take(consumers.consumers[0]!.deadLetterQueue);
+      expect(dead?.properties.messageId).toBe(event.eventId);
+      expect(String(dead?.properties.headers?.['x-dead-letter-reason'])).toMatch(/^failed 3 times, last: .*ECONNREFUSED/);
+      expect(await statsOf(env.db, winner)).toBeUndefined();
+    } finally {
+      await consumers.close();
+      await downDb.end();
+    }
+  });
+});
