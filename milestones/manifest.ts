@@ -57,9 +57,9 @@ export const milestones: Milestone[] = [
     summary: 'Bid rules enforced under concurrency with SELECT … FOR UPDATE, typed errors with facts, safe client retries, deadlock retries; an optimistic variant to compare.',
     hints: {
       'race.test.ts':
-        'Start with the schema: exercises/migrations/1764000000002_bid-rules.sql (items.highest_bid_cents, items.leader_id, bids.request_id, UNIQUE (user_id, request_id)). Then acceptBid in bidding/accept-bid.ts: SELECT … FROM items WHERE id = $1 FOR UPDATE, check end_at <= now() (database time), compute the minimum (start price, or highest + increment), UPDATE items SET highest_bid_cents, leader_id, last_sequence + 1, INSERT the bid.',
+        'Start with the schema: exercises/migrations/1764000000002_bid-rules.sql (items.highest_bid_cents, items.leader_id, bids.request_id, UNIQUE (user_id, request_id)). Then acceptBid in bidding/accept-bid.ts: SELECT … FROM items WHERE id = $1 FOR UPDATE, check end_at <= clock_timestamp() (database time, when the lock was granted), compute the minimum (start price, or highest + increment), UPDATE items SET highest_bid_cents, leader_id, last_sequence + 1, INSERT the bid.',
       'invariants.test.ts':
-        'Both variants must keep the same invariants. placeBidOptimistic: one UPDATE … WHERE id = $1 AND end_at > now() AND $2 >= coalesce(highest_bid_cents + $4, start_price_cents) RETURNING last_sequence; when it matches no row, read the item to say why (ItemNotFound, AuctionEnded or BidTooLow with current and minimum).',
+        'Both variants must keep the same invariants. placeBidOptimistic: one UPDATE … WHERE id = $1 AND end_at > clock_timestamp() AND $2 >= coalesce(highest_bid_cents + $4, start_price_cents) RETURNING last_sequence; when it matches no row, read the item to say why (ItemNotFound, AuctionEnded or BidTooLow with current and minimum).',
       'locking.test.ts':
         'In bidding/bid-transaction.ts: withRetries retries only SQLSTATE 40P01 and 40001, with a jittered pause, and throws RetriesExhausted after maxAttempts; runBidTransaction sets lock_timeout and statement_timeout for the transaction only (set_config(…, true)) and turns 55P03 into Busy.',
       'request-id.test.ts':

@@ -304,3 +304,284 @@ export async function postBid(serviceUrl: string, itemId: string, body: Record<s
     return { status: 0, code: (err as Error).name };
   }
 }
+
+// ── Milestone 4: auctions that end during the run, and what user_stats and the read model
+// must say about them afterwards. (These imports serve only the helpers below.)
+import amqplib from 'amqplib';
+import { createClient } from 'redis';
+import { CONSUMERS, queueNames } from './queues.ts';
+import type { LogLine, ServiceProcess } from './test/service-process.ts';
+
+/** `count` open items whose auctions end `firstEndsInMs` from now, then one every `everyMs`, by the database's clock. */
+export async function itemsEndingSoon(databaseUrl: string, count: number, options: { firstEndsInMs: number; everyMs: number; startPriceCents?: bigint }): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO items (title, start_price_cents, start_at, end_at)
+       SELECT 'chaos lot ' || g, $2::bigint, now() - interval '1 minute', now() + make_interval(secs => ($3::int + (g - 1) * $4::int) / 1000.0)
+         FROM generate_series(1, $1::int) AS g ORDER BY g RETURNING id`,
+      [count, (options.startPriceCents ?? 1_000n).toString(), options.firstEndsInMs, options.everyMs],
+    );
+    return rows.map((r) => r.id);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface AuctionLoadResult {
+  accepted: number;
+  tooLow: number;
+  ended: number;
+  /** Any other answer (5xx, no answer). */
+  failed: number;
+  /** Set when bid-service answered 501: the tree's bidding code is not written yet. */
+  unimplemented?: string;
+}
+
+/**
+ * The same `bidders` (user ids) bid on random open items, each outbidding the price last seen
+ * by anyone, pausing about `pauseMs` between bids, until every auction refused a bid because it
+ * ended (or `timeoutMs`, or `signal` aborts). Stops at once on a 501.
+ */
+export async function bidUntilAuctionsEnd(options: { serviceUrl: () => string; items: string[]; bidders: string[]; pauseMs: number; timeoutMs: number; startPriceCents?: bigint; incrementCents?: bigint; signal?: AbortSignal }): Promise<AuctionLoadResult> {
+  const increment = options.incrementCents ?? 100n;
+  const minimum = new Map(options.items.map((id) => [id, options.startPriceCents ?? 1_000n]));
+  const open = new Set(options.items);
+  const result: AuctionLoadResult = { accepted: 0, tooLow: 0, ended: 0, failed: 0 };
+  const deadline = Date.now() + options.timeoutMs;
+  const bidder = async (userId: string) => {
+    await sleep(Math.random() * options.pauseMs);
+    while (open.size > 0 && Date.now() < deadline && result.unimplemented === undefined && !options.signal?.aborted) {
+      const itemId = [...open][Math.floor(Math.random() * open.size)]!;
+      const amount = minimum.get(itemId)! + increment * BigInt(Math.floor(Math.random() * 3));
+      const answer = await fetch(`${options.serviceUrl()}/items/${itemId}/bids`, { method: 'POST', body: JSON.stringify({ userId, amountCents: amount.toString() }), signal: AbortSignal.timeout(5_000) }).then(
+        async (res) => ({ status: res.status, body: (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string; minimumNextCents?: string } } }),
+        () => ({ status: 0, body: {} as { error?: { code?: string; message?: string; minimumNextCents?: string } } }),
+      );
+      const error = answer.body.error;
+      if (answer.status === 201) {
+        result.accepted++;
+        if (amount + increment > minimum.get(itemId)!) minimum.set(itemId, amount + increment);
+      } else if (error?.code === 'bid_too_low') {
+        result.tooLow++;
+        const next = BigInt(error.minimumNextCents ?? '0');
+        if (next > minimum.get(itemId)!) minimum.set(itemId, next);
+      } else if (error?.code === 'auction_ended') {
+        result.ended++;
+        open.delete(itemId);
+      } else if (answer.status === 501) {
+        result.unimplemented = error?.message ?? 'HTTP 501';
+      } else {
+        result.failed++;
+      }
+      await sleep(options.pauseMs * (0.5 + Math.random()));
+    }
+  };
+  await Promise.all(options.bidders.map(bidder));
+  return result;
+}
+
+/** Users whose user_stats row differs from their stats computed from scratch over bids and items. */
+export async function statsDifferences(databaseUrl: string): Promise<Array<{ user_id: string; expected: string; actual: string }>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ user_id: string; expected: string; actual: string }>(
+      `WITH expected AS (
+         SELECT u.user_id,
+                (SELECT count(*) FROM bids b WHERE b.user_id = u.user_id) AS bids_placed,
+                (SELECT count(*) FROM items i WHERE i.status = 'closed' AND i.winner_id = u.user_id) AS auctions_won,
+                (SELECT coalesce(sum(i.final_price_cents), 0) FROM items i WHERE i.status = 'closed' AND i.winner_id = u.user_id) AS total_spent_cents
+           FROM (SELECT user_id FROM bids UNION SELECT user_id FROM user_stats) u
+       )
+       SELECT e.user_id,
+              concat_ws('/', e.bids_placed, e.auctions_won, e.total_spent_cents) AS expected,
+              concat_ws('/', coalesce(s.bids_placed, 0), coalesce(s.auctions_won, 0), coalesce(s.total_spent_cents, 0)) AS actual
+         FROM expected e LEFT JOIN user_stats s USING (user_id)
+        WHERE (e.bids_placed, e.auctions_won, e.total_spent_cents) IS DISTINCT FROM (coalesce(s.bids_placed, 0), coalesce(s.auctions_won, 0), coalesce(s.total_spent_cents, 0))`,
+    );
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Items whose Redis hash (<keyPrefix>item:<id>) differs from what bids and items say: status,
+ * price and leader of the last accepted bid, bid count, version (the item's last sequence).
+ * A missing hash is a difference.
+ */
+export async function readModelDifferences(databaseUrl: string, redisUrl: string, keyPrefix: string, itemIds: string[]): Promise<Array<{ itemId: string; expected: string; actual: string }>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  const redis = createClient({ url: redisUrl });
+  await client.connect();
+  try {
+    await redis.connect();
+    const { rows } = await client.query<{ id: string; expected: string }>(
+      `SELECT i.id,
+              concat_ws('/', i.status, coalesce(last.amount_cents::text, ''), coalesce(last.user_id::text, ''), (SELECT count(*) FROM bids b WHERE b.item_id = i.id), i.last_sequence) AS expected
+         FROM items i
+         LEFT JOIN LATERAL (SELECT amount_cents, user_id FROM bids b WHERE b.item_id = i.id ORDER BY b.sequence DESC LIMIT 1) last ON true
+        WHERE i.id = ANY($1::uuid[])`,
+      [itemIds],
+    );
+    const differences: Array<{ itemId: string; expected: string; actual: string }> = [];
+    for (const { id, expected } of rows) {
+      const h = await redis.hGetAll(`${keyPrefix}item:${id}`);
+      const actual = h.version === undefined ? '(missing)' : [h.status, h.price_cents, h.leader_id, h.bid_count, h.version].join('/');
+      if (actual !== expected) differences.push({ itemId: id, expected, actual });
+    }
+    return differences;
+  } finally {
+    await client.end();
+    if (redis.isOpen) await redis.quit().catch(() => undefined);
+  }
+}
+
+/** Deletes every Redis key under `prefix` (SCAN + DEL, never FLUSHDB: others share this Redis); returns how many. */
+export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<number> {
+  const redis = createClient({ url: redisUrl });
+  await redis.connect();
+  let deleted = 0;
+  try {
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1_000 })) if (keys.length) deleted += await redis.del(keys);
+    return deleted;
+  } finally {
+    if (redis.isOpen) await redis.quit().catch(() => undefined);
+  }
+}
+
+/** Messages ready in the consumers' queues, and in their dead-letter queues (a queue not declared counts 0). */
+export async function consumerQueueDepths(config: Pick<Config, 'amqpUrl' | 'amqp'>): Promise<{ queued: number; deadLettered: number }> {
+  const connection = await amqplib.connect(config.amqpUrl);
+  try {
+    const depth = async (queue: string) => {
+      // checkQueue on a missing queue closes its channel: one channel per check.
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      try {
+        return (await channel.checkQueue(queue)).messageCount;
+      } catch {
+        return 0;
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
+    };
+    let queued = 0;
+    let deadLettered = 0;
+    for (const c of CONSUMERS) {
+      const { queue, deadLetterQueue } = queueNames(config, c);
+      queued += await depth(queue);
+      deadLettered += await depth(deadLetterQueue);
+    }
+    return { queued, deadLettered };
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/** The scenario's consumer queues (and dead-letter queues) and its exchange, if anything declared them. */
+export async function deleteScenarioQueues(config: Pick<Config, 'amqpUrl' | 'amqp'>): Promise<void> {
+  const connection = await amqplib.connect(config.amqpUrl).catch(() => undefined);
+  if (!connection) return;
+  try {
+    const names = CONSUMERS.flatMap((c) => Object.values(queueNames(config, c)));
+    for (const queue of names) await connection.createChannel().then((ch) => (ch.on('error', () => undefined), ch.deleteQueue(queue))).catch(() => undefined);
+    await connection.createChannel().then((ch) => (ch.on('error', () => undefined), ch.deleteExchange(config.amqp.exchange))).catch(() => undefined);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/** A log line saying that code is not written yet (a TodoError): the process will not converge. */
+export const isTodoLine = (l: LogLine) => typeof l.todo === 'string' || (typeof l.err === 'string' && l.err.startsWith('TODO('));
+
+/** What a process logged about code not written yet, if it did. */
+export function loggedTodo(proc: ServiceProcess): string | undefined {
+  const line = proc.logs.find(isTodoLine);
+  return line && `${line.msg}: ${String(line.todo ?? line.err)}`;
+}
+
+/** Deliveries a worker's consumers found already applied (logged at debug level as 'message handled', outcome 'duplicate'), per consumer. */
+export function duplicatesSkipped(workers: ServiceProcess[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const w of workers) for (const l of w.logs) if (l.msg === 'message handled' && l.outcome === 'duplicate') counts[String(l.consumer)] = (counts[String(l.consumer)] ?? 0) + 1;
+  return counts;
+}
+
+export interface IdempotentStatsState {
+  bids: number;
+  items: number;
+  closed: number;
+  events: number;
+  unpublished: number;
+  /** Distinct messages the user-stats consumer recorded as applied. */
+  appliedOnce: number;
+  queued: number;
+  deadLettered: number;
+  statsDifferences: Array<{ user_id: string; expected: string; actual: string }>;
+  readModelDifferences: Array<{ itemId: string; expected: string; actual: string }>;
+}
+
+/** Everything milestone 4's verdicts compare, read once. */
+export async function idempotentStatsState(config: Config, itemIds: string[]): Promise<IdempotentStatsState> {
+  const client = new pg.Client({ connectionString: config.databaseUrl });
+  await client.connect();
+  type Counts = { bids: string; closed: string; events: string; unpublished: string; applied: string };
+  let counts: Counts;
+  try {
+    const { rows } = await client.query<Counts>(
+      `SELECT (SELECT count(*) FROM bids) AS bids,
+              (SELECT count(*) FROM items WHERE id = ANY($1::uuid[]) AND status = 'closed') AS closed,
+              (SELECT count(*) FROM outbox) AS events,
+              (SELECT count(*) FROM outbox WHERE published_at IS NULL) AS unpublished,
+              (SELECT count(*) FROM processed_messages WHERE consumer = 'user-stats') AS applied`,
+      [itemIds],
+    );
+    counts = rows[0]!;
+  } finally {
+    await client.end();
+  }
+  const depths = await consumerQueueDepths(config);
+  return {
+    bids: Number(counts.bids),
+    items: itemIds.length,
+    closed: Number(counts.closed),
+    events: Number(counts.events),
+    unpublished: Number(counts.unpublished),
+    appliedOnce: Number(counts.applied),
+    ...depths,
+    statsDifferences: await statsDifferences(config.databaseUrl),
+    readModelDifferences: await readModelDifferences(config.databaseUrl, config.redisUrl, config.redis.keyPrefix, itemIds),
+  };
+}
+
+/**
+ * Polls idempotentStatsState until every auction is closed, every event published and
+ * consumed, and user_stats and the read model agree with PostgreSQL on two reads in a row
+ * (late duplicates must change nothing), or until `timeoutMs`. `check` may throw to stop at
+ * once (a process logged unwritten code). Returns the last state read.
+ */
+export async function waitForIdempotentStats(config: Config, itemIds: string[], options: { timeoutMs: number; check?: () => void }): Promise<IdempotentStatsState> {
+  const deadline = Date.now() + options.timeoutMs;
+  let agreedBefore = false;
+  for (;;) {
+    options.check?.();
+    const state = await idempotentStatsState(config, itemIds);
+    const agreed = state.closed === state.items && state.unpublished === 0 && state.queued === 0 && state.statsDifferences.length === 0 && state.readModelDifferences.length === 0;
+    if ((agreed && agreedBefore) || Date.now() > deadline) return state;
+    agreedBefore = agreed;
+    await sleep(agreed ? 600 : 300);
+  }
+}
+
+/** "bids 812 · auctions closed 20 of 20 · <middle> · user_stats differences 0 · read model differences 0" */
+export function idempotentStatsLine(state: IdempotentStatsState, middle: string[]): string {
+  return [`bids ${state.bids}`, `auctions closed ${state.closed} of ${state.items}`, ...middle, `user_stats differences ${state.statsDifferences.length}`, `read model differences ${state.readModelDifferences.length}`].join(' · ');
+}
+
+/** Every auction closed, user_stats and the read model equal to what PostgreSQL says. */
+export function idempotentStatsHeld(state: IdempotentStatsState): boolean {
+  return state.items > 0 && state.closed === state.items && state.statsDifferences.length === 0 && state.readModelDifferences.length === 0;
+}

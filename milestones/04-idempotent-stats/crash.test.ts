@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
-import { aBidder, auctionClosed, publisher, statsOf } from './fixtures.ts';
+import { aBidder, auctionClosed, exitOf, publisher, statsOf, throwIfTodo } from './fixtures.ts';
 
 const env = useTestEnv();
 let publish: Awaited<ReturnType<typeof publisher>>;
@@ -28,12 +28,12 @@ describe('bid-worker consuming AuctionClosed', () => {
     const first = await worker('user-stats.before-ack=crash@1');
     const winner = aBidder();
     await publish.closed(auctionClosed({ winnerId: winner, finalPriceCents: 31_000n }));
-    expect((await first.exited).signal, 'the worker was killed at the failpoint').toBe('SIGKILL');
+    expect((await exitOf(first)).signal, 'the worker was killed at the failpoint').toBe('SIGKILL');
     expect(await statsOf(env.db, winner), 'committed before the crash').toEqual({ bids_placed: 0n, auctions_won: 1n, total_spent_cents: 31_000n });
 
     const second = await worker();
     try {
-      await eventually(async () => handled(second, 'duplicate'), (n) => n === 1, 'the redelivered message skipped');
+      await eventually(async () => (throwIfTodo(second), handled(second, 'duplicate')), (n) => n === 1, 'the redelivered message skipped');
       expect(await statsOf(env.db, winner)).toEqual({ bids_placed: 0n, auctions_won: 1n, total_spent_cents: 31_000n });
     } finally {
       await second.stop();
@@ -44,12 +44,12 @@ describe('bid-worker consuming AuctionClosed', () => {
     const first = await worker('stats.before-commit=crash@1');
     const winner = aBidder();
     await publish.closed(auctionClosed({ winnerId: winner, finalPriceCents: 4_200n }));
-    expect((await first.exited).signal, 'the worker was killed at the failpoint').toBe('SIGKILL');
+    expect((await exitOf(first)).signal, 'the worker was killed at the failpoint').toBe('SIGKILL');
     expect(await statsOf(env.db, winner), 'rolled back with the crash').toBeUndefined();
 
     const second = await worker();
     try {
-      await eventually(async () => handled(second, 'applied'), (n) => n === 1, 'the redelivered message applied');
+      await eventually(async () => (throwIfTodo(second), handled(second, 'applied')), (n) => n === 1, 'the redelivered message applied');
       expect(await statsOf(env.db, winner)).toEqual({ bids_placed: 0n, auctions_won: 1n, total_spent_cents: 4_200n });
     } finally {
       await second.stop();

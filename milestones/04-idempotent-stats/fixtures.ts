@@ -11,6 +11,7 @@ import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto, type BidPlaced } 
 import { createMetrics, type Metrics } from '#shared/metrics.ts';
 import { createRedis, type Redis } from '#shared/redis.ts';
 import type { TestEnv } from '#shared/test/harness.ts';
+import type { ServiceProcess } from '#shared/test/service-process.ts';
 
 export const aBidder = () => randomUUID();
 
@@ -83,8 +84,10 @@ export interface InProcessConsumers {
   amqp: Amqp;
   metrics: Metrics;
   consumers: Consumer[];
-  /** The consumer_messages_total of one outcome, summed over the consumers. */
+  /** The consumer_messages_total of one outcome, summed over the consumers; throws at once if a consumer stopped on unwritten code. */
   handled(outcome?: string): Promise<number>;
+  /** Messages waiting in the consumers' queue; throws like handled(). */
+  depth(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -103,14 +106,43 @@ export async function inProcessConsumers(env: TestEnv, options: { db?: Db; redis
     metrics,
     consumers,
     async handled(outcome) {
+      throwIfStopped();
       const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'auction_consumer_messages_total');
       return (metric?.values ?? []).filter((v) => !outcome || v.labels.outcome === outcome).reduce((sum, v) => sum + Number(v.value), 0);
+    },
+    async depth() {
+      throwIfStopped();
+      const channel = await client.createChannel();
+      try {
+        return (await channel.checkQueue(consumers[0]!.queue)).messageCount;
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
     },
     async close() {
       await Promise.all(consumers.map((c) => c.stop()));
       await client.close();
     },
   };
+  function throwIfStopped() {
+    const failure = consumers.find((c) => c.failure)?.failure;
+    if (failure) throw failure;
+  }
+}
+
+/** Throws the TodoError a service process logged (unwritten code never converges), so a wait ends now. */
+export function throwIfTodo(proc: ServiceProcess): void {
+  const line = proc.logs.find((l) => typeof l.todo === 'string');
+  if (line) throw Object.assign(new Error(`${line.msg}: ${String(line.todo)}`), { name: 'TodoError' });
+}
+
+/** How the process ended; rejects at once if it logged unwritten code instead. */
+export async function exitOf(proc: ServiceProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const todo = proc.waitForLog((l) => typeof l.todo === 'string', 60_000).then((l) => {
+    throw Object.assign(new Error(`${l.msg}: ${String(l.todo)}`), { name: 'TodoError' });
+  });
+  todo.catch(() => undefined);
+  return Promise.race([proc.exited, todo]);
 }
 
 /** A Redis client on the test's Redis; its keys carry this file's prefix. */

@@ -8,7 +8,7 @@ import { queueNames } from '#shared/queues.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
-import { aBidder, anItem, publisher, statsDifferences, testRedis } from './fixtures.ts';
+import { aBidder, anItem, exitOf, publisher, statsDifferences, testRedis, throwIfTodo } from './fixtures.ts';
 
 const env = useTestEnv();
 
@@ -32,13 +32,14 @@ describe('a full auction run', () => {
           }
         }),
       );
-      expect((await first.exited).signal, 'the first worker died at the failpoint').toBe('SIGKILL');
+      expect((await exitOf(first)).signal, 'the first worker died at the failpoint').toBe('SIGKILL');
 
       const second = await startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config });
       try {
         const { queue } = queueNames(env.config, 'user-stats');
         await eventually(
           async () => {
+            throwIfTodo(second);
             const { rows } = await env.db.query<{ open: bigint; unpublished: bigint }>(
               `SELECT (SELECT count(*) FROM items WHERE id = ANY($1::uuid[]) AND status = 'open') AS open,
                       (SELECT count(*) FROM outbox WHERE published_at IS NULL) AS unpublished`,

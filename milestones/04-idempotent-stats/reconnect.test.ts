@@ -30,8 +30,7 @@ describe('the stats consumer', () => {
         sent.set(userId, sent.get(userId)! + 1n);
         if (i === 100 || i === 200) proxy.cutAll();
       }
-      const { queue } = consumers.consumers[0]!;
-      await eventually(() => publish.depth(queue), (n) => n === 0, 'the queue drained', 20_000);
+      await eventually(() => consumers.depth(), (n) => n === 0, 'the queue drained', 20_000);
       for (const [userId, bids] of sent) {
         await eventually(async () => (await statsOf(env.db, userId))?.bids_placed, (n) => n === bids, `bids counted for ${userId}`);
       }

@@ -73,6 +73,13 @@ export async function materializeTree(k: number): Promise<string> {
   return dir;
 }
 
+/** The hash a T_k has when it stubs nothing: the reference as the generator writes it (no stub comments). */
+export async function fullTreeHash(): Promise<string> {
+  const dir = generatedTreeDir(6);
+  await writeTree(dir, await renderTree(stubsAbove(6)));
+  return hashTree(dir);
+}
+
 /** Content hash of a tree (or of one part of it), so identical trees share test results. */
 export async function hashTree(tree: string, parts: readonly string[] = TREE_PARTS): Promise<string> {
   const hash = createHash('sha256');

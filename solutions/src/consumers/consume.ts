@@ -24,6 +24,8 @@ export interface ConsumerSpec {
 export interface Consumer {
   readonly queue: string;
   readonly deadLetterQueue: string;
+  /** Set when the consumer stopped because its code is not written yet (a TodoError). */
+  readonly failure: Error | undefined;
   /** Stops taking messages and waits for the ones in hand to be settled. */
   stop(): Promise<void>;
 }
@@ -41,6 +43,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
   const inHand = new Set<Promise<void>>();
   let channel: ConfirmChannel | undefined;
   let consumerTag: string | undefined;
+  let failure: Error | undefined;
   let stopping = false;
   let lagTimer: NodeJS.Timeout | undefined;
 
@@ -61,6 +64,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
         // Unfinished exercise code: leave the message queued and stop, saying why, once.
         log.info({ todo: err.message }, `the ${spec.name} consumer is not written yet; it stops and leaves its messages queued`);
         ch.nack(msg, false, true);
+        failure = err;
         stopping = true;
         void ch.close().catch(() => undefined);
         return;
@@ -148,6 +152,9 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
   return {
     queue,
     deadLetterQueue,
+    get failure() {
+      return failure;
+    },
     async stop() {
       stopping = true;
       clearInterval(lagTimer);

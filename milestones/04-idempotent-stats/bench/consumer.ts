@@ -1,0 +1,132 @@
+// npm run bench -- consumer: the stats consumer's throughput on a backlog of BidPlaced
+// messages, effects checked exactly once afterwards, next to two ceilings measured in the
+// same run: consuming and acking the same messages from the same kind of queue with no work,
+// and pgbench running the consumer's effect in SQL at the consumer's concurrency.
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import amqp from 'amqplib';
+import { createAmqp } from '#shared/amqp.ts';
+import { fmt } from '#shared/bench-stats.ts';
+import { scenarioEnvironment, type ChaosContext } from '#shared/chaos.ts';
+import { createDb } from '#shared/db.ts';
+import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto } from '#shared/events/bid-placed.ts';
+import { createLogger } from '#shared/logger.ts';
+import { createMetrics } from '#shared/metrics.ts';
+import { CONSUMERS, queueNames } from '#shared/queues.ts';
+
+const MESSAGES = 5_000;
+const USERS = 100;
+const POOL = 10;
+const PREFETCH = 20;
+const PGBENCH_SECONDS = 6;
+const script = fileURLToPath(new URL('./apply-stats.pgbench.sql', import.meta.url));
+const userId = (u: number) => `00000000-0000-4000-8000-${String(u).padStart(12, '0')}`;
+
+type StartConsumer = (deps: unknown) => Promise<{ stop(): Promise<void>; queue: string }>;
+
+export const benchmark = {
+  name: 'consumer',
+  milestone: 4,
+  summary: `Messages/s of the stats consumer on a backlog of ${fmt(MESSAGES)} BidPlaced (prefetch ${PREFETCH}, pool ${POOL}), next to raw consume-and-ack and pgbench running its effect.`,
+  async run(ctx: ChaosContext) {
+    const { database, config: base } = await scenarioEnvironment(ctx);
+    const config = { ...base, consumer: { ...base.consumer, prefetch: PREFETCH } };
+    const log = createLogger({ name: 'bench', level: 'silent' });
+    const db = createDb({ url: database.url, log, max: POOL });
+    const connection = await amqp.connect(config.amqpUrl);
+    const channel = await connection.createConfirmChannel();
+    const rows: string[] = [];
+    let ok = true;
+    const rawQueue = `${config.amqp.queuePrefix}bench-raw`;
+    try {
+      await channel.assertExchange(config.amqp.exchange, 'topic', { durable: true });
+      const messages = Array.from({ length: MESSAGES }, (_, i) => {
+        const eventId = randomUUID();
+        const payload = bidPlacedToProto({ eventId, itemId: randomUUID(), bidId: randomUUID(), userId: userId(1 + (i % USERS)), amountCents: 1_000n, sequence: 1n, placedAt: new Date(), correlationId: 'bench' });
+        return { eventId, payload: Buffer.from(payload) };
+      });
+      const backlog = async (publish: (m: (typeof messages)[number]) => void) => {
+        for (const m of messages) publish(m);
+        await channel.waitForConfirms();
+      };
+
+      // Ceiling 1: the same messages through the same kind of queue, acked with no work.
+      ctx.say(`raw consume-and-ack: ${fmt(MESSAGES)} messages, prefetch ${PREFETCH}`);
+      await channel.assertQueue(rawQueue, { durable: true });
+      await backlog((m) => channel.sendToQueue(rawQueue, m.payload, { persistent: true, messageId: m.eventId, type: BID_PLACED }));
+      const rawRate = await timeConsume(config.amqpUrl, rawQueue, MESSAGES);
+      rows.push(`| raw consume-and-ack, no work (ceiling) | ${fmt(rawRate)} | – | – |`);
+
+      // Ceiling 2: the consumer's effect in SQL, one transaction per message, at its concurrency.
+      ctx.say(`pgbench: the consumer's effect in SQL, ${POOL} clients, ${PGBENCH_SECONDS} s`);
+      const pgbench = spawnSync('pgbench', ['-n', '-c', String(POOL), '-j', '2', '-T', String(PGBENCH_SECONDS), '-D', `users=${USERS}`, '-f', script, database.url], { encoding: 'utf8' });
+      const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench.stdout)?.[1] ?? NaN);
+      if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(pgbench.stderr || pgbench.stdout).slice(0, 500)}`);
+      rows.push(`| pgbench, the effect as one SQL transaction per message (ceiling) | ${fmt(tps)} | – | – |`);
+      await db.query('TRUNCATE user_stats, processed_messages');
+
+      // The consumer under test, on a backlog published before it starts.
+      ctx.say(`stats consumer: ${fmt(MESSAGES)} messages, prefetch ${PREFETCH}, pool ${POOL}`);
+      const { queue } = queueNames(config, 'user-stats');
+      await channel.assertQueue(queue, { durable: true });
+      await channel.bindQueue(queue, config.amqp.exchange, BID_PLACED_ROUTING_KEY);
+      await backlog((m) => channel.publish(config.amqp.exchange, BID_PLACED_ROUTING_KEY, m.payload, { persistent: true, messageId: m.eventId, type: BID_PLACED }));
+      const { startStatsConsumer } = (await import(pathToFileURL(join(ctx.tree, 'src/consumers/consumers.ts')).href)) as { startStatsConsumer: StartConsumer };
+      const client = await createAmqp({ url: config.amqpUrl, log, name: 'bench-consumer' });
+      await client.whenConnected();
+      const metrics = createMetrics({ defaults: false });
+      const started = performance.now();
+      const consumer = await startStatsConsumer({ db, amqp: client, log, metrics, config });
+      const handled = async () => (await metrics.registry.getSingleMetric('auction_consumer_messages_total')!.get()).values.reduce((s, v) => s + v.value, 0);
+      const deadline = started + 120_000;
+      while ((await handled()) < MESSAGES && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const seconds = (performance.now() - started) / 1000;
+      await consumer.stop();
+      await client.close();
+      const rate = (await handled()) / seconds;
+
+      // Exactly once: every message recorded once, every bid counted once.
+      const { rows: check } = await db.query<{ processed: bigint; counted: bigint }>(
+        `SELECT (SELECT count(*) FROM processed_messages) AS processed, (SELECT coalesce(sum(bids_placed), 0) FROM user_stats) AS counted`,
+      );
+      const exact = check[0]!.processed === BigInt(MESSAGES) && check[0]!.counted === BigInt(MESSAGES);
+      const ceiling = Math.min(rawRate, tps);
+      const share = rate / ceiling;
+      if (!exact || share < 0.5) ok = false;
+      rows.push(
+        `| stats consumer (applyStatsOnce, one transaction per message) | ${fmt(rate)} | ${exact ? `yes: ${fmt(MESSAGES)} recorded, ${fmt(MESSAGES)} counted` : `NO: ${check[0]!.processed} recorded, ${check[0]!.counted} counted`} | ${(share * 100).toFixed(0)}% of the lower ceiling (target ≥ 50%: ${share >= 0.5 ? 'PASS' : 'FAIL'}) |`,
+      );
+      return { ok, table: ['| consumed by | messages/s | effects exactly once | vs ceiling |', '|---|---|---|---|', ...rows] };
+    } finally {
+      await channel.deleteQueue(rawQueue).catch(() => undefined);
+      for (const c of CONSUMERS) for (const q of Object.values(queueNames(config, c))) await channel.deleteQueue(q).catch(() => undefined);
+      await channel.deleteExchange(config.amqp.exchange).catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await db.end();
+      await database.drop();
+    }
+  },
+};
+
+/** Consumes `count` messages from `queue`, acking each at once; messages per second. */
+async function timeConsume(url: string, queue: string, count: number): Promise<number> {
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    await channel.prefetch(PREFETCH);
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      let seen = 0;
+      void channel.consume(queue, (msg) => {
+        if (!msg) return;
+        channel.ack(msg);
+        if (++seen === count) resolve();
+      });
+    });
+    return count / ((performance.now() - started) / 1000);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
