@@ -576,12 +576,25 @@ export async function waitForIdempotentStats(config: Config, itemIds: string[], 
   }
 }
 
-/** "bids 812 · auctions closed 20 of 20 · <middle> · user_stats differences 0 · read model differences 0" */
+/** "bids 812 · auctions closed 20 of 20 · <middle> · user_stats differences 0 · read model differences 0", naming what is left unpublished, queued or dead-lettered. */
 export function idempotentStatsLine(state: IdempotentStatsState, middle: string[]): string {
-  return [`bids ${state.bids}`, `auctions closed ${state.closed} of ${state.items}`, ...middle, `user_stats differences ${state.statsDifferences.length}`, `read model differences ${state.readModelDifferences.length}`].join(' · ');
+  const unfinished = [
+    ...(state.unpublished > 0 ? [`unpublished ${state.unpublished}`] : []),
+    ...(state.queued > 0 ? [`still queued ${state.queued}`] : []),
+    ...(state.deadLettered > 0 ? [`dead-lettered ${state.deadLettered}`] : []),
+  ];
+  return [`bids ${state.bids}`, `auctions closed ${state.closed} of ${state.items}`, ...middle, ...unfinished, `user_stats differences ${state.statsDifferences.length}`, `read model differences ${state.readModelDifferences.length}`].join(' · ');
 }
 
-/** Every auction closed, user_stats and the read model equal to what PostgreSQL says. */
+/** Every auction closed, every event published and consumed (none dead-lettered), user_stats and the read model equal to what PostgreSQL says. */
 export function idempotentStatsHeld(state: IdempotentStatsState): boolean {
-  return state.items > 0 && state.closed === state.items && state.statsDifferences.length === 0 && state.readModelDifferences.length === 0;
+  return (
+    state.items > 0 &&
+    state.closed === state.items &&
+    state.unpublished === 0 &&
+    state.queued === 0 &&
+    state.deadLettered === 0 &&
+    state.statsDifferences.length === 0 &&
+    state.readModelDifferences.length === 0
+  );
 }

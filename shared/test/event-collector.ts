@@ -1,7 +1,7 @@
 // A consumer for tests and chaos scenarios: binds its own exclusive queue to the exchange
 // (queues belong to consumers, not to the relay) and records every message it receives.
 import amqp from 'amqplib';
-import { bidPlacedFromProto, type BidPlaced } from '../events/bid-placed.ts';
+import { BID_PLACED_ROUTING_KEY, bidPlacedFromProto, type BidPlaced } from '../events/bid-placed.ts';
 
 export interface CollectedMessage {
   messageId: string;
@@ -24,7 +24,8 @@ export async function collectEvents(options: { amqpUrl: string; exchange: string
   const channel = await connection.createChannel();
   await channel.assertExchange(options.exchange, 'topic', { durable: true });
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-  await channel.bindQueue(queue, options.exchange, options.bindingKey ?? '#');
+  // It collects BidPlaced events; other event types (AuctionClosed, milestone 4) are not bound.
+  await channel.bindQueue(queue, options.exchange, options.bindingKey ?? BID_PLACED_ROUTING_KEY);
   const messages: CollectedMessage[] = [];
   const waiters = new Set<() => void>();
   await channel.consume(

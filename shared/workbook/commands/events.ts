@@ -2,7 +2,7 @@
 // Its queue is exclusive: it exists while this runs, so it never keeps messages for nobody.
 import amqp from 'amqplib';
 import { loadConfig } from '../../config.ts';
-import { bidPlacedFromProto } from '../../events/bid-placed.ts';
+import { decodeEvent } from '../../events/decode.ts';
 import { dim, say } from '../ui.ts';
 
 export async function eventsCommand(): Promise<number> {
@@ -19,10 +19,10 @@ export async function eventsCommand(): Promise<number> {
       if (!msg) return;
       let event: unknown;
       try {
-        const e = bidPlacedFromProto(msg.content);
-        event = { ...e, amountCents: e.amountCents.toString(), sequence: e.sequence.toString(), placedAt: e.placedAt.toISOString() };
+        // bigints as strings, dates as ISO text: JSON.stringify knows neither.
+        event = JSON.parse(JSON.stringify(decodeEvent(msg.properties.type, msg.content).event, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
       } catch (err) {
-        event = `not a BidPlaced: ${(err as Error).message}`;
+        event = `cannot decode: ${(err as Error).message}`;
       }
       say(JSON.stringify({ messageId: msg.properties.messageId, type: msg.properties.type, routingKey: msg.fields.routingKey, redelivered: msg.fields.redelivered, headers: msg.properties.headers, event }));
     },

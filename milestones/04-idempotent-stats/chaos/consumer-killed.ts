@@ -1,0 +1,107 @@
+// kill -9 on the bid-worker while it consumes, three times, each time started again, as an
+// orchestrator would. Whatever it had in hand (applied or not, acked or not) is redelivered;
+// user_stats and the Redis read model must still end exactly where bids and items say.
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  bidUntilAuctionsEnd,
+  deleteRedisKeys,
+  deleteScenarioQueues,
+  duplicatesSkipped,
+  idempotentStatsHeld,
+  idempotentStatsLine,
+  itemsEndingSoon,
+  loggedTodo,
+  scenarioEnvironment,
+  sleep,
+  waitForIdempotentStats,
+  type ChaosScenario,
+} from '#shared/chaos.ts';
+import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+
+const ITEMS = 20;
+const BIDDERS = 10;
+const KILLS = 3;
+
+const handled = (worker: ServiceProcess) => worker.logs.filter((l) => l.msg === 'message handled').length;
+
+export const scenario: ChaosScenario = {
+  name: 'consumer-killed',
+  milestone: 4,
+  summary: `${BIDDERS} bidders on ${ITEMS} auctions ending during the run; bid-worker is killed with SIGKILL ${KILLS} times while it consumes, and started again each time; user_stats and the read model must equal what bids and items say.`,
+  async run(ctx) {
+    const keyPrefix = `wb:chaos:${randomBytes(4).toString('hex')}:`;
+    const env = await scenarioEnvironment(ctx, { closer: { batchSize: 10, pollMs: 100 }, redis: { keyPrefix } });
+    const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
+    const startWorker = () => startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config, extraEnv: { LOG_LEVEL: 'debug' } });
+    const workers: ServiceProcess[] = [];
+    let service: ServiceProcess | undefined;
+    let load: ReturnType<typeof bidUntilAuctionsEnd> | undefined;
+    const todo = () => {
+      for (const p of [service, ...workers]) {
+        const said = p && loggedTodo(p);
+        if (said) throw new Error(`${p === service ? 'bid-service' : 'bid-worker'} runs unwritten code (${said})`);
+      }
+    };
+    const abort = new AbortController();
+    try {
+      const [first, svc] = await Promise.all([startWorker(), startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config })]);
+      workers.push(first);
+      service = svc;
+      const items = await itemsEndingSoon(config.databaseUrl, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
+      const started = Date.now();
+      load = bidUntilAuctionsEnd({ serviceUrl: () => service!.url, items, bidders: Array.from({ length: BIDDERS }, () => randomUUID()), pauseMs: 60, timeoutMs: 15_000, signal: abort.signal });
+      let stopped: Awaited<typeof load> | undefined;
+      void load.then((r) => (stopped = r));
+      let kills = 0;
+      while (kills < KILLS) {
+        const worker = workers.at(-1)!;
+        // Mid-stream: once this worker has handled a few messages, at a random moment within about a second.
+        const deadline = Date.now() + 5_000;
+        while (handled(worker) < 5 && Date.now() < deadline && !stopped?.unimplemented) await sleep(50);
+        if (stopped?.unimplemented) throw new Error(`bid-service did not accept bids: ${stopped.unimplemented}`);
+        todo();
+        await sleep(200 + Math.random() * 800);
+        const inHand = handled(worker);
+        await worker.stop('SIGKILL');
+        kills++;
+        ctx.say(`kill -9 ${kills} at ${((Date.now() - started) / 1000).toFixed(1)} s, after ${inHand} messages handled by that worker; starting it again`);
+        workers.push(await startWorker());
+      }
+      const placed = await load;
+      if (placed.unimplemented) throw new Error(`bid-service did not accept bids: ${placed.unimplemented}`);
+      ctx.say(`load over: ${placed.accepted} bids accepted, ${placed.tooLow} too low, ${placed.ended} after the end, ${placed.failed} failed`);
+      const state = await waitForIdempotentStats(config, items, { timeoutMs: 15_000, check: todo });
+      ctx.say(`${state.events} events in the outbox, ${state.events - state.unpublished} published, ${state.appliedOnce} applied once by user-stats, ${state.queued} still queued, ${state.deadLettered} dead-lettered`);
+      for (const d of state.statsDifferences.slice(0, 3)) ctx.say(`user_stats of ${d.user_id}: expected ${d.expected} (bids/won/spent), found ${d.actual}`);
+      for (const d of state.readModelDifferences.slice(0, 3)) ctx.say(`read model of ${d.itemId}: expected ${d.expected}, found ${d.actual}`);
+      const skipped = duplicatesSkipped(workers);
+      return {
+        ok: idempotentStatsHeld(state) && kills === KILLS,
+        line: idempotentStatsLine(state, [`worker kills ${kills}`, `duplicates skipped: user-stats ${skipped['user-stats'] ?? 0}, read-model ${skipped['read-model'] ?? 0}`]),
+        facts: {
+          bids: state.bids,
+          closed: state.closed,
+          items: state.items,
+          events: state.events,
+          appliedOnce: state.appliedOnce,
+          unpublished: state.unpublished,
+          queued: state.queued,
+          deadLettered: state.deadLettered,
+          kills,
+          duplicatesSkippedStats: skipped['user-stats'] ?? 0,
+          duplicatesSkippedReadModel: skipped['read-model'] ?? 0,
+          statsDifferences: state.statsDifferences.length,
+          readModelDifferences: state.readModelDifferences.length,
+        },
+      };
+    } finally {
+      abort.abort();
+      await load?.catch(() => undefined);
+      await service?.stop('SIGTERM', 5_000);
+      await Promise.all(workers.map((w) => w.stop('SIGTERM', 5_000)));
+      await deleteScenarioQueues(config);
+      await deleteRedisKeys(config.redisUrl, keyPrefix).catch(() => undefined);
+      await env.database.drop();
+    }
+  },
+};

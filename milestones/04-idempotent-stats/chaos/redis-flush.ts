@@ -1,0 +1,147 @@
+// The Redis read model is wiped while bids flow and auctions close (someone ran FLUSHDB, or
+// Redis restarted without persistence). Reads must fall back to PostgreSQL meanwhile; the
+// rebuild runs while the consumer keeps applying events, and afterwards every item in Redis
+// must equal what PostgreSQL says: neither side may move an item back.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  bidUntilAuctionsEnd,
+  deleteRedisKeys,
+  deleteScenarioQueues,
+  idempotentStatsHeld,
+  idempotentStatsLine,
+  itemsEndingSoon,
+  loggedTodo,
+  scenarioEnvironment,
+  sleep,
+  waitForIdempotentStats,
+  type ChaosScenario,
+} from '#shared/chaos.ts';
+import type { Config } from '#shared/config.ts';
+import { createDb, type Db } from '#shared/db.ts';
+import { createLogger } from '#shared/logger.ts';
+import { createRedis, type Redis } from '#shared/redis.ts';
+import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+
+const ITEMS = 20;
+const BIDDERS = 10;
+/** By then a few auctions have closed: their keys get no more events, only the rebuild brings them back. */
+const WIPE_AT_MS = 4_500;
+/** How long the read model stays empty (but for what the consumer writes) before the rebuild. */
+const EMPTY_MS = 1_000;
+
+type Rebuild = (deps: { db: Db; redis: Redis; config: Pick<Config, 'redis'> }) => Promise<{ written: number; current: number }>;
+type LiveRead = { status: number; source?: string };
+
+async function readLive(serviceUrl: string, items: string[]): Promise<LiveRead[]> {
+  return Promise.all(
+    items.map((id) =>
+      fetch(`${serviceUrl}/items/${id}/live`, { signal: AbortSignal.timeout(5_000) }).then(
+        async (res) => ({ status: res.status, source: ((await res.json().catch(() => ({}))) as { source?: string }).source }),
+        () => ({ status: 0 }),
+      ),
+    ),
+  );
+}
+
+export const scenario: ChaosScenario = {
+  name: 'redis-flush',
+  milestone: 4,
+  summary: `${BIDDERS} bidders on ${ITEMS} auctions ending during the run; ${WIPE_AT_MS / 1000} s in, every read-model key is deleted, reads must fall back to PostgreSQL, then the read model is rebuilt while the consumer runs and must equal PostgreSQL for every item.`,
+  async run(ctx) {
+    const keyPrefix = `wb:chaos:${randomBytes(4).toString('hex')}:`;
+    const env = await scenarioEnvironment(ctx, { closer: { batchSize: 10, pollMs: 100 }, redis: { keyPrefix } });
+    const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
+    const log = createLogger({ name: 'chaos', level: 'silent' });
+    const db = createDb({ url: config.databaseUrl, log, max: 2 });
+    const redis = createRedis({ url: config.redisUrl, log });
+    let service: ServiceProcess | undefined;
+    let worker: ServiceProcess | undefined;
+    let load: ReturnType<typeof bidUntilAuctionsEnd> | undefined;
+    const todo = () => {
+      for (const [name, p] of [['bid-service', service], ['bid-worker', worker]] as const) {
+        const said = p && loggedTodo(p);
+        if (said) throw new Error(`${name} runs unwritten code (${said})`);
+      }
+    };
+    const abort = new AbortController();
+    try {
+      const { rebuildReadModel } = (await import(pathToFileURL(join(ctx.tree, 'src/read-model/rebuild-read-model.ts')).href)) as { rebuildReadModel: Rebuild };
+      await redis.connect();
+      [service, worker] = await Promise.all([
+        startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config }),
+        startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config }),
+      ]);
+      const items = await itemsEndingSoon(config.databaseUrl, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
+      const loadStarted = Date.now();
+      load = bidUntilAuctionsEnd({ serviceUrl: () => service!.url, items, bidders: Array.from({ length: BIDDERS }, () => randomUUID()), pauseMs: 60, timeoutMs: 15_000, signal: abort.signal });
+      load.catch(() => undefined); // awaited below
+      await Promise.race([sleep(WIPE_AT_MS), load]);
+      const early = await Promise.race([load, sleep(0).then(() => undefined)]);
+      if (early?.unimplemented) throw new Error(`bid-service did not accept bids: ${early.unimplemented}`);
+      todo();
+
+      const wipedAt = Date.now();
+      const wiped = await deleteRedisKeys(config.redisUrl, keyPrefix);
+      ctx.say(`wiped the read model: ${wiped} keys deleted (SCAN + DEL on ${keyPrefix}*)`);
+      const during: LiveRead[] = [];
+      const emptySince = Date.now();
+      do {
+        during.push(...(await readLive(service.url, items)));
+        await sleep(250);
+      } while (Date.now() - emptySince < EMPTY_MS);
+      const fromPostgres = during.filter((r) => r.status === 200 && r.source === 'postgres').length;
+      const answered = during.filter((r) => r.status === 200).length;
+      ctx.say(`live reads while it was empty: ${during.length}, answered ${answered}, from postgres ${fromPostgres}`);
+      const rebuilt = await rebuildReadModel({ db, redis, config });
+      ctx.say(`rebuilt while the consumer runs: ${rebuilt.written} items written, ${rebuilt.current} already current`);
+      const after = await readLive(service.url, items);
+      const fromRedisAfter = after.filter((r) => r.status === 200 && r.source === 'redis').length;
+
+      const placed = await load;
+      if (placed.unimplemented) throw new Error(`bid-service did not accept bids: ${placed.unimplemented}`);
+      ctx.say(`load over: ${placed.accepted} bids accepted, ${placed.tooLow} too low, ${placed.ended} after the end, ${placed.failed} failed`);
+      const state = await waitForIdempotentStats(config, items, { timeoutMs: 15_000, check: todo });
+      ctx.say(`${state.events} events in the outbox, ${state.events - state.unpublished} published, ${state.appliedOnce} applied once by user-stats, ${state.queued} still queued, ${state.deadLettered} dead-lettered`);
+      for (const d of state.statsDifferences.slice(0, 3)) ctx.say(`user_stats of ${d.user_id}: expected ${d.expected} (bids/won/spent), found ${d.actual}`);
+      for (const d of state.readModelDifferences.slice(0, 3)) ctx.say(`read model of ${d.itemId}: expected ${d.expected}, found ${d.actual}`);
+      return {
+        ok: idempotentStatsHeld(state) && answered === during.length && fromPostgres > 0 && fromRedisAfter === items.length,
+        line: idempotentStatsLine(state, [
+          `read model wiped ${((wipedAt - loadStarted) / 1000).toFixed(1)} s in (${wiped} keys), rebuilt ${rebuilt.written + rebuilt.current} items (${rebuilt.current} already current)`,
+          `live reads while wiped ${during.length}: answered ${answered}, from postgres ${fromPostgres}`,
+          `from redis after the rebuild ${fromRedisAfter} of ${items.length}`,
+        ]),
+        facts: {
+          bids: state.bids,
+          closed: state.closed,
+          items: state.items,
+          events: state.events,
+          unpublished: state.unpublished,
+          queued: state.queued,
+          deadLettered: state.deadLettered,
+          keysWiped: wiped,
+          rebuiltWritten: rebuilt.written,
+          rebuiltCurrent: rebuilt.current,
+          liveReadsWhileWiped: during.length,
+          liveReadsAnswered: answered,
+          liveReadsFromPostgres: fromPostgres,
+          fromRedisAfterRebuild: fromRedisAfter,
+          statsDifferences: state.statsDifferences.length,
+          readModelDifferences: state.readModelDifferences.length,
+        },
+      };
+    } finally {
+      abort.abort();
+      await load?.catch(() => undefined);
+      await service?.stop('SIGTERM', 5_000);
+      await worker?.stop('SIGTERM', 5_000);
+      await db.end().catch(() => undefined);
+      if (redis.isOpen) await redis.quit().catch(() => undefined);
+      await deleteScenarioQueues(config);
+      await deleteRedisKeys(config.redisUrl, keyPrefix).catch(() => undefined);
+      await env.database.drop();
+    }
+  },
+};
