@@ -74,7 +74,7 @@ export const milestones: Milestone[] = [
     summary: 'An auction closer, a stats consumer that never counts a message twice, poison messages dead-lettered, a Redis read model that never moves backwards.',
     hints: {
       'duplicates.test.ts':
-        'First the schema: exercises/migrations/1764000000003_closing-and-stats.sql (step 1 of milestones/04-idempotent-stats/README.md). Then applyStatsOnce in stats/apply-stats-once.ts: in withTransaction, INSERT INTO processed_messages (consumer, message_id) … ON CONFLICT DO NOTHING; rowCount 0 means a duplicate (return it); otherwise addToStats(tx, message) and return \'applied\'. The ack comes after, in consumers/consume.ts, once handleDelivery has resolved.',
+        'First the schema: exercises/migrations/1764000000003_closing-and-stats.sql (step 1 of milestones/04-idempotent-stats/README.md). Then recordOnce in stats/apply-stats-once.ts, in the caller\'s transaction tx: INSERT INTO processed_messages (consumer, message_id) … ON CONFLICT DO NOTHING; rowCount 0 means a duplicate (return it); otherwise addToStats(tx, message) and return \'applied\'. applyStatsOnce and applyStatsBatch wrap it in a transaction; the ack comes after, in consumers/consume.ts.',
       'poison.test.ts':
         'handleDelivery in consumers/handle-delivery.ts: no message id, a payload decodeEvent refuses (ContractError) or a message id that is not the event id → { kind: \'dead-letter\', reason }. Otherwise return { kind: await apply(…) }; when apply throws, retry with delayMs = retryDelayMs * 2^(attempt-1) until attempt reaches maxAttempts, then dead-letter with "failed N times, last: …".',
       'crash.test.ts':

@@ -51,6 +51,8 @@ export interface Config {
   consumer: {
     /** Unacknowledged messages RabbitMQ hands one consumer at a time. */
     prefetch: number;
+    /** Messages the stats consumer applies in one transaction (1: a transaction per message). At most the prefetch. */
+    batchSize: number;
     /** Attempts at a message that fails transiently (database down), before it is dead-lettered. */
     maxAttempts: number;
     /** Pause before a failed message is tried again, doubled on each attempt. */
@@ -116,6 +118,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     },
     consumer: {
       prefetch: intVar(env, 'CONSUMER_PREFETCH', 20, { min: 1, max: 1_000 }),
+      batchSize: intVar(env, 'CONSUMER_BATCH_SIZE', 20, { min: 1, max: 1_000 }),
       maxAttempts: intVar(env, 'CONSUMER_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
       retryDelayMs: intVar(env, 'CONSUMER_RETRY_DELAY_MS', 200, { min: 0 }),
     },
@@ -161,6 +164,7 @@ export function configToEnv(config: Config): Record<string, string> {
     CLOSER_BATCH_SIZE: String(config.closer.batchSize),
     CLOSER_POLL_MS: String(config.closer.pollMs),
     CONSUMER_PREFETCH: String(config.consumer.prefetch),
+    CONSUMER_BATCH_SIZE: String(config.consumer.batchSize),
     CONSUMER_MAX_ATTEMPTS: String(config.consumer.maxAttempts),
     CONSUMER_RETRY_DELAY_MS: String(config.consumer.retryDelayMs),
   };

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../logger.ts';
 import { createDatabase, databaseUrlFor, dropDatabase } from '../migrate.ts';
 import { CONSUMERS, queueNames } from '../queues.ts';
 import type { WorkbookContext } from './global-setup.ts';
+import { killServiceProcesses } from './service-process.ts';
 
 export interface TestEnv {
   /** Config for an app instance that sees only this file's database, names and keys. */
@@ -55,6 +56,8 @@ export function useTestEnv(): TestEnv {
     } satisfies TestEnv);
   });
   afterAll(async () => {
+    // A test that failed before stopping its service processes must not leave them running.
+    await killServiceProcesses();
     await env.db?.end();
     if (env.config) await deleteExchangeAndQueues(env.config);
     if (env.workbook) await dropDatabase(env.workbook.databaseUrl, dbName);

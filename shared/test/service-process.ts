@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { configToEnv, type Config } from '../config.ts';
 import { repoRoot } from '../workbook/trees.ts';
 
@@ -29,14 +30,37 @@ export class ServiceDidNotStart extends Error {
   override name = 'ServiceDidNotStart';
 }
 
+const exitWithParent = pathToFileURL(join(repoRoot, 'shared/test/exit-with-parent.ts')).href;
+const running = new Set<ChildProcess>();
+
+/** Kills every service process this test file started and has not stopped (the harness calls it after each file). */
+export async function killServiceProcesses(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          if (!child.kill('SIGKILL') || child.exitCode !== null) resolve();
+        }),
+    ),
+  );
+}
+
 export async function startServiceProcess(options: { tree: string; entry: string; config: Config; startTimeoutMs?: number; extraEnv?: Record<string, string> }): Promise<ServiceProcess> {
   const entryPath = join(options.tree, 'src', options.entry);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entryPath], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', '--import', exitWithParent, entryPath], {
     cwd: repoRoot,
-    env: { ...process.env, ...configToEnv({ ...options.config, serviceName: options.entry.replace(/\.ts$/, ''), http: { ...options.config.http, port: 0 }, logLevel: 'info' }), ...options.extraEnv },
+    env: {
+      ...process.env,
+      ...configToEnv({ ...options.config, serviceName: options.entry.replace(/\.ts$/, ''), http: { ...options.config.http, port: 0 }, logLevel: 'info' }),
+      WORKBOOK_PARENT_PID: String(process.pid),
+      ...options.extraEnv,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // A test runner that exits (or times a test out) must not leave this process running.
+  running.add(child);
+  void new Promise((resolve) => child.once('exit', resolve)).then(() => running.delete(child));
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   void new Promise((resolve) => child.once('exit', resolve)).then(() => process.off('exit', killOnExit));
