@@ -481,19 +481,6 @@ export async function consumerQueueDepths(config: Pick<Config, 'amqpUrl' | 'amqp
   }
 }
 
-/** The scenario's consumer queues (and dead-letter queues) and its exchange, if anything declared them. */
-export async function deleteScenarioQueues(config: Pick<Config, 'amqpUrl' | 'amqp'>): Promise<void> {
-  const connection = await amqplib.connect(config.amqpUrl).catch(() => undefined);
-  if (!connection) return;
-  try {
-    const names = CONSUMERS.flatMap((c) => Object.values(queueNames(config, c)));
-    for (const queue of names) await connection.createChannel().then((ch) => (ch.on('error', () => undefined), ch.deleteQueue(queue))).catch(() => undefined);
-    await connection.createChannel().then((ch) => (ch.on('error', () => undefined), ch.deleteExchange(config.amqp.exchange))).catch(() => undefined);
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
 /** A log line saying that code is not written yet (a TodoError): the process will not converge. */
 export const isTodoLine = (l: LogLine) => typeof l.todo === 'string' || (typeof l.err === 'string' && l.err.startsWith('TODO('));
 

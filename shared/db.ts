@@ -33,6 +33,7 @@ export function createDb(deps: { url: string; log: Logger; applicationName?: str
 /** Runs `fn` on one client, always releasing it (and discarding it if it broke). */
 export async function withClient<T>(db: Db, fn: (client: DbClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
+  const stopWatching = watchForConnectionLoss(client);
   let broken: Error | undefined;
   try {
     return await fn(client);
@@ -40,6 +41,7 @@ export async function withClient<T>(db: Db, fn: (client: DbClient) => Promise<T>
     if (terminatedByServer(err)) broken = err as Error;
     throw err;
   } finally {
+    stopWatching();
     client.release(broken);
   }
 }
@@ -47,6 +49,7 @@ export async function withClient<T>(db: Db, fn: (client: DbClient) => Promise<T>
 /** BEGIN … COMMIT around `fn`, ROLLBACK if it throws; release cannot be forgotten. */
 export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
+  const stopWatching = watchForConnectionLoss(client);
   let discard: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -59,6 +62,7 @@ export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T
     else await client.query('ROLLBACK').catch((rollbackFailed: Error) => (discard = rollbackFailed));
     throw err;
   } finally {
+    stopWatching();
     client.release(discard);
   }
 }
@@ -71,4 +75,14 @@ export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T
 function terminatedByServer(err: unknown): boolean {
   if (!(err instanceof pg.DatabaseError)) return false;
   return err.code?.startsWith('57P') === true || err.code?.startsWith('08') === true;
+}
+
+// The pool listens for errors only on idle clients. A checked-out client whose connection is
+// killed between two queries (pg_terminate_backend, a network cut) emits 'error' with no
+// listener, which would crash the process; the next query rejects anyway, and the pool drops
+// the client on release because it is no longer queryable.
+function watchForConnectionLoss(client: DbClient): () => void {
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  return () => client.off('error', ignore);
 }

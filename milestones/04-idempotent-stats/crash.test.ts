@@ -1,19 +1,13 @@
 // Milestone 4 · the bid-worker dying between its database commit and its ack, and before its commit.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
-import { aBidder, auctionClosed, exitOf, publisher, statsOf, throwIfTodo } from './fixtures.ts';
+import { aBidder, auctionClosed, exitOf, usePublisher, statsOf, throwIfTodo } from './fixtures.ts';
 
 const env = useTestEnv();
-let publish: Awaited<ReturnType<typeof publisher>>;
+const published = usePublisher(env);
 
-beforeAll(async () => {
-  publish = await publisher(env.config);
-});
-afterAll(async () => {
-  await publish?.close();
-});
 
 async function worker(failpoints = ''): Promise<ServiceProcess> {
   const running = await startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, failpoints }, extraEnv: { LOG_LEVEL: 'debug' } });
@@ -27,7 +21,7 @@ describe('bid-worker consuming AuctionClosed', () => {
   it('killed after its commit, before its ack: the redelivery is skipped as a duplicate and the total is exact', async () => {
     const first = await worker('user-stats.before-ack=crash@1');
     const winner = aBidder();
-    await publish.closed(auctionClosed({ winnerId: winner, finalPriceCents: 31_000n }));
+    await published.current.closed(auctionClosed({ winnerId: winner, finalPriceCents: 31_000n }));
     expect((await exitOf(first)).signal, 'the worker was killed at the failpoint').toBe('SIGKILL');
     expect(await statsOf(env.db, winner), 'committed before the crash').toEqual({ bids_placed: 0n, auctions_won: 1n, total_spent_cents: 31_000n });
 
@@ -43,7 +37,7 @@ describe('bid-worker consuming AuctionClosed', () => {
   it('killed before its commit: nothing was counted, and the redelivery is applied once', async () => {
     const first = await worker('stats.before-commit=crash@1');
     const winner = aBidder();
-    await publish.closed(auctionClosed({ winnerId: winner, finalPriceCents: 4_200n }));
+    await published.current.closed(auctionClosed({ winnerId: winner, finalPriceCents: 4_200n }));
     expect((await exitOf(first)).signal, 'the worker was killed at the failpoint').toBe('SIGKILL');
     expect(await statsOf(env.db, winner), 'rolled back with the crash').toBeUndefined();
 

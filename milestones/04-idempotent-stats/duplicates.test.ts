@@ -1,22 +1,16 @@
 // Milestone 4 · the same message twice must not count twice.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyStatsOnce } from '#app/stats/apply-stats-once.ts';
 import { applyStatsNaive } from '#app/stats/apply-stats-naive.ts';
 import { AUCTION_CLOSED } from '#shared/events/auction-closed.ts';
 import { BID_PLACED } from '#shared/events/bid-placed.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { aBidder, auctionClosed, bidPlaced, inProcessConsumers, publisher, statsOf } from './fixtures.ts';
+import { aBidder, auctionClosed, bidPlaced, inProcessConsumers, usePublisher, statsOf } from './fixtures.ts';
 
 const env = useTestEnv();
-let publish: Awaited<ReturnType<typeof publisher>>;
+const published = usePublisher(env);
 
-beforeAll(async () => {
-  publish = await publisher(env.config);
-});
-afterAll(async () => {
-  await publish?.close();
-});
 
 describe('a duplicated AuctionClosed', () => {
   it('doubles the winner’s total with the naive consumer, and changes it once with applyStatsOnce', async () => {
@@ -41,11 +35,11 @@ describe('a duplicated AuctionClosed', () => {
       const winner = aBidder();
       const event = auctionClosed({ winnerId: winner, finalPriceCents: 7_700n });
       const bid = bidPlaced({ userId: winner, itemId: event.itemId });
-      await Promise.all([...Array.from({ length: 10 }, () => publish.closed(event)), publish.bid(bid), publish.bid(bid)]);
+      await Promise.all([...Array.from({ length: 10 }, () => published.current.closed(event)), published.current.bid(bid), published.current.bid(bid)]);
       await eventually(() => consumers.handled(), (n) => n === 12, 'messages handled by the two consumers');
       expect(await statsOf(env.db, winner)).toEqual({ bids_placed: 1n, auctions_won: 1n, total_spent_cents: 7_700n });
       expect({ applied: await consumers.handled('applied'), duplicate: await consumers.handled('duplicate') }).toEqual({ applied: 2, duplicate: 10 });
-      expect(await publish.depth(consumers.consumers[0]!.queue), 'messages left in the queue').toBe(0);
+      expect(await published.current.depth(consumers.consumers[0]!.queue), 'messages left in the queue').toBe(0);
     } finally {
       await consumers.close();
     }

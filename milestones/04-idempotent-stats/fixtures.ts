@@ -1,6 +1,7 @@
 // Named fixtures of the milestone-4 tests.
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
+import { afterAll, beforeAll } from 'vitest';
 import { startReadModelConsumer, startStatsConsumer } from '#app/consumers/consumers.ts';
 import type { Consumer } from '#app/consumers/consume.ts';
 import { createAmqp, type Amqp } from '#shared/amqp.ts';
@@ -39,25 +40,6 @@ export async function statsOf(db: Db, userId: string): Promise<Stats | undefined
   return rows[0];
 }
 
-/** Every user's stats as a query over bids and items computes them from scratch, next to user_stats. */
-export async function statsDifferences(db: Db): Promise<Array<{ user_id: string; expected: string; actual: string }>> {
-  const { rows } = await db.query<{ user_id: string; expected: string; actual: string }>(
-    `WITH expected AS (
-       SELECT u.user_id,
-              (SELECT count(*) FROM bids b WHERE b.user_id = u.user_id) AS bids_placed,
-              (SELECT count(*) FROM items i WHERE i.status = 'closed' AND i.winner_id = u.user_id) AS auctions_won,
-              (SELECT coalesce(sum(i.final_price_cents), 0) FROM items i WHERE i.status = 'closed' AND i.winner_id = u.user_id) AS total_spent_cents
-         FROM (SELECT user_id FROM bids UNION SELECT user_id FROM user_stats) u
-     )
-     SELECT e.user_id,
-            concat_ws('/', e.bids_placed, e.auctions_won, e.total_spent_cents) AS expected,
-            concat_ws('/', coalesce(s.bids_placed, 0), coalesce(s.auctions_won, 0), coalesce(s.total_spent_cents, 0)) AS actual
-       FROM expected e LEFT JOIN user_stats s USING (user_id)
-      WHERE (e.bids_placed, e.auctions_won, e.total_spent_cents) IS DISTINCT FROM (coalesce(s.bids_placed, 0), coalesce(s.auctions_won, 0), coalesce(s.total_spent_cents, 0))`,
-  );
-  return rows;
-}
-
 /** Publishes events to this file's exchange as the relay would: persistent, message id = event id, type = event type. */
 export async function publisher(config: Pick<Config, 'amqpUrl' | 'amqp'>) {
   const connection = await amqp.connect(config.amqpUrl);
@@ -78,6 +60,20 @@ export async function publisher(config: Pick<Config, 'amqpUrl' | 'amqp'>) {
     take: async (queue: string) => (await channel.get(queue, { noAck: true })) || undefined,
     close: () => connection.close().catch(() => undefined),
   };
+}
+
+export type Publisher = Awaited<ReturnType<typeof publisher>>;
+
+/** A publisher for the whole test file, opened before its tests and closed after them. */
+export function usePublisher(env: TestEnv): { readonly current: Publisher } {
+  const holder = {} as { current: Publisher };
+  beforeAll(async () => {
+    holder.current = await publisher(env.config);
+  });
+  afterAll(async () => {
+    await holder.current?.close();
+  });
+  return holder;
 }
 
 export interface InProcessConsumers {

@@ -8,7 +8,8 @@ import { queueNames } from '#shared/queues.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
-import { aBidder, anItem, exitOf, publisher, statsDifferences, testRedis, throwIfTodo } from './fixtures.ts';
+import { statsDifferences } from '#shared/chaos.ts';
+import { aBidder, anItem, exitOf, publisher, testRedis, throwIfTodo } from './fixtures.ts';
 
 const env = useTestEnv();
 
@@ -51,7 +52,7 @@ describe('a full auction run', () => {
           'every auction closed, every event published and consumed',
           20_000,
         );
-        await eventually(() => statsDifferences(env.db), (d) => d.length === 0, 'user_stats equal to the stats computed from bids and items');
+        await eventually(() => statsDifferences(env.config.databaseUrl), (d) => d.length === 0, 'user_stats equal to the stats computed from bids and items');
         const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids');
         expect(rows[0]!.n, 'bids placed in the run').toBeGreaterThan(12n);
         for (const itemId of items) {

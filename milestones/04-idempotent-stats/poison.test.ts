@@ -1,21 +1,15 @@
 // Milestone 4 · messages that can never be applied, and messages that fail for a while.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb } from '#shared/db.ts';
 import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto } from '#shared/events/auction-closed.ts';
 import { BID_PLACED, BID_PLACED_ROUTING_KEY } from '#shared/events/bid-placed.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { aBidder, auctionClosed, inProcessConsumers, publisher, statsOf } from './fixtures.ts';
+import { aBidder, auctionClosed, inProcessConsumers, usePublisher, statsOf } from './fixtures.ts';
 
 const env = useTestEnv();
-let publish: Awaited<ReturnType<typeof publisher>>;
+const published = usePublisher(env);
 
-beforeAll(async () => {
-  publish = await publisher(env.config);
-});
-afterAll(async () => {
-  await publish?.close();
-});
 
 describe('the stats consumer', () => {
   it('dead-letters a message it cannot decode, with the reason, and keeps consuming', async () => {
@@ -23,13 +17,13 @@ describe('the stats consumer', () => {
     try {
       const winner = aBidder();
       const good = auctionClosed({ winnerId: winner, finalPriceCents: 900n });
-      await publish.raw(BID_PLACED_ROUTING_KEY, BID_PLACED, 'not-a-uuid-but-an-id', Buffer.from('this is not protobuf'));
-      await publish.raw(AUCTION_CLOSED_ROUTING_KEY, 'auction.events.v1.SomethingElse', good.eventId.replace(/.$/, '0'), auctionClosedToProto(good));
-      await publish.closed(good);
+      await published.current.raw(BID_PLACED_ROUTING_KEY, BID_PLACED, 'not-a-uuid-but-an-id', Buffer.from('this is not protobuf'));
+      await published.current.raw(AUCTION_CLOSED_ROUTING_KEY, 'auction.events.v1.SomethingElse', good.eventId.replace(/.$/, '0'), auctionClosedToProto(good));
+      await published.current.closed(good);
       await eventually(() => consumers.handled(), (n) => n === 3, 'messages handled');
 
       const { deadLetterQueue } = consumers.consumers[0]!;
-      const dead = [await publish.take(deadLetterQueue), await publish.take(deadLetterQueue)];
+      const dead = [await published.current.take(deadLetterQueue), await published.current.take(deadLetterQueue)];
       expect(dead.map((m) => [m?.properties.type, String(m?.properties.headers?.['x-dead-letter-reason'])])).toEqual([
         [BID_PLACED, expect.stringMatching(/not a valid auction\.events\.v1\.BidPlaced: .+/)],
         ['auction.events.v1.SomethingElse', expect.stringContaining('unknown event type')],
@@ -49,10 +43,10 @@ describe('the stats consumer', () => {
     try {
       const winner = aBidder();
       const event = auctionClosed({ winnerId: winner });
-      await publish.closed(event);
+      await published.current.closed(event);
       await eventually(() => consumers.handled('dead_lettered'), (n) => n === 1, 'the message dead-lettered');
       expect(await consumers.handled('retried'), 'attempts before giving up').toBe(2);
-      const dead = await publish.take(consumers.consumers[0]!.deadLetterQueue);
+      const dead = await published.current.take(consumers.consumers[0]!.deadLetterQueue);
       expect(dead?.properties.messageId).toBe(event.eventId);
       expect(String(dead?.properties.headers?.['x-dead-letter-reason'])).toMatch(/^failed 3 times, last: .*ECONNREFUSED/);
       expect(await statsOf(env.db, winner)).toBeUndefined();

@@ -3,18 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '#shared/fault-proxy.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { aBidder, bidPlaced, inProcessConsumers, publisher, statsOf } from './fixtures.ts';
+import { aBidder, bidPlaced, inProcessConsumers, usePublisher, statsOf } from './fixtures.ts';
 
 const env = useTestEnv();
 let proxy: FaultProxy;
-let publish: Awaited<ReturnType<typeof publisher>>;
+const published = usePublisher(env);
 
 beforeAll(async () => {
   proxy = await startFaultProxy({ target: env.config.amqpUrl });
-  publish = await publisher(env.config);
 });
 afterAll(async () => {
-  await publish?.close();
   await proxy?.close();
 });
 
@@ -26,7 +24,7 @@ describe('the stats consumer', () => {
       const sent = new Map(bidders.map((b) => [b, 0n]));
       for (let i = 0; i < 300; i++) {
         const userId = bidders[i % bidders.length]!;
-        await publish.bid(bidPlaced({ userId }));
+        await published.current.bid(bidPlaced({ userId }));
         sent.set(userId, sent.get(userId)! + 1n);
         if (i === 100 || i === 200) proxy.cutAll();
       }

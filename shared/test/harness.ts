@@ -1,13 +1,12 @@
 // Per-test-file isolation (design §4): each file gets its own database cloned from the
 // migrated template, its own exchange and queue names, its own Redis key prefix.
 import { randomBytes } from 'node:crypto';
-import amqp from 'amqplib';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { loadConfig, type Config } from '../config.ts';
 import { createDb, type Db } from '../db.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { createDatabase, databaseUrlFor, dropDatabase } from '../migrate.ts';
-import { CONSUMERS, queueNames } from '../queues.ts';
+import { deleteExchangeAndQueues } from '../queues.ts';
 import type { WorkbookContext } from './global-setup.ts';
 import { killServiceProcesses } from './service-process.ts';
 
@@ -63,18 +62,4 @@ export function useTestEnv(): TestEnv {
     if (env.workbook) await dropDatabase(env.workbook.databaseUrl, dbName);
   });
   return env;
-}
-
-/** This file's exchange and consumer queues, if anything declared them; its exclusive queues went with their connections. */
-export async function deleteExchangeAndQueues(config: Pick<Config, 'amqpUrl' | 'amqp'>): Promise<void> {
-  const connection = await amqp.connect(config.amqpUrl).catch(() => undefined);
-  if (!connection) return;
-  try {
-    // A failed delete closes its channel, so each gets its own.
-    const names = CONSUMERS.flatMap((c) => Object.values(queueNames(config, c)));
-    for (const queue of names) await connection.createChannel().then((ch) => ch.deleteQueue(queue)).catch(() => undefined);
-    await connection.createChannel().then((ch) => ch.deleteExchange(config.amqp.exchange)).catch(() => undefined);
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
 }

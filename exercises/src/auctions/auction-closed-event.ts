@@ -1,18 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto } from '#shared/events/auction-closed.ts';
+import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto, type AuctionClosed } from '#shared/events/auction-closed.ts';
 import type { OutboxEvent } from '../outbox/outbox-event.ts';
 
-/** An auction as the closer settled it. */
-export interface ClosedAuction {
-  itemId: string;
-  winnerId: string | undefined;
-  /** Minor units; 0n when nobody bid. */
-  finalPriceCents: bigint;
-  bidCount: bigint;
-  /** The item's sequence number after the close (its last bid's + 1). */
-  sequence: bigint;
-  closedAt: Date;
-}
+/** An auction as the closer settled it: its AuctionClosed event without the event's own ids. */
+export type ClosedAuction = Omit<AuctionClosed, 'eventId' | 'correlationId'>;
 
 /** The AuctionClosed event of a settled auction, ready for the outbox. */
 export function auctionClosedEvent(closed: ClosedAuction, correlationId: string): OutboxEvent {

@@ -5,7 +5,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
   bidUntilAuctionsEnd,
   deleteRedisKeys,
-  deleteScenarioQueues,
   duplicatesSkipped,
   idempotentStatsHeld,
   idempotentStatsLine,
@@ -16,6 +15,7 @@ import {
   waitForIdempotentStats,
   type ChaosScenario,
 } from '#shared/chaos.ts';
+import { deleteExchangeAndQueues } from '#shared/queues.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 
 const ITEMS = 20;
@@ -99,7 +99,7 @@ export const scenario: ChaosScenario = {
       await load?.catch(() => undefined);
       await service?.stop('SIGTERM', 5_000);
       await Promise.all(workers.map((w) => w.stop('SIGTERM', 5_000)));
-      await deleteScenarioQueues(config);
+      await deleteExchangeAndQueues(config);
       await deleteRedisKeys(config.redisUrl, keyPrefix).catch(() => undefined);
       await env.database.drop();
     }

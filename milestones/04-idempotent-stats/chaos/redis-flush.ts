@@ -8,7 +8,6 @@ import { pathToFileURL } from 'node:url';
 import {
   bidUntilAuctionsEnd,
   deleteRedisKeys,
-  deleteScenarioQueues,
   idempotentStatsHeld,
   idempotentStatsLine,
   itemsEndingSoon,
@@ -18,6 +17,7 @@ import {
   waitForIdempotentStats,
   type ChaosScenario,
 } from '#shared/chaos.ts';
+import { deleteExchangeAndQueues } from '#shared/queues.ts';
 import type { Config } from '#shared/config.ts';
 import { createDb, type Db } from '#shared/db.ts';
 import { createLogger } from '#shared/logger.ts';
@@ -139,7 +139,7 @@ export const scenario: ChaosScenario = {
       await worker?.stop('SIGTERM', 5_000);
       await db.end().catch(() => undefined);
       if (redis.isOpen) await redis.quit().catch(() => undefined);
-      await deleteScenarioQueues(config);
+      await deleteExchangeAndQueues(config);
       await deleteRedisKeys(config.redisUrl, keyPrefix).catch(() => undefined);
       await env.database.drop();
     }
