@@ -1,5 +1,6 @@
 // The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate.
 import { ConfigError, loadConfig, nodeIsSupported } from '../config.ts';
+import { seedCommand } from './commands/seed.ts';
 import { createDatabase, databaseExists, databaseName, runMigrations } from '../migrate.ts';
 import { milestone } from '../../milestones/manifest.ts';
 import { RegionSyntaxError } from './regions.ts';
@@ -28,7 +29,8 @@ const USAGE = `Usage:
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
   npm test                   every check CI runs; npm run check -- <typecheck|sync|infra|green|progress|teeth|chaos> [--json]
   npm run generate           (maintainers) write exercises/ from solutions/
-  npm run migrate [-- down] [-- --solution]  apply your migrations to DATABASE_URL (for npm run start:service)`;
+  npm run migrate [-- down] [-- --solution]  apply your migrations to DATABASE_URL (for npm run start:service)
+  npm run seed [-- --bids N] [-- --items N]  load realistic items and bids into DATABASE_URL with COPY (default 1,000,000 bids)`;
 
 function parseMilestone(raw: string | undefined, command: string): number {
   const n = Number(raw);
@@ -80,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
       say(`exercises/ generated from solutions/: ${written} files written, ${removed} removed.`);
       return 0;
     }
+    case 'seed':
+      return seedCommand(argv);
     case 'migrate': {
       const config = loadConfig();
       const tree = flags.has('--solution') ? solutionsDir : exercisesDir;
