@@ -1,6 +1,9 @@
 // npm test: what CI runs (design §2, §3): typecheck, sync, infra tests, green, progress,
 // teeth, and the chaos scenarios against the reference. Each check also runs alone.
 import { spawnSync } from 'node:child_process';
+import type { Dirent } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { milestones } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';
@@ -43,12 +46,41 @@ async function typecheck(): Promise<CheckResult> {
   return { check: 'typecheck', passed: ok ? 1 : 0, failed: ok ? 0 : 1, problems: ok ? [] : errors.length ? errors : [(tsc.stdout + tsc.stderr).trim()], json: { errors } };
 }
 
-/** buf lint over proto/ (STANDARD rules): package versioning, naming, comments. */
+/**
+ * buf lint over proto/ (STANDARD rules: package versioning, naming), and the API contract's
+ * generated TypeScript (shared/api/gen) exactly what buf.gen.yaml generates from it now.
+ */
 async function contracts(): Promise<CheckResult> {
-  const buf = spawnSync(join(repoRoot, 'node_modules/.bin/buf'), ['lint'], { cwd: join(repoRoot, 'proto'), encoding: 'utf8' });
-  const problems = (buf.stdout + buf.stderr).split('\n').filter((l) => l.trim());
-  const ok = buf.status === 0;
-  return { check: 'contracts', passed: ok ? 1 : 0, failed: ok ? 0 : 1, problems: ok ? [] : problems.length ? problems : [`buf lint exited ${buf.status}${buf.error ? `: ${buf.error.message}` : ''}`], json: { problems } };
+  const buf = join(repoRoot, 'node_modules/.bin/buf');
+  const lint = spawnSync(buf, ['lint'], { cwd: join(repoRoot, 'proto'), encoding: 'utf8' });
+  const problems = (lint.stdout + lint.stderr).split('\n').filter((l) => l.trim());
+  if (lint.status !== 0 && problems.length === 0) problems.push(`buf lint exited ${lint.status}${lint.error ? `: ${lint.error.message}` : ''}`);
+  const fresh = await mkdtemp(join(tmpdir(), 'wb-api-gen-'));
+  try {
+    const gen = spawnSync(buf, ['generate', '--template', 'buf.gen.yaml', '--output', fresh], { cwd: repoRoot, encoding: 'utf8' });
+    if (gen.status !== 0) problems.push(`buf generate failed: ${(gen.stdout + gen.stderr).trim() || gen.error?.message}`);
+    else {
+      const stale = await differingFiles(join(fresh, GENERATED_API), join(repoRoot, GENERATED_API));
+      if (stale.length) problems.push(`${GENERATED_API} is not what proto/ generates; run \`npm run generate:api\` and commit: ${stale.join(', ')}`);
+    }
+  } finally {
+    await rm(fresh, { recursive: true, force: true });
+  }
+  const ok = problems.length === 0;
+  return { check: 'contracts', passed: ok ? 2 : 0, failed: ok ? 0 : 1, problems, json: { problems } };
+}
+
+const GENERATED_API = 'shared/api/gen';
+
+async function differingFiles(expectedDir: string, actualDir: string): Promise<string[]> {
+  const list = async (dir: string) => ((await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) as Dirent[]).filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+  const [expected, actual] = await Promise.all([list(expectedDir), list(actualDir)]);
+  const out: string[] = [];
+  for (const f of new Set([...expected, ...actual])) {
+    const [a, b] = await Promise.all([readFile(join(expectedDir, f), 'utf8').catch(() => undefined), readFile(join(actualDir, f), 'utf8').catch(() => undefined)]);
+    if (a !== b) out.push(a === undefined ? `${f} (not generated any more)` : b === undefined ? `${f} (missing)` : `${f} (differs)`);
+  }
+  return out;
 }
 
 async function sync(): Promise<CheckResult> {
