@@ -54,7 +54,8 @@ export const scenario: ChaosScenario = {
       await bidding;
 
       const before = answers.filter((a) => a.at + a.ms < alterStarted);
-      const during = answers.filter((a) => a.at + a.ms >= alterStarted && a.at <= alterEnded);
+      // Bids sent while the ALTER ran, however they ended.
+      const during = answers.filter((a) => a.at >= alterStarted && a.at <= alterEnded);
       const accepted = answers.filter((a) => a.status === 201).sort((a, b) => a.at + a.ms - (b.at + b.ms));
       let longestGap = 0;
       for (let i = 1; i < accepted.length; i++) longestGap = Math.max(longestGap, accepted[i]!.at + accepted[i]!.ms - (accepted[i - 1]!.at + accepted[i - 1]!.ms));
@@ -77,7 +78,7 @@ export const scenario: ChaosScenario = {
         ok: lost === 0,
         line:
           `ALTER took ${facts.alterSeconds} s on ${fmt(BIDS)} bids · before it: ${facts.bidsBefore} bids, p99 ${facts.p99BeforeMs} ms · ` +
-          `while it ran: ${facts.bidsDuring} bids, accepted ${facts.acceptedDuring}, busy (503) ${facts.busyDuring}, other failures ${facts.failedDuring}, slowest ${facts.slowestDuringMs} ms · ` +
+          `sent while it ran: ${facts.bidsDuring} bids, accepted ${facts.acceptedDuring}, busy (503) ${facts.busyDuring}, other failures ${facts.failedDuring}, slowest ${facts.slowestDuringMs} ms · ` +
           `no bid accepted for ${facts.noBidAcceptedForSeconds} s · lost ${lost}`,
         facts: { ...facts, lost },
       };
