@@ -573,6 +573,19 @@ export function idempotentStatsLine(state: IdempotentStatsState, middle: string[
   return [`bids ${state.bids}`, `auctions closed ${state.closed} of ${state.items}`, ...middle, ...unfinished, `user_stats differences ${state.statsDifferences.length}`, `read model differences ${state.readModelDifferences.length}`].join(' · ');
 }
 
+/** Says what the state shows: events published and applied, and the first differences of each kind. */
+export function describeIdempotentStats(state: IdempotentStatsState, say: (line: string) => void): void {
+  say(`${state.events} events in the outbox, ${state.events - state.unpublished} published, ${state.appliedOnce} applied once by user-stats, ${state.queued} still queued, ${state.deadLettered} dead-lettered`);
+  for (const d of state.statsDifferences.slice(0, 3)) say(`user_stats of ${d.user_id}: expected ${d.expected} (bids/won/spent), found ${d.actual}`);
+  for (const d of state.readModelDifferences.slice(0, 3)) say(`read model of ${d.itemId}: expected ${d.expected}, found ${d.actual}`);
+}
+
+/** The verdict facts every milestone-4 scenario reports, the differences as counts. */
+export function idempotentStatsFacts(state: IdempotentStatsState) {
+  const { statsDifferences, readModelDifferences, ...counts } = state;
+  return { ...counts, statsDifferences: statsDifferences.length, readModelDifferences: readModelDifferences.length };
+}
+
 /** Every auction closed, every event published and consumed (none dead-lettered), user_stats and the read model equal to what PostgreSQL says. */
 export function idempotentStatsHeld(state: IdempotentStatsState): boolean {
   return (

@@ -5,6 +5,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { startReadModelConsumer, startStatsConsumer } from '#app/consumers/consumers.ts';
 import type { Consumer } from '#app/consumers/consume.ts';
 import { createAmqp, type Amqp } from '#shared/amqp.ts';
+import { deleteRedisKeys } from '#shared/chaos.ts';
 import type { Config } from '#shared/config.ts';
 import type { Db } from '#shared/db.ts';
 import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto, type AuctionClosed } from '#shared/events/auction-closed.ts';
@@ -147,8 +148,8 @@ export async function testRedis(env: TestEnv): Promise<Redis & { cleanUp(): Prom
   await redis.connect();
   return Object.assign(redis, {
     async cleanUp() {
-      for await (const keys of redis.scanIterator({ MATCH: `${env.config.redis.keyPrefix}*`, COUNT: 1000 })) if (keys.length) await redis.del(keys);
       await redis.quit();
+      await deleteRedisKeys(env.config.redisUrl, env.config.redis.keyPrefix);
     },
   });
 }

@@ -4,6 +4,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   bidUntilAuctionsEnd,
+  describeIdempotentStats,
+  idempotentStatsFacts,
   deleteRedisKeys,
   duplicatesSkipped,
   idempotentStatsHeld,
@@ -71,27 +73,16 @@ export const scenario: ChaosScenario = {
       if (placed.unimplemented) throw new Error(`bid-service did not accept bids: ${placed.unimplemented}`);
       ctx.say(`load over: ${placed.accepted} bids accepted, ${placed.tooLow} too low, ${placed.ended} after the end, ${placed.failed} failed`);
       const state = await waitForIdempotentStats(config, items, { timeoutMs: 15_000, check: todo });
-      ctx.say(`${state.events} events in the outbox, ${state.events - state.unpublished} published, ${state.appliedOnce} applied once by user-stats, ${state.queued} still queued, ${state.deadLettered} dead-lettered`);
-      for (const d of state.statsDifferences.slice(0, 3)) ctx.say(`user_stats of ${d.user_id}: expected ${d.expected} (bids/won/spent), found ${d.actual}`);
-      for (const d of state.readModelDifferences.slice(0, 3)) ctx.say(`read model of ${d.itemId}: expected ${d.expected}, found ${d.actual}`);
+      describeIdempotentStats(state, ctx.say);
       const skipped = duplicatesSkipped(workers);
       return {
         ok: idempotentStatsHeld(state) && kills === KILLS,
         line: idempotentStatsLine(state, [`worker kills ${kills}`, `duplicates skipped: user-stats ${skipped['user-stats'] ?? 0}, read-model ${skipped['read-model'] ?? 0}`]),
         facts: {
-          bids: state.bids,
-          closed: state.closed,
-          items: state.items,
-          events: state.events,
-          appliedOnce: state.appliedOnce,
-          unpublished: state.unpublished,
-          queued: state.queued,
-          deadLettered: state.deadLettered,
+          ...idempotentStatsFacts(state),
           kills,
           duplicatesSkippedStats: skipped['user-stats'] ?? 0,
           duplicatesSkippedReadModel: skipped['read-model'] ?? 0,
-          statsDifferences: state.statsDifferences.length,
-          readModelDifferences: state.readModelDifferences.length,
         },
       };
     } finally {

@@ -6,6 +6,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   bidUntilAuctionsEnd,
+  describeIdempotentStats,
+  idempotentStatsFacts,
   deleteRedisKeys,
   duplicatesSkipped,
   idempotentStatsHeld,
@@ -119,9 +121,7 @@ export const scenario: ChaosScenario = {
       todo();
       if (!clean) throw new Error('no clean bid-worker could be started after the storm');
       const state = await waitForIdempotentStats(config, items, { timeoutMs: 15_000, check: todo });
-      ctx.say(`${state.events} events in the outbox, ${state.events - state.unpublished} published, ${state.appliedOnce} applied once by user-stats, ${state.queued} still queued, ${state.deadLettered} dead-lettered`);
-      for (const d of state.statsDifferences.slice(0, 3)) ctx.say(`user_stats of ${d.user_id}: expected ${d.expected} (bids/won/spent), found ${d.actual}`);
-      for (const d of state.readModelDifferences.slice(0, 3)) ctx.say(`read model of ${d.itemId}: expected ${d.expected}, found ${d.actual}`);
+      describeIdempotentStats(state, ctx.say);
       const relayCrashes = crashes.filter((c) => c.startsWith('relay.')).length;
       const skipped = duplicatesSkipped(workers);
       return {
@@ -131,20 +131,11 @@ export const scenario: ChaosScenario = {
           `duplicates skipped: user-stats ${skipped['user-stats'] ?? 0}, read-model ${skipped['read-model'] ?? 0}`,
         ]),
         facts: {
-          bids: state.bids,
-          closed: state.closed,
-          items: state.items,
-          events: state.events,
-          appliedOnce: state.appliedOnce,
-          unpublished: state.unpublished,
-          queued: state.queued,
-          deadLettered: state.deadLettered,
+          ...idempotentStatsFacts(state),
           crashes: crashes.length,
           relayCrashes,
           duplicatesSkippedStats: skipped['user-stats'] ?? 0,
           duplicatesSkippedReadModel: skipped['read-model'] ?? 0,
-          statsDifferences: state.statsDifferences.length,
-          readModelDifferences: state.readModelDifferences.length,
         },
       };
     } finally {

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   bidUntilAuctionsEnd,
+  describeIdempotentStats,
+  idempotentStatsFacts,
   deleteRedisKeys,
   idempotentStatsHeld,
   idempotentStatsLine,
@@ -103,9 +105,7 @@ export const scenario: ChaosScenario = {
       if (placed.unimplemented) throw new Error(`bid-service did not accept bids: ${placed.unimplemented}`);
       ctx.say(`load over: ${placed.accepted} bids accepted, ${placed.tooLow} too low, ${placed.ended} after the end, ${placed.failed} failed`);
       const state = await waitForIdempotentStats(config, items, { timeoutMs: 15_000, check: todo });
-      ctx.say(`${state.events} events in the outbox, ${state.events - state.unpublished} published, ${state.appliedOnce} applied once by user-stats, ${state.queued} still queued, ${state.deadLettered} dead-lettered`);
-      for (const d of state.statsDifferences.slice(0, 3)) ctx.say(`user_stats of ${d.user_id}: expected ${d.expected} (bids/won/spent), found ${d.actual}`);
-      for (const d of state.readModelDifferences.slice(0, 3)) ctx.say(`read model of ${d.itemId}: expected ${d.expected}, found ${d.actual}`);
+      describeIdempotentStats(state, ctx.say);
       return {
         ok: idempotentStatsHeld(state) && answered === during.length && fromPostgres > 0 && fromRedisAfter === items.length,
         line: idempotentStatsLine(state, [
@@ -114,13 +114,7 @@ export const scenario: ChaosScenario = {
           `from redis after the rebuild ${fromRedisAfter} of ${items.length}`,
         ]),
         facts: {
-          bids: state.bids,
-          closed: state.closed,
-          items: state.items,
-          events: state.events,
-          unpublished: state.unpublished,
-          queued: state.queued,
-          deadLettered: state.deadLettered,
+          ...idempotentStatsFacts(state),
           keysWiped: wiped,
           rebuiltWritten: rebuilt.written,
           rebuiltCurrent: rebuilt.current,
@@ -128,8 +122,6 @@ export const scenario: ChaosScenario = {
           liveReadsAnswered: answered,
           liveReadsFromPostgres: fromPostgres,
           fromRedisAfterRebuild: fromRedisAfter,
-          statsDifferences: state.statsDifferences.length,
-          readModelDifferences: state.readModelDifferences.length,
         },
       };
     } finally {
