@@ -310,6 +310,7 @@ export async function postBid(serviceUrl: string, itemId: string, body: Record<s
 import amqplib from 'amqplib';
 import { createClient } from 'redis';
 import { CONSUMERS, queueNames } from './queues.ts';
+import { deleteRedisKeys } from './redis.ts';
 import type { LogLine, ServiceProcess } from './test/service-process.ts';
 
 /** `count` open items whose auctions end `firstEndsInMs` from now, then one every `everyMs`, by the database's clock. */
@@ -435,19 +436,6 @@ export async function readModelDifferences(databaseUrl: string, redisUrl: string
     return differences;
   } finally {
     await client.end();
-    if (redis.isOpen) await redis.quit().catch(() => undefined);
-  }
-}
-
-/** Deletes every Redis key under `prefix` (SCAN + DEL, never FLUSHDB: others share this Redis); returns how many. */
-export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<number> {
-  const redis = createClient({ url: redisUrl });
-  await redis.connect();
-  let deleted = 0;
-  try {
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1_000 })) if (keys.length) deleted += await redis.del(keys);
-    return deleted;
-  } finally {
     if (redis.isOpen) await redis.quit().catch(() => undefined);
   }
 }

@@ -38,3 +38,16 @@ export function createRedis(deps: { url: string; log: Logger }): Redis {
 export function connectInBackground(client: Redis, log: Logger): void {
   client.connect().catch((err: Error) => log.warn({ err: err.message }, 'Redis not reachable yet; still trying'));
 }
+
+/** Deletes every Redis key under `prefix` (SCAN + DEL, never FLUSHDB: others share this Redis); returns how many. */
+export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<number> {
+  const redis = createClient({ url: redisUrl });
+  await redis.connect();
+  let deleted = 0;
+  try {
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1_000 })) if (keys.length) deleted += await redis.del(keys);
+    return deleted;
+  } finally {
+    if (redis.isOpen) await redis.quit().catch(() => undefined);
+  }
+}

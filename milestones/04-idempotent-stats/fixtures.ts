@@ -5,7 +5,6 @@ import { afterAll, beforeAll } from 'vitest';
 import { startReadModelConsumer, startStatsConsumer } from '#app/consumers/consumers.ts';
 import type { Consumer } from '#app/consumers/consume.ts';
 import { createAmqp, type Amqp } from '#shared/amqp.ts';
-import { deleteRedisKeys } from '#shared/chaos.ts';
 import type { Config } from '#shared/config.ts';
 import type { Db } from '#shared/db.ts';
 import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto, type AuctionClosed } from '#shared/events/auction-closed.ts';
@@ -142,14 +141,13 @@ export async function exitOf(proc: ServiceProcess): Promise<{ code: number | nul
   return Promise.race([proc.exited, todo]);
 }
 
-/** A Redis client on the test's Redis; its keys carry this file's prefix. */
+/** A Redis client on the test's Redis; its keys carry this file's prefix, which the harness deletes after the file. */
 export async function testRedis(env: TestEnv): Promise<Redis & { cleanUp(): Promise<void> }> {
   const redis = createRedis({ url: env.config.redisUrl, log: env.log });
   await redis.connect();
   return Object.assign(redis, {
     async cleanUp() {
       await redis.quit();
-      await deleteRedisKeys(env.config.redisUrl, env.config.redis.keyPrefix);
     },
   });
 }

@@ -7,6 +7,7 @@ import { createDb, type Db } from '../db.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { createDatabase, databaseUrlFor, dropDatabase } from '../migrate.ts';
 import { deleteExchangeAndQueues } from '../queues.ts';
+import { deleteRedisKeys } from '../redis.ts';
 import type { WorkbookContext } from './global-setup.ts';
 import { killServiceProcesses } from './service-process.ts';
 
@@ -59,6 +60,8 @@ export function useTestEnv(): TestEnv {
     await killServiceProcesses();
     await env.db?.end();
     if (env.config) await deleteExchangeAndQueues(env.config);
+    // This file's read model and anything else under its key prefix (the worker processes write there too).
+    if (env.config) await deleteRedisKeys(env.config.redisUrl, env.config.redis.keyPrefix).catch(() => undefined);
     if (env.workbook) await dropDatabase(env.workbook.databaseUrl, dbName);
   });
   return env;

@@ -6,7 +6,6 @@ import {
   bidUntilAuctionsEnd,
   describeIdempotentStats,
   idempotentStatsFacts,
-  deleteRedisKeys,
   duplicatesSkipped,
   idempotentStatsHeld,
   idempotentStatsLine,
@@ -18,6 +17,7 @@ import {
   type ChaosScenario,
 } from '#shared/chaos.ts';
 import { deleteExchangeAndQueues } from '#shared/queues.ts';
+import { deleteRedisKeys } from '#shared/redis.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 
 const ITEMS = 20;

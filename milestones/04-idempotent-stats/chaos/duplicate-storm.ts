@@ -8,7 +8,6 @@ import {
   bidUntilAuctionsEnd,
   describeIdempotentStats,
   idempotentStatsFacts,
-  deleteRedisKeys,
   duplicatesSkipped,
   idempotentStatsHeld,
   idempotentStatsLine,
@@ -21,6 +20,7 @@ import {
   type ChaosScenario,
 } from '#shared/chaos.ts';
 import { deleteExchangeAndQueues } from '#shared/queues.ts';
+import { deleteRedisKeys } from '#shared/redis.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 
 const ITEMS = 20;

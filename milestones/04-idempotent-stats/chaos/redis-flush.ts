@@ -9,7 +9,6 @@ import {
   bidUntilAuctionsEnd,
   describeIdempotentStats,
   idempotentStatsFacts,
-  deleteRedisKeys,
   idempotentStatsHeld,
   idempotentStatsLine,
   itemsEndingSoon,
@@ -20,6 +19,7 @@ import {
   type ChaosScenario,
 } from '#shared/chaos.ts';
 import { deleteExchangeAndQueues } from '#shared/queues.ts';
+import { deleteRedisKeys } from '#shared/redis.ts';
 import type { Config } from '#shared/config.ts';
 import { createDb, type Db } from '#shared/db.ts';
 import { createLogger } from '#shared/logger.ts';
