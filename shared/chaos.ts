@@ -268,7 +268,8 @@ export async function bidInvariantViolations(databaseUrl: string, itemId: string
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows: bids } = await client.query<{ id: string; user_id: string; amount_cents: string; sequence: string }>('SELECT id, user_id, amount_cents, sequence FROM bids WHERE item_id = $1 ORDER BY sequence', [itemId]);
+    const bidder = await bidderColumn(client);
+    const { rows: bids } = await client.query<{ id: string; user_id: string; amount_cents: string; sequence: string }>(`SELECT id, ${bidder}::text AS user_id, amount_cents, sequence FROM bids WHERE item_id = $1 ORDER BY sequence`, [itemId]);
     const { rows: items } = await client.query<{ highest_bid_cents: string | null; leader_id: string | null }>('SELECT highest_bid_cents, leader_id FROM items WHERE id = $1', [itemId]);
     const { rows: events } = await client.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE aggregate_id = $1', [itemId]);
     const violations: string[] = [];
@@ -311,6 +312,7 @@ import amqplib from 'amqplib';
 import { createClient } from 'redis';
 import { CONSUMERS, queueNames } from './queues.ts';
 import { deleteRedisKeys } from './redis.ts';
+import { bidderColumn } from './bidder-column.ts';
 import type { LogLine, ServiceProcess } from './test/service-process.ts';
 
 /** `count` open items whose auctions end `firstEndsInMs` from now, then one every `everyMs`, by the database's clock. */
@@ -388,13 +390,14 @@ export async function statsDifferences(databaseUrl: string): Promise<Array<{ use
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    const bidder = await bidderColumn(client);
     const { rows } = await client.query<{ user_id: string; expected: string; actual: string }>(
       `WITH expected AS (
          SELECT u.user_id,
-                (SELECT count(*) FROM bids b WHERE b.user_id = u.user_id) AS bids_placed,
+                (SELECT count(*) FROM bids b WHERE b.${bidder}::uuid = u.user_id) AS bids_placed,
                 (SELECT count(*) FROM items i WHERE i.status = 'closed' AND i.winner_id = u.user_id) AS auctions_won,
                 (SELECT coalesce(sum(i.final_price_cents), 0) FROM items i WHERE i.status = 'closed' AND i.winner_id = u.user_id) AS total_spent_cents
-           FROM (SELECT user_id FROM bids UNION SELECT user_id FROM user_stats) u
+           FROM (SELECT ${bidder}::uuid AS user_id FROM bids UNION SELECT user_id FROM user_stats) u
        )
        SELECT e.user_id,
               concat_ws('/', e.bids_placed, e.auctions_won, e.total_spent_cents) AS expected,
@@ -419,11 +422,12 @@ export async function readModelDifferences(databaseUrl: string, redisUrl: string
   await client.connect();
   try {
     await redis.connect();
+    const bidder = await bidderColumn(client);
     const { rows } = await client.query<{ id: string; expected: string }>(
       `SELECT i.id,
-              concat_ws('/', i.status, coalesce(last.amount_cents::text, ''), coalesce(last.user_id::text, ''), (SELECT count(*) FROM bids b WHERE b.item_id = i.id), i.last_sequence) AS expected
+              concat_ws('/', i.status, coalesce(last.amount_cents::text, ''), coalesce(last.bidder::text, ''), (SELECT count(*) FROM bids b WHERE b.item_id = i.id), i.last_sequence) AS expected
          FROM items i
-         LEFT JOIN LATERAL (SELECT amount_cents, user_id FROM bids b WHERE b.item_id = i.id ORDER BY b.sequence DESC LIMIT 1) last ON true
+         LEFT JOIN LATERAL (SELECT amount_cents, b.${bidder} AS bidder FROM bids b WHERE b.item_id = i.id ORDER BY b.sequence DESC LIMIT 1) last ON true
         WHERE i.id = ANY($1::uuid[])`,
       [itemIds],
     );

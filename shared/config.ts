@@ -41,6 +41,22 @@ export interface Config {
     statementTimeoutMs: number;
     /** Attempts on deadlock (40P01) or serialization failure (40001), the first included. */
     maxAttempts: number;
+    /** Which bids column names the bidder, by the rollout of milestone 5 (bidding/bidder-columns.ts). */
+    bidderPhase: BidderPhase;
+  };
+  backfill: {
+    /** Rows filled per transaction: each batch holds its row locks only this long. */
+    batchSize: number;
+    /** Pause between batches, leaving the database to the bids. */
+    pauseMs: number;
+    /** How long a batch waits for a row lock before it gives up and is retried. */
+    lockTimeoutMs: number;
+  };
+  migrations: {
+    /** How long a DDL statement waits for its table lock; bids queue behind a waiting ALTER. */
+    lockTimeoutMs: number;
+    /** Runs of a migration that gave up on its lock (55P03), the first included. */
+    attempts: number;
   };
   closer: {
     /** Ended auctions settled per transaction. */
@@ -59,6 +75,13 @@ export interface Config {
     retryDelayMs: number;
   };
 }
+
+/**
+ * Milestone 5's rollout, in order: the old version (user_id only), writing both columns,
+ * reading bidder_id, and bidder_id only (the only one that runs once user_id is dropped).
+ */
+export const bidderPhases = ['user-id', 'dual-write', 'read-bidder-id', 'bidder-id'] as const;
+export type BidderPhase = (typeof bidderPhases)[number];
 
 export const composeDefaults = {
   databaseUrl: 'postgres://postgres:postgres@127.0.0.1:5432/auction',
@@ -111,6 +134,16 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       lockTimeoutMs: intVar(env, 'BID_LOCK_TIMEOUT_MS', 2_000, { min: 1 }),
       statementTimeoutMs: intVar(env, 'BID_STATEMENT_TIMEOUT_MS', 5_000, { min: 1 }),
       maxAttempts: intVar(env, 'BID_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
+      bidderPhase: oneOf(env, 'BIDDER_PHASE', bidderPhases, 'bidder-id'),
+    },
+    backfill: {
+      batchSize: intVar(env, 'BACKFILL_BATCH_SIZE', 5_000, { min: 1, max: 100_000 }),
+      pauseMs: intVar(env, 'BACKFILL_PAUSE_MS', 20, { min: 0 }),
+      lockTimeoutMs: intVar(env, 'BACKFILL_LOCK_TIMEOUT_MS', 1_000, { min: 1 }),
+    },
+    migrations: {
+      lockTimeoutMs: intVar(env, 'MIGRATION_LOCK_TIMEOUT_MS', 2_000, { min: 1 }),
+      attempts: intVar(env, 'MIGRATION_ATTEMPTS', 5, { min: 1, max: 100 }),
     },
     closer: {
       batchSize: intVar(env, 'CLOSER_BATCH_SIZE', 100, { min: 1, max: 10_000 }),
@@ -161,6 +194,12 @@ export function configToEnv(config: Config): Record<string, string> {
     BID_LOCK_TIMEOUT_MS: String(config.bidding.lockTimeoutMs),
     BID_STATEMENT_TIMEOUT_MS: String(config.bidding.statementTimeoutMs),
     BID_MAX_ATTEMPTS: String(config.bidding.maxAttempts),
+    BIDDER_PHASE: config.bidding.bidderPhase,
+    BACKFILL_BATCH_SIZE: String(config.backfill.batchSize),
+    BACKFILL_PAUSE_MS: String(config.backfill.pauseMs),
+    BACKFILL_LOCK_TIMEOUT_MS: String(config.backfill.lockTimeoutMs),
+    MIGRATION_LOCK_TIMEOUT_MS: String(config.migrations.lockTimeoutMs),
+    MIGRATION_ATTEMPTS: String(config.migrations.attempts),
     CLOSER_BATCH_SIZE: String(config.closer.batchSize),
     CLOSER_POLL_MS: String(config.closer.pollMs),
     CONSUMER_PREFETCH: String(config.consumer.prefetch),

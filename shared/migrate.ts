@@ -1,8 +1,12 @@
 // Migrations of an app tree (tree/migrations, node-pg-migrate, SQL files) and the database
 // plumbing around them: the migrated template each test file clones (design §4).
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runner } from 'node-pg-migrate';
+import { runner, type MigrationBuilder } from 'node-pg-migrate';
 import pg from 'pg';
+import { loadConfig } from './config.ts';
+
+type MigrationBuilderActions = { up: (pgm: MigrationBuilder) => void; down: ((pgm: MigrationBuilder) => void) | false };
 
 export class MigrationFailed extends Error {
   override name = 'MigrationFailed';
@@ -10,8 +14,155 @@ export class MigrationFailed extends Error {
     readonly tree: string,
     readonly direction: 'up' | 'down',
     override readonly cause: Error,
+    /** What to do about it, when the failure is one a migration author meets (see whatToDo). */
+    readonly next?: string,
   ) {
-    super(`The ${direction} migrations in ${join(tree, 'migrations')} failed: ${cause.message}`);
+    super(`The ${direction} migrations in ${join(tree, 'migrations')} failed: ${cause.message}${next ? `\nNext: ${next}` : ''}`);
+  }
+}
+
+/** The options of one run; lockTimeoutMs and attempts default to config.migrations. */
+export interface MigrateOptions {
+  databaseUrl: string;
+  tree: string;
+  direction: 'up' | 'down';
+  /** Migrations to run: all pending ones up, one down, unless given. */
+  count?: number;
+  /** Up to and including this migration (its file name without .sql), instead of count. */
+  to?: string;
+  /** The session's lock_timeout, for migrations that set none themselves. */
+  lockTimeoutMs?: number;
+  /** Runs when a DDL statement gave up waiting for its lock (55P03), the first included. */
+  attempts?: number;
+  /** Told about each retry. */
+  onRetry?: (info: { attempt: number; attempts: number; delayMs: number; error: Error }) => void;
+}
+
+const NO_TRANSACTION = /^--\s*migrate:\s*no-transaction\s*$/m;
+const section = (direction: 'up' | 'down') => new RegExp(`^\\s*--[\\s-]*${direction}\\s+migration`, 'im');
+
+/**
+ * node-pg-migrate's SQL files, plus one marker: a file with the line `-- migrate: no-transaction`
+ * runs outside a transaction, each statement on its own (CREATE INDEX CONCURRENTLY refuses to
+ * run in one, and a multi-statement query is one). Its statements end with `;` at the end of a
+ * line and must be safe to run again, since a failure leaves the earlier ones committed.
+ */
+export function sqlMigrationActions(content: string): MigrationBuilderActions {
+  const upAt = content.search(section('up'));
+  const downAt = content.search(section('down'));
+  const up = upAt >= 0 ? content.slice(upAt, downAt > upAt ? downAt : undefined) : content;
+  const down = downAt >= 0 ? content.slice(downAt, upAt > downAt ? upAt : undefined) : undefined;
+  const outsideTransaction = NO_TRANSACTION.test(content);
+  const apply = (sql: string) => (pgm: MigrationBuilder) => {
+    if (!outsideTransaction) return void pgm.sql(sql);
+    pgm.noTransaction();
+    for (const statement of splitStatements(sql)) pgm.sql(statement);
+  };
+  return { up: apply(up), down: down === undefined ? false : apply(down) };
+}
+
+/** Statements of a no-transaction file: split at a `;` ending a line, comment-only pieces dropped. */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;[ \t]*$/m)
+    .map((piece) => piece.split('\n').filter((line) => !/^\s*--/.test(line)).join('\n').trim())
+    .filter((statement) => statement !== '');
+}
+
+async function loadSqlMigrations(filePaths: string[]) {
+  return Promise.all(filePaths.map(async (filePath) => ({ id: filePath, filePaths: [filePath], actions: sqlMigrationActions(await readFile(filePath, 'utf8')) })));
+}
+
+/**
+ * Runs a tree's migrations with a lock_timeout on the session, so DDL waiting behind a long
+ * transaction gives up instead of holding every bid in the lock queue behind it, and runs
+ * them again (with a growing, jittered pause) when a statement gave up that way.
+ */
+export async function runMigrations(options: MigrateOptions): Promise<string[]> {
+  const defaults = loadConfig().migrations;
+  const attempts = options.attempts ?? defaults.attempts;
+  const ran: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      ran.push(...(await runOnce(options, options.lockTimeoutMs ?? defaults.lockTimeoutMs, ran.length)));
+      return ran;
+    } catch (err) {
+      const error = err as Error & { code?: string };
+      if (error.code !== '55P03' || attempt >= attempts) {
+        throw new MigrationFailed(options.tree, options.direction, error, await whatToDo(options.databaseUrl, error));
+      }
+      const delayMs = Math.round(500 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+      options.onRetry?.({ attempt, attempts, delayMs, error });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+async function runOnce(options: MigrateOptions, lockTimeoutMs: number, alreadyRan: number): Promise<string[]> {
+  const dir = join(options.tree, 'migrations');
+  const client = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${lockTimeoutMs}ms`]);
+    let count = options.count ?? (options.direction === 'up' ? Infinity : 1);
+    // A retry after some migrations went through runs only the rest (with `to`, countUpTo sees them done).
+    if (options.to !== undefined) count = await countUpTo(client, dir, options.to);
+    else if (count !== Infinity) count -= alreadyRan;
+    if (count <= 0) return [];
+    const ran = await runner({
+      dbClient: client,
+      dir,
+      direction: options.direction,
+      count,
+      migrationsTable: 'pgmigrations',
+      checkOrder: true,
+      migrationLoaderStrategies: [{ extensions: ['.sql'], loader: loadSqlMigrations }],
+      log: () => undefined,
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    return ran.map((m) => m.name);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** How many pending migrations lie up to and including `to`. */
+async function countUpTo(client: pg.Client, dir: string, to: string): Promise<number> {
+  const names = (await readdir(dir)).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, '')).sort();
+  const index = names.indexOf(to);
+  if (index < 0) throw new Error(`There is no migration ${to} in ${dir}.`);
+  const table = await client.query(`SELECT to_regclass('pgmigrations') IS NOT NULL AS exists`);
+  const done = table.rows[0].exists ? new Set((await client.query<{ name: string }>('SELECT name FROM pgmigrations')).rows.map((r) => r.name)) : new Set<string>();
+  return names.slice(0, index + 1).filter((n) => !done.has(n)).length;
+}
+
+/** The next step for the failures a migration author meets, with the facts the database has. */
+async function whatToDo(databaseUrl: string, error: Error & { code?: string; constraint?: string; table?: string }): Promise<string | undefined> {
+  const invalid = await invalidIndexes(databaseUrl).catch(() => []);
+  const leftover = invalid.length
+    ? ` INVALID ${invalid.length === 1 ? 'index' : 'indexes'} left by a failed CREATE INDEX CONCURRENTLY: ${invalid.join(', ')} (enforces nothing, slows every write); a migration that drops it before building it again repairs it.`
+    : '';
+  switch (error.code) {
+    case '55P03':
+      return `A lock was not granted within the lock_timeout, on every attempt: a long transaction holds one. Find it with SELECT pid, xact_start, state, query FROM pg_stat_activity ORDER BY xact_start, end it, and migrate again.${leftover}`;
+    case '23514':
+      return `Rows break the constraint ${error.constraint ?? ''}${error.table ? ` of ${error.table}` : ''}: fill them first (for bids.bidder_id: npm run backfill, or npm run backfill -- --from-start for rows before its checkpoint), then migrate again.${leftover}`;
+    case '23505':
+      return `Duplicate values stop the unique ${error.constraint ?? 'index'}: find them with GROUP BY … HAVING count(*) > 1, resolve them, then migrate again.${leftover}`;
+    default:
+      return leftover ? leftover.trim() : undefined;
+  }
+}
+
+/** Indexes a failed CREATE INDEX CONCURRENTLY left behind. */
+export async function invalidIndexes(databaseUrl: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(`SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid ORDER BY 1`);
+    return rows.map((r) => r.name);
+  } finally {
+    await client.end();
   }
 }
 
@@ -36,24 +187,6 @@ async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>):
 }
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-export async function runMigrations(options: { databaseUrl: string; tree: string; direction: 'up' | 'down'; count?: number }): Promise<string[]> {
-  try {
-    const ran = await runner({
-      databaseUrl: options.databaseUrl,
-      dir: join(options.tree, 'migrations'),
-      direction: options.direction,
-      count: options.count ?? (options.direction === 'up' ? Infinity : 1),
-      migrationsTable: 'pgmigrations',
-      checkOrder: true,
-      log: () => undefined,
-      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-    });
-    return ran.map((m) => m.name);
-  } catch (err) {
-    throw new MigrationFailed(options.tree, options.direction, err as Error);
-  }
-}
 
 export async function databaseExists(url: string, name: string): Promise<boolean> {
   return withAdmin(url, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);

@@ -38,6 +38,7 @@ describe('placeBid', () => {
         itemId,
         bidId: bid.id,
         userId,
+        bidderId: userId,
         amountCents: bid.amountCents,
         sequence: bid.sequence,
         placedAt: bid.placedAt,

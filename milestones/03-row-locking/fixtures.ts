@@ -1,5 +1,6 @@
 // Named fixtures of the milestone-3 tests.
 import { randomUUID } from 'node:crypto';
+import { bidderColumn } from '#shared/bidder-column.ts';
 import type { Db } from '#shared/db.ts';
 
 /** An open item starting at `startPriceCents`, written directly. */
@@ -15,7 +16,8 @@ export const aBidder = () => randomUUID();
 
 export async function snapshot(db: Db, itemId: string) {
   const { rows: items } = await db.query<{ highest_bid_cents: bigint | null; leader_id: string | null; last_sequence: bigint }>('SELECT highest_bid_cents, leader_id, last_sequence FROM items WHERE id = $1', [itemId]);
-  const { rows: bids } = await db.query<{ id: string; user_id: string; amount_cents: bigint; sequence: bigint }>('SELECT id, user_id, amount_cents, sequence FROM bids WHERE item_id = $1 ORDER BY sequence', [itemId]);
+  const bidder = await bidderColumn(db);
+  const { rows: bids } = await db.query<{ id: string; user_id: string; amount_cents: bigint; sequence: bigint }>(`SELECT id, ${bidder}::text AS user_id, amount_cents, sequence FROM bids WHERE item_id = $1 ORDER BY sequence`, [itemId]);
   const { rows: events } = await db.query<{ payload: Buffer }>('SELECT payload FROM outbox WHERE aggregate_id = $1 ORDER BY position', [itemId]);
   return { item: items[0]!, bids, events };
 }

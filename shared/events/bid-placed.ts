@@ -9,6 +9,11 @@ export interface BidPlaced {
   itemId: string;
   bidId: string;
   userId: string;
+  /**
+   * The bidder's id as text (milestone 5: ids from the external identity provider). Producers
+   * set it; an event from an older producer has none, and decoding fills in userId.
+   */
+  bidderId?: string;
   /** Minor units. */
   amountCents: bigint;
   sequence: bigint;
@@ -27,6 +32,7 @@ export function bidPlacedToProto(event: BidPlaced): Uint8Array {
     itemId: event.itemId,
     bidId: event.bidId,
     userId: event.userId,
+    bidderId: event.bidderId,
     amountCents: toLong(event.amountCents),
     sequence: toLong(event.sequence),
     placedAt: { seconds: toLong(BigInt(Math.floor(millis / 1000))), nanos: (millis % 1000) * 1_000_000 },
@@ -35,8 +41,11 @@ export function bidPlacedToProto(event: BidPlaced): Uint8Array {
   return type().encode(message).finish();
 }
 
-/** Decodes and checks a BidPlaced payload; anything malformed is a ContractError with the reason. */
-export function bidPlacedFromProto(payload: Uint8Array): BidPlaced {
+/**
+ * Decodes and checks a BidPlaced payload; anything malformed is a ContractError with the reason.
+ * bidderId is always set: userId when the producer predates bidder_id.
+ */
+export function bidPlacedFromProto(payload: Uint8Array): BidPlaced & { bidderId: string } {
   let decoded: Record<string, unknown>;
   try {
     decoded = type().toObject(type().decode(payload), { longs: Long, defaults: true }) as Record<string, unknown>;
@@ -44,11 +53,14 @@ export function bidPlacedFromProto(payload: Uint8Array): BidPlaced {
     throw new ContractError(BID_PLACED, (err as Error).message);
   }
   const placedAt = decoded.placedAt as { seconds?: unknown; nanos?: number } | undefined;
-  const event: BidPlaced = {
+  const userId = String(decoded.userId);
+  const event: BidPlaced & { bidderId: string } = {
     eventId: String(decoded.eventId),
     itemId: String(decoded.itemId),
     bidId: String(decoded.bidId),
-    userId: String(decoded.userId),
+    userId,
+    // proto3 cannot tell an empty string from an absent field: empty means an older producer.
+    bidderId: String(decoded.bidderId) || userId,
     amountCents: fromLong(decoded.amountCents),
     sequence: fromLong(decoded.sequence),
     placedAt: new Date(Number(fromLong(placedAt?.seconds)) * 1000 + Math.floor((placedAt?.nanos ?? 0) / 1_000_000)),

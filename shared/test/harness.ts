@@ -5,7 +5,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { loadConfig, type Config } from '../config.ts';
 import { createDb, type Db } from '../db.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { createDatabase, databaseUrlFor, dropDatabase } from '../migrate.ts';
+import { createDatabase, databaseUrlFor, dropDatabase, runMigrations } from '../migrate.ts';
 import { deleteExchangeAndQueues } from '../queues.ts';
 import { deleteRedisKeys } from '../redis.ts';
 import type { WorkbookContext } from './global-setup.ts';
@@ -22,6 +22,8 @@ export interface TestEnv {
   workbook: WorkbookContext;
   /** A fresh database migrated like this file's, for tests that change the schema. */
   scratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }>;
+  /** A fresh database migrated only up to and including `migration` (a file name without .sql). */
+  databaseAt(migration: string): Promise<{ url: string; drop: () => Promise<void> }>;
 }
 
 /** Call once at the top of a test file; the returned object is filled in before the tests run. */
@@ -52,6 +54,13 @@ export function useTestEnv(): TestEnv {
         const name = `${dbName}_${randomBytes(2).toString('hex')}`;
         await createDatabase(workbook.databaseUrl, name, workbook.template);
         return { url: databaseUrlFor(workbook.databaseUrl, name), drop: () => dropDatabase(workbook.databaseUrl, name) };
+      },
+      async databaseAt(migration: string) {
+        const name = `${dbName}_${randomBytes(2).toString('hex')}`;
+        await createDatabase(workbook.databaseUrl, name);
+        const url = databaseUrlFor(workbook.databaseUrl, name);
+        await runMigrations({ databaseUrl: url, tree: workbook.tree, direction: 'up', to: migration });
+        return { url, drop: () => dropDatabase(workbook.databaseUrl, name) };
       },
     } satisfies TestEnv);
   });

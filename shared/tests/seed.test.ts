@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { seedAuctions } from '../seed.ts';
+import { bidderColumn } from '../bidder-column.ts';
 import { createDatabase, databaseUrlFor, dropDatabase } from '../migrate.ts';
 import { useTestEnv } from '../test/harness.ts';
 
@@ -23,7 +24,7 @@ describe('seedAuctions', () => {
                   (SELECT count(*)::int FROM items i
                     WHERE i.last_sequence <> (SELECT count(*) FROM bids b WHERE b.item_id = i.id)
                        OR i.highest_bid_cents IS DISTINCT FROM (SELECT max(amount_cents) FROM bids b WHERE b.item_id = i.id)
-                       OR i.leader_id IS DISTINCT FROM (SELECT user_id FROM bids b WHERE b.item_id = i.id ORDER BY sequence DESC LIMIT 1)) AS inconsistent_items,
+                       OR i.leader_id::text IS DISTINCT FROM (SELECT ${await bidderColumn(client)}::text FROM bids b WHERE b.item_id = i.id ORDER BY sequence DESC LIMIT 1)) AS inconsistent_items,
                   (SELECT count(*)::int FROM (SELECT item_id FROM bids GROUP BY item_id HAVING count(*) <> max(sequence) OR count(DISTINCT sequence) <> count(*)) s) AS items_with_gaps,
                   (SELECT count(*)::int FROM bids b JOIN bids c ON c.item_id = b.item_id AND c.sequence = b.sequence + 1 WHERE c.amount_cents <= b.amount_cents) AS falling_bids`,
         );

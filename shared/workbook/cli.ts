@@ -1,7 +1,7 @@
 // The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate.
 import { ConfigError, loadConfig, nodeIsSupported } from '../config.ts';
 import { seedCommand } from './commands/seed.ts';
-import { createDatabase, databaseExists, databaseName, runMigrations } from '../migrate.ts';
+import { createDatabase, databaseExists, databaseName, MigrationFailed, runMigrations } from '../migrate.ts';
 import { milestone } from '../../milestones/manifest.ts';
 import { RegionSyntaxError } from './regions.ts';
 import { LearnerError } from './prepare.ts';
@@ -29,7 +29,8 @@ const USAGE = `Usage:
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
   npm test                   every check CI runs; npm run check -- <typecheck|sync|infra|green|progress|teeth|chaos> [--json]
   npm run generate           (maintainers) write exercises/ from solutions/
-  npm run migrate [-- down] [-- --solution]  apply your migrations to DATABASE_URL (for npm run start:service)
+  npm run migrate [-- down] [-- --to NAME | --count N] [-- --solution]  apply your migrations to DATABASE_URL (for npm run start:service)
+  npm run backfill [-- --from-start]         fill bids.bidder_id batch by batch, resumable (milestone 5)
   npm run seed [-- --bids N] [-- --items N]  load realistic items and bids into DATABASE_URL with COPY (default 1,000,000 bids)`;
 
 function parseMilestone(raw: string | undefined, command: string): number {
@@ -92,8 +93,23 @@ async function main(argv: string[]): Promise<number> {
         await createDatabase(config.databaseUrl, name);
         say(`Created database ${name}.`);
       }
-      const direction = args[0] === 'down' ? 'down' : 'up';
-      const ran = await runMigrations({ databaseUrl: config.databaseUrl, tree, direction });
+      const direction = args.includes('down') ? 'down' : 'up';
+      // --to NAME (up to and including that migration) or --count N; the value is the word after the flag.
+      const valueOf = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+      const to = valueOf('--to');
+      const count = valueOf('--count') === undefined ? undefined : Number(valueOf('--count'));
+      if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new LearnerError(`--count needs a whole number of migrations, got ${JSON.stringify(valueOf('--count'))}.`, 'npm run migrate -- down --count 1');
+      const ran = await runMigrations({
+        databaseUrl: config.databaseUrl,
+        tree,
+        direction,
+        ...(to ? { to } : {}),
+        ...(count ? { count } : {}),
+        onRetry: ({ attempt, attempts, delayMs, error }) => say(`A lock was not granted in time (${error.message}); attempt ${attempt} of ${attempts} gave up, trying again in ${delayMs} ms.`),
+      }).catch((err: unknown) => {
+        if (err instanceof MigrationFailed) throw new LearnerError(`Migrating ${direction} stopped: ${err.cause.message}. Migrations before it were applied; this one was not.`, err.next ?? 'fix the migration, then npm run migrate again');
+        throw err;
+      });
       say(ran.length ? `Migrated ${direction}: ${ran.join(', ')}` : 'Nothing to migrate: the database is up to date.');
       return 0;
     }

@@ -1,12 +1,16 @@
+import type { BidderPhase } from '#shared/config.ts';
 import type { DbClient } from '#shared/db.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
 import { bidFromRow, minimumNextBid, type Bid, type DbBid, type NewBid } from './bid.ts';
+import { bidderColumns, type BidderColumns } from './bidder-columns.ts';
 import { insertBid } from './insert-bid.ts';
 import { ReplayedRequest } from './replayed-request.ts';
 
 export interface BidRules {
   minIncrementCents: bigint;
+  /** Which bids columns name the bidder (milestone 5's rollout). */
+  bidderPhase: BidderPhase;
   /** Told how long the item's row lock took to get, in seconds (for the lock-wait histogram). */
   observeLockWait?: (seconds: number) => void;
 }
@@ -20,12 +24,12 @@ export interface BidRules {
 export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
   // #region m3: lock the item row, check the rules by database time, record the new highest bid
   // Milestone 2's version: no lock held while checking, no rules. Milestone 3 replaces it.
-  return insertBid(tx, bid);
+  return insertBid(tx, bid, rules.bidderPhase);
   // #endregion
 }
 
 /** The bid a bidder's request id already produced, if any: that answer is returned again. */
-export async function throwIfReplayed(tx: DbClient, userId: string, requestId: string): Promise<void> {
+export async function throwIfReplayed(tx: DbClient, bidder: BidderColumns, userId: string, requestId: string): Promise<void> {
   // #region m3: find the bid an earlier request with the same id produced
   throw new TodoError('m3', 'find a replayed request in bidding/accept-bid.ts');
   // #endregion

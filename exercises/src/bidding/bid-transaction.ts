@@ -11,6 +11,9 @@ export interface BidTransactionConfig {
   maxAttempts: number;
 }
 
+/** The unique constraint on a bidder's request ids: on user_id until milestone 5, then on bidder_id. */
+const REQUEST_ID_UNIQUE = ['bids_user_request_unique', 'bids_bidder_request_unique'];
+
 /** SQLSTATEs after which the same transaction, run again, can succeed. Never 23505. */
 export const RETRYABLE = new Set(['40P01', '40001']);
 

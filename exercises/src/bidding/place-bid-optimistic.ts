@@ -7,6 +7,7 @@ import type { BidRules } from './accept-bid.ts';
 import { throwIfReplayed } from './accept-bid.ts';
 import { bidFromRow, minimumNextBid, parseNewBid, type Bid, type DbBid, type NewBid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
+import { bidderColumns } from './bidder-columns.ts';
 import { runBidTransaction, type BidTransactionConfig } from './bid-transaction.ts';
 
 /**

@@ -3,12 +3,15 @@
 import { withTransaction, type Db } from '#shared/db.ts';
 import { failpoint } from '#shared/failpoints.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
+import type { BidderPhase } from '#shared/config.ts';
 import { bidFromRow, minimumNextBid, parseNewBid, type Bid, type DbBid } from './bid.ts';
+import { bidderColumns } from './bidder-columns.ts';
 
-export async function placeBidUnsafe(deps: { db: Db; config: { bidding: { minIncrementCents: bigint } } }, input: unknown): Promise<Bid> {
+export async function placeBidUnsafe(deps: { db: Db; config: { bidding: { minIncrementCents: bigint; bidderPhase: BidderPhase } } }, input: unknown): Promise<Bid> {
   const parsed = parseNewBid(input);
   if ('error' in parsed) throw parsed.error;
   const bid = parsed.value;
+  const bidder = bidderColumns(deps.config.bidding.bidderPhase);
   return withTransaction(deps.db, async (tx) => {
     const { rows: items } = await tx.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; ended: boolean }>(
       'SELECT start_price_cents, highest_bid_cents, end_at, end_at <= now() AS ended FROM items WHERE id = $1::uuid',
@@ -26,8 +29,8 @@ export async function placeBidUnsafe(deps: { db: Db; config: { bidding: { minInc
       [bid.itemId, bid.amountCents.toString(), bid.userId],
     );
     const { rows } = await tx.query<DbBid>(
-      `INSERT INTO bids (item_id, user_id, amount_cents, sequence) VALUES ($1::uuid, $2::uuid, $3::bigint, $4::bigint)
-       RETURNING id, item_id, user_id, amount_cents, sequence, placed_at`,
+      `INSERT INTO bids (item_id, ${bidder.insert}, amount_cents, sequence) VALUES ($1::uuid, ${bidder.values('$2')}, $3::bigint, $4::bigint)
+       RETURNING id, item_id, ${bidder.read} AS user_id, amount_cents, sequence, placed_at`,
       [bid.itemId, bid.userId, bid.amountCents.toString(), updated[0]!.last_sequence.toString()],
     );
     return bidFromRow(rows[0]!);

@@ -47,14 +47,26 @@ async function typecheck(): Promise<CheckResult> {
 }
 
 /**
- * buf lint over proto/ (STANDARD rules: package versioning, naming), and the API contract's
- * generated TypeScript (shared/api/gen) exactly what buf.gen.yaml generates from it now.
+ * buf lint over proto/ (STANDARD rules: package versioning, naming); buf breaking: the event
+ * contracts still read every message the released ones wrote (EVENTS_BASELINE); and the API
+ * contract's generated TypeScript (shared/api/gen) exactly what buf.gen.yaml generates from it now.
  */
 async function contracts(): Promise<CheckResult> {
   const buf = join(repoRoot, 'node_modules/.bin/buf');
   const lint = spawnSync(buf, ['lint'], { cwd: join(repoRoot, 'proto'), encoding: 'utf8' });
   const problems = (lint.stdout + lint.stderr).split('\n').filter((l) => l.trim());
   if (lint.status !== 0 && problems.length === 0) problems.push(`buf lint exited ${lint.status}${lint.error ? `: ${lint.error.message}` : ''}`);
+  const breaking = breakingChanges(join(repoRoot, 'proto'));
+  if ('error' in breaking) problems.push(breaking.error);
+  else if (breaking.changes.length) {
+    problems.push(
+      `proto/${EVENTS_PATH} no longer reads what the released contract (proto/${EVENTS_BASELINE}) wrote: ` +
+        `events already in the outbox and on RabbitMQ, and consumers already deployed, use it.\n` +
+        indent(breaking.changes.map((c) => `proto/${c.file}:${c.line}:${c.column}: ${c.message} [${c.rule}]`).join('\n')) +
+        `\nA contract grows only compatibly: add a field under a new number; to drop one, reserve its number and name. ` +
+        `Undo the change above, then run \`npm run check contracts\` again.`,
+    );
+  }
   const fresh = await mkdtemp(join(tmpdir(), 'wb-api-gen-'));
   try {
     const gen = spawnSync(buf, ['generate', '--template', 'buf.gen.yaml', '--output', fresh], { cwd: repoRoot, encoding: 'utf8' });
@@ -67,7 +79,48 @@ async function contracts(): Promise<CheckResult> {
     await rm(fresh, { recursive: true, force: true });
   }
   const ok = problems.length === 0;
-  return { check: 'contracts', passed: ok ? 2 : 0, failed: ok ? 0 : 1, problems, json: { problems } };
+  return { check: 'contracts', passed: ok ? 3 : 0, failed: ok ? 0 : 1, problems, json: { problems } };
+}
+
+const EVENTS_PATH = 'auction/events';
+/**
+ * The released event contracts, a buf image relative to proto/ (YAML: a release shows as a
+ * readable diff). Rebuild it only when a new version of the events is released, from proto/:
+ * `npx buf build . --path auction/events/v1 --exclude-source-info -o baseline/events-v1.yaml`
+ */
+export const EVENTS_BASELINE = 'baseline/events-v1.yaml';
+
+export interface BreakingChange {
+  /** Relative to the proto directory checked. */
+  file: string;
+  line: number;
+  column: number;
+  /** The buf breaking rule, e.g. FIELD_WIRE_JSON_COMPATIBLE_TYPE. */
+  rule: string;
+  message: string;
+}
+
+/**
+ * `buf breaking` (proto/buf.yaml: WIRE_JSON) of the event contracts in protoDir against the
+ * released baseline: the incompatible changes, none when every change is compatible.
+ */
+export function breakingChanges(protoDir: string): { changes: BreakingChange[] } | { error: string } {
+  const against = join(repoRoot, 'proto', EVENTS_BASELINE);
+  // --path is resolved against the working directory, so buf runs inside protoDir.
+  const run = spawnSync(join(repoRoot, 'node_modules/.bin/buf'), ['breaking', '.', '--against', against, '--path', EVENTS_PATH, '--error-format', 'json'], { cwd: protoDir, encoding: 'utf8' });
+  if (run.status === 0) return { changes: [] };
+  const changes: BreakingChange[] = [];
+  for (const line of run.stdout.split('\n').filter((l) => l.trim().startsWith('{'))) {
+    const v = JSON.parse(line) as { path: string; start_line: number; start_column: number; type: string; message: string };
+    // buf ends each message with links to the protobuf docs; the rule name says the same.
+    changes.push({ file: v.path, line: v.start_line, column: v.start_column, rule: v.type, message: v.message.replace(/ See https:\/\/\S+ for .*$/, '') });
+  }
+  const compile = changes.filter((c) => c.rule === 'COMPILE');
+  if (compile.length) return { error: `buf breaking cannot compare proto/${EVENTS_PATH} until it compiles: ${compile.map((c) => `${c.file}:${c.line}:${c.column}: ${c.message}`).join('; ')}. Fix the .proto, then run \`npm run check contracts\` again.` };
+  // 100 is buf's exit code for violations; anything else means the comparison did not run.
+  if (run.status === 100 && changes.length) return { changes };
+  const why = (run.stdout + run.stderr).trim().replace(/\.$/, '') || run.error?.message || `exit ${run.status}`;
+  return { error: `buf breaking could not compare proto/${EVENTS_PATH} with proto/${EVENTS_BASELINE}: ${why}. Run \`npm install\` if buf is missing, restore the baseline with \`git checkout -- proto/${EVENTS_BASELINE}\` if it is, then run \`npm run check contracts\` again.` };
 }
 
 const GENERATED_API = 'shared/api/gen';

@@ -1,12 +1,16 @@
+import type { BidderPhase } from '#shared/config.ts';
 import type { DbClient } from '#shared/db.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
 import { bidFromRow, minimumNextBid, type Bid, type DbBid, type NewBid } from './bid.ts';
+import { bidderColumns, type BidderColumns } from './bidder-columns.ts';
 import { insertBid } from './insert-bid.ts';
 import { ReplayedRequest } from './replayed-request.ts';
 
 export interface BidRules {
   minIncrementCents: bigint;
+  /** Which bids columns name the bidder (milestone 5's rollout). */
+  bidderPhase: BidderPhase;
   /** Told how long the item's row lock took to get, in seconds (for the lock-wait histogram). */
   observeLockWait?: (seconds: number) => void;
 }
@@ -19,6 +23,7 @@ export interface BidRules {
  */
 export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
   // #region m3: lock the item row, check the rules by database time, record the new highest bid
+  const bidder = bidderColumns(rules.bidderPhase);
   const asked = performance.now();
   const { rows: items } = await tx.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; ended: boolean }>(
     // clock_timestamp(), not now(): now() is when the transaction began, and a bid that
@@ -33,7 +38,7 @@ export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Pro
   const item = items[0];
   if (!item) throw new ItemNotFound(bid.itemId);
   // Under the item lock, a request already processed for this item is visible here.
-  if (bid.requestId) await throwIfReplayed(tx, bid.userId, bid.requestId);
+  if (bid.requestId) await throwIfReplayed(tx, bidder, bid.userId, bid.requestId);
   if (item.ended) throw new AuctionEnded(bid.itemId, item.end_at);
   const minimum = minimumNextBid(item, rules.minIncrementCents);
   if (bid.amountCents < minimum) throw new BidTooLow(bid.itemId, item.highest_bid_cents ?? undefined, minimum);
@@ -46,25 +51,25 @@ export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Pro
         WHERE id = $1::uuid
     RETURNING last_sequence
      )
-     INSERT INTO bids (item_id, user_id, amount_cents, sequence, request_id)
-     SELECT $1::uuid, $2::uuid, $3::bigint, item.last_sequence, $4::text FROM item
-  RETURNING id, item_id, user_id, amount_cents, sequence, placed_at`,
+     INSERT INTO bids (item_id, ${bidder.insert}, amount_cents, sequence, request_id)
+     SELECT $1::uuid, ${bidder.values('$2')}, $3::bigint, item.last_sequence, $4::text FROM item
+  RETURNING id, item_id, ${bidder.read} AS user_id, amount_cents, sequence, placed_at`,
     [bid.itemId, bid.userId, bid.amountCents.toString(), bid.requestId ?? null],
   );
   return bidFromRow(rows[0]!);
   // #stub
   // // Milestone 2's version: no lock held while checking, no rules. Milestone 3 replaces it.
-  // return insertBid(tx, bid);
+  // return insertBid(tx, bid, rules.bidderPhase);
   // #endregion
 }
 
 /** The bid a bidder's request id already produced, if any: that answer is returned again. */
-export async function throwIfReplayed(tx: DbClient, userId: string, requestId: string): Promise<void> {
+export async function throwIfReplayed(tx: DbClient, bidder: BidderColumns, userId: string, requestId: string): Promise<void> {
   // #region m3: find the bid an earlier request with the same id produced
   const { rows } = await tx.query<DbBid>(
-    `SELECT id, item_id, user_id, amount_cents, sequence, placed_at
+    `SELECT id, item_id, ${bidder.read} AS user_id, amount_cents, sequence, placed_at
        FROM bids
-      WHERE user_id = $1::uuid AND request_id = $2::text`,
+      WHERE ${bidder.matches('$1')} AND request_id = $2::text`,
     [userId, requestId],
   );
   if (rows[0]) throw new ReplayedRequest(bidFromRow(rows[0]));

@@ -17,6 +17,7 @@ export function bidPlacedEvent(bid: Bid, correlationId: string): OutboxEvent {
       itemId: bid.itemId,
       bidId: bid.id,
       userId: bid.userId,
+      bidderId: bid.userId,
       amountCents: bid.amountCents,
       sequence: bid.sequence,
       placedAt: bid.placedAt,

@@ -11,6 +11,9 @@ export interface BidTransactionConfig {
   maxAttempts: number;
 }
 
+/** The unique constraint on a bidder's request ids: on user_id until milestone 5, then on bidder_id. */
+const REQUEST_ID_UNIQUE = ['bids_user_request_unique', 'bids_bidder_request_unique'];
+
 /** SQLSTATEs after which the same transaction, run again, can succeed. Never 23505. */
 export const RETRYABLE = new Set(['40P01', '40001']);
 
@@ -58,7 +61,7 @@ export async function runBidTransaction(deps: { db: Db; config: { bidding: BidTr
     if (err instanceof pg.DatabaseError && err.code === '55P03') throw new Busy(itemId, bidding.lockTimeoutMs);
     // Two requests with one id raced past the replay check (different items): the constraint
     // refused the second; run it again and the check finds the first.
-    if (err instanceof pg.DatabaseError && err.code === '23505' && err.constraint === 'bids_user_request_unique') {
+    if (err instanceof pg.DatabaseError && err.code === '23505' && REQUEST_ID_UNIQUE.includes(err.constraint ?? '')) {
       return runBidTransaction(deps, itemId, fn);
     }
     throw err;

@@ -1,5 +1,6 @@
 // The naive version the lesson shows first: commit, then publish. Not how to do it.
 import type { Amqp } from '#shared/amqp.ts';
+import type { BidderPhase } from '#shared/config.ts';
 import { withTransaction, type Db } from '#shared/db.ts';
 import { failpoint } from '#shared/failpoints.ts';
 import { currentCorrelationId, newCorrelationId } from '#shared/logger.ts';
@@ -8,10 +9,10 @@ import { parseNewBid, type Bid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
 import { insertBid } from './insert-bid.ts';
 
-export async function placeBidDualWrite(deps: { db: Db; amqp: Amqp; config: { amqp: { exchange: string } } }, input: unknown): Promise<Bid> {
+export async function placeBidDualWrite(deps: { db: Db; amqp: Amqp; config: { amqp: { exchange: string }; bidding: { bidderPhase: BidderPhase } } }, input: unknown): Promise<Bid> {
   const parsed = parseNewBid(input);
   if ('error' in parsed) throw parsed.error;
-  const placed = await withTransaction(deps.db, (tx) => insertBid(tx, parsed.value));
+  const placed = await withTransaction(deps.db, (tx) => insertBid(tx, parsed.value, deps.config.bidding.bidderPhase));
   // A crash here, or RabbitMQ being down, and the bid exists with no event, for ever.
   await failpoint('bid.after-commit');
   const event = bidPlacedEvent(placed, currentCorrelationId() ?? newCorrelationId());

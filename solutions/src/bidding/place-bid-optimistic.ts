@@ -7,6 +7,7 @@ import type { BidRules } from './accept-bid.ts';
 import { throwIfReplayed } from './accept-bid.ts';
 import { bidFromRow, minimumNextBid, parseNewBid, type Bid, type DbBid, type NewBid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
+import { bidderColumns } from './bidder-columns.ts';
 import { runBidTransaction, type BidTransactionConfig } from './bid-transaction.ts';
 
 /**
@@ -27,7 +28,8 @@ export async function placeBidOptimistic(deps: { db: Db; config: { bidding: BidR
 
 export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
   // #region m3: accept the bid with one conditional UPDATE, and say why when it matched nothing
-  if (bid.requestId) await throwIfReplayed(tx, bid.userId, bid.requestId);
+  const bidder = bidderColumns(rules.bidderPhase);
+  if (bid.requestId) await throwIfReplayed(tx, bidder, bid.userId, bid.requestId);
   // The check and both writes in one statement: no lock is taken before the UPDATE itself.
   const { rows: inserted } = await tx.query<DbBid>(
     `WITH item AS (
@@ -38,14 +40,14 @@ export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidR
           AND $2::bigint >= coalesce(highest_bid_cents + $4::bigint, start_price_cents)
     RETURNING last_sequence
      )
-     INSERT INTO bids (item_id, user_id, amount_cents, sequence, request_id)
-     SELECT $1::uuid, $3::uuid, $2::bigint, item.last_sequence, $5::text FROM item
-  RETURNING id, item_id, user_id, amount_cents, sequence, placed_at`,
+     INSERT INTO bids (item_id, ${bidder.insert}, amount_cents, sequence, request_id)
+     SELECT $1::uuid, ${bidder.values('$3')}, $2::bigint, item.last_sequence, $5::text FROM item
+  RETURNING id, item_id, ${bidder.read} AS user_id, amount_cents, sequence, placed_at`,
     [bid.itemId, bid.amountCents.toString(), bid.userId, rules.minIncrementCents.toString(), bid.requestId ?? null],
   );
   if (!inserted[0]) {
     // Nothing matched: find out why, from the row as it is now.
-    if (bid.requestId) await throwIfReplayed(tx, bid.userId, bid.requestId);
+    if (bid.requestId) await throwIfReplayed(tx, bidder, bid.userId, bid.requestId);
     const { rows } = await tx.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; ended: boolean }>(
       'SELECT start_price_cents, highest_bid_cents, end_at, end_at <= clock_timestamp() AS ended FROM items WHERE id = $1::uuid',
       [bid.itemId],

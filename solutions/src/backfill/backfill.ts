@@ -1,0 +1,85 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { withTransaction, type Db } from '#shared/db.ts';
+import { failpoint } from '#shared/failpoints.ts';
+import type { Logger } from '#shared/logger.ts';
+import { fillBidderBatch, readCheckpoint, START } from './fill-bidder-batch.ts';
+
+export interface BackfillConfig {
+  backfill: { batchSize: number; pauseMs: number; lockTimeoutMs: number };
+}
+
+export interface BackfillProgress {
+  /** Rows filled by this run. */
+  filled: number;
+  /** Rows looked at by this run. */
+  scanned: number;
+  /** Rows left to look at when this run started (estimated from the checkpoint). */
+  total: number;
+  /** Rows looked at per second so far, and the seconds left at that rate. */
+  rowsPerSecond: number;
+  etaSeconds: number;
+  /** Batches given up on a lock and run again. */
+  retries: number;
+}
+
+export interface BackfillResult extends BackfillProgress {
+  resumedAfter: string;
+  batches: number;
+  seconds: number;
+}
+
+/** SQLSTATEs a batch can meet while the app and other DDL run: lock timeout, deadlock, serialization. */
+const RETRYABLE = new Set(['55P03', '40P01', '40001']);
+
+/**
+ * Fills bids.bidder_id batch by batch while bids keep coming: each batch a short transaction
+ * with a lock_timeout, a pause between batches, resumable from its checkpoint, and safe to run
+ * twice (a filled row is skipped). Ends when a batch finds no bid after the checkpoint.
+ */
+export async function runBackfill(
+  deps: { db: Db; log: Logger; config: BackfillConfig },
+  options: { onProgress?: (p: BackfillProgress) => void; signal?: AbortSignal; /** Look at every row again, not only those after the checkpoint (a row written around the trigger). */ fromStart?: boolean } = {},
+): Promise<BackfillResult> {
+  const { batchSize, pauseMs, lockTimeoutMs } = deps.config.backfill;
+  const start = options.fromStart ? { lastId: START } : await withTransaction(deps.db, (tx) => readCheckpoint(tx));
+  const { rows } = await deps.db.query<{ left: string }>('SELECT count(*) AS left FROM bids WHERE id > $1::uuid', [start.lastId]);
+  const total = Number(rows[0]!.left);
+  deps.log.info({ resumedAfter: start.lastId, total }, 'backfill starting');
+  const began = performance.now();
+  let afterId = start.lastId;
+  const progress: BackfillProgress = { filled: 0, scanned: 0, total, rowsPerSecond: 0, etaSeconds: 0, retries: 0 };
+  let batches = 0;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    let batch;
+    try {
+      batch = await withTransaction(deps.db, async (tx) => {
+        await tx.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
+        return fillBidderBatch(tx, afterId, batchSize);
+      });
+    } catch (err) {
+      if (!(err instanceof pg.DatabaseError && RETRYABLE.has(err.code ?? ''))) throw err;
+      progress.retries++;
+      deps.log.warn({ code: err.code, afterId }, 'backfill batch gave up on a lock; trying it again');
+      await sleep(Math.max(pauseMs, 100));
+      continue;
+    }
+    if (batch.lastId === null) break;
+    batches++;
+    afterId = batch.lastId;
+    progress.filled += batch.filled;
+    progress.scanned += batch.scanned;
+    const seconds = (performance.now() - began) / 1000;
+    progress.rowsPerSecond = seconds > 0 ? progress.scanned / seconds : 0;
+    progress.etaSeconds = progress.rowsPerSecond > 0 ? Math.max(0, progress.total - progress.scanned) / progress.rowsPerSecond : 0;
+    options.onProgress?.({ ...progress });
+    // The batch is committed: a crash here must resume after it, not repeat or skip it.
+    await failpoint('backfill.after-batch');
+    if (batch.scanned < batchSize) break;
+    if (pauseMs > 0) await sleep(pauseMs);
+  }
+  const seconds = (performance.now() - began) / 1000;
+  deps.log.info({ ...progress, batches, seconds }, 'backfill done');
+  return { ...progress, resumedAfter: start.lastId, batches, seconds };
+}
