@@ -87,7 +87,25 @@ export const milestones: Milestone[] = [
       'reconnect.test.ts': 'The consumer in consumers/consume.ts starts again by itself after the connection drops; your part is that a message whose ack was lost is found in processed_messages when it comes back.',
     },
   },
-  { n: 5, slug: '05-expand-contract', title: 'Expand and contract', ready: false, summary: 'Change a column type on a million rows while bids keep flowing.', hints: {} },
+  {
+    n: 5,
+    slug: '05-expand-contract',
+    title: 'Expand and contract',
+    ready: true,
+    summary: 'bids.user_id (uuid) becomes bids.bidder_id (text) on a million rows while bids keep flowing: expand, backfill, constrain, switch, contract.',
+    hints: {
+      'expand.test.ts':
+        'Start with exercises/migrations/1764000000004_expand-bidder-id.sql: SET LOCAL lock_timeout first; ADD COLUMN bidder_id text (nullable, no default); a BEFORE INSERT trigger bids_fill_bidder that sets NEW.bidder_id from NEW.user_id::text when it is NULL (and NEW.user_id from NEW.bidder_id::uuid when that is NULL); the table backfill_checkpoints (name, last_id, rows_filled, updated_at). Then bidderColumns in bidding/bidder-columns.ts: \'dual-write\' inserts "user_id, bidder_id" with values "$2::uuid, $2::uuid::text", and fillBidderBatch in backfill/fill-bidder-batch.ts.',
+      'backfill.test.ts':
+        'fillBidderBatch: WITH batch AS (SELECT id FROM bids WHERE id > $1 ORDER BY id LIMIT $2), an UPDATE … FROM batch WHERE bidder_id IS NULL, and an INSERT … ON CONFLICT (name) DO UPDATE of backfill_checkpoints with the last id of the batch: all one statement, so the batch and its checkpoint commit together. readCheckpoint returns START when there is no row yet.',
+      'ddl-lock.test.ts': 'Each of your migrations starts with SET LOCAL lock_timeout = \'2s\' (and a statement_timeout): an ALTER waiting for its lock then gives up (55P03) instead of making every bid queue behind it, and the migration runner tries it again.',
+      'constrain.test.ts':
+        '1764000000005: ADD CONSTRAINT bids_bidder_id_not_null CHECK (bidder_id IS NOT NULL) NOT VALID. 1764000000006 (another transaction): VALIDATE CONSTRAINT, then ALTER COLUMN bidder_id SET NOT NULL (it uses the valid check and skips its scan), then drop the check. 1764000000007 keeps its first line "-- migrate: no-transaction": DROP INDEX CONCURRENTLY IF EXISTS bids_bidder_request_unique, then CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS … ON bids (bidder_id, request_id).',
+      'phases.test.ts':
+        'bidderColumns: \'read-bidder-id\' writes both and reads bidder_id (read: "bidder_id", matches: p => `bidder_id = ${p}::uuid::text`); \'bidder-id\' writes only bidder_id. 1764000000008 drops the trigger, its function, backfill_checkpoints and bids.user_id.',
+      'migrations.test.ts': 'Every Down Migration undoes exactly its Up: the contract\'s down adds user_id back, fills it from bidder_id::uuid, sets NOT NULL, restores bids_user_request_unique, the checkpoint table, the function and the trigger.',
+    },
+  },
   { n: 6, slug: '06-ingress-deploy', title: 'Ingress and deployment', ready: false, summary: 'ConnectRPC over HTTP/2 behind TLS; one image on Kubernetes.', hints: {} },
 ];
 

@@ -1,0 +1,62 @@
+// Milestone 5 · the backfill: killed midway it resumes after the last batch that committed,
+// skips nothing, fills nothing twice; a batch that meets a row lock gives up and is retried.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runBackfill } from '#app/backfill/backfill.ts';
+import { clearFailpoints, setFailpoint } from '#shared/failpoints.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { EXPAND, rolloutDatabase, wrongBidderIds, type RolloutDatabase } from './fixtures.ts';
+
+const env = useTestEnv();
+let rollout: RolloutDatabase;
+beforeAll(async () => {
+  rollout = await rolloutDatabase(env, { bids: 12_000 });
+  await rollout.migrateTo(EXPAND);
+});
+afterAll(() => rollout?.close());
+afterEach(() => clearFailpoints());
+
+const backfill = (config: { batchSize?: number; lockTimeoutMs?: number } = {}) =>
+  runBackfill({ db: rollout.db, log: env.log, config: { backfill: { batchSize: 1_000, pauseMs: 0, lockTimeoutMs: 1_000, ...config } } });
+
+async function checkpoint() {
+  const { rows } = await rollout.db.query<{ last_id: string; rows_filled: bigint }>('SELECT last_id, rows_filled FROM backfill_checkpoints');
+  return rows[0];
+}
+
+describe('backfill', () => {
+  it('dies after its 4th batch, and the rerun resumes after it: every row filled, none skipped, none filled twice', async () => {
+    setFailpoint('backfill.after-batch', 'error@4');
+    await expect(backfill(), 'the first run, stopped by the failpoint').rejects.toThrow(/failpoint "backfill.after-batch" fired/);
+    clearFailpoints();
+    const stoppedAt = await checkpoint();
+    expect(stoppedAt?.rows_filled, 'rows the checkpoint says were filled before the crash').toBe(4_000n);
+    expect(await wrongBidderIds(rollout.db), 'rows left to fill').toBe(8_000);
+
+    const rerun = await backfill();
+    expect({ resumedAfter: rerun.resumedAfter, scanned: rerun.scanned, filled: rerun.filled }, 'the rerun').toEqual({ resumedAfter: stoppedAt!.last_id, scanned: 8_000, filled: 8_000 });
+    expect(await wrongBidderIds(rollout.db), 'rows whose bidder_id is not their user_id').toBe(0);
+    expect((await checkpoint())?.rows_filled, 'rows filled, over both runs').toBe(12_000n);
+
+    const again = await backfill();
+    expect({ scanned: again.scanned, filled: again.filled }, 'a third run, after the end').toEqual({ scanned: 0, filled: 0 });
+  });
+
+  it('a batch that meets a locked row gives up after its lock_timeout and is retried once the lock is gone', async () => {
+    await rollout.db.query('UPDATE bids SET bidder_id = NULL');
+    await rollout.db.query('DELETE FROM backfill_checkpoints');
+    const holder = await rollout.db.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM bids ORDER BY id LIMIT 1 FOR UPDATE');
+      const running = backfill({ lockTimeoutMs: 100 });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await holder.query('COMMIT');
+      const result = await running;
+      expect(result.retries, 'batches given up on the lock and run again').toBeGreaterThan(0);
+      expect(await wrongBidderIds(rollout.db), 'rows whose bidder_id is not their user_id').toBe(0);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+    }
+  });
+});

@@ -1,0 +1,54 @@
+// Milestone 5 · expand and backfill while both app versions take bids: the old one writes only
+// user_id, the new one writes both; when the backfill is done every row has the right bidder_id.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBackfill } from '#app/backfill/backfill.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { aBidder, EXPAND, openItem, rolloutDatabase, wrongBidderIds, type RolloutDatabase } from './fixtures.ts';
+
+const env = useTestEnv();
+let rollout: RolloutDatabase;
+beforeAll(async () => {
+  rollout = await rolloutDatabase(env, { bids: 20_000 });
+});
+afterAll(() => rollout?.close());
+
+describe('expand, then backfill, with old and new versions bidding', () => {
+  it('every bid of either version is accepted, and afterwards every row’s bidder_id is its user_id', async () => {
+    const oldVersion = rollout.app('user-id');
+    const newVersion = rollout.app('dual-write');
+    const failures: string[] = [];
+    const accepted = { old: 0, new: 0, duringBackfill: 0 };
+    let backfilling = false;
+    let stop = false;
+    // Each bidder bids on its own item, waiting for each answer: any refusal is a failure.
+    const bidder = async (version: typeof oldVersion, name: 'old' | 'new') => {
+      const itemId = await openItem(rollout.db);
+      for (let amount = 100; !stop; amount += 100) {
+        try {
+          await version.place({ itemId, userId: aBidder(), amountCents: String(amount) });
+          accepted[name]++;
+          if (backfilling) accepted.duringBackfill++;
+        } catch (err) {
+          failures.push(`${name} version: ${(err as Error).message}`);
+        }
+      }
+    };
+    const oldBidders = [bidder(oldVersion, 'old'), bidder(oldVersion, 'old')];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The expand runs under the old version's traffic; the new version is deployed after it.
+    await rollout.migrateTo(EXPAND);
+    const newBidders = [bidder(newVersion, 'new'), bidder(newVersion, 'new')];
+    backfilling = true;
+    const result = await runBackfill({ db: rollout.db, log: env.log, config: { backfill: { batchSize: 1_000, pauseMs: 5, lockTimeoutMs: 1_000 } } });
+    backfilling = false;
+    stop = true;
+    await Promise.all([...oldBidders, ...newBidders]);
+
+    expect(failures, 'bids refused').toEqual([]);
+    expect(accepted.old, 'bids accepted from the old version').toBeGreaterThan(0);
+    expect(accepted.new, 'bids accepted from the new version').toBeGreaterThan(0);
+    expect(accepted.duringBackfill, 'bids accepted while the backfill ran').toBeGreaterThan(0);
+    expect(result.filled, 'rows the backfill filled (the seeded ones; the trigger and the new version filled the rest)').toBeGreaterThanOrEqual(20_000);
+    expect(await wrongBidderIds(rollout.db), 'rows whose bidder_id is not their user_id').toBe(0);
+  });
+});
