@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig, type Config } from './config.ts';
-import { createDatabase, databaseUrlFor, dropDatabase } from './migrate.ts';
+import { createDatabase, databaseUrlFor, dropDatabase, runMigrations } from './migrate.ts';
 import type { Infra } from './test/infra.ts';
 
 export interface ChaosContext {
@@ -39,9 +39,27 @@ export function scenarioConfig(base: Config, overrides: Partial<Config>): Config
   return { ...base, healthTimeoutMs: 500, ...overrides };
 }
 
-/** A database and an exchange of the scenario's own, and the config that points at them. */
-export async function scenarioEnvironment(ctx: ChaosContext, overrides: Partial<Config> = {}) {
-  const database = await scenarioDatabase(ctx);
+/**
+ * A database and an exchange of the scenario's own, and the config that points at them. The
+ * database is a clone of the tree's template (every migration), or with `migrateTo` an empty
+ * one migrated up to and including that migration: a scenario that plays a rollout starts
+ * before it (milestone 5's full chain drops bids.user_id).
+ */
+export async function scenarioEnvironment(ctx: ChaosContext, overrides: Partial<Config> = {}, options: { migrateTo?: string } = {}) {
+  let database: Awaited<ReturnType<typeof scenarioDatabase>>;
+  if (options.migrateTo === undefined) database = await scenarioDatabase(ctx);
+  else {
+    const name = `wb_chaos_${randomBytes(4).toString('hex')}`;
+    const url = databaseUrlFor(ctx.infra.databaseUrl, name);
+    await createDatabase(ctx.infra.databaseUrl, name);
+    database = { name, url, drop: () => dropDatabase(ctx.infra.databaseUrl, name) };
+    try {
+      await runMigrations({ databaseUrl: url, tree: ctx.tree, direction: 'up', to: options.migrateTo });
+    } catch (err) {
+      await database.drop();
+      throw err;
+    }
+  }
   const exchange = `wb.chaos.${randomBytes(3).toString('hex')}.events`;
   const config = scenarioConfig(loadConfig({}), {
     databaseUrl: database.url,

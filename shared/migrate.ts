@@ -4,7 +4,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runner, type MigrationBuilder } from 'node-pg-migrate';
 import pg from 'pg';
-import { loadConfig } from './config.ts';
 
 type MigrationBuilderActions = { up: (pgm: MigrationBuilder) => void; down: ((pgm: MigrationBuilder) => void) | false };
 
@@ -21,7 +20,10 @@ export class MigrationFailed extends Error {
   }
 }
 
-/** The options of one run; lockTimeoutMs and attempts default to config.migrations. */
+/** The defaults of config.migrations (MIGRATION_LOCK_TIMEOUT_MS, MIGRATION_ATTEMPTS), for callers without a Config. */
+const DEFAULTS = { lockTimeoutMs: 2_000, attempts: 5 };
+
+/** The options of one run. */
 export interface MigrateOptions {
   databaseUrl: string;
   tree: string;
@@ -79,12 +81,11 @@ async function loadSqlMigrations(filePaths: string[]) {
  * them again (with a growing, jittered pause) when a statement gave up that way.
  */
 export async function runMigrations(options: MigrateOptions): Promise<string[]> {
-  const defaults = loadConfig().migrations;
-  const attempts = options.attempts ?? defaults.attempts;
+  const attempts = options.attempts ?? DEFAULTS.attempts;
   const ran: string[] = [];
   for (let attempt = 1; ; attempt++) {
     try {
-      ran.push(...(await runOnce(options, options.lockTimeoutMs ?? defaults.lockTimeoutMs, ran.length)));
+      ran.push(...(await runOnce(options, options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs, ran.length)));
       return ran;
     } catch (err) {
       const error = err as Error & { code?: string };

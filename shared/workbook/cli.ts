@@ -105,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
         direction,
         ...(to ? { to } : {}),
         ...(count ? { count } : {}),
+        ...config.migrations,
         onRetry: ({ attempt, attempts, delayMs, error }) => say(`A lock was not granted in time (${error.message}); attempt ${attempt} of ${attempts} gave up, trying again in ${delayMs} ms.`),
       }).catch((err: unknown) => {
         if (err instanceof MigrationFailed) throw new LearnerError(`Migrating ${direction} stopped: ${err.cause.message}. Migrations before it were applied; this one was not.`, err.next ?? 'fix the migration, then npm run migrate again');

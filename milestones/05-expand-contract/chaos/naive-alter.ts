@@ -1,64 +1,58 @@
 // The one-line change milestone 5 replaces: ALTER COLUMN … TYPE on a table of a million bids
 // while bidders keep bidding. It measures what every bidder sees while the table is rewritten
 // under an ACCESS EXCLUSIVE lock. Nothing is lost; the price is availability.
-import { randomInt, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { fmt, percentile } from '#shared/bench-stats.ts';
-import { postBid, scenarioEnvironment, sleep, type ChaosScenario } from '#shared/chaos.ts';
+import { scenarioEnvironment, sleep, type ChaosScenario } from '#shared/chaos.ts';
 import { seedAuctions } from '#shared/seed.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
+import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, type Answer } from './bid-stream.ts';
 
 const BIDS = 1_000_000;
 const WORKERS = 8;
-
-interface Answer {
-  at: number;
-  ms: number;
-  status: number;
-  code?: string;
-}
+/** The last migration before milestone 5: bids.user_id is still a uuid (the full chain drops it). */
+const BEFORE_EXPAND = '1764000000003_closing-and-stats';
+/** The statement, in a file of its own so squawk can lint it. */
+const NAIVE_SQL = new URL('./naive-alter.sql', import.meta.url);
 
 export const scenario: ChaosScenario = {
   name: 'naive-alter',
   milestone: 5,
-  summary: `Seeds ${fmt(BIDS)} bids, then runs ALTER TABLE bids ALTER COLUMN user_id TYPE text while ${WORKERS} clients bid over HTTP: how long writes are blocked, and what the bidders get meanwhile.`,
+  summary: `Seeds ${fmt(BIDS)} bids, then runs ALTER TABLE bids ALTER COLUMN user_id TYPE text (chaos/naive-alter.sql) while ${WORKERS} clients bid over HTTP: how long writes are blocked, and what the bidders get meanwhile.`,
   async run(ctx) {
-    const { database, config } = await scenarioEnvironment(ctx);
-    ctx.say(`seeding ${fmt(BIDS)} bids (COPY)`);
-    await seedAuctions({ databaseUrl: database.url, bids: BIDS });
-    const { rows: itemRows } = await new pg.Pool({ connectionString: database.url, max: 1 }).query<{ id: string }>('SELECT id FROM items');
-    const items = itemRows.map((r) => r.id);
-    const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
+    const env = await scenarioEnvironment(ctx, {}, { migrateTo: BEFORE_EXPAND });
+    const { database } = env;
+    // The schema is the old one, so is the app: it writes user_id only.
+    const config = { ...env.config, bidding: { ...env.config.bidding, bidderPhase: 'user-id' as const } };
     const admin = new pg.Client({ connectionString: database.url });
-    await admin.connect();
-    const answers: Answer[] = [];
-    let stop = false;
-    let amount = 100_000_000;
-    const bidding = Promise.all(
-      Array.from({ length: WORKERS }, async () => {
-        while (!stop) {
-          const started = performance.now();
-          const answer = await postBid(service.url, items[randomInt(items.length)]!, { userId: randomUUID(), amountCents: String((amount += 100)) });
-          answers.push({ at: started, ms: performance.now() - started, ...answer });
-        }
-      }),
-    );
+    let service: Awaited<ReturnType<typeof startServiceProcess>> | undefined;
+    let bidders: ReturnType<typeof streamBids> | undefined;
     try {
+      await admin.connect();
+      const naiveSql = await readFile(NAIVE_SQL, 'utf8');
+      ctx.say(`seeding ${fmt(BIDS)} bids (COPY)`);
+      await seedAuctions({ databaseUrl: database.url, bids: BIDS });
+      // Fresh statistics and a visibility map, so every run starts from the same table.
+      await admin.query('VACUUM ANALYZE bids');
+      const items = await itemIds(database.url);
+      service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
+      const url = service.url;
+      bidders = streamBids({ services: () => [url], items, workers: WORKERS });
       await sleep(2_000);
-      ctx.say('ALTER TABLE bids ALTER COLUMN user_id TYPE text');
+      assertBiddingWritten(bidders.answers);
+      ctx.say(naiveSql.split('\n').find((l) => /^\s*ALTER/i.test(l))?.trim() ?? 'the naive ALTER');
       const alterStarted = performance.now();
-      await admin.query('ALTER TABLE bids ALTER COLUMN user_id TYPE text');
+      await admin.query(naiveSql);
       const alterEnded = performance.now();
       await sleep(2_000);
-      stop = true;
-      await bidding;
+      const answers = await bidders.stop();
+      const runEnded = performance.now();
+      assertBiddingWritten(answers);
 
-      const before = answers.filter((a) => a.at + a.ms < alterStarted);
+      const before = answers.filter((a) => answeredAt(a) < alterStarted);
       // Bids sent while the ALTER ran, however they ended.
       const during = answers.filter((a) => a.at >= alterStarted && a.at <= alterEnded);
-      const accepted = answers.filter((a) => a.status === 201).sort((a, b) => a.at + a.ms - (b.at + b.ms));
-      let longestGap = 0;
-      for (let i = 1; i < accepted.length; i++) longestGap = Math.max(longestGap, accepted[i]!.at + accepted[i]!.ms - (accepted[i - 1]!.at + accepted[i - 1]!.ms));
       const count = (list: Answer[], pick: (a: Answer) => boolean) => list.filter(pick).length;
       const facts = {
         alterSeconds: Number(((alterEnded - alterStarted) / 1000).toFixed(1)),
@@ -69,24 +63,22 @@ export const scenario: ChaosScenario = {
         busyDuring: count(during, (a) => a.status === 503),
         failedDuring: count(during, (a) => a.status !== 201 && a.status !== 503 && a.status !== 409),
         slowestDuringMs: Math.round(Math.max(0, ...during.map((a) => a.ms))),
-        noBidAcceptedForSeconds: Number((longestGap / 1000).toFixed(1)),
+        noBidAcceptedForSeconds: longestGapSeconds(answers, answers[0]?.at ?? alterStarted, runEnded),
       };
-      const { rows } = await admin.query<{ n: string }>('SELECT count(*) AS n FROM bids');
-      const lost = BIDS + answers.filter((a) => a.status === 201).length - Number(rows[0]!.n);
+      const lost = await lostBids(database.url, answers);
       return {
         // Nothing may be lost; the refusals are what the lesson measures, not a failure of the scenario.
         ok: lost === 0,
         line:
-          `ALTER took ${facts.alterSeconds} s on ${fmt(BIDS)} bids · before it: ${facts.bidsBefore} bids, p99 ${facts.p99BeforeMs} ms · ` +
+          `ALTER took ${facts.alterSeconds.toFixed(1)} s on ${fmt(BIDS)} bids · before it: ${facts.bidsBefore} bids, p99 ${facts.p99BeforeMs} ms · ` +
           `sent while it ran: ${facts.bidsDuring} bids, accepted ${facts.acceptedDuring}, busy (503) ${facts.busyDuring}, other failures ${facts.failedDuring}, slowest ${facts.slowestDuringMs} ms · ` +
-          `no bid accepted for ${facts.noBidAcceptedForSeconds} s · lost ${lost}`,
+          `no bid accepted for ${facts.noBidAcceptedForSeconds.toFixed(1)} s · lost ${lost}`,
         facts: { ...facts, lost },
       };
     } finally {
-      stop = true;
-      await bidding.catch(() => undefined);
-      await admin.end();
-      await service.stop();
+      await bidders?.stop().catch(() => undefined);
+      await admin.end().catch(() => undefined);
+      await service?.stop();
       await database.drop();
     }
   },
