@@ -30,19 +30,25 @@ describe('expand, then backfill, with old and new versions bidding', () => {
           if (backfilling) accepted.duringBackfill++;
         } catch (err) {
           failures.push(`${name} version: ${(err as Error).message}`);
+          if (failures.length >= 20) stop = true;
         }
       }
     };
     const oldBidders = [bidder(oldVersion, 'old'), bidder(oldVersion, 'old')];
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    // The expand runs under the old version's traffic; the new version is deployed after it.
-    await rollout.migrateTo(EXPAND);
-    const newBidders = [bidder(newVersion, 'new'), bidder(newVersion, 'new')];
-    backfilling = true;
-    const result = await runBackfill({ db: rollout.db, log: env.log, config: { backfill: { batchSize: 1_000, pauseMs: 5, lockTimeoutMs: 1_000 } } });
-    backfilling = false;
-    stop = true;
-    await Promise.all([...oldBidders, ...newBidders]);
+    const newBidders: Array<Promise<void>> = [];
+    let result;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The expand runs under the old version's traffic; the new version is deployed after it.
+      await rollout.migrateTo(EXPAND);
+      newBidders.push(bidder(newVersion, 'new'), bidder(newVersion, 'new'));
+      backfilling = true;
+      result = await runBackfill({ db: rollout.db, log: env.log, config: { backfill: { batchSize: 1_000, pauseMs: 5, lockTimeoutMs: 1_000 } } });
+      backfilling = false;
+    } finally {
+      stop = true;
+      await Promise.all([...oldBidders, ...newBidders]);
+    }
 
     expect(failures, 'bids refused').toEqual([]);
     expect(accepted.old, 'bids accepted from the old version').toBeGreaterThan(0);
