@@ -3,7 +3,16 @@
 
 export interface Config {
   serviceName: string;
-  http: { host: string; port: number; shutdownGraceMs: number };
+  /** port: HTTP/1.1 (health, readiness, metrics, the JSON routes); apiPort: the ConnectRPC API over h2c (milestone 6). */
+  http: { host: string; port: number; apiPort: number; shutdownGraceMs: number };
+  api: {
+    /** The largest request message the API reads; a larger one is refused (resource exhausted). */
+    readMaxBytes: number;
+    /** Updates a WatchItem stream holds for a client that reads slower than they come; older ones are dropped. */
+    watchBuffer: number;
+    /** The longest deadline a client may ask for. */
+    maxTimeoutMs: number;
+  };
   databaseUrl: string;
   amqpUrl: string;
   redisUrl: string;
@@ -108,6 +117,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     http: {
       host: env.HTTP_HOST ?? '127.0.0.1',
       port: intVar(env, 'PORT', 3000, { min: 0, max: 65535 }),
+      apiPort: intVar(env, 'API_PORT', 8080, { min: 0, max: 65535 }),
       shutdownGraceMs: intVar(env, 'SHUTDOWN_GRACE_MS', 10_000, { min: 0 }),
     },
     databaseUrl: urlVar(env, 'DATABASE_URL', composeDefaults.databaseUrl, ['postgres:', 'postgresql:']),
@@ -127,6 +137,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       pollMs: intVar(env, 'OUTBOX_POLL_MS', 1_000, { min: 10 }),
       maxPayloadBytes: intVar(env, 'OUTBOX_MAX_PAYLOAD_BYTES', 256 * 1024, { min: 1 }),
       backoffMaxMs: intVar(env, 'OUTBOX_BACKOFF_MAX_MS', 5_000, { min: 1 }),
+    },
+    api: {
+      readMaxBytes: intVar(env, 'API_READ_MAX_BYTES', 64 * 1024, { min: 1 }),
+      watchBuffer: intVar(env, 'API_WATCH_BUFFER', 64, { min: 1, max: 10_000 }),
+      maxTimeoutMs: intVar(env, 'API_MAX_TIMEOUT_MS', 30_000, { min: 1 }),
     },
     bidWriteMode: oneOf(env, 'BID_WRITE_MODE', ['outbox', 'dual-write'] as const, 'outbox'),
     bidding: {
@@ -174,6 +189,10 @@ export function configToEnv(config: Config): Record<string, string> {
     SERVICE_NAME: config.serviceName,
     HTTP_HOST: config.http.host,
     PORT: String(config.http.port),
+    API_PORT: String(config.http.apiPort),
+    API_READ_MAX_BYTES: String(config.api.readMaxBytes),
+    API_WATCH_BUFFER: String(config.api.watchBuffer),
+    API_MAX_TIMEOUT_MS: String(config.api.maxTimeoutMs),
     SHUTDOWN_GRACE_MS: String(config.http.shutdownGraceMs),
     DATABASE_URL: config.databaseUrl,
     AMQP_URL: config.amqpUrl,

@@ -4,7 +4,8 @@ import { ConfigError, serviceConfig } from '#shared/config.ts';
 import { configureFailpoints, onFailpointFired } from '#shared/failpoints.ts';
 import { createLogger } from '#shared/logger.ts';
 import { onShutdown } from '#shared/shutdown.ts';
-import { createAppDeps } from './app-deps.ts';
+import { startApiServer, type ApiServer } from './api/server.ts';
+import { createAppDeps, type AppDeps } from './app-deps.ts';
 import { createHttpServer } from './http/server.ts';
 
 async function main(): Promise<void> {
@@ -13,21 +14,31 @@ async function main(): Promise<void> {
   configureFailpoints(config.failpoints);
   onFailpointFired((name, action, hit) => log.warn({ failpoint: name, action: action.kind, hit }, 'failpoint fired'));
   const deps = await createAppDeps(config, log);
+  // Milestone 6: the ConnectRPC API on its own port (h2c), behind the ingress.
+  const api = await startApiServer(deps);
   const server = createHttpServer(deps);
   await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
   const address = server.address();
-  log.info({ port: typeof address === 'object' && address ? address.port : config.http.port, host: config.http.host }, 'bid-service listening');
+  log.info({ port: typeof address === 'object' && address ? address.port : config.http.port, apiPort: api.port, host: config.http.host }, 'bid-service listening');
+  // Readiness red first, then the API drains, then the HTTP/1.1 server finishes its requests.
+  const closeServer = (http: Server) => closeServers(deps, api, http);
 
   // #region m1: on SIGTERM, stop taking requests, finish the ones in flight, close every connection, exit 0
   // TODO(m1): handle SIGTERM with onShutdown from #shared/shutdown.ts (see the milestone-1 README, step 6).
   // #endregion
 }
 
-/** Resolves once every open request has finished; idle keep-alive sockets are closed at once. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((err) => (err ? reject(err) : resolve()));
-    server.closeIdleConnections();
+/**
+ * Resolves once every call and request in flight has finished: readiness turns red, the API
+ * stops taking calls (GOAWAY) and ends its WatchItem streams with `unavailable`, then the
+ * HTTP/1.1 server closes (idle keep-alive sockets at once).
+ */
+async function closeServers(deps: AppDeps, api: ApiServer, http: Server): Promise<void> {
+  deps.lifecycle.draining = true;
+  await api.close();
+  await new Promise<void>((resolve, reject) => {
+    http.close((err) => (err ? reject(err) : resolve()));
+    http.closeIdleConnections();
   });
 }
 

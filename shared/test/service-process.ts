@@ -17,6 +17,8 @@ export interface ServiceProcess {
   readonly pid: number;
   /** http://127.0.0.1:<port> once it logged that it listens. */
   readonly url: string;
+  /** The ConnectRPC API (h2c) of a bid-service, when it serves one (milestone 6). */
+  readonly apiUrl: string | undefined;
   readonly logs: LogLine[];
   /** Lines that were not JSON (a crash, a stack trace). */
   readonly otherOutput: string[];
@@ -52,7 +54,7 @@ export async function startServiceProcess(options: { tree: string; entry: string
     cwd: repoRoot,
     env: {
       ...process.env,
-      ...configToEnv({ ...options.config, serviceName: options.entry.replace(/\.ts$/, ''), http: { ...options.config.http, port: 0 }, logLevel: 'info' }),
+      ...configToEnv({ ...options.config, serviceName: options.entry.replace(/\.ts$/, ''), http: { ...options.config.http, port: 0, apiPort: 0 }, logLevel: 'info' }),
       WORKBOOK_PARENT_PID: String(process.pid),
       ...options.extraEnv,
     },
@@ -123,6 +125,7 @@ export async function startServiceProcess(options: { tree: string; entry: string
   return {
     pid: child.pid!,
     url: `http://127.0.0.1:${listening.port as number}`,
+    apiUrl: typeof listening.apiPort === 'number' ? `http://127.0.0.1:${listening.apiPort}` : undefined,
     logs,
     otherOutput,
     waitForLog,

@@ -13,6 +13,8 @@ export interface AppDeps {
   amqp: Amqp;
   redis: Redis;
   metrics: Metrics;
+  /** Set on SIGTERM: /readyz answers 503 from then on, so no new traffic is routed here. */
+  lifecycle: { draining: boolean };
 }
 
 /** Opens the connections without waiting for them: the service starts (not ready) while a dependency is down. */
@@ -21,5 +23,5 @@ export async function createAppDeps(config: Config, log: Logger): Promise<AppDep
   const redis = createRedis({ url: config.redisUrl, log });
   connectInBackground(redis, log);
   const amqp = await createAmqp({ url: config.amqpUrl, log, name: config.serviceName });
-  return { config, log, db, amqp, redis, metrics: createMetrics() };
+  return { config, log, db, amqp, redis, metrics: createMetrics(), lifecycle: { draining: false } };
 }

@@ -20,6 +20,11 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
   const pattern = route?.pattern ?? 'unmatched';
   const dispatch = async () => {
     try {
+      // Shutting down: not ready, whatever the dependencies say (the API is draining).
+      if (deps.lifecycle.draining && url.pathname === '/readyz') {
+        sendJson(res, 503, { status: 'shutting down' });
+        return;
+      }
       if (!route) {
         sendJson(res, 404, { error: { code: 'not_found', message: `no route for ${req.method} ${url.pathname}` } });
         return;

@@ -1,0 +1,71 @@
+import { create } from '@bufbuild/protobuf';
+import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
+import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import { AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import type { AppDeps } from '../app-deps.ts';
+import type { Bid } from '../bidding/bid.ts';
+import { placeBid } from '../bidding/place-bid.ts';
+import { createItem } from '../items/create-item.ts';
+import { getItem } from '../items/get-item.ts';
+import type { Item } from '../items/item.ts';
+import { listItems } from '../items/list-items.ts';
+import type { ItemLive } from '../read-model/item-live.ts';
+import { readItemLive } from '../read-model/read-item-live.ts';
+import { errorToConnect } from './errors-to-connect.ts';
+import type { WatchHub } from './watch-hub.ts';
+import { watchItem } from './watch-item.ts';
+
+const item = (i: Item) =>
+  create(ItemSchema, { id: i.id, title: i.title, description: i.description, startPriceCents: i.startPriceCents, startAt: timestampFromDate(i.startAt), endAt: timestampFromDate(i.endAt), createdAt: timestampFromDate(i.createdAt) });
+
+const itemLive = (l: ItemLive) =>
+  create(ItemLiveSchema, {
+    itemId: l.itemId,
+    status: l.status === 'closed' ? ItemStatus.CLOSED : ItemStatus.OPEN,
+    bidCount: l.bidCount,
+    version: l.version,
+    ...(l.priceCents === undefined ? {} : { priceCents: l.priceCents }),
+    ...(l.leaderId === undefined ? {} : { leaderId: l.leaderId }),
+  });
+
+const bid = (b: Bid) => create(BidSchema, { id: b.id, itemId: b.itemId, userId: b.userId, amountCents: b.amountCents, sequence: b.sequence, placedAt: timestampFromDate(b.placedAt) });
+
+const iso = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString() : undefined);
+
+/**
+ * The statement_timeout of a bid that must finish within the caller's deadline: a bid the
+ * client has stopped waiting for should not keep holding the item's lock.
+ */
+function withinDeadline<T extends { bidding: { statementTimeoutMs: number } }>(config: T, ctx: HandlerContext): T {
+  const left = ctx.timeoutMs();
+  return left === undefined ? config : { ...config, bidding: { ...config.bidding, statementTimeoutMs: Math.max(1, Math.floor(Math.min(config.bidding.statementTimeoutMs, left))) } };
+}
+
+/** Each RPC: proto in, the app's own functions, proto out; every error through errorToConnect. */
+export function auctionService(deps: AppDeps & { hub: WatchHub }): ServiceImpl<typeof AuctionService> {
+  const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      const connectError = errorToConnect(err);
+      if (connectError.code === 13 /* internal */) deps.log.error({ err }, 'rpc failed');
+      throw connectError;
+    }
+  };
+  return {
+    // #region m6: the four unary RPCs, on the functions of milestones 1-4
+    createItem: () => Promise.reject(new TodoError('m6', 'createItem in api/auction-service.ts')),
+    getItem: () => Promise.reject(new TodoError('m6', 'getItem in api/auction-service.ts')),
+    listItems: () => Promise.reject(new TodoError('m6', 'listItems in api/auction-service.ts')),
+    placeBid: () => Promise.reject(new TodoError('m6', 'placeBid in api/auction-service.ts')),
+    // #endregion
+    async *watchItem(req, ctx) {
+      try {
+        for await (const live of watchItem(deps, req.itemId, ctx.signal)) yield { live: itemLive(live) };
+      } catch (err) {
+        throw errorToConnect(err);
+      }
+    },
+  };
+}

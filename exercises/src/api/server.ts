@@ -1,0 +1,89 @@
+// The ConnectRPC API (milestone 6) on node:http2 in cleartext (h2c): the ingress terminates
+// TLS and speaks HTTP/2 to it. Every RPC is under /api; health stays on the HTTP/1.1 port,
+// because kubelet probes do not speak h2c.
+import { createServer, type Http2Server, type Http2Session } from 'node:http2';
+import type { Interceptor } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
+import { newCorrelationId, withCorrelationId } from '#shared/logger.ts';
+import type { AppDeps } from '../app-deps.ts';
+import { auctionService } from './auction-service.ts';
+import { startWatchHub, type WatchHub } from './watch-hub.ts';
+import { shuttingDown } from './watch-item.ts';
+
+export const API_PREFIX = '/api';
+
+// Accept a caller's id only if it is short and plain, so a header cannot forge log lines.
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface ApiServer {
+  server: Http2Server;
+  hub: WatchHub;
+  /** The port it listens on. */
+  port: number;
+  /**
+   * Graceful stop: no new connections or calls (GOAWAY), open WatchItem streams ended with
+   * `unavailable`, in-flight calls finished; resolves when the last connection has closed.
+   */
+  close(): Promise<void>;
+}
+
+/** One log line and metrics per call; the correlation id from x-correlation-id (or a new one) for everything the call does. */
+function correlationAndLog(deps: AppDeps): Interceptor {
+  return (next) => async (req) => {
+    const received = req.header.get('x-correlation-id');
+    const correlationId = received && CORRELATION_ID.test(received) ? received : newCorrelationId();
+    const route = `${req.service.typeName}/${req.method.name}`;
+    const started = performance.now();
+    return withCorrelationId(correlationId, async () => {
+      let code = 'ok';
+      try {
+        const res = await next(req);
+        res.header.set('x-correlation-id', correlationId);
+        return res;
+      } catch (err) {
+        code = String((err as { code?: number }).code ?? 'unknown');
+        throw err;
+      } finally {
+        deps.metrics.httpRequests.inc({ method: 'RPC', route, status: code });
+        deps.log.info({ rpc: route, stream: req.stream, code, durationMs: Math.round(performance.now() - started) }, 'rpc');
+      }
+    });
+  };
+}
+
+export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
+  const hub = await startWatchHub(deps);
+  const handler = connectNodeAdapter({
+    requestPathPrefix: API_PREFIX,
+    routes: (router) => router.service(AuctionService, auctionService({ ...deps, hub })),
+    interceptors: [correlationAndLog(deps)],
+    readMaxBytes: deps.config.api.readMaxBytes,
+    maxTimeoutMs: deps.config.api.maxTimeoutMs,
+    // A request outside /api, or for no known RPC: a plain 404.
+    fallback: (_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end(`not found: only ${API_PREFIX}/auction.api.v1.AuctionService/* is served here\n`);
+    },
+  });
+  const server = createServer(handler);
+  const sessions = new Set<Http2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  await new Promise<void>((resolve) => server.listen(deps.config.http.apiPort, deps.config.http.host, resolve));
+  const address = server.address();
+  return {
+    server,
+    hub,
+    port: typeof address === 'object' && address ? address.port : deps.config.http.apiPort,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // GOAWAY: each connection finishes the calls it has and takes no new ones.
+      for (const session of sessions) session.close();
+      await hub.close(shuttingDown());
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { Db } from '#shared/db.ts';
+import type { Logger } from '#shared/logger.ts';
+import type { Redis } from '#shared/redis.ts';
+import type { Config } from '#shared/config.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import type { ItemLive } from '../read-model/item-live.ts';
+import { readItemLive } from '../read-model/read-item-live.ts';
+import type { WatchHub } from './watch-hub.ts';
+
+export interface WatchDeps {
+  db: Db;
+  redis: Redis;
+  log: Logger;
+  config: Pick<Config, 'redis'>;
+  hub: WatchHub;
+}
+
+/**
+ * The item's live state now, then every change, in version order, until `signal` aborts (the
+ * client went or its deadline passed) or the hub ends the feed (the server is shutting down:
+ * the stream ends with that error, `unavailable`, which tells the client to reconnect).
+ */
+export async function* watchItem(deps: WatchDeps, itemId: string, signal: AbortSignal): AsyncGenerator<ItemLive> {
+  // #region m6: subscribe, then send the current state, then every newer one
+  throw new TodoError('m6', 'stream the item in api/watch-item.ts');
+  // #endregion
+}
+
+/** The error streams end with when the server shuts down. */
+export const shuttingDown = () => new ConnectError('the server is shutting down; reconnect to resume from the current state', Code.Unavailable);

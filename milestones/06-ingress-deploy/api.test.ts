@@ -1,0 +1,170 @@
+// Milestone 6 · the API over h2c: every RPC under /api, typed errors as Connect codes with
+// their facts as details, bad requests refused with nothing written, deadlines honored.
+import { create, toBinary } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { connect } from 'node:http2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BidTooLowDetailSchema, BusyDetailSchema, CreateItemRequestSchema, FieldViolationSchema } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
+import { bidPlacedFromProto } from '#shared/events/bid-placed.ts';
+import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { apiClient, startService, tomorrow, type AuctionClient } from './fixtures.ts';
+
+const env = useTestEnv();
+let service: ServiceProcess & { apiUrl: string };
+let api: AuctionClient;
+beforeAll(async () => {
+  // A short lock timeout, so that Busy comes quickly.
+  service = await startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 300 } });
+  api = apiClient(service.apiUrl);
+});
+afterAll(() => service?.stop());
+
+const uuid = () => crypto.randomUUID();
+const count = async (table: 'items' | 'bids') => (await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n;
+
+async function connectError(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (err) {
+    return ConnectError.from(err);
+  }
+  throw new Error('the call succeeded; an error was expected');
+}
+
+describe('the API over h2c', () => {
+  it('creates, gets and lists items, and places bids; money stays exact above 2^53', async () => {
+    const { item } = await api.createItem({ title: 'Lamp', description: 'brass', startPriceCents: 9007199254740993n, endAt: tomorrow() });
+    expect(item?.startPriceCents).toBe(9007199254740993n);
+    const got = await api.getItem({ id: item!.id });
+    expect({ title: got.item?.title, status: got.live?.status, bidCount: got.live?.bidCount }).toEqual({ title: 'Lamp', status: 1, bidCount: 0n });
+    const userId = uuid();
+    const { bid } = await api.placeBid({ itemId: item!.id, userId, amountCents: 9007199254740995n, requestId: 'r-1' });
+    expect({ amount: bid?.amountCents, sequence: bid?.sequence, userId: bid?.userId }).toEqual({ amount: 9007199254740995n, sequence: 1n, userId });
+    const again = await api.placeBid({ itemId: item!.id, userId, amountCents: 9007199254740995n, requestId: 'r-1' });
+    expect(again.bid?.id, 'the same request again: the original bid').toBe(bid?.id);
+    const page = await api.listItems({ limit: 100 });
+    expect(page.items.map((i) => i.id)).toContain(item!.id);
+  });
+
+  it('answers with the correlation id it was given, and puts it on the bid’s event', async () => {
+    const { item } = await api.createItem({ title: 'Clock', startPriceCents: 100n, endAt: tomorrow() });
+    let echoed: string | null = null;
+    const { bid } = await api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 100n }, { headers: { 'x-correlation-id': 'rpc-test-7' }, onHeader: (h) => (echoed = h.get('x-correlation-id')) });
+    expect(echoed, 'x-correlation-id of the answer').toBe('rpc-test-7');
+    const { rows } = await env.db.query<{ payload: Buffer }>('SELECT payload FROM outbox WHERE aggregate_id = $1', [item!.id]);
+    expect(rows.map((r) => bidPlacedFromProto(r.payload)).map((e) => [e.bidId, e.correlationId])).toEqual([[bid!.id, 'rpc-test-7']]);
+  });
+
+  it('maps every typed error to its code, with the facts as details', async () => {
+    const { item } = await api.createItem({ title: 'Vase', startPriceCents: 1_000n, endAt: tomorrow() });
+    await api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 1_000n });
+
+    const low = await connectError(api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 1_050n }));
+    expect(low.code, 'a bid below the minimum').toBe(Code.FailedPrecondition);
+    expect(low.findDetails(BidTooLowDetailSchema).map((d) => [d.currentPriceCents, d.minimumNextBidCents])).toEqual([[1_000n, 1_100n]]);
+
+    const invalid = await connectError(api.createItem({ title: 'Free', startPriceCents: 0n, endAt: tomorrow() }));
+    expect(invalid.code, 'a zero price').toBe(Code.InvalidArgument);
+    expect(invalid.findDetails(FieldViolationSchema).map((d) => d.field)).toEqual(['start_price_cents']);
+
+    const missing = await connectError(api.getItem({ id: uuid() }));
+    expect(missing.code, 'an item that does not exist').toBe(Code.NotFound);
+
+    const { rows } = await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, start_at, end_at) VALUES ('Gone', 100, now() - interval '2 days', now() - interval '1 day') RETURNING id`);
+    const ended = await connectError(api.placeBid({ itemId: rows[0]!.id, userId: uuid(), amountCents: 500n }));
+    expect(ended.code, 'a bid on an ended auction').toBe(Code.FailedPrecondition);
+    expect(ended.findDetails(BidTooLowDetailSchema), 'no price detail for an ended auction').toEqual([]);
+
+    const holder = await env.db.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [item!.id]);
+      const busy = await connectError(api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 5_000n }));
+      expect(busy.code, 'a bid on an item locked longer than lock_timeout').toBe(Code.Unavailable);
+      expect(busy.findDetails(BusyDetailSchema).map((d) => d.retryAfterMs)).toEqual([300]);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+  });
+
+  it('honors the caller’s deadline: a bid stuck behind a lock ends with deadline_exceeded and is never written', async () => {
+    // A service whose lock_timeout (5 s) outlasts the lock below: only the deadline can stop the bid.
+    const patient = await startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 5_000 } });
+    const client = apiClient(patient.apiUrl);
+    const { item } = await client.createItem({ title: 'Desk', startPriceCents: 100n, endAt: tomorrow() });
+    const holder = await env.db.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [item!.id]);
+      const late = await connectError(client.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 100n }, { timeoutMs: 200 }));
+      expect(late.code).toBe(Code.DeadlineExceeded);
+      // Held well past the deadline: a server that ignored it would still be waiting, and write once this ends.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids WHERE item_id = $1', [item!.id]);
+    expect(rows[0]!.n, 'bids written by the call that ran out of time').toBe(0n);
+    await patient.stop();
+  });
+
+  it.each([
+    ['a missing title', { startPriceCents: 100n, endAt: tomorrow() }, 'title'],
+    ['a missing end', { title: 'Rug', startPriceCents: 100n }, 'end_at'],
+    ['a negative price', { title: 'Rug', startPriceCents: -5n, endAt: tomorrow() }, 'start_price_cents'],
+  ])('refuses an item with %s: invalid_argument naming the field, nothing written', async (_case, request, field) => {
+    const before = await count('items');
+    const err = await connectError(api.createItem(request));
+    expect({ code: err.code, fields: err.findDetails(FieldViolationSchema).map((d) => d.field) }).toEqual({ code: Code.InvalidArgument, fields: [field] });
+    expect(await count('items')).toBe(before);
+  });
+
+  it('refuses a body it cannot parse, and one larger than API_READ_MAX_BYTES, with nothing written', async () => {
+    const before = await count('items');
+    const post = (body: Uint8Array, contentType = 'application/proto') =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const session = connect(service.apiUrl);
+        session.on('error', reject);
+        const req = session.request({ ':method': 'POST', ':path': '/api/auction.api.v1.AuctionService/CreateItem', 'content-type': contentType, 'connect-protocol-version': '1' });
+        let text = '';
+        let status = 0;
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        req.on('end', () => {
+          session.close();
+          resolve({ status, body: text });
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    // Connect follows gRPC's status codes here: a request it cannot deserialize is `internal` ("parse binary: …").
+    const garbage = await post(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
+    expect({ status: garbage.status, code: JSON.parse(garbage.body).code, parse: /parse binary/.test(garbage.body) }, 'bytes that are not a CreateItemRequest').toEqual({ status: 500, code: 'internal', parse: true });
+    const badJson = await post(new TextEncoder().encode('{"title": '), 'application/json');
+    expect({ status: badJson.status, code: JSON.parse(badJson.body).code }, 'JSON that does not parse').toEqual({ status: 400, code: 'invalid_argument' });
+    const wrongType = await post(new TextEncoder().encode('{"startPriceCents": "a lot"}'), 'application/json');
+    expect(JSON.parse(wrongType.body).code, 'a price that is not an int64').toBe('invalid_argument');
+    const huge = toBinary(CreateItemRequestSchema, create(CreateItemRequestSchema, { title: 'x'.repeat(100_000), startPriceCents: 100n, endAt: tomorrow() }));
+    const oversize = await post(huge);
+    expect(JSON.parse(oversize.body).code, 'a 100 kB request').toBe('resource_exhausted');
+    expect(await count('items')).toBe(before);
+  });
+
+  it('serves nothing outside /api', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const session = connect(service.apiUrl);
+      session.on('error', reject);
+      const req = session.request({ ':method': 'POST', ':path': '/auction.api.v1.AuctionService/GetItem', 'content-type': 'application/json' });
+      req.on('response', (h) => {
+        resolve(Number(h[':status']));
+        session.close();
+      });
+      req.end('{}');
+    });
+    expect(status).toBe(404);
+  });
+});

@@ -1,0 +1,25 @@
+// Named fixtures of the milestone-6 tests: the app's processes, and Connect clients of its API.
+import { createClient, type Client } from '@connectrpc/connect';
+import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
+import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
+import type { Config } from '#shared/config.ts';
+import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import type { TestEnv } from '#shared/test/harness.ts';
+
+export type AuctionClient = Client<typeof AuctionService>;
+
+/** A client of a bid-service's API over h2c, the way the ingress talks to it. */
+export function apiClient(apiUrl: string, protocol: 'connect' | 'grpc' = 'connect'): AuctionClient {
+  const options = { baseUrl: `${apiUrl}/api`, httpVersion: '2' as const };
+  return createClient(AuctionService, protocol === 'grpc' ? createGrpcTransport(options) : createConnectTransport(options));
+}
+
+export async function startService(env: TestEnv, config: Partial<Config> = {}): Promise<ServiceProcess & { apiUrl: string }> {
+  const service = await startServiceProcess({ tree: env.tree, entry: 'bid-service.ts', config: { ...env.config, ...config } });
+  if (!service.apiUrl) throw new Error('bid-service did not log its apiPort: it starts the API server in bid-service.ts (provided since milestone 6)');
+  return service as ServiceProcess & { apiUrl: string };
+}
+
+export const startWorker = (env: TestEnv, config: Partial<Config> = {}) => startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, ...config } });
+
+export const tomorrow = () => ({ seconds: BigInt(Math.floor(Date.now() / 1000) + 86_400), nanos: 0 });

@@ -1,0 +1,47 @@
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { Db } from '#shared/db.ts';
+import type { Logger } from '#shared/logger.ts';
+import type { Redis } from '#shared/redis.ts';
+import type { Config } from '#shared/config.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import type { ItemLive } from '../read-model/item-live.ts';
+import { readItemLive } from '../read-model/read-item-live.ts';
+import type { WatchHub } from './watch-hub.ts';
+
+export interface WatchDeps {
+  db: Db;
+  redis: Redis;
+  log: Logger;
+  config: Pick<Config, 'redis'>;
+  hub: WatchHub;
+}
+
+/**
+ * The item's live state now, then every change, in version order, until `signal` aborts (the
+ * client went or its deadline passed) or the hub ends the feed (the server is shutting down:
+ * the stream ends with that error, `unavailable`, which tells the client to reconnect).
+ */
+export async function* watchItem(deps: WatchDeps, itemId: string, signal: AbortSignal): AsyncGenerator<ItemLive> {
+  // #region m6: subscribe, then send the current state, then every newer one
+  // Subscribe before reading: a change committed between the read and the subscription would be missed.
+  const { feed, close } = deps.hub.subscribe(itemId);
+  try {
+    let last = await readItemLive(deps, itemId);
+    yield last;
+    for await (const update of feed.updates(signal)) {
+      // A state is sent only if newer: duplicates, redeliveries and the read model lagging never move it back.
+      const live = update.kind === 'state' ? update.live : await readItemLive(deps, itemId);
+      if (live.version <= last.version) continue;
+      last = live;
+      yield live;
+    }
+  } finally {
+    close();
+  }
+  // #stub
+  // throw new TodoError('m6', 'stream the item in api/watch-item.ts');
+  // #endregion
+}
+
+/** The error streams end with when the server shuts down. */
+export const shuttingDown = () => new ConnectError('the server is shutting down; reconnect to resume from the current state', Code.Unavailable);
