@@ -17,7 +17,8 @@ export interface WatchDeps {
 }
 
 /**
- * The item's live state now, then every change, in version order, until `signal` aborts (the
+ * The item's live state now, then every change, in version order, until the auction closes,
+ * `signal` aborts (the
  * client went or its deadline passed) or the hub ends the feed (the server is shutting down:
  * the stream ends with that error, `unavailable`, which tells the client to reconnect).
  */

@@ -4,6 +4,7 @@
 import { createServer, type Http2Server, type Http2Session } from 'node:http2';
 import type { Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { Gauge } from 'prom-client';
 import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { newCorrelationId, withCorrelationId } from '#shared/logger.ts';
 import type { AppDeps } from '../app-deps.ts';
@@ -54,6 +55,9 @@ function correlationAndLog(deps: AppDeps): Interceptor {
 
 export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
   const hub = await startWatchHub(deps);
+  deps.metrics.registry.registerMetric(
+    new Gauge({ name: 'api_watch_streams', help: 'Open WatchItem streams.', registers: [], collect() { this.set(hub.watchers); } }),
+  );
   const handler = connectNodeAdapter({
     requestPathPrefix: API_PREFIX,
     routes: (router) => router.service(AuctionService, auctionService({ ...deps, hub })),

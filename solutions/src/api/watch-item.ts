@@ -17,7 +17,8 @@ export interface WatchDeps {
 }
 
 /**
- * The item's live state now, then every change, in version order, until `signal` aborts (the
+ * The item's live state now, then every change, in version order, until the auction closes,
+ * `signal` aborts (the
  * client went or its deadline passed) or the hub ends the feed (the server is shutting down:
  * the stream ends with that error, `unavailable`, which tells the client to reconnect).
  */
@@ -28,12 +29,15 @@ export async function* watchItem(deps: WatchDeps, itemId: string, signal: AbortS
   try {
     let last = await readItemLive(deps, itemId);
     yield last;
+    // A closed auction never changes again: the stream ends with it.
+    if (last.status === 'closed') return;
     for await (const update of feed.updates(signal)) {
       // A state is sent only if newer: duplicates, redeliveries and the read model lagging never move it back.
       const live = update.kind === 'state' ? update.live : await readItemLive(deps, itemId);
       if (live.version <= last.version) continue;
       last = live;
       yield live;
+      if (live.status === 'closed') return;
     }
   } finally {
     close();

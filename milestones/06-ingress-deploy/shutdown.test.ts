@@ -1,0 +1,60 @@
+// Milestone 6 · SIGTERM during open WatchItem streams and bids in flight: readiness turns red
+// first, the bids complete, the stream ends with a status the client acts on (unavailable:
+// reconnect), and the process exits 0. Nothing acknowledged is lost.
+import { Code, ConnectError } from '@connectrpc/connect';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { apiClient, startService, startWorker, tomorrow } from './fixtures.ts';
+
+const env = useTestEnv();
+let worker: ServiceProcess;
+beforeAll(async () => {
+  worker = await startWorker(env);
+});
+afterAll(() => worker?.stop());
+
+describe('SIGTERM', () => {
+  it('finishes the bids in flight, ends the stream with unavailable, turns readiness red first, and exits 0', async () => {
+    const service = await startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 10_000 } });
+    const api = apiClient(service.apiUrl);
+    const { item } = await api.createItem({ title: 'Harp', startPriceCents: 100n, endAt: tomorrow() });
+    const streamEnd = (async () => {
+      try {
+        for await (const _ of api.watchItem({ itemId: item!.id }));
+        return 'ended without a status';
+      } catch (err) {
+        return ConnectError.from(err);
+      }
+    })();
+    await vi.waitFor(async () => expect(await (await fetch(`${service.url}/metrics`)).text()).toMatch(/^api_watch_streams 1/m), { timeout: 5_000, interval: 50 });
+
+    // Five bids held in flight behind a row lock the test holds.
+    const holder = await env.db.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [item!.id]);
+    const bids = [100n, 200n, 300n, 400n, 500n].map((amount) => api.placeBid({ itemId: item!.id, userId: crypto.randomUUID(), amountCents: amount }).then((r) => r.bid!.id, (err: unknown) => ConnectError.from(err)));
+    await vi.waitFor(async () => {
+      const { rows } = await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`);
+      expect(rows[0]!.n, 'bids waiting for the item lock').toBeGreaterThanOrEqual(1n);
+    }, { timeout: 5_000, interval: 50 });
+
+    process.kill(service.pid, 'SIGTERM');
+    await vi.waitFor(async () => expect((await fetch(`${service.url}/readyz`)).status, '/readyz while draining').toBe(503), { timeout: 5_000, interval: 50 });
+    const ended = await streamEnd;
+    await holder.query('COMMIT');
+    holder.release();
+
+    const answers = await Promise.all(bids);
+    const exit = await service.exited;
+    expect(ended instanceof ConnectError ? ended.code : ended, 'how the stream ended').toBe(Code.Unavailable);
+    // Each answer is a bid, or a typed refusal (outbid: failed_precondition) if a higher one got the lock first.
+    const failed = answers.filter((a): a is ConnectError => a instanceof ConnectError);
+    expect(failed.filter((e) => e.code !== Code.FailedPrecondition).map(String), 'bids that failed for another reason').toEqual([]);
+    const accepted = answers.filter((a): a is string => typeof a === 'string');
+    expect(accepted.length, 'bids accepted').toBeGreaterThan(0);
+    const { rows } = await env.db.query<{ id: string }>('SELECT id FROM bids WHERE item_id = $1', [item!.id]);
+    expect(new Set(rows.map((r) => r.id)), 'bids in the table: exactly the accepted ones').toEqual(new Set(accepted));
+    expect(exit, 'the process exit').toEqual({ code: 0, signal: null });
+  });
+});

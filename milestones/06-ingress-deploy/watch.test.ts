@@ -1,0 +1,89 @@
+// Milestone 6 · WatchItem: the item's state first, then every change in order, fed by the
+// milestone-4 events; it ends when the client goes, and never holds more than its buffer.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WatchFeed } from '#app/api/watch-feed.ts';
+import type { ItemLive } from '#app/read-model/item-live.ts';
+import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { apiClient, startService, startWorker, tomorrow, type AuctionClient } from './fixtures.ts';
+
+const env = useTestEnv();
+let service: ServiceProcess & { apiUrl: string };
+let worker: ServiceProcess;
+let api: AuctionClient;
+beforeAll(async () => {
+  [service, worker] = await Promise.all([startService(env), startWorker(env)]);
+  api = apiClient(service.apiUrl);
+});
+afterAll(async () => {
+  await Promise.all([service?.stop(), worker?.stop()]);
+});
+
+const openStreams = async () => {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  return Number(/^api_watch_streams (\d+)/m.exec(text)?.[1]);
+};
+
+describe('WatchItem', () => {
+  it('sends the current state, then every bid in order, then the close; and lets go when the client leaves', async () => {
+    const { item } = await api.createItem({ title: 'Globe', startPriceCents: 100n, endAt: { seconds: BigInt(Math.floor(Date.now() / 1000) + 4), nanos: 0 } });
+    const userId = crypto.randomUUID();
+    await api.placeBid({ itemId: item!.id, userId, amountCents: 100n });
+    const leaving = new AbortController();
+    const seen: Array<[bigint, bigint | undefined, number]> = [];
+    const watching = (async () => {
+      for await (const { live } of api.watchItem({ itemId: item!.id }, { signal: leaving.signal })) {
+        seen.push([live!.version, live!.priceCents, live!.status]);
+        if (live!.status === 2) return;
+      }
+    })();
+    await vi.waitFor(() => expect(seen.length, 'the first message: the state now').toBeGreaterThan(0), { timeout: 5_000, interval: 50 });
+    for (const amount of [200n, 300n, 400n, 500n]) await api.placeBid({ itemId: item!.id, userId: crypto.randomUUID(), amountCents: amount });
+    await watching;
+    // The first state may already include the first bid (version 1) or not yet (version 0): what follows is every change once, in order.
+    const first = Number(seen[0]![0]);
+    const expected: Array<[bigint, bigint | undefined, number]> = [];
+    const prices = [undefined, 100n, 200n, 300n, 400n, 500n];
+    for (let v = first; v <= 5; v++) expected.push([BigInt(v), prices[v], 1]);
+    expected.push([6n, 500n, 2]);
+    expect(seen).toEqual(expected);
+
+    const { item: other } = await api.createItem({ title: 'Atlas', startPriceCents: 100n, endAt: tomorrow() });
+    const reading = (async () => {
+      for await (const _ of api.watchItem({ itemId: other!.id }, { signal: leaving.signal }));
+    })().catch(() => undefined);
+    await vi.waitFor(async () => expect(await openStreams(), 'open streams while one watches').toBe(1), { timeout: 5_000, interval: 50 });
+    leaving.abort();
+    await reading;
+    await vi.waitFor(async () => expect(await openStreams(), 'open streams after the client left').toBe(0), { timeout: 5_000, interval: 50 });
+  });
+
+  it('an unknown item ends the stream with not_found; a malformed id with invalid_argument', async () => {
+    const codes: number[] = [];
+    for (const itemId of [crypto.randomUUID(), 'not-an-id']) {
+      try {
+        for await (const _ of api.watchItem({ itemId }));
+      } catch (err) {
+        codes.push((err as { code: number }).code);
+      }
+    }
+    expect(codes).toEqual([5, 3]);
+  });
+});
+
+describe('WatchFeed, the buffer between the events and one slow client', () => {
+  const live = (version: number): ItemLive => ({ itemId: 'i', status: 'open', priceCents: BigInt(version * 100), leaderId: 'u', bidCount: BigInt(version), version: BigInt(version), source: 'event' });
+
+  it('holds at most its limit: the oldest updates give way, the newest stay, in order', async () => {
+    const feed = new WatchFeed(8);
+    for (let v = 1; v <= 100; v++) feed.offer({ kind: 'state', live: live(v) });
+    feed.end(new Error('done'));
+    const versions: bigint[] = [];
+    await expect(
+      (async () => {
+        for await (const update of feed.updates(new AbortController().signal)) if (update.kind === 'state') versions.push(update.live.version);
+      })(),
+    ).rejects.toThrow('done');
+    expect({ versions, dropped: feed.dropped }).toEqual({ versions: [93n, 94n, 95n, 96n, 97n, 98n, 99n, 100n], dropped: 92 });
+  });
+});
