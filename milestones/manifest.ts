@@ -106,7 +106,21 @@ export const milestones: Milestone[] = [
       'migrations.test.ts': 'Every Down Migration undoes exactly its Up: the contract\'s down adds user_id back, fills it from bidder_id::uuid, sets NOT NULL, restores bids_user_request_unique, the checkpoint table, the function and the trigger.',
     },
   },
-  { n: 6, slug: '06-ingress-deploy', title: 'Ingress and deployment', ready: false, summary: 'ConnectRPC over HTTP/2 behind TLS; one image on Kubernetes.', hints: {} },
+  {
+    n: 6,
+    slug: '06-ingress-deploy',
+    title: 'Ingress and deployment',
+    ready: true,
+    summary: 'The API as ConnectRPC over HTTP/2 (h2c) behind a TLS ingress, with a streaming WatchItem fed by the events; graceful termination; one image; Kubernetes with autoscaling.',
+    hints: {
+      'api.test.ts':
+        'Start with errorToConnect in exercises/src/api/errors-to-connect.ts: ValidationError → Code.InvalidArgument with a FieldViolation detail (field in snake_case: apiFieldName), ItemNotFound → NotFound, BidTooLow → FailedPrecondition with a BidTooLowDetail, AuctionEnded → FailedPrecondition, Busy/RetriesExhausted → Unavailable with a BusyDetail, pg 57014 → DeadlineExceeded. Then the four unary RPCs in api/auction-service.ts: proto in, createItem/getItem/listItems/placeBid, proto out, each inside guard(). placeBid gets withinDeadline(deps.config, ctx).',
+      'watch.test.ts':
+        'WatchFeed.offer (api/watch-feed.ts): when the queue holds limit updates, shift the oldest and count it in dropped; then push. watchItem (api/watch-item.ts): subscribe to the hub first, then readItemLive and yield it; then for each feed update (a state, or a resync: read again) yield it only if its version is newer; return after a closed state; close() the subscription in finally.',
+      'shutdown.test.ts': 'If the RPCs and watchItem pass their tests, this follows: the provided closeServer (bid-service.ts) turns readiness red, sends GOAWAY, and ends every feed with unavailable; your watchItem must let the feed\'s error through (do not catch it), and placeBid must not watch ctx.signal.',
+      'ingress.test.ts': 'Through the real ingress (deploy/ingress/Caddyfile): if api.test.ts passes, this fails only when the ingress is missing (install caddy) or its config changed.',
+    },
+  },
 ];
 
 export function milestone(n: number): Milestone | undefined {

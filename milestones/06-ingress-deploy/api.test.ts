@@ -154,17 +154,24 @@ describe('the API over h2c', () => {
     expect(await count('items')).toBe(before);
   });
 
-  it('serves nothing outside /api', async () => {
-    const status = await new Promise<number>((resolve, reject) => {
-      const session = connect(service.apiUrl);
-      session.on('error', reject);
-      const req = session.request({ ':method': 'POST', ':path': '/auction.api.v1.AuctionService/GetItem', 'content-type': 'application/json' });
-      req.on('response', (h) => {
-        resolve(Number(h[':status']));
-        session.close();
+  it('serves the RPCs under /api, and nothing outside it', async () => {
+    const call = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const session = connect(service.apiUrl);
+        session.on('error', reject);
+        const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json', 'connect-protocol-version': '1' });
+        let status = 0;
+        let body = '';
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.on('end', () => {
+          session.close();
+          resolve({ status, body });
+        });
+        req.end('{"id": ""}');
       });
-      req.end('{}');
-    });
-    expect(status).toBe(404);
+    const inside = await call('/api/auction.api.v1.AuctionService/GetItem');
+    expect({ status: inside.status, code: JSON.parse(inside.body).code }, 'GetItem under /api, with an empty id').toEqual({ status: 400, code: 'invalid_argument' });
+    expect((await call('/auction.api.v1.AuctionService/GetItem')).status, 'the same RPC outside /api').toBe(404);
   });
 });
