@@ -148,6 +148,8 @@ describe('the API over h2c', () => {
     expect({ status: badJson.status, code: JSON.parse(badJson.body).code }, 'JSON that does not parse').toEqual({ status: 400, code: 'invalid_argument' });
     const wrongType = await post(new TextEncoder().encode('{"startPriceCents": "a lot"}'), 'application/json');
     expect(JSON.parse(wrongType.body).code, 'a price that is not an int64').toBe('invalid_argument');
+    const noTitle = await post(new TextEncoder().encode('{"startPriceCents": "100"}'), 'application/json');
+    expect({ status: noTitle.status, code: JSON.parse(noTitle.body).code }, 'well-formed JSON without a title').toEqual({ status: 400, code: 'invalid_argument' });
     const huge = toBinary(CreateItemRequestSchema, create(CreateItemRequestSchema, { title: 'x'.repeat(100_000), startPriceCents: 100n, endAt: tomorrow() }));
     const oversize = await post(huge);
     expect(JSON.parse(oversize.body).code, 'a 100 kB request').toBe('resource_exhausted');
