@@ -1,0 +1,211 @@
+// Runs the real ingress (milestone 6): the caddy binary with deploy/ingress/Caddyfile, the
+// file docker-compose mounts, on a free port, with its data directory (and so its local CA)
+// in a temporary folder. Clients trust that CA through `caCertPath`.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { promisify } from 'node:util';
+import { repoRoot } from '../workbook/trees.ts';
+
+export const ingressCaddyfile = join(repoRoot, 'deploy', 'ingress', 'Caddyfile');
+
+export interface Ingress {
+  /** https://localhost:<port> */
+  readonly url: string;
+  readonly port: number;
+  /** The root certificate of Caddy's local CA, which signed the ingress's certificate. */
+  readonly caCertPath: string;
+  stop(): Promise<void>;
+  /** Everything Caddy wrote (JSON log lines). */
+  logs(): string;
+}
+
+export interface IngressOptions {
+  /** host:port of each API upstream (h2c), as API_UPSTREAMS takes them. */
+  upstreams: string[];
+  /** Where Caddy keeps its data and config; a new temporary folder (removed on stop) by default. */
+  dir?: string;
+  startTimeoutMs?: number;
+}
+
+export class IngressDidNotStart extends Error {
+  override name = 'IngressDidNotStart';
+}
+
+const CADDY_MISSING =
+  'caddy is not installed (or not on PATH), and the ingress of milestone 6 is the real caddy binary. ' +
+  'Install it: apt-get install caddy (Debian, Ubuntu) or brew install caddy (macOS); see the README, Set-up. ' +
+  'Then run the tests again.';
+
+// Polls the test process and the caddy process; kills caddy (and removes the temporary
+// folder, when it made one) once the test process is gone, because a crashed or killed test
+// runner never runs its 'exit' handlers; exits with caddy. Caddy is a Go binary, so
+// shared/test/exit-with-parent.ts cannot be preloaded into it.
+const WATCHDOG = `
+const [parent, child] = process.argv.slice(1, 3).map(Number);
+const dir = process.argv[3];
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (err) { return err.code === 'EPERM'; } };
+setInterval(() => {
+  if (!alive(child)) process.exit(0);
+  if (!alive(parent)) {
+    try { process.kill(child, 'SIGKILL'); } catch {}
+    if (dir) setTimeout(() => { require('node:fs').rmSync(dir, { recursive: true, force: true }); process.exit(0); }, 500);
+    else process.exit(0);
+  }
+}, 1000);
+`;
+
+export async function startIngress(options: IngressOptions): Promise<Ingress> {
+  if (options.upstreams.length === 0) throw new Error('startIngress needs at least one upstream (host:port)');
+  await assertCaddyInstalled();
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'wb-ingress-')));
+  try {
+    // The free port is found, then released for caddy to take; another process can take it
+    // in between, so a start that fails on "address already in use" is tried on a new port.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startOnce({ ...options, dir, ownDir, port: await freePort() });
+      } catch (err) {
+        if (!(err instanceof PortTaken) || attempt === 3) throw err;
+      }
+    }
+  } catch (err) {
+    if (ownDir) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+class PortTaken extends IngressDidNotStart {}
+
+async function startOnce(options: IngressOptions & { dir: string; ownDir: boolean; port: number }): Promise<Ingress> {
+  const { dir, port } = options;
+  const dataHome = join(dir, 'data');
+  const configHome = join(dir, 'config');
+  await mkdir(dataHome, { recursive: true });
+  await mkdir(configHome, { recursive: true });
+  const caCertPath = join(dataHome, 'caddy', 'pki', 'authorities', 'local', 'root.crt');
+
+  const child: ChildProcess = spawn('caddy', ['run', '--config', ingressCaddyfile, '--adapter', 'caddyfile'], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      INGRESS_HOST: 'localhost',
+      INGRESS_HTTPS_PORT: String(port),
+      API_UPSTREAMS: options.upstreams.join(' '),
+      // Caddy keeps certificates and its CA under $XDG_DATA_HOME/caddy and its autosaved
+      // config under $XDG_CONFIG_HOME/caddy; HOME too, so nothing lands in the user's home.
+      XDG_DATA_HOME: dataHome,
+      XDG_CONFIG_HOME: configHome,
+      HOME: dir,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output += chunk.toString();
+    // A long test must not grow this without bound; the end is what explains a failure.
+    if (output.length > 1_000_000) output = output.slice(-500_000);
+  };
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnFailure: Error | undefined;
+  // 'error' instead of 'exit' when the binary could not be started at all.
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      resolve();
+    });
+    child.once('error', (err) => {
+      spawnFailure = err;
+      resolve();
+    });
+  });
+
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
+  const watchdog = child.pid ? spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), String(child.pid), ...(options.ownDir ? [dir] : [])], { stdio: 'ignore' }) : undefined;
+  watchdog?.unref();
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      if (!exit && !spawnFailure) {
+        child.kill('SIGTERM');
+        // grace_period in the Caddyfile is 5 s; an ingress that outlives it is killed.
+        const timer = setTimeout(() => child.kill('SIGKILL'), 7_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      watchdog?.kill('SIGKILL');
+      if (options.ownDir) await rm(dir, { recursive: true, force: true });
+    })());
+
+  const url = `https://localhost:${port}`;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 15_000);
+  for (;;) {
+    if (spawnFailure) {
+      await stop();
+      throw new IngressDidNotStart((spawnFailure as NodeJS.ErrnoException).code === 'ENOENT' ? CADDY_MISSING : `caddy did not start: ${spawnFailure.message}`);
+    }
+    if (exit) {
+      await stop();
+      const message = `caddy exited (${exit.signal ?? `code ${exit.code}`}) before serving ${url}. Its output:\n${lastLines(output, 15)}`;
+      throw /address already in use/.test(output) ? new PortTaken(message) : new IngressDidNotStart(message);
+    }
+    // Ready when the CA exists and a client that trusts only that CA completes a handshake
+    // for "localhost" (the certificate is issued a moment after the port opens).
+    if (existsSync(caCertPath) && (await handshakes(port, caCertPath))) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new IngressDidNotStart(`caddy did not serve ${url} with a certificate from its local CA within ${options.startTimeoutMs ?? 15_000} ms. Its output:\n${lastLines(output, 15)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { url, port, caCertPath, stop, logs: () => output };
+}
+
+async function assertCaddyInstalled(): Promise<void> {
+  try {
+    await promisify(execFile)('caddy', ['version']);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new IngressDidNotStart(CADDY_MISSING);
+    throw new IngressDidNotStart(`\`caddy version\` failed: ${(err as Error).message}`);
+  }
+}
+
+async function handshakes(port: number, caCertPath: string): Promise<boolean> {
+  const ca = await readFile(caCertPath, 'utf8').catch(() => '');
+  if (!ca.includes('BEGIN CERTIFICATE')) return false;
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: 'localhost', port, servername: 'localhost', ca, ALPNProtocols: ['h2', 'http/1.1'] });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2_000, () => done(false));
+    socket.once('secureConnect', () => done(socket.authorized));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trimEnd().split('\n').slice(-n).join('\n') || '(no output)';
+}
