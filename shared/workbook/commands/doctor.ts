@@ -1,5 +1,6 @@
 // npm run doctor — Node version, which infrastructure is in use, each service reachable,
 // the container engine and its images, each fix spelled out.
+import { execFile } from 'node:child_process';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { createClient } from 'redis';
@@ -90,8 +91,18 @@ export async function doctorCommand(options: { json: boolean }): Promise<number>
   }
   if (forced && !infra && engine.label && infraProblem) say(`${dim('·')} ${infraProblem.replace(/\nFix: /, ' Next: ')}`);
   if (!forced) reportEngine(engine, { forced, inUse: !infra });
+  // Not needed before milestone 6, so it never makes the doctor fail.
+  const caddy = await caddyVersion();
+  say(caddy ? `${green('✓')} caddy ${caddy} (the ingress the milestone-6 tests run)` : `${yellow('·')} caddy not found: milestone 6 runs the real ingress. Fix: apt-get install caddy (Debian, Ubuntu) or brew install caddy (macOS)`);
   say(ok ? green(`\nAll good. Next: ${forced ? 'npm run test:containers' : 'npm run milestone:1'}`) : yellow('\nFix the lines marked ✗, then run `npm run doctor` again.'));
   return ok ? 0 : 1;
+}
+
+/** "v2.6.2", or undefined when no caddy is on PATH. */
+function caddyVersion(): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('caddy', ['version'], { timeout: 5_000 }, (err, stdout) => resolve(err ? undefined : stdout.trim().split(/\s+/)[0]));
+  });
 }
 
 /** The container engine and the images, marked as problems only where a run would need them. */
