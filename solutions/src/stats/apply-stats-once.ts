@@ -1,4 +1,5 @@
 import { withTransaction, type Db, type DbClient } from '#shared/db.ts';
+import { AUCTION_CLOSED } from '#shared/events/auction-closed.ts';
 import type { AuctionEvent } from '#shared/events/decode.ts';
 import type { ConsumerName } from '#shared/queues.ts';
 import { TodoError } from '#shared/todo-error.ts';
@@ -34,15 +35,26 @@ export function applyStatsOnce(deps: { db: Db }, messageId: string, message: Auc
   return withTransaction(deps.db, (tx) => recordOnce(tx, messageId, message));
 }
 
+/** The user_stats row a message changes: the bidder of a BidPlaced, the winner of an AuctionClosed. */
+const statsRowOf = (message: AuctionEvent) => (message.type === AUCTION_CLOSED ? message.event.winnerId ?? '' : message.event.userId);
+
 /**
  * Several messages in one transaction: one COMMIT (one WAL flush) for the batch instead of
  * one per message. All of them commit, or none does; the same id twice in a batch is a
  * duplicate the second time, as across batches.
+ *
+ * They are applied in the order of the user_stats rows they lock, not in arrival order: two
+ * workers' batches that touch the same users in different orders would each hold one row and
+ * wait for the other's (a deadlock, then a retry). Sums do not care about the order.
  */
 export function applyStatsBatch(deps: { db: Db }, batch: ReadonlyArray<{ messageId: string; message: AuctionEvent }>): Promise<Array<'applied' | 'duplicate'>> {
+  const order = batch.map((_, i) => i).sort((a, b) => {
+    const [ra, rb] = [statsRowOf(batch[a]!.message), statsRowOf(batch[b]!.message)];
+    return ra < rb ? -1 : ra > rb ? 1 : a - b;
+  });
   return withTransaction(deps.db, async (tx) => {
-    const outcomes: Array<'applied' | 'duplicate'> = [];
-    for (const { messageId, message } of batch) outcomes.push(await recordOnce(tx, messageId, message));
+    const outcomes = new Array<'applied' | 'duplicate'>(batch.length);
+    for (const i of order) outcomes[i] = await recordOnce(tx, batch[i]!.messageId, batch[i]!.message);
     return outcomes;
   });
 }

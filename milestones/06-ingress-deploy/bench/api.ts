@@ -1,0 +1,147 @@
+// npm run bench -- api: unary PlaceBid calls per second and their latency through the ingress
+// (TLS to Caddy, h2c on to bid-service) next to the same calls straight to bid-service's h2c
+// port in the same run (the ceiling); then WatchItem fan-out: 100 streams on one item, and for
+// each of 20 bids the time from its commit (the PlaceBid answer) to each stream receiving it.
+import { availableParallelism, loadavg } from 'node:os';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ConnectError } from '@connectrpc/connect';
+import { fmt, percentile } from '#shared/bench-stats.ts';
+import { openItems, scenarioEnvironment, sleep, type ChaosContext } from '#shared/chaos.ts';
+import { deleteExchangeAndQueues } from '#shared/queues.ts';
+import { deleteRedisKeys } from '#shared/redis.ts';
+import { startIngress, type Ingress } from '#shared/test/ingress.ts';
+import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import { directClient, ingressClient, type AuctionClient } from '../chaos/lib/api-load.ts';
+
+const ITEMS = 200;
+const CLIENTS = 32;
+const SECONDS = 8;
+const STREAMS = 100;
+const FANOUT_BIDS = 20;
+const TARGET = { ingressShare: 0.5, fanoutP99Ms: 250 };
+
+/** PlaceBid from `CLIENTS` loops for `SECONDS`, on random items of `items`, amounts from one rising counter (so nearly every bid is accepted). */
+async function unaryLoad(client: AuctionClient, items: string[], nextAmount: () => bigint) {
+  const latencies: number[] = [];
+  let accepted = 0;
+  let refused = 0;
+  let failed = 0;
+  const errors = new Map<string, number>();
+  const deadline = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      const userId = randomUUID();
+      while (performance.now() < deadline) {
+        const itemId = items[Math.floor(Math.random() * items.length)]!;
+        const started = performance.now();
+        try {
+          await client.placeBid({ itemId, userId, amountCents: nextAmount(), requestId: randomUUID() }, { timeoutMs: 5_000 });
+          accepted++;
+        } catch (err) {
+          const ce = ConnectError.from(err);
+          // Too low (a faster bid on the same item took a higher amount) is an answer too.
+          if (ce.code === 9 /* failed precondition */) refused++;
+          else {
+            failed++;
+            errors.set(ce.rawMessage, (errors.get(ce.rawMessage) ?? 0) + 1);
+          }
+        }
+        latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  return { perSecond: (accepted + refused) / SECONDS, accepted, refused, failed, errors, sorted: latencies.sort((a, b) => a - b) };
+}
+
+export const benchmark = {
+  name: 'api',
+  milestone: 6,
+  summary: `PlaceBid calls/s and latency over ${ITEMS} items, ${CLIENTS} clients, through the ingress next to direct h2c; then WatchItem fan-out, ${STREAMS} streams on one item, commit-to-delivery latency of ${FANOUT_BIDS} bids.`,
+  async run(ctx: ChaosContext) {
+    const keyPrefix = `wb:bench:${randomBytes(4).toString('hex')}:`;
+    const env = await scenarioEnvironment(ctx, { redis: { keyPrefix } });
+    const config = { ...env.config, healthTimeoutMs: 2_000, bidding: { ...env.config.bidding, minIncrementCents: 1n }, outbox: { ...env.config.outbox, pollMs: 50 } };
+    const processes: ServiceProcess[] = [];
+    let ingress: Ingress | undefined;
+    try {
+      const [worker, service] = await Promise.all([startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config }), startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config })]);
+      processes.push(worker!, service!);
+      if (!service!.apiUrl) throw new Error('bid-service did not log its apiPort: it starts the API server in bid-service.ts');
+      ingress = await startIngress({ upstreams: [new URL(service!.apiUrl).host] });
+      const viaIngress = ingressClient(ingress);
+      const direct = directClient(service!.apiUrl);
+      const items = await openItems(config.databaseUrl, ITEMS);
+      let amount = 1_000n;
+      const nextAmount = () => (amount += 1n);
+      // Warm both paths (connections, TLS, JIT) before measuring.
+      for (const c of [direct, viaIngress]) await Promise.all(items.slice(0, CLIENTS).map((itemId) => c.placeBid({ itemId, userId: randomUUID(), amountCents: nextAmount() })));
+      ctx.say(`direct h2c to bid-service: ${CLIENTS} clients, ${ITEMS} items, ${SECONDS} s`);
+      const d = await unaryLoad(direct, items, nextAmount);
+      ctx.say(`through the ingress (TLS, HTTP/2): ${CLIENTS} clients, ${ITEMS} items, ${SECONDS} s`);
+      const i = await unaryLoad(viaIngress, items, nextAmount);
+      for (const [path, r] of [['direct', d], ['ingress', i]] as const) for (const [m, n] of [...r.errors].slice(0, 2)) ctx.say(`${path}: ${n} calls failed: ${m.slice(0, 160)}`);
+
+      // Fan-out: every stream must first have the item's current state, then 20 bids one after another.
+      ctx.say(`fan-out: ${STREAMS} WatchItem streams through the ingress on one item, ${FANOUT_BIDS} bids`);
+      const [hot] = await openItems(config.databaseUrl, 1);
+      const received = Array.from({ length: STREAMS }, () => new Map<bigint, number>());
+      const abort = new AbortController();
+      const streams = received.map(async (got) => {
+        try {
+          for await (const { live } of viaIngress.watchItem({ itemId: hot! }, { signal: abort.signal })) got.set(live!.version, performance.now());
+        } catch {
+          // aborted at the end
+        }
+      });
+      const waitAll = async (version: bigint, timeoutMs: number) => {
+        const until = performance.now() + timeoutMs;
+        while (received.some((g) => !g.has(version)) && performance.now() < until) await sleep(2);
+      };
+      await waitAll(0n, 15_000);
+      const opened = received.filter((g) => g.has(0n)).length;
+      const fanout: number[] = [];
+      let missing = 0;
+      for (let b = 0; b < FANOUT_BIDS; b++) {
+        const { bid } = await viaIngress.placeBid({ itemId: hot!, userId: randomUUID(), amountCents: 1_000n + BigInt(b) * 100n });
+        const committedAt = performance.now();
+        await waitAll(bid!.sequence, 5_000);
+        for (const got of received) {
+          const at = got.get(bid!.sequence);
+          if (at === undefined) missing++;
+          else fanout.push(Math.max(0, at - committedAt));
+        }
+        await sleep(20);
+      }
+      abort.abort();
+      await Promise.all(streams);
+      fanout.sort((a, b) => a - b);
+
+      const share = i.perSecond / d.perSecond;
+      const fanoutP99 = percentile(fanout, 99);
+      const targets = [
+        [`ingress ≥ ${TARGET.ingressShare * 100}% of direct calls/s`, share >= TARGET.ingressShare, `${(share * 100).toFixed(0)}%`],
+        [`fan-out p99 < ${TARGET.fanoutP99Ms} ms at ${STREAMS} streams`, missing === 0 && opened === STREAMS && fanoutP99 < TARGET.fanoutP99Ms, `${fanoutP99.toFixed(1)} ms${missing ? `, ${fmt(missing)} deliveries missing` : ''}`],
+      ] as const;
+      const ms = (sorted: number[]) => `p50 ${percentile(sorted, 50).toFixed(1)} ms · p99 ${percentile(sorted, 99).toFixed(1)} ms`;
+      return {
+        ok: targets.every(([, met]) => met) && d.failed === 0 && i.failed === 0,
+        table: [
+          '| measure | path | calls/s | accepted · too low · failed | latency | vs direct |',
+          '|---|---|---|---|---|---|',
+          `| PlaceBid, ${ITEMS} items, ${CLIENTS} clients, ${SECONDS} s | direct h2c to bid-service (ceiling) | ${fmt(d.perSecond)} | ${fmt(d.accepted)} · ${fmt(d.refused)} · ${fmt(d.failed)} | ${ms(d.sorted)} | 100% |`,
+          `| PlaceBid, ${ITEMS} items, ${CLIENTS} clients, ${SECONDS} s | ingress (TLS + HTTP/2, then h2c) | ${fmt(i.perSecond)} | ${fmt(i.accepted)} · ${fmt(i.refused)} · ${fmt(i.failed)} | ${ms(i.sorted)} | ${(share * 100).toFixed(0)}% |`,
+          `| WatchItem fan-out, ${opened} of ${STREAMS} streams on one item, ${FANOUT_BIDS} bids | ingress, commit (PlaceBid answer) → each stream | ${fmt(fanout.length)} deliveries | ${fmt(missing)} missing | ${ms(fanout)} | – |`,
+          '',
+          `One bid-service, one bid-worker, Caddy and this client on the same machine. Load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs when it ended.`,
+          `Targets: ${targets.map(([what, met, value]) => `${what}: ${value} ${met ? '✓' : '✗'}`).join(' · ')}`,
+        ],
+      };
+    } finally {
+      await ingress?.stop();
+      await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
+      await deleteExchangeAndQueues(config);
+      await deleteRedisKeys(config.redisUrl, keyPrefix).catch(() => undefined);
+      await env.database.drop();
+    }
+  },
+};
