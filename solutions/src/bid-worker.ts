@@ -1,5 +1,5 @@
 // Entry point of the worker process: the outbox relay (milestone 2), the auction closer and
-// the consumers of the events (milestone 4). Serves /healthz and /metrics for its orchestrator.
+// the consumers of the events (milestone 4). Serves /healthz, /readyz and /metrics for its orchestrator.
 import { createServer, type Server } from 'node:http';
 import { ConfigError, serviceConfig } from '#shared/config.ts';
 import { createAmqp } from '#shared/amqp.ts';
@@ -32,6 +32,11 @@ async function main(): Promise<void> {
   const server: Server = createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else if (req.url === '/readyz') {
+      // Ready while it can reach the two things it cannot work without (Redis outages only pause the read model).
+      void Promise.all([db.query('SELECT 1').then(() => true, () => false), Promise.resolve(amqp.connected)]).then(([postgres, rabbitmq]) =>
+        res.writeHead(postgres && rabbitmq ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: postgres && rabbitmq ? 'ready' : 'not ready', postgres, rabbitmq })),
+      );
     } else if (req.url === '/metrics') {
       void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
     } else {

@@ -1,0 +1,235 @@
+// Milestone 6 · one image, two entry points. No Docker engine runs here, so this checks what
+// can be checked anywhere: the Dockerfile's runtime stage (non-root, production dependencies
+// only), the build context, and the build output itself, laid out as in the image
+// (<WORKDIR>/dist next to node_modules) and started the way the image starts it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { configToEnv, loadConfig } from '#shared/config.ts';
+import { eventually } from '#shared/test/eventually.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { repoRoot } from '#shared/workbook/trees.ts';
+import { build } from '../../scripts/build.ts';
+
+const env = useTestEnv();
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+interface Stage {
+  image: string;
+  name: string | undefined;
+  instructions: Instruction[];
+}
+
+/** The stages of a Dockerfile: continuation lines joined, comments dropped, ARG defaults before the first FROM substituted. */
+function parseDockerfile(text: string): Stage[] {
+  const lines = text
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('#'))
+    .join('\n')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const globalArgs = new Map<string, string>();
+  const stages: Stage[] = [];
+  for (const line of lines) {
+    const [, keyword = '', args = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
+    const upper = keyword.toUpperCase();
+    if (upper === 'FROM') {
+      const [image = '', , name] = args.replace(/\$\{(\w+)\}/g, (_, v: string) => globalArgs.get(v) ?? '').split(/\s+/);
+      stages.push({ image, name, instructions: [] });
+    } else if (stages.length === 0 && upper === 'ARG') {
+      const [k = '', v = ''] = args.split('=');
+      globalArgs.set(k, v);
+    } else {
+      stages.at(-1)?.instructions.push({ keyword: upper, args });
+    }
+  }
+  return stages;
+}
+
+const dockerfile = parseDockerfile(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
+const runtime = dockerfile.at(-1)!;
+const all = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
+const pairs = (args: string) => Object.fromEntries([...args.matchAll(/([\w.-]+)=("([^"]*)"|\S+)/g)].map((m) => [m[1]!, m[3] ?? m[2]!]));
+const runtimeEnv: Record<string, string> = Object.assign({}, ...all(runtime, 'ENV').map(pairs));
+const execForm = (args: string | undefined) => (args?.startsWith('[') ? (JSON.parse(args) as string[]) : undefined);
+const cmd = execForm(all(runtime, 'CMD').at(-1));
+/** CMD, and every other command the image documents in its entrypoints label. */
+const entryPoints = [...new Set([...(cmd ?? []), ...(Object.assign({}, ...all(runtime, 'LABEL').map(pairs))['org.auction-workbook.entrypoints'] ?? '').split(/\s+/).filter(Boolean)])];
+
+describe('the Dockerfile', () => {
+  it('runs the runtime stage as a non-root user, with NODE_ENV=production, on the Node major of .nvmrc', () => {
+    const user = all(runtime, 'USER').at(-1);
+    expect(user, 'the runtime stage sets USER').toBeDefined();
+    expect(['root', '0', '0:0'], 'the runtime user').not.toContain(user);
+    expect(runtimeEnv.NODE_ENV).toBe('production');
+    const nodeMajor = readFileSync(join(repoRoot, '.nvmrc'), 'utf8').trim().split('.')[0];
+    expect(runtime.image, 'the runtime base image').toMatch(new RegExp(`^node:${nodeMajor}(\\.[\\d.]+)?-(\\w+-)?slim$`));
+  });
+
+  it('installs production dependencies only in the runtime stage, and copies the build output from the build stage', () => {
+    const installs = all(runtime, 'RUN').filter((r) => /\bnpm (ci|install|i)\b/.test(r));
+    expect(installs.length, 'the runtime stage installs its dependencies').toBeGreaterThan(0);
+    for (const install of installs) expect(install, 'every install in the runtime stage').toMatch(/--omit=dev\b/);
+    const build = dockerfile.find((s) => s !== runtime && all(s, 'RUN').some((r) => /\bnpm run build\b/.test(r)));
+    expect(build, 'a stage runs `npm run build`').toBeDefined();
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.build, 'npm run build').toContain('scripts/build.ts');
+    expect(all(runtime, 'COPY').some((c) => c.startsWith(`--from=${build!.name}`) && c.includes('dist')), 'the runtime stage copies dist/ from the build stage').toBe(true);
+  });
+
+  it('starts `node <entry point>`, listens on every interface, and exposes the ports the app listens on by default', () => {
+    expect(execForm(all(runtime, 'ENTRYPOINT').at(-1))).toEqual(['node']);
+    expect(cmd, 'CMD names one entry point').toHaveLength(1);
+    expect(entryPoints).toEqual(expect.arrayContaining(['dist/bid-service.js', 'dist/bid-worker.js']));
+    // 127.0.0.1, the app's default, is unreachable from the kubelet's probes and the ingress.
+    expect(runtimeEnv.HTTP_HOST).toBe('0.0.0.0');
+    const defaults = loadConfig({}).http;
+    const exposed = all(runtime, 'EXPOSE').flatMap((e) => e.split(/\s+/)).map((p) => Number(p.split('/')[0]));
+    expect(exposed.sort()).toEqual([defaults.port, defaults.apiPort].sort());
+  });
+
+  it('keeps node_modules, .git and local state out of the build context, and nothing the Dockerfile copies', () => {
+    const ignored = readFileSync(join(repoRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim().replace(/^\/|\/$/g, ''))
+      .filter((l) => l && !l.startsWith('#'));
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.git', '.workbook', 'dist', '.env']));
+    const copied = dockerfile
+      .flatMap((s) => all(s, 'COPY'))
+      .filter((c) => !c.startsWith('--from'))
+      .flatMap((c) => c.split(/\s+/).filter((w) => !w.startsWith('--')).slice(0, -1));
+    for (const source of copied) {
+      expect(ignored.filter((pattern) => source === pattern || source.startsWith(`${pattern}/`)), `.dockerignore patterns that exclude ${source}`).toEqual([]);
+    }
+  });
+});
+
+const children = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+interface Started {
+  entry: string;
+  port: number;
+  output: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  child: ChildProcess;
+}
+
+/** `node <entry point>` as the image runs it, from a working directory that is not the image's. */
+async function startBuilt(app: string, entry: string, cwd: string): Promise<Started> {
+  const [port, apiPort] = [await freePort(), await freePort()];
+  const config = { ...env.config, serviceName: basename(entry, '.js'), logLevel: 'info', http: { ...env.config.http, port, apiPort } };
+  const child = spawn(process.execPath, ['--import', pathToFileURL(join(repoRoot, 'shared/test/exit-with-parent.ts')).href, join(app, entry)], {
+    cwd,
+    // Only what the image and the Deployment give it: no variable of this test runner leaks in.
+    env: { PATH: process.env.PATH, ...runtimeEnv, ...configToEnv(config), WORKBOOK_PARENT_PID: String(process.pid) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const output: string[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (l) => output.push(l));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let done = false;
+  void exited.then(() => (done = true));
+  const EXITED = -1;
+  const status = await eventually(
+    async () => (done ? EXITED : (await fetch(`http://127.0.0.1:${port}/healthz`)).status),
+    (s) => s === 200 || s === EXITED,
+    `${entry} answering /healthz with 200 on PORT ${port}`,
+    15_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\nIts output:\n${output.slice(-15).join('\n')}`);
+  });
+  if (status === EXITED) throw new Error(`${entry} exited before answering /healthz. Its output:\n${output.slice(-15).join('\n')}`);
+  return { entry, port, output, exited, child };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The httpGet probe paths each Deployment in deploy/k8s gives the container that runs `entry`. */
+function probePathsOf(entry: string): string[] {
+  const dir = join(repoRoot, 'deploy/k8s');
+  type Container = { args?: string[]; [probe: string]: unknown };
+  const containers = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Container[] } } } }))
+    .filter((d) => d?.kind === 'Deployment')
+    .flatMap((d) => d.spec?.template?.spec?.containers ?? [])
+    .filter((c) => c.args?.[0] === entry);
+  return containers.flatMap((c) =>
+    ['startupProbe', 'readinessProbe', 'livenessProbe'].map((p) => (c[p] as { httpGet?: { path?: string } } | undefined)?.httpGet?.path).filter((p): p is string => !!p),
+  );
+}
+
+describe('the build output', () => {
+  it('has every entry point the Dockerfile names; each starts from another directory, answers its probes, and exits 0 on SIGTERM', { timeout: 90_000 }, async () => {
+    const root = await mkdtemp(join(tmpdir(), 'wb-image-'));
+    const started: Started[] = [];
+    try {
+      // The image's layout: WORKDIR with dist/ (the build output) and node_modules/.
+      const app = join(root, all(runtime, 'WORKDIR').at(-1)!);
+      await mkdir(app, { recursive: true });
+      await symlink(join(repoRoot, 'node_modules'), join(app, 'node_modules'), 'dir');
+      await build({ tree: env.tree, outDir: join(app, 'dist') });
+      for (const entry of entryPoints) expect(existsSync(join(app, entry)), `${entry} in the build output`).toBe(true);
+
+      for (const entry of entryPoints) started.push(await startBuilt(app, entry, root));
+      for (const s of started) {
+        const paths = probePathsOf(s.entry);
+        expect(paths.length, `probes deploy/k8s gives ${s.entry}`).toBeGreaterThan(0);
+        for (const path of paths) expect.soft((await fetch(`http://127.0.0.1:${s.port}${path}`)).status, `${s.entry} ${path}`).toBe(200);
+      }
+
+      // The event contracts load from dist/proto/ in both bundles: the service encodes the
+      // BidPlaced of a bid, and the worker relays and decodes it into the read model.
+      const service = started.find((s) => s.entry === cmd![0])!;
+      const item = await fetch(`http://127.0.0.1:${service.port}/items`, {
+        method: 'POST',
+        body: JSON.stringify({ title: 'Image lamp', startPriceCents: '1000', endAt: new Date(Date.now() + 3_600_000).toISOString() }),
+      });
+      expect(item.status, await item.clone().text()).toBe(201);
+      const { id } = (await item.json()) as { id: string };
+      const bid = await fetch(`http://127.0.0.1:${service.port}/items/${id}/bids`, { method: 'POST', body: JSON.stringify({ userId: randomUUID(), amountCents: '1500' }) });
+      expect(bid.status, await bid.clone().text()).toBe(201);
+      await eventually(
+        async () => (await (await fetch(`http://127.0.0.1:${service.port}/items/${id}/live`)).json()) as { source: string; bidCount: string },
+        (live) => live.source === 'redis' && live.bidCount === '1',
+        'the bid in the read model (published by the built worker, decoded by its consumer)',
+        15_000,
+      );
+
+      for (const s of started) s.child.kill('SIGTERM');
+      const graceMs = env.config.http.shutdownGraceMs + 5_000;
+      for (const s of started) {
+        const ended = await Promise.race([s.exited, new Promise((r) => setTimeout(r, graceMs, 'still running').unref())]);
+        expect(ended, `${s.entry} ${graceMs} ms after SIGTERM. Its output:\n${s.output.slice(-10).join('\n')}`).toEqual({ code: 0, signal: null });
+      }
+    } finally {
+      for (const s of started) s.child.kill('SIGKILL');
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
