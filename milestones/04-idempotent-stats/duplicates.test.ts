@@ -1,6 +1,6 @@
 // Milestone 4 · the same message twice must not count twice.
 import { describe, expect, it } from 'vitest';
-import { applyStatsOnce } from '#app/stats/apply-stats-once.ts';
+import { applyStatsBatch, applyStatsOnce } from '#app/stats/apply-stats-once.ts';
 import { applyStatsNaive } from '#app/stats/apply-stats-naive.ts';
 import { AUCTION_CLOSED } from '#shared/events/auction-closed.ts';
 import { BID_PLACED } from '#shared/events/bid-placed.ts';
@@ -53,5 +53,24 @@ describe('a duplicated AuctionClosed', () => {
     expect(await applyStatsOnce(env, unsold.event.eventId, unsold)).toBe('applied');
     expect(await statsOf(env.db, bidder)).toEqual({ bids_placed: 1n, auctions_won: 0n, total_spent_cents: 0n });
     expect((await env.db.query('SELECT count(*)::int AS n FROM user_stats WHERE total_spent_cents > 0 AND auctions_won = 0')).rows[0].n).toBe(0);
+  });
+});
+
+describe('batches from several consumers at once', () => {
+  it('touching the same users in different orders, they all commit (no deadlock), each answer in its message’s place', async () => {
+    const users = Array.from({ length: 8 }, aBidder);
+    const batchOf = (order: string[]) =>
+      order.map((userId) => {
+        const event = bidPlaced({ userId });
+        return { messageId: event.eventId, message: { type: BID_PLACED, event } as const };
+      });
+    // Six workers' batches: the same eight users, rotated or reversed.
+    const batches = Array.from({ length: 6 }, (_, i) => batchOf(i % 2 ? [...users].reverse() : [...users.slice(i), ...users.slice(0, i)]));
+    const results = await Promise.allSettled(batches.map((batch) => applyStatsBatch(env, batch)));
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), 'batches that failed').toEqual([]);
+    for (const user of users) expect((await statsOf(env.db, user))?.bids_placed, `bids of ${user}`).toBe(6n);
+
+    const [first, second] = batchOf([users[7]!, users[0]!]);
+    expect(await applyStatsBatch(env, [first!, second!, first!]), 'a batch with a message twice').toEqual(['applied', 'applied', 'duplicate']);
   });
 });
