@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
-import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import { Code, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import { AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
@@ -49,7 +49,7 @@ export function auctionService(deps: AppDeps & { hub: WatchHub }): ServiceImpl<t
       return await fn();
     } catch (err) {
       const connectError = errorToConnect(err);
-      if (connectError.code === 13 /* internal */) deps.log.error({ err }, 'rpc failed');
+      if (connectError.code === Code.Internal) deps.log.error({ err }, 'rpc failed');
       throw connectError;
     }
   };
