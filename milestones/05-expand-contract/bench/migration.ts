@@ -29,8 +29,6 @@ const AFTER_SECONDS = 2;
 const BEFORE_M5 = '1764000000003_closing-and-stats';
 const EXPAND = '1764000000004_expand-bidder-id';
 const TARGET = { backfillSeconds: 300, p99Ms: 50 };
-/** Rows the ceiling fills: enough batches for a steady rate (keyset batches cost the same anywhere in the table). */
-const CEILING_ROWS = 200_000;
 
 type PlaceBid = (deps: { db: Db; config: Config }, input: { itemId: string; userId: string; amountCents: string }) => Promise<unknown>;
 interface BackfillProgress {
@@ -83,11 +81,20 @@ export const benchmark = {
       // Ceiling: the backfill's own statement (a keyset batch of the same size, filled by one
       // UPDATE) run back to back on an identical copy, with no pause, no checkpoint row and no
       // bids competing: as fast as this machine fills the column in batches of that size. Over
-      // the first CEILING_ROWS rows only, to keep the run short; its rate is what is compared.
+      // the whole table, as the backfill: measured over its first 200,000 rows only, it came out
+      // at 70% of the backfill's own rate (right after CREATE DATABASE's checkpoint every first
+      // write to a page puts the whole page in the WAL), a "ceiling" below what it bounds.
       const { batchSize, pauseMs } = configFor(names.main).backfill;
-      ctx.say(`ceiling: the same UPDATE in batches of ${fmt(batchSize)}, back to back, no bids, ${fmt(CEILING_ROWS)} rows`);
+      ctx.say(`ceiling: the same UPDATE in batches of ${fmt(batchSize)}, back to back, no bids, the whole table`);
       await migrate(names.ceiling, EXPAND);
-      const ceiling = await withClient(urlOf(names.ceiling), (c) => fillUnthrottled(c, batchSize, CEILING_ROWS));
+      // A fresh copy starts with cold caches, and the backfill's database does not (it was just
+      // seeded and vacuumed): read the table and its primary key once first, or the ceiling
+      // measures the disk and comes out below the figure it bounds.
+      const ceiling = await withClient(urlOf(names.ceiling), async (c) => {
+        await c.query('SELECT count(*) FROM bids');
+        await c.query('SELECT count(*) FROM (SELECT id FROM bids ORDER BY id) ids');
+        return fillUnthrottled(c, batchSize);
+      });
       await dropDatabase(server, names.ceiling);
 
       ctx.say(`expand: migrating up to ${EXPAND}`);
@@ -279,12 +286,12 @@ function tally(outcomes: Outcome[]) {
   };
 }
 
-/** The backfill's keyset UPDATE, batch after batch with nothing in between, over the first `limit` rows. */
-async function fillUnthrottled(client: pg.Client, batchSize: number, limit: number): Promise<{ rows: number; seconds: number }> {
+/** The backfill's keyset UPDATE, batch after batch with nothing in between, over the whole table. */
+async function fillUnthrottled(client: pg.Client, batchSize: number): Promise<{ rows: number; seconds: number }> {
   const started = performance.now();
   let afterId = '00000000-0000-0000-0000-000000000000';
   let rows = 0;
-  while (rows < limit) {
+  for (;;) {
     const { rows: batch } = await client.query<{ last_id: string | null; scanned: string }>(
       `WITH batch AS (
          SELECT id FROM bids WHERE id > $1::uuid ORDER BY id LIMIT $2::int

@@ -75,11 +75,17 @@ export const benchmark = {
       const nextAmount = () => (amount += 1n);
       // Warm both paths (connections, TLS, JIT) before measuring.
       for (const c of [direct, viaIngress]) await Promise.all(items.slice(0, CLIENTS).map((itemId) => c.placeBid({ itemId, userId: randomUUID(), amountCents: nextAmount() })));
+      // Direct, ingress, direct again: the ceiling is the better direct run, so that the order of
+      // the runs (a warmer database, JIT) cannot put the ingress above it.
       ctx.say(`direct h2c to bid-service: ${CLIENTS} clients, ${ITEMS} items, ${SECONDS} s`);
-      const d = await unaryLoad(direct, items, nextAmount);
+      const d1 = await unaryLoad(direct, items, nextAmount);
       ctx.say(`through the ingress (TLS, HTTP/2): ${CLIENTS} clients, ${ITEMS} items, ${SECONDS} s`);
       const i = await unaryLoad(viaIngress, items, nextAmount);
-      for (const [path, r] of [['direct', d], ['ingress', i]] as const) for (const [m, n] of [...r.errors].slice(0, 2)) ctx.say(`${path}: ${n} calls failed: ${m.slice(0, 160)}`);
+      ctx.say(`direct h2c again: ${CLIENTS} clients, ${ITEMS} items, ${SECONDS} s`);
+      const d2 = await unaryLoad(direct, items, nextAmount);
+      const d = d1.perSecond >= d2.perSecond ? d1 : d2;
+      ctx.say(`direct runs: ${fmt(d1.perSecond)} and ${fmt(d2.perSecond)} calls/s; the ceiling is the better one`);
+      for (const [path, r] of [['direct', d1], ['ingress', i], ['direct again', d2]] as const) for (const [m, n] of [...r.errors].slice(0, 2)) ctx.say(`${path}: ${n} calls failed: ${m.slice(0, 160)}`);
 
       // Fan-out: every stream must first have the item's current state, then 20 bids one after another.
       ctx.say(`fan-out: ${STREAMS} WatchItem streams through the ingress on one item, ${FANOUT_BIDS} bids`);
@@ -128,7 +134,7 @@ export const benchmark = {
         table: [
           '| measure | path | calls/s | accepted · too low · failed | latency | vs direct |',
           '|---|---|---|---|---|---|',
-          `| PlaceBid, ${ITEMS} items, ${CLIENTS} clients, ${SECONDS} s | direct h2c to bid-service (ceiling) | ${fmt(d.perSecond)} | ${fmt(d.accepted)} · ${fmt(d.refused)} · ${fmt(d.failed)} | ${ms(d.sorted)} | 100% |`,
+          `| PlaceBid, ${ITEMS} items, ${CLIENTS} clients, ${SECONDS} s | direct h2c to bid-service (ceiling: the better of two runs) | ${fmt(d.perSecond)} | ${fmt(d.accepted)} · ${fmt(d.refused)} · ${fmt(d.failed)} | ${ms(d.sorted)} | 100% |`,
           `| PlaceBid, ${ITEMS} items, ${CLIENTS} clients, ${SECONDS} s | ingress (TLS + HTTP/2, then h2c) | ${fmt(i.perSecond)} | ${fmt(i.accepted)} · ${fmt(i.refused)} · ${fmt(i.failed)} | ${ms(i.sorted)} | ${(share * 100).toFixed(0)}% |`,
           `| WatchItem fan-out, ${opened} of ${STREAMS} streams on one item, ${FANOUT_BIDS} bids | ingress, commit (PlaceBid answer) → each stream | ${fmt(fanout.length)} deliveries | ${fmt(missing)} missing | ${ms(fanout)} | – |`,
           '',
