@@ -82,8 +82,9 @@ export const benchmark = {
       // UPDATE) run back to back on an identical copy, with no pause, no checkpoint row and no
       // bids competing: as fast as this machine fills the column in batches of that size. Over
       // the whole table, as the backfill: measured over its first 200,000 rows only, it came out
-      // at 70% of the backfill's own rate (right after CREATE DATABASE's checkpoint every first
-      // write to a page puts the whole page in the WAL), a "ceiling" below what it bounds.
+      // at 70% of the backfill's own rate, a "ceiling" below what it bounds. (Likely cause, not
+      // proven: right after CREATE DATABASE's checkpoint every first write to a page puts the
+      // whole page in the WAL, and a short run is mostly first writes.)
       const { batchSize, pauseMs } = configFor(names.main).backfill;
       ctx.say(`ceiling: the same UPDATE in batches of ${fmt(batchSize)}, back to back, no bids, the whole table`);
       await migrate(names.ceiling, EXPAND);
