@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
-import { Code, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import { AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
@@ -42,13 +42,22 @@ function withinDeadline<T extends { bidding: { statementTimeoutMs: number } }>(c
   return left === undefined ? config : { ...config, bidding: { ...config.bidding, statementTimeoutMs: Math.max(1, Math.floor(Math.min(config.bidding.statementTimeoutMs, left))) } };
 }
 
+/** errorToConnect, or, while it is a stub, its TODO as `unimplemented` (Connect would say only "internal error"). */
+function toConnect(err: unknown): ConnectError {
+  try {
+    return errorToConnect(err);
+  } catch (todo) {
+    return new ConnectError((todo as Error).message, Code.Unimplemented);
+  }
+}
+
 /** Each RPC: proto in, the app's own functions, proto out; every error through errorToConnect. */
 export function auctionService(deps: AppDeps & { hub: WatchHub }): ServiceImpl<typeof AuctionService> {
   const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (err) {
-      const connectError = errorToConnect(err);
+      const connectError = toConnect(err);
       if (connectError.code === Code.Internal) deps.log.error({ err }, 'rpc failed');
       throw connectError;
     }
@@ -64,7 +73,7 @@ export function auctionService(deps: AppDeps & { hub: WatchHub }): ServiceImpl<t
       try {
         for await (const live of watchItem(deps, req.itemId, ctx.signal)) yield { live: itemLive(live) };
       } catch (err) {
-        throw errorToConnect(err);
+        throw toConnect(err);
       }
     },
   };

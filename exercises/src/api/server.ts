@@ -2,11 +2,12 @@
 // TLS and speaks HTTP/2 to it. Every RPC is under /api; health stays on the HTTP/1.1 port,
 // because kubelet probes do not speak h2c.
 import { createServer, type Http2Server, type Http2Session } from 'node:http2';
-import type { Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { Gauge } from 'prom-client';
 import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { newCorrelationId, withCorrelationId } from '#shared/logger.ts';
+import { TodoError } from '#shared/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { auctionService } from './auction-service.ts';
 import { startWatchHub, type WatchHub } from './watch-hub.ts';
@@ -43,8 +44,11 @@ function correlationAndLog(deps: AppDeps): Interceptor {
         res.header.set('x-correlation-id', correlationId);
         return res;
       } catch (err) {
-        code = String((err as { code?: number }).code ?? 'unknown');
-        throw err;
+        // Connect hides any error that is not a ConnectError as "internal error"; a stub's
+        // TODO must reach the learner's test output as it is.
+        const thrown = err instanceof TodoError ? new ConnectError(err.message, Code.Unimplemented) : err;
+        code = String((thrown as { code?: number }).code ?? 'unknown');
+        throw thrown;
       } finally {
         deps.metrics.httpRequests.inc({ method: 'RPC', route, status: code });
         deps.log.info({ rpc: route, stream: req.stream, code, durationMs: Math.round(performance.now() - started) }, 'rpc');
