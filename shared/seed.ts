@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { bidderColumn } from './bidder-column.ts';
 
 export interface SeedOptions {
   databaseUrl: string;
@@ -76,14 +77,9 @@ export async function seedAuctions(options: SeedOptions): Promise<{ items: numbe
       }
     };
     // Milestone 5 starts from user_id; once it is contracted, only bidder_id is left. (While both
-    // exist, the expand trigger fills bidder_id: COPY fires row triggers.)
-    const { rows: bidderColumns } = await client.query<{ bidder: string }>(
-      `SELECT column_name AS bidder FROM information_schema.columns
-        WHERE table_schema = current_schema() AND table_name = 'bids' AND column_name IN ('user_id', 'bidder_id')
-        ORDER BY column_name DESC LIMIT 1`,
-    );
-    const bidder = bidderColumns[0]?.bidder ?? 'user_id';
-    await pipeline(Readable.from(bidRows()), client.query(copyFrom(`COPY bids (id, item_id, ${bidder}, amount_cents, sequence, placed_at) FROM STDIN (FORMAT csv)`)));
+    // exist, user_id, and the expand trigger fills bidder_id: COPY fires row triggers.)
+    const bidderColumnName = await bidderColumn(client);
+    await pipeline(Readable.from(bidRows()), client.query(copyFrom(`COPY bids (id, item_id, ${bidderColumnName}, amount_cents, sequence, placed_at) FROM STDIN (FORMAT csv)`)));
     options.onProgress?.(loaded, options.bids);
     await client.query('COMMIT');
     // Fresh statistics, so the planner sees a million rows, not an empty table.
