@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig, type Config } from './config.ts';
-import { createDatabase, databaseUrlFor, dropDatabase, runMigrations } from './migrate.ts';
+import { createDatabase, createDatabaseAt, databaseUrlFor, dropDatabase } from './migrate.ts';
 import type { Infra } from './test/infra.ts';
 
 export interface ChaosContext {
@@ -46,20 +46,10 @@ export function scenarioConfig(base: Config, overrides: Partial<Config>): Config
  * before it (milestone 5's full chain drops bids.user_id).
  */
 export async function scenarioEnvironment(ctx: ChaosContext, overrides: Partial<Config> = {}, options: { migrateTo?: string } = {}) {
-  let database: Awaited<ReturnType<typeof scenarioDatabase>>;
-  if (options.migrateTo === undefined) database = await scenarioDatabase(ctx);
-  else {
-    const name = `wb_chaos_${randomBytes(4).toString('hex')}`;
-    const url = databaseUrlFor(ctx.infra.databaseUrl, name);
-    await createDatabase(ctx.infra.databaseUrl, name);
-    database = { name, url, drop: () => dropDatabase(ctx.infra.databaseUrl, name) };
-    try {
-      await runMigrations({ databaseUrl: url, tree: ctx.tree, direction: 'up', to: options.migrateTo });
-    } catch (err) {
-      await database.drop();
-      throw err;
-    }
-  }
+  const database =
+    options.migrateTo === undefined
+      ? await scenarioDatabase(ctx)
+      : await createDatabaseAt({ serverUrl: ctx.infra.databaseUrl, name: `wb_chaos_${randomBytes(4).toString('hex')}`, tree: ctx.tree, to: options.migrateTo });
   const exchange = `wb.chaos.${randomBytes(3).toString('hex')}.events`;
   const config = scenarioConfig(loadConfig({}), {
     databaseUrl: database.url,

@@ -197,6 +197,20 @@ export async function createDatabase(url: string, name: string, template?: strin
   await withAdmin(url, (c) => c.query(`CREATE DATABASE ${ident(name)}${template ? ` TEMPLATE ${ident(template)}` : ''}`));
 }
 
+/** A new database `name` on the server of `serverUrl`, migrated up to and including `to`; dropped again when a migration fails. */
+export async function createDatabaseAt(options: { serverUrl: string; name: string; tree: string; to: string }): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  await createDatabase(options.serverUrl, options.name);
+  const url = databaseUrlFor(options.serverUrl, options.name);
+  const drop = () => dropDatabase(options.serverUrl, options.name);
+  try {
+    await runMigrations({ databaseUrl: url, tree: options.tree, direction: 'up', to: options.to });
+  } catch (err) {
+    await drop();
+    throw err;
+  }
+  return { name: options.name, url, drop };
+}
+
 export async function dropDatabase(url: string, name: string): Promise<void> {
   await withAdmin(url, (c) => c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`));
 }

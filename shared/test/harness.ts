@@ -5,7 +5,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { loadConfig, type Config } from '../config.ts';
 import { createDb, type Db } from '../db.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { createDatabase, databaseUrlFor, dropDatabase, runMigrations } from '../migrate.ts';
+import { createDatabase, createDatabaseAt, databaseUrlFor, dropDatabase } from '../migrate.ts';
 import { deleteExchangeAndQueues } from '../queues.ts';
 import { deleteRedisKeys } from '../redis.ts';
 import type { WorkbookContext } from './global-setup.ts';
@@ -55,13 +55,7 @@ export function useTestEnv(): TestEnv {
         await createDatabase(workbook.databaseUrl, name, workbook.template);
         return { url: databaseUrlFor(workbook.databaseUrl, name), drop: () => dropDatabase(workbook.databaseUrl, name) };
       },
-      async databaseAt(migration: string) {
-        const name = `${dbName}_${randomBytes(2).toString('hex')}`;
-        await createDatabase(workbook.databaseUrl, name);
-        const url = databaseUrlFor(workbook.databaseUrl, name);
-        await runMigrations({ databaseUrl: url, tree: workbook.tree, direction: 'up', to: migration });
-        return { url, drop: () => dropDatabase(workbook.databaseUrl, name) };
-      },
+      databaseAt: (migration: string) => createDatabaseAt({ serverUrl: workbook.databaseUrl, name: `${dbName}_${randomBytes(2).toString('hex')}`, tree: workbook.tree, to: migration }),
     } satisfies TestEnv);
   });
   afterAll(async () => {
