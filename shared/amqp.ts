@@ -57,3 +57,22 @@ export async function createAmqp(deps: { url: string; log: Logger; name?: string
     },
   };
 }
+
+/**
+ * Runs `open` (declare a channel, its queues, start consuming) once the connection is back, and
+ * again after a failure, with a growing jittered pause, until it succeeds or `stopped()` says
+ * the caller is shutting down.
+ */
+export async function openWhenConnected(amqp: Amqp, open: () => Promise<void>, options: { stopped: () => boolean; log: Logger; what: string }): Promise<void> {
+  for (let attempt = 1; !options.stopped(); attempt++) {
+    try {
+      await amqp.whenConnected();
+      if (options.stopped()) return;
+      await open();
+      return;
+    } catch (err) {
+      options.log.warn({ err: (err as Error).message, attempt }, `${options.what} could not start again yet`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt) * Math.random()));
+    }
+  }
+}

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WatchFeed } from '#app/api/watch-feed.ts';
 import type { ItemLive } from '#app/read-model/item-live.ts';
+import { startFaultProxy } from '#shared/fault-proxy.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { apiClient, startService, startWorker, tomorrow, type AuctionClient } from './fixtures.ts';
@@ -68,6 +69,39 @@ describe('WatchItem', () => {
       }
     }
     expect(codes).toEqual([5, 3]);
+  });
+});
+
+describe('WatchItem while the service’s RabbitMQ connection is down', () => {
+  it('misses the events published meanwhile, and catches up by reading the state again once it reconnects', async () => {
+    const proxy = await startFaultProxy({ target: env.config.amqpUrl });
+    const cut = await startService(env, { amqpUrl: proxy.url(env.config.amqpUrl) });
+    try {
+      const client = apiClient(cut.apiUrl);
+      const { item } = await client.createItem({ title: 'Loom', startPriceCents: 100n, endAt: tomorrow() });
+      const versions: bigint[] = [];
+      const done = new AbortController();
+      const watching = (async () => {
+        for await (const { live } of client.watchItem({ itemId: item!.id }, { signal: done.signal })) {
+          versions.push(live!.version);
+          if (live!.version === 3n) return;
+        }
+      })();
+      await vi.waitFor(() => expect(versions, 'the first state').toEqual([0n]), { timeout: 5_000, interval: 50 });
+      proxy.refuse(true);
+      proxy.cutAll();
+      // Placed while the hub hears nothing: their events reach the worker, not this service.
+      for (const amount of [100n, 200n, 300n]) await client.placeBid({ itemId: item!.id, userId: crypto.randomUUID(), amountCents: amount });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      proxy.refuse(false);
+      await Promise.race([watching, new Promise((_, reject) => setTimeout(() => reject(new Error(`the stream did not reach version 3 within 15 s after the reconnect; it saw ${versions.join(', ')}`)), 15_000))]);
+      expect(versions.at(-1), 'the last state the stream sent').toBe(3n);
+      expect(versions, 'versions, in order, each once').toEqual([...new Set(versions)].sort((a, b) => (a < b ? -1 : 1)));
+      done.abort();
+    } finally {
+      await cut.stop();
+      await proxy.close();
+    }
   });
 });
 

@@ -2,7 +2,7 @@
 // polling the database): each bid-service process binds its own exclusive, auto-deleted queue
 // to the exchange and hands every BidPlaced and AuctionClosed to the streams watching its item.
 import type { Channel, ConsumeMessage } from 'amqplib';
-import type { Amqp } from '#shared/amqp.ts';
+import { openWhenConnected, type Amqp } from '#shared/amqp.ts';
 import type { Config } from '#shared/config.ts';
 import { AUCTION_CLOSED_ROUTING_KEY } from '#shared/events/auction-closed.ts';
 import { BID_PLACED_ROUTING_KEY } from '#shared/events/bid-placed.ts';
@@ -56,19 +56,7 @@ export async function startWatchHub(deps: { amqp: Amqp; config: Pick<Config, 'am
     for (const set of feeds.values()) for (const feed of set) feed.offer({ kind: 'resync' });
   };
 
-  const reopen = async () => {
-    for (let attempt = 1; !closing; attempt++) {
-      try {
-        await deps.amqp.whenConnected();
-        if (closing) return;
-        await open();
-        return;
-      } catch (err) {
-        deps.log.warn({ err: (err as Error).message, attempt }, 'watch: cannot consume events yet');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt) * Math.random()));
-      }
-    }
-  };
+  const reopen = () => openWhenConnected(deps.amqp, open, { stopped: () => closing, log: deps.log, what: 'the watch hub' });
 
   // The service starts while RabbitMQ is down (not ready); the hub keeps trying in the background.
   await open().catch(() => void reopen());

@@ -2,7 +2,7 @@
 // bounded prefetch, ack after the handler resolved, and starting again after RabbitMQ comes
 // back. What happens to each message is handleDelivery's decision.
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import type { Amqp } from '#shared/amqp.ts';
+import { openWhenConnected, type Amqp } from '#shared/amqp.ts';
 import type { Config } from '#shared/config.ts';
 import type { AuctionEvent } from '#shared/events/decode.ts';
 import { failpoint } from '#shared/failpoints.ts';
@@ -121,19 +121,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
     log.info({ queue, prefetch: deps.config.consumer.prefetch }, 'consuming');
   }
 
-  async function reopen(): Promise<void> {
-    for (let attempt = 1; !stopping; attempt++) {
-      try {
-        await deps.amqp.whenConnected();
-        if (stopping) return;
-        await open();
-        return;
-      } catch (err) {
-        log.warn({ err: (err as Error).message, attempt }, 'consumer could not start again yet');
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt) * Math.random()));
-      }
-    }
-  }
+  const reopen = () => openWhenConnected(deps.amqp, open, { stopped: () => stopping, log, what: 'consumer' });
 
   async function sampleLag(): Promise<void> {
     const ch = channel;
