@@ -52,7 +52,7 @@ describe('a full auction run', () => {
           'every auction closed, every event published and consumed',
           20_000,
         );
-        await eventually(() => statsDifferences(env.config.databaseUrl), (d) => d.length === 0, 'user_stats equal to the stats computed from bids and items');
+        await eventually(() => statsDifferences(env.config.databaseUrl), (d) => d.length === 0, 'user_stats equal to the stats computed from bids and items', 30_000);
         const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids');
         expect(rows[0]!.n, 'bids placed in the run').toBeGreaterThan(12n);
         for (const itemId of items) {
