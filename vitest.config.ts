@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { loadWorkbookSettings } from './shared/config.ts';
 import { exercisesDir, repoRoot } from './shared/workbook/trees.ts';
@@ -24,6 +25,15 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Each test file has its own database, names and keys, so files run in parallel.
     fileParallelism: true,
+    // Vitest's default is one worker per core less one: a single worker on two cores. These
+    // tests spend most of their time waiting on services, processes and timers, so at least
+    // three run at once (on two cores that keeps both busy and halves the run).
+    maxWorkers: Math.max(3, availableParallelism() - 1),
+    // A worker runs file after file instead of starting afresh for each (a quarter of the
+    // CPU of a run on two cores). Each file still gets its own database, names, keys and
+    // processes from the harness; between-files.ts resets what lives in the worker itself.
+    isolate: false,
+    setupFiles: ['shared/test/between-files.ts'],
     restoreMocks: true,
   },
 });

@@ -27,7 +27,7 @@ const USAGE = `Usage:
   npm run bench -- [name]    list or run a benchmark (-- --solution for the reference)
   npm run doctor [-- --json] Node, infrastructure and services, with fixes
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
-  npm test                   every check CI runs; npm run check -- <typecheck|sync|infra|green|progress|teeth|chaos> [--json]
+  npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|sync|contracts|infra|green|progress|teeth|chaos> [--json]
   npm run generate           (maintainers) write exercises/ from solutions/
   npm run migrate [-- down] [-- --to NAME | --count N] [-- --solution]  apply your migrations to DATABASE_URL (for npm run start:service)
   npm run backfill [-- --from-start]         fill bids.bidder_id batch by batch, resumable (milestone 5)

@@ -18,6 +18,10 @@ export interface TestRun {
   tests: TestRecord[];
   /** Set when vitest itself failed (a file did not load, global setup threw). */
   error?: string;
+  /** `error`, by test file where it came from one, so a part of a run can be judged alone. */
+  fileErrors: Array<{ file: string; message: string }>;
+  /** `error` where it came from no one file: vitest crashed, or an unhandled error. */
+  otherErrors: string[];
   durationMs: number;
 }
 
@@ -47,17 +51,31 @@ export async function runTests(options: { tree: string; paths: string[]; env?: R
     await rm(dir, { recursive: true, force: true });
   }
   const tests: TestRecord[] = [];
-  const fileErrors: string[] = [...(report?.unhandled ?? [])];
+  const unhandled = report?.unhandled ?? [];
+  const fileErrors: TestRun['fileErrors'] = [];
   for (const module of report?.modules ?? []) {
     const rel = relative(repoRoot, module.file);
-    for (const e of module.errors) fileErrors.push(`${rel}: ${firstLines(e)}`);
+    for (const e of module.errors) fileErrors.push({ file: rel, message: firstLines(e) });
     for (const t of module.tests) {
       if (t.state === 'skipped' || t.state === 'pending') continue;
       tests.push({ file: rel, name: t.name, status: t.state === 'passed' ? 'passed' : 'failed', message: t.state === 'passed' ? '' : firstLines(t.message, 30) });
     }
   }
-  const error = !report ? explainCrash(output.text) : fileErrors.length > 0 ? fileErrors.join('\n') : undefined;
-  return { tests, ...(error ? { error } : {}), durationMs: Date.now() - started };
+  const otherErrors = report ? unhandled : [explainCrash(output.text)];
+  const error = joinErrors(otherErrors, fileErrors);
+  return { tests, ...(error ? { error } : {}), fileErrors, otherErrors, durationMs: Date.now() - started };
+}
+
+/** The part of a run that concerns some of its test files: their tests and their errors, and any error of no one file. */
+export function partOfRun(run: TestRun, fileIsIn: (file: string) => boolean): TestRun {
+  const fileErrors = run.fileErrors.filter((e) => fileIsIn(e.file));
+  const error = joinErrors(run.otherErrors, fileErrors);
+  return { tests: run.tests.filter((t) => fileIsIn(t.file)), ...(error ? { error } : {}), fileErrors, otherErrors: run.otherErrors, durationMs: run.durationMs };
+}
+
+function joinErrors(otherErrors: string[], fileErrors: TestRun['fileErrors']): string | undefined {
+  const all = [...otherErrors, ...fileErrors.map((e) => `${e.file}: ${e.message}`)];
+  return all.length ? all.join('\n') : undefined;
 }
 
 /** The message without the stack: what was expected, what was received. */
