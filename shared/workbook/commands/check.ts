@@ -46,9 +46,11 @@ const milestoneOf = (file: string) => Number(/milestones\/0?(\d)/.exec(file)?.[1
 
 /**
  * One run on T_k serves two checks: progress (milestones 1..k pass) and teeth (milestone k+1
- * fails against T_k). Each judges its own part of it.
+ * fails against T_k). Each judges its own part of it; a check run alone runs only its part.
  */
-const onTree = (k: number) => materializeTree(k).then((tree) => ({ tree, run: testsOn(tree, ready.filter((m) => m.n <= k + 1).map((m) => m.n)) }));
+let checksAsked: ReadonlySet<CheckName> = new Set(CHECKS);
+const forTree = (k: number) => ready.filter((m) => (checksAsked.has('progress') && m.n <= k) || (checksAsked.has('teeth') && m.n === k + 1)).map((m) => m.n);
+const onTree = (k: number) => materializeTree(k).then((tree) => ({ tree, run: testsOn(tree, forTree(k)) }));
 const treeRuns = new Map<number, ReturnType<typeof onTree>>();
 const runOnTree = (k: number) => treeRuns.get(k) ?? treeRuns.set(k, onTree(k)).get(k)!;
 
@@ -236,6 +238,7 @@ export async function checkCommand(which: string, options: { json: boolean }): P
     say(red(`Unknown check "${which}".`) + ` Checks: all, ${CHECKS.join(', ')}.`);
     return 2;
   }
+  checksAsked = new Set(names);
   const startedAll = Date.now();
   const results: CheckResult[] = [];
   for (const name of names) {
