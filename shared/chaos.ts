@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig, type Config } from './config.ts';
 import { createDatabase, createDatabaseAt, databaseUrlFor, dropDatabase } from './migrate.ts';
+import { CONSUMERS, deleteExchangeAndQueues, queueNames } from './queues.ts';
+import { deleteRedisKeys } from './redis.ts';
 import type { Infra } from './test/infra.ts';
 
 export interface ChaosContext {
@@ -40,7 +42,8 @@ export function scenarioConfig(base: Config, overrides: Partial<Config>): Config
 }
 
 /**
- * A database and an exchange of the scenario's own, and the config that points at them. The
+ * A database and an exchange of the scenario's own, the config that points at them, and the
+ * cleanup that removes them (and any queues and Redis keys under them) afterwards. The
  * database is a clone of the tree's template (every migration), or with `migrateTo` an empty
  * one migrated up to and including that migration: a scenario that plays a rollout starts
  * before it (milestone 5's full chain drops bids.user_id).
@@ -50,15 +53,23 @@ export async function scenarioEnvironment(ctx: ChaosContext, overrides: Partial<
     options.migrateTo === undefined
       ? await scenarioDatabase(ctx)
       : await createDatabaseAt({ serverUrl: ctx.infra.databaseUrl, name: `wb_chaos_${randomBytes(4).toString('hex')}`, tree: ctx.tree, to: options.migrateTo });
-  const exchange = `wb.chaos.${randomBytes(3).toString('hex')}.events`;
+  const id = randomBytes(3).toString('hex');
+  const exchange = `wb.chaos.${id}.events`;
   const config = scenarioConfig(loadConfig({}), {
     databaseUrl: database.url,
     amqpUrl: ctx.infra.amqpUrl,
     redisUrl: ctx.infra.redisUrl,
     amqp: { exchange, queuePrefix: `${exchange}.` },
+    redis: { keyPrefix: `wb:chaos:${id}:` },
     ...overrides,
   });
-  return { database, exchange, config };
+  /** Everything the scenario's processes left on the services: its queues and exchange, its Redis keys, its database. */
+  const cleanup = async () => {
+    await deleteExchangeAndQueues(config);
+    await deleteRedisKeys(config.redisUrl, config.redis.keyPrefix).catch(() => undefined);
+    await database.drop();
+  };
+  return { database, exchange, config, cleanup };
 }
 
 export interface LoadResult {
@@ -318,8 +329,6 @@ export async function postBid(serviceUrl: string, itemId: string, body: Record<s
 // must say about them afterwards. (These imports serve only the helpers below.)
 import amqplib from 'amqplib';
 import { createClient } from 'redis';
-import { CONSUMERS, queueNames } from './queues.ts';
-import { deleteRedisKeys } from './redis.ts';
 import { bidderColumn } from './bidder-column.ts';
 import type { LogLine, ServiceProcess } from './test/service-process.ts';
 

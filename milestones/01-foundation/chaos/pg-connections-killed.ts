@@ -11,7 +11,7 @@ export const scenario: ChaosScenario = {
   milestone: 1,
   summary: 'Kills all PostgreSQL connections under load and refuses new ones for 2 s; /readyz must go red and come back, no acknowledged item lost, no restart.',
   async run(ctx) {
-    const { database, config } = await scenarioEnvironment(ctx);
+    const { database, config, cleanup } = await scenarioEnvironment(ctx);
     const admin = new pg.Client({ connectionString: databaseUrlFor(ctx.infra.databaseUrl, 'postgres') });
     await admin.connect();
     const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
@@ -45,7 +45,7 @@ export const scenario: ChaosScenario = {
       await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`).catch(() => undefined);
       await service.stop('SIGTERM');
       await admin.end();
-      await database.drop();
+      await cleanup();
     }
   },
 };

@@ -11,7 +11,7 @@ export const scenario: ChaosScenario = {
   summary: 'Cuts the service off from Redis for 2 s under load; /readyz must say which dependency is down, writes keep working, no restart.',
   async run(ctx) {
     const proxy = await startFaultProxy({ target: ctx.infra.redisUrl });
-    const { database, config } = await scenarioEnvironment(ctx, { redisUrl: proxy.url(ctx.infra.redisUrl) });
+    const { database, config, cleanup } = await scenarioEnvironment(ctx, { redisUrl: proxy.url(ctx.infra.redisUrl) });
     const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
     try {
       ctx.say(`bid-service pid ${service.pid}; Redis through the fault proxy on port ${proxy.port}`);
@@ -42,7 +42,7 @@ export const scenario: ChaosScenario = {
     } finally {
       await service.stop('SIGTERM');
       await proxy.close();
-      await database.drop();
+      await cleanup();
     }
   },
 };

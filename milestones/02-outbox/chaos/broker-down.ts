@@ -10,7 +10,7 @@ export const scenario: ChaosScenario = {
   milestone: 2,
   summary: 'Cuts bid-worker off from RabbitMQ for 3 s while 500 bids arrive at 100/s; every bid must be accepted and every event delivered once the broker is back.',
   async run(ctx) {
-    const { database, exchange, config } = await scenarioEnvironment(ctx);
+    const { database, exchange, config, cleanup } = await scenarioEnvironment(ctx);
     const proxy = await startFaultProxy({ target: ctx.infra.amqpUrl });
     const collector = await collectEvents({ amqpUrl: ctx.infra.amqpUrl, exchange });
     const worker = await startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config: { ...config, amqpUrl: proxy.url(ctx.infra.amqpUrl), outbox: { ...config.outbox, pollMs: 100, backoffMaxMs: 1_000 } } });
@@ -40,7 +40,7 @@ export const scenario: ChaosScenario = {
       await worker.stop('SIGTERM');
       await collector.close();
       await proxy.close();
-      await database.drop();
+      await cleanup();
     }
   },
 };

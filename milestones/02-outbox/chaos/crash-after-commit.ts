@@ -7,7 +7,7 @@ import { startServiceProcess, type ServiceProcess } from '#shared/test/service-p
 const BIDS = 100;
 
 async function run(ctx: ChaosContext, mode: 'dual-write' | 'outbox') {
-  const { database, exchange, config } = await scenarioEnvironment(ctx, { bidWriteMode: mode });
+  const { database, exchange, config, cleanup } = await scenarioEnvironment(ctx, { bidWriteMode: mode });
   const collector = await collectEvents({ amqpUrl: ctx.infra.amqpUrl, exchange });
   const worker = await startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config: { ...config, outbox: { ...config.outbox, pollMs: 100 } } });
   let service: ServiceProcess = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config: { ...config, failpoints: `bid.after-commit=crash@${BIDS / 4}` } });
@@ -32,7 +32,7 @@ async function run(ctx: ChaosContext, mode: 'dual-write' | 'outbox') {
     await service.stop('SIGTERM');
     await worker.stop('SIGTERM');
     await collector.close();
-    await database.drop();
+    await cleanup();
   }
 }
 

@@ -9,7 +9,7 @@ export const scenario: ChaosScenario = {
   milestone: 2,
   summary: 'Runs two bid-workers and kills the relaying one between publish and mark while 500 bids arrive; the other takes over, nothing is lost, the unmarked batch is delivered again.',
   async run(ctx) {
-    const { database, exchange, config } = await scenarioEnvironment(ctx);
+    const { database, exchange, config, cleanup } = await scenarioEnvironment(ctx);
     const workerConfig = { ...config, outbox: { ...config.outbox, pollMs: 100, batchSize: 20 } };
     const collector = await collectEvents({ amqpUrl: ctx.infra.amqpUrl, exchange });
     // Whichever relays its 5th batch first dies there, published but not marked.
@@ -32,7 +32,7 @@ export const scenario: ChaosScenario = {
       await service.stop('SIGTERM');
       await Promise.all([...workers, spare].map((w) => w.stop('SIGKILL')));
       await collector.close();
-      await database.drop();
+      await cleanup();
     }
   },
 };

@@ -12,7 +12,7 @@ export const scenario: ChaosScenario = {
   milestone: 3,
   summary: `${BIDDERS} bidders send ${BIDS} bids to one item at once, each outbidding the price it was last told; every answer must be an acceptance or a typed refusal, and no invariant may break.`,
   async run(ctx) {
-    const { database, config } = await scenarioEnvironment(ctx);
+    const { database, config, cleanup } = await scenarioEnvironment(ctx);
     const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
     try {
       const [itemId] = await openItems(database.url, 1);
@@ -45,7 +45,7 @@ export const scenario: ChaosScenario = {
       };
     } finally {
       await service.stop('SIGTERM');
-      await database.drop();
+      await cleanup();
     }
   },
 };

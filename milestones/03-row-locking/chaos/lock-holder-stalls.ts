@@ -12,7 +12,7 @@ export const scenario: ChaosScenario = {
   milestone: 3,
   summary: `Holds the item's row lock for 3 s while bids arrive; with lock_timeout ${LOCK_TIMEOUT_MS} ms each must fail fast with Busy, then succeed after the lock is released.`,
   async run(ctx) {
-    const { database, config } = await scenarioEnvironment(ctx, {});
+    const { database, config, cleanup } = await scenarioEnvironment(ctx, {});
     const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config: { ...config, bidding: { ...config.bidding, lockTimeoutMs: LOCK_TIMEOUT_MS } } });
     const holder = new pg.Client({ connectionString: database.url });
     await holder.connect();
@@ -46,7 +46,7 @@ export const scenario: ChaosScenario = {
     } finally {
       await holder.end().catch(() => undefined);
       await service.stop('SIGTERM');
-      await database.drop();
+      await cleanup();
     }
   },
 };

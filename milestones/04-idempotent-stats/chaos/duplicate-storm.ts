@@ -19,8 +19,6 @@ import {
   waitForIdempotentStats,
   type ChaosScenario,
 } from '#shared/chaos.ts';
-import { deleteExchangeAndQueues } from '#shared/queues.ts';
-import { deleteRedisKeys } from '#shared/redis.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 
 const ITEMS = 20;
@@ -146,9 +144,7 @@ export const scenario: ChaosScenario = {
       await storm.catch(() => undefined);
       await service?.stop('SIGTERM', 5_000);
       await Promise.all(workers.map((w) => w.stop('SIGTERM', 5_000)));
-      await deleteExchangeAndQueues(config);
-      await deleteRedisKeys(config.redisUrl, keyPrefix).catch(() => undefined);
-      await env.database.drop();
+      await env.cleanup();
     }
   },
 };

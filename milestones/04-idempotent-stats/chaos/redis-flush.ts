@@ -18,7 +18,6 @@ import {
   waitForIdempotentStats,
   type ChaosScenario,
 } from '#shared/chaos.ts';
-import { deleteExchangeAndQueues } from '#shared/queues.ts';
 import { deleteRedisKeys } from '#shared/redis.ts';
 import type { Config } from '#shared/config.ts';
 import { createDb, type Db } from '#shared/db.ts';
@@ -131,9 +130,7 @@ export const scenario: ChaosScenario = {
       await worker?.stop('SIGTERM', 5_000);
       await db.end().catch(() => undefined);
       if (redis.isOpen) await redis.quit().catch(() => undefined);
-      await deleteExchangeAndQueues(config);
-      await deleteRedisKeys(config.redisUrl, keyPrefix).catch(() => undefined);
-      await env.database.drop();
+      await env.cleanup();
     }
   },
 };

@@ -152,7 +152,7 @@ export const scenario: ChaosScenario = {
       await bidders?.stop().catch(() => undefined);
       await admin.end().catch(() => undefined);
       await Promise.all(services.map((s) => s.stop('SIGTERM', 5_000)));
-      await database.drop();
+      await env.cleanup();
     }
   },
 };

@@ -152,7 +152,7 @@ export const scenario: ChaosScenario = {
       await holder.end().catch(() => undefined);
       await ddl.end().catch(() => undefined);
       await service?.stop('SIGTERM', 5_000);
-      await database.drop();
+      await env.cleanup();
     }
   },
 };

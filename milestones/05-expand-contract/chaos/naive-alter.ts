@@ -79,7 +79,7 @@ export const scenario: ChaosScenario = {
       await bidders?.stop().catch(() => undefined);
       await admin.end().catch(() => undefined);
       await service?.stop();
-      await database.drop();
+      await env.cleanup();
     }
   },
 };

@@ -4,8 +4,6 @@
 // be placed twice, and no answered bid may be missing from the database.
 import { randomBytes } from 'node:crypto';
 import { openItems, scenarioEnvironment, sleep, type ChaosScenario } from '#shared/chaos.ts';
-import { deleteExchangeAndQueues } from '#shared/queues.ts';
-import { deleteRedisKeys } from '#shared/redis.ts';
 import { startIngress, type Ingress } from '#shared/test/ingress.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 import { bidLoad, bidsVerdict, freePorts, ingressClient } from './lib/api-load.ts';
@@ -60,9 +58,7 @@ export const scenario: ChaosScenario = {
       await load?.catch(() => undefined);
       await ingress?.stop();
       await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
-      await deleteExchangeAndQueues(config);
-      await deleteRedisKeys(config.redisUrl, keyPrefix).catch(() => undefined);
-      await env.database.drop();
+      await env.cleanup();
     }
   },
 };

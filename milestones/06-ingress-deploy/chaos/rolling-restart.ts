@@ -5,8 +5,6 @@
 // its retries, no stream may end any other way, and every watcher must end on the db's state.
 import { randomBytes } from 'node:crypto';
 import { openItems, scenarioEnvironment, sleep, type ChaosScenario } from '#shared/chaos.ts';
-import { deleteExchangeAndQueues } from '#shared/queues.ts';
-import { deleteRedisKeys } from '#shared/redis.ts';
 import { startIngress, type Ingress } from '#shared/test/ingress.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 import { bidLoad, bidsVerdict, freePorts, ingressClient, itemStates, watch, type Watcher } from './lib/api-load.ts';
@@ -100,9 +98,7 @@ export const scenario: ChaosScenario = {
       await Promise.all(watchers.map((w) => w.stop()));
       await ingress?.stop();
       await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
-      await deleteExchangeAndQueues(config);
-      await deleteRedisKeys(config.redisUrl, keyPrefix).catch(() => undefined);
-      await env.database.drop();
+      await env.cleanup();
     }
   },
 };

@@ -5,8 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { consumerQueueDepths, openItems, readModelDifferences, scenarioEnvironment, sleep, statsDifferences, type ChaosScenario } from '#shared/chaos.ts';
-import { deleteExchangeAndQueues } from '#shared/queues.ts';
-import { deleteRedisKeys } from '#shared/redis.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 import { bidLoad, bidsVerdict, directClient } from './lib/api-load.ts';
 
@@ -99,9 +97,7 @@ export const scenario: ChaosScenario = {
     } finally {
       abort.abort();
       await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
-      await deleteExchangeAndQueues(config);
-      await deleteRedisKeys(config.redisUrl, keyPrefix).catch(() => undefined);
-      await env.database.drop();
+      await env.cleanup();
     }
   },
 };
