@@ -73,6 +73,10 @@ export interface Config {
     /** How often the closer looks for ended auctions when the last batch was not full. */
     pollMs: number;
   };
+  worker: {
+    /** What a bid-worker runs (WORKER_ROLES): all three by default; one each lets them scale apart. */
+    roles: WorkerRole[];
+  };
   consumer: {
     /** Unacknowledged messages RabbitMQ hands one consumer at a time. */
     prefetch: number;
@@ -97,6 +101,9 @@ export const composeDefaults = {
   amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
   redisUrl: 'redis://127.0.0.1:6379',
 } as const;
+
+export const workerRoles = ['relay', 'closer', 'consumers'] as const;
+export type WorkerRole = (typeof workerRoles)[number];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -164,6 +171,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       batchSize: intVar(env, 'CLOSER_BATCH_SIZE', 100, { min: 1, max: 10_000 }),
       pollMs: intVar(env, 'CLOSER_POLL_MS', 1_000, { min: 10 }),
     },
+    worker: { roles: listOf(env, 'WORKER_ROLES', workerRoles, [...workerRoles]) },
     consumer: {
       prefetch: intVar(env, 'CONSUMER_PREFETCH', 20, { min: 1, max: 1_000 }),
       batchSize: intVar(env, 'CONSUMER_BATCH_SIZE', 20, { min: 1, max: 1_000 }),
@@ -221,6 +229,7 @@ export function configToEnv(config: Config): Record<string, string> {
     MIGRATION_ATTEMPTS: String(config.migrations.attempts),
     CLOSER_BATCH_SIZE: String(config.closer.batchSize),
     CLOSER_POLL_MS: String(config.closer.pollMs),
+    WORKER_ROLES: config.worker.roles.join(','),
     CONSUMER_PREFETCH: String(config.consumer.prefetch),
     CONSUMER_BATCH_SIZE: String(config.consumer.batchSize),
     CONSUMER_MAX_ATTEMPTS: String(config.consumer.maxAttempts),
@@ -294,6 +303,17 @@ function intVar(env: Env, name: string, fallback: number, range: { min?: number;
     throw new ConfigError(name, raw, `a whole number from ${min} to ${max}`);
   }
   return value;
+}
+
+/** A comma-separated list of some of `values`, each once, at least one. */
+function listOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T[]): T[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const items = raw.split(',').map((v) => v.trim());
+  if (items.some((v) => !(values as readonly string[]).includes(v)) || new Set(items).size !== items.length) {
+    throw new ConfigError(name, raw, `a comma-separated list of some of ${values.join(', ')}, each at most once`);
+  }
+  return items as T[];
 }
 
 function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {

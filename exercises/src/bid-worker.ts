@@ -1,7 +1,7 @@
 // Entry point of the worker process: the outbox relay (milestone 2), the auction closer and
 // the consumers of the events (milestone 4). Serves /healthz, /readyz and /metrics for its orchestrator.
 import { createServer, type Server } from 'node:http';
-import { ConfigError, serviceConfig } from '#shared/config.ts';
+import { ConfigError, serviceConfig, type WorkerRole } from '#shared/config.ts';
 import { createAmqp } from '#shared/amqp.ts';
 import { createDb } from '#shared/db.ts';
 import { configureFailpoints, onFailpointFired } from '#shared/failpoints.ts';
@@ -23,11 +23,13 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   const redis = createRedis({ url: config.redisUrl, log });
   connectInBackground(redis, log);
-  const relay = createRelay({ db, amqp, log, metrics, config });
-  relay.start();
-  const closer = createCloser({ db, log, metrics, config });
-  closer.start();
-  const consumers = [await startStatsConsumer({ db, amqp, log, metrics, config }), await startReadModelConsumer({ redis, amqp, log, metrics, config })];
+  const runs = (role: WorkerRole) => config.worker.roles.includes(role);
+  const relay = runs('relay') ? createRelay({ db, amqp, log, metrics, config }) : undefined;
+  relay?.start();
+  const closer = runs('closer') ? createCloser({ db, log, metrics, config }) : undefined;
+  closer?.start();
+  const consumers = runs('consumers') ? [await startStatsConsumer({ db, amqp, log, metrics, config }), await startReadModelConsumer({ redis, amqp, log, metrics, config })] : [];
+  log.info({ roles: config.worker.roles }, 'bid-worker roles');
 
   const server: Server = createServer((req, res) => {
     if (req.url === '/healthz') {
@@ -52,8 +54,8 @@ async function main(): Promise<void> {
     graceMs: config.http.shutdownGraceMs,
     steps: () => [
       { name: 'stop the consumers after acking the messages in hand', run: async () => void (await Promise.all(consumers.map((c) => c.stop()))) },
-      { name: 'stop the closer after its batch in flight', run: () => closer.stop() },
-      { name: 'stop the relay after its batch in flight', run: () => relay.stop() },
+      { name: 'stop the closer after its batch in flight', run: async () => closer?.stop() },
+      { name: 'stop the relay after its batch in flight', run: async () => relay?.stop() },
       { name: 'stop serving health and metrics', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'close PostgreSQL pool', run: () => db.end() },
       { name: 'close RabbitMQ', run: () => amqp.close() },
