@@ -81,14 +81,14 @@ export async function startServiceProcess(options: { tree: string; entry: string
   };
   createInterface({ input: child.stdout! }).on('line', onLine);
   createInterface({ input: child.stderr! }).on('line', onLine);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      resolve({ code, signal });
-      for (const wake of waiters) wake();
-    }),
-  );
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // Once the process is gone and its last lines are read, a wait for a log line gives up at
+  // once (a stub that throws at start), instead of when its timeout runs out.
   let hasExited = false;
-  void exited.then(() => (hasExited = true));
+  child.once('close', () => {
+    hasExited = true;
+    for (const wake of waiters) wake();
+  });
 
   const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 10_000) =>
     new Promise<LogLine>((resolve, reject) => {
