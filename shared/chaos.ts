@@ -565,7 +565,7 @@ export async function waitForIdempotentStats(config: Config, itemIds: string[], 
   for (;;) {
     options.check?.();
     const state = await idempotentStatsState(config, itemIds);
-    const agreed = state.closed === state.items && state.unpublished === 0 && state.queued === 0 && state.statsDifferences.length === 0 && state.readModelDifferences.length === 0;
+    const agreed = state.closed === state.items && state.unpublished === 0 && state.queued === 0 && state.appliedOnce === state.events && state.statsDifferences.length === 0 && state.readModelDifferences.length === 0;
     if ((agreed && agreedBefore) || Date.now() > deadline) return state;
     agreedBefore = agreed;
     await sleep(agreed ? 600 : 300);
@@ -577,6 +577,7 @@ export function idempotentStatsLine(state: IdempotentStatsState, middle: string[
   const unfinished = [
     ...(state.unpublished > 0 ? [`unpublished ${state.unpublished}`] : []),
     ...(state.queued > 0 ? [`still queued ${state.queued}`] : []),
+    ...(state.appliedOnce < state.events ? [`not yet applied by user-stats ${state.events - state.appliedOnce}`] : []),
     ...(state.deadLettered > 0 ? [`dead-lettered ${state.deadLettered}`] : []),
   ];
   return [`bids ${state.bids}`, `auctions closed ${state.closed} of ${state.items}`, ...middle, ...unfinished, `user_stats differences ${state.statsDifferences.length}`, `read model differences ${state.readModelDifferences.length}`].join(' · ');

@@ -118,7 +118,7 @@ export const scenario: ChaosScenario = {
       await storm;
       todo();
       if (!clean) throw new Error('no clean bid-worker could be started after the storm');
-      const state = await waitForIdempotentStats(config, items, { timeoutMs: 15_000, check: todo });
+      const state = await waitForIdempotentStats(config, items, { timeoutMs: 30_000, check: todo });
       describeIdempotentStats(state, ctx.say);
       const relayCrashes = crashes.filter((c) => c.startsWith('relay.')).length;
       const skipped = duplicatesSkipped(workers);

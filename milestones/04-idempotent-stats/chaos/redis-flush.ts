@@ -103,7 +103,7 @@ export const scenario: ChaosScenario = {
       const placed = await load;
       if (placed.unimplemented) throw new Error(`bid-service did not accept bids: ${placed.unimplemented}`);
       ctx.say(`load over: ${placed.accepted} bids accepted, ${placed.tooLow} too low, ${placed.ended} after the end, ${placed.failed} failed`);
-      const state = await waitForIdempotentStats(config, items, { timeoutMs: 15_000, check: todo });
+      const state = await waitForIdempotentStats(config, items, { timeoutMs: 30_000, check: todo });
       describeIdempotentStats(state, ctx.say);
       return {
         ok: idempotentStatsHeld(state) && answered === during.length && fromPostgres > 0 && fromRedisAfter === items.length,

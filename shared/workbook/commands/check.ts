@@ -217,11 +217,13 @@ async function chaos(): Promise<CheckResult> {
   const out: CheckResult = { check: 'chaos', passed: 0, failed: 0, problems: [], json: { scenarios: [] as unknown[] } };
   for (const m of ready) {
     for (const scenario of await loadScenarios(m.n)) {
-      const verdict = await runScenario(scenario, solutionsDir, () => undefined).catch((err: Error) => ({ ok: false, line: `crashed: ${err.message}`, facts: {} }));
+      // What the scenario said along the way is kept for a failure: it says what went wrong.
+      const said: string[] = [];
+      const verdict = await runScenario(scenario, solutionsDir, (line) => said.push(line)).catch((err: Error) => ({ ok: false, line: `crashed: ${err.message}`, facts: {} }));
       if (verdict.ok) out.passed++;
       else {
         out.failed++;
-        out.problems.push(`chaos ${m.n} ${scenario.name}: ${verdict.line}`);
+        out.problems.push(`chaos ${m.n} ${scenario.name}: ${verdict.line}\n${indent(said.slice(-12).join('\n'), '      ')}`);
       }
       say(dim(`  chaos ${m.n} ${scenario.name}: ${verdict.ok ? 'survived' : 'DID NOT SURVIVE'} · ${verdict.line}`));
       (out.json.scenarios as unknown[]).push({ milestone: m.n, name: scenario.name, ok: verdict.ok, verdict: verdict.line });
