@@ -28,7 +28,7 @@ export const benchmark = {
   milestone: 2,
   summary: `Relay throughput draining ${fmt(DRAIN_EVENTS)} queued events vs raw confirmed publishes, and end-to-end lag at ${STEADY_RATE} bids/s.`,
   async run(ctx: ChaosContext): Promise<BenchResult> {
-    const { database, exchange, config } = await scenarioEnvironment(ctx, { logLevel: 'silent' });
+    const { database, exchange, config, cleanup } = await scenarioEnvironment(ctx, { logLevel: 'silent' });
     const connection = await amqp.connect(ctx.infra.amqpUrl);
     const channel = await connection.createConfirmChannel();
     await channel.assertExchange(exchange, 'topic', { durable: true });
@@ -141,7 +141,7 @@ export const benchmark = {
       await db.end();
       await channel.deleteExchange(exchange).catch(() => undefined);
       await connection.close().catch(() => undefined);
-      await database.drop();
+      await cleanup();
     }
   },
 };

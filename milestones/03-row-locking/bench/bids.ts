@@ -24,7 +24,7 @@ export const benchmark = {
   milestone: 3,
   summary: `Bids/s and latency of placeBid and placeBidOptimistic on one hot item and over ${fmt(SPREAD_ITEMS)} items, ${CLIENTS} clients, next to pgbench running the same transaction.`,
   async run(ctx: ChaosContext) {
-    const { database, config: base } = await scenarioEnvironment(ctx);
+    const { database, config: base, cleanup } = await scenarioEnvironment(ctx);
     const config = { ...base, bidding: { ...base.bidding, minIncrementCents: 1n } };
     const db = createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }), max: CLIENTS });
     const load = async (file: string) => (await import(pathToFileURL(join(ctx.tree, 'src/bidding', file)).href)) as Record<string, Place>;
@@ -92,7 +92,7 @@ export const benchmark = {
       };
     } finally {
       await db.end();
-      await database.drop();
+      await cleanup();
     }
   },
 };

@@ -31,7 +31,7 @@ export const benchmark = {
   milestone: 4,
   summary: `Messages/s of the stats consumer on a backlog of ${fmt(MESSAGES)} BidPlaced (prefetch ${PREFETCH}, pool ${POOL}), a transaction per message and in batches, next to raw consume-and-ack and pgbench running its effect.`,
   async run(ctx: ChaosContext) {
-    const { database, config: base } = await scenarioEnvironment(ctx);
+    const { database, config: base, cleanup } = await scenarioEnvironment(ctx);
     const config = { ...base, consumer: { ...base.consumer, prefetch: PREFETCH } };
     const log = createLogger({ name: 'bench', level: 'silent' });
     const db = createDb({ url: database.url, log, max: POOL });
@@ -110,7 +110,7 @@ export const benchmark = {
       await channel.deleteExchange(config.amqp.exchange).catch(() => undefined);
       await connection.close().catch(() => undefined);
       await db.end();
-      await database.drop();
+      await cleanup();
     }
   },
 };

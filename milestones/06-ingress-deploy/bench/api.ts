@@ -7,8 +7,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ConnectError } from '@connectrpc/connect';
 import { fmt, percentile } from '#shared/bench-stats.ts';
 import { openItems, scenarioEnvironment, sleep, type ChaosContext } from '#shared/chaos.ts';
-import { deleteExchangeAndQueues } from '#shared/queues.ts';
-import { deleteRedisKeys } from '#shared/redis.ts';
 import { startIngress, type Ingress } from '#shared/test/ingress.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 import { directClient, ingressClient, type AuctionClient } from '../chaos/lib/api-load.ts';
@@ -145,9 +143,7 @@ export const benchmark = {
     } finally {
       await ingress?.stop();
       await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
-      await deleteExchangeAndQueues(config);
-      await deleteRedisKeys(config.redisUrl, keyPrefix).catch(() => undefined);
-      await env.database.drop();
+      await env.cleanup();
     }
   },
 };
