@@ -1,7 +1,7 @@
 // kill -9 on the bid-worker while it consumes, three times, each time started again, as an
 // orchestrator would. Whatever it had in hand (applied or not, acked or not) is redelivered;
 // user_stats and the Redis read model must still end exactly where bids and items say.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   bidUntilAuctionsEnd,
   describeIdempotentStats,
@@ -29,8 +29,7 @@ export const scenario: ChaosScenario = {
   milestone: 4,
   summary: `${BIDDERS} bidders on ${ITEMS} auctions ending during the run; bid-worker is killed with SIGKILL ${KILLS} times while it consumes, and started again each time; user_stats and the read model must equal what bids and items say.`,
   async run(ctx) {
-    const keyPrefix = `wb:chaos:${randomBytes(4).toString('hex')}:`;
-    const env = await scenarioEnvironment(ctx, { closer: { batchSize: 10, pollMs: 100 }, redis: { keyPrefix } });
+    const env = await scenarioEnvironment(ctx, { closer: { batchSize: 10, pollMs: 100 } });
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
     const startWorker = () => startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config, extraEnv: { LOG_LEVEL: 'debug' } });
     const workers: ServiceProcess[] = [];

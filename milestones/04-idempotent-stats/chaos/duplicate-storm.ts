@@ -3,7 +3,7 @@
 // dies after committing a message and before acking it (RabbitMQ delivers it again). Each
 // restart crashes somewhere else; then one clean worker finishes. user_stats and the Redis
 // read model must end exactly where a query over bids and items says.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   bidUntilAuctionsEnd,
   describeIdempotentStats,
@@ -47,8 +47,7 @@ export const scenario: ChaosScenario = {
   milestone: 4,
   summary: `${BIDDERS} bidders on ${ITEMS} auctions ending during the run; bid-worker is crashed ${STORM.length} times, the relay after a publish and the consumers before an ack, then runs clean; user_stats and the read model must equal what bids and items say.`,
   async run(ctx) {
-    const keyPrefix = `wb:chaos:${randomBytes(4).toString('hex')}:`;
-    const env = await scenarioEnvironment(ctx, { closer: { batchSize: 10, pollMs: 100 }, redis: { keyPrefix } });
+    const env = await scenarioEnvironment(ctx, { closer: { batchSize: 10, pollMs: 100 } });
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
     const workers: ServiceProcess[] = [];
     const crashes: string[] = [];

@@ -2,7 +2,7 @@
 // Redis restarted without persistence). Reads must fall back to PostgreSQL meanwhile; the
 // rebuild runs while the consumer keeps applying events, and afterwards every item in Redis
 // must equal what PostgreSQL says: neither side may move an item back.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -51,8 +51,7 @@ export const scenario: ChaosScenario = {
   milestone: 4,
   summary: `${BIDDERS} bidders on ${ITEMS} auctions ending during the run; ${WIPE_AT_MS / 1000} s in, every read-model key is deleted, reads must fall back to PostgreSQL, then the read model is rebuilt while the consumer runs and must equal PostgreSQL for every item.`,
   async run(ctx) {
-    const keyPrefix = `wb:chaos:${randomBytes(4).toString('hex')}:`;
-    const env = await scenarioEnvironment(ctx, { closer: { batchSize: 10, pollMs: 100 }, redis: { keyPrefix } });
+    const env = await scenarioEnvironment(ctx, { closer: { batchSize: 10, pollMs: 100 } });
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
     const log = createLogger({ name: 'chaos', level: 'silent' });
     const db = createDb({ url: config.databaseUrl, log, max: 2 });
@@ -84,8 +83,8 @@ export const scenario: ChaosScenario = {
       todo();
 
       const wipedAt = Date.now();
-      const wiped = await deleteRedisKeys(config.redisUrl, keyPrefix);
-      ctx.say(`wiped the read model: ${wiped} keys deleted (SCAN + DEL on ${keyPrefix}*)`);
+      const wiped = await deleteRedisKeys(config.redisUrl, config.redis.keyPrefix);
+      ctx.say(`wiped the read model: ${wiped} keys deleted (SCAN + DEL on ${config.redis.keyPrefix}*)`);
       const during: LiveRead[] = [];
       const emptySince = Date.now();
       do {

@@ -3,7 +3,7 @@
 // port in the same run (the ceiling); then WatchItem fan-out: 100 streams on one item, and for
 // each of 20 bids the time from its commit (the PlaceBid answer) to each stream receiving it.
 import { availableParallelism, loadavg } from 'node:os';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { ConnectError } from '@connectrpc/connect';
 import { fmt, percentile } from '#shared/bench-stats.ts';
 import { openItems, scenarioEnvironment, sleep, type ChaosContext } from '#shared/chaos.ts';
@@ -56,8 +56,7 @@ export const benchmark = {
   milestone: 6,
   summary: `PlaceBid calls/s and latency over ${ITEMS} items, ${CLIENTS} clients, through the ingress next to direct h2c; then WatchItem fan-out, ${STREAMS} streams on one item, commit-to-delivery latency of ${FANOUT_BIDS} bids.`,
   async run(ctx: ChaosContext) {
-    const keyPrefix = `wb:bench:${randomBytes(4).toString('hex')}:`;
-    const env = await scenarioEnvironment(ctx, { redis: { keyPrefix } });
+    const env = await scenarioEnvironment(ctx);
     const config = { ...env.config, healthTimeoutMs: 2_000, bidding: { ...env.config.bidding, minIncrementCents: 1n }, outbox: { ...env.config.outbox, pollMs: 50 } };
     const processes: ServiceProcess[] = [];
     let ingress: Ingress | undefined;

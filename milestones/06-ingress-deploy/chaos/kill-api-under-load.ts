@@ -2,7 +2,6 @@
 // flight on the killed process are lost mid-answer; each client sends the same request (same
 // request id) again until it is answered, and the ingress sends it to the survivor. No bid may
 // be placed twice, and no answered bid may be missing from the database.
-import { randomBytes } from 'node:crypto';
 import { openItems, scenarioEnvironment, sleep, type ChaosScenario } from '#shared/chaos.ts';
 import { startIngress, type Ingress } from '#shared/test/ingress.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
@@ -18,8 +17,7 @@ export const scenario: ChaosScenario = {
   milestone: 6,
   summary: `${CLIENTS} clients bid over HTTP/2 through the ingress on ${ITEMS} items, retrying each bid with its request id until answered; one of the two bid-services is killed with SIGKILL mid-run and a replacement started on its port. Nothing may be placed twice or lost.`,
   async run(ctx) {
-    const keyPrefix = `wb:chaos:${randomBytes(4).toString('hex')}:`;
-    const env = await scenarioEnvironment(ctx, { redis: { keyPrefix } });
+    const env = await scenarioEnvironment(ctx);
     const config = env.config;
     const processes: ServiceProcess[] = [];
     let ingress: Ingress | undefined;

@@ -3,7 +3,6 @@
 // Clients keep bidding and keep WatchItem streams open; a stream the draining service ends
 // with `unavailable` reconnects and resumes from the current state. No bid call may fail after
 // its retries, no stream may end any other way, and every watcher must end on the db's state.
-import { randomBytes } from 'node:crypto';
 import { openItems, scenarioEnvironment, sleep, type ChaosScenario } from '#shared/chaos.ts';
 import { startIngress, type Ingress } from '#shared/test/ingress.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
@@ -22,8 +21,7 @@ export const scenario: ChaosScenario = {
   milestone: 6,
   summary: `${CLIENTS} clients bid and ${ITEMS * WATCHERS_PER_ITEM} WatchItem streams watch ${ITEMS} items through the ingress while each of two bid-services is replaced in turn (SIGTERM, then a replacement on the same port, the next one once the ingress uses the replacement again). No call may fail after retries, no stream may end other than unavailable, every watcher must end on the database's state.`,
   async run(ctx) {
-    const keyPrefix = `wb:chaos:${randomBytes(4).toString('hex')}:`;
-    const env = await scenarioEnvironment(ctx, { redis: { keyPrefix } });
+    const env = await scenarioEnvironment(ctx);
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
     const processes: ServiceProcess[] = [];
     let ingress: Ingress | undefined;

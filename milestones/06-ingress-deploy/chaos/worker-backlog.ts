@@ -2,7 +2,6 @@
 // pile up unpublished. Then three bid-workers start at once, as an orchestrator scaling up
 // would: their relays claim the backlog side by side, their consumers share the queues. The
 // backlog must drain completely, and user_stats and the read model must end exact.
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { consumerQueueDepths, openItems, readModelDifferences, scenarioEnvironment, sleep, statsDifferences, type ChaosScenario } from '#shared/chaos.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
@@ -29,8 +28,7 @@ export const scenario: ChaosScenario = {
   milestone: 6,
   summary: `${BIDS} bids on ${ITEMS} items through the API while no bid-worker runs, then ${WORKERS} bid-workers start at once; the outbox and the queues must drain, user_stats and the read model must end exact.`,
   async run(ctx) {
-    const keyPrefix = `wb:chaos:${randomBytes(4).toString('hex')}:`;
-    const env = await scenarioEnvironment(ctx, { redis: { keyPrefix } });
+    const env = await scenarioEnvironment(ctx);
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
     const processes: ServiceProcess[] = [];
     const abort = new AbortController();
@@ -65,7 +63,7 @@ export const scenario: ChaosScenario = {
         }
         if (pending === 0 && queued === 0) {
           stats = await statsDifferences(config.databaseUrl);
-          readModel = await readModelDifferences(config.databaseUrl, config.redisUrl, keyPrefix, items);
+          readModel = await readModelDifferences(config.databaseUrl, config.redisUrl, config.redis.keyPrefix, items);
         }
         const agreed = pending === 0 && queued === 0 && stats.length === 0 && readModel.length === 0;
         if (agreed) drainedAt ??= Date.now();
@@ -77,7 +75,7 @@ export const scenario: ChaosScenario = {
       }
       // The differences at the end, whatever the loop saw last.
       stats = await statsDifferences(config.databaseUrl);
-      readModel = await readModelDifferences(config.databaseUrl, config.redisUrl, keyPrefix, items);
+      readModel = await readModelDifferences(config.databaseUrl, config.redisUrl, config.redis.keyPrefix, items);
       const drainSeconds = drainedAt === undefined ? undefined : (drainedAt - startedAt) / 1000;
       ctx.say(`drained ${drainSeconds === undefined ? 'not within the time limit' : `in ${drainSeconds.toFixed(1)} s`}`);
       // Messages the consumers had to try again, by reason (a deadlock between workers' batches, …).
