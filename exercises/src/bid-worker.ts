@@ -24,11 +24,13 @@ async function main(): Promise<void> {
   const redis = createRedis({ url: config.redisUrl, log });
   connectInBackground(redis, log);
   const runs = (role: WorkerRole) => config.worker.roles.includes(role);
-  const relay = runs('relay') ? createRelay({ db, amqp, log, metrics, config }) : undefined;
-  relay?.start();
+  const consumers = runs('consumers') ? [await startStatsConsumer({ db, amqp, log, metrics, config }), await startReadModelConsumer({ redis, amqp, log, metrics, config })] : [];
   const closer = runs('closer') ? createCloser({ db, log, metrics, config }) : undefined;
   closer?.start();
-  const consumers = runs('consumers') ? [await startStatsConsumer({ db, amqp, log, metrics, config }), await startReadModelConsumer({ redis, amqp, log, metrics, config })] : [];
+  const relay = runs('relay') ? createRelay({ db, amqp, log, metrics, config }) : undefined;
+  // The broker drops an event that no queue is bound for (the relay counts it as unroutable),
+  // so the relay publishes only once this worker's consumers have bound their queues.
+  if (relay) void Promise.all(consumers.map((c) => c.bound)).then(() => relay.start());
   log.info({ roles: config.worker.roles }, 'bid-worker roles');
 
   const server: Server = createServer((req, res) => {

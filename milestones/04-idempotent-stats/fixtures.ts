@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from '#shared/metrics.ts';
 import { createRedis, type Redis } from '#shared/redis.ts';
 import type { TestEnv } from '#shared/test/harness.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { describeIdempotentStats, type IdempotentStatsState } from '#shared/chaos.ts';
 
 export const aBidder = () => randomUUID();
 
@@ -150,4 +151,22 @@ export async function testRedis(env: TestEnv): Promise<Redis & { cleanUp(): Prom
       await redis.quit();
     },
   });
+}
+
+/**
+ * For a failure message: where the run's events are (published, applied, queued,
+ * dead-lettered), the first differences, and what the workers warned about, counted.
+ */
+export function whatHappened(state: IdempotentStatsState, workers: ServiceProcess[]): string {
+  const lines: string[] = [];
+  describeIdempotentStats(state, (line) => lines.push(line));
+  const warnings = new Map<string, number>();
+  for (const w of workers) {
+    for (const l of w.logs.filter((l) => l.level >= 40)) {
+      const text = `${l.msg}${typeof l.err === 'string' ? `: ${l.err}` : typeof l.reason === 'string' ? `: ${l.reason}` : ''}`;
+      warnings.set(text, (warnings.get(text) ?? 0) + 1);
+    }
+  }
+  for (const [text, n] of warnings) lines.push(`worker warned ${n}×: ${text}`);
+  return lines.join('\n');
 }

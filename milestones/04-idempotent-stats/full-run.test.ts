@@ -8,13 +8,42 @@ import { queueNames } from '#shared/queues.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
-import { statsDifferences } from '#shared/chaos.ts';
-import { aBidder, anItem, exitOf, publisher, testRedis, throwIfTodo } from './fixtures.ts';
+import { idempotentStatsState, statsDifferences, waitForIdempotentStats } from '#shared/chaos.ts';
+import { aBidder, anItem, exitOf, publisher, testRedis, throwIfTodo, whatHappened } from './fixtures.ts';
 
 const env = useTestEnv();
 
 describe('a full auction run', () => {
-  it('12 items, 6 bidders, bids until the end, the relay killed after a publish: stats and read model exact', async () => {
+  it('bids committed before the worker starts: every one reaches user_stats (the queues are bound before the relay publishes)', { timeout: 60_000 }, async () => {
+    // This file's exchange has no queue bound yet: the first worker declares them.
+    const itemId = await anItem(env.db);
+    const bidders = Array.from({ length: 5 }, aBidder);
+    for (let i = 1; i <= 200; i++) await placeBid(env, { itemId, userId: bidders[i % bidders.length]!, amountCents: String(1_000 + i * 100) });
+    // The consumer binds its queue late; a relay that publishes before then loses events.
+    const worker = await startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, failpoints: 'user-stats.before-bind=delay(1500)' } });
+    try {
+      await eventually(
+        async () => {
+          throwIfTodo(worker);
+          const { rows } = await env.db.query<{ unpublished: bigint; applied: bigint }>(
+            `SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL) AS unpublished,
+                    (SELECT count(*) FROM processed_messages WHERE consumer = 'user-stats') AS applied`,
+          );
+          return rows[0]!;
+        },
+        (s) => s.unpublished === 0n && s.applied === 200n,
+        'all 200 events published and applied by user-stats',
+        30_000,
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${whatHappened(await idempotentStatsState(env.config, [itemId]), [worker])}`);
+      });
+      expect(await statsDifferences(env.config.databaseUrl), 'user_stats minus the stats computed from bids').toEqual([]);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('12 items, 6 bidders, bids until the end, the relay killed after a publish: stats and read model exact', { timeout: 90_000 }, async () => {
     const publish = await publisher(env.config);
     const redis = await testRedis(env);
     const config = { ...env.config, closer: { batchSize: 5, pollMs: 100 }, outbox: { ...env.config.outbox, batchSize: 20 } };
@@ -52,7 +81,8 @@ describe('a full auction run', () => {
           'every auction closed, every event published and consumed',
           20_000,
         );
-        await eventually(() => statsDifferences(env.config.databaseUrl), (d) => d.length === 0, 'user_stats equal to the stats computed from bids and items', 30_000);
+        const state = await waitForIdempotentStats(env.config, items, { timeoutMs: 30_000, check: () => throwIfTodo(second) });
+        expect(state.statsDifferences, `user_stats minus the stats computed from bids and items\n${whatHappened(state, [first, second])}`).toEqual([]);
         const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids');
         expect(rows[0]!.n, 'bids placed in the run').toBeGreaterThan(12n);
         for (const itemId of items) {

@@ -24,6 +24,11 @@ export interface ConsumerSpec {
 export interface Consumer {
   readonly queue: string;
   readonly deadLetterQueue: string;
+  /**
+   * Resolves once the queue is declared and bound, the first time (at start, or when RabbitMQ
+   * is back if it was down): from then on the broker keeps every event for this consumer.
+   */
+  readonly bound: Promise<void>;
   /** Set when the consumer stopped because its code is not written yet (a TodoError). */
   readonly failure: Error | undefined;
   /** Stops taking messages and waits for the ones in hand to be settled. */
@@ -46,6 +51,8 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
   let failure: Error | undefined;
   let stopping = false;
   let lagTimer: NodeJS.Timeout | undefined;
+  let markBound: () => void = () => undefined;
+  const bound = new Promise<void>((resolve) => (markBound = resolve));
 
   async function settle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const started = performance.now();
@@ -108,7 +115,10 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
     await ch.assertExchange(deps.config.amqp.exchange, 'topic', { durable: true });
     await ch.assertQueue(queue, { durable: true });
     await ch.assertQueue(deadLetterQueue, { durable: true });
+    // A slow start (the tests stall it here): until the binding exists, the broker drops events.
+    await failpoint(`${spec.name}.before-bind`);
     for (const key of spec.bindings) await ch.bindQueue(queue, deps.config.amqp.exchange, key);
+    markBound();
     // At most this many unacked messages in hand: memory and redelivery after a crash stay bounded.
     await ch.prefetch(deps.config.consumer.prefetch);
     ({ consumerTag } = await ch.consume(queue, (msg) => {
@@ -140,6 +150,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
   return {
     queue,
     deadLetterQueue,
+    bound,
     get failure() {
       return failure;
     },
