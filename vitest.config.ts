@@ -21,7 +21,9 @@ export default defineConfig({
   test: {
     include: ['milestones/**/*.test.ts', 'shared/tests/**/*.test.ts', ...containersTests],
     globalSetup: ['shared/test/global-setup.ts'],
-    testTimeout: 30_000,
+    // Above the longest wait inside a test (a process start of up to 15 s, then a wait of up to
+    // 30 s for events): a slow test then fails with what it waited for, not with "timed out".
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     // Each test file has its own database, names and keys, so files run in parallel.
     fileParallelism: true,

@@ -10,7 +10,7 @@ import { aBidder, openItem, pendingOutbox } from './fixtures.ts';
 const env = useTestEnv();
 
 describe('ordering', () => {
-  it('two bid-workers, 5 items, 500 bids: every event once, each item’s sequence strictly increasing as consumed', { timeout: 60_000 }, async () => {
+  it('two bid-workers, 5 items, 500 bids: every event once, each item’s sequence strictly increasing as consumed', async () => {
     const collector = await collectEvents({ amqpUrl: env.config.amqpUrl, exchange: env.config.amqp.exchange });
     const config = { ...env.config, outbox: { ...env.config.outbox, batchSize: 20, pollMs: 50 } };
     const workers = await Promise.all([1, 2].map(() => startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config })));

@@ -14,7 +14,7 @@ import { aBidder, anItem, exitOf, publisher, testRedis, throwIfTodo, whatHappene
 const env = useTestEnv();
 
 describe('a full auction run', () => {
-  it('bids committed before the worker starts: every one reaches user_stats (the queues are bound before the relay publishes)', { timeout: 60_000 }, async () => {
+  it('bids committed before the worker starts: every one reaches user_stats (the queues are bound before the relay publishes)', async () => {
     // This file's exchange has no queue bound yet: the first worker declares them.
     const itemId = await anItem(env.db);
     const bidders = Array.from({ length: 5 }, aBidder);
