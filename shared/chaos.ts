@@ -76,11 +76,13 @@ export interface LoadResult {
   sent: number;
   acknowledged: string[];
   failed: number;
+  /** When each failed request ended (Date.now()), to tell failures during a fault from the others. */
+  failedAt: number[];
 }
 
 /** Runs `request` from `workers` loops until `stop()` resolves or `maxRequests` is reached. */
 export async function generateLoad(options: { workers: number; maxRequests: number; until: Promise<void>; request: () => Promise<string | undefined> }): Promise<LoadResult> {
-  const result: LoadResult = { sent: 0, acknowledged: [], failed: 0 };
+  const result: LoadResult = { sent: 0, acknowledged: [], failed: 0, failedAt: [] };
   let stopped = false;
   void options.until.then(() => (stopped = true));
   const loop = async () => {
@@ -89,9 +91,13 @@ export async function generateLoad(options: { workers: number; maxRequests: numb
       try {
         const id = await options.request();
         if (id) result.acknowledged.push(id);
-        else result.failed++;
+        else {
+          result.failed++;
+          result.failedAt.push(Date.now());
+        }
       } catch {
         result.failed++;
+        result.failedAt.push(Date.now());
         await new Promise((r) => setTimeout(r, 20));
       }
     }

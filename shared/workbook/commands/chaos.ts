@@ -50,5 +50,12 @@ export async function chaosCommand(n: number, name: string | undefined, options:
     return { ok: false, line: `the scenario could not finish: ${err.message}. Does \`npm run milestone:${n}${options.solution ? ' -- --solution' : ''}\` pass?`, facts: {} };
   });
   say(`\n${verdict.ok ? green('verdict: survived') : red('verdict: did not survive')}  ${verdict.line}`);
+  if (!verdict.ok) {
+    say(
+      options.solution
+        ? `Next: the reference should survive this. Run \`npm run doctor\`, then this scenario again; if it still fails, report it with the lines above.`
+        : `Next: a scenario breaks a system that works, so first make \`npm run milestone:${n}\` pass; then run this again. To see what surviving looks like: npm run chaos -- ${n} ${scenario.name} -- --solution`,
+    );
+  }
   return verdict.ok ? 0 : 1;
 }
