@@ -165,6 +165,8 @@ export function createRelay(deps: RelayDeps): Relay {
 
   return {
     start() {
+      // Started late (the bid-worker waits for its consumers' queues) after a stop: stay stopped.
+      if (stopping) return;
       loop ??= run().catch((err: Error) => {
         failure = err;
         log.error({ err: err.message }, 'relay stopped');
