@@ -215,18 +215,26 @@ export async function dropDatabase(url: string, name: string): Promise<void> {
   await withAdmin(url, (c) => c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`));
 }
 
+const TEMPLATE_PREFIX = 'wb_tpl_';
+/** Templates kept: every T_k, solutions/ and the learner's exercises/ have one, with room to spare. */
+const TEMPLATES_KEPT = 12;
+
 /**
  * A database migrated with the tree's migrations, named after their content hash, created
  * once and reused until the migrations change. An advisory lock keeps two runs from
- * building the same one at once.
+ * building the same one at once. Each edit of a migration makes a new one, so only the
+ * most recently used are kept (pruneTemplates).
  */
 export async function ensureTemplate(options: { databaseUrl: string; tree: string; migrationsHash: string }): Promise<string> {
-  const name = `wb_tpl_${options.migrationsHash}`;
+  const name = `${TEMPLATE_PREFIX}${options.migrationsHash}`;
   return withAdmin(options.databaseUrl, async (admin) => {
     await admin.query(`SELECT pg_advisory_lock(hashtext('auction-workbook-templates'))`);
     try {
       const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-      if (exists.rowCount === 1) return name;
+      if (exists.rowCount === 1) {
+        await markUsed(admin, name);
+        return name;
+      }
       const building = `${name}_building`;
       await admin.query(`DROP DATABASE IF EXISTS ${ident(building)} WITH (FORCE)`);
       await admin.query(`CREATE DATABASE ${ident(building)}`);
@@ -237,9 +245,40 @@ export async function ensureTemplate(options: { databaseUrl: string; tree: strin
         throw err;
       }
       await admin.query(`ALTER DATABASE ${ident(building)} RENAME TO ${ident(name)}`);
+      await markUsed(admin, name);
+      await pruneTemplates(admin, { prefix: TEMPLATE_PREFIX, keep: TEMPLATES_KEPT });
       return name;
     } finally {
       await admin.query(`SELECT pg_advisory_unlock(hashtext('auction-workbook-templates'))`);
     }
   });
+}
+
+/** Records when a template was last used, in its comment (PostgreSQL keeps no such date itself). */
+export async function markUsed(admin: pg.Client, name: string): Promise<void> {
+  await admin.query(`COMMENT ON DATABASE ${ident(name)} IS 'auction-workbook template, last used ${new Date().toISOString()}'`);
+}
+
+/**
+ * Drops the databases named `prefix…` beyond the `keep` most recently used (markUsed; never
+ * marked counts as oldest). One being cloned or otherwise in use stays, to go another time.
+ * Returns the names dropped.
+ */
+export async function pruneTemplates(admin: pg.Client, options: { prefix: string; keep: number }): Promise<string[]> {
+  const { rows } = await admin.query<{ datname: string }>(
+    `SELECT datname
+       FROM (SELECT datname, oid FROM pg_database
+              WHERE starts_with(datname, $1::text) AND NOT datname LIKE '%\\_building'
+              ORDER BY coalesce(shobj_description(oid, 'pg_database'), '') DESC, datname
+             OFFSET $2::int) d
+      -- DROP DATABASE waits 5 s for the sessions of a database in use before it gives up.
+      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)`,
+    [options.prefix, options.keep],
+  );
+  const dropped: string[] = [];
+  for (const { datname } of rows) {
+    const gone = await admin.query(`DROP DATABASE IF EXISTS ${ident(datname)}`).then(() => true, () => false);
+    if (gone) dropped.push(datname);
+  }
+  return dropped;
 }
