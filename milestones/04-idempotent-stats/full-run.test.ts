@@ -25,13 +25,9 @@ describe('a full auction run', () => {
       await eventually(
         async () => {
           throwIfTodo(worker);
-          const { rows } = await env.db.query<{ unpublished: bigint; applied: bigint }>(
-            `SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL) AS unpublished,
-                    (SELECT count(*) FROM processed_messages WHERE consumer = 'user-stats') AS applied`,
-          );
-          return rows[0]!;
+          return idempotentStatsState(env.config, [itemId]);
         },
-        (s) => s.unpublished === 0n && s.applied === 200n,
+        (s) => s.unpublished === 0 && s.appliedOnce === 200,
         'all 200 events published and applied by user-stats',
         30_000,
       ).catch(async (err: Error) => {
