@@ -216,8 +216,8 @@ export async function dropDatabase(url: string, name: string): Promise<void> {
 }
 
 const TEMPLATE_PREFIX = 'wb_tpl_';
-/** Templates kept: every T_k, solutions/ and the learner's exercises/ have one, with room to spare. */
-const TEMPLATES_KEPT = 12;
+/** Templates kept: every T_k, solutions/ and the learner's exercises/ have one, with room for a second checkout (a git worktree) on the same server. */
+const TEMPLATES_KEPT = 24;
 
 /**
  * A database migrated with the tree's migrations, named after their content hash, created
