@@ -16,7 +16,7 @@ COPY proto ./proto
 COPY shared ./shared
 COPY exercises ./exercises
 COPY solutions ./solutions
-COPY scripts/build.ts scripts/with-node.mjs ./scripts/
+COPY scripts/build.ts scripts/with-node.mjs scripts/node-version.mjs ./scripts/
 ARG TREE=exercises
 RUN npm run build -- --tree "${TREE}" --out-dir dist
 

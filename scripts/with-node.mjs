@@ -16,25 +16,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-/** The oldest Node the workbook runs on, and the major version it fetches when the machine's is older. */
-export const MINIMUM = [22, 22];
-export const FETCHED_MAJOR = 24;
-
-export function isSupported(version) {
-  const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
-  return major > MINIMUM[0] || (major === MINIMUM[0] && minor >= MINIMUM[1]);
-}
-
-/** The registry package that holds Node for this platform, or undefined where the registry has none. */
-export function nodePackage(platform = process.platform, arch = process.arch) {
-  const os = { linux: 'linux', darwin: 'darwin', win32: 'win' }[platform];
-  return os && ['x64', 'arm64'].includes(arch) ? `node-${os}-${arch}` : undefined;
-}
+import { FETCHED_MAJOR, MINIMUM, nodeIsSupported, nodePackage } from './node-version.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Where the fetched Node lives; .workbook/ is the workbook's own ignored folder. */
-export const installDir = path.join(root, '.workbook', 'node');
+const installDir = path.join(root, '.workbook', 'node');
 
 function binDirOf(pkg) {
   // node-win-* packages put node.exe at the package root; the others in bin/.
@@ -54,17 +40,17 @@ function fail(what, next) {
 
 /** A PATH whose first entry runs a supported Node: this one's, or the fetched one (fetched now if needed). */
 function pathWithSupportedNode() {
-  if (isSupported(process.versions.node)) return process.env.PATH ?? '';
-  const pkg = nodePackage();
+  if (nodeIsSupported(process.versions.node)) return process.env.PATH ?? '';
+  const pkg = nodePackage(process.platform, process.arch);
   if (!pkg) {
-    fail(`Node ${process.versions.node} is too old for the workbook (it needs ${MINIMUM.join('.')} or newer), and the npm registry has no Node package for ${process.platform}-${process.arch}.`,
+    fail(`Node ${process.versions.node} is too old for the workbook (it needs ${MINIMUM} or newer), and the npm registry has no Node package for ${process.platform}-${process.arch}.`,
       `install Node ${FETCHED_MAJOR} from nodejs.org, then run the command again`);
   }
   const binDir = binDirOf(pkg);
   const nodeBinary = path.join(binDir, process.platform === 'win32' ? 'node.exe' : 'node');
   const fetched = existsSync(nodeBinary) ? versionOf(nodeBinary) : undefined;
-  if (!fetched || !isSupported(fetched)) {
-    process.stderr.write(`Node ${process.versions.node} is older than the workbook needs (${MINIMUM.join('.')}+): fetching ${pkg}@${FETCHED_MAJOR} from the npm registry into ${path.relative(process.cwd(), installDir) || installDir} (once; the commands then run on it)\n`);
+  if (!fetched || !nodeIsSupported(fetched)) {
+    process.stderr.write(`Node ${process.versions.node} is older than the workbook needs (${MINIMUM}+): fetching ${pkg}@${FETCHED_MAJOR} from the npm registry into ${path.relative(process.cwd(), installDir) || installDir} (once; the commands then run on it)\n`);
     mkdirSync(installDir, { recursive: true });
     // npm itself, on the Node running now: npm_execpath is set by `npm run`; plain `npm` otherwise.
     const npmCli = process.env.npm_execpath;
@@ -72,7 +58,7 @@ function pathWithSupportedNode() {
     const r = spawnSync(cmd, [...args, 'install', '--prefix', installDir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `${pkg}@${FETCHED_MAJOR}`],
       { stdio: ['ignore', 'ignore', 'inherit'], shell: process.platform === 'win32' });
     const now = r.status === 0 && existsSync(nodeBinary) ? versionOf(nodeBinary) : undefined;
-    if (!now || !isSupported(now)) {
+    if (!now || !nodeIsSupported(now)) {
       fail(`Could not fetch ${pkg}@${FETCHED_MAJOR} from the npm registry (npm install exited with ${r.status ?? r.signal}).`,
         `check that \`npm view ${pkg}@${FETCHED_MAJOR} version\` answers (the registry is reachable), or install Node ${FETCHED_MAJOR} from nodejs.org`);
     }
@@ -102,6 +88,4 @@ function main(argv) {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || fileURLToPath(import.meta.url) === path.resolve(process.argv[1] ?? '')) {
-  main(process.argv.slice(2));
-}
+main(process.argv.slice(2));

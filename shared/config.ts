@@ -237,11 +237,8 @@ export function configToEnv(config: Config): Record<string, string> {
   };
 }
 
-/** The workbook needs Node 22.22 or newer (testcontainers 12); 24 LTS is the target. */
-export function nodeIsSupported(version: string): boolean {
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  return major > 22 || (major === 22 && minor >= 22);
-}
+/** The workbook needs Node 22.22 or newer (testcontainers 12); 24 LTS is the target. One answer, shared with the launcher every npm script runs through. */
+export { MINIMUM as MINIMUM_NODE, nodeIsSupported } from '../scripts/node-version.mjs';
 
 /** Settings of the workbook tooling (CLI, test harness), never of the app. */
 export interface WorkbookSettings {

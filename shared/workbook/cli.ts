@@ -1,5 +1,5 @@
 // The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate.
-import { ConfigError, loadConfig, nodeIsSupported } from '../config.ts';
+import { ConfigError, loadConfig, MINIMUM_NODE, nodeIsSupported } from '../config.ts';
 import { seedCommand } from './commands/seed.ts';
 import { createDatabase, databaseExists, databaseName, MigrationFailed, runMigrations } from '../migrate.ts';
 import { milestone } from '../../milestones/manifest.ts';
@@ -43,7 +43,9 @@ function parseMilestone(raw: string | undefined, command: string): number {
 
 async function main(argv: string[]): Promise<number> {
   if (!nodeIsSupported(process.versions.node)) {
-    throw new LearnerError(`Node ${process.versions.node} is too old: the workbook needs Node 22.22 or newer (24 LTS recommended).`, 'nvm install (reads .nvmrc), or install Node 24 from nodejs.org, then npm install again');
+    // Only reached when the CLI is started directly: every npm script runs through
+    // scripts/with-node.mjs, which brings Node 24 from the npm registry when this one is older.
+    throw new LearnerError(`Node ${process.versions.node} is too old: the workbook needs Node ${MINIMUM_NODE} or newer (24 LTS recommended).`, 'run the command through npm (npm run milestone:1, npm run doctor, …): it fetches Node 24 from the npm registry into .workbook/node by itself');
   }
   const flags = new Set(argv.filter((a) => a.startsWith('--')));
   const [command, ...args] = argv.filter((a) => !a.startsWith('--'));

@@ -1,10 +1,11 @@
 // npm run doctor — Node version, which infrastructure is in use, each service reachable,
 // the container engine and its images, each fix spelled out.
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { createClient } from 'redis';
-import { composeDefaults, loadWorkbookSettings, nodeIsSupported, type WorkbookSettings } from '../../config.ts';
+import { composeDefaults, loadWorkbookSettings, MINIMUM_NODE, nodeIsSupported, type WorkbookSettings } from '../../config.ts';
 import { endpoints, resolveInfra, tcpReachable, type Infra } from '../../test/infra.ts';
 import { bold, dim, green, red, say, yellow } from '../ui.ts';
 
@@ -73,7 +74,8 @@ export async function doctorCommand(options: { json: boolean }): Promise<number>
     return ok ? 0 : 1;
   }
   say(bold('Workbook doctor'));
-  say(`${nodeOk ? green('✓') : red('✗')} Node ${settings.nodeVersion}${nodeOk ? '' : ` — the workbook needs Node 22.22 or newer (24 LTS recommended). Fix: \`nvm install\` (reads .nvmrc), or install Node 24 from nodejs.org.`}`);
+  const fetched = nodeOk && process.execPath.includes(join('.workbook', 'node')) ? ' (fetched by the workbook from the npm registry into .workbook/node, because the machine\'s Node is older)' : '';
+  say(`${nodeOk ? green('✓') : red('✗')} Node ${settings.nodeVersion}${fetched}${nodeOk ? '' : ` — the workbook needs Node ${MINIMUM_NODE} or newer (24 LTS recommended). Fix: run it as \`npm run doctor\`: every npm script fetches Node 24 from the npm registry by itself.`}`);
   const engineName = engine.label ? `${engine.label} (${engine.endpoint})` : 'no container engine';
   if (forced) {
     say(`${engine.label ? green('✓') : red('✗')} Infrastructure: Testcontainers only (WORKBOOK_INFRA=testcontainers), on ${engineName}`);
