@@ -24,7 +24,7 @@ const USAGE = `Usage:
   npm run reset -- N         put milestone N's stubs back (asks first; --yes to skip)
   npm run chaos -- N [name]  list or run milestone N's failure scenarios (-- --solution for the reference)
   npm run events             print every event on the exchange, decoded (a throwaway consumer)
-  npm run bench -- [name]    list or run a benchmark (-- --solution for the reference)
+  npm run bench -- [name|all] list or run benchmarks (-- --solution for the reference, -- --smoke for a small end-to-end run)
   npm run doctor [-- --json] Node, infrastructure and services, with fixes
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
   npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|sync|contracts|infra|green|progress|teeth|chaos> [--json]
@@ -75,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
     case 'events':
       return eventsCommand();
     case 'bench':
-      return benchCommand(args[0], { solution: flags.has('--solution') });
+      return benchCommand(args[0], { solution: flags.has('--solution'), smoke: flags.has('--smoke') });
     case 'doctor':
       return doctorCommand({ json });
     case 'check':

@@ -5,29 +5,32 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import amqp from 'amqplib';
-import { openItems, scenarioEnvironment, sleep, type ChaosContext } from '#shared/chaos.ts';
+import { openItems, scenarioEnvironment, sleep } from '#shared/chaos.ts';
 import { createDb } from '#shared/db.ts';
 import { BID_PLACED, bidPlacedFromProto, bidPlacedToProto } from '#shared/events/bid-placed.ts';
-import { fmt, percentile } from '#shared/bench-stats.ts';
+import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
 import { createLogger } from '#shared/logger.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
+
+/** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
+const SIZES = {
+  full: { drainEvents: 20_000, steadyRate: 500, steadySeconds: 10, rounds: 3 },
+  smoke: { drainEvents: 500, steadyRate: 100, steadySeconds: 2, rounds: 1 },
+};
 
 export interface BenchResult {
   ok: boolean;
   table: string[];
 }
 
-const DRAIN_EVENTS = 20_000;
-const STEADY_RATE = 500;
-const STEADY_SECONDS = 10;
-const ROUNDS = 3;
 
 
 export const benchmark = {
   name: 'outbox',
   milestone: 2,
-  summary: `Relay throughput draining ${fmt(DRAIN_EVENTS)} queued events vs raw confirmed publishes, and end-to-end lag at ${STEADY_RATE} bids/s.`,
-  async run(ctx: ChaosContext): Promise<BenchResult> {
+  summary: `Relay throughput draining ${fmt(SIZES.full.drainEvents)} queued events vs raw confirmed publishes, and end-to-end lag at ${SIZES.full.steadyRate} bids/s.`,
+  async run(ctx: BenchContext): Promise<BenchResult> {
+    const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
     const { database, exchange, config, cleanup } = await scenarioEnvironment(ctx, { logLevel: 'silent' });
     const connection = await amqp.connect(ctx.infra.amqpUrl);
     const channel = await connection.createConfirmChannel();
@@ -42,17 +45,17 @@ export const benchmark = {
     const itemId = items[0]!;
     const payload = Buffer.from(bidPlacedToProto({ eventId: randomUUID(), itemId: itemId!, bidId: randomUUID(), userId: randomUUID(), amountCents: 123_456n, sequence: 1n, placedAt: new Date(), correlationId: 'bench' }));
     try {
-      // 1 and 2, alternated over ROUNDS so a burst of noise hits both sides; the best of each counts.
+      // 1 and 2, alternated over size.rounds so a burst of noise hits both sides; the best of each counts.
       const pending = async () => (await db.query('SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).rowCount ?? 0;
       // The relay alone: from milestone 4 a bid-worker also runs the closer and the consumers,
       // which would apply every event of the benchmark and compete with what is measured.
       const worker = await startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config: { ...config, worker: { roles: ['relay'] }, outbox: { ...config.outbox, batchSize: BATCH, pollMs: 50 } } });
       let ceiling = 0;
       let relay = 0;
-      for (let round = 1; round <= ROUNDS; round++) {
+      for (let round = 1; round <= size.rounds; round++) {
         // Ceiling: the same payloads, published in batches of BATCH and confirmed, no database.
         let started = performance.now();
-        for (let i = 0; i < DRAIN_EVENTS; i += BATCH) {
+        for (let i = 0; i < size.drainEvents; i += BATCH) {
           for (let j = 0; j < BATCH; j++) {
             if (!channel.publish(exchange, 'bid.placed', payload, { persistent: true, mandatory: true, messageId: randomUUID(), type: BID_PLACED, headers: { 'x-correlation-id': 'bench' } })) {
               await new Promise((r) => channel.once('drain', r));
@@ -60,26 +63,26 @@ export const benchmark = {
           }
           await channel.waitForConfirms();
         }
-        const ceilingRound = DRAIN_EVENTS / ((performance.now() - started) / 1000);
+        const ceilingRound = size.drainEvents / ((performance.now() - started) / 1000);
         await channel.purgeQueue(queue);
 
         // The relay (a real bid-worker, already idle-polling) draining as many committed rows.
         await db.query(
           `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, routing_key, payload, headers)
            SELECT 'item', ($1::uuid[])[1 + g % 100], $2::text, 'bid.placed', $3::bytea, '{"x-correlation-id":"bench"}'::jsonb FROM generate_series(1, $4::int) AS g`,
-          [items, BID_PLACED, payload, DRAIN_EVENTS],
+          [items, BID_PLACED, payload, size.drainEvents],
         );
         started = performance.now();
         while ((await pending()) > 0) await sleep(20);
-        const relayRound = DRAIN_EVENTS / ((performance.now() - started) / 1000);
+        const relayRound = size.drainEvents / ((performance.now() - started) / 1000);
         await channel.purgeQueue(queue);
         ctx.say(`round ${round}: ceiling ${fmt(ceilingRound)} events/s · relay ${fmt(relayRound)} events/s`);
         ceiling = Math.max(ceiling, ceilingRound);
         relay = Math.max(relay, relayRound);
       }
 
-      // 3. Steady load: placeBid at STEADY_RATE/s; lag = consumer receipt - placeBid returning (commit).
-      ctx.say(`lag: ${STEADY_RATE} bids/s for ${STEADY_SECONDS} s through placeBid, relay and a consumer`);
+      // 3. Steady load: placeBid at size.steadyRate/s; lag = consumer receipt - placeBid returning (commit).
+      ctx.say(`lag: ${size.steadyRate} bids/s for ${size.steadySeconds} s through placeBid, relay and a consumer`);
       const { placeBid } = (await import(pathToFileURL(join(ctx.tree, 'src/bidding/place-bid.ts')).href)) as typeof import('#app/bidding/place-bid.ts');
       const committedAt = new Map<string, number>();
       const lags: number[] = [];
@@ -96,7 +99,7 @@ export const benchmark = {
       // unless two on one item commit out of order (counted as rejected, not as a failure).
       const bidsOnItem = new Map<string, number>();
       let rejected = 0;
-      const total = STEADY_RATE * STEADY_SECONDS;
+      const total = size.steadyRate * size.steadySeconds;
       const nextOn = (itemId: string) => {
         const n = (bidsOnItem.get(itemId) ?? 0) + 1;
         bidsOnItem.set(itemId, n);
@@ -106,7 +109,7 @@ export const benchmark = {
       const inflight: Promise<void>[] = [];
       let refused = 0;
       for (let i = 0; i < total; i++) {
-        const wait = t0 + (i * 1000) / STEADY_RATE - performance.now();
+        const wait = t0 + (i * 1000) / size.steadyRate - performance.now();
         if (wait > 0) await sleep(wait);
         inflight.push(
           placeBid({ db, config }, { itemId: items[i % items.length], userId: randomUUID(), amountCents: String(1_000 * nextOn(items[i % items.length]!)) }).then((bid) => {
@@ -132,7 +135,7 @@ export const benchmark = {
       const table = [
         `| measure | result | ceiling (same run) | target |`,
         `|---|---|---|---|`,
-        `| relay throughput, draining ${fmt(DRAIN_EVENTS)} rows (best of ${ROUNDS}) | ${fmt(relay)} events/s | ${fmt(ceiling)} events/s raw confirmed publishes, batches of ${BATCH} (best of ${ROUNDS}) | ≥ 50% of ceiling: ${(share * 100).toFixed(0)}% ${share >= 0.5 ? 'PASS' : 'FAIL'} |`,
+        `| relay throughput, draining ${fmt(size.drainEvents)} rows (best of ${size.rounds}) | ${fmt(relay)} events/s | ${fmt(ceiling)} events/s raw confirmed publishes, batches of ${BATCH} (best of ${size.rounds}) | ≥ 50% of ceiling: ${(share * 100).toFixed(0)}% ${share >= 0.5 ? 'PASS' : 'FAIL'} |`,
         `| end-to-end lag at ${fmt(offered)} bids/s offered (${fmt(total)} bids) | p50 ${p50.toFixed(1)} ms · p99 ${p99.toFixed(1)} ms · max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms | – | p99 < 250 ms ${p99 < 250 ? 'PASS' : 'FAIL'} |`,
         `| events delivered | ${fmt(lags.length)} of ${fmt(total - rejected)} accepted bids (rejected as too low: ${rejected}; failed: ${refused}) | – | all ${lags.length === total - rejected && refused === 0 ? 'PASS' : 'FAIL'} |`,
       ];

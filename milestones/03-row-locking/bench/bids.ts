@@ -6,14 +6,17 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fileURLToPath } from 'node:url';
-import { bidInvariantViolations, openItems, scenarioEnvironment, type ChaosContext } from '#shared/chaos.ts';
+import { bidInvariantViolations, openItems, scenarioEnvironment } from '#shared/chaos.ts';
+import { bidderColumn } from '#shared/bidder-column.ts';
 import { createDb } from '#shared/db.ts';
-import { fmt, percentile } from '#shared/bench-stats.ts';
+import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
 import { createLogger } from '#shared/logger.ts';
 
-const CLIENTS = 8;
-const SECONDS = 8;
-const SPREAD_ITEMS = 1_000;
+/** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
+const SIZES = {
+  full: { clients: 8, seconds: 8, spreadItems: 1_000 },
+  smoke: { clients: 4, seconds: 1, spreadItems: 50 },
+};
 const script = fileURLToPath(new URL('./place-bid.pgbench.sql', import.meta.url));
 
 
@@ -22,11 +25,12 @@ type Place = (deps: unknown, input: unknown) => Promise<unknown>;
 export const benchmark = {
   name: 'bids',
   milestone: 3,
-  summary: `Bids/s and latency of placeBid and placeBidOptimistic on one hot item and over ${fmt(SPREAD_ITEMS)} items, ${CLIENTS} clients, next to pgbench running the same transaction.`,
-  async run(ctx: ChaosContext) {
+  summary: `Bids/s and latency of placeBid and placeBidOptimistic on one hot item and over ${fmt(SIZES.full.spreadItems)} items, ${SIZES.full.clients} clients, next to pgbench running the same transaction.`,
+  async run(ctx: BenchContext) {
+    const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
     const { database, config: base, cleanup } = await scenarioEnvironment(ctx);
     const config = { ...base, bidding: { ...base.bidding, minIncrementCents: 1n } };
-    const db = createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }), max: CLIENTS });
+    const db = createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }), max: size.clients });
     const load = async (file: string) => (await import(pathToFileURL(join(ctx.tree, 'src/bidding', file)).href)) as Record<string, Place>;
     const variants: Array<[string, Place]> = [
       ['pessimistic (FOR UPDATE)', (await load('place-bid.ts')).placeBid!],
@@ -35,33 +39,36 @@ export const benchmark = {
     const rows: string[] = [];
     let ok = true;
     try {
-      const items = await openItems(database.url, SPREAD_ITEMS);
+      const items = await openItems(database.url, size.spreadItems);
       await db.query('CREATE TABLE bench_items (n int PRIMARY KEY, id uuid NOT NULL)');
-      await db.query('INSERT INTO bench_items SELECT g, ($1::uuid[])[g] FROM generate_series(1, $2::int) AS g', [items, SPREAD_ITEMS]);
+      await db.query('INSERT INTO bench_items SELECT g, ($1::uuid[])[g] FROM generate_series(1, $2::int) AS g', [items, size.spreadItems]);
       await db.query('CREATE SEQUENCE bench_amounts START 1000000000');
+      // The bidder column of this tree's schema: user_id (uuid) before milestone 5's contract, bidder_id (text) after.
+      const bidder = await bidderColumn(db);
+      const bidderVars = ['-D', `bidder=${bidder}`, '-D', `bidder_type=${bidder === 'user_id' ? 'uuid' : 'text'}`];
       const acceptedSoFar = async () => Number((await db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids')).rows[0]!.n);
-      for (const [shape, nitems] of [['hot item', 1], [`${fmt(SPREAD_ITEMS)} items`, SPREAD_ITEMS]] as const) {
-        ctx.say(`${shape}: pgbench ceiling, ${CLIENTS} clients, ${SECONDS} s`);
+      for (const [shape, nitems] of [['hot item', 1], [`${fmt(size.spreadItems)} items`, size.spreadItems]] as const) {
+        ctx.say(`${shape}: pgbench ceiling, ${size.clients} clients, ${size.seconds} s`);
         const before = await acceptedSoFar();
-        const pgbench = spawnSync('pgbench', ['-n', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS), '-D', `nitems=${nitems}`, '-f', script, database.url], { encoding: 'utf8' });
+        const pgbench = spawnSync('pgbench', ['-n', '-c', String(size.clients), '-j', '2', '-T', String(size.seconds), '-D', `nitems=${nitems}`, ...bidderVars, '-f', script, database.url], { encoding: 'utf8' });
         const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench.stdout)?.[1] ?? NaN);
         const pgLatency = Number(/latency average = ([\d.]+) ms/.exec(pgbench.stdout)?.[1] ?? NaN);
         if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(pgbench.stderr || pgbench.stdout).slice(0, 500)}`);
         // Accepted bids per second, like the Node.js rows; tps also counts refused ones.
         const acceptedByPgbench = (await acceptedSoFar()) - before;
         const processed = Number(/number of transactions actually processed: (\d+)/.exec(pgbench.stdout)?.[1] ?? NaN);
-        const ceiling = acceptedByPgbench / SECONDS;
+        const ceiling = acceptedByPgbench / size.seconds;
         rows.push(`| ${shape} | pgbench, same transaction in SQL (ceiling) | ${fmt(ceiling)} | ${fmt(processed - acceptedByPgbench)} | avg ${pgLatency.toFixed(1)} ms | – | 100% |`);
         for (const [name, place] of variants) {
-          ctx.say(`${shape}: ${name}, ${CLIENTS} clients, ${SECONDS} s`);
+          ctx.say(`${shape}: ${name}, ${size.clients} clients, ${size.seconds} s`);
           let accepted = 0;
           // Same amounts as pgbench's: the shared sequence, fetched before the transaction.
           const amountOf = async () => BigInt((await db.query<{ v: bigint }>("SELECT nextval('bench_amounts') * 1000 AS v")).rows[0]!.v);
           let refused = 0;
           const latencies: number[] = [];
-          const deadline = performance.now() + SECONDS * 1000;
+          const deadline = performance.now() + size.seconds * 1000;
           await Promise.all(
-            Array.from({ length: CLIENTS }, async () => {
+            Array.from({ length: size.clients }, async () => {
               while (performance.now() < deadline) {
                 const n = nitems === 1 ? 1 : 1 + Math.floor(Math.random() * nitems);
                 const started = performance.now();
@@ -76,7 +83,7 @@ export const benchmark = {
             }),
           );
           const sorted = latencies.sort((a, b) => a - b);
-          const rate = accepted / SECONDS;
+          const rate = accepted / size.seconds;
           const violations = await bidInvariantViolations(database.url, items[0]!, config.bidding.minIncrementCents);
           const share = rate / ceiling;
           const target = nitems === 1 && name.startsWith('pessimistic');

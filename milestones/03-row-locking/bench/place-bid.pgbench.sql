@@ -2,8 +2,10 @@
 -- pgbench against the same database, rules included: lock the item, refuse an amount below
 -- the highest bid + 1, else record the bid and its outbox row. Amounts come from one shared
 -- rising sequence, as the Node.js clients' do, so both sides see the same reordering.
+-- The bidder column follows the schema: bidder=user_id bidder_type=uuid before milestone 5's
+-- contract migration, bidder=bidder_id bidder_type=text after (the benchmark looks it up).
 -- Rerun by hand (the benchmark creates bench_items and bench_amounts):
---   pgbench -n -c 8 -j 2 -T 8 -D nitems=1 -f milestones/03-row-locking/bench/place-bid.pgbench.sql "$DATABASE_URL"
+--   pgbench -n -c 8 -j 2 -T 8 -D nitems=1 -D bidder=bidder_id -D bidder_type=text -f milestones/03-row-locking/bench/place-bid.pgbench.sql "$DATABASE_URL"
 \set n random(1, :nitems)
 SELECT nextval('bench_amounts') * 1000 AS amount \gset
 BEGIN;
@@ -16,8 +18,8 @@ WITH item AS (
    WHERE b.id = i.id AND b.n = :n AND i.end_at > now() AND :amount >= coalesce(i.highest_bid_cents + 1, i.start_price_cents)
 RETURNING i.id, i.leader_id, i.last_sequence
 ), bid AS (
-  INSERT INTO bids (item_id, user_id, amount_cents, sequence)
-  SELECT id, leader_id, :amount, last_sequence FROM item
+  INSERT INTO bids (item_id, :bidder, amount_cents, sequence)
+  SELECT id, CAST(leader_id AS :bidder_type), :amount, last_sequence FROM item
   RETURNING item_id
 )
 INSERT INTO outbox (aggregate_type, aggregate_id, event_type, routing_key, payload, headers)

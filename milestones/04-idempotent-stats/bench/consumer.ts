@@ -8,19 +8,22 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import amqp from 'amqplib';
 import { createAmqp } from '#shared/amqp.ts';
-import { fmt } from '#shared/bench-stats.ts';
-import { scenarioEnvironment, type ChaosContext } from '#shared/chaos.ts';
+import { fmt, type BenchContext } from '#shared/bench-stats.ts';
+import { scenarioEnvironment } from '#shared/chaos.ts';
 import { createDb } from '#shared/db.ts';
 import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto } from '#shared/events/bid-placed.ts';
 import { createLogger } from '#shared/logger.ts';
 import { createMetrics } from '#shared/metrics.ts';
 import { CONSUMERS, queueNames } from '#shared/queues.ts';
 
-const MESSAGES = 5_000;
+/** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
+const SIZES = {
+  full: { messages: 5_000, pgbenchSeconds: 6 },
+  smoke: { messages: 200, pgbenchSeconds: 1 },
+};
 const USERS = 100;
 const POOL = 10;
 const PREFETCH = 20;
-const PGBENCH_SECONDS = 6;
 const script = fileURLToPath(new URL('./apply-stats.pgbench.sql', import.meta.url));
 const userId = (u: number) => `00000000-0000-4000-8000-${String(u).padStart(12, '0')}`;
 
@@ -29,8 +32,9 @@ type StartConsumer = (deps: unknown) => Promise<{ stop(): Promise<void>; queue: 
 export const benchmark = {
   name: 'consumer',
   milestone: 4,
-  summary: `Messages/s of the stats consumer on a backlog of ${fmt(MESSAGES)} BidPlaced (prefetch ${PREFETCH}, pool ${POOL}), a transaction per message and in batches, next to raw consume-and-ack and pgbench running its effect.`,
-  async run(ctx: ChaosContext) {
+  summary: `Messages/s of the stats consumer on a backlog of ${fmt(SIZES.full.messages)} BidPlaced (prefetch ${PREFETCH}, pool ${POOL}), a transaction per message and in batches, next to raw consume-and-ack and pgbench running its effect.`,
+  async run(ctx: BenchContext) {
+    const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
     const { database, config: base, cleanup } = await scenarioEnvironment(ctx);
     const config = { ...base, consumer: { ...base.consumer, prefetch: PREFETCH } };
     const log = createLogger({ name: 'bench', level: 'silent' });
@@ -42,7 +46,7 @@ export const benchmark = {
     const rawQueue = `${config.amqp.queuePrefix}bench-raw`;
     try {
       await channel.assertExchange(config.amqp.exchange, 'topic', { durable: true });
-      const messages = Array.from({ length: MESSAGES }, (_, i) => {
+      const messages = Array.from({ length: size.messages }, (_, i) => {
         const eventId = randomUUID();
         const payload = bidPlacedToProto({ eventId, itemId: randomUUID(), bidId: randomUUID(), userId: userId(1 + (i % USERS)), amountCents: 1_000n, sequence: 1n, placedAt: new Date(), correlationId: 'bench' });
         return { eventId, payload: Buffer.from(payload) };
@@ -53,15 +57,15 @@ export const benchmark = {
       };
 
       // Ceiling 1: the same messages through the same kind of queue, acked with no work.
-      ctx.say(`raw consume-and-ack: ${fmt(MESSAGES)} messages, prefetch ${PREFETCH}`);
+      ctx.say(`raw consume-and-ack: ${fmt(size.messages)} messages, prefetch ${PREFETCH}`);
       await channel.assertQueue(rawQueue, { durable: true });
       await backlog((m) => channel.sendToQueue(rawQueue, m.payload, { persistent: true, messageId: m.eventId, type: BID_PLACED }));
-      const rawRate = await timeConsume(config.amqpUrl, rawQueue, MESSAGES);
+      const rawRate = await timeConsume(config.amqpUrl, rawQueue, size.messages);
       rows.push(`| raw consume-and-ack, no work (ceiling) | ${fmt(rawRate)} | – | – |`);
 
       // Ceiling 2: the consumer's effect in SQL, one transaction per message, at its concurrency.
-      ctx.say(`pgbench: the consumer's effect in SQL, ${POOL} clients, ${PGBENCH_SECONDS} s`);
-      const pgbench = spawnSync('pgbench', ['-n', '-c', String(POOL), '-j', '2', '-T', String(PGBENCH_SECONDS), '-D', `users=${USERS}`, '-f', script, database.url], { encoding: 'utf8' });
+      ctx.say(`pgbench: the consumer's effect in SQL, ${POOL} clients, ${size.pgbenchSeconds} s`);
+      const pgbench = spawnSync('pgbench', ['-n', '-c', String(POOL), '-j', '2', '-T', String(size.pgbenchSeconds), '-D', `users=${USERS}`, '-f', script, database.url], { encoding: 'utf8' });
       const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench.stdout)?.[1] ?? NaN);
       if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(pgbench.stderr || pgbench.stdout).slice(0, 500)}`);
       rows.push(`| pgbench, the effect as one SQL transaction per message (ceiling) | ${fmt(tps)} | – | – |`);
@@ -76,7 +80,7 @@ export const benchmark = {
       const ceiling = Math.min(rawRate, tps);
       for (const batchSize of [1, PREFETCH]) {
         const name = batchSize === 1 ? 'stats consumer, one transaction per message' : `stats consumer, batches of up to ${batchSize} per transaction (as shipped)`;
-        ctx.say(`${name}: ${fmt(MESSAGES)} messages, prefetch ${PREFETCH}, pool ${POOL}`);
+        ctx.say(`${name}: ${fmt(size.messages)} messages, prefetch ${PREFETCH}, pool ${POOL}`);
         await db.query('TRUNCATE user_stats, processed_messages');
         await backlog((m) => channel.publish(config.amqp.exchange, BID_PLACED_ROUTING_KEY, m.payload, { persistent: true, messageId: m.eventId, type: BID_PLACED }));
         const client = await createAmqp({ url: config.amqpUrl, log, name: 'bench-consumer' });
@@ -86,7 +90,7 @@ export const benchmark = {
         const consumer = await startStatsConsumer({ db, amqp: client, log, metrics, config: { ...config, consumer: { ...config.consumer, batchSize } } });
         const handled = async () => (await metrics.registry.getSingleMetric('auction_consumer_messages_total')!.get()).values.reduce((s, v) => s + v.value, 0);
         const deadline = started + 120_000;
-        while ((await handled()) < MESSAGES && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        while ((await handled()) < size.messages && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         const rate = (await handled()) / ((performance.now() - started) / 1000);
         await consumer.stop();
         await client.close();
@@ -95,12 +99,12 @@ export const benchmark = {
         const { rows: check } = await db.query<{ processed: bigint; counted: bigint }>(
           `SELECT (SELECT count(*) FROM processed_messages) AS processed, (SELECT coalesce(sum(bids_placed), 0)::bigint FROM user_stats) AS counted`,
         );
-        const exact = check[0]!.processed === BigInt(MESSAGES) && check[0]!.counted === BigInt(MESSAGES);
+        const exact = check[0]!.processed === BigInt(size.messages) && check[0]!.counted === BigInt(size.messages);
         const share = rate / ceiling;
         const target = batchSize > 1;
         if (!exact || (target && share < 0.5)) ok = false;
         rows.push(
-          `| ${name} | ${fmt(rate)} | ${exact ? `yes: ${fmt(MESSAGES)} recorded, ${fmt(MESSAGES)} counted` : `NO: ${check[0]!.processed} recorded, ${check[0]!.counted} counted`} | ${(share * 100).toFixed(0)}% of the lower ceiling${target ? ` (target ≥ 50%: ${share >= 0.5 ? 'PASS' : 'FAIL'})` : ''} |`,
+          `| ${name} | ${fmt(rate)} | ${exact ? `yes: ${fmt(size.messages)} recorded, ${fmt(size.messages)} counted` : `NO: ${check[0]!.processed} recorded, ${check[0]!.counted} counted`} | ${(share * 100).toFixed(0)}% of the lower ceiling${target ? ` (target ≥ 50%: ${share >= 0.5 ? 'PASS' : 'FAIL'})` : ''} |`,
         );
       }
       return { ok, table: ['| consumed by | messages/s | effects exactly once | vs ceiling |', '|---|---|---|---|', ...rows] };

@@ -9,23 +9,24 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { fmt, percentile } from '#shared/bench-stats.ts';
-import { openItems, type ChaosContext } from '#shared/chaos.ts';
+import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
+import { openItems } from '#shared/chaos.ts';
 import { loadConfig, type BidderPhase, type Config } from '#shared/config.ts';
 import { createDb, type Db } from '#shared/db.ts';
 import { createLogger, type Logger } from '#shared/logger.ts';
 import { createDatabase, databaseUrlFor, dropDatabase, runMigrations } from '#shared/migrate.ts';
 import { seedAuctions } from '#shared/seed.ts';
 
-const BIDS = 1_000_000;
+/** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
+const SIZES = {
+  full: { bids: 1_000_000, beforeBackfillSeconds: 10, beforeAlterSeconds: 3, afterSeconds: 2 },
+  smoke: { bids: 20_000, beforeBackfillSeconds: 1, beforeAlterSeconds: 1, afterSeconds: 1 },
+};
 const PER_SECOND = 200;
 /** Items per stream of bids; each stream has its own, so neither overtakes the other's bids. */
 const ITEMS_PER_STREAM = 8;
 /** Not counted: the pool opens its connections. */
 const WARMUP_SECONDS = 1;
-const BEFORE_BACKFILL_SECONDS = 10;
-const BEFORE_ALTER_SECONDS = 3;
-const AFTER_SECONDS = 2;
 const BEFORE_M5 = '1764000000003_closing-and-stats';
 const EXPAND = '1764000000004_expand-bidder-id';
 const TARGET = { backfillSeconds: 300, p99Ms: 50 };
@@ -43,8 +44,9 @@ type RunBackfill = (
 export const benchmark = {
   name: 'migration',
   milestone: 5,
-  summary: `Expand + backfill of bids.bidder_id on ${fmt(BIDS)} seeded bids while ${PER_SECOND} bids/s keep coming: backfill rows/s next to the same UPDATE run back to back, bid latency before and during, failed bids, and the naive ALTER's write stall.`,
-  async run(ctx: ChaosContext) {
+  summary: `Expand + backfill of bids.bidder_id on ${fmt(SIZES.full.bids)} seeded bids while ${PER_SECOND} bids/s keep coming: backfill rows/s next to the same UPDATE run back to back, bid latency before and during, failed bids, and the naive ALTER's write stall.`,
+  async run(ctx: BenchContext) {
+    const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
     const log = createLogger({ name: 'bench', level: 'silent' });
     const load = async <T>(file: string, name: string) => ((await import(pathToFileURL(join(ctx.tree, 'src', file)).href)) as Record<string, T>)[name]!;
     const placeBid = await load<PlaceBid>('bidding/place-bid.ts', 'placeBid');
@@ -69,10 +71,10 @@ export const benchmark = {
       await withDb(urlOf(names.probe), log, 1, (db) => runBackfill({ db, log, config: configFor(names.probe) }, {}));
       await dropDatabase(server, names.probe);
 
-      ctx.say(`seeding ${fmt(BIDS)} bids (COPY) at ${BEFORE_M5}, the schema before milestone 5`);
+      ctx.say(`seeding ${fmt(size.bids)} bids (COPY) at ${BEFORE_M5}, the schema before milestone 5`);
       await createDatabase(server, names.main);
       await migrate(names.main, BEFORE_M5);
-      await seedAuctions({ databaseUrl: urlOf(names.main), bids: BIDS, onProgress: (n) => n % 250_000 === 0 && n < BIDS && ctx.say(`  ${fmt(n)}`) });
+      await seedAuctions({ databaseUrl: urlOf(names.main), bids: size.bids, onProgress: (n) => n % 250_000 === 0 && n < size.bids && ctx.say(`  ${fmt(n)}`) });
       await withClient(urlOf(names.main), (c) => c.query('VACUUM ANALYZE bids'));
       ctx.say('copying the seeded database twice: one for the ceiling, one for the naive ALTER');
       await cloneDatabase(server, names.ceiling, names.main);
@@ -106,10 +108,10 @@ export const benchmark = {
           { place: placeBid, config: configFor(names.main, 'user-id'), items: items.slice(0, ITEMS_PER_STREAM) },
           { place: placeBid, config: configFor(names.main, 'dual-write'), items: items.slice(ITEMS_PER_STREAM) },
         ];
-        ctx.say(`${PER_SECOND} bids/s (half the old version, half dual-write): ${BEFORE_BACKFILL_SECONDS} s before the backfill`);
+        ctx.say(`${PER_SECOND} bids/s (half the old version, half dual-write): ${size.beforeBackfillSeconds} s before the backfill`);
         const bids = startBidLoad(db, streams);
         try {
-          await sleep((WARMUP_SECONDS + BEFORE_BACKFILL_SECONDS) * 1000);
+          await sleep((WARMUP_SECONDS + size.beforeBackfillSeconds) * 1000);
           ctx.say(`backfill (batches of ${fmt(batchSize)}, ${pauseMs} ms pauses) while the bids go on`);
           const started = performance.now();
           const signal = AbortSignal.timeout(TARGET.backfillSeconds * 1000);
@@ -117,7 +119,7 @@ export const benchmark = {
           let quarter = 0;
           const onProgress = (p: BackfillProgress) => {
             last = p;
-            if (p.scanned >= (quarter + 1) * (BIDS / 4) && ++quarter < 4) ctx.say(`  ${fmt(p.scanned)} rows, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+            if (p.scanned >= (quarter + 1) * (size.bids / 4) && ++quarter < 4) ctx.say(`  ${fmt(p.scanned)} rows, ${((performance.now() - started) / 1000).toFixed(0)} s`);
           };
           const result = await withDb(urlOf(names.main), log, 1, (backfillDb) =>
             runBackfill({ db: backfillDb, log, config: configFor(names.main) }, { onProgress, signal }).catch((err: Error) => {
@@ -127,7 +129,7 @@ export const benchmark = {
             }),
           );
           const ended = performance.now();
-          await sleep(AFTER_SECONDS * 1000);
+          await sleep(size.afterSeconds * 1000);
           const outcomes = await bids.stop();
           const { rows } = await db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids WHERE bidder_id IS DISTINCT FROM user_id::text');
           return {
@@ -156,14 +158,14 @@ export const benchmark = {
           { place: placeBid, config, items: items.slice(ITEMS_PER_STREAM) },
         ]);
         try {
-          await sleep((WARMUP_SECONDS + BEFORE_ALTER_SECONDS) * 1000);
+          await sleep((WARMUP_SECONDS + size.beforeAlterSeconds) * 1000);
           const { started, ended, rows } = await withClient(urlOf(names.alter), async (c) => {
             const started = performance.now();
             await c.query('ALTER TABLE bids ALTER COLUMN user_id TYPE text');
             const ended = performance.now();
             return { started, ended, rows: Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM bids')).rows[0]!.n) };
           });
-          await sleep(AFTER_SECONDS * 1000);
+          await sleep(size.afterSeconds * 1000);
           const outcomes = await bids.stop();
           // Until the load stopped: the bids queued behind the ALTER are answered after it.
           return { rows, seconds: (ended - started) / 1000, before: latencies(outcomes, bids.started + WARMUP_SECONDS * 1000, started), during: latencies(outcomes, started, ended), stall: longestStall(outcomes, started, performance.now()), ...tally(outcomes) };
@@ -174,7 +176,7 @@ export const benchmark = {
 
       const p99During = percentile(backfill.during, 99);
       const targets = [
-        [`backfill of ${fmt(backfill.rows)} rows ≤ ${TARGET.backfillSeconds} s`, backfill.seconds <= TARGET.backfillSeconds && backfill.rows >= BIDS, `${backfill.seconds.toFixed(1)} s`],
+        [`backfill of ${fmt(backfill.rows)} rows ≤ ${TARGET.backfillSeconds} s`, backfill.seconds <= TARGET.backfillSeconds && backfill.rows >= size.bids, `${backfill.seconds.toFixed(1)} s`],
         [`bid p99 during the backfill < ${TARGET.p99Ms} ms`, p99During < TARGET.p99Ms, `${p99During.toFixed(1)} ms`],
         ['failed bids 0', backfill.failed === 0, fmt(backfill.failed)],
         ['rows with bidder_id ≠ user_id::text afterwards 0', backfill.unfilled === 0, fmt(backfill.unfilled)],

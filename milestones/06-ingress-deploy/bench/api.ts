@@ -5,29 +5,30 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { ConnectError } from '@connectrpc/connect';
-import { fmt, percentile } from '#shared/bench-stats.ts';
-import { openItems, scenarioEnvironment, sleep, type ChaosContext } from '#shared/chaos.ts';
+import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
+import { openItems, scenarioEnvironment, sleep } from '#shared/chaos.ts';
 import { startIngress, type Ingress } from '#shared/test/ingress.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 import { directClient, ingressClient, type AuctionClient } from '../chaos/lib/api-load.ts';
 
-const ITEMS = 200;
-const CLIENTS = 32;
-const SECONDS = 8;
-const STREAMS = 100;
-const FANOUT_BIDS = 20;
+/** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
+const SIZES = {
+  full: { items: 200, clients: 32, seconds: 8, streams: 100, fanoutBids: 20 },
+  smoke: { items: 20, clients: 4, seconds: 1, streams: 5, fanoutBids: 3 },
+};
+type Size = (typeof SIZES)['full'];
 const TARGET = { ingressShare: 0.5, fanoutP99Ms: 250 };
 
-/** PlaceBid from `CLIENTS` loops for `SECONDS`, on random items of `items`, amounts from one rising counter (so nearly every bid is accepted). */
-async function unaryLoad(client: AuctionClient, items: string[], nextAmount: () => bigint) {
+/** PlaceBid from `size.clients` loops for `size.seconds`, on random items of `items`, amounts from one rising counter (so nearly every bid is accepted). */
+async function unaryLoad(size: Size, client: AuctionClient, items: string[], nextAmount: () => bigint) {
   const latencies: number[] = [];
   let accepted = 0;
   let refused = 0;
   let failed = 0;
   const errors = new Map<string, number>();
-  const deadline = performance.now() + SECONDS * 1000;
+  const deadline = performance.now() + size.seconds * 1000;
   await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
+    Array.from({ length: size.clients }, async () => {
       const userId = randomUUID();
       while (performance.now() < deadline) {
         const itemId = items[Math.floor(Math.random() * items.length)]!;
@@ -48,14 +49,15 @@ async function unaryLoad(client: AuctionClient, items: string[], nextAmount: () 
       }
     }),
   );
-  return { perSecond: (accepted + refused) / SECONDS, accepted, refused, failed, errors, sorted: latencies.sort((a, b) => a - b) };
+  return { perSecond: (accepted + refused) / size.seconds, accepted, refused, failed, errors, sorted: latencies.sort((a, b) => a - b) };
 }
 
 export const benchmark = {
   name: 'api',
   milestone: 6,
-  summary: `PlaceBid calls/s and latency over ${ITEMS} items, ${CLIENTS} clients, through the ingress next to direct h2c; then WatchItem fan-out, ${STREAMS} streams on one item, commit-to-delivery latency of ${FANOUT_BIDS} bids.`,
-  async run(ctx: ChaosContext) {
+  summary: `PlaceBid calls/s and latency over ${SIZES.full.items} items, ${SIZES.full.clients} clients, through the ingress next to direct h2c; then WatchItem fan-out, ${SIZES.full.streams} streams on one item, commit-to-delivery latency of ${SIZES.full.fanoutBids} bids.`,
+  async run(ctx: BenchContext) {
+    const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
     const env = await scenarioEnvironment(ctx);
     const config = { ...env.config, healthTimeoutMs: 2_000, bidding: { ...env.config.bidding, minIncrementCents: 1n }, outbox: { ...env.config.outbox, pollMs: 50 } };
     const processes: ServiceProcess[] = [];
@@ -67,27 +69,27 @@ export const benchmark = {
       ingress = await startIngress({ upstreams: [new URL(service!.apiUrl).host] });
       const viaIngress = ingressClient(ingress);
       const direct = directClient(service!.apiUrl);
-      const items = await openItems(config.databaseUrl, ITEMS);
+      const items = await openItems(config.databaseUrl, size.items);
       let amount = 1_000n;
       const nextAmount = () => (amount += 1n);
       // Warm both paths (connections, TLS, JIT) before measuring.
-      for (const c of [direct, viaIngress]) await Promise.all(items.slice(0, CLIENTS).map((itemId) => c.placeBid({ itemId, userId: randomUUID(), amountCents: nextAmount() })));
+      for (const c of [direct, viaIngress]) await Promise.all(items.slice(0, size.clients).map((itemId) => c.placeBid({ itemId, userId: randomUUID(), amountCents: nextAmount() })));
       // Direct, ingress, direct again: the ceiling is the better direct run, so that the order of
       // the runs (a warmer database, JIT) cannot put the ingress above it.
-      ctx.say(`direct h2c to bid-service: ${CLIENTS} clients, ${ITEMS} items, ${SECONDS} s`);
-      const d1 = await unaryLoad(direct, items, nextAmount);
-      ctx.say(`through the ingress (TLS, HTTP/2): ${CLIENTS} clients, ${ITEMS} items, ${SECONDS} s`);
-      const i = await unaryLoad(viaIngress, items, nextAmount);
-      ctx.say(`direct h2c again: ${CLIENTS} clients, ${ITEMS} items, ${SECONDS} s`);
-      const d2 = await unaryLoad(direct, items, nextAmount);
+      ctx.say(`direct h2c to bid-service: ${size.clients} clients, ${size.items} items, ${size.seconds} s`);
+      const d1 = await unaryLoad(size, direct, items, nextAmount);
+      ctx.say(`through the ingress (TLS, HTTP/2): ${size.clients} clients, ${size.items} items, ${size.seconds} s`);
+      const i = await unaryLoad(size, viaIngress, items, nextAmount);
+      ctx.say(`direct h2c again: ${size.clients} clients, ${size.items} items, ${size.seconds} s`);
+      const d2 = await unaryLoad(size, direct, items, nextAmount);
       const d = d1.perSecond >= d2.perSecond ? d1 : d2;
       ctx.say(`direct runs: ${fmt(d1.perSecond)} and ${fmt(d2.perSecond)} calls/s; the ceiling is the better one`);
       for (const [path, r] of [['direct', d1], ['ingress', i], ['direct again', d2]] as const) for (const [m, n] of [...r.errors].slice(0, 2)) ctx.say(`${path}: ${n} calls failed: ${m.slice(0, 160)}`);
 
       // Fan-out: every stream must first have the item's current state, then 20 bids one after another.
-      ctx.say(`fan-out: ${STREAMS} WatchItem streams through the ingress on one item, ${FANOUT_BIDS} bids`);
+      ctx.say(`fan-out: ${size.streams} WatchItem streams through the ingress on one item, ${size.fanoutBids} bids`);
       const [hot] = await openItems(config.databaseUrl, 1);
-      const received = Array.from({ length: STREAMS }, () => new Map<bigint, number>());
+      const received = Array.from({ length: size.streams }, () => new Map<bigint, number>());
       const abort = new AbortController();
       const streams = received.map(async (got) => {
         try {
@@ -104,7 +106,7 @@ export const benchmark = {
       const opened = received.filter((g) => g.has(0n)).length;
       const fanout: number[] = [];
       let missing = 0;
-      for (let b = 0; b < FANOUT_BIDS; b++) {
+      for (let b = 0; b < size.fanoutBids; b++) {
         const { bid } = await viaIngress.placeBid({ itemId: hot!, userId: randomUUID(), amountCents: 1_000n + BigInt(b) * 100n });
         const committedAt = performance.now();
         await waitAll(bid!.sequence, 5_000);
@@ -123,7 +125,7 @@ export const benchmark = {
       const fanoutP99 = percentile(fanout, 99);
       const targets = [
         [`ingress ≥ ${TARGET.ingressShare * 100}% of direct calls/s`, share >= TARGET.ingressShare, `${(share * 100).toFixed(0)}%`],
-        [`fan-out p99 < ${TARGET.fanoutP99Ms} ms at ${STREAMS} streams`, missing === 0 && opened === STREAMS && fanoutP99 < TARGET.fanoutP99Ms, `${fanoutP99.toFixed(1)} ms${missing ? `, ${fmt(missing)} deliveries missing` : ''}`],
+        [`fan-out p99 < ${TARGET.fanoutP99Ms} ms at ${size.streams} streams`, missing === 0 && opened === size.streams && fanoutP99 < TARGET.fanoutP99Ms, `${fanoutP99.toFixed(1)} ms${missing ? `, ${fmt(missing)} deliveries missing` : ''}`],
       ] as const;
       const ms = (sorted: number[]) => `p50 ${percentile(sorted, 50).toFixed(1)} ms · p99 ${percentile(sorted, 99).toFixed(1)} ms`;
       return {
@@ -131,9 +133,9 @@ export const benchmark = {
         table: [
           '| measure | path | calls/s | accepted · too low · failed | latency | vs direct |',
           '|---|---|---|---|---|---|',
-          `| PlaceBid, ${ITEMS} items, ${CLIENTS} clients, ${SECONDS} s | direct h2c to bid-service (ceiling: the better of two runs) | ${fmt(d.perSecond)} | ${fmt(d.accepted)} · ${fmt(d.refused)} · ${fmt(d.failed)} | ${ms(d.sorted)} | 100% |`,
-          `| PlaceBid, ${ITEMS} items, ${CLIENTS} clients, ${SECONDS} s | ingress (TLS + HTTP/2, then h2c) | ${fmt(i.perSecond)} | ${fmt(i.accepted)} · ${fmt(i.refused)} · ${fmt(i.failed)} | ${ms(i.sorted)} | ${(share * 100).toFixed(0)}% |`,
-          `| WatchItem fan-out, ${opened} of ${STREAMS} streams on one item, ${FANOUT_BIDS} bids | ingress, commit (PlaceBid answer) → each stream | ${fmt(fanout.length)} deliveries | ${fmt(missing)} missing | ${ms(fanout)} | – |`,
+          `| PlaceBid, ${size.items} items, ${size.clients} clients, ${size.seconds} s | direct h2c to bid-service (ceiling: the better of two runs) | ${fmt(d.perSecond)} | ${fmt(d.accepted)} · ${fmt(d.refused)} · ${fmt(d.failed)} | ${ms(d.sorted)} | 100% |`,
+          `| PlaceBid, ${size.items} items, ${size.clients} clients, ${size.seconds} s | ingress (TLS + HTTP/2, then h2c) | ${fmt(i.perSecond)} | ${fmt(i.accepted)} · ${fmt(i.refused)} · ${fmt(i.failed)} | ${ms(i.sorted)} | ${(share * 100).toFixed(0)}% |`,
+          `| WatchItem fan-out, ${opened} of ${size.streams} streams on one item, ${size.fanoutBids} bids | ingress, commit (PlaceBid answer) → each stream | ${fmt(fanout.length)} deliveries | ${fmt(missing)} missing | ${ms(fanout)} | – |`,
           '',
           `One bid-service, one bid-worker, Caddy and this client on the same machine. Load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs when it ended.`,
           `Targets: ${targets.map(([what, met, value]) => `${what}: ${value} ${met ? '✓' : '✗'}`).join(' · ')}`,
