@@ -22,9 +22,10 @@ export default defineConfig({
     include: ['milestones/**/*.test.ts', 'shared/tests/**/*.test.ts', ...containersTests],
     globalSetup: ['shared/test/global-setup.ts'],
     // Above the longest wait inside a test (a process start of up to 15 s, then a wait of up to
-    // 30 s for events): a slow test then fails with what it waited for, not with "timed out".
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // 30 s for events, each up to 4 times longer on an overloaded machine: shared/test/patience.ts):
+    // a slow test then fails with what it waited for, not with "timed out".
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     // Each test file has its own database, names and keys, so files run in parallel.
     fileParallelism: true,
     // Vitest's default is one worker per core less one: a single worker on two cores. These

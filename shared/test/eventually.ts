@@ -1,10 +1,12 @@
+import { loadNote, patient } from './patience.ts';
 /**
  * Polls `read` until `done` holds (or `timeoutMs` passes) and returns the last value. For
  * state that converges (a reconnect, a readiness flip); the assertion is on the value, not
  * on how long it took.
  */
 export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const limit = patient(timeoutMs);
+  const deadline = Date.now() + limit;
   let last: T | undefined;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -19,5 +21,5 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
     await new Promise((r) => setTimeout(r, 100));
   }
   const seen = lastError ? `last error: ${(lastError as Error).message}` : `last value: ${JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`;
-  throw new Error(`expected ${what} within ${timeoutMs} ms; ${seen}`);
+  throw new Error(`expected ${what} within ${limit} ms (${loadNote()}); ${seen}`);
 }

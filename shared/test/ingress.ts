@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { repoRoot } from '../workbook/trees.ts';
+import { loadNote, patient } from './patience.ts';
 
 export const ingressCaddyfile = join(repoRoot, 'deploy', 'ingress', 'Caddyfile');
 
@@ -148,7 +149,8 @@ async function startOnce(options: IngressOptions & { dir: string; ownDir: boolea
     })());
 
   const url = `https://localhost:${port}`;
-  const deadline = Date.now() + (options.startTimeoutMs ?? 15_000);
+  const limit = patient(options.startTimeoutMs ?? 15_000);
+  const deadline = Date.now() + limit;
   for (;;) {
     if (spawnFailure) {
       await stop();
@@ -164,7 +166,7 @@ async function startOnce(options: IngressOptions & { dir: string; ownDir: boolea
     if (existsSync(caCertPath) && (await handshakes(port, caCertPath))) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new IngressDidNotStart(`caddy did not serve ${url} with a certificate from its local CA within ${options.startTimeoutMs ?? 15_000} ms. Its output:\n${lastLines(output, 15)}`);
+      throw new IngressDidNotStart(`caddy did not serve ${url} with a certificate from its local CA within ${limit} ms; ${loadNote()}. Its output:\n${lastLines(output, 15)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { configToEnv, type Config } from '../config.ts';
 import { repoRoot } from '../workbook/trees.ts';
+import { loadNote, patient } from './patience.ts';
 
 export interface LogLine {
   level: number;
@@ -47,6 +48,9 @@ export async function killServiceProcesses(): Promise<void> {
     ),
   );
 }
+
+/** A wait's predicate as its source, for the message of a wait that expires ("a log line matching (l) => l.msg === 'relay started'"). */
+const describe = (predicate: (line: LogLine) => boolean) => `a log line matching ${String(predicate).replace(/\s+/g, ' ').slice(0, 160)}`;
 
 export async function startServiceProcess(options: { tree: string; entry: string; config: Config; startTimeoutMs?: number; extraEnv?: Record<string, string> }): Promise<ServiceProcess> {
   const entryPath = join(options.tree, 'src', options.entry);
@@ -90,14 +94,16 @@ export async function startServiceProcess(options: { tree: string; entry: string
     for (const wake of waiters) wake();
   });
 
-  const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 10_000) =>
+  // `what` names what was waited for in the message of a wait that expires.
+  const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 10_000, what = describe(predicate)) =>
     new Promise<LogLine>((resolve, reject) => {
       const check = () => {
         const found = logs.find(predicate);
         if (found) return finish(() => resolve(found));
         if (hasExited) finish(() => reject(new ServiceDidNotStart(`${options.entry} exited before logging what was expected. Its output:\n${[...otherOutput].slice(-15).join('\n')}`)));
       };
-      const timer = setTimeout(() => finish(() => reject(new ServiceDidNotStart(`${options.entry} did not log what was expected within ${timeoutMs} ms. Its output:\n${otherOutput.slice(-15).join('\n')}`))), timeoutMs);
+      const limit = patient(timeoutMs);
+      const timer = setTimeout(() => finish(() => reject(new ServiceDidNotStart(`${options.entry} did not log what was expected (${what}) within ${limit} ms; ${loadNote()}. Its output:\n${otherOutput.slice(-15).join('\n')}`))), limit);
       const finish = (fn: () => void) => {
         clearTimeout(timer);
         waiters.delete(check);
@@ -117,7 +123,7 @@ export async function startServiceProcess(options: { tree: string; entry: string
 
   let listening: LogLine;
   try {
-    listening = await waitForLog((l) => l.msg.endsWith('listening') && typeof l.port === 'number', options.startTimeoutMs ?? 15_000);
+    listening = await waitForLog((l) => l.msg.endsWith('listening') && typeof l.port === 'number', options.startTimeoutMs ?? 15_000, 'a "… listening" line with its port');
   } catch (err) {
     await stop('SIGKILL');
     throw err;
