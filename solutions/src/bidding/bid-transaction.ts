@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { withTransaction, type Db, type DbClient } from '#shared/db.ts';
+import { failpoint } from '#shared/failpoints.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import { Busy, RetriesExhausted } from '../errors.ts';
 import type { Bid } from './bid.ts';
@@ -52,7 +53,10 @@ export async function runBidTransaction(deps: { db: Db; config: { bidding: BidTr
         withTransaction(deps.db, async (tx) => {
           // SET LOCAL: only this transaction; a pooled connection must not keep them.
           await tx.query(`SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [`${bidding.lockTimeoutMs}ms`, `${bidding.statementTimeoutMs}ms`]);
-          return fn(tx);
+          const bid = await fn(tx);
+          // The gap between a bid's last statement and its COMMIT (tests stall a bid here).
+          await failpoint('bid.before-commit');
+          return bid;
         }),
       { maxAttempts: bidding.maxAttempts },
     );
