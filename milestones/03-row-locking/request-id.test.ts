@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { placeBidOptimistic } from '#app/bidding/place-bid-optimistic.ts';
-import { RequestIdReused } from '#app/errors.ts';
 import { errorToHttp } from '#app/http/errors-to-http.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { aBidder, endedItem, openItem, snapshot } from './fixtures.ts';
@@ -37,6 +36,10 @@ describe.each([
     const ended = await endedItem(env.db);
     const otherItem = await place(env, { itemId: ended, userId, amountCents: '2500', requestId: 'r-7' }).catch((e: unknown) => e);
     expect(otherItem, 'the same id, another item whose auction ended').toMatchObject(named);
+    expect(errorToHttp(otherAmount), 'its HTTP answer: what owns the id, money as a string of cents').toMatchObject({
+      status: 409,
+      body: { error: { code: 'request_id_reused', message: expect.stringMatching(/new request id/), requestId: 'r-7', original: { bidId: original.id, itemId, amountCents: '2500' } } },
+    });
 
     expect((await snapshot(env.db, itemId)).bids.map((b) => b.id), 'bids on the first item').toEqual([original.id]);
     expect((await snapshot(env.db, ended)).bids, 'bids on the ended item').toEqual([]);
@@ -60,14 +63,5 @@ describe.each([
     await place(env, { itemId, userId: aBidder(), amountCents: '2500', requestId: 'r-1' });
     await place(env, { itemId, userId: aBidder(), amountCents: '2600', requestId: 'r-1' });
     expect((await snapshot(env.db, itemId)).bids).toHaveLength(2);
-  });
-});
-
-describe('errorToHttp', () => {
-  it('answers RequestIdReused with 409 request_id_reused and the original request, money as a string of cents', () => {
-    const answer = errorToHttp(new RequestIdReused('r-7', { bidId: 'b-1', itemId: 'i-1', amountCents: 9007199254740993n }));
-    expect(answer.status).toBe(409);
-    expect(answer.body.error).toMatchObject({ code: 'request_id_reused', requestId: 'r-7', original: { bidId: 'b-1', itemId: 'i-1', amountCents: '9007199254740993' } });
-    expect(answer.body.error.message, 'what to do next').toMatch(/new request id/);
   });
 });
