@@ -46,9 +46,20 @@ export async function withClient<T>(db: Db, fn: (client: DbClient) => Promise<T>
   }
 }
 
-/** BEGIN … COMMIT around `fn`, ROLLBACK if it throws; release cannot be forgotten. */
-export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T>): Promise<T> {
-  const client = await db.connect();
+/** No pooled connection came free within the caller's wait (a per-call bound; the pool's own is pool-wide). */
+export class PoolWaitTimeout extends Error {
+  override name = 'PoolWaitTimeout';
+  constructor(readonly waitedMs: number) {
+    super(`no database connection came free within ${waitedMs} ms`);
+  }
+}
+
+/**
+ * BEGIN … COMMIT around `fn`, ROLLBACK if it throws; release cannot be forgotten.
+ * `acquireTimeoutMs` bounds the wait for a pooled connection: PoolWaitTimeout after it.
+ */
+export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T>, options: { acquireTimeoutMs?: number } = {}): Promise<T> {
+  const client = await connectWithin(db, options.acquireTimeoutMs);
   const stopWatching = watchForConnectionLoss(client);
   let discard: Error | undefined;
   try {
@@ -64,6 +75,23 @@ export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T
   } finally {
     stopWatching();
     client.release(discard);
+  }
+}
+
+// node-postgres cannot take a waiter out of the pool's queue, so one that gave up stays in it:
+// the connection it is handed later goes straight back.
+async function connectWithin(db: Db, timeoutMs: number | undefined): Promise<DbClient> {
+  if (timeoutMs === undefined || timeoutMs === Infinity) return db.connect();
+  const pending = db.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new PoolWaitTimeout(Math.round(timeoutMs))), Math.max(0, timeoutMs))));
+  try {
+    return await Promise.race([pending, gaveUp]);
+  } catch (err) {
+    pending.then((late) => late.release(), () => undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -62,7 +62,7 @@ export function createMetrics(options: { prefix?: string; defaults?: boolean } =
     },
     bids: {
       accepted: new Counter({ name: `${prefix}bids_accepted_total`, help: 'Bids accepted.', registers: [registry] }),
-      rejected: new Counter({ name: `${prefix}bids_rejected_total`, help: 'Bids refused, by reason (too_low, auction_ended, busy, invalid, not_found, retries_exhausted).', labelNames: ['reason'], registers: [registry] }),
+      rejected: new Counter({ name: `${prefix}bids_rejected_total`, help: 'Bids refused, by reason (too_low, auction_ended, busy, invalid, not_found, retries_exhausted, request_id_reused, deadline_exceeded, error).', labelNames: ['reason'], registers: [registry] }),
       lockWait: new Histogram({
         name: `${prefix}bid_lock_wait_seconds`,
         help: "Time a bid waited for its item's row lock.",

@@ -66,3 +66,28 @@ export class RetriesExhausted extends Error {
     super(`gave up after ${attempts} attempts (last SQLSTATE ${lastCode}); retry later`);
   }
 }
+
+/**
+ * The bidder's request id already belongs to another request (another item or amount). Not
+ * retryable with this id, ever: the client must send this request under a new request id.
+ */
+export class RequestIdReused extends Error {
+  override name = 'RequestIdReused';
+  constructor(
+    readonly requestId: string,
+    /** The request that owns the id: the bid it produced. */
+    readonly original: { bidId: string; itemId: string; amountCents: bigint },
+  ) {
+    super(
+      `request id ${requestId} was already used for another request (a bid of ${original.amountCents} cents on item ${original.itemId}, bid ${original.bidId}); send this request with a new request id`,
+    );
+  }
+}
+
+/** The caller's deadline passed before the bid committed: it was rolled back, nothing was written. */
+export class DeadlineExceeded extends Error {
+  override name = 'DeadlineExceeded';
+  constructor(readonly itemId: string) {
+    super(`the deadline passed before the bid on item ${itemId} committed; nothing was written, and the same request may be sent again with a longer deadline`);
+  }
+}

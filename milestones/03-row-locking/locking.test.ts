@@ -1,10 +1,12 @@
 // Milestone 3 · waiting for locks: bounded, typed, retried only when a retry can help.
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { withRetries } from '#app/bidding/bid-transaction.ts';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { placeBidOptimistic } from '#app/bidding/place-bid-optimistic.ts';
-import { Busy, RetriesExhausted } from '#app/errors.ts';
+import { AuctionEnded, Busy, RetriesExhausted } from '#app/errors.ts';
+import { createDb } from '#shared/db.ts';
+import { clearFailpoints, failpointHits, setFailpoint } from '#shared/failpoints.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { aBidder, openItem, snapshot } from './fixtures.ts';
 
@@ -47,6 +49,64 @@ describe.each([
     expect(waited, 'ms waited before giving up').toBeGreaterThanOrEqual(290);
     expect((await snapshot(env.db, itemId)).bids, 'bids written').toEqual([]);
     await expect(place(deps, { itemId, userId: aBidder(), amountCents: '2000' })).resolves.toMatchObject({ amountCents: 2000n });
+  });
+});
+
+describe.each([
+  ['placeBid', placeBid],
+  ['placeBidOptimistic', placeBidOptimistic],
+])('%s behind a session that only locked the item', (_name, place) => {
+  it('refuses with AuctionEnded a bid that queued before end_at and got the lock after it, and writes nothing', async () => {
+    // The auction ends 300 ms from now; the other session locks the row (and changes nothing) until 600 ms.
+    const itemId = await openItem(env.db, 1_000n, "interval '300 milliseconds'");
+    const lock = await holdItemLock(itemId);
+    let err: unknown;
+    try {
+      const bid = place(env, { itemId, userId: aBidder(), amountCents: '2000' }).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await lock.release();
+      err = await bid;
+    } finally {
+      await lock.release();
+    }
+    const { rows } = await env.db.query<{ ended: boolean }>('SELECT end_at <= clock_timestamp() AS ended FROM items WHERE id = $1', [itemId]);
+    expect(rows[0]!.ended, 'the auction has ended by the database clock').toBe(true);
+    expect(err, 'the answer to a bid that got the lock after end_at').toBeInstanceOf(AuctionEnded);
+    expect((await snapshot(env.db, itemId)).bids, 'bids written').toEqual([]);
+  });
+});
+
+describe("the caller's deadline bounds the whole bid", () => {
+  afterEach(() => clearFailpoints());
+
+  it('a bid still in its transaction when the deadline passes is rolled back with DeadlineExceeded', async () => {
+    const itemId = await openItem(env.db);
+    // Every statement is quick; the time goes between them, where no statement_timeout looks.
+    setFailpoint('bid.before-commit', 'delay(400)@1');
+    const err = await placeBid(env, { itemId, userId: aBidder(), amountCents: '2000' }, { deadline: performance.now() + 200 }).catch((e: unknown) => e);
+    expect(failpointHits('bid.before-commit'), 'the bid reached the end of its transaction').toBe(1);
+    expect(err, 'the answer once the deadline passed').toMatchObject({ name: 'DeadlineExceeded' });
+    expect((await snapshot(env.db, itemId)).bids, 'bids written').toEqual([]);
+  });
+
+  it('a bid waiting for a pooled connection gives up at the deadline, not at the pool timeout', async () => {
+    const itemId = await openItem(env.db);
+    const pool = createDb({ url: env.config.databaseUrl, log: env.log, max: 1 });
+    const busy = await pool.connect();
+    let released = false;
+    const releaseBusy = () => void (released || ((released = true), busy.release()));
+    const release = setTimeout(releaseBusy, 1_000);
+    try {
+      const started = performance.now();
+      const err = await placeBid({ ...env, db: pool }, { itemId, userId: aBidder(), amountCents: '2000' }, { deadline: performance.now() + 200 }).catch((e: unknown) => e);
+      expect(err, 'the answer of a bid that never got a connection in time').toMatchObject({ name: 'DeadlineExceeded' });
+      expect(performance.now() - started, 'ms until the answer').toBeLessThan(900);
+    } finally {
+      clearTimeout(release);
+      releaseBusy();
+      await pool.end();
+    }
+    expect((await snapshot(env.db, itemId)).bids, 'bids written').toEqual([]);
   });
 });
 

@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { placeBidOptimistic } from '#app/bidding/place-bid-optimistic.ts';
+import { errorToHttp } from '#app/http/errors-to-http.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { aBidder, openItem, snapshot } from './fixtures.ts';
+import { aBidder, endedItem, openItem, snapshot } from './fixtures.ts';
 
 const env = useTestEnv();
 
@@ -22,6 +23,39 @@ describe.each([
     expect(second).toEqual(first);
     expect(later).toEqual(first);
     expect(first.id).toBe(bids[0]!.id);
+  });
+
+  it('the id sent again with another amount, or for another (even ended) item, is refused as RequestIdReused naming the original, and writes nothing', async () => {
+    const itemId = await openItem(env.db);
+    const userId = aBidder();
+    const original = await place(env, { itemId, userId, amountCents: '2500', requestId: 'r-7' });
+    const named = { name: 'RequestIdReused', requestId: 'r-7', original: { bidId: original.id, itemId, amountCents: 2500n } };
+
+    const otherAmount = await place(env, { itemId, userId, amountCents: '2600', requestId: 'r-7' }).catch((e: unknown) => e);
+    expect(otherAmount, 'the same id, another amount').toMatchObject(named);
+    const ended = await endedItem(env.db);
+    const otherItem = await place(env, { itemId: ended, userId, amountCents: '2500', requestId: 'r-7' }).catch((e: unknown) => e);
+    expect(otherItem, 'the same id, another item whose auction ended').toMatchObject(named);
+    expect(errorToHttp(otherAmount), 'its HTTP answer: what owns the id, money as a string of cents').toMatchObject({
+      status: 409,
+      body: { error: { code: 'request_id_reused', message: expect.stringMatching(/new request id/), requestId: 'r-7', original: { bidId: original.id, itemId, amountCents: '2500' } } },
+    });
+
+    expect((await snapshot(env.db, itemId)).bids.map((b) => b.id), 'bids on the first item').toEqual([original.id]);
+    expect((await snapshot(env.db, ended)).bids, 'bids on the ended item').toEqual([]);
+    expect(await place(env, { itemId, userId, amountCents: '2500', requestId: 'r-7' }), 'the original request, sent again').toEqual(original);
+  });
+
+  it('one id sent at the same moment for two items: one bid, the other refused as RequestIdReused', async () => {
+    const [a, b] = [await openItem(env.db), await openItem(env.db)];
+    const userId = aBidder();
+    const outcomes = await Promise.allSettled([a, b].map((itemId) => place(env, { itemId, userId, amountCents: '2500', requestId: 'r-9' })));
+    const placed = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    expect(placed, 'accepted').toHaveLength(1);
+    expect(refused, 'refused').toMatchObject([{ name: 'RequestIdReused', requestId: 'r-9', original: { bidId: placed[0]!.id, itemId: placed[0]!.itemId } }]);
+    const written = [...(await snapshot(env.db, a)).bids, ...(await snapshot(env.db, b)).bids];
+    expect(written.map((w) => w.id), 'bids on both items').toEqual([placed[0]!.id]);
   });
 
   it('another bidder using the same request id is a different request', async () => {

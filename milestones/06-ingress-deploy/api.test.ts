@@ -32,6 +32,17 @@ async function connectError(call: Promise<unknown>): Promise<ConnectError> {
   throw new Error('the call succeeded; an error was expected');
 }
 
+/** The bid counters of a bid-service, from its /metrics. */
+async function bidMetrics(serviceUrl: string) {
+  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
+  const value = (line: RegExp) => Number(text.split('\n').find((l) => line.test(l))?.split(' ').at(-1) ?? 0);
+  return {
+    accepted: value(/^auction_bids_accepted_total /),
+    tooLow: value(/^auction_bids_rejected_total\{reason="too_low"\} /),
+    lockWaits: value(/^auction_bid_lock_wait_seconds_count /),
+  };
+}
+
 describe('the API over h2c', () => {
   it('creates, gets and lists items, and places bids; money stays exact above 2^53', async () => {
     const { item } = await api.createItem({ title: 'Lamp', description: 'brass', startPriceCents: 9007199254740993n, endAt: tomorrow() });
@@ -110,6 +121,35 @@ describe('the API over h2c', () => {
     const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids WHERE item_id = $1', [item!.id]);
     expect(rows[0]!.n, 'bids written by the call that ran out of time').toBe(0n);
     await patient.stop();
+  });
+
+  it('a bid whose deadline passes inside its transaction is rolled back: deadline_exceeded, and no bid row', async () => {
+    // Every statement of the bid is quick; it stalls between its last statement and COMMIT.
+    const slow = await startService(env, { failpoints: 'bid.before-commit=delay(1000)' });
+    try {
+      const client = apiClient(slow.apiUrl);
+      const { item } = await client.createItem({ title: 'Chair', startPriceCents: 100n, endAt: tomorrow() });
+      const late = await connectError(client.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 100n }, { timeoutMs: 300 }));
+      expect(late.code).toBe(Code.DeadlineExceeded);
+      // Past the stall: a server that commits anyway has written the bid by now.
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids WHERE item_id = $1', [item!.id]);
+      expect(rows[0]!.n, 'bids written by the call that ran out of time').toBe(0n);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('counts each PlaceBid in the bid metrics: accepted, refused by reason, and the lock wait', async () => {
+    const before = await bidMetrics(service.url);
+    const { item } = await api.createItem({ title: 'Bell', startPriceCents: 100n, endAt: tomorrow() });
+    await api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 100n });
+    await connectError(api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 100n }));
+    const after = await bidMetrics(service.url);
+    expect(
+      { accepted: after.accepted - before.accepted, tooLow: after.tooLow - before.tooLow, lockWaits: after.lockWaits - before.lockWaits },
+      'auction_bids_accepted_total, auction_bids_rejected_total{reason="too_low"}, auction_bid_lock_wait_seconds_count',
+    ).toEqual({ accepted: 1, tooLow: 1, lockWaits: 2 });
   });
 
   it.each([

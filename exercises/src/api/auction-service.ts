@@ -5,6 +5,7 @@ import { AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } fro
 import { TodoError } from '#shared/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
 import type { Bid } from '../bidding/bid.ts';
+import type { BidCall } from '../bidding/bid-transaction.ts';
 import { placeBid } from '../bidding/place-bid.ts';
 import { createItem } from '../items/create-item.ts';
 import { getItem } from '../items/get-item.ts';
@@ -34,12 +35,12 @@ const bid = (b: Bid) => create(BidSchema, { id: b.id, itemId: b.itemId, userId: 
 const iso = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString() : undefined);
 
 /**
- * The statement_timeout of a bid that must finish within the caller's deadline: a bid the
- * client has stopped waiting for should not keep holding the item's lock.
+ * The caller's deadline as the moment the bid must have committed by: a bid the client has
+ * stopped waiting for must neither keep the item's lock nor commit.
  */
-function withinDeadline<T extends { bidding: { statementTimeoutMs: number } }>(config: T, ctx: HandlerContext): T {
+function deadlineOf(ctx: HandlerContext): BidCall {
   const left = ctx.timeoutMs();
-  return left === undefined ? config : { ...config, bidding: { ...config.bidding, statementTimeoutMs: Math.max(1, Math.floor(Math.min(config.bidding.statementTimeoutMs, left))) } };
+  return left === undefined ? {} : { deadline: performance.now() + left };
 }
 
 /** errorToConnect, or, while it is a stub, its TODO as `unimplemented` (Connect would say only "internal error"). */

@@ -3,7 +3,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import pg from 'pg';
 import { BidTooLowDetailSchema, BusyDetailSchema, FieldViolationSchema } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { TodoError } from '#shared/todo-error.ts';
-import { AuctionEnded, BidTooLow, Busy, ItemNotFound, RetriesExhausted, ValidationError } from '../errors.ts';
+import { AuctionEnded, BidTooLow, Busy, DeadlineExceeded, ItemNotFound, RequestIdReused, RetriesExhausted, ValidationError } from '../errors.ts';
 
 /** The API's name of a field ("start_price_cents"), from the app's ("startPriceCents"). */
 export const apiFieldName = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

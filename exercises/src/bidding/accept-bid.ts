@@ -1,7 +1,7 @@
 import type { BidderPhase } from '#shared/config.ts';
 import type { DbClient } from '#shared/db.ts';
 import { TodoError } from '#shared/todo-error.ts';
-import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
+import { AuctionEnded, BidTooLow, ItemNotFound, RequestIdReused } from '../errors.ts';
 import { bidFromRow, minimumNextBid, type Bid, type DbBid, type NewBid } from './bid.ts';
 import { bidderColumns, type BidderColumns } from './bidder-columns.ts';
 import { insertBid } from './insert-bid.ts';
@@ -19,7 +19,8 @@ export interface BidRules {
  * Accepts the bid if the rules allow it, inside the caller's transaction: locks the item row,
  * checks the auction is open by the database's clock and the amount beats the highest bid by
  * the increment, records the bid as the new highest with the item's next sequence number.
- * Throws ItemNotFound, AuctionEnded, BidTooLow, or ReplayedRequest for a request id seen before.
+ * Throws ItemNotFound, AuctionEnded, BidTooLow, or for a request id seen before ReplayedRequest
+ * (the same request) or RequestIdReused (another one).
  */
 export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
   // #region m3: lock the item row, check the rules by database time, record the new highest bid
@@ -28,9 +29,14 @@ export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Pro
   // #endregion
 }
 
-/** The bid a bidder's request id already produced, if any: that answer is returned again. */
-export async function throwIfReplayed(tx: DbClient, bidder: BidderColumns, userId: string, requestId: string): Promise<void> {
-  // #region m3: find the bid an earlier request with the same id produced
+/**
+ * The answer to a request id the bidder used before, if any. The same request (same item and
+ * amount) gets its original bid again (ReplayedRequest); another request under that id is
+ * refused with RequestIdReused. A bid without a request id is never a replay.
+ */
+export async function throwIfReplayed(tx: DbClient, bidder: BidderColumns, bid: NewBid): Promise<void> {
+  if (!bid.requestId) return;
+  // #region m3: find the bid an earlier request with the same id produced, and whether it was this request
   throw new TodoError('m3', 'find a replayed request in bidding/accept-bid.ts');
   // #endregion
 }

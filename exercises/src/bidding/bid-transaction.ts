@@ -1,7 +1,8 @@
 import pg from 'pg';
-import { withTransaction, type Db, type DbClient } from '#shared/db.ts';
+import { PoolWaitTimeout, withTransaction, type Db, type DbClient } from '#shared/db.ts';
+import { failpoint } from '#shared/failpoints.ts';
 import { TodoError } from '#shared/todo-error.ts';
-import { Busy, RetriesExhausted } from '../errors.ts';
+import { Busy, DeadlineExceeded, RetriesExhausted } from '../errors.ts';
 import type { Bid } from './bid.ts';
 import { ReplayedRequest } from './replayed-request.ts';
 
@@ -27,14 +28,23 @@ export async function withRetries<T>(fn: () => Promise<T>, options: { maxAttempt
   // #endregion
 }
 
+/** What one caller allows its bid. */
+export interface BidCall {
+  /** The performance.now() by which the bid must have committed or given up: the caller's deadline. */
+  deadline?: number;
+}
+
 /**
  * The transaction every bid runs in: bounded lock waits and statements, retried on deadlock,
- * a replayed request answered with its original bid, a lock timeout reported as Busy.
+ * a replayed request answered with its original bid, a lock timeout reported as Busy. The
+ * caller's deadline bounds all of it: the wait for a connection, each statement, the retries,
+ * and the COMMIT, which a bid past its deadline never reaches (DeadlineExceeded).
  */
-export async function runBidTransaction(deps: { db: Db; config: { bidding: BidTransactionConfig } }, itemId: string, fn: (tx: DbClient) => Promise<Bid>): Promise<Bid> {
+export async function runBidTransaction(deps: { db: Db; config: { bidding: BidTransactionConfig } }, itemId: string, fn: (tx: DbClient) => Promise<Bid>, call: BidCall = {}): Promise<Bid> {
   const { bidding } = deps.config;
-  // #region m3: bound lock waits and statements, retry deadlocks, answer replays, report a lock timeout as Busy
-  // Milestone 2's version: no timeouts, no retries.
+  // #region m3: bound lock waits and statements, retry deadlocks, answer replays, report a lock timeout as Busy, keep to the deadline
+  // Milestone 2's version: no timeouts, no retries, no deadline.
+  void call;
   return withTransaction(deps.db, fn);
   // #endregion
 }

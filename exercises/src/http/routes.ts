@@ -10,6 +10,7 @@ import { listItems } from '../items/list-items.ts';
 import { bidToJson } from '../bidding/bid.ts';
 import { placeBid } from '../bidding/place-bid.ts';
 import { placeBidDualWrite } from '../bidding/place-bid-dual-write.ts';
+import { countOutcome } from '../bidding/bid-outcomes.ts';
 import { itemLiveToJson } from '../read-model/item-live.ts';
 import { readItemLive } from '../read-model/read-item-live.ts';
 import { readJsonBody, sendJson, sendText } from './respond.ts';
@@ -21,16 +22,6 @@ export interface Route {
   match: (path: string) => Record<string, string> | undefined;
   handle: (deps: AppDeps, req: IncomingMessage, res: ServerResponse, params: Record<string, string>, url: URL) => Promise<void>;
 }
-
-const REASONS: Record<string, string> = {
-  BidTooLow: 'too_low',
-  AuctionEnded: 'auction_ended',
-  Busy: 'busy',
-  ValidationError: 'invalid',
-  ItemNotFound: 'not_found',
-  RetriesExhausted: 'retries_exhausted',
-};
-const rejectionReason = (err: unknown) => REASONS[(err as Error).name] ?? 'error';
 
 const exact = (path: string) => (candidate: string) => (candidate === path ? {} : undefined);
 
@@ -123,17 +114,9 @@ export const routes: Route[] = [
     handle: async (deps, req, res, params) => {
       const body = await readJsonBody(req);
       const input = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...body, itemId: params.id } : body;
-      const bids = deps.metrics.bids;
-      const withLockWait = { ...deps, config: { ...deps.config, bidding: { ...deps.config.bidding, observeLockWait: (s: number) => bids.lockWait.observe(s) } } };
-      try {
-        // The naive dual write exists only so the lesson can show what it loses (BID_WRITE_MODE=dual-write).
-        const bid = deps.config.bidWriteMode === 'dual-write' ? await placeBidDualWrite(deps, input) : await placeBid(withLockWait, input);
-        bids.accepted.inc();
-        sendJson(res, 201, bidToJson(bid));
-      } catch (err) {
-        bids.rejected.inc({ reason: rejectionReason(err) });
-        throw err;
-      }
+      // The naive dual write exists only so the lesson can show what it loses (BID_WRITE_MODE=dual-write).
+      const bid = deps.config.bidWriteMode === 'dual-write' ? await countOutcome(deps.metrics, () => placeBidDualWrite(deps, input)) : await placeBid(deps, input);
+      sendJson(res, 201, bidToJson(bid));
     },
   },
 ];

@@ -3,7 +3,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import pg from 'pg';
 import { BidTooLowDetailSchema, BusyDetailSchema, FieldViolationSchema } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { TodoError } from '#shared/todo-error.ts';
-import { AuctionEnded, BidTooLow, Busy, ItemNotFound, RetriesExhausted, ValidationError } from '../errors.ts';
+import { AuctionEnded, BidTooLow, Busy, DeadlineExceeded, ItemNotFound, RequestIdReused, RetriesExhausted, ValidationError } from '../errors.ts';
 
 /** The API's name of a field ("start_price_cents"), from the app's ("startPriceCents"). */
 export const apiFieldName = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -26,6 +26,9 @@ export function errorToConnect(err: unknown): ConnectError {
     return new ConnectError(err.message, Code.FailedPrecondition, undefined, [{ desc: BidTooLowDetailSchema, value: detail }]);
   }
   if (err instanceof AuctionEnded) return new ConnectError(err.message, Code.FailedPrecondition);
+  // already_exists, not failed_precondition: no change of state makes this id usable again; a new id is the fix.
+  if (err instanceof RequestIdReused) return new ConnectError(err.message, Code.AlreadyExists);
+  if (err instanceof DeadlineExceeded) return new ConnectError(err.message, Code.DeadlineExceeded);
   // Contention, not a mistake: unavailable is the code clients retry, after the hinted pause.
   if (err instanceof Busy || err instanceof RetriesExhausted) {
     const retryAfterMs = err instanceof Busy ? err.retryAfterMs : 1_000;

@@ -1,7 +1,7 @@
 import type { BidderPhase } from '#shared/config.ts';
 import type { DbClient } from '#shared/db.ts';
 import { TodoError } from '#shared/todo-error.ts';
-import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
+import { AuctionEnded, BidTooLow, ItemNotFound, RequestIdReused } from '../errors.ts';
 import { bidFromRow, minimumNextBid, type Bid, type DbBid, type NewBid } from './bid.ts';
 import { bidderColumns, type BidderColumns } from './bidder-columns.ts';
 import { insertBid } from './insert-bid.ts';
@@ -19,26 +19,33 @@ export interface BidRules {
  * Accepts the bid if the rules allow it, inside the caller's transaction: locks the item row,
  * checks the auction is open by the database's clock and the amount beats the highest bid by
  * the increment, records the bid as the new highest with the item's next sequence number.
- * Throws ItemNotFound, AuctionEnded, BidTooLow, or ReplayedRequest for a request id seen before.
+ * Throws ItemNotFound, AuctionEnded, BidTooLow, or for a request id seen before ReplayedRequest
+ * (the same request) or RequestIdReused (another one).
  */
 export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
   // #region m3: lock the item row, check the rules by database time, record the new highest bid
   const bidder = bidderColumns(rules.bidderPhase);
   const asked = performance.now();
   const { rows: items } = await tx.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; ended: boolean }>(
-    // clock_timestamp(), not now(): now() is when the transaction began, and a bid that
-    // waited for the lock behind the auction closer must see the time it got the row.
-    `SELECT start_price_cents, highest_bid_cents, end_at, end_at <= clock_timestamp() AS ended
-       FROM items
-      WHERE id = $1::uuid
-        FOR UPDATE`,
+    // The select list of a FOR UPDATE query is computed when the row is read, before any
+    // wait for its lock, and computed again only if the holder changed the row. Behind a
+    // holder that only locked it, `ended` would be the answer of before the wait. So the row
+    // is locked in the CTE, and the end judged outside it, once the lock is held.
+    // clock_timestamp(), not now(): now() is when the transaction began.
+    `WITH locked AS MATERIALIZED (
+       SELECT start_price_cents, highest_bid_cents, end_at
+         FROM items
+        WHERE id = $1::uuid
+          FOR UPDATE
+     )
+     SELECT start_price_cents, highest_bid_cents, end_at, end_at <= clock_timestamp() AS ended FROM locked`,
     [bid.itemId],
   );
   rules.observeLockWait?.((performance.now() - asked) / 1000);
   const item = items[0];
   if (!item) throw new ItemNotFound(bid.itemId);
   // Under the item lock, a request already processed for this item is visible here.
-  if (bid.requestId) await throwIfReplayed(tx, bidder, bid.userId, bid.requestId);
+  await throwIfReplayed(tx, bidder, bid);
   if (item.ended) throw new AuctionEnded(bid.itemId, item.end_at);
   const minimum = minimumNextBid(item, rules.minIncrementCents);
   if (bid.amountCents < minimum) throw new BidTooLow(bid.itemId, item.highest_bid_cents ?? undefined, minimum);
@@ -63,16 +70,26 @@ export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Pro
   // #endregion
 }
 
-/** The bid a bidder's request id already produced, if any: that answer is returned again. */
-export async function throwIfReplayed(tx: DbClient, bidder: BidderColumns, userId: string, requestId: string): Promise<void> {
-  // #region m3: find the bid an earlier request with the same id produced
-  const { rows } = await tx.query<DbBid>(
-    `SELECT id, item_id, ${bidder.read} AS user_id, amount_cents, sequence, placed_at
+/**
+ * The answer to a request id the bidder used before, if any. The same request (same item and
+ * amount) gets its original bid again (ReplayedRequest); another request under that id is
+ * refused with RequestIdReused. A bid without a request id is never a replay.
+ */
+export async function throwIfReplayed(tx: DbClient, bidder: BidderColumns, bid: NewBid): Promise<void> {
+  if (!bid.requestId) return;
+  // #region m3: find the bid an earlier request with the same id produced, and whether it was this request
+  // The bid row holds every field of the request (bidder, item, amount): it is the request's fingerprint.
+  const { rows } = await tx.query<DbBid & { same_request: boolean }>(
+    `SELECT id, item_id, ${bidder.read} AS user_id, amount_cents, sequence, placed_at,
+            item_id = $3::uuid AND amount_cents = $4::bigint AS same_request
        FROM bids
       WHERE ${bidder.matches('$1')} AND request_id = $2::text`,
-    [userId, requestId],
+    [bid.userId, bid.requestId, bid.itemId, bid.amountCents.toString()],
   );
-  if (rows[0]) throw new ReplayedRequest(bidFromRow(rows[0]));
+  const earlier = rows[0];
+  if (!earlier) return;
+  if (!earlier.same_request) throw new RequestIdReused(bid.requestId, { bidId: earlier.id, itemId: earlier.item_id, amountCents: earlier.amount_cents });
+  throw new ReplayedRequest(bidFromRow(earlier));
   // #stub
   // throw new TodoError('m3', 'find a replayed request in bidding/accept-bid.ts');
   // #endregion

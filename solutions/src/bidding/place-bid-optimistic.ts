@@ -29,8 +29,13 @@ export async function placeBidOptimistic(deps: { db: Db; config: { bidding: BidR
 export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
   // #region m3: accept the bid with one conditional UPDATE, and say why when it matched nothing
   const bidder = bidderColumns(rules.bidderPhase);
-  if (bid.requestId) await throwIfReplayed(tx, bidder, bid.userId, bid.requestId);
+  await throwIfReplayed(tx, bidder, bid);
   // The check and both writes in one statement: no lock is taken before the UPDATE itself.
+  // The WHERE is judged when the row is read. If another session holds the row's lock, the
+  // UPDATE waits, and judges the WHERE again only if that session changed the row; behind
+  // one that only locked it, the old answer stands. RETURNING is computed after the wait:
+  // an end that passed meanwhile stops the INSERT, and the AuctionEnded thrown below rolls
+  // the UPDATE back.
   const { rows: inserted } = await tx.query<DbBid>(
     `WITH item AS (
        UPDATE items
@@ -38,16 +43,16 @@ export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidR
         WHERE id = $1::uuid
           AND end_at > clock_timestamp()
           AND $2::bigint >= coalesce(highest_bid_cents + $4::bigint, start_price_cents)
-    RETURNING last_sequence
+    RETURNING last_sequence, end_at > clock_timestamp() AS still_open
      )
      INSERT INTO bids (item_id, ${bidder.insert}, amount_cents, sequence, request_id)
-     SELECT $1::uuid, ${bidder.values('$3')}, $2::bigint, item.last_sequence, $5::text FROM item
+     SELECT $1::uuid, ${bidder.values('$3')}, $2::bigint, item.last_sequence, $5::text FROM item WHERE item.still_open
   RETURNING id, item_id, ${bidder.read} AS user_id, amount_cents, sequence, placed_at`,
     [bid.itemId, bid.amountCents.toString(), bid.userId, rules.minIncrementCents.toString(), bid.requestId ?? null],
   );
   if (!inserted[0]) {
     // Nothing matched: find out why, from the row as it is now.
-    if (bid.requestId) await throwIfReplayed(tx, bidder, bid.userId, bid.requestId);
+    await throwIfReplayed(tx, bidder, bid);
     const { rows } = await tx.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; ended: boolean }>(
       'SELECT start_price_cents, highest_bid_cents, end_at, end_at <= clock_timestamp() AS ended FROM items WHERE id = $1::uuid',
       [bid.itemId],

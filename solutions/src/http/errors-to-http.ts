@@ -1,5 +1,5 @@
 import { TodoError } from '#shared/todo-error.ts';
-import { AuctionEnded, BidTooLow, Busy, ItemNotFound, RetriesExhausted, ValidationError } from '../errors.ts';
+import { AuctionEnded, BidTooLow, Busy, DeadlineExceeded, ItemNotFound, RequestIdReused, RetriesExhausted, ValidationError } from '../errors.ts';
 
 export interface HttpError {
   status: number;
@@ -22,6 +22,14 @@ export function errorToHttp(err: unknown): HttpError {
   }
   if (err instanceof AuctionEnded) {
     return { status: 409, body: { error: { code: 'auction_ended', message: err.message, endedAt: err.endedAt.toISOString() } } };
+  }
+  // The id is taken by another request: retrying with it can never succeed; the client mints a new one.
+  if (err instanceof RequestIdReused) {
+    const { bidId, itemId, amountCents } = err.original;
+    return { status: 409, body: { error: { code: 'request_id_reused', message: err.message, requestId: err.requestId, original: { bidId, itemId, amountCents: amountCents.toString() } } } };
+  }
+  if (err instanceof DeadlineExceeded) {
+    return { status: 504, body: { error: { code: 'deadline_exceeded', message: err.message } } };
   }
   // Contention, not a mistake: the same request may succeed a moment later.
   if (err instanceof Busy || err instanceof RetriesExhausted) {
