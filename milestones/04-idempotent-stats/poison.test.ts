@@ -1,5 +1,7 @@
 // Milestone 4 · messages that can never be applied, and messages that fail for a while.
+import amqp from 'amqplib';
 import { describe, expect, it } from 'vitest';
+import { DELIVERY_LIMIT } from '#app/consumers/consumer-queues.ts';
 import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto } from '#shared/events/auction-closed.ts';
 import { BID_PLACED, BID_PLACED_ROUTING_KEY } from '#shared/events/bid-placed.ts';
 import { clearFailpoints, setFailpoint } from '#shared/failpoints.ts';
@@ -54,5 +56,34 @@ describe('the stats consumer', () => {
       clearFailpoints();
       await consumers.close();
     }
+  });
+
+  it('a message whose every delivery ends without an outcome (its consumer dies holding it) is dead-lettered by the queue itself after the delivery limit', async () => {
+    // The consumer declares its queues; then nothing consumes them but this test's channels.
+    const consumers = await inProcessConsumers(env);
+    const { queue, deadLetterQueue } = consumers.consumers[0]!;
+    await consumers.close();
+    const event = auctionClosed();
+    await published.current.closed(event);
+    const connection = await amqp.connect(env.config.amqpUrl);
+    const deliveryCounts: unknown[] = [];
+    try {
+      // Each round takes the message and closes the channel without an ack, as a crash does:
+      // the consumer's own attempt count (x-attempt) never moves, RabbitMQ's does.
+      for (let round = 0; round < 100 && (await published.current.depth(deadLetterQueue)) === 0; round++) {
+        const ch = await connection.createChannel();
+        const msg = await ch.get(queue, { noAck: false });
+        if (msg) deliveryCounts.push(msg.properties.headers?.['x-delivery-count'] ?? 0);
+        await ch.close();
+        if (!msg) await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+    expect(deliveryCounts.length, `deliveries before the queue dead-lettered it (x-delivery-count seen: ${deliveryCounts.join(', ')})`).toBe(DELIVERY_LIMIT + 1);
+    const dead = await published.current.take(deadLetterQueue);
+    expect(dead?.properties.messageId).toBe(event.eventId);
+    const deaths = dead?.properties.headers?.['x-death'] as Array<{ reason: string; queue: string }> | undefined;
+    expect(deaths?.map((d) => [d.reason, d.queue]), 'why and where the broker dead-lettered it').toEqual([['delivery_limit', queue]]);
   });
 });

@@ -10,8 +10,9 @@ import { failpoint } from '#shared/failpoints.ts';
 import type { Logger } from '#shared/logger.ts';
 import type { Metrics } from '#shared/metrics.ts';
 import { queueNames, type ConsumerName } from '#shared/queues.ts';
+import { declareConsumerQueues } from './consumer-queues.ts';
 import { TodoError } from '#shared/todo-error.ts';
-import { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, type Delivery, type Outcome } from './delivery.ts';
+import { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, DELIVERY_COUNT_HEADER, type Delivery, type Outcome } from './delivery.ts';
 import { createDependencyGate } from './dependency-gate.ts';
 import { handleDelivery } from './handle-delivery.ts';
 
@@ -109,10 +110,12 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
   }
 
   async function republish(ch: ConfirmChannel, to: string, msg: ConsumeMessage, headers: Record<string, unknown>): Promise<void> {
+    // x-delivery-count is the broker's count for the original; the copy is a new message.
+    const { [DELIVERY_COUNT_HEADER]: _deliveries, ...kept } = msg.properties.headers ?? {};
     ch.sendToQueue(to, msg.content, {
       ...msg.properties,
       persistent: true,
-      headers: { ...msg.properties.headers, 'x-original-routing-key': msg.fields.routingKey, ...headers },
+      headers: { ...kept, 'x-original-routing-key': msg.fields.routingKey, ...headers },
     });
     await ch.waitForConfirms();
   }
@@ -125,8 +128,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       if (!stopping) void reopen();
     });
     await ch.assertExchange(deps.config.amqp.exchange, 'topic', { durable: true });
-    await ch.assertQueue(queue, { durable: true });
-    await ch.assertQueue(deadLetterQueue, { durable: true });
+    await declareConsumerQueues(deps.amqp, { queue, deadLetterQueue }, log);
     // A slow start (the tests stall it here): until the binding exists, the broker drops events.
     await failpoint(`${spec.name}.before-bind`);
     for (const key of spec.bindings) await ch.bindQueue(queue, deps.config.amqp.exchange, key);

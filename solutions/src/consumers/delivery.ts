@@ -23,3 +23,5 @@ export type Outcome =
 
 export const ATTEMPT_HEADER = 'x-attempt';
 export const DEAD_LETTER_REASON_HEADER = 'x-dead-letter-reason';
+/** Set by a quorum queue on a redelivery: how often RabbitMQ delivered the message before (crashes, lost channels included). */
+export const DELIVERY_COUNT_HEADER = 'x-delivery-count';
