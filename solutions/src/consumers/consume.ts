@@ -12,7 +12,7 @@ import type { Metrics } from '#shared/metrics.ts';
 import { queueNames, type ConsumerName } from '#shared/queues.ts';
 import { declareConsumerQueues } from './consumer-queues.ts';
 import { TodoError } from '#shared/todo-error.ts';
-import { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, DELIVERY_COUNT_HEADER, type Delivery, type Outcome } from './delivery.ts';
+import { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, DELIVERY_COUNT_HEADER, ORIGINAL_ROUTING_KEY_HEADER, type Delivery, type Outcome } from './delivery.ts';
 import { createDependencyGate } from './dependency-gate.ts';
 import { handleDelivery } from './handle-delivery.ts';
 
@@ -115,7 +115,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
     ch.sendToQueue(to, msg.content, {
       ...msg.properties,
       persistent: true,
-      headers: { ...kept, 'x-original-routing-key': msg.fields.routingKey, ...headers },
+      headers: { ...kept, [ORIGINAL_ROUTING_KEY_HEADER]: msg.fields.routingKey, ...headers },
     });
     await ch.waitForConfirms();
   }

@@ -21,7 +21,5 @@ export type Outcome =
   /** Not the message's fault: what it is applied to is down. Held, unacked and uncounted, until that answers again. */
   | { kind: 'wait'; reason: string };
 
-export const ATTEMPT_HEADER = 'x-attempt';
-export const DEAD_LETTER_REASON_HEADER = 'x-dead-letter-reason';
-/** Set by a quorum queue on a redelivery: how often RabbitMQ delivered the message before (crashes, lost channels included). */
-export const DELIVERY_COUNT_HEADER = 'x-delivery-count';
+// The headers are shared with the workbook's dead-letter tool (npm run dlq).
+export { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, DELIVERY_COUNT_HEADER, ORIGINAL_ROUTING_KEY_HEADER } from '#shared/queues.ts';
