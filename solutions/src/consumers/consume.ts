@@ -7,7 +7,7 @@ import { openWhenConnected, type Amqp } from '#shared/amqp.ts';
 import type { Config } from '#shared/config.ts';
 import type { AuctionEvent } from '#shared/events/decode.ts';
 import { failpoint } from '#shared/failpoints.ts';
-import type { Logger } from '#shared/logger.ts';
+import { correlationIdOf, withCorrelationId, type Logger } from '#shared/logger.ts';
 import type { Metrics } from '#shared/metrics.ts';
 import { queueNames, type ConsumerName } from '#shared/queues.ts';
 import { declareConsumerQueues } from './consumer-queues.ts';
@@ -137,7 +137,11 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
     await ch.prefetch(deps.config.consumer.prefetch);
     ({ consumerTag } = await ch.consume(queue, (msg) => {
       if (!msg) return; // the queue was deleted: the channel closes and reopen() says so
-      const settling = settle(ch, msg).catch((err: Error) => log.warn({ err: err.message }, 'settling a message failed; RabbitMQ redelivers it'));
+      // The trace goes on: every line about this message carries the correlation id of the
+      // request that caused it (the relay copied it from the outbox row to the headers).
+      const correlationId = correlationIdOf(msg.properties.headers);
+      const handle = () => settle(ch, msg).catch((err: Error) => log.warn({ err: err.message, messageId: msg.properties.messageId as unknown }, 'settling a message failed; RabbitMQ redelivers it'));
+      const settling = correlationId ? withCorrelationId(correlationId, handle) : handle();
       inHand.add(settling);
       void settling.finally(() => inHand.delete(settling));
     }));
