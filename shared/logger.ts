@@ -15,6 +15,15 @@ export function currentCorrelationId(): string | undefined {
   return requestContext.getStore()?.correlationId;
 }
 
+/** The header that carries the correlation id: on an HTTP request, then on the outbox row and its AMQP message, to the worker. */
+export const CORRELATION_ID_HEADER = 'x-correlation-id';
+
+/** The correlation id a message's headers carry, if any: the worker logs under it what it does with that message. */
+export function correlationIdOf(headers: Record<string, unknown> | undefined): string | undefined {
+  const value = headers?.[CORRELATION_ID_HEADER];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
 export function newCorrelationId(): string {
   return randomUUID();
 }

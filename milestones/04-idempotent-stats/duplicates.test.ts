@@ -4,6 +4,7 @@ import { applyStatsBatch, applyStatsOnce } from '#app/stats/apply-stats-once.ts'
 import { applyStatsNaive } from '#app/stats/apply-stats-naive.ts';
 import { AUCTION_CLOSED } from '#shared/events/auction-closed.ts';
 import { BID_PLACED } from '#shared/events/bid-placed.ts';
+import { clearFailpoints, setFailpoint } from '#shared/failpoints.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { aBidder, auctionClosed, bidPlaced, inProcessConsumers, usePublisher, statsOf } from './fixtures.ts';
@@ -72,5 +73,22 @@ describe('batches from several consumers at once', () => {
 
     const [first, second] = batchOf([users[7]!, users[0]!]);
     expect(await applyStatsBatch(env, [first!, second!, first!]), 'a batch with a message twice').toEqual(['applied', 'applied', 'duplicate']);
+  });
+
+  it('holding the same messages of one user in different orders, both commit (no deadlock on the message ids)', async () => {
+    const user = aBidder();
+    const [m1, m2] = [bidPlaced({ userId: user }), bidPlaced({ userId: user })].map((event) => ({ messageId: event.eventId, message: { type: BID_PLACED, event } as const }));
+    // Each applied message pauses inside its transaction, so the two batches interleave: each
+    // holds the message id it inserted first when it reaches the other's.
+    setFailpoint('stats.before-commit', 'delay(300)');
+    try {
+      const results = await Promise.allSettled([applyStatsBatch(env, [m1!, m2!]), applyStatsBatch(env, [m2!, m1!])]);
+      expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), 'batches that failed').toEqual([]);
+      const outcomes = results.map((r) => (r as PromiseFulfilledResult<string[]>).value.join(','));
+      expect(outcomes.sort(), 'one batch applied both, the other found both applied').toEqual(['applied,applied', 'duplicate,duplicate']);
+    } finally {
+      clearFailpoints();
+    }
+    expect((await statsOf(env.db, user))?.bids_placed).toBe(2n);
   });
 });

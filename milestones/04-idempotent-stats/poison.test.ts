@@ -1,8 +1,10 @@
 // Milestone 4 · messages that can never be applied, and messages that fail for a while.
+import amqp from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { createDb } from '#shared/db.ts';
+import { DELIVERY_LIMIT } from '#app/consumers/consumer-queues.ts';
 import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto } from '#shared/events/auction-closed.ts';
 import { BID_PLACED, BID_PLACED_ROUTING_KEY } from '#shared/events/bid-placed.ts';
+import { clearFailpoints, setFailpoint } from '#shared/failpoints.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { aBidder, auctionClosed, inProcessConsumers, usePublisher, statsOf } from './fixtures.ts';
@@ -36,10 +38,10 @@ describe('the stats consumer', () => {
     }
   });
 
-  it('tries a message again while the database is down, then dead-letters it after the limit, and nothing is counted', async () => {
-    // A pool on a port where no database answers: every attempt fails, as when PostgreSQL is down.
-    const downDb = createDb({ url: 'postgres://postgres@127.0.0.1:1/none', log: env.log });
-    const consumers = await inProcessConsumers(env, { db: downDb, config: { maxAttempts: 3, retryDelayMs: 10 } });
+  it('tries a message that fails on its own again, then dead-letters it after the limit, and nothing is counted', async () => {
+    // Every attempt fails inside the transaction, after the effect: the message's own failure, not an outage.
+    setFailpoint('stats.before-commit', 'error');
+    const consumers = await inProcessConsumers(env, { config: { maxAttempts: 3, retryDelayMs: 10 } });
     try {
       const winner = aBidder();
       const event = auctionClosed({ winnerId: winner });
@@ -48,11 +50,40 @@ describe('the stats consumer', () => {
       expect(await consumers.handled('retried'), 'attempts before giving up').toBe(2);
       const dead = await published.current.take(consumers.consumers[0]!.deadLetterQueue);
       expect(dead?.properties.messageId).toBe(event.eventId);
-      expect(String(dead?.properties.headers?.['x-dead-letter-reason'])).toMatch(/^failed 3 times, last: .*ECONNREFUSED/);
+      expect(String(dead?.properties.headers?.['x-dead-letter-reason'])).toMatch(/^failed 3 times, last: failpoint "stats.before-commit" fired/);
       expect(await statsOf(env.db, winner)).toBeUndefined();
     } finally {
+      clearFailpoints();
       await consumers.close();
-      await downDb.end();
     }
+  });
+
+  it('a message whose every delivery ends without an outcome (its consumer dies holding it) is dead-lettered by the queue itself after the delivery limit', async () => {
+    // The consumer declares its queues; then nothing consumes them but this test's channels.
+    const consumers = await inProcessConsumers(env);
+    const { queue, deadLetterQueue } = consumers.consumers[0]!;
+    await consumers.close();
+    const event = auctionClosed();
+    await published.current.closed(event);
+    const connection = await amqp.connect(env.config.amqpUrl);
+    const deliveryCounts: unknown[] = [];
+    try {
+      // Each round takes the message and closes the channel without an ack, as a crash does:
+      // the consumer's own attempt count (x-attempt) never moves, RabbitMQ's does.
+      for (let round = 0; round < 100 && (await published.current.depth(deadLetterQueue)) === 0; round++) {
+        const ch = await connection.createChannel();
+        const msg = await ch.get(queue, { noAck: false });
+        if (msg) deliveryCounts.push(msg.properties.headers?.['x-delivery-count'] ?? 0);
+        await ch.close();
+        if (!msg) await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+    expect(deliveryCounts.length, `deliveries before the queue dead-lettered it (x-delivery-count seen: ${deliveryCounts.join(', ')})`).toBe(DELIVERY_LIMIT + 1);
+    const dead = await published.current.take(deadLetterQueue);
+    expect(dead?.properties.messageId).toBe(event.eventId);
+    const deaths = dead?.properties.headers?.['x-death'] as Array<{ reason: string; queue: string }> | undefined;
+    expect(deaths?.map((d) => [d.reason, d.queue]), 'why and where the broker dead-lettered it').toEqual([['delivery_limit', queue]]);
   });
 });

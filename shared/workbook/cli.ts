@@ -1,4 +1,4 @@
-// The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate.
+// The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate | events | dlq.
 import { ConfigError, loadConfig, MINIMUM_NODE, nodeIsSupported } from '../config.ts';
 import { seedCommand } from './commands/seed.ts';
 import { createDatabase, databaseExists, databaseName, MigrationFailed, runMigrations } from '../migrate.ts';
@@ -11,6 +11,7 @@ import { benchCommand } from './commands/bench.ts';
 import { chaosCommand } from './commands/chaos.ts';
 import { checkCommand } from './commands/check.ts';
 import { containersCommand } from './commands/containers.ts';
+import { dlqCommand } from './commands/dlq.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { eventsCommand } from './commands/events.ts';
 import { generateExercises } from './commands/generate.ts';
@@ -24,6 +25,7 @@ const USAGE = `Usage:
   npm run reset -- N         put milestone N's stubs back (asks first; --yes to skip)
   npm run chaos -- N [name]  list or run milestone N's failure scenarios (-- --solution for the reference)
   npm run events             print every event on the exchange, decoded (a throwaway consumer)
+  npm run dlq -- list | replay [--id ID] [--consumer NAME]  the consumers' dead-letter queues: look, and replay once fixed
   npm run bench -- [name|all] list or run benchmarks (-- --solution for the reference, -- --smoke for a small end-to-end run)
   npm run doctor [-- --json] Node, infrastructure and services, with fixes
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
@@ -74,6 +76,8 @@ async function main(argv: string[]): Promise<number> {
       return containersCommand({ json });
     case 'events':
       return eventsCommand();
+    case 'dlq':
+      return dlqCommand(argv.slice(argv.indexOf('dlq') + 1));
     case 'bench':
       return benchCommand(args[0], { solution: flags.has('--solution'), smoke: flags.has('--smoke') });
     case 'doctor':

@@ -2,6 +2,7 @@ import { ContractError } from '#shared/events/contracts.ts';
 import { decodeEvent, type AuctionEvent } from '#shared/events/decode.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { Delivery, Outcome } from './delivery.ts';
+import { isDependencyDown } from './dependency-down.ts';
 
 export interface DeliveryPolicy {
   /** Attempts at a message that fails transiently, the first included. */
@@ -14,11 +15,13 @@ export interface DeliveryPolicy {
  * Decides what becomes of one delivery. A message that can never be applied (no id, a payload
  * that does not decode or validate) is dead-lettered at once with the reason: retrying it
  * would block the queue for nothing. `apply` commits the effect (or finds it was applied
- * before); when it fails, the message is retried with a growing pause until `maxAttempts`,
- * then dead-lettered. The caller acks only after this resolves, so only after the commit.
+ * before). When it fails because what it writes to is down (isDependencyDown), the message
+ * waits for it, uncounted: an outage is not the message's fault. Any other failure counts as
+ * an attempt: retried with a growing pause until `maxAttempts`, then dead-lettered. The caller
+ * acks only after this resolves, so only after the commit.
  */
 export async function handleDelivery(delivery: Delivery, apply: (messageId: string, message: AuctionEvent) => Promise<'applied' | 'duplicate'>, policy: DeliveryPolicy): Promise<Outcome> {
-  // #region m4: dead-letter what can never work, apply the rest, retry transient failures a bounded number of times
+  // #region m4: dead-letter what can never work, apply the rest, wait out an outage, retry the message's own failures a bounded number of times
   throw new TodoError('m4', 'decide what becomes of a delivery in consumers/handle-delivery.ts');
   // #endregion
 }

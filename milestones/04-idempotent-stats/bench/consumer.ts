@@ -6,13 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import amqp from 'amqplib';
+import amqp, { type Channel, type Options } from 'amqplib';
 import { createAmqp } from '#shared/amqp.ts';
 import { fmt, type BenchContext } from '#shared/bench-stats.ts';
 import { scenarioEnvironment } from '#shared/chaos.ts';
 import { createDb } from '#shared/db.ts';
 import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto } from '#shared/events/bid-placed.ts';
-import { createLogger } from '#shared/logger.ts';
+import { createLogger, type Logger } from '#shared/logger.ts';
 import { createMetrics } from '#shared/metrics.ts';
 import { CONSUMERS, queueNames } from '#shared/queues.ts';
 
@@ -28,6 +28,10 @@ const script = fileURLToPath(new URL('./apply-stats.pgbench.sql', import.meta.ur
 const userId = (u: number) => `00000000-0000-4000-8000-${String(u).padStart(12, '0')}`;
 
 type StartConsumer = (deps: unknown) => Promise<{ stop(): Promise<void>; queue: string }>;
+type QueueDeclarations = {
+  consumerQueueOptions(deadLetterQueue: string): Options.AssertQueue;
+  declareConsumerQueues(connection: { createChannel(): Promise<Channel> }, names: { queue: string; deadLetterQueue: string }, log: Logger): Promise<void>;
+};
 
 export const benchmark = {
   name: 'consumer',
@@ -56,9 +60,10 @@ export const benchmark = {
         await channel.waitForConfirms();
       };
 
+      const { consumerQueueOptions, declareConsumerQueues } = (await import(pathToFileURL(join(ctx.tree, 'src/consumers/consumer-queues.ts')).href)) as QueueDeclarations;
       // Ceiling 1: the same messages through the same kind of queue, acked with no work.
       ctx.say(`raw consume-and-ack: ${fmt(size.messages)} messages, prefetch ${PREFETCH}`);
-      await channel.assertQueue(rawQueue, { durable: true });
+      await channel.assertQueue(rawQueue, consumerQueueOptions(`${rawQueue}.dead`));
       await backlog((m) => channel.sendToQueue(rawQueue, m.payload, { persistent: true, messageId: m.eventId, type: BID_PLACED }));
       const rawRate = await timeConsume(config.amqpUrl, rawQueue, size.messages);
       rows.push(`| raw consume-and-ack, no work (ceiling) | ${fmt(rawRate)} | – | – |`);
@@ -74,7 +79,7 @@ export const benchmark = {
       // The consumer under test, on a backlog published before it starts: one transaction per
       // message, then (as it ships) batches of up to PREFETCH messages per transaction.
       const { queue } = queueNames(config, 'user-stats');
-      await channel.assertQueue(queue, { durable: true });
+      await declareConsumerQueues(connection, queueNames(config, 'user-stats'), log);
       await channel.bindQueue(queue, config.amqp.exchange, BID_PLACED_ROUTING_KEY);
       const { startStatsConsumer } = (await import(pathToFileURL(join(ctx.tree, 'src/consumers/consumers.ts')).href)) as { startStatsConsumer: StartConsumer };
       const ceiling = Math.min(rawRate, tps);

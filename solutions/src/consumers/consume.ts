@@ -1,16 +1,19 @@
 // The plumbing every consumer of the bid-worker shares: its queue and dead-letter queue, a
-// bounded prefetch, ack after the handler resolved, and starting again after RabbitMQ comes
-// back. What happens to each message is handleDelivery's decision.
+// bounded prefetch, ack after the handler resolved, holding its messages while what it writes
+// to is down, and starting again after RabbitMQ comes back. What happens to each message is
+// handleDelivery's decision.
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { openWhenConnected, type Amqp } from '#shared/amqp.ts';
 import type { Config } from '#shared/config.ts';
 import type { AuctionEvent } from '#shared/events/decode.ts';
 import { failpoint } from '#shared/failpoints.ts';
-import type { Logger } from '#shared/logger.ts';
+import { correlationIdOf, withCorrelationId, type Logger } from '#shared/logger.ts';
 import type { Metrics } from '#shared/metrics.ts';
 import { queueNames, type ConsumerName } from '#shared/queues.ts';
+import { declareConsumerQueues } from './consumer-queues.ts';
 import { TodoError } from '#shared/todo-error.ts';
-import { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, type Delivery, type Outcome } from './delivery.ts';
+import { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, DELIVERY_COUNT_HEADER, ORIGINAL_ROUTING_KEY_HEADER, type Delivery, type Outcome } from './delivery.ts';
+import { createDependencyGate } from './dependency-gate.ts';
 import { handleDelivery } from './handle-delivery.ts';
 
 export interface ConsumerSpec {
@@ -19,6 +22,8 @@ export interface ConsumerSpec {
   /** Routing keys bound to the events exchange. */
   bindings: string[];
   apply: (messageId: string, message: AuctionEvent) => Promise<'applied' | 'duplicate'>;
+  /** What `apply` writes to, for the logs ("PostgreSQL"), and a cheap call that succeeds once it answers again. */
+  dependency: { name: string; probe: () => Promise<unknown> };
 }
 
 export interface Consumer {
@@ -53,6 +58,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
   let lagTimer: NodeJS.Timeout | undefined;
   let markBound: () => void = () => undefined;
   const bound = new Promise<void>((resolve) => (markBound = resolve));
+  const gate = createDependencyGate({ dependency: spec.dependency.name, probe: spec.dependency.probe, log, maxDelayMs: 5_000 });
 
   async function settle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const started = performance.now();
@@ -64,19 +70,26 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       attempt: Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1) || 1,
     };
     let outcome: Outcome;
-    try {
-      outcome = await handleDelivery(delivery, spec.apply, deps.config.consumer);
-    } catch (err) {
-      if (err instanceof TodoError) {
-        // Unfinished exercise code: leave the message queued and stop, saying why, once.
-        log.info({ todo: err.message }, `the ${spec.name} consumer is not written yet; it stops and leaves its messages queued`);
-        ch.nack(msg, false, true);
-        failure = err;
-        stopping = true;
-        void ch.close().catch(() => undefined);
-        return;
+    for (;;) {
+      // Held, not acked, while the dependency is down: a full prefetch makes RabbitMQ send no
+      // more. Stopped meanwhile: left unacked, the channel's close puts it back in the queue.
+      if ((await gate.passed()) === 'stopped') return;
+      try {
+        outcome = await handleDelivery(delivery, spec.apply, deps.config.consumer);
+      } catch (err) {
+        if (err instanceof TodoError) {
+          // Unfinished exercise code: leave the message queued and stop, saying why, once.
+          log.info({ todo: err.message }, `the ${spec.name} consumer is not written yet; it stops and leaves its messages queued`);
+          ch.nack(msg, false, true);
+          failure = err;
+          stopping = true;
+          void ch.close().catch(() => undefined);
+          return;
+        }
+        outcome = { kind: 'retry', reason: (err as Error).message, delayMs: deps.config.consumer.retryDelayMs };
       }
-      outcome = { kind: 'retry', reason: (err as Error).message, delayMs: deps.config.consumer.retryDelayMs };
+      if (outcome.kind !== 'wait') break;
+      gate.down(outcome.reason);
     }
     // The lesson's question: the effect committed, the ack not sent yet.
     await failpoint(`${spec.name}.before-ack`);
@@ -97,10 +110,12 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
   }
 
   async function republish(ch: ConfirmChannel, to: string, msg: ConsumeMessage, headers: Record<string, unknown>): Promise<void> {
+    // x-delivery-count is the broker's count for the original; the copy is a new message.
+    const { [DELIVERY_COUNT_HEADER]: _deliveries, ...kept } = msg.properties.headers ?? {};
     ch.sendToQueue(to, msg.content, {
       ...msg.properties,
       persistent: true,
-      headers: { ...msg.properties.headers, 'x-original-routing-key': msg.fields.routingKey, ...headers },
+      headers: { ...kept, [ORIGINAL_ROUTING_KEY_HEADER]: msg.fields.routingKey, ...headers },
     });
     await ch.waitForConfirms();
   }
@@ -113,8 +128,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       if (!stopping) void reopen();
     });
     await ch.assertExchange(deps.config.amqp.exchange, 'topic', { durable: true });
-    await ch.assertQueue(queue, { durable: true });
-    await ch.assertQueue(deadLetterQueue, { durable: true });
+    await declareConsumerQueues(deps.amqp, { queue, deadLetterQueue }, log);
     // A slow start (the tests stall it here): until the binding exists, the broker drops events.
     await failpoint(`${spec.name}.before-bind`);
     for (const key of spec.bindings) await ch.bindQueue(queue, deps.config.amqp.exchange, key);
@@ -123,7 +137,11 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
     await ch.prefetch(deps.config.consumer.prefetch);
     ({ consumerTag } = await ch.consume(queue, (msg) => {
       if (!msg) return; // the queue was deleted: the channel closes and reopen() says so
-      const settling = settle(ch, msg).catch((err: Error) => log.warn({ err: err.message }, 'settling a message failed; RabbitMQ redelivers it'));
+      // The trace goes on: every line about this message carries the correlation id of the
+      // request that caused it (the relay copied it from the outbox row to the headers).
+      const correlationId = correlationIdOf(msg.properties.headers);
+      const handle = () => settle(ch, msg).catch((err: Error) => log.warn({ err: err.message, messageId: msg.properties.messageId as unknown }, 'settling a message failed; RabbitMQ redelivers it'));
+      const settling = correlationId ? withCorrelationId(correlationId, handle) : handle();
       inHand.add(settling);
       void settling.finally(() => inHand.delete(settling));
     }));
@@ -157,6 +175,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
     async stop() {
       stopping = true;
       clearInterval(lagTimer);
+      gate.stop();
       // No new deliveries; the ones in hand are settled (acked) before the channel closes.
       if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
       await Promise.allSettled(inHand);

@@ -6,7 +6,7 @@ export interface Delivery {
   type: string | undefined;
   content: Buffer;
   routingKey: string;
-  /** 1 on the first delivery; counted by the consumer itself (header x-attempt), see handleDelivery. */
+  /** 1 on the first delivery; the failures of this message itself, counted by the consumer (header x-attempt), see handleDelivery. */
   attempt: number;
 }
 
@@ -16,8 +16,10 @@ export type Outcome =
   | { kind: 'duplicate' }
   /** Never going to work (cannot be decoded, fails validation, tried too often): to the dead-letter queue, with why. */
   | { kind: 'dead-letter'; reason: string }
-  /** Might work later (the database is down): again after `delayMs`, as attempt + 1. */
-  | { kind: 'retry'; reason: string; delayMs: number };
+  /** Failed on its own, and might work later (a lock timeout, a bug fixed by a redeploy): again after `delayMs`, as attempt + 1. */
+  | { kind: 'retry'; reason: string; delayMs: number }
+  /** Not the message's fault: what it is applied to is down. Held, unacked and uncounted, until that answers again. */
+  | { kind: 'wait'; reason: string };
 
-export const ATTEMPT_HEADER = 'x-attempt';
-export const DEAD_LETTER_REASON_HEADER = 'x-dead-letter-reason';
+// The headers are shared with the workbook's dead-letter tool (npm run dlq).
+export { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, DELIVERY_COUNT_HEADER, ORIGINAL_ROUTING_KEY_HEADER } from '#shared/queues.ts';

@@ -6,7 +6,7 @@ import type { Amqp } from '#shared/amqp.ts';
 import type { Config } from '#shared/config.ts';
 import { withTransaction, type Db } from '#shared/db.ts';
 import { failpoint } from '#shared/failpoints.ts';
-import type { Logger } from '#shared/logger.ts';
+import { correlationIdOf, type Logger } from '#shared/logger.ts';
 import type { Metrics } from '#shared/metrics.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import { withTimeout } from '#shared/with-timeout.ts';
@@ -63,7 +63,7 @@ export function createRelay(deps: RelayDeps): Relay {
     await opened.assertExchange(config.amqp.exchange, 'topic', { durable: true });
     opened.on('return', (msg) => {
       metrics.outbox.unroutable.inc();
-      log.warn({ messageId: msg.properties.messageId, routingKey: msg.fields.routingKey }, 'no queue is bound for this event; the broker returned it');
+      log.warn({ messageId: msg.properties.messageId, routingKey: msg.fields.routingKey, correlationId: correlationIdOf(msg.properties.headers) }, 'no queue is bound for this event; the broker returned it');
     });
     opened.on('error', (err: Error) => log.warn({ err: err.message }, 'relay channel error'));
     opened.on('close', () => {
@@ -89,7 +89,7 @@ export function createRelay(deps: RelayDeps): Relay {
       const rows = await claimBatch(tx, config.outbox.batchSize, partition);
       const rejected = rows.flatMap((row) => {
         const reason = problemWith(row, config.outbox.maxPayloadBytes);
-        return reason ? [{ id: row.id, reason }] : [];
+        return reason ? [{ id: row.id, reason, correlationId: correlationIdOf(row.headers) }] : [];
       });
       const publishable = rows.filter((row) => !rejected.some((r) => r.id === row.id));
       if (rejected.length > 0) {
@@ -107,7 +107,11 @@ export function createRelay(deps: RelayDeps): Relay {
       return { leader: true, claimed: rows.length, published: publishable.length, setAside: rejected.length, rows: publishable };
     });
     const now = Date.now();
-    for (const row of outcome.rows) metrics.outbox.publishLag.observe((now - row.created_at.getTime()) / 1000);
+    for (const row of outcome.rows) {
+      metrics.outbox.publishLag.observe((now - row.created_at.getTime()) / 1000);
+      // A batch holds many requests' events: each line carries its own event's correlation id.
+      log.debug({ messageId: row.id, eventType: row.event_type, correlationId: correlationIdOf(row.headers) }, 'event published');
+    }
     metrics.outbox.published.inc(outcome.published);
     await samplePending();
     return { leader: outcome.leader, claimed: outcome.claimed, published: outcome.published, setAside: outcome.setAside };

@@ -43,14 +43,18 @@ const statsRowOf = (message: AuctionEvent) => (message.type === AUCTION_CLOSED ?
  * one per message. All of them commit, or none does; the same id twice in a batch is a
  * duplicate the second time, as across batches.
  *
- * They are applied in the order of the user_stats rows they lock, not in arrival order: two
- * workers' batches that touch the same users in different orders would each hold one row and
- * wait for the other's (a deadlock, then a retry). Sums do not care about the order.
+ * They are applied in the order of what they lock, not in arrival order: the user_stats row,
+ * then the message's processed_messages key. Two workers' batches that touch the same users in
+ * different orders would each hold one row and wait for the other's; two that hold the same
+ * messages of one user in different orders (a redelivery overlapping a batch in flight) would
+ * each hold one message id and wait for the other's. Either is a deadlock, and a batch rolled
+ * back. Sums do not care about the order.
  */
 export function applyStatsBatch(deps: { db: Db }, batch: ReadonlyArray<{ messageId: string; message: AuctionEvent }>): Promise<Array<'applied' | 'duplicate'>> {
+  const lockKey = (i: number) => [statsRowOf(batch[i]!.message), batch[i]!.messageId] as const;
   const order = batch.map((_, i) => i).sort((a, b) => {
-    const [ra, rb] = [statsRowOf(batch[a]!.message), statsRowOf(batch[b]!.message)];
-    return ra < rb ? -1 : ra > rb ? 1 : a - b;
+    const [[ra, ma], [rb, mb]] = [lockKey(a), lockKey(b)];
+    return ra < rb ? -1 : ra > rb ? 1 : ma < mb ? -1 : ma > mb ? 1 : a - b;
   });
   return withTransaction(deps.db, async (tx) => {
     const outcomes = new Array<'applied' | 'duplicate'>(batch.length);
