@@ -45,7 +45,7 @@ export const milestones: Milestone[] = [
       'backoff.test.ts': 'backoffDelay in outbox/backoff.ts: ceiling = min(maxMs, 100 * 2^(attempt-1)); return Math.round(random() * ceiling).',
       'crash-after-commit.test.ts': 'If placeBid and the relay pass their own tests, this one follows: the bid and its outbox row must commit in one transaction, so a crash after COMMIT leaves a row the relay publishes.',
       'broker-down.test.ts': 'placeBid must not touch RabbitMQ at all. The relay keeps every row while publishBatch fails (the transaction rolls back) and retries with backoffDelay; check that publishBatch rejects when the channel dies instead of waiting for ever.',
-      'relay-crash.test.ts': 'Mark rows published in the same transaction that claimed them, after waitForConfirms: a crash before the mark leaves the rows claimable, and they are published again (at least once).',
+      'relay-crash.test.ts': 'Mark rows published in the same transaction that claimed them, after waitForConfirms: a crash before the mark leaves the rows claimable, and they are published again (at least once). Take the leader lock with pg_try_advisory_xact_lock inside that transaction: the provided relay bounds how long the transaction may sit idle (idle_in_transaction_session_timeout), so a relay that vanished loses the lock with its session, and a standby takes the partition over.',
       'ordering.test.ts': 'Per-item order needs one publisher per partition at a time: becomeLeader takes pg_try_advisory_xact_lock(key, partition) inside the batch transaction, and claimBatch claims only that partition, in position order. SKIP LOCKED alone would let two relays publish one item\'s events out of order.',
     },
   },

@@ -38,6 +38,12 @@ export interface Config {
     maxPayloadBytes: number;
     /** Cap of the jittered exponential backoff while the broker is down. */
     backoffMaxMs: number;
+    /**
+     * How long PostgreSQL lets a relay's batch transaction sit idle before it ends the session:
+     * a relay whose host or network died without a FIN would otherwise hold its partition's
+     * leader lock until TCP keepalive gives up (hours). Above the 10 s the relay waits for confirms.
+     */
+    idleInTransactionTimeoutMs: number;
   };
   /** 'outbox' (milestone 2) or 'dual-write' (the naive version the lesson shows first). */
   bidWriteMode: 'outbox' | 'dual-write';
@@ -144,6 +150,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       pollMs: intVar(env, 'OUTBOX_POLL_MS', 1_000, { min: 10 }),
       maxPayloadBytes: intVar(env, 'OUTBOX_MAX_PAYLOAD_BYTES', 256 * 1024, { min: 1 }),
       backoffMaxMs: intVar(env, 'OUTBOX_BACKOFF_MAX_MS', 5_000, { min: 1 }),
+      idleInTransactionTimeoutMs: intVar(env, 'OUTBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS', 30_000, { min: 1 }),
     },
     api: {
       readMaxBytes: intVar(env, 'API_READ_MAX_BYTES', 64 * 1024, { min: 1 }),
@@ -216,6 +223,7 @@ export function configToEnv(config: Config): Record<string, string> {
     OUTBOX_POLL_MS: String(config.outbox.pollMs),
     OUTBOX_MAX_PAYLOAD_BYTES: String(config.outbox.maxPayloadBytes),
     OUTBOX_BACKOFF_MAX_MS: String(config.outbox.backoffMaxMs),
+    OUTBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(config.outbox.idleInTransactionTimeoutMs),
     BID_WRITE_MODE: config.bidWriteMode,
     BID_MIN_INCREMENT_CENTS: config.bidding.minIncrementCents.toString(),
     BID_LOCK_TIMEOUT_MS: String(config.bidding.lockTimeoutMs),
