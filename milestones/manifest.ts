@@ -46,6 +46,7 @@ export const milestones: Milestone[] = [
       'crash-after-commit.test.ts': 'If placeBid and the relay pass their own tests, this one follows: the bid and its outbox row must commit in one transaction, so a crash after COMMIT leaves a row the relay publishes.',
       'broker-down.test.ts': 'placeBid must not touch RabbitMQ at all. The relay keeps every row while publishBatch fails (the transaction rolls back) and retries with backoffDelay; check that publishBatch rejects when the channel dies instead of waiting for ever.',
       'relay-crash.test.ts': 'Mark rows published in the same transaction that claimed them, after waitForConfirms: a crash before the mark leaves the rows claimable, and they are published again (at least once). Take the leader lock with pg_try_advisory_xact_lock inside that transaction: the provided relay bounds how long the transaction may sit idle (idle_in_transaction_session_timeout), so a relay that vanished loses the lock with its session, and a standby takes the partition over.',
+      'claim-pages.test.ts': 'The claim must read the outbox through a partial index that holds pending rows only: CREATE INDEX … ON outbox (position) WHERE published_at IS NULL AND failed_at IS NULL in the migration, and claimBatch\'s WHERE clause exactly that predicate (plus the partition), ORDER BY position. An index on all rows, or a WHERE the planner cannot match to it, makes every claim read the published rows too.',
       'ordering.test.ts': 'Per-item order needs one publisher per partition at a time: becomeLeader takes pg_try_advisory_xact_lock(key, partition) inside the batch transaction, and claimBatch claims only that partition, in position order. SKIP LOCKED alone would let two relays publish one item\'s events out of order.',
     },
   },
@@ -73,6 +74,8 @@ export const milestones: Milestone[] = [
     ready: true,
     summary: 'An auction closer, a stats consumer that never counts a message twice, poison messages dead-lettered, a Redis read model that never moves backwards.',
     hints: {
+      'retention.test.ts':
+        'In exercises/src/retention/delete-expired.ts: deletePublishedOutbox deletes up to limit rows WHERE published_at IS NOT NULL AND published_at < now() - $1::bigint * interval \'1 millisecond\' (never an unpublished or set-aside row), oldest first, through a sub-select with ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED, and returns rowCount; deleteProcessedMessages does the same on processed_messages by processed_at. The two indexes go in the migration of step 1.',
       'duplicates.test.ts':
         'First the schema: exercises/migrations/1764000000003_closing-and-stats.sql (step 1 of milestones/04-idempotent-stats/README.md). Then recordOnce in stats/apply-stats-once.ts, in the caller\'s transaction tx: INSERT INTO processed_messages (consumer, message_id) … ON CONFLICT DO NOTHING; rowCount 0 means a duplicate (return it); otherwise addToStats(tx, message) and return \'applied\'. applyStatsOnce and applyStatsBatch wrap it in a transaction; the ack comes after, in consumers/consume.ts.',
       'poison.test.ts':
