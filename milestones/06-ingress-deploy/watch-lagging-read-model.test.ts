@@ -10,8 +10,8 @@ const env = useTestEnv();
 let service: ServiceProcess & { apiUrl: string };
 let worker: ServiceProcess;
 let api: AuctionClient;
-// The read-model consumer applies the first event, then holds the second for 10 s.
-const HELD_MS = 10_000;
+// The read-model consumer applies the first event, then holds the second (for longer than the test: the worker is killed after it).
+const HELD_MS = 60_000;
 beforeAll(async () => {
   [service, worker] = await Promise.all([startService(env), startWorker(env, { failpoints: `read-model.before-apply=delay(${HELD_MS})@2` })]);
   api = apiClient(service.apiUrl);
