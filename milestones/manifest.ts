@@ -45,7 +45,8 @@ export const milestones: Milestone[] = [
       'backoff.test.ts': 'backoffDelay in outbox/backoff.ts: ceiling = min(maxMs, 100 * 2^(attempt-1)); return Math.round(random() * ceiling).',
       'crash-after-commit.test.ts': 'If placeBid and the relay pass their own tests, this one follows: the bid and its outbox row must commit in one transaction, so a crash after COMMIT leaves a row the relay publishes.',
       'broker-down.test.ts': 'placeBid must not touch RabbitMQ at all. The relay keeps every row while publishBatch fails (the transaction rolls back) and retries with backoffDelay; check that publishBatch rejects when the channel dies instead of waiting for ever.',
-      'relay-crash.test.ts': 'Mark rows published in the same transaction that claimed them, after waitForConfirms: a crash before the mark leaves the rows claimable, and they are published again (at least once).',
+      'relay-crash.test.ts': 'Mark rows published in the same transaction that claimed them, after waitForConfirms: a crash before the mark leaves the rows claimable, and they are published again (at least once). Take the leader lock with pg_try_advisory_xact_lock inside that transaction: the provided relay bounds how long the transaction may sit idle (idle_in_transaction_session_timeout), so a relay that vanished loses the lock with its session, and a standby takes the partition over.',
+      'claim-pages.test.ts': 'The claim must read the outbox through a partial index that holds pending rows only: CREATE INDEX … ON outbox (position) WHERE published_at IS NULL AND failed_at IS NULL in the migration, and claimBatch\'s WHERE clause exactly that predicate (plus the partition), ORDER BY position. An index on all rows, or a WHERE the planner cannot match to it, makes every claim read the published rows too.',
       'ordering.test.ts': 'Per-item order needs one publisher per partition at a time: becomeLeader takes pg_try_advisory_xact_lock(key, partition) inside the batch transaction, and claimBatch claims only that partition, in position order. SKIP LOCKED alone would let two relays publish one item\'s events out of order.',
     },
   },
@@ -73,6 +74,8 @@ export const milestones: Milestone[] = [
     ready: true,
     summary: 'An auction closer, a stats consumer that never counts a message twice, poison messages dead-lettered, a Redis read model that never moves backwards.',
     hints: {
+      'retention.test.ts':
+        'In exercises/src/retention/delete-expired.ts: deletePublishedOutbox deletes up to limit rows WHERE published_at IS NOT NULL AND published_at < now() - $1::bigint * interval \'1 millisecond\' (never an unpublished or set-aside row), oldest first, through a sub-select with ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED, and returns rowCount; deleteProcessedMessages does the same on processed_messages by processed_at. The two indexes go in the migration of step 1.',
       'duplicates.test.ts':
         'First the schema: exercises/migrations/1764000000003_closing-and-stats.sql (step 1 of milestones/04-idempotent-stats/README.md). Then recordOnce in stats/apply-stats-once.ts, in the caller\'s transaction tx: INSERT INTO processed_messages (consumer, message_id) … ON CONFLICT DO NOTHING; rowCount 0 means a duplicate (return it); otherwise addToStats(tx, message) and return \'applied\'. applyStatsOnce and applyStatsBatch wrap it in a transaction; the ack comes after, in consumers/consume.ts.',
       'poison.test.ts':
@@ -120,7 +123,9 @@ export const milestones: Milestone[] = [
       'api.test.ts':
         'Start with errorToConnect in exercises/src/api/errors-to-connect.ts: ValidationError → Code.InvalidArgument with a FieldViolation detail (field in snake_case: apiFieldName), ItemNotFound → NotFound, BidTooLow → FailedPrecondition with a BidTooLowDetail, AuctionEnded → FailedPrecondition, Busy/RetriesExhausted → Unavailable with a BusyDetail, RequestIdReused → AlreadyExists, DeadlineExceeded and pg 57014 → DeadlineExceeded. Then the four unary RPCs in api/auction-service.ts: proto in, createItem/getItem/listItems/placeBid, proto out, each inside guard(). placeBid(deps, input, deadlineOf(ctx)): deps carries the metrics, so the bid is counted.',
       'watch.test.ts':
-        'WatchFeed.offer (api/watch-feed.ts): when the queue holds limit updates, shift the oldest and count it in dropped; then push. watchItem (api/watch-item.ts): subscribe to the hub first, then readItemLive and yield it; then for each feed update (a state, or a resync: read again) yield it only if its version is newer; return after a closed state; close() the subscription in finally.',
+        'WatchFeed.offer (api/watch-feed.ts): when the queue holds limit updates, shift the oldest and count it in dropped; then push. watchItem (api/watch-item.ts): subscribe to the hub first, then readCommittedItemLive(deps.db, itemId) (PostgreSQL, not the read model) and yield it; then for each feed update (a state, or a resync: readCommittedItemLive again) yield it only if its version is newer; return after a closed state; close() the subscription in finally.',
+      'watch-lagging-read-model.test.ts':
+        'The first state of a stream (and every resync) must be what PostgreSQL has committed: in watchItem (api/watch-item.ts) read it with readCommittedItemLive(deps.db, itemId), not readItemLive, which answers from the Redis read model and lags behind it while its consumer has a backlog.',
       'shutdown.test.ts': 'If the RPCs and watchItem pass their tests, this follows: the provided closeServer (bid-service.ts) turns readiness red, sends GOAWAY, and ends every feed with unavailable; your watchItem must let the feed\'s error through (do not catch it), and placeBid must not watch ctx.signal.',
       'ingress.test.ts': 'Through the real ingress (deploy/ingress/Caddyfile): if api.test.ts passes, this fails only when the ingress is missing (install caddy) or its config changed.',
     },

@@ -38,6 +38,12 @@ export interface Config {
     maxPayloadBytes: number;
     /** Cap of the jittered exponential backoff while the broker is down. */
     backoffMaxMs: number;
+    /**
+     * How long PostgreSQL lets a relay's batch transaction sit idle before it ends the session:
+     * a relay whose host or network died without a FIN would otherwise hold its partition's
+     * leader lock until TCP keepalive gives up (hours). Above the 10 s the relay waits for confirms.
+     */
+    idleInTransactionTimeoutMs: number;
   };
   /** 'outbox' (milestone 2) or 'dual-write' (the naive version the lesson shows first). */
   bidWriteMode: 'outbox' | 'dual-write';
@@ -74,8 +80,22 @@ export interface Config {
     pollMs: number;
   };
   worker: {
-    /** What a bid-worker runs (WORKER_ROLES): all three by default; one each lets them scale apart. */
+    /** What a bid-worker runs (WORKER_ROLES): all four by default; one each lets them scale apart. */
     roles: WorkerRole[];
+  };
+  retention: {
+    /** Published outbox rows older than this are deleted (never an unpublished or set-aside one). */
+    outboxMs: number;
+    /**
+     * Processed message ids older than this are deleted. A duplicate that arrives later than this
+     * (a redelivery, a replay from the dead-letter queue) is applied again: keep it above the
+     * longest such delay.
+     */
+    processedMessagesMs: number;
+    /** Rows deleted per statement: each batch holds its row locks and WAL only this long. */
+    batchSize: number;
+    /** How often the bid-worker deletes what has expired. */
+    intervalMs: number;
   };
   consumer: {
     /** Unacknowledged messages RabbitMQ hands one consumer at a time. */
@@ -102,7 +122,7 @@ export const composeDefaults = {
   redisUrl: 'redis://127.0.0.1:6379',
 } as const;
 
-export const workerRoles = ['relay', 'closer', 'consumers'] as const;
+export const workerRoles = ['relay', 'closer', 'consumers', 'retention'] as const;
 export type WorkerRole = (typeof workerRoles)[number];
 
 export class ConfigError extends Error {
@@ -144,6 +164,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       pollMs: intVar(env, 'OUTBOX_POLL_MS', 1_000, { min: 10 }),
       maxPayloadBytes: intVar(env, 'OUTBOX_MAX_PAYLOAD_BYTES', 256 * 1024, { min: 1 }),
       backoffMaxMs: intVar(env, 'OUTBOX_BACKOFF_MAX_MS', 5_000, { min: 1 }),
+      idleInTransactionTimeoutMs: intVar(env, 'OUTBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS', 30_000, { min: 1 }),
     },
     api: {
       readMaxBytes: intVar(env, 'API_READ_MAX_BYTES', 64 * 1024, { min: 1 }),
@@ -172,6 +193,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       pollMs: intVar(env, 'CLOSER_POLL_MS', 1_000, { min: 10 }),
     },
     worker: { roles: listOf(env, 'WORKER_ROLES', workerRoles, [...workerRoles]) },
+    retention: {
+      outboxMs: intVar(env, 'RETENTION_OUTBOX_MS', 24 * 3_600_000, { min: 0 }),
+      processedMessagesMs: intVar(env, 'RETENTION_PROCESSED_MESSAGES_MS', 7 * 24 * 3_600_000, { min: 0 }),
+      batchSize: intVar(env, 'RETENTION_BATCH_SIZE', 1_000, { min: 1, max: 100_000 }),
+      intervalMs: intVar(env, 'RETENTION_INTERVAL_MS', 60_000, { min: 10 }),
+    },
     consumer: {
       prefetch: intVar(env, 'CONSUMER_PREFETCH', 20, { min: 1, max: 1_000 }),
       batchSize: intVar(env, 'CONSUMER_BATCH_SIZE', 20, { min: 1, max: 1_000 }),
@@ -216,6 +243,7 @@ export function configToEnv(config: Config): Record<string, string> {
     OUTBOX_POLL_MS: String(config.outbox.pollMs),
     OUTBOX_MAX_PAYLOAD_BYTES: String(config.outbox.maxPayloadBytes),
     OUTBOX_BACKOFF_MAX_MS: String(config.outbox.backoffMaxMs),
+    OUTBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(config.outbox.idleInTransactionTimeoutMs),
     BID_WRITE_MODE: config.bidWriteMode,
     BID_MIN_INCREMENT_CENTS: config.bidding.minIncrementCents.toString(),
     BID_LOCK_TIMEOUT_MS: String(config.bidding.lockTimeoutMs),
@@ -230,6 +258,10 @@ export function configToEnv(config: Config): Record<string, string> {
     CLOSER_BATCH_SIZE: String(config.closer.batchSize),
     CLOSER_POLL_MS: String(config.closer.pollMs),
     WORKER_ROLES: config.worker.roles.join(','),
+    RETENTION_OUTBOX_MS: String(config.retention.outboxMs),
+    RETENTION_PROCESSED_MESSAGES_MS: String(config.retention.processedMessagesMs),
+    RETENTION_BATCH_SIZE: String(config.retention.batchSize),
+    RETENTION_INTERVAL_MS: String(config.retention.intervalMs),
     CONSUMER_PREFETCH: String(config.consumer.prefetch),
     CONSUMER_BATCH_SIZE: String(config.consumer.batchSize),
     CONSUMER_MAX_ATTEMPTS: String(config.consumer.maxAttempts),

@@ -25,6 +25,12 @@ export interface Metrics {
     queueDepth: Gauge<'consumer'>;
   };
   closer: { closed: Counter };
+  retention: {
+    /** Rows the retention job deleted, by table. */
+    deleted: Counter<'table'>;
+    /** Rows past their window still in the table after the job's last round, by table (0 unless it falls behind). */
+    expired: Gauge<'table'>;
+  };
 }
 
 /** One registry per app instance (not prom-client's global), so tests can run several. */
@@ -87,5 +93,9 @@ export function createMetrics(options: { prefix?: string; defaults?: boolean } =
       queueDepth: new Gauge({ name: `${prefix}consumer_queue_depth`, help: "Messages ready in a consumer's queue (its lag), by consumer.", labelNames: ['consumer'], registers: [registry] }),
     },
     closer: { closed: new Counter({ name: `${prefix}auctions_closed_total`, help: 'Auctions the closer settled.', registers: [registry] }) },
+    retention: {
+      deleted: new Counter({ name: `${prefix}retention_deleted_total`, help: 'Rows the retention job deleted, by table (outbox: published rows; processed_messages: ids past the window).', labelNames: ['table'], registers: [registry] }),
+      expired: new Gauge({ name: `${prefix}retention_expired_rows`, help: "Rows past their retention window still in the table after the job's last round, by table: above 0, the job falls behind.", labelNames: ['table'], registers: [registry] }),
+    },
   };
 }

@@ -3,7 +3,7 @@
 
 -- Up Migration
 -- #region m4: the item's close, the stats per user, and the messages each consumer applied
--- TODO(m4): items.status, winner_id, final_price_cents, closed_at; user_stats; processed_messages (milestones/04-idempotent-stats/README.md, step 1).
+-- TODO(m4): items.status, winner_id, final_price_cents, closed_at; user_stats; processed_messages; the retention job's two indexes (milestones/04-idempotent-stats/README.md, step 1).
 -- #endregion
 
 -- Down Migration

@@ -1,11 +1,12 @@
-// Milestone 2 · bid-worker crashing mid-batch, and stopping on SIGTERM.
+// Milestone 2 · bid-worker crashing mid-batch, vanishing from the network mid-batch, and stopping on SIGTERM.
 import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
+import { startFaultProxy } from '#shared/fault-proxy.ts';
 import { collectEvents } from '#shared/test/event-collector.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
-import { aBidder, count, openItem, pendingOutbox } from './fixtures.ts';
+import { aBidder, count, inProcessRelay, openItem, pendingOutbox } from './fixtures.ts';
 
 const env = useTestEnv();
 
@@ -35,6 +36,34 @@ describe('bid-worker', () => {
       expect([...copies.values()], 'copies of each event').toEqual([2, 2, 2]);
     } finally {
       await collector.close();
+    }
+  });
+
+  it('vanishing mid-batch (its network black-holed, no FIN): PostgreSQL ends its idle transaction within the bound, and another relay takes the partition over', async () => {
+    const boundMs = 2_000;
+    const proxy = await startFaultProxy({ target: env.config.databaseUrl });
+    // Holds its batch transaction (the partition's leader lock, the claimed row) open after publishing.
+    const vanishing = await startServiceProcess({
+      tree: env.tree,
+      entry: 'bid-worker.ts',
+      config: { ...env.config, databaseUrl: proxy.url(env.config.databaseUrl), worker: { roles: ['relay'] }, failpoints: 'relay.after-publish=delay(60000)@1', outbox: { ...env.config.outbox, idleInTransactionTimeoutMs: boundMs } },
+    });
+    const standby = await inProcessRelay(env, { pollMs: 100 });
+    try {
+      const itemId = await openItem(env.db);
+      await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
+      await vanishing.waitForLog((l) => l.msg === 'failpoint fired' && l.failpoint === 'relay.after-publish', 15_000);
+      // The host is gone: nothing it sends arrives, and nothing tells PostgreSQL so.
+      proxy.blackhole(true);
+      const vanishedAt = Date.now();
+      await placeBid(env, { itemId, userId: aBidder(), amountCents: '200' });
+      standby.relay.start();
+      await eventually(() => pendingOutbox(env.db), (n) => n === 0, `the standby relay to publish the item's events once PostgreSQL ended the vanished relay's transaction (bound ${boundMs} ms)`, boundMs + 4_000);
+      expect(Date.now() - vanishedAt, 'ms from the relay vanishing until its partition was published again').toBeLessThan(boundMs + 4_000);
+    } finally {
+      await standby.close();
+      await proxy.close();
+      await vanishing.stop('SIGKILL');
     }
   });
 

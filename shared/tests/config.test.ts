@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, configToEnv, loadConfig } from '../config.ts';
 
 describe('WORKER_ROLES', () => {
-  it('runs the relay, the closer and the consumers unless told otherwise', () => {
-    expect(loadConfig({}).worker.roles).toEqual(['relay', 'closer', 'consumers']);
+  it('runs the relay, the closer, the consumers and the retention job unless told otherwise', () => {
+    expect(loadConfig({}).worker.roles).toEqual(['relay', 'closer', 'consumers', 'retention']);
   });
 
   it('takes a comma-separated subset, and survives the trip through the environment', () => {
@@ -22,6 +22,6 @@ describe('WORKER_ROLES', () => {
     })();
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).variable).toBe('WORKER_ROLES');
-    expect((err as ConfigError).message).toMatch(/relay, closer, consumers/);
+    expect((err as ConfigError).message).toMatch(/relay, closer, consumers, retention/);
   });
 });

@@ -1,5 +1,5 @@
-// Entry point of the worker process: the outbox relay (milestone 2), the auction closer and
-// the consumers of the events (milestone 4). Serves /healthz, /readyz and /metrics for its orchestrator.
+// Entry point of the worker process: the outbox relay (milestone 2), the auction closer, the
+// consumers of the events and the retention job (milestone 4). Serves /healthz, /readyz and /metrics for its orchestrator.
 import { createServer, type Server } from 'node:http';
 import { ConfigError, serviceConfig, type WorkerRole } from '#shared/config.ts';
 import { createAmqp } from '#shared/amqp.ts';
@@ -12,6 +12,7 @@ import { onShutdown } from '#shared/shutdown.ts';
 import { createCloser } from './auctions/closer.ts';
 import { startReadModelConsumer, startStatsConsumer } from './consumers/consumers.ts';
 import { createRelay } from './outbox/relay.ts';
+import { createRetention } from './retention/retention.ts';
 
 async function main(): Promise<void> {
   const config = serviceConfig('bid-worker');
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
   const consumers = runs('consumers') ? [await startStatsConsumer({ db, amqp, log, metrics, config }), await startReadModelConsumer({ redis, amqp, log, metrics, config })] : [];
   const closer = runs('closer') ? createCloser({ db, log, metrics, config }) : undefined;
   closer?.start();
+  const retention = runs('retention') ? createRetention({ db, log, metrics, config }) : undefined;
+  retention?.start();
   const relay = runs('relay') ? createRelay({ db, amqp, log, metrics, config }) : undefined;
   // The broker drops an event that no queue is bound for (the relay counts it as unroutable),
   // so the relay publishes only once this worker's consumers have bound their queues.
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
       { name: 'stop the consumers after acking the messages in hand', run: async () => void (await Promise.all(consumers.map((c) => c.stop()))) },
       { name: 'stop the closer after its batch in flight', run: async () => closer?.stop() },
       { name: 'stop the relay after its batch in flight', run: async () => relay?.stop() },
+      { name: 'stop the retention job after its batch in flight', run: async () => retention?.stop() },
       { name: 'stop serving health and metrics', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'close PostgreSQL pool', run: () => db.end() },
       { name: 'close RabbitMQ', run: () => amqp.close() },

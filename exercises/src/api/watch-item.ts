@@ -1,18 +1,12 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Db } from '#shared/db.ts';
-import type { Logger } from '#shared/logger.ts';
-import type { Redis } from '#shared/redis.ts';
-import type { Config } from '#shared/config.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { ItemLive } from '../read-model/item-live.ts';
-import { readItemLive } from '../read-model/read-item-live.ts';
+import { readCommittedItemLive } from '../read-model/item-live-from-db.ts';
 import type { WatchHub } from './watch-hub.ts';
 
 export interface WatchDeps {
   db: Db;
-  redis: Redis;
-  log: Logger;
-  config: Pick<Config, 'redis'>;
   hub: WatchHub;
 }
 

@@ -82,9 +82,15 @@ export function createRelay(deps: RelayDeps): Relay {
   const relayPartition = async (partition: Partition): Promise<BatchOutcome> => {
     const ch = await openChannel(partition);
     const outcome = await withTransaction(deps.db, async (tx) => {
-      // Losing this commit in a crash only means publishing the batch again, which
-      // at-least-once allows: no need to wait for the WAL flush.
-      await tx.query('SET LOCAL synchronous_commit = off');
+      // Both for this transaction only, set before it takes any lock.
+      // synchronous_commit: losing this commit in a crash only means publishing the batch again,
+      // which at-least-once allows: no need to wait for the WAL flush.
+      // idle_in_transaction_session_timeout: a relay whose host or network dies without a FIN
+      // (power loss, a partition) leaves its backend idle in this transaction, holding the
+      // partition's leader lock, and no other relay could publish the partition until TCP
+      // keepalive gave up (about 2 h by default, and never through a proxy that keeps answering
+      // it). PostgreSQL ends the session after this long idle instead; its transaction rolls back.
+      await tx.query(`SELECT set_config('synchronous_commit', 'off', true), set_config('idle_in_transaction_session_timeout', $1::text, true)`, [String(config.outbox.idleInTransactionTimeoutMs)]);
       if (!(await becomeLeader(tx, partition))) return { leader: false, claimed: 0, published: 0, setAside: 0, rows: [] as OutboxRow[] };
       const rows = await claimBatch(tx, config.outbox.batchSize, partition);
       const rejected = rows.flatMap((row) => {

@@ -1,5 +1,6 @@
 import type { Config } from '#shared/config.ts';
 import type { AuctionEvent } from '#shared/events/decode.ts';
+import { failpoint } from '#shared/failpoints.ts';
 import type { ConsumerName } from '#shared/queues.ts';
 import type { Redis } from '#shared/redis.ts';
 import { itemKey, liveChangeOf } from './item-live.ts';
@@ -10,5 +11,7 @@ export const READ_MODEL_CONSUMER = 'read-model' satisfies ConsumerName;
 /** Moves the item's live state to what the event says, unless the read model is already past it. */
 export async function applyToReadModel(deps: { redis: Redis; config: Pick<Config, 'redis'> }, _messageId: string, message: AuctionEvent): Promise<'applied' | 'duplicate'> {
   const { itemId, version, fields } = liveChangeOf(message);
+  // A read model that falls behind the database (a slow or stopped consumer), on demand.
+  await failpoint('read-model.before-apply');
   return (await setIfNewer(deps.redis, itemKey(deps.config, itemId), version, fields)) ? 'applied' : 'duplicate';
 }

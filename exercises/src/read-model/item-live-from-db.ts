@@ -1,4 +1,6 @@
 import type { Db } from '#shared/db.ts';
+import { ItemNotFound } from '../errors.ts';
+import { parseItemId } from '../items/parse-new-item.ts';
 import type { ItemLive } from './item-live.ts';
 
 const columns = `id, status, highest_bid_cents, leader_id, last_sequence`;
@@ -21,6 +23,19 @@ function fromRow(r: Row): ItemLive {
 export async function itemLiveFromDb(db: Db, itemId: string): Promise<ItemLive | undefined> {
   const { rows } = await db.query<Row>(`SELECT ${columns} FROM items WHERE id = $1::uuid`, [itemId]);
   return rows[0] && fromRow(rows[0]);
+}
+
+/**
+ * The item's committed state, for a reader that must not start behind the database (a WatchItem
+ * stream's first state and every resync): the read model lags by its consumer's backlog. Throws
+ * ItemNotFound, or the ValidationError of a malformed id.
+ */
+export async function readCommittedItemLive(db: Db, rawId: string): Promise<ItemLive> {
+  const id = parseItemId(rawId);
+  if ('error' in id) throw id.error;
+  const item = await itemLiveFromDb(db, id.value);
+  if (!item) throw new ItemNotFound(id.value);
+  return item;
 }
 
 /** Every item's live state, a page at a time in id order (keyset, never OFFSET). */

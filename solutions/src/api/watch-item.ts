@@ -1,18 +1,12 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Db } from '#shared/db.ts';
-import type { Logger } from '#shared/logger.ts';
-import type { Redis } from '#shared/redis.ts';
-import type { Config } from '#shared/config.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { ItemLive } from '../read-model/item-live.ts';
-import { readItemLive } from '../read-model/read-item-live.ts';
+import { readCommittedItemLive } from '../read-model/item-live-from-db.ts';
 import type { WatchHub } from './watch-hub.ts';
 
 export interface WatchDeps {
   db: Db;
-  redis: Redis;
-  log: Logger;
-  config: Pick<Config, 'redis'>;
   hub: WatchHub;
 }
 
@@ -27,13 +21,16 @@ export async function* watchItem(deps: WatchDeps, itemId: string, signal: AbortS
   // Subscribe before reading: a change committed between the read and the subscription would be missed.
   const { feed, close } = deps.hub.subscribe(itemId);
   try {
-    let last = await readItemLive(deps, itemId);
+    // From PostgreSQL, not the read model: Redis lags the commits by the consumer's backlog, and
+    // a first state older than what the bidder just placed would show a price already beaten.
+    let last = await readCommittedItemLive(deps.db, itemId);
     yield last;
     // A closed auction never changes again: the stream ends with it.
     if (last.status === 'closed') return;
     for await (const update of feed.updates(signal)) {
-      // A state is sent only if newer: duplicates, redeliveries and the read model lagging never move it back.
-      const live = update.kind === 'state' ? update.live : await readItemLive(deps, itemId);
+      // A state is sent only if newer: duplicates and redeliveries never move it back. A resync
+      // (updates were missed while the hub reconnected) reads PostgreSQL again, for the same reason as above.
+      const live = update.kind === 'state' ? update.live : await readCommittedItemLive(deps.db, itemId);
       if (live.version <= last.version) continue;
       last = live;
       yield live;

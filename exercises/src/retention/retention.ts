@@ -1,0 +1,76 @@
+// The retention job of the bid-worker: published outbox rows and processed message ids are kept
+// for a window, then deleted, so neither table (nor its indexes) grows for ever.
+import type { Config } from '#shared/config.ts';
+import type { Db } from '#shared/db.ts';
+import type { Logger } from '#shared/logger.ts';
+import type { Metrics } from '#shared/metrics.ts';
+import { TodoError } from '#shared/todo-error.ts';
+import { countExpired, deleteProcessedMessages, deletePublishedOutbox, type Expiry, type RetainedTable } from './delete-expired.ts';
+
+export interface Retention {
+  start(): void;
+  /** Resolves after the batch in flight (if any) has finished. */
+  stop(): Promise<void>;
+  /** One round: batches until each table has nothing past its window. For tests and for the loop. */
+  deleteExpired(): Promise<Record<RetainedTable, number>>;
+}
+
+export function createRetention(deps: { db: Db; log: Logger; metrics: Metrics; config: Pick<Config, 'retention'> }): Retention {
+  const { outboxMs, processedMessagesMs, batchSize, intervalMs } = deps.config.retention;
+  const jobs: Array<{ table: RetainedTable; olderThanMs: number; deleteBatch: (db: Db, expiry: Expiry) => Promise<number> }> = [
+    { table: 'outbox', olderThanMs: outboxMs, deleteBatch: deletePublishedOutbox },
+    { table: 'processed_messages', olderThanMs: processedMessagesMs, deleteBatch: deleteProcessedMessages },
+  ];
+  let running: Promise<void> | undefined;
+  let stopping = false;
+  let wake: (() => void) | undefined;
+
+  async function deleteExpired(): Promise<Record<RetainedTable, number>> {
+    const deleted: Record<RetainedTable, number> = { outbox: 0, processed_messages: 0 };
+    for (const { table, olderThanMs, deleteBatch } of jobs) {
+      for (;;) {
+        const n = await deleteBatch(deps.db, { olderThanMs, limit: batchSize });
+        deleted[table] += n;
+        deps.metrics.retention.deleted.inc({ table }, n);
+        if (n < batchSize || stopping) break;
+      }
+      deps.metrics.retention.expired.set({ table }, await countExpired(deps.db, table, olderThanMs));
+    }
+    if (deleted.outbox + deleted.processed_messages > 0) deps.log.info({ deleted }, 'expired rows deleted');
+    return deleted;
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      try {
+        await deleteExpired();
+      } catch (err) {
+        if (err instanceof TodoError) {
+          deps.log.info({ todo: err.message }, 'the retention job is not written yet; it stops');
+          return;
+        }
+        deps.log.warn({ err: (err as Error).message }, 'deleting expired rows failed; trying again next round');
+      }
+      if (stopping) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, intervalMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  return {
+    start() {
+      running ??= loop();
+    },
+    async stop() {
+      stopping = true;
+      wake?.();
+      await running;
+    },
+    deleteExpired,
+  };
+}

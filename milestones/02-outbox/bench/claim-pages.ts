@@ -1,0 +1,55 @@
+// npm run bench -- claim-pages: the pages the relay's claim query reads (EXPLAIN (ANALYZE,
+// BUFFERS)) with 100 pending rows and no published ones, then with a million published rows
+// beside them, before and after VACUUM, and after the retention job deleted them.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { scenarioEnvironment } from '#shared/chaos.ts';
+import { fmt, type BenchContext } from '#shared/bench-stats.ts';
+import { createDb } from '#shared/db.ts';
+import { createLogger } from '#shared/logger.ts';
+import { pagesReadByClaim, pendingRows, publishedRows } from '../claim-pages.ts';
+
+/** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
+const SIZES = { full: { published: 1_000_000 }, smoke: { published: 20_000 } };
+const PENDING = 100;
+
+export const benchmark = {
+  name: 'claim-pages',
+  milestone: 2,
+  summary: `Pages one relay claim reads with ${fmt(PENDING)} pending rows, beside 0 and then ${fmt(SIZES.full.published)} published ones (before and after VACUUM).`,
+  async run(ctx: BenchContext): Promise<{ ok: boolean; table: string[] }> {
+    const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
+    const { database, cleanup } = await scenarioEnvironment(ctx, { logLevel: 'silent' });
+    const db = createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }) });
+    const { claimBatch } = (await import(pathToFileURL(join(ctx.tree, 'src/outbox/claim-batch.ts')).href)) as typeof import('#app/outbox/claim-batch.ts');
+    try {
+      await pendingRows(db, PENDING);
+      // Vacuumed like the last measure, so both see all-visible heap pages (locking a row on one also reads the visibility map).
+      await db.query('VACUUM outbox');
+      const none = await pagesReadByClaim(db, claimBatch);
+      ctx.say(`${fmt(PENDING)} pending, no published rows: ${none} pages. Writing ${fmt(size.published)} rows and marking them published…`);
+      await publishedRows(db, size.published);
+      const beforeVacuum = await pagesReadByClaim(db, claimBatch);
+      const beforeVacuumAgain = await pagesReadByClaim(db, claimBatch);
+      ctx.say('VACUUM outbox…');
+      await db.query('VACUUM outbox');
+      const vacuumed = await pagesReadByClaim(db, claimBatch);
+      const { rows } = await db.query<{ size: string }>(`SELECT pg_size_pretty(pg_relation_size('outbox')) AS size`);
+      // A B-tree keeps the levels it grew while it held the million dead entries: a page or two more from root to leaf.
+      const ok = vacuumed - none <= 2;
+      return {
+        ok,
+        table: [
+          `| outbox | pages one claim reads (shared hit + read) |`,
+          `|---|---|`,
+          `| ${fmt(PENDING)} pending, 0 published | ${none} |`,
+          `| + ${fmt(size.published)} published, before VACUUM (first claim · second claim) | ${beforeVacuum} · ${beforeVacuumAgain} |`,
+          `| + ${fmt(size.published)} published, after VACUUM (heap ${rows[0]?.size}) | ${vacuumed} ${ok ? 'PASS' : 'FAIL'} (target: the same as with none, plus at most the 2 index levels it grew) |`,
+        ],
+      };
+    } finally {
+      await db.end();
+      await cleanup();
+    }
+  },
+};

@@ -1,0 +1,27 @@
+// Milestone 2 · the claim reads only what is pending: published rows, however many, cost it
+// nothing once vacuumed (the partial index holds pending rows only).
+import { describe, expect, it } from 'vitest';
+import { claimBatch } from '#app/outbox/claim-batch.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { pagesReadByClaim, pendingRows, publishedRows } from './claim-pages.ts';
+
+const env = useTestEnv();
+
+describe('the claim query as published rows pile up', () => {
+  it('reads the same pages with 20,000 published rows (vacuumed) as with none, but for the levels the index grew', async () => {
+    await pendingRows(env.db, 100);
+    // Vacuumed too, so both claims see all-visible heap pages (locking a row on one also reads the visibility map).
+    await env.db.query('VACUUM outbox');
+    const withNone = await pagesReadByClaim(env.db, claimBatch);
+    await publishedRows(env.db, 20_000);
+    const beforeVacuum = await pagesReadByClaim(env.db, claimBatch);
+    // Marking a row published is never a HOT update (published_at is in the index's predicate):
+    // its old version stays in the pending index until VACUUM (autovacuum, in production) removes it.
+    await env.db.query('VACUUM outbox');
+    const vacuumed = await pagesReadByClaim(env.db, claimBatch);
+    const facts = `pages one claim reads: with no published rows ${withNone}; with 20,000 before VACUUM ${beforeVacuum}; after VACUUM ${vacuumed}`;
+    // A B-tree never loses the levels it grew while it held the dead entries: one or two more page reads from root to leaf, and nothing else.
+    expect(vacuumed - withNone, facts).toBeLessThanOrEqual(2);
+    expect(vacuumed, facts).toBeGreaterThanOrEqual(withNone);
+  });
+});

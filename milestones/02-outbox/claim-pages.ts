@@ -1,0 +1,53 @@
+// What the relay's claim costs as published rows pile up: the pages one claim reads, from
+// PostgreSQL's own EXPLAIN (ANALYZE, BUFFERS), around the relay's claimBatch itself (its SQL is
+// not copied here). Used by claim-pages.test.ts and `npm run bench -- claim-pages`.
+import { randomUUID } from 'node:crypto';
+import type { DbClient, Db } from '#shared/db.ts';
+import type { claimBatch as ClaimBatch, Partition } from '#app/outbox/claim-batch.ts';
+
+type Plan = { Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number } };
+
+/** Shared pages (hit or read) one claim of `partition` reads. Runs in a transaction it rolls back, so it claims nothing. */
+export async function pagesReadByClaim(db: Db, claimBatch: typeof ClaimBatch, partition: Partition = { index: 0, count: 4 }, limit = 500): Promise<number> {
+  const tx = await db.connect();
+  try {
+    await tx.query('BEGIN');
+    const plans: Plan[] = [];
+    // The relay's own statement, run as EXPLAIN: the client in its hands rewrites what it sends.
+    const explaining = {
+      query: async (sql: string, params: unknown[]) => {
+        const { rows } = await tx.query<{ 'QUERY PLAN': Plan[] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, params);
+        plans.push(rows[0]!['QUERY PLAN'][0]!);
+        return { rows: [], rowCount: 0 };
+      },
+    } as unknown as DbClient;
+    await claimBatch(explaining, limit, partition);
+    if (plans.length !== 1) throw new Error(`claimBatch sent ${plans.length} statements; expected the one claim query`);
+    return plans[0]!.Plan['Shared Hit Blocks'] + plans[0]!.Plan['Shared Read Blocks'];
+  } finally {
+    await tx.query('ROLLBACK').catch(() => undefined);
+    tx.release();
+  }
+}
+
+/** `n` outbox rows over `items` items, inserted pending and then marked published by one UPDATE, as the relay marks them. */
+export async function publishedRows(db: Db, n: number, items = 1_000): Promise<void> {
+  const ids = Array.from({ length: items }, () => randomUUID());
+  const { rows } = await db.query<{ last: bigint }>('SELECT coalesce(max(position), 0) AS last FROM outbox');
+  await db.query(
+    `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, routing_key, payload)
+     SELECT 'item', ($2::uuid[])[1 + i % array_length($2::uuid[], 1)], 'auction.events.v1.BidPlaced', 'bid.placed', '\\x00'::bytea
+       FROM generate_series(1, $1::int) AS i`,
+    [n, ids],
+  );
+  await db.query(`UPDATE outbox SET published_at = now() WHERE position > $1::bigint`, [rows[0]!.last]);
+}
+
+/** `n` pending rows (each on its own item), for the claim to find. */
+export async function pendingRows(db: Db, n: number): Promise<void> {
+  await db.query(
+    `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, routing_key, payload)
+     SELECT 'item', gen_random_uuid(), 'auction.events.v1.BidPlaced', 'bid.placed', '\\x00'::bytea FROM generate_series(1, $1::int)`,
+    [n],
+  );
+}
