@@ -188,6 +188,8 @@ export async function placeBidsOverHttp(options: {
   perSecond?: number;
   concurrency?: number;
   onFailure?: (i: number, reason: string) => Promise<void> | void;
+  /** Stops sending (before `count`) once aborted: a load that lasts a fixed time on a machine that may not keep the rate. */
+  signal?: AbortSignal;
 }): Promise<{ attempted: number; acknowledged: string[]; failed: number }> {
   const acknowledged: string[] = [];
   const concurrency = Math.min(options.concurrency ?? 1, options.items.length);
@@ -198,7 +200,7 @@ export async function placeBidsOverHttp(options: {
   const interval = options.perSecond ? 1000 / options.perSecond : 0;
   const worker = async (w: number) => {
     const mine = options.items.filter((_, i) => i % concurrency === w);
-    for (let k = 0; attempted < options.count; k++) {
+    for (let k = 0; attempted < options.count && !options.signal?.aborted; k++) {
       const i = attempted++;
       if (interval) {
         const due = started + i * interval;
