@@ -1,12 +1,16 @@
 // Building blocks of the chaos scenarios: a bounded load generator, a readiness sampler,
 // and the verdict line every scenario ends with.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { loadConfig, type Config } from './config.ts';
 import { createDatabase, createDatabaseAt, databaseUrlFor, dropDatabase } from './migrate.ts';
 import { CONSUMERS, deleteExchangeAndQueues, queueNames } from './queues.ts';
 import { deleteRedisKeys } from './redis.ts';
 import type { Infra } from './test/infra.ts';
+
+const execFileAsync = promisify(execFile);
 
 export interface ChaosContext {
   tree: string;
@@ -127,6 +131,34 @@ export function sampleReadiness(url: string, everyMs = 100) {
         cameBack: greenAfter !== undefined && samples.at(-1)?.status === 200,
         redSeconds: firstRed === undefined ? 0 : (((greenAfter?.at ?? Date.now()) - firstRed) / 1000),
       };
+    },
+  };
+}
+
+/**
+ * Samples the resident memory of each process every `everyMs` (ps, so Linux and macOS) until
+ * stopped; reports the peak of each, in MB. A process that is gone is skipped.
+ */
+export function samplePeakRss(pids: Record<string, () => number | undefined>, everyMs = 250) {
+  const peakKb: Record<string, number> = Object.fromEntries(Object.keys(pids).map((name) => [name, 0]));
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      for (const [name, pid] of Object.entries(pids)) {
+        const id = pid();
+        if (id === undefined) continue;
+        const out = await execFileAsync('ps', ['-o', 'rss=', '-p', String(id)]).then((r) => r.stdout, () => '');
+        const kb = Number(out.trim());
+        if (Number.isFinite(kb) && kb > peakKb[name]!) peakKb[name] = kb;
+      }
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    async stop(): Promise<Record<string, number>> {
+      running = false;
+      await done;
+      return Object.fromEntries(Object.entries(peakKb).map(([name, kb]) => [name, Math.round(kb / 1024)]));
     },
   };
 }
