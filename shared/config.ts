@@ -18,6 +18,9 @@ export interface Config {
     sessionIdleTimeoutMs: number;
     /** Open WatchItem streams per process, over all connections; one more is refused with resource_exhausted. */
     maxWatchStreams: number;
+    /** Cancelled streams (RST_STREAM) one connection may send in a burst, then per second, before it gets GOAWAY. */
+    streamResetBurst: number;
+    streamResetRate: number;
   };
   databaseUrl: string;
   amqpUrl: string;
@@ -158,6 +161,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       maxConcurrentStreams: intVar(env, 'API_MAX_CONCURRENT_STREAMS', 100, { min: 1, max: 2 ** 31 - 1 }),
       sessionIdleTimeoutMs: intVar(env, 'API_SESSION_IDLE_TIMEOUT_MS', 180_000, { min: 1 }),
       maxWatchStreams: intVar(env, 'API_MAX_WATCH_STREAMS', 1_000, { min: 1 }),
+      streamResetBurst: intVar(env, 'API_STREAM_RESET_BURST', 10_000, { min: 1 }),
+      streamResetRate: intVar(env, 'API_STREAM_RESET_RATE', 1_000, { min: 1 }),
     },
     bidWriteMode: oneOf(env, 'BID_WRITE_MODE', ['outbox', 'dual-write'] as const, 'outbox'),
     bidding: {
@@ -213,6 +218,8 @@ export function configToEnv(config: Config): Record<string, string> {
     API_MAX_CONCURRENT_STREAMS: String(config.api.maxConcurrentStreams),
     API_SESSION_IDLE_TIMEOUT_MS: String(config.api.sessionIdleTimeoutMs),
     API_MAX_WATCH_STREAMS: String(config.api.maxWatchStreams),
+    API_STREAM_RESET_BURST: String(config.api.streamResetBurst),
+    API_STREAM_RESET_RATE: String(config.api.streamResetRate),
     SHUTDOWN_GRACE_MS: String(config.http.shutdownGraceMs),
     DATABASE_URL: config.databaseUrl,
     AMQP_URL: config.amqpUrl,

@@ -117,7 +117,10 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
   const { maxConcurrentStreams, sessionIdleTimeoutMs, maxTimeoutMs } = deps.config.api;
   // SETTINGS_MAX_CONCURRENT_STREAMS bounds what one connection can ask for at once; without
   // it a single client opens thousands of streams and the process holds them all in memory.
-  const server = createServer({ settings: { maxConcurrentStreams } }, (req, res) => {
+  // Node answers a burst of cancelled streams (HTTP/2 rapid reset) with GOAWAY. Behind the
+  // ingress one connection carries every client's calls, and one attacker would cut them all:
+  // the budget is set for that connection, and the ingress faces the attackers.
+  const server = createServer({ settings: { maxConcurrentStreams }, streamResetBurst: deps.config.api.streamResetBurst, streamResetRate: deps.config.api.streamResetRate }, (req, res) => {
     clampDeadline(req.headers, maxTimeoutMs);
     // connect-es answers an unknown encoding with `unimplemented` but drops the list it puts
     // on the error (a protocol header); the Connect protocol asks for it, so it is on every answer.
