@@ -26,9 +26,11 @@ export const milestones: Milestone[] = [
       'items.test.ts':
         'Start with parseNewItem in exercises/src/items/parse-new-item.ts: return { error: new ValidationError(field, problem) } for the first bad field, then parseCents (a string of digits or a safe integer, never a float), then the SQL in create-item.ts, get-item.ts and list-items.ts. Pass money to SQL as a string with a ::bigint cast.',
       'connectivity.test.ts':
-        'In exercises/src/health/check-dependencies.ts wrap one real round trip per service in measure(timeoutMs, …): `SELECT 1`, a RabbitMQ channel doing checkExchange("amq.topic"), and Redis PING, all three with Promise.all.',
+        'In exercises/src/health/check-dependencies.ts wrap one real round trip per service in measure(timeoutMs, …): `SELECT 1` on deps.probeDb (the probe’s own connection, not the app’s pool), a RabbitMQ channel doing checkExchange("amq.topic"), and Redis PING, all three with Promise.all.',
       'service.test.ts':
-        'In exercises/src/http/routes.ts answer /healthz, /readyz (from checkDependencies: 200 only when all are up, 503 otherwise) and /metrics; in http/server.ts read or create the x-correlation-id and log one line per request inside withCorrelationId; in bid-service.ts call onShutdown with the steps in order.',
+        'In exercises/src/http/routes.ts answer /healthz, /readyz (from checkDependencies: 503 only when postgres is down; otherwise 200, "degraded" with a degraded list naming rabbitmq and redis when they are down; set metrics.dependencyUp per dependency) and /metrics; in http/server.ts read or create the x-correlation-id and log one line per request inside withCorrelationId, status "aborted" when res.writableFinished is false at close; in bid-service.ts call onShutdown with the steps in order.',
+      'readiness.test.ts':
+        'The /readyz of service.test.ts: readiness follows PostgreSQL only (RabbitMQ down is 200 "degraded", auction_dependency_up 0), and the postgres probe runs on deps.probeDb in health/check-dependencies.ts, so it never waits in the app pool\'s queue.',
     },
   },
   {
@@ -127,6 +129,8 @@ export const milestones: Milestone[] = [
       'watch-lagging-read-model.test.ts':
         'The first state of a stream (and every resync) must be what PostgreSQL has committed: in watchItem (api/watch-item.ts) read it with readCommittedItemLive(deps.db, itemId), not readItemLive, which answers from the Redis read model and lags behind it while its consumer has a backlog.',
       'shutdown.test.ts': 'If the RPCs and watchItem pass their tests, this follows: the provided closeServer (bid-service.ts) turns readiness red, sends GOAWAY, and ends every feed with unavailable; your watchItem must let the feed\'s error through (do not catch it), and placeBid must not watch ctx.signal.',
+      'limits.test.ts':
+        'The limits are provided (api/server.ts, api/watch-hub.ts; API_MAX_CONCURRENT_STREAMS, API_SESSION_IDLE_TIMEOUT_MS, API_MAX_WATCH_STREAMS): this fails while your RPCs or watchItem do, and when your watchItem catches the hub\'s resource_exhausted instead of letting it through (subscribe throws it before the first read).',
       'ingress.test.ts': 'Through the real ingress (deploy/ingress/Caddyfile): if api.test.ts passes, this fails only when the ingress is missing (install caddy) or its config changed.',
     },
   },

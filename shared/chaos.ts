@@ -1,12 +1,16 @@
 // Building blocks of the chaos scenarios: a bounded load generator, a readiness sampler,
 // and the verdict line every scenario ends with.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { loadConfig, type Config } from './config.ts';
 import { createDatabase, createDatabaseAt, databaseUrlFor, dropDatabase } from './migrate.ts';
 import { CONSUMERS, deleteExchangeAndQueues, queueNames } from './queues.ts';
 import { deleteRedisKeys } from './redis.ts';
 import type { Infra } from './test/infra.ts';
+
+const execFileAsync = promisify(execFile);
 
 export interface ChaosContext {
   tree: string;
@@ -131,6 +135,34 @@ export function sampleReadiness(url: string, everyMs = 100) {
   };
 }
 
+/**
+ * Samples the resident memory of each process every `everyMs` (ps, so Linux and macOS) until
+ * stopped; reports the peak of each, in MB. A process that is gone is skipped.
+ */
+export function samplePeakRss(pids: Record<string, () => number | undefined>, everyMs = 250) {
+  const peakKb: Record<string, number> = Object.fromEntries(Object.keys(pids).map((name) => [name, 0]));
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      for (const [name, pid] of Object.entries(pids)) {
+        const id = pid();
+        if (id === undefined) continue;
+        const out = await execFileAsync('ps', ['-o', 'rss=', '-p', String(id)]).then((r) => r.stdout, () => '');
+        const kb = Number(out.trim());
+        if (Number.isFinite(kb) && kb > peakKb[name]!) peakKb[name] = kb;
+      }
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    async stop(): Promise<Record<string, number>> {
+      running = false;
+      await done;
+      return Object.fromEntries(Object.entries(peakKb).map(([name, kb]) => [name, Math.round(kb / 1024)]));
+    },
+  };
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** POST /items from `workers` loops until `stop()`; each 201 is an acknowledged write, by id. */
@@ -188,6 +220,8 @@ export async function placeBidsOverHttp(options: {
   perSecond?: number;
   concurrency?: number;
   onFailure?: (i: number, reason: string) => Promise<void> | void;
+  /** Stops sending (before `count`) once aborted: a load that lasts a fixed time on a machine that may not keep the rate. */
+  signal?: AbortSignal;
 }): Promise<{ attempted: number; acknowledged: string[]; failed: number }> {
   const acknowledged: string[] = [];
   const concurrency = Math.min(options.concurrency ?? 1, options.items.length);
@@ -198,7 +232,7 @@ export async function placeBidsOverHttp(options: {
   const interval = options.perSecond ? 1000 / options.perSecond : 0;
   const worker = async (w: number) => {
     const mine = options.items.filter((_, i) => i % concurrency === w);
-    for (let k = 0; attempted < options.count; k++) {
+    for (let k = 0; attempted < options.count && !options.signal?.aborted; k++) {
       const i = attempted++;
       if (interval) {
         const due = started + i * interval;

@@ -10,8 +10,17 @@ export interface Config {
     readMaxBytes: number;
     /** Updates a WatchItem stream holds for a client that reads slower than they come; older ones are dropped. */
     watchBuffer: number;
-    /** The longest deadline a client may ask for. */
+    /** The longest deadline a call gets; a client asking for more gets this much (clamped, not refused). */
     maxTimeoutMs: number;
+    /** SETTINGS_MAX_CONCURRENT_STREAMS: calls one HTTP/2 connection may have open at once. */
+    maxConcurrentStreams: number;
+    /** A connection with no open call and no traffic for this long is closed (GOAWAY). */
+    sessionIdleTimeoutMs: number;
+    /** Open WatchItem streams per process, over all connections; one more is refused with resource_exhausted. */
+    maxWatchStreams: number;
+    /** Cancelled streams (RST_STREAM) one connection may send in a burst, then per second, before it gets GOAWAY. */
+    streamResetBurst: number;
+    streamResetRate: number;
   };
   databaseUrl: string;
   amqpUrl: string;
@@ -170,6 +179,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       readMaxBytes: intVar(env, 'API_READ_MAX_BYTES', 64 * 1024, { min: 1 }),
       watchBuffer: intVar(env, 'API_WATCH_BUFFER', 64, { min: 1, max: 10_000 }),
       maxTimeoutMs: intVar(env, 'API_MAX_TIMEOUT_MS', 30_000, { min: 1 }),
+      maxConcurrentStreams: intVar(env, 'API_MAX_CONCURRENT_STREAMS', 100, { min: 1, max: 2 ** 31 - 1 }),
+      sessionIdleTimeoutMs: intVar(env, 'API_SESSION_IDLE_TIMEOUT_MS', 180_000, { min: 1 }),
+      maxWatchStreams: intVar(env, 'API_MAX_WATCH_STREAMS', 1_000, { min: 1 }),
+      streamResetBurst: intVar(env, 'API_STREAM_RESET_BURST', 10_000, { min: 1 }),
+      streamResetRate: intVar(env, 'API_STREAM_RESET_RATE', 1_000, { min: 1 }),
     },
     bidWriteMode: oneOf(env, 'BID_WRITE_MODE', ['outbox', 'dual-write'] as const, 'outbox'),
     bidding: {
@@ -228,6 +242,11 @@ export function configToEnv(config: Config): Record<string, string> {
     API_READ_MAX_BYTES: String(config.api.readMaxBytes),
     API_WATCH_BUFFER: String(config.api.watchBuffer),
     API_MAX_TIMEOUT_MS: String(config.api.maxTimeoutMs),
+    API_MAX_CONCURRENT_STREAMS: String(config.api.maxConcurrentStreams),
+    API_SESSION_IDLE_TIMEOUT_MS: String(config.api.sessionIdleTimeoutMs),
+    API_MAX_WATCH_STREAMS: String(config.api.maxWatchStreams),
+    API_STREAM_RESET_BURST: String(config.api.streamResetBurst),
+    API_STREAM_RESET_RATE: String(config.api.streamResetRate),
     SHUTDOWN_GRACE_MS: String(config.http.shutdownGraceMs),
     DATABASE_URL: config.databaseUrl,
     AMQP_URL: config.amqpUrl,

@@ -4,6 +4,10 @@ export interface Metrics {
   registry: Registry;
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
+  /** ConnectRPC calls by procedure and Connect code name ("ok" for success); its _count counts them. */
+  rpcDuration: Histogram<'procedure' | 'code'>;
+  /** 1 while a dependency answered the last readiness probe, 0 while it did not. */
+  dependencyUp: Gauge<'dependency'>;
   outbox: {
     pending: Gauge;
     publishLag: Histogram;
@@ -42,7 +46,7 @@ export function createMetrics(options: { prefix?: string; defaults?: boolean } =
     registry,
     httpRequests: new Counter({
       name: `${prefix}http_requests_total`,
-      help: 'HTTP requests served, by method, route and status code.',
+      help: 'HTTP requests served, by method, route and status code ("aborted": the client left before the answer was sent).',
       labelNames: ['method', 'route', 'status'],
       registers: [registry],
     }),
@@ -51,6 +55,19 @@ export function createMetrics(options: { prefix?: string; defaults?: boolean } =
       help: 'HTTP request duration in seconds, by method and route.',
       labelNames: ['method', 'route'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    rpcDuration: new Histogram({
+      name: `${prefix}rpc_duration_seconds`,
+      help: 'ConnectRPC call duration in seconds (a stream: how long it stayed open), by procedure and Connect code name (ok, invalid_argument, unavailable, …).',
+      labelNames: ['procedure', 'code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+      registers: [registry],
+    }),
+    dependencyUp: new Gauge({
+      name: `${prefix}dependency_up`,
+      help: 'Whether a dependency answered the last readiness probe (1) or not (0), by dependency. Only postgres decides readiness; redis and rabbitmq down mean degraded.',
+      labelNames: ['dependency'],
       registers: [registry],
     }),
     outbox: {

@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.allSettled([deps?.db.end(), deps?.redis.isOpen ? deps.redis.quit() : undefined, deps?.amqp.close()]);
+  await Promise.allSettled([deps?.db.end(), deps?.probeDb.end(), deps?.redis.isOpen ? deps.redis.quit() : undefined, deps?.amqp.close()]);
   await Promise.all(Object.values(proxies).map((p) => p.close()));
 });
 

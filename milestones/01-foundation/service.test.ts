@@ -1,4 +1,5 @@
 // Milestone 1 · bid-service as a real process: probes, metrics, correlation ids, clean exit.
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '#shared/fault-proxy.ts';
 import { eventually } from '#shared/test/eventually.ts';
@@ -30,7 +31,7 @@ async function get(path: string, headers: Record<string, string> = {}) {
 
 const readyz = async () => {
   const res = await get('/readyz');
-  return { status: res.status, body: JSON.parse(res.text) as { dependencies?: Record<string, { status: string }> } };
+  return { status: res.status, body: JSON.parse(res.text) as { status?: string; degraded?: string[]; dependencies?: Record<string, { status: string }> } };
 };
 
 describe('bid-service', () => {
@@ -40,20 +41,22 @@ describe('bid-service', () => {
     expect(JSON.parse(res.text)).toEqual({ status: 'ok' });
   });
 
-  it('answers /readyz 200 when every dependency is up, 503 naming the one that is down, and 200 again without a restart', async () => {
-    const up = await eventually(readyz, (r) => r.status === 200, '/readyz 200');
+  it('answers /readyz 200 when every dependency is up, still 200 but degraded naming Redis while Redis is cut, and ready again without a restart', async () => {
+    const up = await eventually(readyz, (r) => r.status === 200 && r.body.status === 'ready', '/readyz 200 ready');
     expect(Object.keys(up.body.dependencies ?? {}).sort()).toEqual(['postgres', 'rabbitmq', 'redis']);
 
     redisProxy.refuse(true);
     redisProxy.cutAll();
     try {
-      const down = await eventually(readyz, (r) => r.status === 503, '/readyz 503 while Redis is cut');
-      expect(down.body.dependencies).toMatchObject({ redis: { status: 'down' }, postgres: { status: 'up' }, rabbitmq: { status: 'up' } });
+      // Reads fall back to PostgreSQL and writes never needed Redis: the pod stays in rotation.
+      const down = await eventually(readyz, (r) => r.body.dependencies?.redis?.status === 'down', '/readyz reporting Redis down');
+      expect(down.status, `/readyz while Redis is cut: ${JSON.stringify(down.body)}`).toBe(200);
+      expect(down.body).toMatchObject({ status: 'degraded', degraded: ['redis'], dependencies: { redis: { status: 'down' }, postgres: { status: 'up' }, rabbitmq: { status: 'up' } } });
       expect((await get('/healthz')).status, '/healthz while Redis is down').toBe(200);
     } finally {
       redisProxy.refuse(false);
     }
-    await eventually(readyz, (r) => r.status === 200, '/readyz 200 again');
+    await eventually(readyz, (r) => r.status === 200 && r.body.status === 'ready', '/readyz ready again');
     expect(service.logs.filter((l) => l.msg === 'bid-service listening'), 'times the service started').toHaveLength(1);
   });
 
@@ -66,6 +69,19 @@ describe('bid-service', () => {
     expect(res.text).toMatch(/^auction_http_requests_total\{method="GET",route="\/healthz",status="200"\} [1-9]/m);
     expect(res.text).toMatch(/^auction_http_requests_total\{method="GET",route="\/items\/:id",status="400"\} [1-9]/m);
     expect(res.text).toContain('auction_http_request_duration_seconds_bucket');
+  });
+
+  it('counts a request the client abandoned before the answer as aborted, not as 200', async () => {
+    // Headers and half a body, then the client goes: the handler never gets to answer.
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${service.url}/items`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
+      req.on('error', () => resolve());
+      req.on('response', () => reject(new Error('POST /items answered a request whose body never arrived')));
+      req.write('{"title": "ab', () => setTimeout(() => req.destroy(), 200));
+    });
+    const postItems = async () => (await get('/metrics')).text.split('\n').filter((l) => l.startsWith('auction_http_requests_total{method="POST",route="/items"'));
+    const counted = await eventually(postItems, (lines) => lines.length > 0, 'POST /items counted in auction_http_requests_total');
+    expect(counted, 'how the abandoned POST /items was counted').toEqual(['auction_http_requests_total{method="POST",route="/items",status="aborted"} 1']);
   });
 
   it('echoes the caller’s x-correlation-id and logs one line per request carrying it', async () => {

@@ -18,6 +18,8 @@ export interface Ingress {
   /** https://localhost:<port> */
   readonly url: string;
   readonly port: number;
+  /** The caddy process (its memory is what chaos scenarios measure). */
+  readonly pid: number | undefined;
   /** The root certificate of Caddy's local CA, which signed the ingress's certificate. */
   readonly caCertPath: string;
   stop(): Promise<void>;
@@ -170,7 +172,7 @@ async function startOnce(options: IngressOptions & { dir: string; ownDir: boolea
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url, port, caCertPath, stop, logs: () => output };
+  return { url, port, pid: child.pid, caCertPath, stop, logs: () => output };
 }
 
 async function assertCaddyInstalled(): Promise<void> {

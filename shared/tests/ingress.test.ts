@@ -39,7 +39,12 @@ async function startUpstream(name: string): Promise<Upstream> {
   // bid-service serves its API port.
   const server = http2.createServer(async (req, res) => {
     let body = '';
-    for await (const chunk of req) body += String(chunk);
+    // An upload the ingress cuts off (over its request_body limit) ends early; the echo answers what came.
+    try {
+      for await (const chunk of req) body += String(chunk);
+    } catch {
+      return;
+    }
     const correlationId = (req.headers['x-correlation-id'] as string | undefined) ?? null;
     const record: Seen = { method: req.method, path: req.url, httpVersion: req.httpVersion, correlationId, body, upstream: name };
     seen.push(record);
@@ -239,5 +244,32 @@ describe('the ingress in front of two upstreams, one of them down', () => {
     );
     // Each request reached the live upstream exactly once.
     expect(live.seen.map((s) => s.path).sort()).toEqual(answers.map((_, i) => `/api/echo/${i}`).sort());
+  });
+});
+
+// Its own ingress, so that a refused upload can never affect the tests above (with passive
+// health checks, Caddy counted it as a failure of the upstream and answered 503 for a while).
+describe('the ingress’s request limits', () => {
+  let upstream: Upstream;
+  let ingress: Ingress;
+  beforeAll(async () => {
+    upstream = await startUpstream('limits');
+    ingress = await startIngress({ upstreams: [upstream.address] });
+  });
+  afterAll(async () => {
+    await ingress?.stop();
+    await upstream?.close();
+  });
+
+  it('refuses a request body over 256 KiB (413) and request headers over 32 KiB (431) itself', async () => {
+    const small = await http1Request(ingress, { path: '/api/echo', body: 'a'.repeat(200 * 1024) });
+    expect(small.status, 'a 200 KiB body').toBe(200);
+    const headers = await http1Request(ingress, { path: '/api/echo', body: '', headers: { 'x-padding': 'a'.repeat(40 * 1024) } });
+    expect(headers.status, '40 KiB of request headers').toBe(431);
+    // And a request after the refused upload is still served: one client's bad request does not take the upstream out.
+    const big = await http1Request(ingress, { path: '/api/echo', body: 'a'.repeat(300 * 1024) }).catch((err: Error) => ({ status: `error ${err.message}` }));
+    expect(big.status, 'a 300 KiB body').toBe(413);
+    const after = await http1Request(ingress, { path: '/api/echo', body: 'after' });
+    expect(after.status, 'the next request, after the refused upload').toBe(200);
   });
 });

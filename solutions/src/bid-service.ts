@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     steps: () => [
       { name: 'stop accepting requests and finish in-flight ones', run: () => closeServer(server) },
       { name: 'close PostgreSQL pool', run: () => deps.db.end() },
+      { name: 'close the readiness probe’s PostgreSQL connection', run: () => deps.probeDb.end() },
       { name: 'close Redis', run: () => (deps.redis.isOpen ? deps.redis.quit() : Promise.resolve()) },
       { name: 'close RabbitMQ', run: () => deps.amqp.close() },
     ],

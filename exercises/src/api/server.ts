@@ -1,9 +1,11 @@
 // The ConnectRPC API (milestone 6) on node:http2 in cleartext (h2c): the ingress terminates
 // TLS and speaks HTTP/2 to it. Every RPC is under /api; health stays on the HTTP/1.1 port,
 // because kubelet probes do not speak h2c.
+import type { IncomingHttpHeaders } from 'node:http';
 import { createServer, type Http2Server, type Http2Session } from 'node:http2';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { compressionGzip, connectNodeAdapter } from '@connectrpc/connect-node';
+import { codeToString } from '@connectrpc/connect/protocol-connect';
 import { Gauge } from 'prom-client';
 import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { newCorrelationId, withCorrelationId } from '#shared/logger.ts';
@@ -35,27 +37,64 @@ function correlationAndLog(deps: AppDeps): Interceptor {
   return (next) => async (req) => {
     const received = req.header.get('x-correlation-id');
     const correlationId = received && CORRELATION_ID.test(received) ? received : newCorrelationId();
-    const route = `${req.service.typeName}/${req.method.name}`;
+    const procedure = `${req.service.typeName}/${req.method.name}`;
     const started = performance.now();
+    // Once per call, when it ends: a unary call when it answers, a stream when its last message or error is sent.
+    const ended = (err?: unknown) => {
+      const code = err === undefined ? 'ok' : codeToString(ConnectError.from(err).code);
+      const seconds = (performance.now() - started) / 1000;
+      deps.metrics.rpcDuration.observe({ procedure, code }, seconds);
+      deps.log.info({ rpc: procedure, stream: req.stream, code, durationMs: Math.round(seconds * 1000) }, 'rpc');
+    };
     return withCorrelationId(correlationId, async () => {
-      let code = 'ok';
+      let res;
       try {
-        const res = await next(req);
-        res.header.set('x-correlation-id', correlationId);
-        return res;
+        res = await next(req);
       } catch (err) {
         // Connect hides any error that is not a ConnectError as "internal error"; a stub's
         // TODO must reach the learner's test output as it is.
         const thrown = err instanceof TodoError ? new ConnectError(err.message, Code.Unimplemented) : err;
-        code = String((thrown as { code?: number }).code ?? 'unknown');
+        ended(thrown);
         throw thrown;
-      } finally {
-        deps.metrics.httpRequests.inc({ method: 'RPC', route, status: code });
-        deps.log.info({ rpc: route, stream: req.stream, code, durationMs: Math.round(performance.now() - started) }, 'rpc');
       }
+      res.header.set('x-correlation-id', correlationId);
+      if (!res.stream) {
+        ended();
+        return res;
+      }
+      return { ...res, message: observeStream(res.message, ended) };
     });
   };
 }
+
+async function* observeStream<T>(messages: AsyncIterable<T>, ended: (err?: unknown) => void): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (err) {
+    ended(err);
+    throw err;
+  }
+  ended();
+}
+
+/**
+ * A client may ask for a longer deadline than the server gives (a 60 s default is common);
+ * Connect would refuse it with invalid_argument, so the call could never be made. The
+ * deadline is lowered to the server's maximum instead, as gRPC servers do.
+ */
+function clampDeadline(headers: IncomingHttpHeaders, maxTimeoutMs: number): void {
+  const connect = headers['connect-timeout-ms'];
+  if (typeof connect === 'string' && /^\d{1,10}$/.test(connect) && Number(connect) > maxTimeoutMs) headers['connect-timeout-ms'] = String(maxTimeoutMs);
+  const grpc = headers['grpc-timeout'];
+  const m = typeof grpc === 'string' ? /^(\d{1,8})([HMSmun])$/.exec(grpc) : null;
+  if (m && Number(m[1]) * GRPC_TIMEOUT_UNIT_MS[m[2]!]! > maxTimeoutMs) headers['grpc-timeout'] = `${maxTimeoutMs}m`;
+}
+
+// The request encodings the API reads: gzip, which every Connect and gRPC client has. Any other
+// (br, zstd) is answered `unimplemented` naming these, so the client can send again without it.
+const ACCEPT_COMPRESSION = [compressionGzip];
+
+const GRPC_TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 1e-3, n: 1e-6 };
 
 export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
   const hub = await startWatchHub(deps);
@@ -68,17 +107,47 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
     interceptors: [correlationAndLog(deps)],
     readMaxBytes: deps.config.api.readMaxBytes,
     maxTimeoutMs: deps.config.api.maxTimeoutMs,
+    acceptCompression: ACCEPT_COMPRESSION,
     // A request outside /api, or for no known RPC: a plain 404.
     fallback: (_req, res) => {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end(`not found: only ${API_PREFIX}/auction.api.v1.AuctionService/* is served here\n`);
     },
   });
-  const server = createServer(handler);
+  const { maxConcurrentStreams, sessionIdleTimeoutMs, maxTimeoutMs } = deps.config.api;
+  // SETTINGS_MAX_CONCURRENT_STREAMS bounds what one connection can ask for at once; without
+  // it a single client opens thousands of streams and the process holds them all in memory.
+  // Node answers a burst of cancelled streams (HTTP/2 rapid reset) with GOAWAY. Behind the
+  // ingress one connection carries every client's calls, and one attacker would cut them all:
+  // the budget is set for that connection, and the ingress faces the attackers.
+  const server = createServer({ settings: { maxConcurrentStreams }, streamResetBurst: deps.config.api.streamResetBurst, streamResetRate: deps.config.api.streamResetRate }, (req, res) => {
+    clampDeadline(req.headers, maxTimeoutMs);
+    // connect-es answers an unknown encoding with `unimplemented` but drops the list it puts
+    // on the error (a protocol header); the Connect protocol asks for it, so it is on every answer.
+    res.setHeader('accept-encoding', ACCEPT_COMPRESSION.map((c) => c.name).join(','));
+    handler(req, res);
+  });
   const sessions = new Set<Http2Session>();
+  const openStreams = new Map<Http2Session, number>();
   server.on('session', (session) => {
     sessions.add(session);
-    session.once('close', () => sessions.delete(session));
+    openStreams.set(session, 0);
+    session.once('close', () => {
+      sessions.delete(session);
+      openStreams.delete(session);
+    });
+    // A connection that carries no call and no bytes for this long is closed: a client that
+    // vanished without a FIN (or never sent a request) would otherwise hold it forever. A
+    // quiet WatchItem stream is a call, so its connection stays.
+    session.setTimeout(sessionIdleTimeoutMs, () => {
+      if ((openStreams.get(session) ?? 0) === 0) session.close();
+    });
+  });
+  server.on('stream', (stream) => {
+    const session = stream.session;
+    if (!session) return;
+    openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
+    stream.once('close', () => openStreams.has(session) && openStreams.set(session, openStreams.get(session)! - 1));
   });
   await new Promise<void>((resolve) => server.listen(deps.config.http.apiPort, deps.config.http.host, resolve));
   const address = server.address();

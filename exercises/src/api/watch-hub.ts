@@ -2,6 +2,7 @@
 // polling the database): each bid-service process binds its own exclusive, auto-deleted queue
 // to the exchange and hands every BidPlaced and AuctionClosed to the streams watching its item.
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { openWhenConnected, type Amqp } from '#shared/amqp.ts';
 import type { Config } from '#shared/config.ts';
 import { AUCTION_CLOSED_ROUTING_KEY } from '#shared/events/auction-closed.ts';
@@ -12,7 +13,10 @@ import { itemLiveFromFields, liveChangeOf } from '../read-model/item-live.ts';
 import { WatchFeed } from './watch-feed.ts';
 
 export interface WatchHub {
-  /** A feed of the item's changes from now on; close it when the stream ends. */
+  /**
+   * A feed of the item's changes from now on; close it when the stream ends. Throws
+   * `resource_exhausted` when the process already holds `api.maxWatchStreams` streams.
+   */
   subscribe(itemId: string): { feed: WatchFeed; close: () => void };
   /** Open streams. */
   readonly watchers: number;
@@ -24,6 +28,7 @@ export async function startWatchHub(deps: { amqp: Amqp; config: Pick<Config, 'am
   const feeds = new Map<string, Set<WatchFeed>>();
   let channel: Channel | undefined;
   let closing = false;
+  let watchers = 0;
 
   const deliver = (msg: ConsumeMessage) => {
     let change;
@@ -63,21 +68,27 @@ export async function startWatchHub(deps: { amqp: Amqp; config: Pick<Config, 'am
 
   return {
     subscribe(itemId) {
+      // Each stream holds a buffer and a call: the cap bounds the memory one process can be made to hold.
+      if (watchers >= deps.config.api.maxWatchStreams) {
+        throw new ConnectError(
+          `this server already holds ${deps.config.api.maxWatchStreams} WatchItem streams, its limit (API_MAX_WATCH_STREAMS); retry later or on another instance`,
+          Code.ResourceExhausted,
+        );
+      }
+      watchers++;
       const feed = new WatchFeed(deps.config.api.watchBuffer);
       const set = feeds.get(itemId) ?? new Set<WatchFeed>();
       feeds.set(itemId, set.add(feed));
       return {
         feed,
         close: () => {
-          set.delete(feed);
+          if (set.delete(feed)) watchers--;
           if (set.size === 0 && feeds.get(itemId) === set) feeds.delete(itemId);
         },
       };
     },
     get watchers() {
-      let n = 0;
-      for (const set of feeds.values()) n += set.size;
-      return n;
+      return watchers;
     },
     async close(reason) {
       closing = true;

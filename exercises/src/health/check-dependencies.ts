@@ -33,7 +33,7 @@ export async function measure(timeoutMs: number, probe: () => Promise<unknown>):
 const elapsed = (since: number) => Math.round((performance.now() - since) * 100) / 100;
 
 /** Asks each service a question it must answer itself (not a cached "connected" flag), in parallel. */
-export async function checkDependencies(deps: { db: Db; amqp: Amqp; redis: Redis; config: { healthTimeoutMs: number } }): Promise<DependencyReport> {
+export async function checkDependencies(deps: { probeDb: Db; amqp: Amqp; redis: Redis; config: { healthTimeoutMs: number } }): Promise<DependencyReport> {
   const timeoutMs = deps.config.healthTimeoutMs;
   // #region m1: probe PostgreSQL, RabbitMQ and Redis, in parallel, each bounded by the timeout
   throw new TodoError('m1', 'probe each dependency in health/check-dependencies.ts');

@@ -42,7 +42,7 @@ export const routes: Route[] = [
     method: 'GET',
     pattern: '/readyz',
     match: exact('/readyz'),
-    // Readiness: 200 only when every dependency answers, 503 otherwise, with each one's state.
+    // Readiness: 200 while PostgreSQL answers, 503 otherwise, with each dependency's state.
     handle: async (deps, _req, res) => {
       // #region m1: answer /readyz from a fresh check of every dependency
       throw new TodoError('m1', 'answer /readyz in http/routes.ts');

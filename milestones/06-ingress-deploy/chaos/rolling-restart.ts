@@ -11,9 +11,9 @@ import { bidLoad, bidsVerdict, freePorts, ingressClient, itemStates, watch, type
 const CLIENTS = 8;
 const ITEMS = 4;
 const WATCHERS_PER_ITEM = 5;
-// The Caddyfile's passive health check: an upstream that refused one connection is skipped for
-// fail_duration (2 s), even once its replacement listens. The next service is stopped only
-// after that, or the ingress has no upstream left and answers 503 itself until it expires.
+// A pause after each replacement listens before the next service is stopped, so there is always
+// a warm upstream. (The Caddyfile once had passive health checks that skipped a port for 2 s
+// after a refused connection; it has none now, and the pause is kept as the rollout's own pace.)
 const FAIL_DURATION_MS = 2_000;
 
 export const scenario: ChaosScenario = {
@@ -55,7 +55,7 @@ export const scenario: ChaosScenario = {
         ctx.say(`${at()}: it exited (${ended.signal ?? `code ${ended.code}`}); starting its replacement on :${ports[i]}`);
         processes.push(await startService(ports[i]!));
         ctx.say(`${at()}: replacement listening`);
-        // The ingress skips this port until fail_duration after the refused connection.
+        // The rollout's pace: the replacement gets traffic before the next one is stopped.
         await sleep(Math.max(2_000, exitedAt + FAIL_DURATION_MS + 1_000 - Date.now()));
       }
       abort.abort();

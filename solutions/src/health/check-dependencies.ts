@@ -33,11 +33,12 @@ export async function measure(timeoutMs: number, probe: () => Promise<unknown>):
 const elapsed = (since: number) => Math.round((performance.now() - since) * 100) / 100;
 
 /** Asks each service a question it must answer itself (not a cached "connected" flag), in parallel. */
-export async function checkDependencies(deps: { db: Db; amqp: Amqp; redis: Redis; config: { healthTimeoutMs: number } }): Promise<DependencyReport> {
+export async function checkDependencies(deps: { probeDb: Db; amqp: Amqp; redis: Redis; config: { healthTimeoutMs: number } }): Promise<DependencyReport> {
   const timeoutMs = deps.config.healthTimeoutMs;
   // #region m1: probe PostgreSQL, RabbitMQ and Redis, in parallel, each bounded by the timeout
   const [postgres, rabbitmq, redis] = await Promise.all([
-    measure(timeoutMs, () => deps.db.query('SELECT 1')),
+    // Its own connection, never a place in the bid pool's queue (app-deps.ts).
+    measure(timeoutMs, () => deps.probeDb.query('SELECT 1')),
     measure(timeoutMs, async () => {
       // A channel round trip proves the broker answers, not just that a socket is open.
       const channel = await deps.amqp.createChannel();

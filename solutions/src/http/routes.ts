@@ -44,12 +44,17 @@ export const routes: Route[] = [
     method: 'GET',
     pattern: '/readyz',
     match: exact('/readyz'),
-    // Readiness: 200 only when every dependency answers, 503 otherwise, with each one's state.
+    // Readiness: 200 while PostgreSQL answers, 503 otherwise, with each dependency's state.
     handle: async (deps, _req, res) => {
       // #region m1: answer /readyz from a fresh check of every dependency
       const dependencies = await checkDependencies(deps);
-      const ready = Object.values(dependencies).every((d) => d.status === 'up');
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', dependencies });
+      for (const [name, d] of Object.entries(dependencies)) deps.metrics.dependencyUp.set({ dependency: name }, d.status === 'up' ? 1 : 0);
+      // Ready means "send traffic here", and the API serves with PostgreSQL alone: bids wait in
+      // the outbox while RabbitMQ is down, reads fall back from Redis. Requiring all three would
+      // take every pod out of rotation at once when a shared broker blips.
+      const ready = dependencies.postgres.status === 'up';
+      const degraded = (['rabbitmq', 'redis'] as const).filter((name) => dependencies[name].status === 'down');
+      sendJson(res, ready ? 200 : 503, { status: ready ? (degraded.length > 0 ? 'degraded' : 'ready') : 'not ready', degraded, dependencies });
       // #stub
       // throw new TodoError('m1', 'answer /readyz in http/routes.ts');
       // #endregion

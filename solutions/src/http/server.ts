@@ -50,11 +50,11 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
   await withCorrelationId(correlationId, async () => {
     res.once('close', () => {
       endTimer();
-      deps.metrics.httpRequests.inc({ method: req.method, route: pattern, status: String(res.statusCode) });
-      deps.log.info(
-        { method: req.method, path: url.pathname, route: pattern, status: res.statusCode, durationMs: Math.round(performance.now() - started) },
-        'request',
-      );
+      // 'close' also fires when the client goes before the answer was sent; statusCode is then
+      // still its default, 200, which would count a request nobody received as served.
+      const status = res.writableFinished ? res.statusCode : 'aborted';
+      deps.metrics.httpRequests.inc({ method: req.method, route: pattern, status: String(status) });
+      deps.log.info({ method: req.method, path: url.pathname, route: pattern, status, durationMs: Math.round(performance.now() - started) }, 'request');
     });
     await dispatch();
   });
