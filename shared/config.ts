@@ -263,6 +263,11 @@ export interface WorkbookSettings {
   /** Where shared/workbook/vitest-reporter.ts writes its results. */
   resultsFile: string | undefined;
   nodeVersion: string;
+  /**
+   * The fuzz test of milestone 6 (npm run fuzz -- --runs N --seed S sets them): generated
+   * requests per run, and the seed that replays a run. Unset: a short run with a fixed seed.
+   */
+  fuzz: { runs: number | undefined; seed: number | undefined };
 }
 
 export function loadWorkbookSettings(env: Env = process.env): WorkbookSettings {
@@ -284,6 +289,10 @@ export function loadWorkbookSettings(env: Env = process.env): WorkbookSettings {
     noColor: env.NO_COLOR !== undefined || env.FORCE_COLOR === '0',
     resultsFile: env.WORKBOOK_RESULTS || undefined,
     nodeVersion: process.versions.node,
+    fuzz: {
+      runs: env.WORKBOOK_FUZZ_RUNS ? intVar(env, 'WORKBOOK_FUZZ_RUNS', 0, { min: 1, max: 10_000_000 }) : undefined,
+      seed: env.WORKBOOK_FUZZ_SEED ? intVar(env, 'WORKBOOK_FUZZ_SEED', 0, { min: -(2 ** 31), max: 2 ** 31 - 1 }) : undefined,
+    },
   };
 }
 
