@@ -143,7 +143,10 @@ const connectRequest = fc.record({
   body: fc.oneof(body, binaryRequest),
 });
 
-type FuzzRequest = fc.infer<typeof httpRequest> | fc.infer<typeof connectRequest>;
+type Generated<A> = A extends fc.Arbitrary<infer T> ? T : never;
+type HttpRequest = Generated<typeof httpRequest>;
+type ConnectRequest = Generated<typeof connectRequest>;
+type FuzzRequest = HttpRequest | ConnectRequest;
 
 // ---- sending it, and what an answer may be ------------------------------------------------
 
@@ -151,9 +154,17 @@ interface Answer {
   status: number;
   contentType: string;
   body: Buffer;
+  /** gRPC puts its status in trailers, under an HTTP 200. */
+  grpc?: { status: number; message: string };
 }
 
-function sendHttp(req: fc.infer<typeof httpRequest>): Promise<Answer> {
+/**
+ * gRPC codes a server answers for its own failure (unknown, internal, unavailable, data loss):
+ * its "5xx". Not unimplemented: gRPC answers it for a unary call that sent no message.
+ */
+const GRPC_SERVER_FAULTS = new Set([2, 13, 14, 15]);
+
+function sendHttp(req: HttpRequest): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { 'content-length': req.body.length };
     if (req.contentType !== undefined) headers['content-type'] = req.contentType;
@@ -169,7 +180,7 @@ function sendHttp(req: fc.infer<typeof httpRequest>): Promise<Answer> {
   });
 }
 
-function sendConnect(req: fc.infer<typeof connectRequest>): Promise<Answer> {
+function sendConnect(req: ConnectRequest): Promise<Answer> {
   if (!h2 || h2.closed || h2.destroyed) {
     h2 = http2.connect(service.apiUrl);
     h2.on('error', () => {});
@@ -188,10 +199,14 @@ function sendConnect(req: fc.infer<typeof connectRequest>): Promise<Answer> {
       status = Number(h[':status']);
       type = String(h['content-type'] ?? '');
     });
+    let grpc: Answer['grpc'];
+    stream.on('trailers', (t) => {
+      if (t['grpc-status'] !== undefined) grpc = { status: Number(t['grpc-status']), message: decodeURIComponent(String(t['grpc-message'] ?? '')) };
+    });
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
       clearTimeout(timer);
-      resolve({ status, contentType: type, body: Buffer.concat(chunks) });
+      resolve({ status, contentType: type, body: Buffer.concat(chunks), ...(grpc ? { grpc } : {}) });
     });
     stream.on('error', (err) => {
       clearTimeout(timer);
@@ -203,16 +218,25 @@ function sendConnect(req: fc.infer<typeof connectRequest>): Promise<Answer> {
 
 /** Why the answer breaks an invariant, or undefined when it is an honest one. */
 function problemWith(req: FuzzRequest, answer: Answer): string | undefined {
-  if (answer.status >= 500) return `a ${answer.status} while every dependency is up`;
+  if (answer.grpc && answer.grpc.status !== 0) {
+    if (GRPC_SERVER_FAULTS.has(answer.grpc.status) && !answer.grpc.message.startsWith('parse binary: ')) return `gRPC status ${answer.grpc.status} while every dependency is up`;
+    return answer.grpc.message === '' ? `gRPC status ${answer.grpc.status} with no reason` : undefined;
+  }
+  if (answer.status >= 500) {
+    // gRPC's status codes (which Connect follows) make "error parsing request proto" INTERNAL,
+    // and connect-es answers so before any code of ours runs. It leaks no more than the parser's words.
+    if (req.transport === 'connect' && answer.status === 500 && /^\{"code":"internal","message":"parse binary: /.test(answer.body.toString('utf8'))) return undefined;
+    return `a ${answer.status} while every dependency is up`;
+  }
   if (answer.status < 400) return undefined;
   if (req.transport === 'connect' && answer.status === 415) {
     // Connect's answer to a content type it does not speak: no body, the status is the reason.
     return undefined;
   }
   const text = answer.body.toString('utf8');
-  if (mayBeCutOff(req) && text === '') return undefined; // TEMP
   if (!answer.contentType.startsWith('application/json')) return text.trim() === '' ? `a ${answer.status} with no reason in its body` : undefined;
-  let parsed: { error?: { code?: unknown; message?: unknown; field?: unknown }; code?: unknown; message?: unknown };
+  type ErrorBody = { code?: unknown; message?: unknown; field?: unknown };
+  let parsed: ErrorBody & { error?: ErrorBody };
   try {
     parsed = JSON.parse(text);
   } catch {
@@ -234,19 +258,21 @@ const mayBeCutOff = (req: FuzzRequest) => (req.transport === 'http' && /[^\x21-\
 /** What a 2xx wrote: the ids of the items and bids it created, so the row counts can be checked. */
 function written(req: FuzzRequest, answer: Answer): { items: string[]; bids: string[] } {
   const none = { items: [], bids: [] };
-  if (answer.status < 200 || answer.status >= 300) return none;
+  if (answer.status < 200 || answer.status >= 300 || (answer.grpc && answer.grpc.status !== 0)) return none;
   if (req.transport === 'http') {
     if (req.method !== 'POST') return none;
     const id = (JSON.parse(answer.body.toString('utf8')) as { id: string }).id;
     return /\/bids$/.test(req.path) ? { items: [], bids: [id] } : { items: [id], bids: [] };
   }
   const json = answer.contentType.startsWith('application/json');
+  // A gRPC message comes in an envelope: one flag byte, four bytes of length.
+  const message = answer.contentType.startsWith('application/grpc') ? answer.body.subarray(5) : answer.body;
   if (req.method === 'CreateItem') {
-    const res = json ? (JSON.parse(answer.body.toString('utf8')) as { item: { id: string } }) : fromBinary(CreateItemResponseSchema, answer.body);
+    const res = json ? (JSON.parse(answer.body.toString('utf8')) as { item: { id: string } }) : fromBinary(CreateItemResponseSchema, message);
     return { items: [res.item!.id], bids: [] };
   }
   if (req.method === 'PlaceBid') {
-    const res = json ? (JSON.parse(answer.body.toString('utf8')) as { bid: { id: string } }) : fromBinary(PlaceBidResponseSchema, answer.body);
+    const res = json ? (JSON.parse(answer.body.toString('utf8')) as { bid: { id: string } }) : fromBinary(PlaceBidResponseSchema, message);
     return { items: [], bids: [res.bid!.id] };
   }
   return none;
@@ -280,7 +306,12 @@ describe('hostile requests, generated', () => {
         }
         const problem = problemWith(req, answer);
         if (problem) throw new Error(`${describeRequest(req)}\n  answered ${answer.status} ${answer.body.subarray(0, 300).toString('utf8')}: ${problem}`);
-        const w = written(req, answer);
+        let w: ReturnType<typeof written>;
+        try {
+          w = written(req, answer);
+        } catch (err) {
+          throw new Error(`${describeRequest(req)}\n  answered ${answer.status} ${answer.contentType} ${answer.body.subarray(0, 300).toString('utf8')}, which says nothing of what it wrote (${(err as Error).message})`);
+        }
         w.items.forEach((id) => items.add(id));
         w.bids.forEach((id) => bids.add(id));
       }),

@@ -10,6 +10,8 @@ import { newCorrelationId, withCorrelationId } from '#shared/logger.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { auctionService } from './auction-service.ts';
+import { withCorrelationHeader } from './correlation-header.ts';
+import { strictJsonDecoder } from './strict-json.ts';
 import { startWatchHub, type WatchHub } from './watch-hub.ts';
 import { shuttingDown } from './watch-item.ts';
 
@@ -68,13 +70,15 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
     interceptors: [correlationAndLog(deps)],
     readMaxBytes: deps.config.api.readMaxBytes,
     maxTimeoutMs: deps.config.api.maxTimeoutMs,
+    // connect-es passes these to its JSON serialization; ignoreUnknownFields is its default, restated.
+    jsonOptions: { ignoreUnknownFields: true, textDecoder: strictJsonDecoder } as { ignoreUnknownFields: boolean },
     // A request outside /api, or for no known RPC: a plain 404.
     fallback: (_req, res) => {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end(`not found: only ${API_PREFIX}/auction.api.v1.AuctionService/* is served here\n`);
     },
   });
-  const server = createServer(handler);
+  const server = createServer(withCorrelationHeader(handler));
   const sessions = new Set<Http2Session>();
   server.on('session', (session) => {
     sessions.add(session);

@@ -15,7 +15,7 @@ import { runBidTransaction, type BidTransactionConfig } from './bid-transaction.
  * Bad input throws a ValidationError, an unknown item ItemNotFound; nothing is written then.
  */
 export async function placeBid(deps: { db: Db; config: { bidding: BidRules & BidTransactionConfig } }, input: unknown): Promise<Bid> {
-  const parsed = parseNewBid(input);
+  const parsed = parseNewBid(input, deps.config.bidding);
   if ('error' in parsed) throw parsed.error;
   const correlationId = currentCorrelationId() ?? newCorrelationId();
   let placed: Bid;
