@@ -13,6 +13,7 @@ import { checkCommand } from './commands/check.ts';
 import { containersCommand } from './commands/containers.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { eventsCommand } from './commands/events.ts';
+import { fuzzCommand } from './commands/fuzz.ts';
 import { generateExercises } from './commands/generate.ts';
 import { milestoneCommand } from './commands/milestone.ts';
 import { resetCommand, reviewCommand } from './commands/review.ts';
@@ -25,6 +26,7 @@ const USAGE = `Usage:
   npm run chaos -- N [name]  list or run milestone N's failure scenarios (-- --solution for the reference)
   npm run events             print every event on the exchange, decoded (a throwaway consumer)
   npm run bench -- [name]    list or run a benchmark (-- --solution for the reference)
+  npm run fuzz -- [--runs N] [--seed S]  milestone 6's fuzz test, N generated requests (-- --solution for the reference)
   npm run doctor [-- --json] Node, infrastructure and services, with fixes
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
   npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|sync|contracts|infra|green|progress|teeth|chaos> [--json]
@@ -76,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
       return benchCommand(args[0], { solution: flags.has('--solution') });
     case 'doctor':
       return doctorCommand({ json });
+    case 'fuzz':
+      return fuzzCommand(argv, { solution: flags.has('--solution') });
     case 'check':
       return checkCommand(args[0] ?? 'all', { json });
     case 'generate': {
