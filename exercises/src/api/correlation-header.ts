@@ -1,8 +1,5 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { newCorrelationId } from '#shared/logger.ts';
-
-// Accept a caller's id only if it is short and plain, so a header cannot forge log lines.
-const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+import { correlationIdFrom } from '#shared/logger.ts';
 
 /**
  * Gives every API response an x-correlation-id, before Connect sees the request: errors
@@ -12,8 +9,7 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function withCorrelationHeader(handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void) {
   return (req: Http2ServerRequest, res: Http2ServerResponse) => {
-    const received = req.headers['x-correlation-id'];
-    const correlationId = typeof received === 'string' && CORRELATION_ID.test(received) ? received : newCorrelationId();
+    const correlationId = correlationIdFrom(req.headers['x-correlation-id']);
     req.headers['x-correlation-id'] = correlationId;
     res.setHeader('x-correlation-id', correlationId);
     handler(req, res);

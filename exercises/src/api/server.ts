@@ -6,7 +6,7 @@ import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { Gauge } from 'prom-client';
 import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
-import { newCorrelationId, withCorrelationId } from '#shared/logger.ts';
+import { correlationIdFrom, withCorrelationId } from '#shared/logger.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { auctionService } from './auction-service.ts';
@@ -16,9 +16,6 @@ import { startWatchHub, type WatchHub } from './watch-hub.ts';
 import { shuttingDown } from './watch-item.ts';
 
 export const API_PREFIX = '/api';
-
-// Accept a caller's id only if it is short and plain, so a header cannot forge log lines.
-const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface ApiServer {
   server: Http2Server;
@@ -35,16 +32,14 @@ export interface ApiServer {
 /** One log line and metrics per call; the correlation id from x-correlation-id (or a new one) for everything the call does. */
 function correlationAndLog(deps: AppDeps): Interceptor {
   return (next) => async (req) => {
-    const received = req.header.get('x-correlation-id');
-    const correlationId = received && CORRELATION_ID.test(received) ? received : newCorrelationId();
+    // withCorrelationHeader (correlation-header.ts) already chose it, and put it on the response.
+    const correlationId = correlationIdFrom(req.header.get('x-correlation-id'));
     const route = `${req.service.typeName}/${req.method.name}`;
     const started = performance.now();
     return withCorrelationId(correlationId, async () => {
       let code = 'ok';
       try {
-        const res = await next(req);
-        res.header.set('x-correlation-id', correlationId);
-        return res;
+        return await next(req);
       } catch (err) {
         // Connect hides any error that is not a ConnectError as "internal error"; a stub's
         // TODO must reach the learner's test output as it is.

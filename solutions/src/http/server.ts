@@ -1,14 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { newCorrelationId, withCorrelationId } from '#shared/logger.ts';
+import { correlationIdFrom, withCorrelationId } from '#shared/logger.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { ValidationError } from '../errors.ts';
 import { errorToHttp, INTERNAL } from './errors-to-http.ts';
 import { sendJson } from './respond.ts';
 import { routes, type Route } from './routes.ts';
-
-// Accept a caller's id only if it is short and plain, so a header cannot forge log lines.
-const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function createHttpServer(deps: AppDeps): Server {
   const server = createServer((req, res) => {
@@ -94,8 +91,7 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
   };
 
   // #region m1: give each request a correlation id, echo it, and log one line with metrics when it ends
-  const received = req.headers['x-correlation-id'];
-  const correlationId = typeof received === 'string' && CORRELATION_ID.test(received) ? received : newCorrelationId();
+  const correlationId = correlationIdFrom(req.headers['x-correlation-id']);
   res.setHeader('x-correlation-id', correlationId);
   const started = performance.now();
   const endTimer = deps.metrics.httpDuration.startTimer({ method: req.method });
