@@ -59,6 +59,12 @@ export interface Config {
   bidding: {
     /** A new bid must beat the highest by at least this much (minor units). */
     minIncrementCents: bigint;
+    /**
+     * The largest bid (and start price) accepted, in cents. Below PostgreSQL's BIGINT maximum
+     * by more than any increment, so the next minimum (highest + increment) always exists:
+     * an item can be outbid up to this amount, never stuck at a price nobody can beat.
+     */
+    maxBidCents: bigint;
     /** How long a bid waits for the item's row lock before giving up with Busy. */
     lockTimeoutMs: number;
     /** The longest any statement of a bid transaction may run. */
@@ -134,6 +140,11 @@ export const composeDefaults = {
 export const workerRoles = ['relay', 'closer', 'consumers', 'retention'] as const;
 export type WorkerRole = (typeof workerRoles)[number];
 
+/** 10^18 cents: far above 2^53 (money stays exact beyond a double), far below BIGINT's 9223372036854775807. */
+export const MAX_BID_CENTS_DEFAULT = 1_000_000_000_000_000_000n;
+/** BIGINT's maximum less room for any increment BID_MIN_INCREMENT_CENTS allows (at most 2^53). */
+export const MAX_BID_CENTS_LIMIT = 9_000_000_000_000_000_000n;
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
   constructor(
@@ -188,6 +199,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     bidWriteMode: oneOf(env, 'BID_WRITE_MODE', ['outbox', 'dual-write'] as const, 'outbox'),
     bidding: {
       minIncrementCents: BigInt(intVar(env, 'BID_MIN_INCREMENT_CENTS', 100, { min: 1 })),
+      maxBidCents: bigintVar(env, 'BID_MAX_CENTS', MAX_BID_CENTS_DEFAULT, { min: 1n, max: MAX_BID_CENTS_LIMIT }),
       lockTimeoutMs: intVar(env, 'BID_LOCK_TIMEOUT_MS', 2_000, { min: 1 }),
       statementTimeoutMs: intVar(env, 'BID_STATEMENT_TIMEOUT_MS', 5_000, { min: 1 }),
       maxAttempts: intVar(env, 'BID_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
@@ -265,6 +277,7 @@ export function configToEnv(config: Config): Record<string, string> {
     OUTBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(config.outbox.idleInTransactionTimeoutMs),
     BID_WRITE_MODE: config.bidWriteMode,
     BID_MIN_INCREMENT_CENTS: config.bidding.minIncrementCents.toString(),
+    BID_MAX_CENTS: config.bidding.maxBidCents.toString(),
     BID_LOCK_TIMEOUT_MS: String(config.bidding.lockTimeoutMs),
     BID_STATEMENT_TIMEOUT_MS: String(config.bidding.statementTimeoutMs),
     BID_MAX_ATTEMPTS: String(config.bidding.maxAttempts),
@@ -311,6 +324,11 @@ export interface WorkbookSettings {
   /** Where shared/workbook/vitest-reporter.ts writes its results. */
   resultsFile: string | undefined;
   nodeVersion: string;
+  /**
+   * The fuzz test of milestone 6 (npm run fuzz -- --runs N --seed S sets them): generated
+   * requests per run, and the seed that replays a run. Unset: a short run with a fixed seed.
+   */
+  fuzz: { runs: number | undefined; seed: number | undefined };
 }
 
 export function loadWorkbookSettings(env: Env = process.env): WorkbookSettings {
@@ -332,6 +350,10 @@ export function loadWorkbookSettings(env: Env = process.env): WorkbookSettings {
     noColor: env.NO_COLOR !== undefined || env.FORCE_COLOR === '0',
     resultsFile: env.WORKBOOK_RESULTS || undefined,
     nodeVersion: process.versions.node,
+    fuzz: {
+      runs: env.WORKBOOK_FUZZ_RUNS ? intVar(env, 'WORKBOOK_FUZZ_RUNS', 0, { min: 1, max: 10_000_000 }) : undefined,
+      seed: env.WORKBOOK_FUZZ_SEED ? intVar(env, 'WORKBOOK_FUZZ_SEED', 0, { min: -(2 ** 31), max: 2 ** 31 - 1 }) : undefined,
+    },
   };
 }
 
@@ -349,6 +371,17 @@ function intVar(env: Env, name: string, fallback: number, range: { min?: number;
   const { min = -Infinity, max = Infinity } = range;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(name, raw, `a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Whole cents, as digits: a JSON-free bigint, exact beyond 2^53. */
+function bigintVar(env: Env, name: string, fallback: bigint, range: { min: bigint; max: bigint }): bigint {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = /^[0-9]{1,19}$/.test(raw) ? BigInt(raw) : undefined;
+  if (value === undefined || value < range.min || value > range.max) {
+    throw new ConfigError(name, raw, `a whole number of cents from ${range.min} to ${range.max}`);
   }
   return value;
 }

@@ -28,6 +28,17 @@ export function newCorrelationId(): string {
   return randomUUID();
 }
 
+// Accept a caller's id only if it is short and plain, so a header cannot forge or bloat log lines.
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The id for a request, from the x-correlation-id it came with: the caller's when it is short
+ * and plain, a new one when it is missing, repeated or unsafe. The one rule for both transports.
+ */
+export function correlationIdFrom(received: string | string[] | null | undefined): string {
+  return typeof received === 'string' && CORRELATION_ID.test(received) ? received : newCorrelationId();
+}
+
 export function createLogger(options: { name: string; level: string; destination?: DestinationStream }): Logger {
   return pino(
     {

@@ -1,8 +1,14 @@
-// Errors a caller can act on. Each carries the facts the caller needs; the HTTP layer
-// maps them to status codes in one place (http/errors-to-http.ts).
+// The closed set of errors a caller can act on (connect-es's shape). Each carries a literal
+// `code` and the facts the caller needs; DomainError is their union, and toDomainError is the
+// one function that turns anything thrown into one of them (or undefined: a bug, answered as
+// `internal`). The HTTP mapper (http/errors-to-http.ts) and the Connect mapper
+// (api/errors-to-connect.ts) each switch over `code` and end in a `never` check, so an error
+// added here without an answer on both transports fails `npm run typecheck`.
+import pg from 'pg';
 
 export class ValidationError extends Error {
   override name = 'ValidationError';
+  readonly code = 'invalid_input';
   constructor(
     /** The input field at fault, e.g. "startPriceCents". */
     readonly field: string,
@@ -15,6 +21,7 @@ export class ValidationError extends Error {
 
 export class ItemNotFound extends Error {
   override name = 'ItemNotFound';
+  readonly code = 'item_not_found';
   constructor(readonly itemId: string) {
     super(`item ${itemId} does not exist`);
   }
@@ -23,6 +30,7 @@ export class ItemNotFound extends Error {
 /** The bid is below the minimum the item accepts now. Carries what the bidder needs to try again. */
 export class BidTooLow extends Error {
   override name = 'BidTooLow';
+  readonly code = 'bid_too_low';
   constructor(
     readonly itemId: string,
     /** The highest accepted bid, or undefined when there is none yet. */
@@ -37,6 +45,7 @@ export class BidTooLow extends Error {
 /** The auction ended (by the database's clock). */
 export class AuctionEnded extends Error {
   override name = 'AuctionEnded';
+  readonly code = 'auction_ended';
   constructor(
     readonly itemId: string,
     readonly endedAt: Date,
@@ -48,6 +57,7 @@ export class AuctionEnded extends Error {
 /** The item is locked by someone else for longer than lock_timeout. Safe to retry. */
 export class Busy extends Error {
   override name = 'Busy';
+  readonly code = 'busy';
   constructor(
     readonly itemId: string,
     readonly retryAfterMs: number,
@@ -59,6 +69,7 @@ export class Busy extends Error {
 /** Deadlocks or serialization failures kept happening after every allowed retry. Safe to retry later. */
 export class RetriesExhausted extends Error {
   override name = 'RetriesExhausted';
+  readonly code = 'retries_exhausted';
   constructor(
     readonly attempts: number,
     readonly lastCode: string,
@@ -73,6 +84,7 @@ export class RetriesExhausted extends Error {
  */
 export class RequestIdReused extends Error {
   override name = 'RequestIdReused';
+  readonly code = 'request_id_reused';
   constructor(
     readonly requestId: string,
     /** The request that owns the id: the bid it produced. */
@@ -87,7 +99,89 @@ export class RequestIdReused extends Error {
 /** The caller's deadline passed before the bid committed: it was rolled back, nothing was written. */
 export class DeadlineExceeded extends Error {
   override name = 'DeadlineExceeded';
+  readonly code = 'deadline_exceeded';
   constructor(readonly itemId: string) {
     super(`the deadline passed before the bid on item ${itemId} committed; nothing was written, and the same request may be sent again with a longer deadline`);
   }
+}
+
+/**
+ * A dependency the request needs did not answer: connection refused or cut, no pooled
+ * connection within the pool's wait, or the server shutting down (SQLSTATE classes 08 and
+ * 57P). Not the caller's mistake and not a bug: the same request may succeed once it is back.
+ */
+export class DependencyUnavailable extends Error {
+  override name = 'DependencyUnavailable';
+  readonly code = 'dependency_unavailable';
+  constructor(
+    readonly dependency: 'postgres',
+    readonly retryAfterMs: number,
+    options?: { cause: unknown },
+  ) {
+    // The driver's words stay in the log (cause): they name hosts and statements.
+    super(`${dependency} is unavailable; retry in about ${Math.ceil(retryAfterMs / 1000)} s`, options);
+  }
+}
+
+/** A statement ran past its statement_timeout (57014), which a caller's deadline lowers. */
+export class StatementTimeout extends Error {
+  override name = 'StatementTimeout';
+  readonly code = 'statement_timeout';
+  constructor(options?: { cause: unknown }) {
+    super('the database did not finish in time; nothing was written, retry later', options);
+  }
+}
+
+export type DomainError =
+  | ValidationError
+  | ItemNotFound
+  | BidTooLow
+  | AuctionEnded
+  | Busy
+  | RetriesExhausted
+  | RequestIdReused
+  | DeadlineExceeded
+  | DependencyUnavailable
+  | StatementTimeout;
+export type DomainErrorCode = DomainError['code'];
+
+/** How long a caller should wait before trying again after a dependency failed. */
+const DEPENDENCY_RETRY_AFTER_MS = 1_000;
+
+/** Connection refused, reset or cut, as node and node-postgres report them (no SQLSTATE: there was no server to send one). */
+const CONNECTION_LOST = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * The one place anything thrown becomes a DomainError: ours as they are, the driver's
+ * "the database is not there" and "ran out of time" as DependencyUnavailable and
+ * StatementTimeout. Anything else is undefined: a bug, which the mappers answer as `internal`
+ * without a word of its message.
+ */
+export function toDomainError(err: unknown): DomainError | undefined {
+  if (
+    err instanceof ValidationError ||
+    err instanceof ItemNotFound ||
+    err instanceof BidTooLow ||
+    err instanceof AuctionEnded ||
+    err instanceof Busy ||
+    err instanceof RetriesExhausted ||
+    err instanceof RequestIdReused ||
+    err instanceof DeadlineExceeded ||
+    err instanceof DependencyUnavailable ||
+    err instanceof StatementTimeout
+  ) {
+    return err;
+  }
+  if (err instanceof pg.DatabaseError) {
+    const sqlState = err.code ?? '';
+    if (sqlState === '57014') return new StatementTimeout({ cause: err });
+    // 08: connection exception; 57P: operator intervention (admin shutdown, crash shutdown, cannot connect now).
+    if (sqlState.startsWith('08') || sqlState.startsWith('57P')) return new DependencyUnavailable('postgres', DEPENDENCY_RETRY_AFTER_MS, { cause: err });
+    return undefined;
+  }
+  if (err instanceof Error && (SOCKET_ERRORS.has((err as { code?: string }).code ?? '') || CONNECTION_LOST.test(err.message))) {
+    return new DependencyUnavailable('postgres', DEPENDENCY_RETRY_AFTER_MS, { cause: err });
+  }
+  return undefined;
 }

@@ -87,7 +87,7 @@ describe('items', () => {
     const db = createDb({ url: scratch.url, log: env.log });
     try {
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await createItem({ db }, { ...valid, title: `Item ${i}` }, NOW)).id);
+      for (let i = 0; i < 5; i++) ids.push((await createItem({ db, config: env.config }, { ...valid, title: `Item ${i}` }, NOW)).id);
       const seen: string[] = [];
       let after: string | undefined;
       let pages = 0;

@@ -14,6 +14,7 @@ import { containersCommand } from './commands/containers.ts';
 import { dlqCommand } from './commands/dlq.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { eventsCommand } from './commands/events.ts';
+import { fuzzCommand } from './commands/fuzz.ts';
 import { generateExercises } from './commands/generate.ts';
 import { milestoneCommand } from './commands/milestone.ts';
 import { resetCommand, reviewCommand } from './commands/review.ts';
@@ -27,6 +28,7 @@ const USAGE = `Usage:
   npm run events             print every event on the exchange, decoded (a throwaway consumer)
   npm run dlq -- list | replay [--id ID] [--consumer NAME]  the consumers' dead-letter queues: look, and replay once fixed
   npm run bench -- [name|all] list or run benchmarks (-- --solution for the reference, -- --smoke for a small end-to-end run)
+  npm run fuzz -- [--runs N] [--seed S]  milestone 6's fuzz test, N generated requests (-- --solution for the reference)
   npm run doctor [-- --json] Node, infrastructure and services, with fixes
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
   npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|sync|contracts|infra|green|progress|teeth|chaos> [--json]
@@ -82,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
       return benchCommand(args[0], { solution: flags.has('--solution'), smoke: flags.has('--smoke') });
     case 'doctor':
       return doctorCommand({ json });
+    case 'fuzz':
+      return fuzzCommand(argv, { solution: flags.has('--solution') });
     case 'check':
       return checkCommand(args[0] ?? 'all', { json });
     case 'generate': {

@@ -8,17 +8,16 @@ import { compressionGzip, connectNodeAdapter } from '@connectrpc/connect-node';
 import { codeToString } from '@connectrpc/connect/protocol-connect';
 import { Gauge } from 'prom-client';
 import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
-import { newCorrelationId, withCorrelationId } from '#shared/logger.ts';
+import { correlationIdFrom, withCorrelationId } from '#shared/logger.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { auctionService } from './auction-service.ts';
+import { withCorrelationHeader } from './correlation-header.ts';
+import { strictJsonDecoder } from './strict-json.ts';
 import { startWatchHub, type WatchHub } from './watch-hub.ts';
 import { shuttingDown } from './watch-item.ts';
 
 export const API_PREFIX = '/api';
-
-// Accept a caller's id only if it is short and plain, so a header cannot forge log lines.
-const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface ApiServer {
   server: Http2Server;
@@ -35,8 +34,8 @@ export interface ApiServer {
 /** One log line and metrics per call; the correlation id from x-correlation-id (or a new one) for everything the call does. */
 function correlationAndLog(deps: AppDeps): Interceptor {
   return (next) => async (req) => {
-    const received = req.header.get('x-correlation-id');
-    const correlationId = received && CORRELATION_ID.test(received) ? received : newCorrelationId();
+    // withCorrelationHeader (correlation-header.ts) already chose it, and put it on the response.
+    const correlationId = correlationIdFrom(req.header.get('x-correlation-id'));
     const procedure = `${req.service.typeName}/${req.method.name}`;
     const started = performance.now();
     // Once per call, when it ends: a unary call when it answers, a stream when its last message or error is sent.
@@ -57,7 +56,6 @@ function correlationAndLog(deps: AppDeps): Interceptor {
         ended(thrown);
         throw thrown;
       }
-      res.header.set('x-correlation-id', correlationId);
       if (!res.stream) {
         ended();
         return res;
@@ -108,6 +106,8 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
     readMaxBytes: deps.config.api.readMaxBytes,
     maxTimeoutMs: deps.config.api.maxTimeoutMs,
     acceptCompression: ACCEPT_COMPRESSION,
+    // connect-es passes these to its JSON serialization; ignoreUnknownFields is its default, restated.
+    jsonOptions: { ignoreUnknownFields: true, textDecoder: strictJsonDecoder } as { ignoreUnknownFields: boolean },
     // A request outside /api, or for no known RPC: a plain 404.
     fallback: (_req, res) => {
       res.writeHead(404, { 'content-type': 'text/plain' });
@@ -120,13 +120,16 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
   // Node answers a burst of cancelled streams (HTTP/2 rapid reset) with GOAWAY. Behind the
   // ingress one connection carries every client's calls, and one attacker would cut them all:
   // the budget is set for that connection, and the ingress faces the attackers.
-  const server = createServer({ settings: { maxConcurrentStreams }, streamResetBurst: deps.config.api.streamResetBurst, streamResetRate: deps.config.api.streamResetRate }, (req, res) => {
-    clampDeadline(req.headers, maxTimeoutMs);
-    // connect-es answers an unknown encoding with `unimplemented` but drops the list it puts
-    // on the error (a protocol header); the Connect protocol asks for it, so it is on every answer.
-    res.setHeader('accept-encoding', ACCEPT_COMPRESSION.map((c) => c.name).join(','));
-    handler(req, res);
-  });
+  const server = createServer(
+    { settings: { maxConcurrentStreams }, streamResetBurst: deps.config.api.streamResetBurst, streamResetRate: deps.config.api.streamResetRate },
+    withCorrelationHeader((req, res) => {
+      clampDeadline(req.headers, maxTimeoutMs);
+      // connect-es answers an unknown encoding with `unimplemented` but drops the list it puts
+      // on the error (a protocol header); the Connect protocol asks for it, so it is on every answer.
+      res.setHeader('accept-encoding', ACCEPT_COMPRESSION.map((c) => c.name).join(','));
+      handler(req, res);
+    }),
+  );
   const sessions = new Set<Http2Session>();
   const openStreams = new Map<Http2Session, number>();
   server.on('session', (session) => {

@@ -9,6 +9,8 @@ import { ReplayedRequest } from './replayed-request.ts';
 
 export interface BidRules {
   minIncrementCents: bigint;
+  /** The largest bid accepted (parseNewBid refuses more). */
+  maxBidCents: bigint;
   /** Which bids columns name the bidder (milestone 5's rollout). */
   bidderPhase: BidderPhase;
   /** Told how long the item's row lock took to get, in seconds (for the lock-wait histogram). */

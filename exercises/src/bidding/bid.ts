@@ -37,8 +37,8 @@ export function bidToJson(bid: Bid) {
   return { id: bid.id, itemId: bid.itemId, userId: bid.userId, amountCents: bid.amountCents.toString(), sequence: bid.sequence.toString(), placedAt: bid.placedAt.toISOString() };
 }
 
-/** Checks untrusted input: item and user are UUIDs, the amount is whole positive cents. */
-export function parseNewBid(input: unknown): Parsed<NewBid> {
+/** Checks untrusted input: item and user are UUIDs, the amount is whole positive cents, at most the largest bid. */
+export function parseNewBid(input: unknown, rules: { maxBidCents: bigint }): Parsed<NewBid> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { error: new ValidationError('body', 'must be a JSON object') };
   }
@@ -47,7 +47,7 @@ export function parseNewBid(input: unknown): Parsed<NewBid> {
   if ('error' in itemId) return { error: new ValidationError('itemId', 'must be a UUID') };
   const userId = parseItemId(typeof body.userId === 'string' ? body.userId : '');
   if ('error' in userId) return { error: new ValidationError('userId', 'must be a UUID') };
-  const amount = parseCents(body.amountCents);
+  const amount = parseCents(body.amountCents, rules.maxBidCents);
   if ('error' in amount) return { error: new ValidationError('amountCents', amount.error) };
   const requestId = body.requestId;
   if (requestId !== undefined && (typeof requestId !== 'string' || !/^[A-Za-z0-9._:-]{1,100}$/.test(requestId))) {

@@ -16,7 +16,7 @@ import { runBidTransaction, type BidTransactionConfig } from './bid-transaction.
  * version when it had to wait for a concurrent writer. Same contract as placeBid.
  */
 export async function placeBidOptimistic(deps: { db: Db; config: { bidding: BidRules & BidTransactionConfig } }, input: unknown): Promise<Bid> {
-  const parsed = parseNewBid(input);
+  const parsed = parseNewBid(input, deps.config.bidding);
   if ('error' in parsed) throw parsed.error;
   const correlationId = currentCorrelationId() ?? newCorrelationId();
   return runBidTransaction(deps, parsed.value.itemId, async (tx) => {

@@ -23,6 +23,18 @@ export interface Route {
   handle: (deps: AppDeps, req: IncomingMessage, res: ServerResponse, params: Record<string, string>, url: URL) => Promise<void>;
 }
 
+/**
+ * A path parameter, percent-decoded. decodeURIComponent throws URIError on "%ZZ" or a cut
+ * UTF-8 sequence ("%E0%A4%A"): the client's mistake, answered as one, never a crash.
+ */
+function pathParam(field: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ValidationError(field, 'must be a UUID; the path holds a malformed percent-escape');
+  }
+}
+
 const exact = (path: string) => (candidate: string) => (candidate === path ? {} : undefined);
 
 export const routes: Route[] = [
@@ -86,7 +98,7 @@ export const routes: Route[] = [
     pattern: '/items/:id',
     match: (path) => {
       const m = /^\/items\/([^/]+)$/.exec(path);
-      return m ? { id: decodeURIComponent(m[1]!) } : undefined;
+      return m ? { id: pathParam('id', m[1]!) } : undefined;
     },
     handle: async (deps, _req, res, params) => {
       sendJson(res, 200, itemToJson(await getItem(deps, params.id!)));
@@ -97,7 +109,7 @@ export const routes: Route[] = [
     pattern: '/items/:id/live',
     match: (path) => {
       const m = /^\/items\/([^/]+)\/live$/.exec(path);
-      return m ? { id: decodeURIComponent(m[1]!) } : undefined;
+      return m ? { id: pathParam('id', m[1]!) } : undefined;
     },
     // The read model (milestone 4): price, leader, bid count and status, from Redis.
     handle: async (deps, _req, res, params) => {
@@ -109,7 +121,7 @@ export const routes: Route[] = [
     pattern: '/items/:id/bids',
     match: (path) => {
       const m = /^\/items\/([^/]+)\/bids$/.exec(path);
-      return m ? { id: decodeURIComponent(m[1]!) } : undefined;
+      return m ? { id: pathParam('id', m[1]!) } : undefined;
     },
     handle: async (deps, req, res, params) => {
       const body = await readJsonBody(req);

@@ -13,7 +13,7 @@ export const MAX_DESCRIPTION_LENGTH = 5_000;
  * Checks untrusted input (a parsed JSON body) and returns a NewItem, or the first problem
  * found as a ValidationError naming the field. Expected bad input is returned, not thrown.
  */
-export function parseNewItem(input: unknown, context: { now: Date }): Parsed<NewItem> {
+export function parseNewItem(input: unknown, context: { now: Date; maxCents: bigint }): Parsed<NewItem> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { error: new ValidationError('body', 'must be a JSON object') };
   }
@@ -24,12 +24,16 @@ export function parseNewItem(input: unknown, context: { now: Date }): Parsed<New
 }
 
 // #region m1: parse money and timestamps exactly
-export function parseCents(raw: unknown): { value: bigint } | { error: string } {
+export function parseCents(raw: unknown, max: bigint = MAX_CENTS): { value: bigint } | { error: string } {
   throw new TodoError('m1', 'parse cents exactly in items/parse-new-item.ts');
 }
 
 export function parseTimestamp(raw: unknown): Date | undefined {
   throw new TodoError('m1', 'parse an ISO 8601 timestamp in items/parse-new-item.ts');
+}
+
+export function textProblem(text: string): string | undefined {
+  throw new TodoError('m1', 'refuse NUL and unpaired surrogates in items/parse-new-item.ts');
 }
 // #endregion
 

@@ -11,6 +11,8 @@ const REASONS: Record<string, string> = {
   RetriesExhausted: 'retries_exhausted',
   RequestIdReused: 'request_id_reused',
   DeadlineExceeded: 'deadline_exceeded',
+  DependencyUnavailable: 'unavailable',
+  StatementTimeout: 'deadline_exceeded',
 };
 
 /**

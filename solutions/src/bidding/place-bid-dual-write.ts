@@ -9,8 +9,8 @@ import { parseNewBid, type Bid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
 import { insertBid } from './insert-bid.ts';
 
-export async function placeBidDualWrite(deps: { db: Db; amqp: Amqp; config: { amqp: { exchange: string }; bidding: { bidderPhase: BidderPhase } } }, input: unknown): Promise<Bid> {
-  const parsed = parseNewBid(input);
+export async function placeBidDualWrite(deps: { db: Db; amqp: Amqp; config: { amqp: { exchange: string }; bidding: { maxBidCents: bigint; bidderPhase: BidderPhase } } }, input: unknown): Promise<Bid> {
+  const parsed = parseNewBid(input, deps.config.bidding);
   if ('error' in parsed) throw parsed.error;
   const placed = await withTransaction(deps.db, (tx) => insertBid(tx, parsed.value, deps.config.bidding.bidderPhase));
   // A crash here, or RabbitMQ being down, and the bid exists with no event, for ever.

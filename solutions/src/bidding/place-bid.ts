@@ -25,7 +25,7 @@ export async function placeBid(
   const lockWait = deps.metrics?.bids.lockWait;
   const rules: BidRules = lockWait ? { ...deps.config.bidding, observeLockWait: (seconds) => lockWait.observe(seconds) } : deps.config.bidding;
   return countOutcome(deps.metrics, async () => {
-    const parsed = parseNewBid(input);
+    const parsed = parseNewBid(input, deps.config.bidding);
     if ('error' in parsed) throw parsed.error;
     const correlationId = currentCorrelationId() ?? newCorrelationId();
     let placed: Bid;
