@@ -4,6 +4,8 @@
 #   docker build -t auction-workbook --build-arg TREE=solutions .   the reference
 #   docker run auction-workbook                               bid-service (PORT 3000, API_PORT 8080)
 #   docker run auction-workbook dist/bid-worker.js            bid-worker  (PORT 3000)
+#   docker run auction-workbook dist/migrate.js expand        the rollout's migration steps (expand, then
+#   docker run auction-workbook dist/migrate.js contract      contract once no old process is left)
 # Config comes from the environment only (shared/config.ts): DATABASE_URL, AMQP_URL, REDIS_URL…
 # shared/tests/image.test.ts builds and starts every entry point named below.
 ARG NODE_IMAGE=node:24-slim

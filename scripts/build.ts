@@ -19,6 +19,13 @@ export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 export const ENTRY_POINTS = ['bid-service', 'bid-worker'] as const;
 
 /**
+ * One-shot commands the image also runs, from shared/: `node dist/migrate.js expand|contract`
+ * (the rollout's migration steps, deploy/vps/compose.yml and deploy/k8s/migrate-*.yaml). The
+ * tree's migrations are copied to <out-dir>/migrations for it.
+ */
+export const ONE_SHOT_ENTRY_POINTS = { migrate: 'shared/migrate-main.ts' } as const;
+
+/**
  * Modules that find files next to themselves with import.meta.url, and the files (a folder
  * from the repo root, and their ending) they read. In the bundle every such module sees
  * import.meta.url as if it still sat at its repo path under the out dir, and these files are
@@ -44,7 +51,10 @@ export async function build(options: { tree?: string; outDir?: string } = {}): P
   await mkdir(outDir, { recursive: true });
 
   const result = await esbuild.build({
-    entryPoints: ENTRY_POINTS.map((name) => ({ in: join(tree, 'src', `${name}.ts`), out: name })),
+    entryPoints: [
+      ...ENTRY_POINTS.map((name) => ({ in: join(tree, 'src', `${name}.ts`), out: name })),
+      ...Object.entries(ONE_SHOT_ENTRY_POINTS).map(([name, path]) => ({ in: join(repoRoot, path), out: name })),
+    ],
     outdir: outDir,
     bundle: true,
     platform: 'node',
@@ -73,6 +83,11 @@ export async function build(options: { tree?: string; outDir?: string } = {}): P
         await copyFile(join(repoRoot, folder, file), join(outDir, folder, file));
       }
     }
+  }
+
+  await mkdir(join(outDir, 'migrations'), { recursive: true });
+  for (const file of await readdir(join(tree, 'migrations'))) {
+    if (file.endsWith('.sql')) await copyFile(join(tree, 'migrations', file), join(outDir, 'migrations', file));
   }
 
   const packages = await checkPackagesAreDependencies(result.metafile);

@@ -445,13 +445,16 @@ export async function statsDifferences(databaseUrl: string): Promise<Array<{ use
   try {
     const bidder = await bidderColumn(client);
     const { rows } = await client.query<{ user_id: string; expected: string; actual: string }>(
-      `WITH expected AS (
-         SELECT u.user_id,
-                (SELECT count(*) FROM bids b WHERE b.${bidder}::uuid = u.user_id) AS bids_placed,
-                (SELECT count(*) FROM items i WHERE i.status = 'closed' AND i.winner_id = u.user_id) AS auctions_won,
-                (SELECT coalesce(sum(i.final_price_cents), 0) FROM items i WHERE i.status = 'closed' AND i.winner_id = u.user_id) AS total_spent_cents
-           FROM (SELECT ${bidder}::uuid AS user_id FROM bids UNION SELECT user_id FROM user_stats) u
-       )
+      // Aggregated once per table, not once per user: a subquery per user scans bids per
+      // user (the cast defeats any index), minutes on a seeded table (npm run restore-drill).
+      `WITH placed AS (SELECT ${bidder}::uuid AS user_id, count(*) AS bids_placed FROM bids GROUP BY 1),
+            won AS (SELECT winner_id AS user_id, count(*) AS auctions_won, sum(final_price_cents) AS total_spent_cents FROM items WHERE status = 'closed' AND winner_id IS NOT NULL GROUP BY 1),
+            expected AS (
+              SELECT u.user_id, coalesce(p.bids_placed, 0) AS bids_placed, coalesce(w.auctions_won, 0) AS auctions_won, coalesce(w.total_spent_cents, 0) AS total_spent_cents
+                FROM (SELECT user_id FROM placed UNION SELECT user_id FROM user_stats) u
+                LEFT JOIN placed p USING (user_id)
+                LEFT JOIN won w USING (user_id)
+            )
        SELECT e.user_id,
               concat_ws('/', e.bids_placed, e.auctions_won, e.total_spent_cents) AS expected,
               concat_ws('/', coalesce(s.bids_placed, 0), coalesce(s.auctions_won, 0), coalesce(s.total_spent_cents, 0)) AS actual

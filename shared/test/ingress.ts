@@ -4,13 +4,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { repoRoot } from '../workbook/trees.ts';
 import { loadNote, patient } from './patience.ts';
+import { freePort, lastLines, spawnWatchdog } from './binary-process.ts';
 
 export const ingressCaddyfile = join(repoRoot, 'deploy', 'ingress', 'Caddyfile');
 
@@ -43,24 +43,6 @@ const CADDY_MISSING =
   'caddy is not installed (or not on PATH), and the ingress of milestone 6 is the real caddy binary. ' +
   'Install it: apt-get install caddy (Debian, Ubuntu) or brew install caddy (macOS); see the README, Set-up. ' +
   'Then run the tests again.';
-
-// Polls the test process and the caddy process; kills caddy (and removes the temporary
-// folder, when it made one) once the test process is gone, because a crashed or killed test
-// runner never runs its 'exit' handlers; exits with caddy. Caddy is a Go binary, so
-// shared/test/exit-with-parent.ts cannot be preloaded into it.
-const WATCHDOG = `
-const [parent, child] = process.argv.slice(1, 3).map(Number);
-const dir = process.argv[3];
-const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (err) { return err.code === 'EPERM'; } };
-setInterval(() => {
-  if (!alive(child)) process.exit(0);
-  if (!alive(parent)) {
-    try { process.kill(child, 'SIGKILL'); } catch {}
-    if (dir) setTimeout(() => { require('node:fs').rmSync(dir, { recursive: true, force: true }); process.exit(0); }, 500);
-    else process.exit(0);
-  }
-}, 1000);
-`;
 
 export async function startIngress(options: IngressOptions): Promise<Ingress> {
   if (options.upstreams.length === 0) throw new Error('startIngress needs at least one upstream (host:port)');
@@ -133,8 +115,7 @@ async function startOnce(options: IngressOptions & { dir: string; ownDir: boolea
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   void exited.then(() => process.off('exit', killOnExit));
-  const watchdog = child.pid ? spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), String(child.pid), ...(options.ownDir ? [dir] : [])], { stdio: 'ignore' }) : undefined;
-  watchdog?.unref();
+  const watchdog = spawnWatchdog(child, options.ownDir ? dir : undefined);
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -197,19 +178,4 @@ async function handshakes(port: number, caCertPath: string): Promise<boolean> {
     socket.once('secureConnect', () => done(socket.authorized));
     socket.once('error', () => done(false));
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function lastLines(text: string, n: number): string {
-  return text.trimEnd().split('\n').slice(-n).join('\n') || '(no output)';
 }

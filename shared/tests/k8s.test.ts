@@ -14,6 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import { ScaledObject, type IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { TriggerAuthentication, type ITriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Job, type IJob } from 'kubernetes-models/batch/v1/Job';
 import { HorizontalPodAutoscaler, type IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { Ingress, type IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import { PodDisruptionBudget, type IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
@@ -25,6 +26,7 @@ import { Service, type IService } from 'kubernetes-models/v1/Service';
 import { configToEnv, loadConfig, type Config } from '#shared/config.ts';
 import { CONSUMERS, queueNames } from '#shared/queues.ts';
 import { repoRoot } from '#shared/workbook/trees.ts';
+import { ONE_SHOT_ENTRY_POINTS } from '../../scripts/build.ts';
 
 const dir = join(repoRoot, 'deploy/k8s');
 
@@ -35,6 +37,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Secret': Secret,
   'v1/Service': Service,
   'apps/v1/Deployment': Deployment,
+  'batch/v1/Job': Job,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'networking.k8s.io/v1/Ingress': Ingress,
@@ -50,14 +53,14 @@ interface Doc {
   [field: string]: unknown;
 }
 
-function loadManifests(): Doc[] {
-  return readdirSync(dir)
+function loadManifests(folder = dir, prefix = ''): Doc[] {
+  return readdirSync(folder)
     .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
     .sort()
     .flatMap((file) =>
-      parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((d) => {
-        if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`);
-        return { ...(d.toJS() as object), file } as Doc;
+      parseAllDocuments(readFileSync(join(folder, file), 'utf8')).map((d) => {
+        if (d.errors.length > 0) throw new Error(`${prefix}${file}: ${d.errors[0]!.message}`);
+        return { ...(d.toJS() as object), file: `${prefix}${file}` } as Doc;
       }),
     );
 }
@@ -309,6 +312,8 @@ const INVARIANTS: Record<string, (docs: Doc[]) => string[]> = {
 };
 
 const manifests = loadManifests();
+/** deploy/k8s/migrations: the rollout's migration Jobs, applied by rollout.sh, never by apply -k. */
+const migrationJobs = loadManifests(join(dir, 'migrations'), 'migrations/');
 const problems = (docs: Doc[]) => Object.values(INVARIANTS).flatMap((check) => check(docs));
 
 describe('deploy/k8s against the schemas', () => {
@@ -389,5 +394,48 @@ describe('the checks refuse a broken manifest', () => {
   ])('%s', (_, change, expected) => {
     expect(problems(manifests), 'the manifests as they are').toEqual([]);
     expect(problems(broken(change)).join('\n')).toMatch(expected);
+  });
+});
+
+describe('deploy/k8s/migrations: expand before the Deployments, contract after their rollout', () => {
+  const jobs = migrationJobs as unknown as Array<Doc & IJob>;
+  const job = (phase: string) => jobs.find((j) => j.metadata.name === `migrate-${phase}`)!;
+
+  it.each(migrationJobs.map((d) => [id(d), d] as const))('%s is valid', (_, doc) => {
+    expect(() => validate(doc)).not.toThrow();
+  });
+
+  it.each(['expand', 'contract'])('migrate-%s runs that phase with the Deployments\' image, once, with DATABASE_URL from the Secret', (phase) => {
+    const j = job(phase);
+    expect(j, `migrate-${phase}.yaml`).toBeDefined();
+    const spec = j.spec!.template.spec!;
+    const c = spec.containers[0]!;
+    expect(c.args).toEqual(['dist/migrate.js', phase]);
+    // …a one-shot entry point the build bundles into the image (scripts/build.ts).
+    expect(Object.keys(ONE_SHOT_ENTRY_POINTS)).toContain('migrate');
+    expect(new Set(deployments(manifests).flatMap((d) => containersOf(d).map((dc) => dc.image)))).toEqual(new Set([c.image]));
+    expect(spec.restartPolicy).toBe('Never');
+    expect(j.spec!.backoffLimit).toBe(0);
+    const secrets = ofKind<ISecret>(manifests, 'Secret');
+    const ref = c.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef;
+    expect(secrets.some((s) => s.metadata?.name === ref?.name && Object.keys({ ...s.data, ...s.stringData }).includes(ref!.key))).toBe(true);
+    expect(() => loadConfig(environmentOf([...manifests, ...migrationJobs], c))).not.toThrow();
+  });
+
+  it('kubectl apply -k never runs them (kustomization.yaml does not list them)', () => {
+    const kustomization = readFileSync(join(dir, 'kustomization.yaml'), 'utf8');
+    expect(kustomization).not.toMatch(/migrations|migrate-/);
+  });
+
+  it('rollout.sh runs expand, then the Deployments and their rollout, then contract', () => {
+    const script = readFileSync(join(dir, 'rollout.sh'), 'utf8');
+    const at = (text: string) => {
+      const i = script.indexOf(text);
+      expect(i, text).toBeGreaterThan(-1);
+      return i;
+    };
+    const steps = [at('\nrun_job expand'), at('kubectl apply -k .'), at('rollout status deployment/bid-service'), at('rollout status deployment/bid-worker'), at('\nrun_job contract')];
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    expect(script).toMatch(/wait --for=condition=complete "job\/migrate-\$phase"/);
   });
 });

@@ -164,6 +164,9 @@ export function createRelay(deps: RelayDeps): Relay {
         if (err instanceof TodoError) throw err;
         failures++;
         metrics.outbox.publishFailures.inc();
+        // While the broker is away the backlog grows, and that is when the gauge is read
+        // (the dashboard, OutboxBacklog): sample it here too, not only after a batch went out.
+        await samplePending().catch(() => undefined);
         const delay = backoffDelay(failures, config.outbox.backoffMaxMs);
         log.warn({ err: (err as Error).message, partition: partition.index, attempt: failures, retryInMs: delay }, 'relay batch failed; every row stays in the outbox');
         await dropChannel(partition);
