@@ -3,7 +3,7 @@ import type { Db } from '#shared/db.ts';
 import type { Logger } from '#shared/logger.ts';
 import { newCorrelationId } from '#shared/logger.ts';
 import type { Metrics } from '#shared/metrics.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import { periodicJob } from '../jobs/periodic-job.ts';
 import { closeDueAuctions } from './close-due-auctions.ts';
 
 export interface Closer {
@@ -17,9 +17,6 @@ export interface Closer {
 /** The auction closer of the bid-worker: a round every `closer.pollMs`, as many batches as are due. */
 export function createCloser(deps: { db: Db; log: Logger; metrics: Metrics; config: Pick<Config, 'closer'> }): Closer {
   const { batchSize, pollMs } = deps.config.closer;
-  let running: Promise<void> | undefined;
-  let stopping = false;
-  let wake: (() => void) | undefined;
 
   async function closeDue(): Promise<number> {
     let total = 0;
@@ -28,41 +25,10 @@ export function createCloser(deps: { db: Db; log: Logger; metrics: Metrics; conf
       total += closed.length;
       deps.metrics.closer.closed.inc(closed.length);
       if (closed.length > 0) deps.log.info({ closed: closed.length }, 'auctions closed');
-      if (closed.length < batchSize || stopping) return total;
+      if (closed.length < batchSize || job.stopping) return total;
     }
   }
 
-  async function loop(): Promise<void> {
-    while (!stopping) {
-      try {
-        await closeDue();
-      } catch (err) {
-        if (err instanceof TodoError) {
-          deps.log.info({ todo: err.message }, 'the auction closer is not written yet; it stops');
-          return;
-        }
-        deps.log.warn({ err: (err as Error).message }, 'closing auctions failed; trying again next round');
-      }
-      if (stopping) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  return {
-    start() {
-      running ??= loop();
-    },
-    async stop() {
-      stopping = true;
-      wake?.();
-      await running;
-    },
-    closeDue,
-  };
+  const job = periodicJob({ log: deps.log, intervalMs: pollMs, round: closeDue, name: 'the auction closer', doing: 'closing auctions' });
+  return { start: () => job.start(), stop: () => job.stop(), closeDue };
 }

@@ -4,7 +4,7 @@ import type { Config } from '#shared/config.ts';
 import type { Db } from '#shared/db.ts';
 import type { Logger } from '#shared/logger.ts';
 import type { Metrics } from '#shared/metrics.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import { periodicJob } from '../jobs/periodic-job.ts';
 import { countExpired, deleteProcessedMessages, deletePublishedOutbox, type Expiry, type RetainedTable } from './delete-expired.ts';
 
 export interface Retention {
@@ -21,10 +21,6 @@ export function createRetention(deps: { db: Db; log: Logger; metrics: Metrics; c
     { table: 'outbox', olderThanMs: outboxMs, deleteBatch: deletePublishedOutbox },
     { table: 'processed_messages', olderThanMs: processedMessagesMs, deleteBatch: deleteProcessedMessages },
   ];
-  let running: Promise<void> | undefined;
-  let stopping = false;
-  let wake: (() => void) | undefined;
-
   async function deleteExpired(): Promise<Record<RetainedTable, number>> {
     const deleted: Record<RetainedTable, number> = { outbox: 0, processed_messages: 0 };
     for (const { table, olderThanMs, deleteBatch } of jobs) {
@@ -32,7 +28,7 @@ export function createRetention(deps: { db: Db; log: Logger; metrics: Metrics; c
         const n = await deleteBatch(deps.db, { olderThanMs, limit: batchSize });
         deleted[table] += n;
         deps.metrics.retention.deleted.inc({ table }, n);
-        if (n < batchSize || stopping) break;
+        if (n < batchSize || job.stopping) break;
       }
       deps.metrics.retention.expired.set({ table }, await countExpired(deps.db, table, olderThanMs));
     }
@@ -40,37 +36,6 @@ export function createRetention(deps: { db: Db; log: Logger; metrics: Metrics; c
     return deleted;
   }
 
-  async function loop(): Promise<void> {
-    while (!stopping) {
-      try {
-        await deleteExpired();
-      } catch (err) {
-        if (err instanceof TodoError) {
-          deps.log.info({ todo: err.message }, 'the retention job is not written yet; it stops');
-          return;
-        }
-        deps.log.warn({ err: (err as Error).message }, 'deleting expired rows failed; trying again next round');
-      }
-      if (stopping) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, intervalMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  return {
-    start() {
-      running ??= loop();
-    },
-    async stop() {
-      stopping = true;
-      wake?.();
-      await running;
-    },
-    deleteExpired,
-  };
+  const job = periodicJob({ log: deps.log, intervalMs, round: deleteExpired, name: 'the retention job', doing: 'deleting expired rows' });
+  return { start: () => job.start(), stop: () => job.stop(), deleteExpired };
 }
