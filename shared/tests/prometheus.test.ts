@@ -6,9 +6,12 @@
 // resolves once it is back.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createClient } from '@connectrpc/connect';
+import { createConnectTransport } from '@connectrpc/connect-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
+import { AuctionService } from '../api/gen/auction/api/v1/auction_pb.ts';
 import { openItems, placeBidsOverHttp, postBid } from '../chaos.ts';
 import { startFaultProxy, type FaultProxy } from '../fault-proxy.ts';
 import { installed } from '../test/binary-process.ts';
@@ -86,6 +89,11 @@ describe.skipIf(missing.length > 0)(title, () => {
     expect(placed.failed, 'bids refused before the cut').toBe(0);
     // A bid below the highest: the refusals series exists once one is counted.
     expect((await postBid(service.url, items[0]!, { userId: crypto.randomUUID(), amountCents: '1' })).status).toBe(409);
+    // auction_dependency_up is set by each readiness probe (kubelet's, compose's healthcheck): one here.
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+    // And one over the Connect API, what the frontend calls: the RPC series the bid alerts read.
+    const api = createClient(AuctionService, createConnectTransport({ baseUrl: `${service.apiUrl!}/api`, httpVersion: '2' }));
+    await api.placeBid({ itemId: items[1]!, userId: crypto.randomUUID(), amountCents: 1_000_000_000n, requestId: crypto.randomUUID() });
 
     const scraped = ['bid-service', 'bid-worker', 'postgres', 'redis', ...(rabbitmqPlugin ? ['rabbitmq'] : [])];
     await vi.waitFor(async () => {
