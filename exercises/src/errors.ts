@@ -5,6 +5,7 @@
 // (api/errors-to-connect.ts) each switch over `code` and end in a `never` check, so an error
 // added here without an answer on both transports fails `npm run typecheck`.
 import pg from 'pg';
+import { postgresUnreachable } from './postgres-unreachable.ts';
 
 export class ValidationError extends Error {
   override name = 'ValidationError';
@@ -148,10 +149,6 @@ export type DomainErrorCode = DomainError['code'];
 /** How long a caller should wait before trying again after a dependency failed. */
 const DEPENDENCY_RETRY_AFTER_MS = 1_000;
 
-/** Connection refused, reset or cut, as node and node-postgres report them (no SQLSTATE: there was no server to send one). */
-const CONNECTION_LOST = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
-const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-
 /**
  * The one place anything thrown becomes a DomainError: ours as they are, the driver's
  * "the database is not there" and "ran out of time" as DependencyUnavailable and
@@ -173,15 +170,8 @@ export function toDomainError(err: unknown): DomainError | undefined {
   ) {
     return err;
   }
-  if (err instanceof pg.DatabaseError) {
-    const sqlState = err.code ?? '';
-    if (sqlState === '57014') return new StatementTimeout({ cause: err });
-    // 08: connection exception; 57P: operator intervention (admin shutdown, crash shutdown, cannot connect now).
-    if (sqlState.startsWith('08') || sqlState.startsWith('57P')) return new DependencyUnavailable('postgres', DEPENDENCY_RETRY_AFTER_MS, { cause: err });
-    return undefined;
-  }
-  if (err instanceof Error && (SOCKET_ERRORS.has((err as { code?: string }).code ?? '') || CONNECTION_LOST.test(err.message))) {
-    return new DependencyUnavailable('postgres', DEPENDENCY_RETRY_AFTER_MS, { cause: err });
-  }
+  if (err instanceof pg.DatabaseError && err.code === '57014') return new StatementTimeout({ cause: err });
+  // Refused, cut, pool wait over, SQLSTATE 08 and 57P: the table the consumers use too.
+  if (postgresUnreachable(err)) return new DependencyUnavailable('postgres', DEPENDENCY_RETRY_AFTER_MS, { cause: err });
   return undefined;
 }
