@@ -43,13 +43,12 @@ async function testsOn(tree: string, ns: number[]): Promise<TestRun> {
 }
 
 /**
- * At most four vitest runs at once. One run leaves half of two cores idle: its files wait on
+ * At most three vitest runs at once. One run leaves half of two cores idle: its files wait on
  * services, processes and timers, and its last stretch is one slow file while the other
  * workers have nothing left. On this two-core machine npm test took 424 s with one run at a
- * time, 383 s with two, 347 s with three (CPU still 61% busy); the test kit's waits scale
- * with the load (shared/test/patience.ts), so a busier machine slows a test, not fails it.
+ * time, 383 s with two; the test kit's waits scale with the load (shared/test/patience.ts).
  */
-const RUNS_AT_ONCE = 4;
+const RUNS_AT_ONCE = 3;
 let running = 0;
 const waiting: Array<() => void> = [];
 async function oneOfFew<T>(fn: () => Promise<T>): Promise<T> {
@@ -63,20 +62,14 @@ async function oneOfFew<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/**
- * Queues every run infra, green, progress and teeth will read, the longest first (green, then
- * T_5 down to T_0, infra among them by its length), so the last minutes are not one long run
- * alone on an otherwise idle machine.
- */
+/** Queues every run infra, green, progress and teeth will read, in the order they read them, so no slot is idle. */
 async function startTreeRuns(names: readonly CheckName[]): Promise<void> {
+  if (names.includes('infra')) void runInfra().catch(() => {});
   // A failure is reported by the check that reads the run; until then it is only started here.
   const started = (k: number) => void runOnTree(k).then(({ run }) => run.catch(() => {}), () => {});
-  const progressTrees = names.includes('progress') ? [5, 4, 3, 2, 1] : [];
-  const teethTrees = names.includes('teeth') ? ready.map((m) => m.n - 1).reverse() : [];
   if (names.includes('green')) void testsOn(solutionsDir, ready.map((m) => m.n)).catch(() => {});
-  for (const k of new Set([...progressTrees, ...teethTrees].filter((k) => k >= 3).sort((a, b) => b - a))) started(k);
-  if (names.includes('infra')) void runInfra().catch(() => {});
-  for (const k of new Set([...progressTrees, ...teethTrees].sort((a, b) => b - a))) started(k);
+  if (names.includes('progress')) for (let k = 1; k <= 5; k++) started(k);
+  if (names.includes('teeth')) for (const m of ready) started(m.n - 1);
 }
 
 const milestoneOf = (file: string) => Number(/milestones\/0?(\d)/.exec(file)?.[1]);
