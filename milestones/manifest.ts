@@ -137,6 +137,8 @@ export const milestones: Milestone[] = [
       'shutdown.test.ts': 'If the RPCs and watchItem pass their tests, this follows: the provided closeServer (bid-service.ts) turns readiness red, sends GOAWAY, and ends every feed with unavailable; your watchItem must let the feed\'s error through (do not catch it), and placeBid must not watch ctx.signal.',
       'limits.test.ts':
         'The limits are provided (api/server.ts, api/watch-hub.ts; API_MAX_CONCURRENT_STREAMS, API_SESSION_IDLE_TIMEOUT_MS, API_MAX_WATCH_STREAMS): this fails while your RPCs or watchItem do, and when your watchItem catches the hub\'s resource_exhausted instead of letting it through (subscribe throws it before the first read).',
+      'auth.test.ts':
+        'authenticate in exercises/src/api/authenticate.ts: a method in PUBLIC_METHODS goes to next(req) untouched; otherwise no authorization header → throw toConnect(new Unauthenticated(\'missing\', …)); not /^Bearer +(token)$/i → Unauthenticated(\'malformed\', …); then const caller = await verifier.verify(token) (its errors through toConnect), req.contextValues.set(callerKey, caller), return next(req). In auction-service.ts placeBid takes userId from signedInCaller(ctx).id, and createItem calls signedInCaller(ctx). domainErrorToConnect needs unauthenticated → Code.Unauthenticated and sign_in_disabled → Code.PermissionDenied.',
       'ingress.test.ts': 'Through the real ingress (deploy/ingress/Caddyfile): if api.test.ts passes, this fails only when the ingress is missing (install caddy) or its config changed.',
     },
   },
