@@ -161,6 +161,12 @@ describe('the VPS stack (docker-compose.yml + deploy/vps/compose.yml)', () => {
     expect(new URL(config.redisUrl).password).toBe('redis_password0123456789abcdef');
   });
 
+  it('turns dev sign-in off on the public server, which the local stack turns on', () => {
+    const env = (stack: typeof vps) => loadConfig(Object.fromEntries(Object.entries(stack.services['bid-service'].environment as Record<string, string>).filter(([k]) => k.startsWith('AUTH_')))).auth;
+    expect(env(local).devSignIn, 'docker-compose.yml').toBe(true);
+    expect(env(vps).devSignIn, 'with deploy/vps/compose.yml').toBe(false);
+  });
+
   it('mounts files that exist in the repo', () => {
     const sources = services(vps).flatMap(([name, svc]) => (svc.volumes ?? []).filter((v: unknown) => typeof v === 'string' && v.startsWith('./')).map((v: string) => [name, v.split(':')[0]!]));
     const missing = sources.filter(([, path]) => !existsSync(join(repoRoot, path!)));
