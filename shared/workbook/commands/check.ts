@@ -95,7 +95,7 @@ async function retriedAlone(tree: string, run: TestRun): Promise<{ run: TestRun;
   return { run: { tests, fileErrors, otherErrors, ...(all.length ? { error: all.join('\n') } : {}), durationMs: run.durationMs + second.durationMs }, flaky };
 }
 const flakyLines = (label: string, flaky: TestRecord[]) =>
-  flaky.map((t) => `${label}: flaky, failed in the parallel run and passed alone: ${t.file} › ${t.name}\n${indent(t.message.split('\n').slice(0, 3).join('\n'), '      ')}`);
+  flaky.map((t) => `${label}: flaky, failed in the parallel run and passed alone: ${t.file} › ${t.name}\n${indent(t.message.split('\n').filter((l) => l.trim()).slice(0, 2).join('\n'), '      ')}`);
 
 /** Queues every run infra, green, progress and teeth will read, in the order they read them, so no slot is idle. */
 async function startTreeRuns(names: readonly CheckName[]): Promise<void> {
