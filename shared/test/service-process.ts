@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { configToEnv, type Config } from '../config.ts';
 import { repoRoot } from '../workbook/trees.ts';
 import { loadNote, patient } from './patience.ts';
+import { waitingFor } from './waits.ts';
 
 export interface LogLine {
   level: number;
@@ -96,11 +97,11 @@ export async function startServiceProcess(options: { tree: string; entry: string
 
   // `what` names what was waited for in the message of a wait that expires.
   const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 10_000, what = describe(predicate)) =>
-    new Promise<LogLine>((resolve, reject) => {
+    waitingFor(`${what} from ${options.entry}`, new Promise<LogLine>((resolve, reject) => {
       const check = () => {
         const found = logs.find(predicate);
         if (found) return finish(() => resolve(found));
-        if (hasExited) finish(() => reject(new ServiceDidNotStart(`${options.entry} exited before logging what was expected. Its output:\n${[...otherOutput].slice(-15).join('\n')}`)));
+        if (hasExited) finish(() => reject(new ServiceDidNotStart(`${options.entry} exited before logging what was expected (${what}). Its output:\n${[...otherOutput].slice(-15).join('\n')}`)));
       };
       const limit = patient(timeoutMs);
       const timer = setTimeout(() => finish(() => reject(new ServiceDidNotStart(`${options.entry} did not log what was expected (${what}) within ${limit} ms; ${loadNote()}. Its output:\n${otherOutput.slice(-15).join('\n')}`))), limit);
@@ -111,7 +112,7 @@ export async function startServiceProcess(options: { tree: string; entry: string
       };
       waiters.add(check);
       check();
-    });
+    }));
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) => {
     if (!hasExited) child.kill(signal);

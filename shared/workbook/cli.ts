@@ -19,11 +19,14 @@ import { fuzzCommand } from './commands/fuzz.ts';
 import { generateExercises } from './commands/generate.ts';
 import { milestoneCommand } from './commands/milestone.ts';
 import { resetCommand, reviewCommand } from './commands/review.ts';
+import { answersCommand } from './commands/answers.ts';
+import { hintCommand } from './commands/hint.ts';
 
 const USAGE = `Usage:
-  npm run milestone:N [-- --solution] [-- --watch] [-- --force] [-- --json]
-  npm run hint -- N          a hint for milestone N
-  npm run review -- N        your milestone-N code beside the reference, as a diff
+  npm run milestone:N [-- --solution] [-- --watch] [-- --force] [-- --all] [-- --json]   (--all: every failure, one line each)
+  npm run hint -- N [file] [--more | --code]   the concept and the file; --more the approach; --code the code
+  npm run answers -- N [question] [--anyway]   the failure inquiry's answers, each once you ran what shows it
+  npm run review -- N [--whitespace]           your milestone-N code beside the reference, as a diff (whitespace-only differences hidden unless asked)
   npm run reset -- N         put milestone N's stubs back (asks first; --yes to skip)
   npm run chaos -- N [name]  list or run milestone N's failure scenarios (-- --solution for the reference)
   npm run events             print every event on the exchange, decoded (a throwaway consumer)
@@ -58,18 +61,11 @@ async function main(argv: string[]): Promise<number> {
   const json = flags.has('--json');
   switch (command) {
     case 'milestone':
-      return milestoneCommand({ n: parseMilestone(args[0], 'milestone'), solution: flags.has('--solution'), json, force: flags.has('--force'), watch: flags.has('--watch') });
-    case 'hint': {
-      const m = milestone(parseMilestone(args[0], 'hint'))!;
-      if (!m.ready) {
-        say(`Milestone ${m.n} (${m.title}) is not written yet.`);
-        return 0;
-      }
-      say(bold(`Hints for milestone ${m.n}: ${m.title}`));
-      for (const [file, hint] of Object.entries(m.hints)) say(`\n${bold(file)}\n  ${hint}`);
-      say(`\nThe lesson: milestones/${m.slug}/README.md`);
-      return 0;
-    }
+      return milestoneCommand({ n: parseMilestone(args[0], 'milestone'), solution: flags.has('--solution'), json, force: flags.has('--force'), watch: flags.has('--watch'), all: flags.has('--all') });
+    case 'hint':
+      return hintCommand(milestone(parseMilestone(args[0], 'hint'))!, { ...(args[1] ? { file: args[1] } : {}), level: flags.has('--code') ? 'code' : flags.has('--more') ? 'approach' : 'concept' });
+    case 'answers':
+      return answersCommand(milestone(parseMilestone(args[0], 'answers'))!, args.slice(1).join(' ') || undefined, { anyway: flags.has('--anyway') });
     case 'review':
       return reviewCommand(parseMilestone(args[0], 'review'));
     case 'reset':

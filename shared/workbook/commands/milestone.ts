@@ -4,6 +4,9 @@ import { join, relative } from 'node:path';
 import { milestone as findMilestone, milestones, type Milestone } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';
 import { recall, remember, states } from '../progress.ts';
+import { recordRun } from '../runs.ts';
+import { oneLine } from '../failure-text.ts';
+import { firstFailureHint } from './hint.ts';
 import { runTests, type TestRun } from '../run-tests.ts';
 import { exercisesDir, hashTree, repoRoot, solutionsDir, treeLabel } from '../trees.ts';
 import { bold, dim, green, indent, progressLine, red, say, yellow } from '../ui.ts';
@@ -14,6 +17,8 @@ export interface MilestoneOptions {
   json: boolean;
   force: boolean;
   watch: boolean;
+  /** List every failure, one line each, after the first in full. */
+  all?: boolean;
 }
 
 export function milestoneDir(m: Milestone): string {
@@ -24,16 +29,36 @@ export function milestoneDir(m: Milestone): string {
 export async function runMilestone(m: Milestone, tree: string): Promise<TestRun> {
   await prepare(tree);
   const run = await runTests({ tree, paths: [relative(repoRoot, milestoneDir(m))] });
-  // The lesson's order (the manifest's hint order), not the alphabet's.
-  const order = Object.keys(m.hints);
-  const rank = (file: string) => {
-    const i = order.indexOf(file.split('/').pop() ?? '');
-    return i === -1 ? order.length : i;
-  };
-  run.tests.sort((a, b) => rank(a.file) - rank(b.file));
+  inStepOrder(m, run.tests);
   const failed = run.tests.filter((t) => t.status === 'failed').length + (run.error ? 1 : 0);
   await remember(treeLabel(tree), m.n, await hashTree(tree), { passed: run.tests.length - failed, failed });
+  // What the learner has now seen unlocks the answers it shows (npm run answers).
+  await recordRun(m.slug, { tests: [...new Set(run.tests.map((t) => baseName(t.file)))] });
   return run;
+}
+
+const baseName = (file: string) => file.split('/').pop() ?? file;
+
+/**
+ * Sorts tests into the lesson's step order (the manifest's hint order), not the alphabet's,
+ * keeping each file's own order (stable sort): the first failure shown is then the step the
+ * lesson says is next.
+ */
+export function inStepOrder<T extends { file: string }>(m: Milestone, tests: T[]): T[] {
+  const order = Object.keys(m.hints);
+  const rank = (file: string) => {
+    const i = order.indexOf(baseName(file));
+    return i === -1 ? order.length : i;
+  };
+  return tests.sort((a, b) => rank(a.file) - rank(b.file));
+}
+
+/** The failures after the first, one line each (npm run milestone:N -- --all). */
+export function otherFailures(tests: Array<{ file: string; name: string; status: string; message: string }>): string[] {
+  return tests
+    .filter((t) => t.status === 'failed')
+    .slice(1)
+    .map((t) => `${baseName(t.file)} › ${t.name}: ${oneLine(t.message)}`);
 }
 
 export async function milestoneCommand(options: MilestoneOptions): Promise<number> {
@@ -123,8 +148,13 @@ async function runOnce(m: Milestone, tree: string, options: MilestoneOptions): P
   if (first) {
     say(`\n${red('First failure:')} ${bold(first.name)}`);
     say(indent(first.message || '(no message)'));
-    const hint = m.hints[first.file.split('/').pop() ?? ''];
+    const hint = firstFailureHint(m, baseName(first.file));
     if (hint) say(`\n${yellow('Hint:')} ${hint}`);
+    const rest = otherFailures(run.tests);
+    if (options.all && rest.length) {
+      say(`\n${red(`The other ${rest.length} ${rest.length === 1 ? 'failure' : 'failures'}:`)}`);
+      for (const line of rest) say(`  ${red('✗')} ${line}`);
+    } else if (rest.length) say(dim(`\n${rest.length} more ${rest.length === 1 ? 'failure' : 'failures'}: ${bold(`npm run milestone:${m.n} -- --all`)} lists each in one line.`));
   }
   say(`\n${failed === 0 ? green(`All ${passed} tests pass.`) : `${green(`${passed} passed`)}, ${red(`${failed} failed`)}.`}`);
   say(progressLine(await states(label, hash)));
