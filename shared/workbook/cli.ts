@@ -20,6 +20,7 @@ import { generateExercises } from './commands/generate.ts';
 import { milestoneCommand } from './commands/milestone.ts';
 import { resetCommand, reviewCommand } from './commands/review.ts';
 import { answersCommand } from './commands/answers.ts';
+import { migrateCommand } from './commands/migrate.ts';
 import { hintCommand } from './commands/hint.ts';
 
 const USAGE = `Usage:
@@ -37,7 +38,7 @@ const USAGE = `Usage:
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
   npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|sync|contracts|infra|green|progress|teeth|chaos> [--json]
   npm run generate           (maintainers) write exercises/ from solutions/
-  npm run migrate [-- down] [-- --to NAME | --count N] [-- --solution]  apply your migrations to DATABASE_URL (for npm run start:service)
+  npm run migrate [-- down] [-- --to NAME | --count N] [-- --all] [-- --fresh] [-- --solution]  apply your migrations to DATABASE_URL, up to the milestone you are on (--all: every one; --fresh: drop the database first)
   npm run backfill [-- --from-start]         fill bids.bidder_id batch by batch, resumable (milestone 5)
   npm run seed [-- --bids N] [-- --items N]  load realistic items and bids into DATABASE_URL with COPY (default 1,000,000 bids)
   npm run restore-drill [-- --dump FILE | --backups DIR]  restore a backup (or a fresh pg_dump) into a scratch database and check it against DATABASE_URL`;
@@ -95,35 +96,8 @@ async function main(argv: string[]): Promise<number> {
       return seedCommand(argv);
     case 'restore-drill':
       return restoreDrillCommand(argv);
-    case 'migrate': {
-      const config = loadConfig();
-      const tree = flags.has('--solution') ? solutionsDir : exercisesDir;
-      const name = databaseName(config.databaseUrl);
-      if (!(await databaseExists(config.databaseUrl, name))) {
-        await createDatabase(config.databaseUrl, name);
-        say(`Created database ${name}.`);
-      }
-      const direction = args.includes('down') ? 'down' : 'up';
-      // --to NAME (up to and including that migration) or --count N; the value is the word after the flag.
-      const valueOf = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
-      const to = valueOf('--to');
-      const count = valueOf('--count') === undefined ? undefined : Number(valueOf('--count'));
-      if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new LearnerError(`--count needs a whole number of migrations, got ${JSON.stringify(valueOf('--count'))}.`, 'npm run migrate -- down --count 1');
-      const ran = await runMigrations({
-        databaseUrl: config.databaseUrl,
-        tree,
-        direction,
-        ...(to ? { to } : {}),
-        ...(count ? { count } : {}),
-        ...config.migrations,
-        onRetry: ({ attempt, attempts, delayMs, error }) => say(`A lock was not granted in time (${error.message}); attempt ${attempt} of ${attempts} gave up, trying again in ${delayMs} ms.`),
-      }).catch((err: unknown) => {
-        if (err instanceof MigrationFailed) throw new LearnerError(`Migrating ${direction} stopped: ${err.cause.message}. Migrations before it were applied; this one was not.`, err.next ?? 'fix the migration, then npm run migrate again');
-        throw err;
-      });
-      say(ran.length ? `Migrated ${direction}: ${ran.join(', ')}` : 'Nothing to migrate: the database is up to date.');
-      return 0;
-    }
+    case 'migrate':
+      return migrateCommand(argv, flags);
     default:
       say(command ? `${red(`Unknown command "${command}".`)}\n\n${USAGE}` : USAGE);
       return command ? 2 : 0;

@@ -10,6 +10,9 @@ import { workDir } from './trees.ts';
 type Store = Record<string, Record<string, { hash: string; passed: number; failed: number }>>;
 const file = join(workDir, 'progress.json');
 
+/** Everything remembered: per tree label, per milestone, the last result. */
+export const loadStore = (): Promise<Store> => load();
+
 async function load(): Promise<Store> {
   if (!existsSync(file)) return {};
   try {
