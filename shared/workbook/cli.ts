@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
     case 'answers':
       return answersCommand(milestone(parseMilestone(args[0], 'answers'))!, args.slice(1).join(' ') || undefined, { anyway: flags.has('--anyway') });
     case 'review':
-      return reviewCommand(parseMilestone(args[0], 'review'));
+      return reviewCommand(parseMilestone(args[0], 'review'), { whitespace: flags.has('--whitespace') });
     case 'reset':
       return resetCommand(parseMilestone(args[0], 'reset'), { yes: flags.has('--yes') });
     case 'chaos':
