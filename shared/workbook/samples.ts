@@ -55,7 +55,7 @@ export function extractSamples(markdown: string, file: string): Sample[] {
         const comment = /^<!--\s*sample(-context)?:\s*(.*?)\s*-->\s*$/.exec(lines[j]!);
         if (!comment) break;
         if (comment[1]) context.unshift(comment[2]!);
-        else if (/^skip\b/.test(comment[2]!)) skip = comment[2]!.replace(/^skip\s*/, '') || 'skipped';
+        else if (/^skip\b/.test(comment[2]!)) skip = comment[2]!.replace(/^skip\s*/, '').replace(/^\((.*)\)$/, '$1') || 'skipped';
       }
       out.push({ file, line: i + 2, lang, code: lines.slice(i + 1, close).join('\n'), context, ...(skip ? { skip } : {}) });
     }
