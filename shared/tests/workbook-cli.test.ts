@@ -2,7 +2,7 @@
 // shows them, hints that give the concept before the approach and the code, failures in the
 // domain's words, review blind to whitespace, and the lessons' samples checked. No services.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +15,7 @@ import { regionDiff } from '../workbook/commands/review.ts';
 import { explainFailure } from '../workbook/failure-text.ts';
 import { recordRun } from '../workbook/runs.ts';
 import { checkSqlSamples, checkTsSamples, extractSamples } from '../workbook/samples.ts';
-import { repoRoot } from '../workbook/trees.ts';
+import { hashTreeFor, repoRoot } from '../workbook/trees.ts';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) =>
@@ -218,5 +218,28 @@ describe('the lessons’ code samples are checked', () => {
     expect(problems.length).toBeGreaterThan(0);
     expect(problems[0]).toMatchObject({ file: 'lesson.md', line: 5, lang: 'ts' });
     expect(problems[0]!.message).toMatch(/TS2\d+/);
+  });
+});
+
+describe('the learner’s loop: an earlier milestone runs again only when what its tests depend on changed', () => {
+  it('keeps milestone 1’s hash when only a milestone-3 region changed, and changes it for an edit of its own region or of provided code', async () => {
+    const tree = await mkdtemp(join(tmpdir(), 'tree-'));
+    try {
+      await mkdir(join(tree, 'src'), { recursive: true });
+      const file = (m1: string, m3: string, provided = 'export const provided = 1;') =>
+        [provided, '// #region m1: the first step', m1, '// #endregion', '// #region m3: a later step', m3, '// #endregion', ''].join('\n');
+      const write = (text: string) => writeFile(join(tree, 'src', 'a.ts'), text);
+      await write(file('one();', "throw new TodoError('m3', 'x');"));
+      const [m1Before, m3Before] = [await hashTreeFor(tree, 1), await hashTreeFor(tree, 3)];
+      await write(file('one();', 'three();'));
+      expect(await hashTreeFor(tree, 1), 'writing milestone 3 must not re-run milestone 1').toBe(m1Before);
+      expect(await hashTreeFor(tree, 3)).not.toBe(m3Before);
+      await write(file('one(); two();', 'three();'));
+      expect(await hashTreeFor(tree, 1)).not.toBe(m1Before);
+      await write(file('one();', 'three();', 'export const provided = 2;'));
+      expect(await hashTreeFor(tree, 1)).not.toBe(m1Before);
+    } finally {
+      await rm(tree, { recursive: true, force: true });
+    }
   });
 });
