@@ -128,7 +128,7 @@ describe('npm run answers: each answer once the learner ran what shows it', () =
 });
 
 describe('failures in the domain’s words', () => {
-  const vitestTimeout = 'Error: Test timed out in 180000ms.\nIf this is a long-running test, pass a timeout value as the last argument or configure it globally with "testTimeout".\nStill waiting for: a log line matching (l) => l.msg === \'relay started\' from bid-worker.ts (since 10:01:02)';
+  const vitestTimeout = 'TestTimeoutError: Test timed out in 180000ms.\nIf this is a long-running test, pass a timeout value as the last argument or configure it globally with "testTimeout".\nStill waiting for: a log line matching (l) => l.msg === \'relay started\' from bid-worker.ts (since 10:01:02)';
 
   it('never shows vitest’s timeout advice: says how long, what the test still waited for, and whether the machine was overloaded', () => {
     const busy = explainFailure(vitestTimeout, { load: 9.5, cores: 2 });

@@ -18,7 +18,8 @@ export function loadSentence(load = loadavg()[0] ?? 0, cores = availableParallel
     : `The machine was not overloaded (load average ${load.toFixed(1)} on ${cores} cores), so something your code waits for never happened.`;
 }
 
-const TIMED_OUT = /^(?:Error: )?(Test|Hook) timed out in (\d+)ms\.?\s*$/m;
+// vitest: "TestTimeoutError: Test timed out in 180000ms[ while waiting for …]." and a line of advice for the test's author.
+const TIMED_OUT = /^(?:\w*Error: )?(Test|Hook) timed out in (\d+)ms(?: while waiting for [^\n]*?)?\.?[ \t]*$/m;
 const RUNNER_ADVICE = /^\s*If this is a long-running (?:test|hook), pass a timeout value.*$/m;
 const WAITING_FOR = /^Still waiting for: (.*)$/gm;
 const TODO = /TODO\(m(\d)\): (.*?)\. Run `npm run hint -- \d+` for a hint\./;
