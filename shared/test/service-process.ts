@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { configToEnv, type Config } from '../config.ts';
 import { repoRoot } from '../workbook/trees.ts';
 import { loadNote, patient } from './patience.ts';
+import { noticeTodo, onStub } from './stub-in-the-way.ts';
 import { waitingFor } from './waits.ts';
 
 export interface LogLine {
@@ -75,6 +76,7 @@ export async function startServiceProcess(options: { tree: string; entry: string
   const otherOutput: string[] = [];
   const waiters = new Set<() => void>();
   const onLine = (line: string) => {
+    noticeTodo(line, options.entry.replace(/\.ts$/, ''));
     try {
       const parsed = JSON.parse(line) as LogLine;
       if (typeof parsed === 'object' && parsed && 'msg' in parsed) logs.push(parsed);
@@ -105,13 +107,19 @@ export async function startServiceProcess(options: { tree: string; entry: string
       };
       const limit = patient(timeoutMs);
       const timer = setTimeout(() => finish(() => reject(new ServiceDidNotStart(`${options.entry} did not log what was expected (${what}) within ${limit} ms; ${loadNote()}. Its output:\n${otherOutput.slice(-15).join('\n')}`))), limit);
+      let stopWatching = () => {};
+      let done = false;
       const finish = (fn: () => void) => {
+        done = true;
         clearTimeout(timer);
         waiters.delete(check);
+        stopWatching();
         fn();
       };
       waiters.add(check);
       check();
+      // A stub in the way of this test never starts working: give up now, saying which.
+      if (!done) stopWatching = onStub((stub) => finish(() => reject(stub)));
     }));
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) => {

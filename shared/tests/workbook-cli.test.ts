@@ -145,6 +145,8 @@ describe('failures in the domain’s words', () => {
     const e = explainFailure("TodoError: TODO(m3): answer a replayed request in bidding/accept-bid.ts. Run `npm run hint -- 3` for a hint.");
     expect(e.todo).toEqual({ milestone: 3, task: 'answer a replayed request in bidding/accept-bid.ts' });
     expect(e.text).toMatch(/^Not written yet: answer a replayed request in bidding\/accept-bid\.ts \(a milestone-3 stub/);
+    const waited = explainFailure('StubNotWritten: bid-service.ts reached code that is not written yet: TODO(m1): answer /readyz in http/routes.ts. The test stopped waiting, since a stub never starts working; write that step, then run the test again (`npm run hint -- 1` for a hint).');
+    expect(waited.todo).toEqual({ milestone: 1, task: 'answer /readyz in http/routes.ts' });
   });
 
   it('shows the first failure in the lesson’s step order, and lists the others one line each', () => {

@@ -22,7 +22,8 @@ export function loadSentence(load = loadavg()[0] ?? 0, cores = availableParallel
 const TIMED_OUT = /^(?:\w*Error: )?(Test|Hook) timed out in (\d+)ms(?: while waiting for [^\n]*?)?\.?[ \t]*$/m;
 const RUNNER_ADVICE = /^\s*If this is a long-running (?:test|hook), pass a timeout value.*$/m;
 const WAITING_FOR = /^Still waiting for: (.*)$/gm;
-const TODO = /TODO\(m(\d)\): (.*?)\. Run `npm run hint -- \d+` for a hint\./;
+// A TodoError's message, or the test kit's StubNotWritten (shared/test/stub-in-the-way.ts) quoting one.
+const TODO = /TODO\(m(\d)\): (.*?)\.(?: Run `npm run hint -- \d+` for a hint\.| The test stopped waiting)/;
 
 export function explainFailure(message: string, load?: { load: number; cores: number }): Explained {
   const todo = TODO.exec(message);
