@@ -1,11 +1,16 @@
 import { loadNote, patient } from './patience.ts';
 import { noticeTodo, stubInTheWay } from './stub-in-the-way.ts';
+import { waitingFor } from './waits.ts';
 /**
  * Polls `read` until `done` holds (or `timeoutMs` passes) and returns the last value. For
  * state that converges (a reconnect, a readiness flip); the assertion is on the value, not
  * on how long it took.
  */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+export function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+  return waitingFor(what, poll(read, done, what, timeoutMs));
+}
+
+async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs: number): Promise<T> {
   const limit = patient(timeoutMs);
   const deadline = Date.now() + limit;
   let last: T | undefined;

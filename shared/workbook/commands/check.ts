@@ -12,8 +12,9 @@ import { fullTreeHash, hashTree, materializeTree, repoRoot, solutionsDir, treeLa
 import { bold, dim, green as greenText, indent, red, say } from '../ui.ts';
 import { loadScenarios, runScenario } from './chaos.ts';
 import { syncDrift } from './generate.ts';
+import { checkLessonSamples } from '../samples.ts';
 
-export const CHECKS = ['typecheck', 'sync', 'contracts', 'infra', 'green', 'progress', 'teeth', 'chaos'] as const;
+export const CHECKS = ['typecheck', 'sync', 'contracts', 'samples', 'infra', 'green', 'progress', 'teeth', 'chaos'] as const;
 export type CheckName = (typeof CHECKS)[number];
 /**
  * `check all`, which is npm test: every check but chaos. The scenarios run the real processes
@@ -216,6 +217,20 @@ async function differingFiles(expectedDir: string, actualDir: string): Promise<s
   return out;
 }
 
+/** Every ```ts sample of the lessons typechecks against exercises/, every ```sql sample parses (shared/workbook/samples.ts). */
+async function samples(): Promise<CheckResult> {
+  const { samples: all, problems } = await checkLessonSamples();
+  const checked = all.filter((s) => !s.skip).length;
+  const bad = new Set(problems.map((p) => `${p.file}:${p.line}`)).size;
+  return {
+    check: 'samples',
+    passed: checked - Math.min(checked, bad),
+    failed: problems.length ? Math.max(1, bad) : 0,
+    problems: problems.map((p) => `${p.file}:${p.line} (${p.lang} sample) ${p.message}`),
+    json: { samples: all.length, skipped: all.length - checked, problems },
+  };
+}
+
 async function sync(): Promise<CheckResult> {
   const drift = await syncDrift();
   return { check: 'sync', passed: drift.length ? 0 : 1, failed: drift.length ? 1 : 0, problems: drift.length ? [`exercises/ is not what solutions/ generates; run \`npm run generate\` and commit:`, ...drift] : [], json: { drift } };
@@ -302,7 +317,7 @@ async function chaos(): Promise<CheckResult> {
   return out;
 }
 
-const run: Record<CheckName, () => Promise<CheckResult>> = { typecheck, sync, contracts, infra, green, progress, teeth, chaos };
+const run: Record<CheckName, () => Promise<CheckResult>> = { typecheck, sync, contracts, samples, infra, green, progress, teeth, chaos };
 
 export async function checkCommand(which: string, options: { json: boolean }): Promise<number> {
   const names = which === 'all' ? ALL : [which as CheckName];
