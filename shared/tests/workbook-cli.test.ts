@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { milestones } from '../../milestones/manifest.ts';
-import { findAnswer, isUnlocked, parseAnswers } from '../workbook/answers.ts';
+import { findAnswer, howToUnlock, isUnlocked, parseAnswers } from '../workbook/answers.ts';
 import { answersCommand } from '../workbook/commands/answers.ts';
 import { inStepOrder, otherFailures } from '../workbook/commands/milestone.ts';
 import { regionDiff } from '../workbook/commands/review.ts';
@@ -83,6 +83,12 @@ describe('npm run answers: each answer once the learner ran what shows it', () =
     expect(isUnlocked(answers[1]!, { tests: [], scenarios: [] }), 'no condition: unlocked by any test run').toBe(false);
     expect(isUnlocked(answers[1]!, { tests: ['relay.test.ts'], scenarios: [] })).toBe(true);
     expect(findAnswer(answers, 'publish')?.number).toBe(2);
+  });
+
+  it('unlocks an answer shown by a test of shared/tests with `answers … --run`, since no milestone command runs that file', () => {
+    const [answer] = parseAnswers('## 10. Does a refused bid keep the lock?\n<!-- unlocked-by: test postgres-lessons.test.ts -->\nIt depends.\n');
+    expect(howToUnlock(answer!, 3, (file) => file !== 'postgres-lessons.test.ts')).toBe('npm run answers -- 3 10 --run (it runs shared/tests/postgres-lessons.test.ts, then shows the answer)');
+    expect(howToUnlock(answer!, 3)).toBe('npm run milestone:3 (it runs postgres-lessons.test.ts)');
   });
 
   describe('milestone 2’s answers, through the command', () => {

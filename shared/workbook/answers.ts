@@ -51,10 +51,18 @@ export function isUnlocked(answer: Answer, seen: Seen): boolean {
   return answer.unlockedBy.some((u) => (u.kind === 'test' ? seen.tests.includes(u.name) : seen.scenarios.includes(u.name)));
 }
 
-/** The command that unlocks an answer, for the message of a locked one. */
-export function howToUnlock(answer: Answer, n: number): string {
+/**
+ * The command that unlocks an answer, for the message of a locked one. A test of the
+ * milestone's own folder runs with the milestone; one of shared/tests (it shows what PostgreSQL
+ * or a tool does, not the learner's code) runs alone with `answers … --run`.
+ */
+export function howToUnlock(answer: Answer, n: number, isMilestoneTest: (file: string) => boolean = () => true): string {
   if (answer.unlockedBy.length === 0) return `npm run milestone:${n}`;
-  return answer.unlockedBy.map((u) => (u.kind === 'test' ? `npm run milestone:${n} (it runs ${u.name})` : `npm run chaos -- ${n} ${u.name}`)).join(', or ');
+  return answer.unlockedBy
+    .map((u) =>
+      u.kind === 'scenario' ? `npm run chaos -- ${n} ${u.name}` : isMilestoneTest(u.name) ? `npm run milestone:${n} (it runs ${u.name})` : `npm run answers -- ${n} ${answer.number} --run (it runs shared/tests/${u.name}, then shows the answer)`,
+    )
+    .join(', or ');
 }
 
 /** The answer a learner asked for: by number ("3") or by words of its title ("redis"). */

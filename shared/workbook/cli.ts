@@ -26,7 +26,7 @@ import { hintCommand } from './commands/hint.ts';
 const USAGE = `Usage:
   npm run milestone:N [-- --solution] [-- --watch] [-- --force] [-- --all] [-- --json]   (--all: every failure, one line each)
   npm run hint -- N [file] [--more | --code]   the concept and the file; --more the approach; --code the code
-  npm run answers -- N [question] [--anyway]   the failure inquiry's answers, each once you ran what shows it
+  npm run answers -- N [question] [--anyway|--run]   the failure inquiry's answers, each once you ran what shows it
   npm run review -- N [--whitespace]           your milestone-N code beside the reference, as a diff (whitespace-only differences hidden unless asked)
   npm run reset -- N         put milestone N's stubs back (asks first; --yes to skip)
   npm run chaos -- N [name]  list or run milestone N's failure scenarios (-- --solution for the reference)
@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
     case 'hint':
       return hintCommand(milestone(parseMilestone(args[0], 'hint'))!, { ...(args[1] ? { file: args[1] } : {}), level: flags.has('--code') ? 'code' : flags.has('--more') ? 'approach' : 'concept' });
     case 'answers':
-      return answersCommand(milestone(parseMilestone(args[0], 'answers'))!, args.slice(1).join(' ') || undefined, { anyway: flags.has('--anyway') });
+      return answersCommand(milestone(parseMilestone(args[0], 'answers'))!, args.slice(1).join(' ') || undefined, { anyway: flags.has('--anyway'), run: flags.has('--run') });
     case 'review':
       return reviewCommand(parseMilestone(args[0], 'review'), { whitespace: flags.has('--whitespace') });
     case 'reset':
