@@ -141,7 +141,7 @@ async function countUpTo(client: pg.Client, dir: string, to: string): Promise<nu
 async function whatToDo(databaseUrl: string, error: Error & { code?: string; constraint?: string; table?: string }): Promise<string | undefined> {
   const invalid = await invalidIndexes(databaseUrl).catch(() => []);
   const leftover = invalid.length
-    ? ` INVALID ${invalid.length === 1 ? 'index' : 'indexes'} left by a failed CREATE INDEX CONCURRENTLY: ${invalid.join(', ')} (enforces nothing, slows every write); a migration that drops it before building it again repairs it.`
+    ? ` INVALID ${invalid.length === 1 ? 'index' : 'indexes'} left by a failed CREATE INDEX CONCURRENTLY: ${invalid.join(', ')} (no query uses it; if it failed after becoming ready, every write still maintains it and it still refuses duplicates); a migration that drops it before building it again repairs it.`
     : '';
   switch (error.code) {
     case '55P03':

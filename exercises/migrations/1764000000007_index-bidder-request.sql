@@ -2,9 +2,15 @@
 -- Milestone 5, phase 3 (constrain), step 3: the unique index the replay check of the new
 -- version reads, built CONCURRENTLY (bids go on; it cannot run inside a transaction, so
 -- each statement below commits on its own).
--- A build that fails (a duplicate, a cancel, a lock timeout) leaves an INVALID index behind
--- that enforces nothing and slows every insert; this migration was not recorded then, so an
--- index of this name found now is such a leftover: it is dropped and built again.
+-- A build that fails leaves an INVALID index behind. Failed in its first scan (a duplicate
+-- already there) it is not ready: neither maintained nor enforcing. Failed after it became
+-- ready (a cancel, a lock timeout in the final wait for older snapshots) it is maintained and
+-- still enforces uniqueness, unused by the planner (PostgreSQL, CREATE INDEX, "Building Indexes
+-- Concurrently"). This migration was not recorded then, so an index of this name found now is
+-- such a leftover: it is dropped and built again.
+-- The 2 s lock_timeout also bounds that final wait: any transaction older than the second scan,
+-- on any table, makes the build fail with 55P03 (the runner retries it). Bids are not blocked
+-- by the build either way; the timeout only bounds how long the migration waits.
 
 -- Up Migration
 -- #region m5: drop a leftover of a failed build, then build the unique index concurrently

@@ -2,6 +2,7 @@
 // (queues belong to consumers, not to the relay) and records every message it receives.
 import amqp from 'amqplib';
 import { BID_PLACED_ROUTING_KEY, bidPlacedFromProto, type BidPlaced } from '../events/bid-placed.ts';
+import { onStub } from './stub-in-the-way.ts';
 
 export interface CollectedMessage {
   messageId: string;
@@ -48,18 +49,23 @@ export async function collectEvents(options: { amqpUrl: string; exchange: string
     messages,
     waitFor: (count, timeoutMs = 15_000) =>
       new Promise((resolve, reject) => {
-        const check = () => {
-          if (messages.length < count) return;
+        let stopWatching = () => {};
+        let done = false;
+        const finish = (fn: () => void) => {
+          done = true;
           clearTimeout(timer);
           waiters.delete(check);
-          resolve(messages);
+          stopWatching();
+          fn();
         };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`expected ${count} messages within ${timeoutMs} ms, received ${messages.length}`));
-        }, timeoutMs);
+        const check = () => {
+          if (messages.length >= count) finish(() => resolve(messages));
+        };
+        const timer = setTimeout(() => finish(() => reject(new Error(`expected ${count} messages within ${timeoutMs} ms, received ${messages.length}`))), timeoutMs);
         waiters.add(check);
         check();
+        // A stub in the way (a relay that is not written yet) never delivers: give up now, saying which.
+        if (!done) stopWatching = onStub((stub) => finish(() => reject(stub)));
       }),
     async close() {
       await connection.close().catch(() => undefined);

@@ -1,10 +1,16 @@
 import { loadNote, patient } from './patience.ts';
+import { noticeTodo, stubInTheWay } from './stub-in-the-way.ts';
+import { waitingFor } from './waits.ts';
 /**
  * Polls `read` until `done` holds (or `timeoutMs` passes) and returns the last value. For
  * state that converges (a reconnect, a readiness flip); the assertion is on the value, not
  * on how long it took.
  */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+export function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+  return waitingFor(what, poll(read, done, what, timeoutMs));
+}
+
+async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs: number): Promise<T> {
   const limit = patient(timeoutMs);
   const deadline = Date.now() + limit;
   let last: T | undefined;
@@ -13,11 +19,15 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
     try {
       last = await read();
       if (done(last)) return last;
+      noticeTodo(JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? `${v}` : v)) ?? '', `waiting for ${what}, the answer`);
     } catch (err) {
       // An unwritten stub will never converge: say so now instead of after the timeout.
       if ((err as Error)?.name === 'TodoError') throw err;
       lastError = err;
+      noticeTodo(String((err as Error)?.message), `waiting for ${what}, the call`);
     }
+    const stub = stubInTheWay();
+    if (stub) throw stub;
     await new Promise((r) => setTimeout(r, 100));
   }
   const seen = lastError ? `last error: ${(lastError as Error).message}` : `last value: ${JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`;

@@ -7,6 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { configToEnv, type Config } from '../config.ts';
 import { repoRoot } from '../workbook/trees.ts';
 import { loadNote, patient } from './patience.ts';
+import { noticeTodo, onStub } from './stub-in-the-way.ts';
+import { waitingFor } from './waits.ts';
 
 export interface LogLine {
   level: number;
@@ -74,6 +76,7 @@ export async function startServiceProcess(options: { tree: string; entry: string
   const otherOutput: string[] = [];
   const waiters = new Set<() => void>();
   const onLine = (line: string) => {
+    noticeTodo(line, options.entry.replace(/\.ts$/, ''));
     try {
       const parsed = JSON.parse(line) as LogLine;
       if (typeof parsed === 'object' && parsed && 'msg' in parsed) logs.push(parsed);
@@ -96,22 +99,28 @@ export async function startServiceProcess(options: { tree: string; entry: string
 
   // `what` names what was waited for in the message of a wait that expires.
   const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 10_000, what = describe(predicate)) =>
-    new Promise<LogLine>((resolve, reject) => {
+    waitingFor(`${what} from ${options.entry}`, new Promise<LogLine>((resolve, reject) => {
       const check = () => {
         const found = logs.find(predicate);
         if (found) return finish(() => resolve(found));
-        if (hasExited) finish(() => reject(new ServiceDidNotStart(`${options.entry} exited before logging what was expected. Its output:\n${[...otherOutput].slice(-15).join('\n')}`)));
+        if (hasExited) finish(() => reject(new ServiceDidNotStart(`${options.entry} exited before logging what was expected (${what}). Its output:\n${[...otherOutput].slice(-15).join('\n')}`)));
       };
       const limit = patient(timeoutMs);
       const timer = setTimeout(() => finish(() => reject(new ServiceDidNotStart(`${options.entry} did not log what was expected (${what}) within ${limit} ms; ${loadNote()}. Its output:\n${otherOutput.slice(-15).join('\n')}`))), limit);
+      let stopWatching = () => {};
+      let done = false;
       const finish = (fn: () => void) => {
+        done = true;
         clearTimeout(timer);
         waiters.delete(check);
+        stopWatching();
         fn();
       };
       waiters.add(check);
       check();
-    });
+      // A stub in the way of this test never starts working: give up now, saying which.
+      if (!done) stopWatching = onStub((stub) => finish(() => reject(stub)));
+    }));
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) => {
     if (!hasExited) child.kill(signal);

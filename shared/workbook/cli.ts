@@ -20,11 +20,15 @@ import { fuzzCommand } from './commands/fuzz.ts';
 import { generateExercises } from './commands/generate.ts';
 import { milestoneCommand } from './commands/milestone.ts';
 import { resetCommand, reviewCommand } from './commands/review.ts';
+import { answersCommand } from './commands/answers.ts';
+import { migrateCommand } from './commands/migrate.ts';
+import { hintCommand } from './commands/hint.ts';
 
 const USAGE = `Usage:
-  npm run milestone:N [-- --solution] [-- --watch] [-- --force] [-- --json]
-  npm run hint -- N          a hint for milestone N
-  npm run review -- N        your milestone-N code beside the reference, as a diff
+  npm run milestone:N [-- --solution] [-- --watch] [-- --force] [-- --all] [-- --json]   (--all: every failure, one line each)
+  npm run hint -- N [file] [--more | --code]   the concept and the file; --more the approach; --code the code
+  npm run answers -- N [question] [--anyway|--run]   the failure inquiry's answers, each once you ran what shows it
+  npm run review -- N [--whitespace]           your milestone-N code beside the reference, as a diff (whitespace-only differences hidden unless asked)
   npm run reset -- N         put milestone N's stubs back (asks first; --yes to skip)
   npm run chaos -- N [name]  list or run milestone N's failure scenarios (-- --solution for the reference)
   npm run events             print every event on the exchange, decoded (a throwaway consumer)
@@ -33,9 +37,9 @@ const USAGE = `Usage:
   npm run fuzz -- [--runs N] [--seed S]  milestone 6's fuzz test, N generated requests (-- --solution for the reference)
   npm run doctor [-- --json] Node, infrastructure and services, with fixes
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
-  npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|sync|contracts|infra|green|progress|teeth|chaos> [--json]
+  npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|sync|contracts|samples|infra|green|progress|teeth|chaos> [--json]
   npm run generate           (maintainers) write exercises/ from solutions/
-  npm run migrate [-- down] [-- --to NAME | --count N] [-- --solution]  apply your migrations to DATABASE_URL (for npm run start:service)
+  npm run migrate [-- down] [-- --to NAME | --count N] [-- --all] [-- --fresh] [-- --solution]  apply your migrations to DATABASE_URL, up to the milestone you are on (--all: every one; --fresh: drop the database first)
   npm run backfill [-- --from-start]         fill bids.bidder_id batch by batch, resumable (milestone 5)
   npm run seed [-- --bids N] [-- --items N]  load realistic items and bids into DATABASE_URL with COPY (default 1,000,000 bids)
   npm run token -- <user> [--ttl SECONDS]  a short-lived dev token for a demo user (milestone 6), for authorization: Bearer <token>
@@ -60,20 +64,13 @@ async function main(argv: string[]): Promise<number> {
   const json = flags.has('--json');
   switch (command) {
     case 'milestone':
-      return milestoneCommand({ n: parseMilestone(args[0], 'milestone'), solution: flags.has('--solution'), json, force: flags.has('--force'), watch: flags.has('--watch') });
-    case 'hint': {
-      const m = milestone(parseMilestone(args[0], 'hint'))!;
-      if (!m.ready) {
-        say(`Milestone ${m.n} (${m.title}) is not written yet.`);
-        return 0;
-      }
-      say(bold(`Hints for milestone ${m.n}: ${m.title}`));
-      for (const [file, hint] of Object.entries(m.hints)) say(`\n${bold(file)}\n  ${hint}`);
-      say(`\nThe lesson: milestones/${m.slug}/README.md`);
-      return 0;
-    }
+      return milestoneCommand({ n: parseMilestone(args[0], 'milestone'), solution: flags.has('--solution'), json, force: flags.has('--force'), watch: flags.has('--watch'), all: flags.has('--all') });
+    case 'hint':
+      return hintCommand(milestone(parseMilestone(args[0], 'hint'))!, { ...(args[1] ? { file: args[1] } : {}), level: flags.has('--code') ? 'code' : flags.has('--more') ? 'approach' : 'concept' });
+    case 'answers':
+      return answersCommand(milestone(parseMilestone(args[0], 'answers'))!, args.slice(1).join(' ') || undefined, { anyway: flags.has('--anyway'), run: flags.has('--run') });
     case 'review':
-      return reviewCommand(parseMilestone(args[0], 'review'));
+      return reviewCommand(parseMilestone(args[0], 'review'), { whitespace: flags.has('--whitespace') });
     case 'reset':
       return resetCommand(parseMilestone(args[0], 'reset'), { yes: flags.has('--yes') });
     case 'chaos':
@@ -103,35 +100,8 @@ async function main(argv: string[]): Promise<number> {
       return tokenCommand(argv);
     case 'restore-drill':
       return restoreDrillCommand(argv);
-    case 'migrate': {
-      const config = loadConfig();
-      const tree = flags.has('--solution') ? solutionsDir : exercisesDir;
-      const name = databaseName(config.databaseUrl);
-      if (!(await databaseExists(config.databaseUrl, name))) {
-        await createDatabase(config.databaseUrl, name);
-        say(`Created database ${name}.`);
-      }
-      const direction = args.includes('down') ? 'down' : 'up';
-      // --to NAME (up to and including that migration) or --count N; the value is the word after the flag.
-      const valueOf = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
-      const to = valueOf('--to');
-      const count = valueOf('--count') === undefined ? undefined : Number(valueOf('--count'));
-      if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new LearnerError(`--count needs a whole number of migrations, got ${JSON.stringify(valueOf('--count'))}.`, 'npm run migrate -- down --count 1');
-      const ran = await runMigrations({
-        databaseUrl: config.databaseUrl,
-        tree,
-        direction,
-        ...(to ? { to } : {}),
-        ...(count ? { count } : {}),
-        ...config.migrations,
-        onRetry: ({ attempt, attempts, delayMs, error }) => say(`A lock was not granted in time (${error.message}); attempt ${attempt} of ${attempts} gave up, trying again in ${delayMs} ms.`),
-      }).catch((err: unknown) => {
-        if (err instanceof MigrationFailed) throw new LearnerError(`Migrating ${direction} stopped: ${err.cause.message}. Migrations before it were applied; this one was not.`, err.next ?? 'fix the migration, then npm run migrate again');
-        throw err;
-      });
-      say(ran.length ? `Migrated ${direction}: ${ran.join(', ')}` : 'Nothing to migrate: the database is up to date.');
-      return 0;
-    }
+    case 'migrate':
+      return migrateCommand(argv, flags);
     default:
       say(command ? `${red(`Unknown command "${command}".`)}\n\n${USAGE}` : USAGE);
       return command ? 2 : 0;

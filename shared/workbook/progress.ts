@@ -10,6 +10,9 @@ import { workDir } from './trees.ts';
 type Store = Record<string, Record<string, { hash: string; passed: number; failed: number }>>;
 const file = join(workDir, 'progress.json');
 
+/** Everything remembered: per tree label, per milestone, the last result. */
+export const loadStore = (): Promise<Store> => load();
+
 async function load(): Promise<Store> {
   if (!existsSync(file)) return {};
   try {
@@ -32,14 +35,15 @@ export async function recall(treeLabel: string, milestone: number, hash: string)
   return entry && entry.hash === hash ? entry : undefined;
 }
 
-export async function states(treeLabel: string, hash: string): Promise<Map<number, MilestoneState>> {
+/** Each milestone's state, judged on the part of the tree its tests depend on (hashFor: trees.ts hashTreeFor). */
+export async function states(treeLabel: string, hashFor: (n: number) => Promise<string>): Promise<Map<number, MilestoneState>> {
   const out = new Map<number, MilestoneState>();
   for (const m of milestones) {
     if (!m.ready) {
       out.set(m.n, { state: 'not written' });
       continue;
     }
-    const r = await recall(treeLabel, m.n, hash);
+    const r = await recall(treeLabel, m.n, await hashFor(m.n));
     out.set(m.n, !r ? { state: 'not run' } : r.failed === 0 ? { state: 'passed' } : { state: 'failing', failed: r.failed });
   }
   return out;

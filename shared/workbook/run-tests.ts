@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { repoRoot } from './trees.ts';
 import type { ReportedModule } from './vitest-reporter.ts';
+import { explainFailure } from './failure-text.ts';
 
 export interface TestRecord {
   file: string;
@@ -55,10 +56,10 @@ export async function runTests(options: { tree: string; paths: string[]; env?: R
   const fileErrors: TestRun['fileErrors'] = [];
   for (const module of report?.modules ?? []) {
     const rel = relative(repoRoot, module.file);
-    for (const e of module.errors) fileErrors.push({ file: rel, message: firstLines(e) });
+    for (const e of module.errors) fileErrors.push({ file: rel, message: firstLines(explainFailure(e).text) });
     for (const t of module.tests) {
       if (t.state === 'skipped' || t.state === 'pending') continue;
-      tests.push({ file: rel, name: t.name, status: t.state === 'passed' ? 'passed' : 'failed', message: t.state === 'passed' ? '' : firstLines(t.message, 30) });
+      tests.push({ file: rel, name: t.name, status: t.state === 'passed' ? 'passed' : 'failed', message: t.state === 'passed' ? '' : firstLines(explainFailure(t.message).text, 30) });
     }
   }
   const otherErrors = report ? unhandled : [explainCrash(output.text)];

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderFile } from './regions.ts';
+import { readTreeRegions, renderFile } from './regions.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const solutionsDir = join(repoRoot, 'solutions');
@@ -86,6 +86,23 @@ export async function hashTree(tree: string, parts: readonly string[] = TREE_PAR
   for (const file of await listTreeFiles(tree)) {
     if (!parts.some((part) => file.startsWith(`${part}/`))) continue;
     hash.update(file).update('\0').update(await readFile(join(tree, file))).update('\0');
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
+/**
+ * The content hash of what milestone k's tests depend on: the whole tree except the bodies of
+ * later milestones' regions. Writing milestone 3 leaves the hash for milestones 1 and 2 as it
+ * was, so `npm run milestone:3` re-runs them only when their own code (or provided code) changed.
+ */
+export async function hashTreeFor(tree: string, k: number): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of await listTreeFiles(tree)) {
+    const text = await readFile(join(tree, file), 'utf8');
+    const lines = text.split('\n');
+    // Bottom-up, so earlier line numbers stay valid; a region's marker lines stay.
+    for (const r of readTreeRegions(file, text).filter((x) => x.milestone > k).sort((a, b) => b.start - a.start)) lines.splice(r.start + 1, r.end - r.start - 1);
+    hash.update(file).update('\0').update(lines.join('\n')).update('\0');
   }
   return hash.digest('hex').slice(0, 12);
 }

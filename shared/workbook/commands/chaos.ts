@@ -8,6 +8,7 @@ import { milestone } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';
 import { exercisesDir, hashTree, repoRoot, solutionsDir, treeLabel } from '../trees.ts';
 import { bold, dim, green, red, say } from '../ui.ts';
+import { recordRun } from '../runs.ts';
 
 export async function loadScenarios(n: number): Promise<ChaosScenario[]> {
   const m = milestone(n);
@@ -49,6 +50,8 @@ export async function chaosCommand(n: number, name: string | undefined, options:
     if (err.name === 'LearnerError') throw err;
     return { ok: false, line: `the scenario could not finish: ${err.message}. Does \`npm run milestone:${n}${options.solution ? ' -- --solution' : ''}\` pass?`, facts: {} };
   });
+  // Seen: the answers this scenario shows unlock (npm run answers).
+  await recordRun(milestone(n)!.slug, { scenarios: [scenario.name] });
   say(`\n${verdict.ok ? green('verdict: survived') : red('verdict: did not survive')}  ${verdict.line}`);
   if (!verdict.ok) {
     say(

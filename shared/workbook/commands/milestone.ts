@@ -4,8 +4,11 @@ import { join, relative } from 'node:path';
 import { milestone as findMilestone, milestones, type Milestone } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';
 import { recall, remember, states } from '../progress.ts';
+import { recordRun } from '../runs.ts';
+import { oneLine } from '../failure-text.ts';
+import { firstFailureHint } from './hint.ts';
 import { runTests, type TestRun } from '../run-tests.ts';
-import { exercisesDir, hashTree, repoRoot, solutionsDir, treeLabel } from '../trees.ts';
+import { exercisesDir, hashTreeFor, repoRoot, solutionsDir, treeLabel } from '../trees.ts';
 import { bold, dim, green, indent, progressLine, red, say, yellow } from '../ui.ts';
 
 export interface MilestoneOptions {
@@ -14,6 +17,8 @@ export interface MilestoneOptions {
   json: boolean;
   force: boolean;
   watch: boolean;
+  /** List every failure, one line each, after the first in full. */
+  all?: boolean;
 }
 
 export function milestoneDir(m: Milestone): string {
@@ -24,16 +29,36 @@ export function milestoneDir(m: Milestone): string {
 export async function runMilestone(m: Milestone, tree: string): Promise<TestRun> {
   await prepare(tree);
   const run = await runTests({ tree, paths: [relative(repoRoot, milestoneDir(m))] });
-  // The lesson's order (the manifest's hint order), not the alphabet's.
+  inStepOrder(m, run.tests);
+  const failed = run.tests.filter((t) => t.status === 'failed').length + (run.error ? 1 : 0);
+  await remember(treeLabel(tree), m.n, await hashTreeFor(tree, m.n), { passed: run.tests.length - failed, failed });
+  // What the learner has now seen unlocks the answers it shows (npm run answers).
+  await recordRun(m.slug, { tests: [...new Set(run.tests.map((t) => baseName(t.file)))] });
+  return run;
+}
+
+const baseName = (file: string) => file.split('/').pop() ?? file;
+
+/**
+ * Sorts tests into the lesson's step order (the manifest's hint order), not the alphabet's,
+ * keeping each file's own order (stable sort): the first failure shown is then the step the
+ * lesson says is next.
+ */
+export function inStepOrder<T extends { file: string }>(m: Milestone, tests: T[]): T[] {
   const order = Object.keys(m.hints);
   const rank = (file: string) => {
-    const i = order.indexOf(file.split('/').pop() ?? '');
+    const i = order.indexOf(baseName(file));
     return i === -1 ? order.length : i;
   };
-  run.tests.sort((a, b) => rank(a.file) - rank(b.file));
-  const failed = run.tests.filter((t) => t.status === 'failed').length + (run.error ? 1 : 0);
-  await remember(treeLabel(tree), m.n, await hashTree(tree), { passed: run.tests.length - failed, failed });
-  return run;
+  return tests.sort((a, b) => rank(a.file) - rank(b.file));
+}
+
+/** The failures after the first, one line each (npm run milestone:N -- --all). */
+export function otherFailures(tests: Array<{ file: string; name: string; status: string; message: string }>): string[] {
+  return tests
+    .filter((t) => t.status === 'failed')
+    .slice(1)
+    .map((t) => `${baseName(t.file)} › ${t.name}: ${oneLine(t.message)}`);
 }
 
 export async function milestoneCommand(options: MilestoneOptions): Promise<number> {
@@ -65,11 +90,12 @@ export async function milestoneCommand(options: MilestoneOptions): Promise<numbe
 
 async function runOnce(m: Milestone, tree: string, options: MilestoneOptions): Promise<number> {
   const label = treeLabel(tree);
-  const hash = await hashTree(tree);
+  // An earlier milestone is run again only when what its tests depend on changed (hashTreeFor).
+  const hashFor = (n: number) => hashTreeFor(tree, n);
 
   if (!options.force) {
     for (const earlier of milestones.filter((x) => x.n < m.n && x.ready)) {
-      let result = await recall(label, earlier.n, hash);
+      let result = await recall(label, earlier.n, await hashFor(earlier.n));
       if (!result) {
         if (!options.json) say(dim(`Checking that milestone ${earlier.n} (${earlier.title}) still passes…`));
         const run = await runMilestone(earlier, tree);
@@ -81,7 +107,7 @@ async function runOnce(m: Milestone, tree: string, options: MilestoneOptions): P
         else {
           say(yellow(text));
           say(`Next: finish it with ${bold(`npm run milestone:${earlier.n}`)}  (or look ahead anyway with ${bold(`npm run milestone:${m.n} -- --force`)})`);
-          say(progressLine(await states(label, hash)));
+          say(progressLine(await states(label, hashFor)));
         }
         return 1;
       }
@@ -92,7 +118,7 @@ async function runOnce(m: Milestone, tree: string, options: MilestoneOptions): P
     if (options.json) say(JSON.stringify({ milestone: m.n, tree: label, notWritten: true, reason: text, passed: 0, failed: 0, tests: [] }));
     else {
       say(yellow(text));
-      say(progressLine(await states(label, hash)));
+      say(progressLine(await states(label, hashFor)));
     }
     return 1;
   }
@@ -123,11 +149,16 @@ async function runOnce(m: Milestone, tree: string, options: MilestoneOptions): P
   if (first) {
     say(`\n${red('First failure:')} ${bold(first.name)}`);
     say(indent(first.message || '(no message)'));
-    const hint = m.hints[first.file.split('/').pop() ?? ''];
+    const hint = firstFailureHint(m, baseName(first.file));
     if (hint) say(`\n${yellow('Hint:')} ${hint}`);
+    const rest = otherFailures(run.tests);
+    if (options.all && rest.length) {
+      say(`\n${red(`The other ${rest.length} ${rest.length === 1 ? 'failure' : 'failures'}:`)}`);
+      for (const line of rest) say(`  ${red('✗')} ${line}`);
+    } else if (rest.length) say(dim(`\n${rest.length} more ${rest.length === 1 ? 'failure' : 'failures'}: ${bold(`npm run milestone:${m.n} -- --all`)} lists each in one line.`));
   }
   say(`\n${failed === 0 ? green(`All ${passed} tests pass.`) : `${green(`${passed} passed`)}, ${red(`${failed} failed`)}.`}`);
-  say(progressLine(await states(label, hash)));
+  say(progressLine(await states(label, hashFor)));
   const next = milestones.find((x) => x.n === m.n + 1);
   if (failed > 0) say(`Next: ${first ? 'make the first failure pass, then ' : ''}run ${bold(`npm run milestone:${m.n}`)} again (${bold(`npm run hint -- ${m.n}`)} for more help, add ${bold('-- --watch')} to rerun on save).`);
   else if (options.solution) say(`That was the reference in solutions/. Your own code runs with ${bold(`npm run milestone:${m.n}`)}.`);

@@ -1,7 +1,7 @@
 // npm run review -- N (the learner's regions beside the reference, as a diff) and
 // npm run reset -- N (put that milestone's stubs back, nothing else).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,22 @@ async function regionPairs(n: number): Promise<RegionPair[]> {
   return pairs;
 }
 
-export async function reviewCommand(n: number): Promise<number> {
+/**
+ * The diff of a learner's region against the reference's, as git prints it without its header.
+ * Whitespace-only differences (indentation, spaces, blank lines) are not shown unless asked:
+ * a learner who indents differently has not written different code.
+ */
+export function regionDiff(learner: string, reference: string, dir: string, options: { whitespace: boolean; color: boolean }): string {
+  const mine = join(dir, 'learner');
+  const ref = join(dir, 'reference');
+  writeFileSync(mine, `${learner}\n`);
+  writeFileSync(ref, `${reference}\n`);
+  const ignore = options.whitespace ? [] : ['--ignore-all-space', '--ignore-blank-lines'];
+  const diff = spawnSync('git', ['diff', '--no-index', '--no-prefix', ...ignore, `--color=${options.color ? 'always' : 'never'}`, mine, ref], { encoding: 'utf8' });
+  return diff.stdout.split('\n').slice(4).join('\n').trimEnd();
+}
+
+export async function reviewCommand(n: number, options: { whitespace?: boolean } = {}): Promise<number> {
   const pairs = await regionPairs(n);
   if (pairs.length === 0) {
     say(`Milestone ${n} has no learner regions yet.`);
@@ -52,17 +67,18 @@ export async function reviewCommand(n: number): Promise<number> {
   }
   const dir = await mkdtemp(join(tmpdir(), 'review-'));
   let changed = 0;
+  let whitespaceOnly = 0;
   try {
     say(bold(`Milestone ${n}: your code (exercises/) against the reference (solutions/), region by region\n`));
     for (const pair of pairs) {
-      const mine = join(dir, 'learner');
-      const ref = join(dir, 'reference');
-      await writeFile(mine, `${pair.learner}\n`);
-      await writeFile(ref, `${pair.reference}\n`);
-      const diff = spawnSync('git', ['diff', '--no-index', '--no-prefix', `--color=${process.stdout.isTTY ? 'always' : 'never'}`, '--src-prefix=learner/', '--dst-prefix=reference/', mine, ref], { encoding: 'utf8' });
-      const body = diff.stdout.split('\n').slice(4).join('\n').trimEnd();
+      const color = Boolean(process.stdout.isTTY);
+      const body = regionDiff(pair.learner, pair.reference, dir, { whitespace: Boolean(options.whitespace), color });
+      const onlySpace = !body && !options.whitespace && regionDiff(pair.learner, pair.reference, dir, { whitespace: true, color }) !== '';
       say(`${bold(`${pair.file}:${pair.start + 1}`)}  m${n}: ${pair.task}`);
-      if (!body) say(green('  identical to the reference\n'));
+      if (onlySpace) {
+        whitespaceOnly++;
+        say(green('  the same code as the reference') + dim(' (it differs only in whitespace)\n'));
+      } else if (!body) say(green('  identical to the reference\n'));
       else {
         changed++;
         say(dim('  - your line   + the reference\'s line'));
@@ -73,7 +89,7 @@ export async function reviewCommand(n: number): Promise<number> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  say(`${pairs.length} regions, ${changed} differ from the reference. Differences are not errors: the tests are the judge (npm run milestone:${n}).`);
+  say(`${pairs.length} regions, ${changed} differ from the reference${whitespaceOnly ? `, ${whitespaceOnly} only in whitespace (shown with ${bold(`npm run review -- ${n} --whitespace`)})` : ''}. Differences are not errors: the tests are the judge (npm run milestone:${n}).`);
   return 0;
 }
 
