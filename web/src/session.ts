@@ -26,10 +26,10 @@ export function currentSession(): Session | undefined {
   return session;
 }
 
-export function startSession(answer: { token: string; userId: string; expiresAt?: Timestamp }, userName: string): Session {
+export function startSession(answer: { token: string; bidderId: string; expiresAt?: Timestamp }, userName: string): Session {
   const session: Session = {
     token: answer.token,
-    userId: answer.userId,
+    userId: answer.bidderId,
     userName,
     expiresAtMs: answer.expiresAt ? timestampDate(answer.expiresAt).getTime() : Date.now() + 15 * 60_000,
   };
