@@ -22,6 +22,8 @@ export interface Config {
     streamResetBurst: number;
     streamResetRate: number;
   };
+  /** Bearer tokens on the API's writes (milestone 6): how they are verified, and dev sign-in. */
+  auth: AuthConfig;
   databaseUrl: string;
   amqpUrl: string;
   redisUrl: string;
@@ -124,6 +126,35 @@ export interface Config {
   };
 }
 
+export interface AuthConfig {
+  /**
+   * The public keys tokens are verified with: a JWKS file (AUTH_JWKS_FILE; the development key
+   * set, generated on first use, by default) or a JWKS URL (AUTH_JWKS_URL: an identity
+   * provider's, fetched and cached, refetched when a token names a key it has not seen).
+   */
+  keySet: { kind: 'file'; path: string } | { kind: 'url'; url: string };
+  /** The `iss` every token must carry. */
+  issuer: string;
+  /** The `aud` every token must carry: this API, so a token for another service is refused. */
+  audience: string;
+  /** The signature algorithms accepted; a token signed with any other (or `none`) is refused. */
+  algorithms: JwtAlgorithm[];
+  /** How far the token's exp and nbf may be off the server's clock (clock skew between hosts). */
+  clockToleranceSeconds: number;
+  /**
+   * The SignIn RPC (and the dev key behind it): on only where every user is a demo user (tests,
+   * `npm run demo`, compose's dev setup). Off by default, so production never issues tokens.
+   */
+  devSignIn: boolean;
+  /** How long a dev token is accepted (`npm run token`, SignIn). */
+  devTokenTtlSeconds: number;
+}
+
+export const jwtAlgorithms = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'] as const;
+export type JwtAlgorithm = (typeof jwtAlgorithms)[number];
+/** The development key set, relative to the working directory (the repo root for npm scripts); .workbook/ is gitignored. */
+export const DEV_JWKS_FILE = '.workbook/auth/jwks.json';
+
 /**
  * Milestone 5's rollout, in order: the old version (user_id only), writing both columns,
  * reading bidder_id, and bidder_id only (the only one that runs once user_id is dropped).
@@ -167,6 +198,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       apiPort: intVar(env, 'API_PORT', 8080, { min: 0, max: 65535 }),
       shutdownGraceMs: intVar(env, 'SHUTDOWN_GRACE_MS', 10_000, { min: 0 }),
     },
+    auth: authConfig(env),
     databaseUrl: urlVar(env, 'DATABASE_URL', composeDefaults.databaseUrl, ['postgres:', 'postgresql:']),
     amqpUrl: urlVar(env, 'AMQP_URL', composeDefaults.amqpUrl, ['amqp:', 'amqps:']),
     redisUrl: urlVar(env, 'REDIS_URL', composeDefaults.redisUrl, ['redis:', 'rediss:']),
@@ -260,6 +292,13 @@ export function configToEnv(config: Config): Record<string, string> {
     API_STREAM_RESET_BURST: String(config.api.streamResetBurst),
     API_STREAM_RESET_RATE: String(config.api.streamResetRate),
     SHUTDOWN_GRACE_MS: String(config.http.shutdownGraceMs),
+    ...(config.auth.keySet.kind === 'url' ? { AUTH_JWKS_URL: config.auth.keySet.url } : { AUTH_JWKS_FILE: config.auth.keySet.path }),
+    AUTH_ISSUER: config.auth.issuer,
+    AUTH_AUDIENCE: config.auth.audience,
+    AUTH_ALGORITHMS: config.auth.algorithms.join(','),
+    AUTH_CLOCK_TOLERANCE_S: String(config.auth.clockToleranceSeconds),
+    AUTH_DEV_SIGN_IN: String(config.auth.devSignIn),
+    AUTH_DEV_TOKEN_TTL_S: String(config.auth.devTokenTtlSeconds),
     DATABASE_URL: config.databaseUrl,
     AMQP_URL: config.amqpUrl,
     REDIS_URL: config.redisUrl,
@@ -355,6 +394,33 @@ export function loadWorkbookSettings(env: Env = process.env): WorkbookSettings {
       seed: env.WORKBOOK_FUZZ_SEED ? intVar(env, 'WORKBOOK_FUZZ_SEED', 0, { min: -(2 ** 31), max: 2 ** 31 - 1 }) : undefined,
     },
   };
+}
+
+function authConfig(env: Env): AuthConfig {
+  const file = env.AUTH_JWKS_FILE || undefined;
+  const url = env.AUTH_JWKS_URL ? urlVar(env, 'AUTH_JWKS_URL', 'https://id.example.com/.well-known/jwks.json', ['https:', 'http:']) : undefined;
+  if (file && url) throw new ConfigError('AUTH_JWKS_URL', url, `either AUTH_JWKS_URL or AUTH_JWKS_FILE, not both (AUTH_JWKS_FILE=${file}): unset one`);
+  const devSignIn = boolVar(env, 'AUTH_DEV_SIGN_IN', false);
+  // SignIn signs with the dev key and writes its public half into the key-set file: with a
+  // URL the server would issue tokens it then refuses.
+  if (devSignIn && url) throw new ConfigError('AUTH_DEV_SIGN_IN', 'true', `false while AUTH_JWKS_URL is set: dev sign-in needs the development key set (AUTH_JWKS_FILE, ${DEV_JWKS_FILE} by default)`);
+  return {
+    keySet: url ? { kind: 'url', url } : { kind: 'file', path: file ?? DEV_JWKS_FILE },
+    issuer: env.AUTH_ISSUER || 'auction-workbook-dev',
+    audience: env.AUTH_AUDIENCE || 'auction-api',
+    algorithms: listOf(env, 'AUTH_ALGORITHMS', jwtAlgorithms, ['ES256']),
+    clockToleranceSeconds: intVar(env, 'AUTH_CLOCK_TOLERANCE_S', 5, { min: 0, max: 300 }),
+    devSignIn,
+    devTokenTtlSeconds: intVar(env, 'AUTH_DEV_TOKEN_TTL_S', 3_600, { min: 1, max: 86_400 }),
+  };
+}
+
+function boolVar(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, raw, 'true or false');
 }
 
 function infraVar(env: Env): WorkbookSettings['infra'] {

@@ -115,7 +115,8 @@ export class DependencyUnavailable extends Error {
   override name = 'DependencyUnavailable';
   readonly code = 'dependency_unavailable';
   constructor(
-    readonly dependency: 'postgres',
+    /** postgres, or the identity provider whose key set (AUTH_JWKS_URL) did not answer. */
+    readonly dependency: 'postgres' | 'identity provider',
     readonly retryAfterMs: number,
     options?: { cause: unknown },
   ) {
@@ -133,6 +134,45 @@ export class StatementTimeout extends Error {
   }
 }
 
+/** Why a call that needs a signed-in caller was refused; each has its own message. */
+export type AuthFailure =
+  | 'missing'
+  | 'malformed'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'bad_signature'
+  | 'unknown_key'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'algorithm_not_allowed'
+  | 'invalid_claims'
+  | 'no_key_set';
+
+/**
+ * A write without a valid bearer token (milestone 6): none, or one that is expired, tampered
+ * with, signed by a key the server does not trust, or meant for another issuer or audience.
+ * The message says which, so the caller knows whether to sign in again or fix its client.
+ */
+export class Unauthenticated extends Error {
+  override name = 'Unauthenticated';
+  readonly code = 'unauthenticated';
+  constructor(
+    readonly reason: AuthFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** SignIn on a server where dev sign-in is off (production): its tokens come from the identity provider. */
+export class SignInDisabled extends Error {
+  override name = 'SignInDisabled';
+  readonly code = 'sign_in_disabled';
+  constructor() {
+    super('sign-in with a demo user name is turned off on this server (AUTH_DEV_SIGN_IN is not true); get a token from the identity provider instead');
+  }
+}
+
 export type DomainError =
   | ValidationError
   | ItemNotFound
@@ -143,7 +183,9 @@ export type DomainError =
   | RequestIdReused
   | DeadlineExceeded
   | DependencyUnavailable
-  | StatementTimeout;
+  | StatementTimeout
+  | Unauthenticated
+  | SignInDisabled;
 export type DomainErrorCode = DomainError['code'];
 
 /** How long a caller should wait before trying again after a dependency failed. */
@@ -166,7 +208,9 @@ export function toDomainError(err: unknown): DomainError | undefined {
     err instanceof RequestIdReused ||
     err instanceof DeadlineExceeded ||
     err instanceof DependencyUnavailable ||
-    err instanceof StatementTimeout
+    err instanceof StatementTimeout ||
+    err instanceof Unauthenticated ||
+    err instanceof SignInDisabled
   ) {
     return err;
   }

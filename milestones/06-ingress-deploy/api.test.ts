@@ -8,15 +8,17 @@ import { BidTooLowDetailSchema, BusyDetailSchema, CreateItemRequestSchema, Field
 import { bidPlacedFromProto } from '#shared/events/bid-placed.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { apiClient, startService, tomorrow, type AuctionClient } from './fixtures.ts';
+import { apiClient, signIn, startService, tomorrow, type AuctionClient, type SignedIn } from './fixtures.ts';
 
 const env = useTestEnv();
 let service: ServiceProcess & { apiUrl: string };
 let api: AuctionClient;
+let bidder: SignedIn;
 beforeAll(async () => {
   // A short lock timeout, so that Busy comes quickly.
   service = await startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 300 } });
-  api = apiClient(service.apiUrl);
+  bidder = await signIn(env.config);
+  api = apiClient(service.apiUrl, 'connect', bidder);
 });
 afterAll(() => service?.stop());
 
@@ -49,10 +51,9 @@ describe('the API over h2c', () => {
     expect(item?.startPriceCents).toBe(9007199254740993n);
     const got = await api.getItem({ id: item!.id });
     expect({ title: got.item?.title, status: got.live?.status, bidCount: got.live?.bidCount }).toEqual({ title: 'Lamp', status: 1, bidCount: 0n });
-    const userId = uuid();
-    const { bid } = await api.placeBid({ itemId: item!.id, userId, amountCents: 9007199254740995n, requestId: 'r-1' });
-    expect({ amount: bid?.amountCents, sequence: bid?.sequence, userId: bid?.userId }).toEqual({ amount: 9007199254740995n, sequence: 1n, userId });
-    const again = await api.placeBid({ itemId: item!.id, userId, amountCents: 9007199254740995n, requestId: 'r-1' });
+    const { bid } = await api.placeBid({ itemId: item!.id, amountCents: 9007199254740995n, requestId: 'r-1' });
+    expect({ amount: bid?.amountCents, sequence: bid?.sequence, bidder: bid?.userId }).toEqual({ amount: 9007199254740995n, sequence: 1n, bidder: bidder.bidderId });
+    const again = await api.placeBid({ itemId: item!.id, amountCents: 9007199254740995n, requestId: 'r-1' });
     expect(again.bid?.id, 'the same request again: the original bid').toBe(bid?.id);
     const page = await api.listItems({ limit: 100 });
     expect(page.items.map((i) => i.id)).toContain(item!.id);
@@ -61,7 +62,7 @@ describe('the API over h2c', () => {
   it('answers with the correlation id it was given, and puts it on the bid’s event', async () => {
     const { item } = await api.createItem({ title: 'Clock', startPriceCents: 100n, endAt: tomorrow() });
     let echoed: string | null = null;
-    const { bid } = await api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 100n }, { headers: { 'x-correlation-id': 'rpc-test-7' }, onHeader: (h) => (echoed = h.get('x-correlation-id')) });
+    const { bid } = await api.placeBid({ itemId: item!.id, amountCents: 100n }, { headers: { 'x-correlation-id': 'rpc-test-7' }, onHeader: (h) => (echoed = h.get('x-correlation-id')) });
     expect(echoed, 'x-correlation-id of the answer').toBe('rpc-test-7');
     const { rows } = await env.db.query<{ payload: Buffer }>('SELECT payload FROM outbox WHERE aggregate_id = $1', [item!.id]);
     expect(rows.map((r) => bidPlacedFromProto(r.payload)).map((e) => [e.bidId, e.correlationId])).toEqual([[bid!.id, 'rpc-test-7']]);
@@ -69,9 +70,9 @@ describe('the API over h2c', () => {
 
   it('maps every typed error to its code, with the facts as details', async () => {
     const { item } = await api.createItem({ title: 'Vase', startPriceCents: 1_000n, endAt: tomorrow() });
-    await api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 1_000n });
+    await api.placeBid({ itemId: item!.id, amountCents: 1_000n });
 
-    const low = await connectError(api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 1_050n }));
+    const low = await connectError(api.placeBid({ itemId: item!.id, amountCents: 1_050n }));
     expect(low.code, 'a bid below the minimum').toBe(Code.FailedPrecondition);
     expect(low.findDetails(BidTooLowDetailSchema).map((d) => [d.currentPriceCents, d.minimumNextBidCents])).toEqual([[1_000n, 1_100n]]);
 
@@ -83,7 +84,7 @@ describe('the API over h2c', () => {
     expect(missing.code, 'an item that does not exist').toBe(Code.NotFound);
 
     const { rows } = await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, start_at, end_at) VALUES ('Gone', 100, now() - interval '2 days', now() - interval '1 day') RETURNING id`);
-    const ended = await connectError(api.placeBid({ itemId: rows[0]!.id, userId: uuid(), amountCents: 500n }));
+    const ended = await connectError(api.placeBid({ itemId: rows[0]!.id, amountCents: 500n }));
     expect(ended.code, 'a bid on an ended auction').toBe(Code.FailedPrecondition);
     expect(ended.findDetails(BidTooLowDetailSchema), 'no price detail for an ended auction').toEqual([]);
 
@@ -91,7 +92,7 @@ describe('the API over h2c', () => {
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [item!.id]);
-      const busy = await connectError(api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 5_000n }));
+      const busy = await connectError(api.placeBid({ itemId: item!.id, amountCents: 5_000n }));
       expect(busy.code, 'a bid on an item locked longer than lock_timeout').toBe(Code.Unavailable);
       expect(busy.findDetails(BusyDetailSchema).map((d) => d.retryAfterMs)).toEqual([300]);
     } finally {
@@ -103,13 +104,13 @@ describe('the API over h2c', () => {
   it('honors the caller’s deadline: a bid stuck behind a lock ends with deadline_exceeded and is never written', async () => {
     // A service whose lock_timeout (5 s) outlasts the lock below: only the deadline can stop the bid.
     const patient = await startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 5_000 } });
-    const client = apiClient(patient.apiUrl);
+    const client = apiClient(patient.apiUrl, 'connect', await signIn(env.config));
     const { item } = await client.createItem({ title: 'Desk', startPriceCents: 100n, endAt: tomorrow() });
     const holder = await env.db.connect();
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [item!.id]);
-      const late = await connectError(client.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 100n }, { timeoutMs: 200 }));
+      const late = await connectError(client.placeBid({ itemId: item!.id, amountCents: 100n }, { timeoutMs: 200 }));
       expect(late.code).toBe(Code.DeadlineExceeded);
       // Held well past the deadline: a server that ignored it would still be waiting, and write once this ends.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -127,9 +128,9 @@ describe('the API over h2c', () => {
     // Every statement of the bid is quick; it stalls between its last statement and COMMIT.
     const slow = await startService(env, { failpoints: 'bid.before-commit=delay(1000)' });
     try {
-      const client = apiClient(slow.apiUrl);
+      const client = apiClient(slow.apiUrl, 'connect', await signIn(env.config));
       const { item } = await client.createItem({ title: 'Chair', startPriceCents: 100n, endAt: tomorrow() });
-      const late = await connectError(client.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 100n }, { timeoutMs: 300 }));
+      const late = await connectError(client.placeBid({ itemId: item!.id, amountCents: 100n }, { timeoutMs: 300 }));
       expect(late.code).toBe(Code.DeadlineExceeded);
       // Past the stall: a server that commits anyway has written the bid by now.
       await new Promise((resolve) => setTimeout(resolve, 1_200));
@@ -143,8 +144,8 @@ describe('the API over h2c', () => {
   it('counts each PlaceBid in the bid metrics: accepted, refused by reason, and the lock wait', async () => {
     const before = await bidMetrics(service.url);
     const { item } = await api.createItem({ title: 'Bell', startPriceCents: 100n, endAt: tomorrow() });
-    await api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 100n });
-    await connectError(api.placeBid({ itemId: item!.id, userId: uuid(), amountCents: 100n }));
+    await api.placeBid({ itemId: item!.id, amountCents: 100n });
+    await connectError(api.placeBid({ itemId: item!.id, amountCents: 100n }));
     const after = await bidMetrics(service.url);
     expect(
       { accepted: after.accepted - before.accepted, tooLow: after.tooLow - before.tooLow, lockWaits: after.lockWaits - before.lockWaits },
@@ -169,7 +170,7 @@ describe('the API over h2c', () => {
       new Promise<{ status: number; body: string }>((resolve, reject) => {
         const session = connect(service.apiUrl);
         session.on('error', reject);
-        const req = session.request({ ':method': 'POST', ':path': '/api/auction.api.v1.AuctionService/CreateItem', 'content-type': contentType, 'connect-protocol-version': '1' });
+        const req = session.request({ ':method': 'POST', ':path': '/api/auction.api.v1.AuctionService/CreateItem', 'content-type': contentType, 'connect-protocol-version': '1', ...bidder.headers });
         let text = '';
         let status = 0;
         req.on('response', (h) => (status = Number(h[':status'])));

@@ -10,18 +10,20 @@ import { startFaultProxy, type FaultProxy } from '#shared/fault-proxy.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
-import { apiClient, startService, tomorrow, type AuctionClient } from './fixtures.ts';
+import { apiClient, signIn, startService, tomorrow, type AuctionClient, type SignedIn } from './fixtures.ts';
 
 const env = useTestEnv();
 let pgProxy: FaultProxy;
 let service: ServiceProcess & { apiUrl: string };
 let api: AuctionClient;
+let bidder: SignedIn;
 
 beforeAll(async () => {
   pgProxy = await startFaultProxy({ target: env.config.databaseUrl });
   // The 2nd item insert fails on a failpoint: the unexpected error whose words must stay in the log.
   service = await startService(env, { databaseUrl: pgProxy.url(env.config.databaseUrl), failpoints: 'items.before-insert=error@2' });
-  api = apiClient(service.apiUrl);
+  bidder = await signIn(env.config);
+  api = apiClient(service.apiUrl, 'connect', bidder);
 });
 afterAll(async () => {
   await service?.stop();
@@ -42,12 +44,12 @@ async function connectError(call: Promise<unknown>): Promise<ConnectError> {
   throw new Error('the call succeeded; an error was expected');
 }
 
-/** One Connect call over h2c with a body as written, so JSON numbers reach the server as sent. */
+/** One Connect call over h2c with a body as written, so JSON numbers reach the server as sent; signed in as `bidder`. */
 function post(path: string, body: string, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
     const session = connect(service.apiUrl);
     session.on('error', reject);
-    const req = session.request({ ':method': 'POST', ':path': `/api/auction.api.v1.AuctionService/${path}`, 'content-type': 'application/json', 'connect-protocol-version': '1', ...headers });
+    const req = session.request({ ':method': 'POST', ':path': `/api/auction.api.v1.AuctionService/${path}`, 'content-type': 'application/json', 'connect-protocol-version': '1', ...bidder.headers, ...headers });
     let text = '';
     let head: Record<string, unknown> = {};
     req.on('response', (h) => (head = h));
@@ -68,12 +70,12 @@ describe('one error model on both transports', () => {
     const rounded = await post('CreateItem', `{"title":"Lamp","startPriceCents":9007199254740993,"endAt":"${endAt}"}`);
     expect({ status: rounded.status, ...JSON.parse(rounded.body) }, rounded.body).toMatchObject({ status: 400, code: 'invalid_argument', message: expect.stringMatching(/^start_price_cents /) });
     const itemId = await openItem();
-    const bid = await post('PlaceBid', `{"itemId":"${itemId}","userId":"${uuid()}","amountCents":9007199254740995}`);
+    const bid = await post('PlaceBid', `{"itemId":"${itemId}","amountCents":9007199254740995}`);
     expect({ status: bid.status, ...JSON.parse(bid.body) }, bid.body).toMatchObject({ status: 400, code: 'invalid_argument', message: expect.stringMatching(/^amount_cents /) });
     expect(await count('items'), 'items written by the refused call').toBe(before + 1n);
     expect(await count('bids'), 'bids written by the refused call').toBe(0n);
 
-    const exact = await post('PlaceBid', `{"itemId":"${itemId}","userId":"${uuid()}","amountCents":"9007199254740995"}`);
+    const exact = await post('PlaceBid', `{"itemId":"${itemId}","amountCents":"9007199254740995"}`);
     expect(exact.status, exact.body).toBe(200);
     const { rows } = await env.db.query<{ amount_cents: bigint }>('SELECT amount_cents FROM bids WHERE item_id = $1', [itemId]);
     expect(rows.map((r) => r.amount_cents)).toEqual([9007199254740995n]);
@@ -113,7 +115,7 @@ describe('one error model on both transports', () => {
       const res = await fetch(`${slow.url}/items/${itemId}/bids`, { method: 'POST', body: JSON.stringify({ userId: uuid(), amountCents: '100' }) });
       const body = await res.text();
       expect({ status: res.status, code: JSON.parse(body).error?.code }, `HTTP: ${body}`).toEqual({ status: 504, code: 'deadline_exceeded' });
-      const err = await connectError(apiClient(slow.apiUrl).placeBid({ itemId, userId: uuid(), amountCents: 100n }));
+      const err = await connectError(apiClient(slow.apiUrl, 'connect', await signIn(env.config)).placeBid({ itemId, amountCents: 100n }));
       expect(err.code, `Connect: ${err.message}`).toBe(Code.DeadlineExceeded);
     } finally {
       await holder.query('ROLLBACK');
@@ -137,7 +139,7 @@ describe('one error model on both transports', () => {
         const amountCents = BigInt(100 * attempt);
         if (viaConnect) {
           try {
-            const { bid } = await api.placeBid({ itemId, userId: uuid(), amountCents }, { timeoutMs: 10_000 });
+            const { bid } = await api.placeBid({ itemId, amountCents }, { timeoutMs: 10_000 });
             acknowledged.push(bid!.id);
           } catch (err) {
             const e = ConnectError.from(err);

@@ -5,12 +5,19 @@ import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import type { Config } from '#shared/config.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 import type { TestEnv } from '#shared/test/harness.ts';
+import { withBearer, type SignedIn } from '#shared/test/sign-in.ts';
+
+export { signIn, type SignedIn } from '#shared/test/sign-in.ts';
 
 export type AuctionClient = Client<typeof AuctionService>;
 
-/** A client of a bid-service's API over h2c, the way the ingress talks to it. */
-export function apiClient(apiUrl: string, protocol: 'connect' | 'grpc' = 'connect'): AuctionClient {
-  const options = { baseUrl: `${apiUrl}/api`, httpVersion: '2' as const };
+/**
+ * A client of a bid-service's API over h2c, the way the ingress talks to it; signed in as
+ * `as` (every call carries its token unless the call sets its own authorization header), or
+ * anonymous when `as` is absent.
+ */
+export function apiClient(apiUrl: string, protocol: 'connect' | 'grpc' = 'connect', as?: SignedIn): AuctionClient {
+  const options = { baseUrl: `${apiUrl}/api`, httpVersion: '2' as const, interceptors: as ? [withBearer(as.token)] : [] };
   return createClient(AuctionService, protocol === 'grpc' ? createGrpcTransport(options) : createConnectTransport(options));
 }
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { apiClient, startService, tomorrow, type AuctionClient } from './fixtures.ts';
+import { apiClient, signIn, startService, tomorrow, type AuctionClient } from './fixtures.ts';
 
 const env = useTestEnv();
 const limits = { maxConcurrentStreams: 8, sessionIdleTimeoutMs: 500, maxWatchStreams: 3 };
@@ -21,7 +21,7 @@ let service: ServiceProcess & { apiUrl: string };
 let api: AuctionClient;
 beforeAll(async () => {
   service = await startService(env, { api: { ...env.config.api, ...streamLimits } });
-  api = apiClient(service.apiUrl);
+  api = apiClient(service.apiUrl, 'connect', await signIn(env.config));
 });
 afterAll(() => service?.stop());
 

@@ -5,7 +5,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { apiClient, startService, startWorker, tomorrow } from './fixtures.ts';
+import { apiClient, signIn, startService, startWorker, tomorrow } from './fixtures.ts';
 
 const env = useTestEnv();
 let worker: ServiceProcess;
@@ -17,7 +17,7 @@ afterAll(() => worker?.stop());
 describe('SIGTERM', () => {
   it('finishes the bids in flight, ends the stream with unavailable, turns readiness red first, and exits 0', async () => {
     const service = await startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 10_000 } });
-    const api = apiClient(service.apiUrl);
+    const api = apiClient(service.apiUrl, 'connect', await signIn(env.config));
     const { item } = await api.createItem({ title: 'Harp', startPriceCents: 100n, endAt: tomorrow() });
     const streamEnd = (async () => {
       try {
@@ -33,7 +33,7 @@ describe('SIGTERM', () => {
     const holder = await env.db.connect();
     await holder.query('BEGIN');
     await holder.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [item!.id]);
-    const bids = [100n, 200n, 300n, 400n, 500n].map((amount) => api.placeBid({ itemId: item!.id, userId: crypto.randomUUID(), amountCents: amount }).then((r) => r.bid!.id, (err: unknown) => ConnectError.from(err)));
+    const bids = [100n, 200n, 300n, 400n, 500n].map((amount) => api.placeBid({ itemId: item!.id, amountCents: amount }).then((r) => r.bid!.id, (err: unknown) => ConnectError.from(err)));
     await vi.waitFor(async () => {
       const { rows } = await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`);
       expect(rows[0]!.n, 'bids waiting for the item lock').toBeGreaterThanOrEqual(1n);

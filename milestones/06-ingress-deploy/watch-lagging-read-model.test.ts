@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { apiClient, startService, startWorker, tomorrow, type AuctionClient } from './fixtures.ts';
+import { apiClient, signIn, startService, startWorker, tomorrow, type AuctionClient } from './fixtures.ts';
 
 const env = useTestEnv();
 let service: ServiceProcess & { apiUrl: string };
@@ -14,7 +14,7 @@ let api: AuctionClient;
 const HELD_MS = 60_000;
 beforeAll(async () => {
   [service, worker] = await Promise.all([startService(env), startWorker(env, { failpoints: `read-model.before-apply=delay(${HELD_MS})@2` })]);
-  api = apiClient(service.apiUrl);
+  api = apiClient(service.apiUrl, 'connect', await signIn(env.config));
 });
 afterAll(async () => {
   await Promise.all([service?.stop(), worker?.stop('SIGKILL')]);
@@ -26,9 +26,9 @@ describe('WatchItem while the read model lags behind the database', () => {
   it('sends the committed state first (PostgreSQL), not the read model’s older one', async () => {
     const { item } = await api.createItem({ title: 'Clock', startPriceCents: 100n, endAt: tomorrow() });
     const itemId = item!.id;
-    await api.placeBid({ itemId, userId: crypto.randomUUID(), amountCents: 100n });
+    await api.placeBid({ itemId, amountCents: 100n });
     await vi.waitFor(async () => expect(await readModel(itemId), 'the read model after the first bid').toMatchObject({ version: '1', source: 'redis' }), { timeout: 10_000, interval: 50 });
-    await api.placeBid({ itemId, userId: crypto.randomUUID(), amountCents: 200n });
+    await api.placeBid({ itemId, amountCents: 200n });
     await worker.waitForLog((l) => l.msg === 'failpoint fired' && l.failpoint === 'read-model.before-apply', 10_000);
     expect(await readModel(itemId), 'the read model while its consumer holds the second bid').toMatchObject({ version: '1', source: 'redis' });
 

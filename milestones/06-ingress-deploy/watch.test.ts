@@ -6,7 +6,7 @@ import type { ItemLive } from '#app/read-model/item-live.ts';
 import { startFaultProxy } from '#shared/fault-proxy.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { apiClient, startService, startWorker, tomorrow, type AuctionClient } from './fixtures.ts';
+import { apiClient, signIn, startService, startWorker, tomorrow, type AuctionClient } from './fixtures.ts';
 
 const env = useTestEnv();
 let service: ServiceProcess & { apiUrl: string };
@@ -14,7 +14,7 @@ let worker: ServiceProcess;
 let api: AuctionClient;
 beforeAll(async () => {
   [service, worker] = await Promise.all([startService(env), startWorker(env)]);
-  api = apiClient(service.apiUrl);
+  api = apiClient(service.apiUrl, 'connect', await signIn(env.config));
 });
 afterAll(async () => {
   await Promise.all([service?.stop(), worker?.stop()]);
@@ -28,8 +28,7 @@ const openStreams = async () => {
 describe('WatchItem', () => {
   it('sends the current state, then every bid in order, then the close; and lets go when the client leaves', async () => {
     const { item } = await api.createItem({ title: 'Globe', startPriceCents: 100n, endAt: { seconds: BigInt(Math.floor(Date.now() / 1000) + 4), nanos: 0 } });
-    const userId = crypto.randomUUID();
-    await api.placeBid({ itemId: item!.id, userId, amountCents: 100n });
+    await api.placeBid({ itemId: item!.id, amountCents: 100n });
     const leaving = new AbortController();
     const seen: Array<[bigint, bigint | undefined, number]> = [];
     const watching = (async () => {
@@ -39,7 +38,7 @@ describe('WatchItem', () => {
       }
     })();
     await vi.waitFor(() => expect(seen.length, 'the first message: the state now').toBeGreaterThan(0), { timeout: 5_000, interval: 50 });
-    for (const amount of [200n, 300n, 400n, 500n]) await api.placeBid({ itemId: item!.id, userId: crypto.randomUUID(), amountCents: amount });
+    for (const amount of [200n, 300n, 400n, 500n]) await api.placeBid({ itemId: item!.id, amountCents: amount });
     await watching;
     // The first state may already include the first bid (version 1) or not yet (version 0): what follows is every change once, in order.
     const first = Number(seen[0]![0]);
@@ -77,7 +76,7 @@ describe('WatchItem while the service’s RabbitMQ connection is down', () => {
     const proxy = await startFaultProxy({ target: env.config.amqpUrl });
     const cut = await startService(env, { amqpUrl: proxy.url(env.config.amqpUrl) });
     try {
-      const client = apiClient(cut.apiUrl);
+      const client = apiClient(cut.apiUrl, 'connect', await signIn(env.config));
       const { item } = await client.createItem({ title: 'Loom', startPriceCents: 100n, endAt: tomorrow() });
       const versions: bigint[] = [];
       const done = new AbortController();
@@ -91,7 +90,7 @@ describe('WatchItem while the service’s RabbitMQ connection is down', () => {
       proxy.refuse(true);
       proxy.cutAll();
       // Placed while the hub hears nothing: their events reach the worker, not this service.
-      for (const amount of [100n, 200n, 300n]) await client.placeBid({ itemId: item!.id, userId: crypto.randomUUID(), amountCents: amount });
+      for (const amount of [100n, 200n, 300n]) await client.placeBid({ itemId: item!.id, amountCents: amount });
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       proxy.refuse(false);
       await Promise.race([watching, new Promise((_, reject) => setTimeout(() => reject(new Error(`the stream did not reach version 3 within 15 s after the reconnect; it saw ${versions.join(', ')}`)), 15_000))]);

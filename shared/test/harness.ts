@@ -2,7 +2,8 @@
 // migrated template, its own exchange and queue names, its own Redis key prefix.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { loadConfig, type Config } from '../config.ts';
+import { join } from 'node:path';
+import { DEV_JWKS_FILE, loadConfig, type Config } from '../config.ts';
 import { createDb, type Db } from '../db.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { createDatabase, createDatabaseAt, databaseUrlFor, dropDatabase } from '../migrate.ts';
@@ -10,6 +11,7 @@ import { deleteExchangeAndQueues } from '../queues.ts';
 import { deleteRedisKeys } from '../redis.ts';
 import type { WorkbookContext } from './global-setup.ts';
 import { killServiceProcesses } from './service-process.ts';
+import { repoRoot } from '../workbook/trees.ts';
 
 export interface TestEnv {
   /** Config for an app instance that sees only this file's database, names and keys. */
@@ -41,7 +43,9 @@ export function useTestEnv(): TestEnv {
       tree: workbook.tree,
       log,
       db: createDb({ url: databaseUrl, log, applicationName: `test-${id}` }),
-      config: loadConfig({}, {
+      // Dev sign-in on, with the repo's development key set (generated on first use, shared by
+      // every file): tests sign in as named bidders (#shared/test/sign-in.ts).
+      config: loadConfig({ AUTH_DEV_SIGN_IN: 'true', AUTH_JWKS_FILE: join(repoRoot, DEV_JWKS_FILE) }, {
         databaseUrl,
         amqpUrl: workbook.amqpUrl,
         redisUrl: workbook.redisUrl,

@@ -15,6 +15,7 @@ import { AuctionService } from '../api/gen/auction/api/v1/auction_pb.ts';
 import { openItems, placeBidsOverHttp, postBid } from '../chaos.ts';
 import { startFaultProxy, type FaultProxy } from '../fault-proxy.ts';
 import { installed } from '../test/binary-process.ts';
+import { signIn, withBearer } from '../test/sign-in.ts';
 import { useTestEnv } from '../test/harness.ts';
 import { acceleratedRules, metricNames, OBSERVABILITY_BINARIES, observabilityDir, startPostgresExporter, startPrometheus, startRedisExporter, type Exporter, type Prometheus } from '../test/prometheus.ts';
 import { startServiceProcess, type ServiceProcess } from '../test/service-process.ts';
@@ -92,8 +93,8 @@ describe.skipIf(missing.length > 0)(title, () => {
     // auction_dependency_up is set by each readiness probe (kubelet's, compose's healthcheck): one here.
     expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
     // And one over the Connect API, what the frontend calls: the RPC series the bid alerts read.
-    const api = createClient(AuctionService, createConnectTransport({ baseUrl: `${service.apiUrl!}/api`, httpVersion: '2' }));
-    await api.placeBid({ itemId: items[1]!, userId: crypto.randomUUID(), amountCents: 1_000_000_000n, requestId: crypto.randomUUID() });
+    const api = createClient(AuctionService, createConnectTransport({ baseUrl: `${service.apiUrl!}/api`, httpVersion: '2', interceptors: [withBearer((await signIn(env.config)).token)] }));
+    await api.placeBid({ itemId: items[1]!, amountCents: 1_000_000_000n, requestId: crypto.randomUUID() });
 
     const scraped = ['bid-service', 'bid-worker', 'postgres', 'redis', ...(rabbitmqPlugin ? ['rabbitmq'] : [])];
     await vi.waitFor(async () => {

@@ -11,7 +11,9 @@ import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { correlationIdFrom, withCorrelationId } from '#shared/logger.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
-import { auctionService } from './auction-service.ts';
+import { createTokenVerifier } from '../auth/verify-token.ts';
+import { auctionService, toConnect } from './auction-service.ts';
+import { authenticate } from './authenticate.ts';
 import { withCorrelationHeader } from './correlation-header.ts';
 import { strictJsonDecoder } from './strict-json.ts';
 import { startWatchHub, type WatchHub } from './watch-hub.ts';
@@ -96,13 +98,15 @@ const GRPC_TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, 
 
 export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
   const hub = await startWatchHub(deps);
+  const verifier = await createTokenVerifier(deps.config.auth, deps.log);
   deps.metrics.registry.registerMetric(
     new Gauge({ name: 'api_watch_streams', help: 'Open WatchItem streams.', registers: [], collect() { this.set(hub.watchers); } }),
   );
   const handler = connectNodeAdapter({
     requestPathPrefix: API_PREFIX,
     routes: (router) => router.service(AuctionService, auctionService({ ...deps, hub })),
-    interceptors: [correlationAndLog(deps)],
+    // Outermost first: every call is logged and measured, refused ones (unauthenticated) too.
+    interceptors: [correlationAndLog(deps), authenticate(verifier, toConnect)],
     readMaxBytes: deps.config.api.readMaxBytes,
     maxTimeoutMs: deps.config.api.maxTimeoutMs,
     acceptCompression: ACCEPT_COMPRESSION,

@@ -33,6 +33,9 @@ const retryLater = (message: string, retryAfterMs: number): HttpError => ({
   headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
 });
 
+/** RFC 6750's challenge: no token at all is a bare Bearer; a bad one says invalid_token. */
+export const bearerChallenge = (reason: string) => (reason === 'missing' ? 'Bearer realm="auction"' : 'Bearer realm="auction", error="invalid_token"');
+
 /** One answer per code. A DomainError added without a case here fails typecheck at `never`. */
 export function domainErrorToHttp(err: DomainError): HttpError {
   // #region m1: answer each domain error by its code; a new code without a case must not compile

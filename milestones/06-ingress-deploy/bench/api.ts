@@ -34,7 +34,7 @@ async function unaryLoad(size: Size, client: AuctionClient, items: string[], nex
         const itemId = items[Math.floor(Math.random() * items.length)]!;
         const started = performance.now();
         try {
-          await client.placeBid({ itemId, userId, amountCents: nextAmount(), requestId: randomUUID() }, { timeoutMs: 5_000 });
+          await client.placeBid({ itemId, amountCents: nextAmount(), requestId: randomUUID() }, { timeoutMs: 5_000 });
           accepted++;
         } catch (err) {
           const ce = ConnectError.from(err);
@@ -73,7 +73,7 @@ export const benchmark = {
       let amount = 1_000n;
       const nextAmount = () => (amount += 1n);
       // Warm both paths (connections, TLS, JIT) before measuring.
-      for (const c of [direct, viaIngress]) await Promise.all(items.slice(0, size.clients).map((itemId) => c.placeBid({ itemId, userId: randomUUID(), amountCents: nextAmount() })));
+      for (const c of [direct, viaIngress]) await Promise.all(items.slice(0, size.clients).map((itemId) => c.placeBid({ itemId, amountCents: nextAmount() })));
       // Direct, ingress, direct again: the ceiling is the better direct run, so that the order of
       // the runs (a warmer database, JIT) cannot put the ingress above it.
       ctx.say(`direct h2c to bid-service: ${size.clients} clients, ${size.items} items, ${size.seconds} s`);
@@ -107,7 +107,7 @@ export const benchmark = {
       const fanout: number[] = [];
       let missing = 0;
       for (let b = 0; b < size.fanoutBids; b++) {
-        const { bid } = await viaIngress.placeBid({ itemId: hot!, userId: randomUUID(), amountCents: 1_000n + BigInt(b) * 100n });
+        const { bid } = await viaIngress.placeBid({ itemId: hot!, amountCents: 1_000n + BigInt(b) * 100n });
         const committedAt = performance.now();
         await waitAll(bid!.sequence, 5_000);
         for (const got of received) {

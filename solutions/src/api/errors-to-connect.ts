@@ -61,6 +61,12 @@ export function domainErrorToConnect(err: DomainError): ConnectError {
     // statement_timeout, which a call's deadline lowers (api/auction-service.ts): the caller's time ran out.
     case 'statement_timeout':
       return new ConnectError(err.message, Code.DeadlineExceeded);
+    // No valid bearer token: the client signs in (again); the message says what was wrong with it.
+    case 'unauthenticated':
+      return new ConnectError(err.message, Code.Unauthenticated);
+    // Turned off by configuration: permission_denied, not unimplemented (HTTP 501, a 5xx that alerts).
+    case 'sign_in_disabled':
+      return new ConnectError(err.message, Code.PermissionDenied);
     default: {
       const unmapped: never = err;
       throw new Error(`no Connect code for ${JSON.stringify(unmapped)}`);

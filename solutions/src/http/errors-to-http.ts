@@ -33,6 +33,9 @@ const retryLater = (message: string, retryAfterMs: number): HttpError => ({
   headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
 });
 
+/** RFC 6750's challenge: no token at all is a bare Bearer; a bad one says invalid_token. */
+export const bearerChallenge = (reason: string) => (reason === 'missing' ? 'Bearer realm="auction"' : 'Bearer realm="auction", error="invalid_token"');
+
 /** One answer per code. A DomainError added without a case here fails typecheck at `never`. */
 export function domainErrorToHttp(err: DomainError): HttpError {
   // #region m1: answer each domain error by its code; a new code without a case must not compile
@@ -66,6 +69,12 @@ export function domainErrorToHttp(err: DomainError): HttpError {
     // The database ran past statement_timeout: the same answer a Connect caller gets (deadline_exceeded).
     case 'statement_timeout':
       return { status: 504, body: { error: { code: 'deadline_exceeded', message: err.message } } };
+    // No valid bearer token: 401 with the challenge RFC 6750 asks for, the reason in the body.
+    case 'unauthenticated':
+      return { status: 401, body: { error: { code: 'unauthenticated', message: err.message, reason: err.reason } }, headers: { 'www-authenticate': bearerChallenge(err.reason) } };
+    // Turned off here, not broken: 403, never a 5xx that would page someone for a client's call.
+    case 'sign_in_disabled':
+      return { status: 403, body: { error: { code: 'permission_denied', message: err.message } } };
     default: {
       const unmapped: never = err;
       throw new Error(`no HTTP answer for ${JSON.stringify(unmapped)}`);

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file auction/api/v1/auction.proto.
  */
 export const file_auction_api_v1_auction: GenFile = /*@__PURE__*/
-  fileDesc("ChxhdWN0aW9uL2FwaS92MS9hdWN0aW9uLnByb3RvEg5hdWN0aW9uLmFwaS52MSLbAQoESXRlbRIKCgJpZBgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIZChFzdGFydF9wcmljZV9jZW50cxgEIAEoAxIsCghzdGFydF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoGZW5kX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK7AQoISXRlbUxpdmUSDwoHaXRlbV9pZBgBIAEoCRIqCgZzdGF0dXMYAiABKA4yGi5hdWN0aW9uLmFwaS52MS5JdGVtU3RhdHVzEhgKC3ByaWNlX2NlbnRzGAMgASgDSACIAQESFgoJbGVhZGVyX2lkGAQgASgJSAGIAQESEQoJYmlkX2NvdW50GAUgASgDEg8KB3ZlcnNpb24YBiABKANCDgoMX3ByaWNlX2NlbnRzQgwKCl9sZWFkZXJfaWQiigEKA0JpZBIKCgJpZBgBIAEoCRIPCgdpdGVtX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFAoMYW1vdW50X2NlbnRzGAQgASgDEhAKCHNlcXVlbmNlGAUgASgDEi0KCXBsYWNlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirAEKEUNyZWF0ZUl0ZW1SZXF1ZXN0Eg0KBXRpdGxlGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhkKEXN0YXJ0X3ByaWNlX2NlbnRzGAMgASgDEiwKCHN0YXJ0X2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZlbmRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjgKEkNyZWF0ZUl0ZW1SZXNwb25zZRIiCgRpdGVtGAEgASgLMhQuYXVjdGlvbi5hcGkudjEuSXRlbSIcCg5HZXRJdGVtUmVxdWVzdBIKCgJpZBgBIAEoCSJdCg9HZXRJdGVtUmVzcG9uc2USIgoEaXRlbRgBIAEoCzIULmF1Y3Rpb24uYXBpLnYxLkl0ZW0SJgoEbGl2ZRgCIAEoCzIYLmF1Y3Rpb24uYXBpLnYxLkl0ZW1MaXZlIjAKEExpc3RJdGVtc1JlcXVlc3QSDQoFbGltaXQYASABKA0SDQoFYWZ0ZXIYAiABKAkiTAoRTGlzdEl0ZW1zUmVzcG9uc2USIwoFaXRlbXMYASADKAsyFC5hdWN0aW9uLmFwaS52MS5JdGVtEhIKCm5leHRfYWZ0ZXIYAiABKAkiXQoPUGxhY2VCaWRSZXF1ZXN0Eg8KB2l0ZW1faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIUCgxhbW91bnRfY2VudHMYAyABKAMSEgoKcmVxdWVzdF9pZBgEIAEoCSI0ChBQbGFjZUJpZFJlc3BvbnNlEiAKA2JpZBgBIAEoCzITLmF1Y3Rpb24uYXBpLnYxLkJpZCIjChBXYXRjaEl0ZW1SZXF1ZXN0Eg8KB2l0ZW1faWQYASABKAkiOwoRV2F0Y2hJdGVtUmVzcG9uc2USJgoEbGl2ZRgBIAEoCzIYLmF1Y3Rpb24uYXBpLnYxLkl0ZW1MaXZlImsKD0JpZFRvb0xvd0RldGFpbBIgChNjdXJyZW50X3ByaWNlX2NlbnRzGAEgASgDSACIAQESHgoWbWluaW11bV9uZXh0X2JpZF9jZW50cxgCIAEoA0IWChRfY3VycmVudF9wcmljZV9jZW50cyIkCgpCdXN5RGV0YWlsEhYKDnJldHJ5X2FmdGVyX21zGAEgASgNIjQKDkZpZWxkVmlvbGF0aW9uEg0KBWZpZWxkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJKlcKCkl0ZW1TdGF0dXMSGwoXSVRFTV9TVEFUVVNfVU5TUEVDSUZJRUQQABIUChBJVEVNX1NUQVRVU19PUEVOEAESFgoSSVRFTV9TVEFUVVNfQ0xPU0VEEAIypgMKDkF1Y3Rpb25TZXJ2aWNlElMKCkNyZWF0ZUl0ZW0SIS5hdWN0aW9uLmFwaS52MS5DcmVhdGVJdGVtUmVxdWVzdBoiLmF1Y3Rpb24uYXBpLnYxLkNyZWF0ZUl0ZW1SZXNwb25zZRJKCgdHZXRJdGVtEh4uYXVjdGlvbi5hcGkudjEuR2V0SXRlbVJlcXVlc3QaHy5hdWN0aW9uLmFwaS52MS5HZXRJdGVtUmVzcG9uc2USUAoJTGlzdEl0ZW1zEiAuYXVjdGlvbi5hcGkudjEuTGlzdEl0ZW1zUmVxdWVzdBohLmF1Y3Rpb24uYXBpLnYxLkxpc3RJdGVtc1Jlc3BvbnNlEk0KCFBsYWNlQmlkEh8uYXVjdGlvbi5hcGkudjEuUGxhY2VCaWRSZXF1ZXN0GiAuYXVjdGlvbi5hcGkudjEuUGxhY2VCaWRSZXNwb25zZRJSCglXYXRjaEl0ZW0SIC5hdWN0aW9uLmFwaS52MS5XYXRjaEl0ZW1SZXF1ZXN0GiEuYXVjdGlvbi5hcGkudjEuV2F0Y2hJdGVtUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChxhdWN0aW9uL2FwaS92MS9hdWN0aW9uLnByb3RvEg5hdWN0aW9uLmFwaS52MSLbAQoESXRlbRIKCgJpZBgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIZChFzdGFydF9wcmljZV9jZW50cxgEIAEoAxIsCghzdGFydF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoGZW5kX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK7AQoISXRlbUxpdmUSDwoHaXRlbV9pZBgBIAEoCRIqCgZzdGF0dXMYAiABKA4yGi5hdWN0aW9uLmFwaS52MS5JdGVtU3RhdHVzEhgKC3ByaWNlX2NlbnRzGAMgASgDSACIAQESFgoJbGVhZGVyX2lkGAQgASgJSAGIAQESEQoJYmlkX2NvdW50GAUgASgDEg8KB3ZlcnNpb24YBiABKANCDgoMX3ByaWNlX2NlbnRzQgwKCl9sZWFkZXJfaWQiigEKA0JpZBIKCgJpZBgBIAEoCRIPCgdpdGVtX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFAoMYW1vdW50X2NlbnRzGAQgASgDEhAKCHNlcXVlbmNlGAUgASgDEi0KCXBsYWNlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirAEKEUNyZWF0ZUl0ZW1SZXF1ZXN0Eg0KBXRpdGxlGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhkKEXN0YXJ0X3ByaWNlX2NlbnRzGAMgASgDEiwKCHN0YXJ0X2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZlbmRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjgKEkNyZWF0ZUl0ZW1SZXNwb25zZRIiCgRpdGVtGAEgASgLMhQuYXVjdGlvbi5hcGkudjEuSXRlbSIcCg5HZXRJdGVtUmVxdWVzdBIKCgJpZBgBIAEoCSJdCg9HZXRJdGVtUmVzcG9uc2USIgoEaXRlbRgBIAEoCzIULmF1Y3Rpb24uYXBpLnYxLkl0ZW0SJgoEbGl2ZRgCIAEoCzIYLmF1Y3Rpb24uYXBpLnYxLkl0ZW1MaXZlIjAKEExpc3RJdGVtc1JlcXVlc3QSDQoFbGltaXQYASABKA0SDQoFYWZ0ZXIYAiABKAkiTAoRTGlzdEl0ZW1zUmVzcG9uc2USIwoFaXRlbXMYASADKAsyFC5hdWN0aW9uLmFwaS52MS5JdGVtEhIKCm5leHRfYWZ0ZXIYAiABKAkiWwoPUGxhY2VCaWRSZXF1ZXN0Eg8KB2l0ZW1faWQYASABKAkSFAoMYW1vdW50X2NlbnRzGAMgASgDEhIKCnJlcXVlc3RfaWQYBCABKAlKBAgCEANSB3VzZXJfaWQiNAoQUGxhY2VCaWRSZXNwb25zZRIgCgNiaWQYASABKAsyEy5hdWN0aW9uLmFwaS52MS5CaWQiIwoQV2F0Y2hJdGVtUmVxdWVzdBIPCgdpdGVtX2lkGAEgASgJIjsKEVdhdGNoSXRlbVJlc3BvbnNlEiYKBGxpdmUYASABKAsyGC5hdWN0aW9uLmFwaS52MS5JdGVtTGl2ZSJrCg9CaWRUb29Mb3dEZXRhaWwSIAoTY3VycmVudF9wcmljZV9jZW50cxgBIAEoA0gAiAEBEh4KFm1pbmltdW1fbmV4dF9iaWRfY2VudHMYAiABKANCFgoUX2N1cnJlbnRfcHJpY2VfY2VudHMiJAoKQnVzeURldGFpbBIWCg5yZXRyeV9hZnRlcl9tcxgBIAEoDSI0Cg5GaWVsZFZpb2xhdGlvbhINCgVmaWVsZBgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCSIiCg1TaWduSW5SZXF1ZXN0EhEKCXVzZXJfbmFtZRgBIAEoCSJiCg5TaWduSW5SZXNwb25zZRINCgV0b2tlbhgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgliaWRkZXJfaWQYAyABKAkqVwoKSXRlbVN0YXR1cxIbChdJVEVNX1NUQVRVU19VTlNQRUNJRklFRBAAEhQKEElURU1fU1RBVFVTX09QRU4QARIWChJJVEVNX1NUQVRVU19DTE9TRUQQAjLvAwoOQXVjdGlvblNlcnZpY2USUwoKQ3JlYXRlSXRlbRIhLmF1Y3Rpb24uYXBpLnYxLkNyZWF0ZUl0ZW1SZXF1ZXN0GiIuYXVjdGlvbi5hcGkudjEuQ3JlYXRlSXRlbVJlc3BvbnNlEkoKB0dldEl0ZW0SHi5hdWN0aW9uLmFwaS52MS5HZXRJdGVtUmVxdWVzdBofLmF1Y3Rpb24uYXBpLnYxLkdldEl0ZW1SZXNwb25zZRJQCglMaXN0SXRlbXMSIC5hdWN0aW9uLmFwaS52MS5MaXN0SXRlbXNSZXF1ZXN0GiEuYXVjdGlvbi5hcGkudjEuTGlzdEl0ZW1zUmVzcG9uc2USTQoIUGxhY2VCaWQSHy5hdWN0aW9uLmFwaS52MS5QbGFjZUJpZFJlcXVlc3QaIC5hdWN0aW9uLmFwaS52MS5QbGFjZUJpZFJlc3BvbnNlElIKCVdhdGNoSXRlbRIgLmF1Y3Rpb24uYXBpLnYxLldhdGNoSXRlbVJlcXVlc3QaIS5hdWN0aW9uLmFwaS52MS5XYXRjaEl0ZW1SZXNwb25zZTABEkcKBlNpZ25JbhIdLmF1Y3Rpb24uYXBpLnYxLlNpZ25JblJlcXVlc3QaHi5hdWN0aW9uLmFwaS52MS5TaWduSW5SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Money is int64 minor units (cents) everywhere; in JSON it is a string, never a float.
@@ -314,17 +314,13 @@ export type PlaceBidRequest = Message<"auction.api.v1.PlaceBidRequest"> & {
   itemId: string;
 
   /**
-   * @generated from field: string user_id = 2;
-   */
-  userId: string;
-
-  /**
    * @generated from field: int64 amount_cents = 3;
    */
   amountCents: bigint;
 
   /**
-   * The same request id from the same bidder gets the original answer (milestone 3).
+   * The same request id from the same signed-in bidder gets the original answer (milestone 3);
+   * another bidder's request ids are never confused with this one's.
    *
    * @generated from field: string request_id = 4;
    */
@@ -459,6 +455,58 @@ export const FieldViolationSchema: GenMessage<FieldViolation> = /*@__PURE__*/
   messageDesc(file_auction_api_v1_auction, 15);
 
 /**
+ * @generated from message auction.api.v1.SignInRequest
+ */
+export type SignInRequest = Message<"auction.api.v1.SignInRequest"> & {
+  /**
+   * A demo user's name, e.g. "alice": the same name is always the same bidder.
+   *
+   * @generated from field: string user_name = 1;
+   */
+  userName: string;
+};
+
+/**
+ * Describes the message auction.api.v1.SignInRequest.
+ * Use `create(SignInRequestSchema)` to create a new message.
+ */
+export const SignInRequestSchema: GenMessage<SignInRequest> = /*@__PURE__*/
+  messageDesc(file_auction_api_v1_auction, 16);
+
+/**
+ * @generated from message auction.api.v1.SignInResponse
+ */
+export type SignInResponse = Message<"auction.api.v1.SignInResponse"> & {
+  /**
+   * A JWT: send it as `authorization: Bearer <token>` on PlaceBid and CreateItem.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * When the token stops being accepted; sign in again before then.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * The token's subject: the bidder id bids and ItemLive.leader_id carry for this user.
+   *
+   * @generated from field: string bidder_id = 3;
+   */
+  bidderId: string;
+};
+
+/**
+ * Describes the message auction.api.v1.SignInResponse.
+ * Use `create(SignInResponseSchema)` to create a new message.
+ */
+export const SignInResponseSchema: GenMessage<SignInResponse> = /*@__PURE__*/
+  messageDesc(file_auction_api_v1_auction, 17);
+
+/**
  * @generated from enum auction.api.v1.ItemStatus
  */
 export enum ItemStatus {
@@ -485,6 +533,12 @@ export const ItemStatusSchema: GenEnum<ItemStatus> = /*@__PURE__*/
   enumDesc(file_auction_api_v1_auction, 0);
 
 /**
+ * Authentication: PlaceBid and CreateItem need `authorization: Bearer <jwt>` (a JWT the server
+ * verifies against its configured key set); without one, or with one that is expired, tampered
+ * with, signed by another key or for another issuer or audience, they answer unauthenticated.
+ * The bidder (or seller) is the token's `sub`, never a field of the request. GetItem, ListItems
+ * and WatchItem are public and ignore any token. SignIn is for development and tests only.
+ *
  * @generated from service auction.api.v1.AuctionService
  */
 export const AuctionService: GenService<{
@@ -532,6 +586,18 @@ export const AuctionService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchItemRequestSchema;
     output: typeof WatchItemResponseSchema;
+  },
+  /**
+   * A short-lived token for a named demo user, signed with the server's development key. Only
+   * where dev sign-in is on (AUTH_DEV_SIGN_IN=true: the tests, `npm run demo`, compose's dev
+   * setup); elsewhere permission_denied, and tokens come from the identity provider.
+   *
+   * @generated from rpc auction.api.v1.AuctionService.SignIn
+   */
+  signIn: {
+    methodKind: "unary";
+    input: typeof SignInRequestSchema;
+    output: typeof SignInResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_auction_api_v1_auction, 0);
