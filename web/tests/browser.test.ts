@@ -68,12 +68,17 @@ async function openSignedIn(name: string): Promise<Page> {
   const page = await context.newPage();
   page.on('console', (m) => consoleLines.push(`[${name}] ${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`[${name}] page error: ${e.message}`));
-  await page.goto(`${ingress.url}/?item=${itemId}`);
-  await page.getByTestId('user-name').fill(name);
-  await page.getByTestId('sign-in-button').click();
-  await page.getByTestId('who').filter({ hasText: name }).waitFor({ timeout: patient(10_000) });
-  // Live: the stream's first message (the item's state) is on the page.
-  await page.locator('[data-testid=item][data-version]').waitFor({ timeout: patient(15_000) });
+  try {
+    await page.goto(`${ingress.url}/?item=${itemId}`);
+    await page.getByTestId('user-name').fill(name);
+    await page.getByTestId('sign-in-button').click();
+    await page.getByTestId('who').filter({ hasText: name }).waitFor({ timeout: patient(10_000) });
+    // Live: the stream's first message (the item's state) is on the page.
+    await page.locator('[data-testid=item][data-version]').waitFor({ timeout: patient(15_000) });
+  } catch (err) {
+    await shot(page, `failed-to-open-${name}.png`).catch(() => undefined);
+    throw new Error(withConsole(`${name}'s page did not open the item signed in: ${(err as Error).message.split('\n')[0]}`));
+  }
   return page;
 }
 
