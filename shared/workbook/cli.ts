@@ -1,6 +1,7 @@
 // The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate | events | dlq.
 import { ConfigError, loadConfig, MINIMUM_NODE, nodeIsSupported } from '../config.ts';
 import { restoreDrillCommand } from './commands/restore-drill.ts';
+import { demoCommand } from './commands/demo.ts';
 import { seedCommand } from './commands/seed.ts';
 import { createDatabase, databaseExists, databaseName, MigrationFailed, runMigrations } from '../migrate.ts';
 import { milestone } from '../../milestones/manifest.ts';
@@ -37,7 +38,8 @@ const USAGE = `Usage:
   npm run migrate [-- down] [-- --to NAME | --count N] [-- --solution]  apply your migrations to DATABASE_URL (for npm run start:service)
   npm run backfill [-- --from-start]         fill bids.bidder_id batch by batch, resumable (milestone 5)
   npm run seed [-- --bids N] [-- --items N]  load realistic items and bids into DATABASE_URL with COPY (default 1,000,000 bids)
-  npm run restore-drill [-- --dump FILE | --backups DIR]  restore a backup (or a fresh pg_dump) into a scratch database and check it against DATABASE_URL`;
+  npm run restore-drill [-- --dump FILE | --backups DIR]  restore a backup (or a fresh pg_dump) into a scratch database and check it against DATABASE_URL
+  npm run demo [-- --bidders N] [-- --mine] [-- --port 8443]  the whole system and the live auction page on https://localhost:8443 (Ctrl-C stops it)`;
 
 function parseMilestone(raw: string | undefined, command: string): number {
   const n = Number(raw);
@@ -99,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
       return seedCommand(argv);
     case 'restore-drill':
       return restoreDrillCommand(argv);
+    case 'demo':
+      return demoCommand(argv);
     case 'migrate': {
       const config = loadConfig();
       const tree = flags.has('--solution') ? solutionsDir : exercisesDir;
