@@ -2,13 +2,15 @@
 // and the verdict line every scenario ends with.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { loadConfig, type Config } from './config.ts';
+import { DEV_JWKS_FILE, loadConfig, type Config } from './config.ts';
 import { createDatabase, createDatabaseAt, databaseUrlFor, dropDatabase } from './migrate.ts';
 import { CONSUMERS, deleteExchangeAndQueues, queueNames } from './queues.ts';
 import { deleteRedisKeys } from './redis.ts';
 import type { Infra } from './test/infra.ts';
+import { repoRoot } from './workbook/trees.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -59,7 +61,8 @@ export async function scenarioEnvironment(ctx: ChaosContext, overrides: Partial<
       : await createDatabaseAt({ serverUrl: ctx.infra.databaseUrl, name: `wb_chaos_${randomBytes(4).toString('hex')}`, tree: ctx.tree, to: options.migrateTo });
   const id = randomBytes(3).toString('hex');
   const exchange = `wb.chaos.${id}.events`;
-  const config = scenarioConfig(loadConfig({}), {
+  // Dev sign-in, with the repo's development key set: the scenarios' bidders sign in (shared/test/sign-in.ts).
+  const config = scenarioConfig(loadConfig({ AUTH_DEV_SIGN_IN: 'true', AUTH_JWKS_FILE: join(repoRoot, DEV_JWKS_FILE) }), {
     databaseUrl: database.url,
     amqpUrl: ctx.infra.amqpUrl,
     redisUrl: ctx.infra.redisUrl,

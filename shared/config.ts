@@ -292,7 +292,9 @@ export function configToEnv(config: Config): Record<string, string> {
     API_STREAM_RESET_BURST: String(config.api.streamResetBurst),
     API_STREAM_RESET_RATE: String(config.api.streamResetRate),
     SHUTDOWN_GRACE_MS: String(config.http.shutdownGraceMs),
-    ...(config.auth.keySet.kind === 'url' ? { AUTH_JWKS_URL: config.auth.keySet.url } : { AUTH_JWKS_FILE: config.auth.keySet.path }),
+    // Both, one of them empty (unset): a child process must not inherit the other from its parent's environment.
+    AUTH_JWKS_FILE: config.auth.keySet.kind === 'file' ? config.auth.keySet.path : '',
+    AUTH_JWKS_URL: config.auth.keySet.kind === 'url' ? config.auth.keySet.url : '',
     AUTH_ISSUER: config.auth.issuer,
     AUTH_AUDIENCE: config.auth.audience,
     AUTH_ALGORITHMS: config.auth.algorithms.join(','),

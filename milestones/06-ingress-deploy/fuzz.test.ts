@@ -1,7 +1,9 @@
 // Milestone 6 · hostile input, generated: requests no client of ours would send, on the
 // HTTP/1.1 JSON routes and on the Connect API (JSON and binary). Whatever arrives, the service
 // stays up, answers no 5xx while its dependencies are up, names a field or a reason in every
-// 4xx, and writes nothing for a request it refused.
+// 4xx, and writes nothing for a request it refused. Connect calls carry a valid bearer token,
+// none, or a bad one (expired, tampered, another key, not a token): a write without a valid
+// one is never accepted.
 //
 // A short run here; `npm run fuzz -- --runs 100000` for a long one. The seed is printed: a
 // failure replays with `npm run fuzz -- --seed S --runs N`.
@@ -11,7 +13,9 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateItemRequestSchema, CreateItemResponseSchema, PlaceBidRequestSchema, PlaceBidResponseSchema } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
+import { generateKeyPair, SignJWT } from 'jose';
 import { loadWorkbookSettings } from '#shared/config.ts';
+import { DEV_ALGORITHM, issueDevToken } from '#shared/dev-auth.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { startService } from './fixtures.ts';
@@ -25,9 +29,18 @@ let service: ServiceProcess & { apiUrl: string };
 let itemId: string;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 let h2: http2.ClientHttp2Session | undefined;
+/** The authorization header of each kind of caller; `none` sends no header. */
+let authorization: Record<Exclude<Caller, 'none'>, string>;
 
 beforeAll(async () => {
   service = await startService(env);
+  const valid = (await issueDevToken(env.config.auth, 'fuzzer')).token;
+  const expired = (await issueDevToken(env.config.auth, 'fuzzer', { now: new Date(Date.now() - 7_200_000), ttlSeconds: 60 })).token;
+  const [header, payload, signature] = valid.split('.');
+  const tampered = [header, Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: crypto.randomUUID() })).toString('base64url'), signature].join('.');
+  const { privateKey } = await generateKeyPair(DEV_ALGORITHM);
+  const otherKey = await new SignJWT({}).setProtectedHeader({ alg: DEV_ALGORITHM }).setSubject(crypto.randomUUID()).setIssuer(env.config.auth.issuer).setAudience(env.config.auth.audience).setExpirationTime('10m').sign(privateKey);
+  authorization = { valid: `Bearer ${valid}`, expired: `Bearer ${expired}`, tampered: `Bearer ${tampered}`, otherKey: `Bearer ${otherKey}`, garbage: 'Bearer not.a.jwt' };
   const { rows } = await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, end_at) VALUES ('Fuzzed', 100, now() + interval '1 day') RETURNING id`);
   itemId = rows[0]!.id;
 });
@@ -131,12 +144,16 @@ const binaryRequest = fc.oneof(
   fc.record({ title: fc.string({ unit: anyUnit, maxLength: 20 }), startPriceCents: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), seconds: fc.bigInt({ min: -(2n ** 40n), max: 2n ** 40n }) }).map((r) =>
     Buffer.from(toBinary(CreateItemRequestSchema, create(CreateItemRequestSchema, { title: r.title, startPriceCents: r.startPriceCents, endAt: { seconds: r.seconds, nanos: 0 } }))),
   ),
-  fc.record({ userId: fc.oneof(fc.uuid(), fc.string({ unit: anyUnit, maxLength: 10 })), amountCents: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), requestId: fc.string({ unit: anyUnit, maxLength: 10 }) }).map((r) =>
+  fc.record({ amountCents: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), requestId: fc.string({ unit: anyUnit, maxLength: 10 }) }).map((r) =>
     Buffer.from(toBinary(PlaceBidRequestSchema, create(PlaceBidRequestSchema, { itemId: 'ITEM', ...r }))),
   ),
 );
+/** Who calls: signed in, anonymous, or with a token the server must refuse. */
+const callers = ['valid', 'none', 'expired', 'tampered', 'otherKey', 'garbage'] as const;
+type Caller = (typeof callers)[number];
 const connectRequest = fc.record({
   transport: fc.constant('connect' as const),
+  caller: fc.oneof({ weight: 4, arbitrary: fc.constant<Caller>('valid') }, { weight: 3, arbitrary: fc.constantFrom<Caller>(...callers) }),
   method: fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...connectMethods) }, { weight: 1, arbitrary: segment }),
   protocolHeader: fc.boolean(),
   contentType,
@@ -190,6 +207,7 @@ function sendConnect(req: ConnectRequest): Promise<Answer> {
     const headers: http2.OutgoingHttpHeaders = { ':method': 'POST', ':path': `/api/auction.api.v1.AuctionService/${req.method}` };
     if (req.contentType !== undefined) headers['content-type'] = req.contentType;
     if (req.protocolHeader) headers['connect-protocol-version'] = '1';
+    if (req.caller !== 'none') headers.authorization = authorization[req.caller];
     const stream = session.request(headers);
     const timer = setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), 5_000);
     let status = 0;
@@ -218,6 +236,8 @@ function sendConnect(req: ConnectRequest): Promise<Answer> {
 
 /** Why the answer breaks an invariant, or undefined when it is an honest one. */
 function problemWith(req: FuzzRequest, answer: Answer): string | undefined {
+  const accepted = answer.status >= 200 && answer.status < 300 && (!answer.grpc || answer.grpc.status === 0);
+  if (req.transport === 'connect' && accepted && (req.method === 'CreateItem' || req.method === 'PlaceBid') && req.caller !== 'valid') return `a ${req.method} with ${req.caller === 'none' ? 'no token' : `a bad token (${req.caller})`} was accepted`;
   if (answer.grpc && answer.grpc.status !== 0) {
     if (GRPC_SERVER_FAULTS.has(answer.grpc.status) && !answer.grpc.message.startsWith('parse binary: ')) return `gRPC status ${answer.grpc.status} while every dependency is up`;
     return answer.grpc.message === '' ? `gRPC status ${answer.grpc.status} with no reason` : undefined;

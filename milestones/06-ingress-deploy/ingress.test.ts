@@ -1,22 +1,28 @@
 // Milestone 6 · through the real ingress (the Caddyfile docker-compose mounts): TLS to the
 // client, h2c to bid-service; the stream arrives change by change; HTTP/1.1 clients still get
 // unary calls. (That it answers 404 itself outside /api is shared/tests/ingress.test.ts.)
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createClient } from '@connectrpc/connect';
+import { join } from 'node:path';
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { startIngress, type Ingress } from '#shared/test/ingress.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { startService, startWorker, tomorrow } from './fixtures.ts';
+import { withBearer } from '#shared/test/sign-in.ts';
+import { repoRoot } from '#shared/workbook/trees.ts';
+import { signIn, startService, startWorker, tomorrow, type SignedIn } from './fixtures.ts';
 
 const env = useTestEnv();
 let service: ServiceProcess & { apiUrl: string };
 let worker: ServiceProcess;
 let ingress: Ingress;
 let ca: Buffer;
+let seller: SignedIn;
 beforeAll(async () => {
+  seller = await signIn(env.config, 'ingress-seller');
   [service, worker] = await Promise.all([startService(env), startWorker(env)]);
   ingress = await startIngress({ upstreams: [new URL(service.apiUrl).host] });
   ca = readFileSync(ingress.caCertPath);
@@ -26,8 +32,19 @@ afterAll(async () => {
   await Promise.all([service?.stop(), worker?.stop()]);
 });
 
-const client = (httpVersion: '2' | '1.1') =>
-  createClient(AuctionService, createConnectTransport({ baseUrl: `${ingress.url}/api`, httpVersion, useBinaryFormat: httpVersion === '2', nodeOptions: { ca } }));
+/** A client through the ingress, signed in as the seller unless `anonymous`. */
+const client = (httpVersion: '2' | '1.1', anonymous = false) =>
+  createClient(
+    AuctionService,
+    createConnectTransport({ baseUrl: `${ingress.url}/api`, httpVersion, useBinaryFormat: httpVersion === '2', nodeOptions: { ca }, interceptors: anonymous ? [] : [withBearer(seller.token)] }),
+  );
+
+/** `buf curl` (node_modules/.bin/buf), the tool a person tries the API with, through the ingress with its CA. */
+function bufCurl(method: string, body: object, headers: string[] = []): { status: number | null; output: string } {
+  const args = ['curl', '--schema', join(repoRoot, 'proto'), '--cacert', ingress.caCertPath, '--data', JSON.stringify(body), ...headers.flatMap((h) => ['--header', h]), `${ingress.url}/api/auction.api.v1.AuctionService/${method}`];
+  const run = spawnSync(join(repoRoot, 'node_modules/.bin/buf'), args, { encoding: 'utf8', timeout: 60_000 });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
 
 describe('through the ingress (TLS, then h2c)', () => {
   it('creates an item, places bids, and WatchItem receives every change in order', async () => {
@@ -50,6 +67,21 @@ describe('through the ingress (TLS, then h2c)', () => {
   it('answers an HTTP/1.1 client’s unary call (Connect’s JSON over HTTP/1.1)', async () => {
     const { item } = await client('1.1').createItem({ title: 'Sextant', startPriceCents: 250n, endAt: tomorrow() });
     expect(item?.startPriceCents).toBe(250n);
+  });
+
+  it('refuses PlaceBid and CreateItem without a token with unauthenticated (a Connect client, and buf curl)', async () => {
+    const { item } = await client('2').createItem({ title: 'Astrolabe', startPriceCents: 100n, endAt: tomorrow() });
+    for (const httpVersion of ['2', '1.1'] as const) {
+      const anonymous = client(httpVersion, true);
+      const refused = await Promise.all([anonymous.placeBid({ itemId: item!.id, amountCents: 100n }), anonymous.createItem({ title: 'Free', startPriceCents: 100n, endAt: tomorrow() })].map((call) => call.then(() => 'ok', (err: unknown) => Code[ConnectError.from(err).code])));
+      expect(refused, `PlaceBid and CreateItem over HTTP/${httpVersion} without a token`).toEqual(['Unauthenticated', 'Unauthenticated']);
+    }
+    const bid = bufCurl('PlaceBid', { itemId: item!.id, amountCents: '100' });
+    expect(bid.output, 'buf curl PlaceBid without a token').toMatch(/"code": "unauthenticated"/);
+    const created = bufCurl('CreateItem', { title: 'Free', startPriceCents: '100', endAt: new Date(Date.now() + 86_400_000).toISOString() });
+    expect(created.output, 'buf curl CreateItem without a token').toMatch(/"code": "unauthenticated"/);
+    const signedIn = bufCurl('PlaceBid', { itemId: item!.id, amountCents: '100' }, [`Authorization: Bearer ${seller.token}`]);
+    expect(signedIn.output, 'buf curl PlaceBid with the seller’s token').toMatch(new RegExp(`"userId": "${seller.bidderId}"`));
   });
 
 });

@@ -1,8 +1,9 @@
-// The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate | events | dlq.
+// The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate | events | dlq | token | demo.
 import { ConfigError, loadConfig, MINIMUM_NODE, nodeIsSupported } from '../config.ts';
 import { restoreDrillCommand } from './commands/restore-drill.ts';
 import { demoCommand } from './commands/demo.ts';
 import { seedCommand } from './commands/seed.ts';
+import { tokenCommand } from './commands/token.ts';
 import { createDatabase, databaseExists, databaseName, MigrationFailed, runMigrations } from '../migrate.ts';
 import { milestone } from '../../milestones/manifest.ts';
 import { RegionSyntaxError } from './regions.ts';
@@ -38,6 +39,7 @@ const USAGE = `Usage:
   npm run migrate [-- down] [-- --to NAME | --count N] [-- --solution]  apply your migrations to DATABASE_URL (for npm run start:service)
   npm run backfill [-- --from-start]         fill bids.bidder_id batch by batch, resumable (milestone 5)
   npm run seed [-- --bids N] [-- --items N]  load realistic items and bids into DATABASE_URL with COPY (default 1,000,000 bids)
+  npm run token -- <user> [--ttl SECONDS]  a short-lived dev token for a demo user (milestone 6), for authorization: Bearer <token>
   npm run restore-drill [-- --dump FILE | --backups DIR]  restore a backup (or a fresh pg_dump) into a scratch database and check it against DATABASE_URL
   npm run demo [-- --bidders N] [-- --mine] [-- --port 8443]  the whole system and the live auction page on https://localhost:8443 (Ctrl-C stops it)`;
 
@@ -99,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'seed':
       return seedCommand(argv);
+    case 'token':
+      return tokenCommand(argv);
     case 'restore-drill':
       return restoreDrillCommand(argv);
     case 'demo':

@@ -8,6 +8,7 @@ import { ConnectError } from '@connectrpc/connect';
 import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
 import { openItems, scenarioEnvironment, sleep } from '#shared/chaos.ts';
 import { startIngress, type Ingress } from '#shared/test/ingress.ts';
+import { signIn } from '#shared/test/sign-in.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 import { directClient, ingressClient, type AuctionClient } from '../chaos/lib/api-load.ts';
 
@@ -29,7 +30,6 @@ async function unaryLoad(size: Size, client: AuctionClient, items: string[], nex
   const deadline = performance.now() + size.seconds * 1000;
   await Promise.all(
     Array.from({ length: size.clients }, async () => {
-      const userId = randomUUID();
       while (performance.now() < deadline) {
         const itemId = items[Math.floor(Math.random() * items.length)]!;
         const started = performance.now();
@@ -67,8 +67,10 @@ export const benchmark = {
       processes.push(worker!, service!);
       if (!service!.apiUrl) throw new Error('bid-service did not log its apiPort: it starts the API server in bid-service.ts');
       ingress = await startIngress({ upstreams: [new URL(service!.apiUrl).host] });
-      const viaIngress = ingressClient(ingress);
-      const direct = directClient(service!.apiUrl);
+      // One signed-in bidder on both paths: each call's token is verified, as in production.
+      const { token } = await signIn(config);
+      const viaIngress = ingressClient(ingress, token);
+      const direct = directClient(service!.apiUrl, token);
       const items = await openItems(config.databaseUrl, size.items);
       let amount = 1_000n;
       const nextAmount = () => (amount += 1n);

@@ -51,7 +51,7 @@ export const scenario: ChaosScenario = {
       const memory = samplePeakRss({ service: () => service.pid, ingress: () => ingress?.pid });
 
       const client = ingressClient(ingress);
-      bids = bidLoad({ client: () => client, items, clients: 4, signal: stopBids.signal, pauseMs: 20 });
+      bids = bidLoad({ client: () => client, auth: config, items, clients: 4, signal: stopBids.signal, pauseMs: 20 });
       ctx.say(`real bids flowing through the ingress; attacks start`);
 
       // Phase 1, all at once: rapid reset, slow headers, oversized bodies, 5,000 streams on one connection.

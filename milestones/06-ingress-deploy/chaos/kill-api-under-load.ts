@@ -33,7 +33,7 @@ export const scenario: ChaosScenario = {
       const client = ingressClient(ingress);
       const items = await openItems(config.databaseUrl, ITEMS);
       const t0 = Date.now();
-      load = bidLoad({ client: () => client, items, clients: CLIENTS, signal: abort.signal });
+      load = bidLoad({ client: () => client, auth: config, items, clients: CLIENTS, signal: abort.signal });
       await sleep(KILL_AFTER_MS);
       const before = victim!.logs.filter((l) => l.msg === 'rpc').length;
       await victim!.stop('SIGKILL');

@@ -40,7 +40,7 @@ export const scenario: ChaosScenario = {
       for (const itemId of items) for (let i = 0; i < WATCHERS_PER_ITEM; i++) watchers.push(watch(() => client, itemId));
       const t0 = Date.now();
       const at = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-      load = bidLoad({ client: () => client, items, clients: CLIENTS, signal: abort.signal, pauseMs: 20 });
+      load = bidLoad({ client: () => client, auth: config, items, clients: CLIENTS, signal: abort.signal, pauseMs: 20 });
       await sleep(2_000);
       for (let i = 0; i < serving.length; i++) {
         const old = serving[i]!;

@@ -39,7 +39,7 @@ export const scenario: ChaosScenario = {
       const client = directClient(service.apiUrl);
       const items = await openItems(config.databaseUrl, ITEMS);
       const t0 = Date.now();
-      const placed = await bidLoad({ client: () => client, items, clients: CLIENTS, signal: abort.signal, maxAccepted: BIDS });
+      const placed = await bidLoad({ client: () => client, auth: config, items, clients: CLIENTS, signal: abort.signal, maxAccepted: BIDS });
       const backlog = await pendingEvents(config.databaseUrl);
       ctx.say(`${placed.accepted.length} bids accepted (${placed.refused} refused too low) in ${((Date.now() - t0) / 1000).toFixed(1)} s with no worker running: ${backlog} outbox events pending`);
       const startedAt = Date.now();

@@ -10,19 +10,21 @@ import pg from 'pg';
 import { AuctionService, BidTooLowDetailSchema, type Bid } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { bidderColumn } from '#shared/bidder-column.ts';
 import { sleep } from '#shared/chaos.ts';
+import type { Config } from '#shared/config.ts';
 import type { Ingress } from '#shared/test/ingress.ts';
+import { signIn, withBearer } from '#shared/test/sign-in.ts';
 
 export type AuctionClient = Client<typeof AuctionService>;
 
-/** A client of the API through the ingress: TLS with its local CA, HTTP/2. */
-export function ingressClient(ingress: Pick<Ingress, 'url' | 'caCertPath'>): AuctionClient {
+/** A client of the API through the ingress: TLS with its local CA, HTTP/2; with `token`, each call without an authorization header of its own is signed in with it. */
+export function ingressClient(ingress: Pick<Ingress, 'url' | 'caCertPath'>, token?: string): AuctionClient {
   const ca = readFileSync(ingress.caCertPath);
-  return createClient(AuctionService, createConnectTransport({ baseUrl: `${ingress.url}/api`, httpVersion: '2', useBinaryFormat: true, nodeOptions: { ca } }));
+  return createClient(AuctionService, createConnectTransport({ baseUrl: `${ingress.url}/api`, httpVersion: '2', useBinaryFormat: true, nodeOptions: { ca }, interceptors: token ? [withBearer(token)] : [] }));
 }
 
-/** A client of one bid-service's API over h2c, as the ingress talks to it. */
-export function directClient(apiUrl: string): AuctionClient {
-  return createClient(AuctionService, createConnectTransport({ baseUrl: `${apiUrl}/api`, httpVersion: '2', useBinaryFormat: true }));
+/** A client of one bid-service's API over h2c, as the ingress talks to it; `token` as for ingressClient. */
+export function directClient(apiUrl: string, token?: string): AuctionClient {
+  return createClient(AuctionService, createConnectTransport({ baseUrl: `${apiUrl}/api`, httpVersion: '2', useBinaryFormat: true, interceptors: token ? [withBearer(token)] : [] }));
 }
 
 /** `n` free TCP ports, all held until every one is found, then released. */
@@ -51,16 +53,19 @@ export function isRetryable(err: unknown): boolean {
 
 export type BidAnswer = { kind: 'accepted'; bid: Bid } | { kind: 'refused'; code: Code; minimumNextCents?: bigint } | { kind: 'gave-up'; lastError: string };
 
-/** Sends one PlaceBid, and the very same request again after every retryable error, until answered or `giveUpAfterMs`. */
+/**
+ * Sends one PlaceBid as the bidder `token` signs in, and the very same request (same token,
+ * same request id) again after every retryable error, until answered or `giveUpAfterMs`.
+ */
 export async function placeUntilAnswered(
   client: () => AuctionClient,
-  req: { itemId: string; userId: string; amountCents: bigint; requestId: string },
-  options: { timeoutMs?: number; giveUpAfterMs?: number; onRetry?: (err: ConnectError) => void } = {},
+  req: { itemId: string; amountCents: bigint; requestId: string },
+  options: { token: string; timeoutMs?: number; giveUpAfterMs?: number; onRetry?: (err: ConnectError) => void },
 ): Promise<BidAnswer & { attempts: number }> {
   const giveUpAt = Date.now() + (options.giveUpAfterMs ?? 20_000);
   for (let attempts = 1; ; attempts++) {
     try {
-      const { bid } = await client().placeBid(req, { timeoutMs: options.timeoutMs ?? 5_000 });
+      const { bid } = await client().placeBid(req, { timeoutMs: options.timeoutMs ?? 5_000, headers: { authorization: `Bearer ${options.token}` } });
       return { kind: 'accepted', bid: bid!, attempts };
     } catch (err) {
       const ce = ConnectError.from(err);
@@ -90,22 +95,23 @@ export interface BidLoadResult {
 }
 
 /**
- * `clients` bidders (one user id each) bid on random items of `items` until `signal` aborts,
+ * `clients` bidders (each signed in as a demo user of its own, with a dev token of `auth`) bid on random items of `items` until `signal` aborts,
  * each bid a new request id, outbidding the price it last saw; refusals (too low) teach it the
  * minimum. Every logical bid is retried with the same request id until answered.
  */
-export async function bidLoad(options: { client: () => AuctionClient; items: string[]; clients: number; signal: AbortSignal; maxAccepted?: number; pauseMs?: number; startCents?: bigint; incrementCents?: bigint }): Promise<BidLoadResult> {
+export async function bidLoad(options: { client: () => AuctionClient; auth: Pick<Config, 'auth'>; items: string[]; clients: number; signal: AbortSignal; maxAccepted?: number; pauseMs?: number; startCents?: bigint; incrementCents?: bigint }): Promise<BidLoadResult> {
   const increment = options.incrementCents ?? 100n;
   const minimum = new Map(options.items.map((id) => [id, options.startCents ?? 100n]));
   const result: BidLoadResult = { sent: 0, accepted: [], refused: 0, gaveUp: [], retries: 0, retryCodes: {}, acceptedAfterResend: 0 };
   const bidder = async () => {
-    const userId = crypto.randomUUID();
+    const { token } = await signIn(options.auth);
     while (!options.signal.aborted && result.accepted.length < (options.maxAccepted ?? Infinity)) {
       const itemId = options.items[Math.floor(Math.random() * options.items.length)]!;
       const amountCents = minimum.get(itemId)! + increment * BigInt(Math.floor(Math.random() * 3));
       const requestId = crypto.randomUUID();
       result.sent++;
-      const answer = await placeUntilAnswered(options.client, { itemId, userId, amountCents, requestId }, {
+      const answer = await placeUntilAnswered(options.client, { itemId, amountCents, requestId }, {
+        token,
         onRetry: (err) => {
           result.retries++;
           result.retryCodes[Code[err.code]] = (result.retryCodes[Code[err.code]] ?? 0) + 1;
