@@ -28,7 +28,7 @@ export async function placeBid(
       return { ok: true, bid: bid! };
     } catch (err) {
       const error = ConnectError.from(err);
-      if (!retryable(error) || n === maxAttempts) return { ok: false, message: explainBidError(error, n > 1), error };
+      if (!answerMayBeLost(error) || n === maxAttempts) return { ok: false, message: explainBidError(error, n > 1), error };
       // The server's hint when it gave one (BusyDetail), else exponential backoff.
       const hinted = error.findDetails(BusyDetailSchema)[0]?.retryAfterMs;
       const waitMs = Math.min(5_000, hinted ?? 200 * 2 ** (n - 1));
@@ -38,13 +38,22 @@ export async function placeBid(
   }
 }
 
-// unavailable: busy, or no server answered (a restart); the browser's fetch failing (the
-// connection dropped before an answer) surfaces as unknown. Both may or may not have placed
-// the bid; the same request id makes the retry safe either way.
-const retryable = (error: ConnectError) => error.code === Code.Unavailable || error.code === Code.Unknown || error.code === Code.DeadlineExceeded;
+/**
+ * Failures after which nobody knows whether the bid was placed, so the same request is sent
+ * again: unavailable (busy, or no server answered: a restart), unknown (the browser's fetch
+ * failed: the connection dropped before an answer), deadline_exceeded, and internal (the
+ * server failed, possibly after the bid committed: a new request id for the same click would
+ * then place it twice). The same request id makes each retry safe.
+ */
+export const answerMayBeLost = (error: ConnectError) =>
+  error.code === Code.Unavailable || error.code === Code.Unknown || error.code === Code.DeadlineExceeded || error.code === Code.Internal;
 
 const busyWords = (error: ConnectError) =>
-  error.findDetails(BusyDetailSchema).length > 0 ? 'Busy: other bids on this item are being placed' : 'The auction server did not answer';
+  error.findDetails(BusyDetailSchema).length > 0
+    ? 'Busy: other bids on this item are being placed'
+    : error.code === Code.Internal
+      ? 'The auction server failed while placing your bid'
+      : 'The auction server did not answer';
 
 /** What a person wants to read, from the error's code and typed details. */
 export function explainBidError(error: ConnectError, retried = false): string {
@@ -70,6 +79,7 @@ export function explainBidError(error: ConnectError, retried = false): string {
     case Code.Unavailable:
     case Code.Unknown:
     case Code.DeadlineExceeded:
+    case Code.Internal:
       return `${busyWords(error)}${retried ? ', even after retrying' : ''}. Your bid may not have been placed; press Bid again to retry it.`;
     default:
       return `The bid failed: ${error.rawMessage}.`;

@@ -6,7 +6,7 @@ import { ConnectError, Code } from '@connectrpc/connect';
 import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { ItemStatus, type Item, type ItemLive } from '../../shared/api/gen/auction/api/v1/auction_pb.ts';
 import { createAuctionClient } from './api.ts';
-import { explainBidError, placeBid, type BidAttempt } from './bidding.ts';
+import { answerMayBeLost, explainBidError, placeBid, type BidAttempt } from './bidding.ts';
 import { formatCents, parseDollars } from './money.ts';
 import { currentSession, endSession, onSessionChange, startSession, type Session } from './session.ts';
 import { watchItem, type StreamState } from './watch.ts';
@@ -188,8 +188,8 @@ $('bid').addEventListener('submit', async (event) => {
       pendingBid = undefined;
       setMessage('bid-message', `Your bid of ${formatCents(outcome.bid.amountCents)} is in (bid #${outcome.bid.sequence}).`, 'ok');
     } else {
-      // Only an answerless failure keeps its request id for the next press.
-      if (![Code.Unavailable, Code.Unknown, Code.DeadlineExceeded].includes(outcome.error.code)) pendingBid = undefined;
+      // Only a failure that may have placed the bid keeps its request id for the next press.
+      if (!answerMayBeLost(outcome.error)) pendingBid = undefined;
       if (outcome.error.code === Code.Unauthenticated) endSession();
       setMessage('bid-message', outcome.message, 'error');
     }

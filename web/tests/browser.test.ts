@@ -89,10 +89,10 @@ const withConsole = (message: string) => `${message}\nWhat the pages logged:\n${
 async function bid(page: Page, dollars: string): Promise<string> {
   await page.getByTestId('bid-amount').fill(dollars);
   await page.getByTestId('bid-button').click();
-  // The message after the attempt: accepted or refused, not "Placing…" or a retry.
-  const message = page.getByTestId('bid-message');
-  await message.filter({ hasText: /is in|Too low|ended|refused|Sign in|request id|not have been placed/ }).waitFor({ timeout: patient(15_000) });
-  return ((await message.textContent()) ?? '').trim();
+  // The message once the click has its outcome: the page marks "Placing…" and each retry as
+  // pending (the click's submit handler sets it before its first await).
+  await page.locator('[data-testid=bid-message]:not(.pending)').waitFor({ timeout: patient(15_000) });
+  return text(page, 'bid-message');
 }
 
 /** The item as the database has it: what every page must end on. */
@@ -185,12 +185,47 @@ describe('the live auction page, two signed-in bidders on one item', () => {
     await shot(bob, '4-reconnected-on-the-database-state.png');
   });
 
+  it('a bid whose answer is lost after it was placed is retried by the page with the same request id, and counts once', async () => {
+    const { alice, bob } = pages;
+    // The next bid commits, then its call fails (an injected error after the commit): the
+    // answer is lost, the bid is not. Only a retry with the same request id is safe.
+    await service.stop('SIGTERM');
+    service = await startServiceProcess({ tree: env.tree, entry: 'bid-service.ts', config: { ...config, failpoints: 'bid.after-commit=error@1' }, extraEnv: { API_PORT: String(apiPort) } });
+    for (const page of [alice, bob]) await page.locator('[data-testid=banner][data-state=live]').waitFor({ state: 'attached', timeout: patient(30_000) });
+    const before = await itemInDatabase();
+    const amount = (before.priceCents! + 100n) / 100n;
+    const answer = await bid(bob, `${amount}.00`);
+    expect(answer, 'what Bob’s page says after the lost answer').toContain(`Your bid of $${amount}.00 is in`);
+    const after = await itemInDatabase();
+    expect(after.bidCount, 'bids in the database: one click, one bid').toBe(before.bidCount + 1);
+    expect(after.priceCents).toBe(amount * 100n);
+    await alice.getByTestId('price').filter({ hasText: `$${amount}.00` }).waitFor({ timeout: patient(5_000) });
+    await shot(bob, '5-lost-answer-retried-once.png');
+  });
+
+  it('a signed-in seller puts an item up, and the page opens it live', async () => {
+    const { bob } = pages;
+    await bob.getByTestId('new-title').fill('Pocket watch, 1920s');
+    await bob.getByTestId('new-start-price').fill('25.00');
+    await bob.getByTestId('new-minutes').fill('30');
+    await bob.getByTestId('create-button').click();
+    await bob.getByTestId('item-title').filter({ hasText: 'Pocket watch, 1920s' }).waitFor({ timeout: patient(10_000) });
+    await bob.locator('[data-testid=banner][data-state=live]').waitFor({ state: 'attached', timeout: patient(15_000) });
+    expect(await text(bob, 'price')).toBe('no bids yet (starts at $25.00)');
+    expect(await text(bob, 'time-left')).toMatch(/^(29|30) min/);
+    expect(await bob.getByTestId('auctions').textContent()).toContain('Pocket watch, 1920s');
+    await shot(bob, '6-seller-created-an-item.png');
+    // Back to the shared item for the last step.
+    await bob.goto(`${ingress.url}/?item=${itemId}`);
+  });
+
   it('a signed-out page cannot bid: the form says to sign in, and the API refuses a bid without a token', async () => {
     const { alice } = pages;
     await alice.getByTestId('sign-out').click();
     await alice.getByTestId('sign-in').waitFor();
     expect(await alice.getByTestId('bid-button').isDisabled()).toBe(true);
     expect(await text(alice, 'bid-message')).toBe('Sign in to bid.');
+    expect(await alice.getByTestId('create-item').isHidden(), 'the seller form is for signed-in users').toBe(true);
     const before = await itemInDatabase();
     // What a page (or anyone) gets for a bid without a token, from this page's own origin.
     const answer = await alice.evaluate(async (id) => {
@@ -204,6 +239,6 @@ describe('the live auction page, two signed-in bidders on one item', () => {
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body).code).toBe('unauthenticated');
     expect((await itemInDatabase()).bidCount, 'bids in the database').toBe(before.bidCount);
-    await shot(alice, '5-signed-out-cannot-bid.png');
+    await shot(alice, '7-signed-out-cannot-bid.png');
   });
 });
