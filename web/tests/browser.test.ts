@@ -203,6 +203,31 @@ describe('the live auction page, two signed-in bidders on one item', () => {
     await shot(bob, '5-lost-answer-retried-once.png');
   });
 
+  it('a bid that meets a busy item says it is retrying, then lands', async () => {
+    const { alice, bob } = pages;
+    // Alice's next bid holds the item's row lock for 3 s before it commits; Bob's bid, right
+    // behind it, gives up on the lock after 0.5 s with `unavailable` and a BusyDetail.
+    await service.stop('SIGTERM');
+    service = await startServiceProcess({
+      tree: env.tree,
+      entry: 'bid-service.ts',
+      config: { ...config, failpoints: 'bid.before-commit=delay(3000)@1', bidding: { ...config.bidding, lockTimeoutMs: 500 } },
+      extraEnv: { API_PORT: String(apiPort) },
+    });
+    for (const page of [alice, bob]) await page.locator('[data-testid=banner][data-state=live]').waitFor({ state: 'attached', timeout: patient(30_000) });
+    const before = await itemInDatabase();
+    const dollars = before.priceCents! / 100n;
+    const alices = bid(alice, `${dollars + 1n}.00`);
+    // Bob clicks while Alice's bid holds the lock.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const bobs = bid(bob, `${dollars + 5n}.00`);
+    await bob.getByTestId('bid-message').filter({ hasText: /^Busy: other bids on this item are being placed; retrying in 0\.5 s/ }).waitFor({ timeout: patient(10_000) });
+    await shot(bob, '6-busy-retrying.png');
+    expect(await alices).toContain('is in');
+    expect(await bobs, 'Bob’s bid after its retries').toContain(`Your bid of $${dollars + 5n}.00 is in`);
+    expect((await itemInDatabase()).bidCount).toBe(before.bidCount + 2);
+  });
+
   it('a signed-in seller puts an item up, and the page opens it live', async () => {
     const { bob } = pages;
     await bob.getByTestId('new-title').fill('Pocket watch, 1920s');
@@ -214,7 +239,7 @@ describe('the live auction page, two signed-in bidders on one item', () => {
     expect(await text(bob, 'price')).toBe('no bids yet (starts at $25.00)');
     expect(await text(bob, 'time-left')).toMatch(/^(29|30) min/);
     expect(await bob.getByTestId('auctions').textContent()).toContain('Pocket watch, 1920s');
-    await shot(bob, '6-seller-created-an-item.png');
+    await shot(bob, '7-seller-created-an-item.png');
     // Back to the shared item for the last step.
     await bob.goto(`${ingress.url}/?item=${itemId}`);
   });
@@ -239,6 +264,6 @@ describe('the live auction page, two signed-in bidders on one item', () => {
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body).code).toBe('unauthenticated');
     expect((await itemInDatabase()).bidCount, 'bids in the database').toBe(before.bidCount);
-    await shot(alice, '7-signed-out-cannot-bid.png');
+    await shot(alice, '8-signed-out-cannot-bid.png');
   });
 });
