@@ -17,7 +17,7 @@ import { loadConfig, type Config } from '../../config.ts';
 import { createDatabase, databaseExists, databaseName, databaseUrlFor, MigrationFailed, runMigrations } from '../../migrate.ts';
 import { freePort } from '../../test/binary-process.ts';
 import { builtWebRoot, startIngress, type Ingress } from '../../test/ingress.ts';
-import { startServiceProcess, type ServiceProcess } from '../../test/service-process.ts';
+import { ServiceDidNotStart, startServiceProcess, type ServiceProcess } from '../../test/service-process.ts';
 import { LearnerError } from '../prepare.ts';
 import { exercisesDir, repoRoot, solutionsDir, workDir } from '../trees.ts';
 import { bold, dim, green, red, say, yellow } from '../ui.ts';
@@ -102,7 +102,13 @@ export async function demoCommand(argv: string[]): Promise<number> {
     await Promise.all([
       running.supervise('bid-worker', () => startServiceProcess({ tree, entry: 'bid-worker.ts', config })),
       running.supervise('bid-service', () => startServiceProcess({ tree, entry: 'bid-service.ts', config, extraEnv: { API_PORT: String(apiPort) } })),
-    ]);
+    ]).catch((err: Error) => {
+      if (!(err instanceof ServiceDidNotStart)) throw err;
+      throw new LearnerError(
+        `The demo could not start ${options.mine ? 'your' : 'the reference'} bid-service and bid-worker: ${err.message}`,
+        options.mine ? 'npm run milestone:6 until it passes (the demo needs every milestone), or run the reference: npm run demo' : 'npm run doctor',
+      );
+    });
     // Caddy's data in .workbook/demo/caddy: the same local CA every run, so you trust it once.
     const ingress = await startIngress({ upstreams: [`127.0.0.1:${apiPort}`], webRoot: builtWebRoot, dir: join(workDir, 'demo', 'caddy'), port: options.port }).catch((err: Error) => {
       throw new LearnerError(`The ingress did not start: ${err.message}`, /address already in use/.test(err.message) ? `another port: npm run demo -- --port ${options.port + 1}` : 'npm run doctor');
@@ -111,7 +117,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
     say(`  ${green('✓')} bid-worker, bid-service and the ingress are running`);
 
     const api = createClient(AuctionService, createConnectTransport({ baseUrl: `${ingress.url}/api`, httpVersion: '2', nodeOptions: { ca: await readFile(ingress.caCertPath) } }));
-    const items = await createLots(api);
+    const items = await createLots(api).catch((err: unknown) => {
+      const error = ConnectError.from(err);
+      // A stub of yours answers unimplemented with its TODO: say which, not "a bug in the workbook".
+      throw new LearnerError(
+        `The demo could not put its auctions up through the API (CreateItem as a signed-in seller): ${error.rawMessage}`,
+        error.code === Code.Unimplemented ? 'finish that part (npm run hint -- 6), or run the reference: npm run demo' : 'npm run doctor',
+      );
+    });
     say(`  ${green('✓')} ${items.length} live auctions created by the demo user "seller"`);
     for (let i = 0; i < options.bidders; i++) running.bidders.push(simulatedBidder(api, `bot-${i + 1}`, running.stopping.signal));
     if (options.bidders > 0) say(`  ${green('✓')} ${options.bidders} simulated bidder${options.bidders === 1 ? '' : 's'} bidding every few seconds (bot-1…)`);
