@@ -6,6 +6,7 @@
 #   docker run auction-workbook dist/bid-worker.js            bid-worker  (PORT 3000)
 #   docker run auction-workbook dist/migrate.js expand        the rollout's migration steps (expand, then
 #   docker run auction-workbook dist/migrate.js contract      contract once no old process is left)
+#   docker build --target ingress -t auction-workbook-ingress .   Caddy with the live auction page (web/)
 # Config comes from the environment only (shared/config.ts): DATABASE_URL, AMQP_URL, REDIS_URL…
 # shared/tests/image.test.ts builds and starts every entry point named below.
 ARG NODE_IMAGE=node:24-slim
@@ -21,6 +22,18 @@ COPY solutions ./solutions
 COPY scripts/build.ts scripts/with-node.mjs scripts/node-version.mjs ./scripts/
 ARG TREE=exercises
 RUN npm run build -- --tree "${TREE}" --out-dir dist
+
+# The live auction page (web/), built with Vite into web/dist. Not part of the app image: the
+# ingress serves it (compose builds the `ingress` target below).
+FROM build AS web
+COPY tsconfig.json ./
+COPY web ./web
+RUN npm run build:web
+
+# The ingress with the page inside, at WEB_ROOT's default (deploy/ingress/Caddyfile, which
+# compose mounts): docker build --target ingress -t auction-workbook-ingress .
+FROM caddy:2 AS ingress
+COPY --from=web /app/web/dist /srv/web
 
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app

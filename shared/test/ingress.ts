@@ -13,6 +13,8 @@ import { loadNote, patient } from './patience.ts';
 import { freePort, lastLines, spawnWatchdog } from './binary-process.ts';
 
 export const ingressCaddyfile = join(repoRoot, 'deploy', 'ingress', 'Caddyfile');
+/** Where `npm run build:web` writes the live auction page, which the ingress serves at /. */
+export const builtWebRoot = join(repoRoot, 'web', 'dist');
 
 export interface Ingress {
   /** https://localhost:<port> */
@@ -32,6 +34,10 @@ export interface IngressOptions {
   upstreams: string[];
   /** Where Caddy keeps its data and config; a new temporary folder (removed on stop) by default. */
   dir?: string;
+  /** The files served at / (WEB_ROOT); the built page, web/dist, by default (absent until built: every page path is then a 404). */
+  webRoot?: string;
+  /** The port to serve HTTPS on; a free one by default. */
+  port?: number;
   startTimeoutMs?: number;
 }
 
@@ -54,9 +60,9 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     // in between, so a start that fails on "address already in use" is tried on a new port.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await startOnce({ ...options, dir, ownDir, port: await freePort() });
+        return await startOnce({ ...options, dir, ownDir, port: options.port ?? (await freePort()) });
       } catch (err) {
-        if (!(err instanceof PortTaken) || attempt === 3) throw err;
+        if (!(err instanceof PortTaken) || attempt === 3 || options.port !== undefined) throw err;
       }
     }
   } catch (err) {
@@ -82,6 +88,7 @@ async function startOnce(options: IngressOptions & { dir: string; ownDir: boolea
       INGRESS_HOST: 'localhost',
       INGRESS_HTTPS_PORT: String(port),
       API_UPSTREAMS: options.upstreams.join(' '),
+      WEB_ROOT: options.webRoot ?? builtWebRoot,
       // Caddy keeps certificates and its CA under $XDG_DATA_HOME/caddy and its autosaved
       // config under $XDG_CONFIG_HOME/caddy; HOME too, so nothing lands in the user's home.
       XDG_DATA_HOME: dataHome,

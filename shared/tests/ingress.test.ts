@@ -6,7 +6,9 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import type tls from 'node:tls';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIngress, type Ingress } from '#shared/test/ingress.ts';
 
@@ -151,16 +153,28 @@ async function http1Request(ingress: Ingress, request: { path: string; body: str
   });
 }
 
+/** A stand-in for the built page (web/dist): index.html and one hashed asset. */
+async function pageFiles(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'wb-web-'));
+  await mkdir(join(dir, 'assets'));
+  await writeFile(join(dir, 'index.html'), '<!doctype html><title>Live auctions</title>');
+  await writeFile(join(dir, 'assets', 'index-abc123.js'), 'console.log("page")');
+  return dir;
+}
+
 describe('the ingress in front of one h2c upstream', () => {
   let upstream: Upstream;
   let ingress: Ingress;
+  let webRoot: string;
   beforeAll(async () => {
     upstream = await startUpstream('only');
-    ingress = await startIngress({ upstreams: [upstream.address] });
+    webRoot = await pageFiles();
+    ingress = await startIngress({ upstreams: [upstream.address], webRoot });
   });
   afterAll(async () => {
     await ingress?.stop();
     await upstream?.close();
+    if (webRoot) await rm(webRoot, { recursive: true, force: true });
   });
 
   it('serves TLS with a certificate for localhost from its local CA', () => {
@@ -186,12 +200,25 @@ describe('the ingress in front of one h2c upstream', () => {
     expect(answer.headers['x-correlation-id']).toBe('corr-123');
   });
 
-  it('answers anything outside /api/ itself with 404 and a short explanation; the upstream never sees it', async () => {
+  it('serves the page itself at / (index.html) and its assets, with a policy that lets it call only its own origin; the upstream never sees them', async () => {
     const before = upstream.seen.length;
-    for (const path of ['/other', '/', '/api', '/apix/y']) {
+    const page = await h2Request(ingress, { path: '/', method: 'GET' });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<title>Live auctions</title>');
+    expect(page.headers['content-security-policy']).toContain("connect-src 'self'");
+    expect(page.headers['cache-control']).toBe('no-cache');
+    const asset = await h2Request(ingress, { path: '/assets/index-abc123.js', method: 'GET' });
+    expect(asset.status).toBe(200);
+    expect(asset.headers['cache-control']).toContain('immutable');
+    expect(upstream.seen.length, 'requests that reached the upstream').toBe(before);
+  });
+
+  it('answers anything that is neither the page nor under /api/ itself with 404 and a short explanation, never the page; the upstream never sees it', async () => {
+    const before = upstream.seen.length;
+    for (const path of ['/other', '/api', '/apix/y', '/auction.api.v1.AuctionService/GetItem', '/assets/missing.js']) {
       const answer = await h2Request(ingress, { path, method: 'GET' });
       expect(answer.status, path).toBe(404);
-      expect(answer.body, path).toContain('only /api/*');
+      expect(answer.body, path).toContain('/api/* only');
     }
     expect(upstream.seen.length, 'requests that reached the upstream').toBe(before);
   });

@@ -1,6 +1,7 @@
-// The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate | events | dlq | token.
+// The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate | events | dlq | token | demo.
 import { ConfigError, loadConfig, MINIMUM_NODE, nodeIsSupported } from '../config.ts';
 import { restoreDrillCommand } from './commands/restore-drill.ts';
+import { demoCommand } from './commands/demo.ts';
 import { seedCommand } from './commands/seed.ts';
 import { tokenCommand } from './commands/token.ts';
 import { createDatabase, databaseExists, databaseName, MigrationFailed, runMigrations } from '../migrate.ts';
@@ -43,7 +44,8 @@ const USAGE = `Usage:
   npm run backfill [-- --from-start]         fill bids.bidder_id batch by batch, resumable (milestone 5)
   npm run seed [-- --bids N] [-- --items N]  load realistic items and bids into DATABASE_URL with COPY (default 1,000,000 bids)
   npm run token -- <user> [--ttl SECONDS]  a short-lived dev token for a demo user (milestone 6), for authorization: Bearer <token>
-  npm run restore-drill [-- --dump FILE | --backups DIR]  restore a backup (or a fresh pg_dump) into a scratch database and check it against DATABASE_URL`;
+  npm run restore-drill [-- --dump FILE | --backups DIR]  restore a backup (or a fresh pg_dump) into a scratch database and check it against DATABASE_URL
+  npm run demo [-- --bidders N] [-- --mine] [-- --port 8443]  the whole system and the live auction page on https://localhost:8443 (Ctrl-C stops it)`;
 
 function parseMilestone(raw: string | undefined, command: string): number {
   const n = Number(raw);
@@ -100,6 +102,8 @@ async function main(argv: string[]): Promise<number> {
       return tokenCommand(argv);
     case 'restore-drill':
       return restoreDrillCommand(argv);
+    case 'demo':
+      return demoCommand(argv);
     case 'migrate':
       return migrateCommand(argv, flags);
     default:

@@ -26,12 +26,12 @@ export interface TestRun {
   durationMs: number;
 }
 
-export async function runTests(options: { tree: string; paths: string[]; env?: Record<string, string> }): Promise<TestRun> {
+export async function runTests(options: { tree: string; paths: string[]; env?: Record<string, string>; /** A vitest config other than the root one (web/vitest.config.ts). */ config?: string }): Promise<TestRun> {
   const started = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'workbook-'));
   const outputFile = join(dir, 'results.json');
   const vitest = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
-  const args = [vitest, 'run', ...options.paths, `--reporter=${join(repoRoot, 'shared/workbook/vitest-reporter.ts')}`];
+  const args = [vitest, 'run', ...options.paths, `--reporter=${join(repoRoot, 'shared/workbook/vitest-reporter.ts')}`, ...(options.config ? ['--config', options.config] : [])];
   const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
