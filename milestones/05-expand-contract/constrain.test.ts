@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runBackfill } from '#app/backfill/backfill.ts';
 import { invalidIndexes, MigrationFailed } from '#shared/migrate.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
+import { eventually } from '#shared/test/eventually.ts';
+import { patient } from '#shared/test/patience.ts';
 import { aBidder, bidsSchema, CHECK, EXPAND, INDEX, openItem, rolloutDatabase, VALIDATE, type RolloutDatabase } from './fixtures.ts';
 
 const env = useTestEnv();
@@ -14,6 +16,45 @@ afterEach(async () => {
 });
 
 const backfillConfig = { backfill: { batchSize: 500, pauseMs: 0, lockTimeoutMs: 1_000 } };
+
+/**
+ * Holds `lock` on bids in another session, runs `migration` until its session waits for a lock,
+ * and places a bid meanwhile: how long the bid took, and how it ended. Then lets the migration finish.
+ */
+async function bidWhileMigrating(r: RolloutDatabase, lock: 'ROW EXCLUSIVE' | 'SHARE UPDATE EXCLUSIVE', migration: string) {
+  const itemId = await openItem(r.db);
+  const holder = await r.db.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query(`LOCK TABLE bids IN ${lock} MODE`);
+    const migrated = r.migrateTo(migration).then(
+      (done) => done,
+      (err: unknown) => err,
+    );
+    // The migration is under way once its session waits for a lock (the holder's, or a writer it must outwait).
+    await eventually(
+      async () =>
+        (await r.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query ILIKE '%ALTER TABLE%' OR query ILIKE '%CREATE%INDEX%')`)).rows[0]!.n,
+      (n) => n > 0n,
+      `the migration ${migration} waiting for a lock on bids`,
+      5_000,
+    );
+    const started = performance.now();
+    const bid = await r.app('user-id').place({ itemId, userId: aBidder(), amountCents: '100' }).then(
+      () => 'accepted',
+      (err: Error) => `refused: ${err.message}`,
+    );
+    const ms = Math.round(performance.now() - started);
+    await holder.query('COMMIT');
+    return { bid, ms, migrated: await migrated };
+  } finally {
+    await holder.query('ROLLBACK').catch(() => undefined);
+    holder.release();
+  }
+}
+
+/** Below the migrations' own lock_timeout (2 s), after which a blocked bid would go through anyway. */
+const writeBoundMs = () => Math.min(patient(500), 1_500);
 
 describe('constrain', () => {
   it('VALIDATE refuses a row left without bidder_id, naming the constraint and the fix; after a full backfill it passes and the column is NOT NULL', async () => {
@@ -58,5 +99,33 @@ describe('constrain', () => {
     await rollout.migrateTo(INDEX);
     expect(await invalidIndexes(rollout.url), 'indexes left INVALID after the rerun').toEqual([]);
     expect(await bidsSchema(rollout.db), 'bids after the rerun').toContain('index bids_bidder_request_unique');
+  });
+
+  it('validates without blocking writes: a bid placed while the migration waits its turn is accepted within a bound', async () => {
+    rollout = await rolloutDatabase(env);
+    await rollout.migrateTo(CHECK);
+    // A session holding SHARE UPDATE EXCLUSIVE (as a VACUUM or another VALIDATE does) keeps the migration at its first lock.
+    const bound = writeBoundMs();
+    const { bid, ms, migrated } = await bidWhileMigrating(rollout, 'SHARE UPDATE EXCLUSIVE', VALIDATE);
+    expect(
+      { bid, withinBound: ms < bound ? true : `${ms} ms, the bound is ${bound} ms` },
+      'a bid placed while the validate migration waits for its first lock: VALIDATE CONSTRAINT first (SHARE UPDATE EXCLUSIVE, bids go on), then SET NOT NULL, which finds the valid check and skips its scan. SET NOT NULL first takes ACCESS EXCLUSIVE and blocks every bid for the whole scan',
+    ).toEqual({ bid: 'accepted', withinBound: true });
+    expect(migrated, 'the validate migration, once the other session let go').toEqual([VALIDATE]);
+    expect(await bidsSchema(rollout.db), 'bids after it').toContain('column bidder_id text not null');
+  });
+
+  it('builds the unique index without blocking writes: a bid placed while the build waits for a writer is accepted within a bound', async () => {
+    rollout = await rolloutDatabase(env);
+    await rollout.migrateTo(VALIDATE);
+    // A writer in the middle of its transaction: an index build of either kind has to wait for it.
+    const bound = writeBoundMs();
+    const { bid, ms, migrated } = await bidWhileMigrating(rollout, 'ROW EXCLUSIVE', INDEX);
+    expect(
+      { bid, withinBound: ms < bound ? true : `${ms} ms, the bound is ${bound} ms` },
+      'a bid placed while the unique index is being built: CREATE INDEX without CONCURRENTLY takes a SHARE lock on bids, which blocks every insert until the build ends; build it CONCURRENTLY',
+    ).toEqual({ bid: 'accepted', withinBound: true });
+    expect(migrated, 'the index migration, once the writer committed').toEqual([INDEX]);
+    expect(await bidsSchema(rollout.db), 'bids after the build').toContain('index bids_bidder_request_unique');
   });
 });

@@ -40,7 +40,16 @@ describe('SIGTERM', () => {
     }, { timeout: 5_000, interval: 50 });
 
     process.kill(service.pid, 'SIGTERM');
-    await vi.waitFor(async () => expect((await fetch(`${service.url}/readyz`)).status, '/readyz while draining').toBe(503), { timeout: 5_000, interval: 50 });
+    const readyz = () =>
+      fetch(`${service.url}/readyz`).then(
+        (r) => r.status,
+        (err: Error) => {
+          throw new Error(
+            `/readyz could not be reached after SIGTERM (${err.message}): the process stopped answering before the bids and the stream in flight were done. SIGTERM must drain first: readiness 503, streams ended with unavailable, bids finished, then exit 0`,
+          );
+        },
+      );
+    await vi.waitFor(async () => expect(await readyz(), '/readyz while draining').toBe(503), { timeout: 5_000, interval: 50 });
     const ended = await streamEnd;
     await holder.query('COMMIT');
     holder.release();
