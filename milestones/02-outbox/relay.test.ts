@@ -125,6 +125,7 @@ describe('relay', () => {
       await batch?.catch(() => undefined);
     }
     await relay.drain();
+    expect(await pendingOutbox(env.db), 'rows left unpublished once the lock was released: the next batch must claim the row it passed over (no "position > last seen" cursor)').toBe(0);
     await collector!.waitFor(3);
   });
 
