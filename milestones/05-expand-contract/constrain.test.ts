@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runBackfill } from '#app/backfill/backfill.ts';
 import { invalidIndexes, MigrationFailed } from '#shared/migrate.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { eventually } from '#shared/test/eventually.ts';
+import { loadNote, patient } from '#shared/test/patience.ts';
 import { aBidder, bidsSchema, CHECK, EXPAND, INDEX, openItem, rolloutDatabase, VALIDATE, type RolloutDatabase } from './fixtures.ts';
 
 const env = useTestEnv();
@@ -33,13 +33,18 @@ async function bidWhileMigrating(r: RolloutDatabase, lock: 'ROW EXCLUSIVE' | 'SH
       (err: unknown) => err,
     );
     // The migration is under way once its session waits for a lock (the holder's, or a writer it must outwait).
-    await eventually(
-      async () =>
-        (await r.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query ILIKE '%ALTER TABLE%' OR query ILIKE '%CREATE%INDEX%')`)).rows[0]!.n,
-      (n) => n > 0n,
-      `the migration ${migration} waiting for a lock on bids`,
-      5_000,
-    );
+    let migrationEnded = false;
+    void migrated.finally(() => (migrationEnded = true));
+    const deadline = Date.now() + patient(5_000);
+    for (;;) {
+      const { rows } = await r.db.query<{ n: bigint }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query ILIKE '%ALTER TABLE%' OR query ILIKE '%CREATE%INDEX%')`,
+      );
+      if (rows[0]!.n > 0n) break;
+      if (migrationEnded) throw new Error(`the migration ${migration} ended without ever waiting for the session holding ${lock} on bids (${String(await migrated)}): it takes no lock on bids, so it does not do its work yet`);
+      if (Date.now() > deadline) throw new Error(`the migration ${migration} did not start waiting for the session holding ${lock} on bids within ${patient(5_000)} ms (${loadNote()})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const started = performance.now();
     let settled = false;
     const placing = r.app('user-id').place({ itemId, userId: aBidder(), amountCents: '100' }).then(
