@@ -51,12 +51,12 @@ async function bidWhileMigrating(r: RolloutDatabase, lock: 'ROW EXCLUSIVE' | 'SH
       () => 'accepted',
       (err: Error) => `refused: ${err.message}`,
     ).finally(() => (settled = true));
-    // Watch the bid while it runs: does its INSERT ever wait for a lock on bids (queued behind the migration's)?
+    // Watch the bid while it runs: does it ever wait for a lock on bids (queued behind the migration's)? Any session but the migration's.
     let waitedForLock = false;
     while (!settled && !waitedForLock) {
       const { rows } = await r.db.query<{ n: bigint }>(
         `SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-          WHERE NOT l.granted AND l.relation = 'bids'::regclass AND a.query ILIKE 'INSERT%'`,
+          WHERE NOT l.granted AND l.relation = 'bids'::regclass AND a.query NOT ILIKE '%ALTER TABLE%' AND a.query NOT ILIKE '%CREATE%INDEX%'`,
       );
       waitedForLock = rows[0]!.n > 0n;
       await new Promise((resolve) => setTimeout(resolve, 20));
