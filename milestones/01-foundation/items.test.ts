@@ -106,4 +106,35 @@ describe('items', () => {
       await scratch.drop();
     }
   });
+
+  it('pages through items sharing one created_at (inserted in one transaction) without skipping or repeating any', async () => {
+    const scratch = await env.scratchDatabase();
+    const { createDb } = await import('#shared/db.ts');
+    const db = createDb({ url: scratch.url, log: env.log });
+    try {
+      // One statement, one transaction: now() is the same for all seven, so created_at alone cannot order them.
+      await db.query(`INSERT INTO items (title, start_price_cents, end_at) SELECT 'Twin ' || g, 100, now() + interval '1 day' FROM generate_series(1, 7) AS g`);
+      const { rows } = await db.query<{ id: string }>('SELECT id FROM items ORDER BY created_at, id');
+      const stamps = await db.query<{ n: bigint }>('SELECT count(DISTINCT created_at) AS n FROM items');
+      expect(stamps.rows[0]?.n, 'distinct created_at values among the items (the test needs them equal)').toBe(1n);
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await listItems({ db }, { limit: 3, after });
+        seen.push(...page.items.map((i) => i.id));
+        after = page.nextAfter;
+        if (!after) break;
+      }
+      const skipped = rows.map((r) => r.id).filter((id) => !seen.includes(id));
+      const repeated = seen.filter((id, i) => seen.indexOf(id) !== i);
+      expect(
+        { skipped: skipped.length, repeated: repeated.length },
+        'items sharing a created_at across a page boundary were skipped or repeated: the cursor must compare (created_at, id) > (…, …) and ORDER BY created_at, id, not created_at alone',
+      ).toEqual({ skipped: 0, repeated: 0 });
+      expect(seen, 'every item, in (created_at, id) order').toEqual(rows.map((r) => r.id));
+    } finally {
+      await db.end();
+      await scratch.drop();
+    }
+  });
 });

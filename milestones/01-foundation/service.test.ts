@@ -123,7 +123,12 @@ describe('bid-service', () => {
       }),
     ]);
     const exit = service.stop('SIGTERM');
-    const res = await inFlight;
+    const res = await inFlight.catch(async (err: Error) => {
+      const ended = await exit;
+      throw new Error(
+        `the process exited (code ${ended.code}, signal ${ended.signal}) before answering the request in flight (${err.message}): SIGTERM must drain first, stop taking new requests and finish the ones in flight, then exit 0 (onShutdown in bid-service.ts, not process.exit)`,
+      );
+    });
     expect(res.status, 'the in-flight POST /items').toBe(201);
     const created = (await res.json()) as { id: string; startPriceCents: string };
     expect(created.startPriceCents).toBe('9007199254740993');

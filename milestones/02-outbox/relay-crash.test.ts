@@ -20,7 +20,11 @@ describe('bid-worker', () => {
       for (let i = 0; i < 3; i++) await placeBid(env, { itemId, userId: aBidder(), amountCents: String(1_000 * (i + 1)) });
       const first = await worker('relay.after-publish=crash');
       expect((await first.exited).signal, 'the first worker was killed').toBe('SIGKILL');
-      await collector.waitFor(3);
+      await collector.waitFor(3).catch((err: Error) => {
+        throw new Error(
+          `the worker was killed right after publishBatch returned, and the broker had not received the batch (${err.message}): publishBatch must resolve only once the broker confirmed every message (await channel.waitForConfirms())`,
+        );
+      });
       expect(await pendingOutbox(env.db), 'rows left unmarked by the crash').toBe(3);
 
       const second = await worker();

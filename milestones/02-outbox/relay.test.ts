@@ -7,6 +7,7 @@ import { withCorrelationId } from '#shared/logger.ts';
 import { collectEvents, type EventCollector } from '#shared/test/event-collector.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
+import { patient } from '#shared/test/patience.ts';
 import { aBidder, count, inProcessRelay, metricValue, openItem, pendingOutbox, type RunningRelay } from './fixtures.ts';
 
 const env = useTestEnv();
@@ -23,6 +24,14 @@ afterEach(async () => {
 });
 
 const listen = async () => (collector = await collectEvents({ amqpUrl: env.config.amqpUrl, exchange: env.config.amqp.exchange }));
+
+/** An outbox row written in `tx` (its own transaction), so a test decides when it commits. */
+async function insertOutboxRow(tx: { query: (sql: string, params: unknown[]) => Promise<unknown> }, itemId: string): Promise<string> {
+  const id = randomUUID();
+  const payload = bidPlacedToProto({ eventId: id, itemId, bidId: randomUUID(), userId: aBidder(), amountCents: 5n, sequence: 1n, placedAt: new Date(), correlationId: 'late-commit' });
+  await tx.query(`INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, routing_key, payload) VALUES ($1, 'item', $2, $3, 'bid.placed', $4)`, [id, itemId, BID_PLACED, Buffer.from(payload)]);
+  return id;
+}
 
 describe('relay', () => {
   it('publishes each event as a persistent message whose id is the outbox row id, with its type and correlation id, and marks it', async () => {
@@ -90,13 +99,74 @@ describe('relay', () => {
     expect(await pendingOutbox(env.db)).toBe(0);
   });
 
+  it('publishes the other pending rows without waiting for one that another transaction holds locked', async () => {
+    await listen();
+    relay = await inProcessRelay(env);
+    const itemId = await openItem(env.db);
+    for (let i = 0; i < 3; i++) await placeBid(env, { itemId, userId: aBidder(), amountCents: String(1_000 * (i + 1)) });
+    const holder = await env.db.connect();
+    let batch: Promise<unknown> | undefined;
+    try {
+      await holder.query('BEGIN');
+      const { rows } = await holder.query<{ id: string }>('SELECT id FROM outbox ORDER BY position LIMIT 1 FOR UPDATE');
+      const bound = patient(3_000);
+      batch = relay!.relay.relayBatch();
+      const outcome = await Promise.race([batch, new Promise((r) => setTimeout(() => r('still waiting'), bound))]);
+      expect(
+        outcome === 'still waiting' ? `still waiting after ${bound} ms` : 'returned',
+        'one batch of the relay while another transaction holds the first pending row locked: claimBatch must pass over a locked row (FOR UPDATE SKIP LOCKED), not wait for it',
+      ).toBe('returned');
+      expect(outcome, 'that batch').toMatchObject({ claimed: 2, published: 2 });
+      await collector!.waitFor(2);
+      expect(collector!.messages.map((m) => m.messageId), 'published while locked elsewhere').not.toContain(rows[0]!.id);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+      await batch?.catch(() => undefined);
+    }
+    await relay.drain();
+    expect(await pendingOutbox(env.db), 'rows left unpublished once the lock was released: the next batch must claim the row it passed over (no "position > last seen" cursor)').toBe(0);
+    await collector!.waitFor(3);
+  });
+
+  it('publishes a row that took a smaller position but committed after a larger one was published', async () => {
+    await listen();
+    relay = await inProcessRelay(env);
+    const itemId = await openItem(env.db);
+    const slow = await env.db.connect();
+    let lateId: string;
+    try {
+      // Takes its position first, commits last: two transactions committing out of order.
+      await slow.query('BEGIN');
+      lateId = await insertOutboxRow(slow, itemId);
+      await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
+      await relay.drain();
+      await collector!.waitFor(1);
+      await slow.query('COMMIT');
+    } finally {
+      await slow.query('ROLLBACK').catch(() => undefined);
+      slow.release();
+    }
+    // The same relay, run again: whatever it remembers from the first run must not hide the late row.
+    await relay.drain();
+    expect(
+      await pendingOutbox(env.db),
+      'rows left unpublished after a row with a smaller position committed late: claim every pending row (published_at IS NULL) in position order; a "position > last seen" cursor skips such a row for ever',
+    ).toBe(0);
+    await collector!.waitFor(2);
+    expect(collector!.messages.map((m) => m.messageId)).toContain(lateId!);
+  });
+
   it('counts an event the broker returns because no queue is bound, instead of losing it silently', async () => {
     relay = await inProcessRelay(env);
     const itemId = await openItem(env.db);
     await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
     await relay.drain();
     for (let i = 0; i < 50 && (await metricValue(relay.metrics, 'auction_outbox_unroutable_total')) === 0; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await metricValue(relay.metrics, 'auction_outbox_unroutable_total')).toBe(1);
+    expect(
+      await metricValue(relay.metrics, 'auction_outbox_unroutable_total'),
+      'events the broker returned because no queue is bound: publish with mandatory: true, or an unroutable event vanishes without a trace',
+    ).toBe(1);
     expect(await count(env.db, 'SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL')).toBe(1);
   });
 });

@@ -76,6 +76,67 @@ describe.each([
   });
 });
 
+describe.each([
+  ['placeBid', placeBid],
+  ['placeBidOptimistic', placeBidOptimistic],
+])('%s on a pooled connection', (_name, place) => {
+  it('leaves no bid settings on the connection: lock_timeout and statement_timeout end with the transaction', async () => {
+    // One connection in the pool: every query below runs on the connection the bids used.
+    const db = createDb({ url: env.config.databaseUrl, log: env.log, max: 1 });
+    const deps = { ...env, db, config: { ...env.config, bidding: { ...env.config.bidding, lockTimeoutMs: 300, statementTimeoutMs: 4_321 } } };
+    const settings = async () =>
+      (await db.query<{ pid: number; lock_timeout: string; statement_timeout: string }>(`SELECT pg_backend_pid() AS pid, current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout`)).rows[0];
+    try {
+      const before = await settings();
+      const itemId = await openItem(env.db);
+      // The bid's lock_timeout is in force during its transaction...
+      const lock = await holdItemLock(itemId);
+      const refused = await place(deps, { itemId, userId: aBidder(), amountCents: '2000' }).catch((e: unknown) => e);
+      await lock.release();
+      expect(refused, 'a bid behind a held row lock, with lock_timeout 300 ms').toBeInstanceOf(Busy);
+      // ...and gone after a bid that commits (a session-level setting survives COMMIT, not ROLLBACK).
+      await place(deps, { itemId, userId: aBidder(), amountCents: '2000' });
+      expect(
+        await settings(),
+        'the pooled connection after a committed bid: set lock_timeout and statement_timeout for the transaction only (SET LOCAL, or set_config(…, true)); set for the session, they stay on the connection and bound the next, unrelated query that borrows it',
+      ).toEqual(before);
+    } finally {
+      await db.end();
+    }
+  });
+});
+
+describe('runBidTransaction', () => {
+  it.each([
+    ['40P01', 'a deadlock'],
+    ['40001', 'a serialization failure'],
+  ])('runs the bid again when its transaction fails once with %s (%s): the bid succeeds, written once', async (code, what) => {
+    const itemId = await openItem(env.db);
+    const name = `fail_once_${code.toLowerCase()}`;
+    // A failpoint in the database: the first insert of a bid on this item fails with `code`.
+    // A sequence, because nextval is not rolled back with the failed transaction.
+    await env.db.query(`CREATE SEQUENCE ${name}`);
+    await env.db.query(
+      `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF nextval('${name}') = 1 THEN RAISE EXCEPTION 'injected ${what}' USING ERRCODE = '${code}'; END IF;
+         RETURN NEW;
+       END $$`,
+    );
+    await env.db.query(`CREATE TRIGGER ${name} BEFORE INSERT ON bids FOR EACH ROW WHEN (NEW.item_id = '${itemId}') EXECUTE FUNCTION ${name}()`);
+    try {
+      const outcome = await placeBid(env, { itemId, userId: aBidder(), amountCents: '2000' }).then(
+        () => 'placed',
+        (err: Error) => `refused: ${err.name}: ${err.message}`,
+      );
+      expect(outcome, `a bid whose transaction met ${what} (${code}) once: runBidTransaction must run the whole transaction again through withRetries`).toBe('placed');
+      expect((await snapshot(env.db, itemId)).bids, 'bids written').toHaveLength(1);
+    } finally {
+      await env.db.query(`DROP TRIGGER ${name} ON bids; DROP FUNCTION ${name}(); DROP SEQUENCE ${name}`);
+    }
+  });
+});
+
 describe("the caller's deadline bounds the whole bid", () => {
   afterEach(() => clearFailpoints());
 

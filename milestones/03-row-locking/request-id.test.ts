@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { placeBidOptimistic } from '#app/bidding/place-bid-optimistic.ts';
 import { errorToHttp } from '#app/http/errors-to-http.ts';
+import { bidderColumn } from '#shared/bidder-column.ts';
+import { clearFailpoints, setFailpoint } from '#shared/failpoints.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { aBidder, endedItem, openItem, snapshot } from './fixtures.ts';
 
@@ -49,10 +51,15 @@ describe.each([
   it('one id sent at the same moment for two items: one bid, the other refused as RequestIdReused', async () => {
     const [a, b] = [await openItem(env.db), await openItem(env.db)];
     const userId = aBidder();
-    const outcomes = await Promise.allSettled([a, b].map((itemId) => place(env, { itemId, userId, amountCents: '2500', requestId: 'r-9' })));
+    // Each bid pauses before COMMIT, so both have passed their replay check before either commits.
+    setFailpoint('bid.before-commit', 'delay(300)');
+    const outcomes = await Promise.allSettled([a, b].map((itemId) => place(env, { itemId, userId, amountCents: '2500', requestId: 'r-9' }))).finally(() => clearFailpoints());
     const placed = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
-    expect(placed, 'accepted').toHaveLength(1);
+    expect(
+      placed,
+      'bids accepted for one bidder and one request id, sent for two items at once: a check that reads before it inserts lets both through; the UNIQUE (bidder, request_id) constraint must refuse the second (23505), and its rerun answers RequestIdReused',
+    ).toHaveLength(1);
     expect(refused, 'refused').toMatchObject([{ name: 'RequestIdReused', requestId: 'r-9', original: { bidId: placed[0]!.id, itemId: placed[0]!.itemId } }]);
     const written = [...(await snapshot(env.db, a)).bids, ...(await snapshot(env.db, b)).bids];
     expect(written.map((w) => w.id), 'bids on both items').toEqual([placed[0]!.id]);
@@ -63,5 +70,24 @@ describe.each([
     await place(env, { itemId, userId: aBidder(), amountCents: '2500', requestId: 'r-1' });
     await place(env, { itemId, userId: aBidder(), amountCents: '2600', requestId: 'r-1' });
     expect((await snapshot(env.db, itemId)).bids).toHaveLength(2);
+  });
+});
+
+describe('the bids table', () => {
+  it('has a UNIQUE constraint on (bidder, request_id)', async () => {
+    const bidder = await bidderColumn(env.db);
+    const { rows } = await env.db.query<{ name: string }>(
+      `SELECT i.relname AS name
+         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE x.indrelid = 'bids'::regclass AND x.indisunique AND x.indisvalid AND x.indpred IS NULL
+          AND (SELECT array_agg(a.attname::text ORDER BY k.ord)
+                 FROM unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                 JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum) = ARRAY[$1::text, 'request_id']`,
+      [bidder],
+    );
+    expect(
+      rows.map((r) => r.name),
+      `unique constraints of bids on exactly (${bidder}, request_id): without one, two requests with one id that race past the replay check both write a bid`,
+    ).toHaveLength(1);
   });
 });

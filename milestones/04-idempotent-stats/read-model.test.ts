@@ -33,6 +33,17 @@ describe('the item read model', () => {
     expect(answers, 'applied, or skipped as not newer').toEqual(['applied', 'applied', 'applied', 'applied', 'duplicate', 'duplicate', 'duplicate']);
   });
 
+  it('moves through versions 9, 10 and 11 in order: versions compare as numbers, not as text', async () => {
+    const itemId = await anItem(env.db);
+    const answers = [];
+    for (const s of [9n, 10n, 11n, 10n]) answers.push(await applyToReadModel(deps(), `v${s}-${answers.length}`, bid(itemId, s)));
+    expect(
+      answers,
+      'versions 9, 10, 11, then 10 again: applied, applied, applied, duplicate. A 10 refused after 9 means the Lua script compares the stored version as a string ("10" < "9"): compare tonumber(stored) with tonumber(ARGV[…])',
+    ).toEqual(['applied', 'applied', 'applied', 'duplicate']);
+    expect(await readItemLive(deps(), itemId), 'the read model after version 11').toMatchObject({ priceCents: 11_000n, version: 11n, source: 'redis' });
+  });
+
   it('a late BidPlaced does not reopen a closed auction', async () => {
     const itemId = await anItem(env.db);
     const winner = aBidder();

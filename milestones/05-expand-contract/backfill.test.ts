@@ -2,6 +2,8 @@
 // skips nothing, fills nothing twice; a batch that meets a row lock gives up and is retried.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runBackfill } from '#app/backfill/backfill.ts';
+import { fillBidderBatch, START } from '#app/backfill/fill-bidder-batch.ts';
+import { withTransaction } from '#shared/db.ts';
 import { clearFailpoints, setFailpoint } from '#shared/failpoints.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { EXPAND, rolloutDatabase, wrongBidderIds, type RolloutDatabase } from './fixtures.ts';
@@ -58,5 +60,39 @@ describe('backfill', () => {
       await holder.query('ROLLBACK').catch(() => undefined);
       holder.release();
     }
+  });
+
+  it('a late batch reads about as many rows as the first: each batch starts after the last id, so the backfill stays linear', async () => {
+    await rollout.db.query('UPDATE bids SET bidder_id = NULL');
+    await rollout.db.query('DELETE FROM backfill_checkpoints');
+    // Rows of bids and its indexes this transaction has read so far (PostgreSQL's own counters).
+    const rowsRead = async (tx: { query: typeof rollout.db.query }) =>
+      Number(
+        (
+          await tx.query<{ n: string }>(
+            `SELECT coalesce(sum(pg_stat_get_xact_tuples_returned(c.oid)), 0) AS n FROM pg_class c
+              WHERE c.oid = 'bids'::regclass OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'bids'::regclass)`,
+          )
+        ).rows[0]!.n,
+      );
+    const reads: number[] = [];
+    let afterId = START;
+    for (let i = 0; i < 30; i++) {
+      const batch = await withTransaction(rollout.db, async (tx) => {
+        const before = await rowsRead(tx as never);
+        const result = await fillBidderBatch(tx, afterId, 500);
+        reads.push((await rowsRead(tx as never)) - before);
+        return result;
+      });
+      if (batch.lastId === null) break;
+      afterId = batch.lastId;
+    }
+    expect(reads.length, 'batches of 500 over 12,000 bids').toBeGreaterThanOrEqual(24);
+    const [first, late] = [reads[0]!, reads[23]!];
+    expect(
+      { first, late, aboutTheSame: late <= first * 1.5 + 100 },
+      'rows of bids the 1st and the 24th batch read: a batch that finds its start with OFFSET reads every row before it again, so late batches cost more and more; start each batch after the last id of the previous one (WHERE id > $1 ORDER BY id LIMIT n)',
+    ).toMatchObject({ aboutTheSame: true });
+    expect(await wrongBidderIds(rollout.db), 'rows whose bidder_id is not their user_id').toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runBackfill } from '#app/backfill/backfill.ts';
 import { invalidIndexes, MigrationFailed } from '#shared/migrate.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
+import { loadNote, patient } from '#shared/test/patience.ts';
 import { aBidder, bidsSchema, CHECK, EXPAND, INDEX, openItem, rolloutDatabase, VALIDATE, type RolloutDatabase } from './fixtures.ts';
 
 const env = useTestEnv();
@@ -14,6 +15,72 @@ afterEach(async () => {
 });
 
 const backfillConfig = { backfill: { batchSize: 500, pauseMs: 0, lockTimeoutMs: 1_000 } };
+
+/**
+ * Holds `lock` on bids in another session, starts `migration`, and once its session waits for a
+ * lock, places a bid: how the bid ended, how long it took, and whether it was held back (its
+ * insert queued for a lock on bids, or the migration gave up a lock wait first). Then lets the migration finish.
+ */
+async function bidWhileMigrating(r: RolloutDatabase, lock: 'ROW EXCLUSIVE' | 'SHARE UPDATE EXCLUSIVE', migration: string) {
+  const itemId = await openItem(r.db);
+  const holder = await r.db.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query(`LOCK TABLE bids IN ${lock} MODE`);
+    let gaveUp = false;
+    const migrated = r.migrateTo(migration, { onRetry: () => void (gaveUp = true) }).then(
+      (done) => done,
+      (err: unknown) => err,
+    );
+    // The migration is under way once its session waits for a lock (the holder's, or a writer it must outwait).
+    let migrationEnded = false;
+    void migrated.finally(() => (migrationEnded = true));
+    const deadline = Date.now() + patient(5_000);
+    for (;;) {
+      const { rows } = await r.db.query<{ n: bigint }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query ILIKE '%ALTER TABLE%' OR query ILIKE '%CREATE%INDEX%')`,
+      );
+      if (rows[0]!.n > 0n) break;
+      if (migrationEnded) throw new Error(`the migration ${migration} ended without ever waiting for the session holding ${lock} on bids (${String(await migrated)}): it takes no lock on bids, so it does not do its work yet`);
+      if (Date.now() > deadline) throw new Error(`the migration ${migration} did not start waiting for the session holding ${lock} on bids within ${patient(5_000)} ms (${loadNote()})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const started = performance.now();
+    let settled = false;
+    const placing = r.app('user-id').place({ itemId, userId: aBidder(), amountCents: '100' }).then(
+      () => 'accepted',
+      (err: Error) => `refused: ${err.message}`,
+    ).finally(() => (settled = true));
+    // Watch the bid while it runs: does it ever wait for a lock on bids (queued behind the migration's)? Any session but the migration's.
+    let waitedForLock = false;
+    while (!settled && !waitedForLock) {
+      const { rows } = await r.db.query<{ n: bigint }>(
+        `SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE NOT l.granted AND l.relation = 'bids'::regclass AND a.query NOT ILIKE '%ALTER TABLE%' AND a.query NOT ILIKE '%CREATE%INDEX%'`,
+      );
+      waitedForLock = rows[0]!.n > 0n;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const bid = await placing;
+    const ms = Math.round(performance.now() - started);
+    const blocked = waitedForLock || gaveUp;
+    await holder.query('COMMIT');
+    return { bid, ms, blocked, migrated: await migrated };
+  } finally {
+    await holder.query('ROLLBACK').catch(() => undefined);
+    holder.release();
+  }
+}
+
+/**
+ * Whether the bid went through without waiting for the migration. A bid the migration's lock
+ * holds back waits in the lock queue until the migration gives up (its lock_timeout, 2 s): that,
+ * seen in pg_locks, not a number of milliseconds, tells a blocked write from a slow machine.
+ */
+const wentThrough = ({ bid, ms, blocked }: { bid: string; ms: number; blocked: boolean }) => ({
+  bid,
+  withoutWaitingForTheMigration: blocked ? `no: its insert waited for a lock on bids behind the migration (${ms} ms in all)` : true,
+});
 
 describe('constrain', () => {
   it('VALIDATE refuses a row left without bidder_id, naming the constraint and the fix; after a full backfill it passes and the column is NOT NULL', async () => {
@@ -58,5 +125,33 @@ describe('constrain', () => {
     await rollout.migrateTo(INDEX);
     expect(await invalidIndexes(rollout.url), 'indexes left INVALID after the rerun').toEqual([]);
     expect(await bidsSchema(rollout.db), 'bids after the rerun').toContain('index bids_bidder_request_unique');
+  });
+
+  it('validates without blocking writes: a bid placed while the migration waits its turn goes through before the migration gives up', async () => {
+    rollout = await rolloutDatabase(env);
+    await rollout.migrateTo(CHECK);
+    // A session holding SHARE UPDATE EXCLUSIVE (as a VACUUM or another VALIDATE does) keeps the migration at its first lock.
+    const outcome = await bidWhileMigrating(rollout, 'SHARE UPDATE EXCLUSIVE', VALIDATE);
+    expect(
+      wentThrough(outcome),
+      'a bid placed while the validate migration waits for its first lock: VALIDATE CONSTRAINT first (SHARE UPDATE EXCLUSIVE, bids go on), then SET NOT NULL, which finds the valid check and skips its scan. SET NOT NULL first takes ACCESS EXCLUSIVE and blocks every bid for the whole scan',
+    ).toEqual({ bid: 'accepted', withoutWaitingForTheMigration: true });
+    const { migrated } = outcome;
+    expect(migrated, 'the validate migration, once the other session let go').toEqual([VALIDATE]);
+    expect(await bidsSchema(rollout.db), 'bids after it').toContain('column bidder_id text not null');
+  });
+
+  it('builds the unique index without blocking writes: a bid placed while the build waits for a writer goes through before the build gives up', async () => {
+    rollout = await rolloutDatabase(env);
+    await rollout.migrateTo(VALIDATE);
+    // A writer in the middle of its transaction: an index build of either kind has to wait for it.
+    const outcome = await bidWhileMigrating(rollout, 'ROW EXCLUSIVE', INDEX);
+    expect(
+      wentThrough(outcome),
+      'a bid placed while the unique index is being built: CREATE INDEX without CONCURRENTLY takes a SHARE lock on bids, which blocks every insert until the build ends; build it CONCURRENTLY',
+    ).toEqual({ bid: 'accepted', withoutWaitingForTheMigration: true });
+    const { migrated } = outcome;
+    expect(migrated, 'the index migration, once the writer committed').toEqual([INDEX]);
+    expect(await bidsSchema(rollout.db), 'bids after the build').toContain('index bids_bidder_request_unique');
   });
 });

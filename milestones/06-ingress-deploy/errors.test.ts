@@ -104,6 +104,34 @@ describe('one error model on both transports', () => {
     expect(JSON.stringify(logged)).toMatch(/injected error/);
   });
 
+  it('answers a database error nobody expected with internal and a generic message on both transports: no SQL or driver text reaches the caller', async () => {
+    // A real driver error (22012 division by zero) from a trigger, for this one title only.
+    await env.db.query(`CREATE FUNCTION fail_for_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.title = 'Poison' THEN PERFORM 1 / (length(NEW.title) - 6); END IF; RETURN NEW; END $$`);
+    await env.db.query(`CREATE TRIGGER fail_for_poison BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION fail_for_poison()`);
+    const leaked = /\b(division|zero|22012|SQL|SELECT|INSERT|PERFORM|trigger|fail_for_poison|items|relation|constraint|pg)\b/i;
+    try {
+      let correlationId: string | null = null;
+      const err = await connectError(api.createItem({ title: 'Poison', startPriceCents: 100n, endAt: tomorrow() }, { onHeader: (h) => (correlationId = h.get('x-correlation-id')) }));
+      correlationId ??= err.metadata.get('x-correlation-id');
+      expect(
+        { code: Code[err.code], leaks: leaked.test(err.rawMessage) ? err.rawMessage : 'nothing', correlationId: correlationId ?? 'none' },
+        'the Connect answer to an unexpected database error: `internal` with a generic message and the correlation id; the driver\'s words and the SQL stay in the log (an error toDomainError does not know is a bug, never a message for the caller)',
+      ).toEqual({ code: 'Internal', leaks: 'nothing', correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      const logged = await service.waitForLog((l) => l.msg === 'rpc failed' && l.correlationId === correlationId, 5_000);
+      expect(JSON.stringify(logged), 'the log line of that call').toMatch(/division by zero/);
+
+      const res = await fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: 'Poison', startPriceCents: '100', endAt: new Date(Date.now() + 86_400_000).toISOString() }) });
+      const body = await res.text();
+      expect(
+        { status: res.status, code: JSON.parse(body).error?.code, leaks: leaked.test(JSON.parse(body).error?.message ?? '') ? body : 'nothing', correlationId: res.headers.get('x-correlation-id') ?? 'none' },
+        'the HTTP answer to the same error: 500 internal, a generic message, the correlation id, nothing of the driver or the SQL',
+      ).toEqual({ status: 500, code: 'internal', leaks: 'nothing', correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    } finally {
+      await env.db.query('DROP TRIGGER fail_for_poison ON items; DROP FUNCTION fail_for_poison()');
+    }
+  });
+
   it('maps a statement timeout the same way on both transports: 504 / deadline_exceeded, nothing written', async () => {
     // lock_timeout outlasts statement_timeout here: the held lock below ends the bid by 57014.
     const slow = await startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 5_000, statementTimeoutMs: 300 } });

@@ -2,7 +2,7 @@
 // first, the bids complete, the stream ends with a status the client acts on (unavailable:
 // reconnect), and the process exits 0. Nothing acknowledged is lost.
 import { Code, ConnectError } from '@connectrpc/connect';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { apiClient, signIn, startService, startWorker, tomorrow } from './fixtures.ts';
@@ -31,6 +31,16 @@ describe('SIGTERM', () => {
 
     // Five bids held in flight behind a row lock the test holds.
     const holder = await env.db.connect();
+    // Let go of the lock however the test ends: a failure while it is held would leave the pool
+    // unable to close, and the file would end in a hook timeout instead of the failure's message.
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+    };
+    onTestFinished(release);
     await holder.query('BEGIN');
     await holder.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [item!.id]);
     const bids = [100n, 200n, 300n, 400n, 500n].map((amount) => api.placeBid({ itemId: item!.id, amountCents: amount }).then((r) => r.bid!.id, (err: unknown) => ConnectError.from(err)));
@@ -40,9 +50,19 @@ describe('SIGTERM', () => {
     }, { timeout: 5_000, interval: 50 });
 
     process.kill(service.pid, 'SIGTERM');
-    await vi.waitFor(async () => expect((await fetch(`${service.url}/readyz`)).status, '/readyz while draining').toBe(503), { timeout: 5_000, interval: 50 });
+    const readyz = () =>
+      fetch(`${service.url}/readyz`).then(
+        (r) => r.status,
+        (err: Error) => {
+          throw new Error(
+            `/readyz could not be reached after SIGTERM (${err.message}): the process stopped answering before the bids and the stream in flight were done. SIGTERM must drain first: readiness 503, streams ended with unavailable, bids finished, then exit 0`,
+          );
+        },
+      );
+    await vi.waitFor(async () => expect(await readyz(), '/readyz while draining').toBe(503), { timeout: 5_000, interval: 50 });
     const ended = await streamEnd;
     await holder.query('COMMIT');
+    released = true;
     holder.release();
 
     const answers = await Promise.all(bids);
