@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { GenericContainer, ImageName, getContainerRuntimeClient, type ContainerRuntimeClient, type StartedTestContainer, type WaitStrategy } from 'testcontainers';
 import type { WorkbookSettings } from '../config.ts';
 import { InfraUnavailable, tcpReachable, type Infra } from './infra.ts';
+import { loadNote, patient } from './patience.ts';
 import { waitUntilServicesAnswer } from './wait-for-services.ts';
 
 /** The Testcontainers path cannot be used: what is wrong, and the fix. */
@@ -110,12 +111,16 @@ export async function findEngine(settings: WorkbookSettings): Promise<{ engine: 
     if (!existsSync(path)) {
       throw new ContainersUnavailable(`DOCKER_HOST=${host} names ${path}, which does not exist: no container engine is running there.`, howToStart(host));
     }
-    const answer = await askVersion(path, 3_000);
+    // podman's API service answers its first request only once it has opened its storage: on
+    // a busy machine that took over 3 s (CI: "did not answer within 3 s" at load 20). The limit
+    // scales with the load, like every wait of the test kit.
+    const limit = patient(10_000);
+    const answer = await askVersion(path, limit);
     if ('code' in answer) {
       const what =
         answer.code === 'ECONNREFUSED' ? `${path} (DOCKER_HOST) is a socket, but nothing accepts connections on it: the engine that made it has stopped.`
         : answer.code === 'EACCES' ? `${path} (DOCKER_HOST) exists, but this user may not use it (permission denied).`
-        : answer.code === 'TIMEOUT' ? `The engine at ${path} (DOCKER_HOST) accepted a connection but did not answer within 3 s.`
+        : answer.code === 'TIMEOUT' ? `The engine at ${path} (DOCKER_HOST) accepted a connection but did not answer within ${limit / 1000} s (${loadNote()}).`
         : answer.code.startsWith('HTTP_') ? `Something answers on ${path} (DOCKER_HOST), but not as a Docker API (${answer.code.replace('_', ' ')}).`
         : `${path} (DOCKER_HOST) cannot be used: ${answer.code}.`;
       const fix = answer.code === 'EACCES' ? 'add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again), or run as root' : howToStart(host);
