@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { milestones } from '../../milestones/manifest.ts';
 import { findAnswer, howToUnlock, isUnlocked, parseAnswers } from '../workbook/answers.ts';
 import { answersCommand } from '../workbook/commands/answers.ts';
+import { hintCommand } from '../workbook/commands/hint.ts';
 import { inStepOrder, otherFailures } from '../workbook/commands/milestone.ts';
 import { regionDiff } from '../workbook/commands/review.ts';
 import { explainFailure } from '../workbook/failure-text.ts';
@@ -30,10 +31,22 @@ describe('npm run hint: the concept first, the approach with --more, the code on
     expect(concept).toContain('place-bid.test.ts');
     expect(concept).toContain('bidding/place-bid.ts');
     expect(concept, 'npm run hint -- 2 printed code before --code').not.toMatch(/runBidTransaction\(deps|acceptBid\(tx|pg_try_advisory_xact_lock\(/);
-    const more = await cli('hint', '2', 'place-bid', '--more');
+    // The levels in-process: one spawn of the CLI above proves the wiring, and each costs a
+    // cold start of tsx (seconds on a busy machine).
+    const m2 = milestones.find((m) => m.n === 2)!;
+    const printedBy = (level: 'approach' | 'code') => {
+      const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        hintCommand(m2, { file: 'place-bid', level });
+        return (write.mock.calls as unknown[][]).map((c) => String(c[0])).join('');
+      } finally {
+        write.mockRestore();
+      }
+    };
+    const more = printedBy('approach');
     expect(more).toContain('Approach:');
     expect(more).not.toMatch(/runBidTransaction\(deps|acceptBid\(tx/);
-    const code = await cli('hint', '2', 'place-bid', '--code');
+    const code = printedBy('code');
     expect(code).toMatch(/runBidTransaction\(deps, itemId/);
   });
 
