@@ -43,7 +43,7 @@ export const milestones: Milestone[] = [
       'items.test.ts': {
         concept: 'Validate at the edge, store exactly what the client sent: a price is a string of digits or a safe integer, never a float. Files: exercises/src/items/parse-new-item.ts, then create-item.ts, get-item.ts, list-items.ts (step 3).',
         approach: 'parseNewItem checks the fields one by one and returns the first problem as a ValidationError naming the field; parseCents accepts digits or a safe integer and refuses the rest. The SQL functions pass money as text and let PostgreSQL cast it, so nothing goes through a JavaScript number.',
-        code: 'Start with parseNewItem in exercises/src/items/parse-new-item.ts: return { error: new ValidationError(field, problem) } for the first bad field, then parseCents (a string of digits or a safe integer, never a float), then the SQL in create-item.ts, get-item.ts and list-items.ts. Pass money to SQL as a string with a ::bigint cast.',
+        code: 'Start with parseNewItem in exercises/src/items/parse-new-item.ts: return { error: new ValidationError(field, problem) } for the first bad field (the body itself first: anything but a plain object is field "body"), then parseCents (a string of digits or a safe integer, never a float), then the SQL in create-item.ts, get-item.ts and list-items.ts. Pass money to SQL as a string with a ::bigint cast.',
       },
       'connectivity.test.ts': {
         concept: 'A probe makes one real round trip per dependency, bounded by a timeout, so a silent service is reported down instead of hanging the probe. File: exercises/src/health/check-dependencies.ts (step 4).',
