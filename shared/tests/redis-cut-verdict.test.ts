@@ -52,6 +52,12 @@ describe('redis-cut verdict', () => {
     expect(v.problems![0]).toMatch(/^\/readyz gave no answer within 3 s while Redis was cut\. Next: bound each probe with measure\(timeoutMs/);
   });
 
+  it('says creating an item does not work at all, not that Redis is in its way, when no creation succeeded, those before the cut included', () => {
+    const v = redisCutVerdict({ ...survived, acknowledged: 0, inDb: 0, failed: 300 });
+    expect(v.line).toContain('acknowledged 0 · failed 300');
+    expect(v.problems).toEqual([expect.stringMatching(/^All 300 item creations failed, those sent before Redis was cut too: .*Next: make items\.test\.ts pass/)]);
+  });
+
   it('counts lost and failed writes each with its own next step, alongside a readiness problem', () => {
     const v = redisCutVerdict({ ...survived, acknowledged: 290, inDb: 285, failed: 10, during: { code: 200, status: 'ready', redis: 'down', postgres: 'up' } });
     expect(v.ok).toBe(false);

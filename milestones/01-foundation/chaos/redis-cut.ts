@@ -45,7 +45,10 @@ export function redisCutVerdict(o: RedisCutObserved): Omit<Verdict, 'facts'> {
   if (lost > 0) {
     problems.push(`${lost} of the ${o.acknowledged} items answered 201 are not in the database. Next: answer 201 only after the INSERT in exercises/src/items/create-item.ts has returned (await it; no fire-and-forget).`);
   }
-  if (o.failed > 0) {
+  if (o.failed > 0 && o.acknowledged === 0) {
+    // The load starts a second before the cut: nothing acknowledged means it never worked.
+    problems.push(`All ${o.failed} item creations failed, those sent before Redis was cut too: creating an item does not work yet, with or without Redis. Next: make items.test.ts pass (\`npm run milestone:1\` shows the first failure), then run this again.`);
+  } else if (o.failed > 0) {
     problems.push(`${o.failed} of ${o.sent} item creations failed while Redis was cut, and milestone 1 never needs Redis to write. Next: find what on the create-item path waits for Redis (the service's log lines of those requests) and take it off that path.`);
   }
   if (during.code === 0) {
