@@ -18,3 +18,19 @@ export function nodePackage(platform, arch) {
   const os = { linux: 'linux', darwin: 'darwin', win32: 'win' }[platform];
   return os && (arch === 'x64' || arch === 'arm64') ? `node-${os}-${arch}` : undefined;
 }
+
+/**
+ * The two commands that put Node FETCHED_MAJOR on PATH by hand, from the same npm registry
+ * (no nvm, no nodejs.org): for a learner whose shell, editor and tools should run it too, and
+ * for when the launcher could not fetch it. Undefined where the registry has no package.
+ */
+export function manualNodeRoute(platform, arch) {
+  const pkg = nodePackage(platform, arch);
+  if (!pkg) return undefined;
+  const dir = `.node${FETCHED_MAJOR}`;
+  if (platform === 'win32') {
+    // node-win-* packages put node.exe at the package root.
+    return [`npm install --prefix "%USERPROFILE%\\${dir}" ${pkg}@${FETCHED_MAJOR}`, `set "PATH=%USERPROFILE%\\${dir}\\node_modules\\${pkg};%PATH%"`];
+  }
+  return [`npm install --prefix ~/${dir} ${pkg}@${FETCHED_MAJOR}`, `export PATH="$HOME/${dir}/node_modules/${pkg}/bin:$PATH"`];
+}

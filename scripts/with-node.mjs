@@ -16,7 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FETCHED_MAJOR, MINIMUM, nodeIsSupported, nodePackage } from './node-version.mjs';
+import { FETCHED_MAJOR, manualNodeRoute, MINIMUM, nodeIsSupported, nodePackage } from './node-version.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Where the fetched Node lives; .workbook/ is the workbook's own ignored folder. */
@@ -56,11 +56,15 @@ function pathWithSupportedNode() {
     const npmCli = process.env.npm_execpath;
     const [cmd, args] = npmCli && /\.c?js$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
     const r = spawnSync(cmd, [...args, 'install', '--prefix', installDir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `${pkg}@${FETCHED_MAJOR}`],
-      { stdio: ['ignore', 'ignore', 'inherit'], shell: process.platform === 'win32' });
+      { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', shell: process.platform === 'win32' });
     const now = r.status === 0 && existsSync(nodeBinary) ? versionOf(nodeBinary) : undefined;
     if (!now || !nodeIsSupported(now)) {
-      fail(`Could not fetch ${pkg}@${FETCHED_MAJOR} from the npm registry (npm install exited with ${r.status ?? r.signal}).`,
-        `check that \`npm view ${pkg}@${FETCHED_MAJOR} version\` answers (the registry is reachable), or install Node ${FETCHED_MAJOR} from nodejs.org`);
+      const [install, addToPath] = manualNodeRoute(process.platform, process.arch);
+      // npm's own error is a wall with a stack trace; its reason line says what happened.
+      const said = String(r.stderr ?? '').split('\n').map((l) => l.replace(/^npm (error|ERR!) /, '').trim());
+      const reason = said.find((l) => /reason:/.test(l)) ?? said.find((l) => /^code E/.test(l)) ?? said.find(Boolean);
+      fail(`Could not fetch ${pkg}@${FETCHED_MAJOR} from the npm registry (npm install exited with ${r.status ?? r.signal}${reason ? `: ${reason}` : ''}), so the command did not run: it needs Node ${MINIMUM} or newer, and this is ${process.versions.node}.`,
+        `check that \`npm view ${pkg}@${FETCHED_MAJOR} version\` answers (the registry is reachable), then run the command again. Or put Node ${FETCHED_MAJOR} on PATH yourself, from the same registry (your editor then runs it too):\n  ${install}\n  ${addToPath}\nand run the command again in that shell (or install Node ${FETCHED_MAJOR} from nodejs.org).`);
     }
   }
   return `${binDir}${path.delimiter}${process.env.PATH ?? ''}`;

@@ -27,6 +27,12 @@ export interface Verdict {
   /** "placed 500 · in db 500 · lost 0 …" */
   line: string;
   facts: Record<string, number | string | boolean>;
+  /**
+   * For a verdict that is not ok: each thing that went wrong, as observed, with the next step
+   * for that failure ("/readyz answered … Next: …"), one entry each. `npm run chaos` prints them
+   * in place of its generic advice; a scenario without them gets the generic advice.
+   */
+  problems?: string[];
 }
 
 export interface ChaosScenario {

@@ -343,7 +343,7 @@ export function configToEnv(config: Config): Record<string, string> {
 }
 
 /** The workbook needs Node 22.22 or newer (testcontainers 12); 24 LTS is the target. One answer, shared with the launcher every npm script runs through. */
-export { MINIMUM as MINIMUM_NODE, nodeIsSupported } from '../scripts/node-version.mjs';
+export { manualNodeRoute, MINIMUM as MINIMUM_NODE, nodeIsSupported } from '../scripts/node-version.mjs';
 
 /** Settings of the workbook tooling (CLI, test harness), never of the app. */
 export interface WorkbookSettings {

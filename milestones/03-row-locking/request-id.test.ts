@@ -67,9 +67,15 @@ describe.each([
 
   it('another bidder using the same request id is a different request', async () => {
     const itemId = await openItem(env.db);
-    await place(env, { itemId, userId: aBidder(), amountCents: '2500', requestId: 'r-1' });
-    await place(env, { itemId, userId: aBidder(), amountCents: '2600', requestId: 'r-1' });
-    expect((await snapshot(env.db, itemId)).bids).toHaveLength(2);
+    const [ann, ben] = [aBidder(), aBidder()];
+    const anns = { itemId, userId: ann, amountCents: '2500', requestId: 'r-1' };
+    const first = await place(env, anns);
+    const second = await place(env, { itemId, userId: ben, amountCents: '2600', requestId: 'r-1' });
+    // Two bids alone hold with no request-id code at all; the id must still be Ann's: her
+    // request sent again after Ben used the id is answered with her bid, and writes nothing.
+    expect(await place(env, anns), "Ann's request sent again after Ben used her id").toEqual(first);
+    expect(second.userId, "Ben's bid is his").toBe(ben);
+    expect((await snapshot(env.db, itemId)).bids.map((b) => b.id), 'bids on the item').toEqual([first.id, second.id]);
   });
 });
 

