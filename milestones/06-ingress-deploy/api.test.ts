@@ -2,13 +2,12 @@
 // their facts as details, bad requests refused with nothing written, deadlines honored.
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { connect } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BidTooLowDetailSchema, BusyDetailSchema, CreateItemRequestSchema, FieldViolationSchema } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { bidPlacedFromProto } from '#shared/events/bid-placed.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { apiClient, signIn, startService, tomorrow, type AuctionClient, type SignedIn } from './fixtures.ts';
+import { apiClient, rawConnectCall, signIn, startService, tomorrow, type AuctionClient, type SignedIn } from './fixtures.ts';
 
 const env = useTestEnv();
 let service: ServiceProcess & { apiUrl: string };
@@ -166,22 +165,7 @@ describe('the API over h2c', () => {
 
   it('refuses a body it cannot parse, and one larger than API_READ_MAX_BYTES, with nothing written', async () => {
     const before = await count('items');
-    const post = (body: Uint8Array, contentType = 'application/proto') =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const session = connect(service.apiUrl);
-        session.on('error', reject);
-        const req = session.request({ ':method': 'POST', ':path': '/api/auction.api.v1.AuctionService/CreateItem', 'content-type': contentType, 'connect-protocol-version': '1', ...bidder.headers });
-        let text = '';
-        let status = 0;
-        req.on('response', (h) => (status = Number(h[':status'])));
-        req.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        req.on('end', () => {
-          session.close();
-          resolve({ status, body: text });
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
+    const post = (body: Uint8Array, contentType = 'application/proto') => rawConnectCall(service.apiUrl, 'CreateItem', body, bidder.headers, contentType);
     // Connect follows gRPC's status codes here: a request it cannot deserialize is `internal` ("parse binary: …").
     const garbage = await post(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
     expect({ status: garbage.status, code: JSON.parse(garbage.body).code, parse: /parse binary/.test(garbage.body) }, 'bytes that are not a CreateItemRequest').toEqual({ status: 500, code: 'internal', parse: true });
@@ -198,21 +182,7 @@ describe('the API over h2c', () => {
   });
 
   it('serves the RPCs under /api, and nothing outside it', async () => {
-    const call = (path: string) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const session = connect(service.apiUrl);
-        session.on('error', reject);
-        const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json', 'connect-protocol-version': '1' });
-        let status = 0;
-        let body = '';
-        req.on('response', (h) => (status = Number(h[':status'])));
-        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        req.on('end', () => {
-          session.close();
-          resolve({ status, body });
-        });
-        req.end('{"id": ""}');
-      });
+    const call = (path: string) => rawConnectCall(service.apiUrl, path, '{"id": ""}');
     const inside = await call('/api/auction.api.v1.AuctionService/GetItem');
     expect({ status: inside.status, code: JSON.parse(inside.body).code }, 'GetItem under /api, with an empty id').toEqual({ status: 400, code: 'invalid_argument' });
     expect((await call('/auction.api.v1.AuctionService/GetItem')).status, 'the same RPC outside /api').toBe(404);

@@ -3,7 +3,6 @@
 // never a field of the request; reads stay public. Every way a token can be wrong is refused
 // with `unauthenticated` and a message saying which, never a 500, and nothing is written.
 import { Code, ConnectError } from '@connectrpc/connect';
-import { connect } from 'node:http2';
 import { readFile } from 'node:fs/promises';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import { bidderColumn } from '#shared/bidder-column.ts';
 import { devSigningKeyFile, DEV_ALGORITHM } from '#shared/dev-auth.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { apiClient, signIn, startService, tomorrow, type AuctionClient, type SignedIn } from './fixtures.ts';
+import { apiClient, rawConnectCall, signIn, startService, tomorrow, type AuctionClient, type SignedIn } from './fixtures.ts';
 
 const env = useTestEnv();
 let service: ServiceProcess & { apiUrl: string };
@@ -84,7 +83,7 @@ describe('signed-in bidders', () => {
 
   it('takes the bidder from the token, never from the request: a user_id in the body is ignored', async () => {
     const someoneElse = crypto.randomUUID();
-    const res = await postJson('PlaceBid', JSON.stringify({ itemId, userId: someoneElse, user_id: someoneElse, amountCents: '700' }), alice.headers);
+    const res = await rawConnectCall(service.apiUrl, 'PlaceBid', JSON.stringify({ itemId, userId: someoneElse, user_id: someoneElse, amountCents: '700' }), alice.headers);
     expect(res.status, res.body).toBe(200);
     expect(JSON.parse(res.body).bid.userId, 'the bid’s bidder').toBe(alice.bidderId);
     const column = await bidderColumn(env.db);
@@ -134,7 +133,7 @@ describe('signed-in bidders', () => {
   it('refuses an authorization header that is not one bearer token, or a token that is not a JWT, never with a 500', async () => {
     const before = await count('bids');
     for (const header of [`Basic ${Buffer.from('alice:secret').toString('base64')}`, 'Bearer', `Bearer ${alice.token} extra`, 'Bearer not-a-jwt', 'Bearer a.b.c']) {
-      const res = await postJson('PlaceBid', JSON.stringify({ itemId, amountCents: '10000' }), { authorization: header });
+      const res = await rawConnectCall(service.apiUrl, 'PlaceBid', JSON.stringify({ itemId, amountCents: '10000' }), { authorization: header });
       expect({ header, status: res.status, code: JSON.parse(res.body).code }).toEqual({ header, status: 401, code: 'unauthenticated' });
     }
     expect(await count('bids'), 'bids written by the refused calls').toBe(before);
@@ -167,22 +166,3 @@ describe('signed-in bidders', () => {
     }
   });
 });
-
-/** One Connect JSON call over h2c, with the body and headers exactly as given. */
-function postJson(method: string, body: string, headers: Record<string, string>) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const session = connect(service.apiUrl);
-    session.on('error', reject);
-    const req = session.request({ ':method': 'POST', ':path': `/api/auction.api.v1.AuctionService/${method}`, 'content-type': 'application/json', 'connect-protocol-version': '1', ...headers });
-    let text = '';
-    let status = 0;
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    req.on('end', () => {
-      session.close();
-      resolve({ status, body: text });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}

@@ -1,4 +1,5 @@
 // Named fixtures of the milestone-6 tests: the app's processes, and Connect clients of its API.
+import { connect } from 'node:http2';
 import { createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
@@ -30,3 +31,27 @@ export async function startService(env: TestEnv, config: Partial<Config> = {}): 
 export const startWorker = (env: TestEnv, config: Partial<Config> = {}) => startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, ...config } });
 
 export const tomorrow = () => ({ seconds: BigInt(Math.floor(Date.now() / 1000) + 86_400), nanos: 0 });
+
+/**
+ * One unary Connect call over h2c with the body and headers exactly as given, for what a
+ * generated client would never send (a body that does not parse, a forged field, a bad token).
+ */
+export function rawConnectCall(apiUrl: string, method: string, body: string | Uint8Array, headers: Record<string, string> = {}, contentType = 'application/json') {
+  // A method name of AuctionService, or a whole path (to call outside /api).
+  const path = method.startsWith('/') ? method : `/api/auction.api.v1.AuctionService/${method}`;
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const session = connect(apiUrl);
+    session.on('error', reject);
+    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': contentType, 'connect-protocol-version': '1', ...headers });
+    let text = '';
+    let status = 0;
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    req.on('end', () => {
+      session.close();
+      resolve({ status, body: text });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
