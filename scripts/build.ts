@@ -109,7 +109,7 @@ function resolveTree(tree: string): string {
 }
 
 /** #app/* is the chosen tree's src/ (package.json maps it to exercises/ only); #shared/* is shared/. */
-function treeImports(tree: string): esbuild.Plugin {
+export function treeImports(tree: string): esbuild.Plugin {
   return {
     name: 'tree-imports',
     setup(b) {

@@ -8,6 +8,7 @@ import { configToEnv, type Config } from '../config.ts';
 import { repoRoot } from '../workbook/trees.ts';
 import { loadNote, patient } from './patience.ts';
 import { noticeTodo, onStub } from './stub-in-the-way.ts';
+import { bundledEntry } from './bundled-entry.ts';
 import { waitingFor } from './waits.ts';
 
 export interface LogLine {
@@ -56,7 +57,10 @@ const describe = (predicate: (line: LogLine) => boolean) => `a log line matching
 
 export async function startServiceProcess(options: { tree: string; entry: string; config: Config; startTimeoutMs?: number; extraEnv?: Record<string, string> }): Promise<ServiceProcess> {
   const entryPath = join(options.tree, 'src', options.entry);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', '--import', exitWithParent, entryPath], {
+  // From a bundle built once per content (shared/test/bundled-entry.ts); through tsx when esbuild cannot build it.
+  const bundle = await bundledEntry(options.tree, options.entry);
+  const args = bundle ? ['--enable-source-maps', '--import', pathToFileURL(bundle.preload).href, bundle.entry] : ['--import', 'tsx', '--import', exitWithParent, entryPath];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: {
       ...process.env,
