@@ -19,6 +19,7 @@ import { doctorCommand } from './commands/doctor.ts';
 import { eventsCommand } from './commands/events.ts';
 import { fuzzCommand } from './commands/fuzz.ts';
 import { generateExercises } from './commands/generate.ts';
+import { writeEnvExample } from './env-example.ts';
 import { milestoneCommand } from './commands/milestone.ts';
 import { resetCommand, reviewCommand } from './commands/review.ts';
 import { answersCommand } from './commands/answers.ts';
@@ -39,7 +40,7 @@ const USAGE = `Usage:
   npm run doctor [-- --json] Node, infrastructure and services, with fixes
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
   npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|sync|contracts|samples|infra|green|progress|teeth|chaos> [--json]
-  npm run generate           (maintainers) write exercises/ from solutions/
+  npm run generate           (maintainers) write exercises/ from solutions/, and .env.example's variables from shared/config.ts
   npm run migrate [-- down] [-- --to NAME | --count N] [-- --all] [-- --fresh] [-- --solution]  apply your migrations to DATABASE_URL, up to the milestone you are on (--all: every one; --fresh: drop the database first)
   npm run backfill [-- --from-start]         fill bids.bidder_id batch by batch, resumable (milestone 5)
   npm run seed [-- --bids N] [-- --items N]  load realistic items and bids into DATABASE_URL with COPY (default 1,000,000 bids)
@@ -94,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
     case 'generate': {
       const { written, removed } = await generateExercises();
       say(`exercises/ generated from solutions/: ${written} files written, ${removed} removed.`);
+      say(writeEnvExample() ? ".env.example: its list of variables rewritten from shared/config.ts." : ".env.example: its list of variables already matches shared/config.ts.");
       return 0;
     }
     case 'seed':
