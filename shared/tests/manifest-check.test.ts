@@ -157,7 +157,7 @@ describe('the manifest check', () => {
         { rule: 'chaos', where: 'milestones/02-second/chaos/helpers/' },
       ]);
       expect(found[1]!.problem).toMatch(/exports no scenario/);
-      expect(found[1]!.fix).toMatch(/A helper: Move it to milestones\/01-first\/chaos\/lib\/ and update what imports it/);
+      expect(found[1]!.fix).toMatch(/A helper: move it to milestones\/01-first\/chaos\/lib\/ and update what imports it/);
     });
 
     it('refuses a scenario of another milestone, and two scenarios with one name', async () => {

@@ -165,13 +165,13 @@ async function chaosProblems({ root, milestones }: ManifestInput): Promise<Manif
     const names = new Map<string, string>();
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const where = `${folderOf(m)}/chaos/${e.name}`;
-      const moveIt = `Move it to ${folderOf(m)}/chaos/lib/ and update what imports it.`;
+      const moveIt = `move it to ${folderOf(m)}/chaos/lib/ and update what imports it.`;
       if (e.isDirectory()) {
         if (e.name !== 'lib') out.push({ rule: 'chaos', where: `${where}/`, problem: 'chaos/ holds scenarios and one folder, lib/, for what they share.', fix: `Move what is in it to ${folderOf(m)}/chaos/lib/ and update what imports it.` });
         continue;
       }
       if (!e.name.endsWith('.ts')) {
-        out.push({ rule: 'chaos', where, problem: 'this is not a scenario module: chaos/ holds only scenarios.', fix: moveIt });
+        out.push({ rule: 'chaos', where, problem: 'this is not a scenario module: chaos/ holds only scenarios.', fix: `Data or a helper: ${moveIt}` });
         continue;
       }
       let module: unknown;
