@@ -11,8 +11,8 @@
 // depend on.
 
 /** The TODO a stub throws (shared/todo-error.ts), as it appears in a log line or an answer's body. */
-const TODO = /TODO\(m([1-6])\): (.*?)(?:\. Run `npm run hint|\\"|"|$)/;
-const milestoneOfFile = (path: string | undefined) => Number(/milestones\/0?(\d)-/.exec(path ?? '')?.[1]) || undefined;
+const TODO = /TODO\(m(\d+)\): (.*?)(?:\. Run `npm run hint|\\"|"|$)/;
+const milestoneOfFile = (path: string | undefined) => Number(/milestones\/(\d+)-/.exec(path ?? '')?.[1]) || undefined;
 
 export class StubNotWritten extends Error {
   override name = 'StubNotWritten';

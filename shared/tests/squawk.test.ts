@@ -44,7 +44,7 @@ describe.skipIf(!squawk)('squawk', () => {
   });
 
   it('flags the naive ALTER COLUMN … TYPE of the lesson: it rewrites the table under an ACCESS EXCLUSIVE lock, with no lock_timeout', async () => {
-    const findings = await lint(join(repoRoot, 'milestones', '05-expand-contract', 'chaos', 'naive-alter.sql'), true);
+    const findings = await lint(join(repoRoot, 'milestones', '05-expand-contract', 'chaos', 'lib', 'naive-alter.sql'), true);
     expect(findings).toEqual(expect.arrayContaining(['changing-column-type', 'require-lock-timeout']));
   });
 });

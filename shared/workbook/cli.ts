@@ -5,7 +5,7 @@ import { demoCommand } from './commands/demo.ts';
 import { seedCommand } from './commands/seed.ts';
 import { tokenCommand } from './commands/token.ts';
 import { createDatabase, databaseExists, databaseName, MigrationFailed, runMigrations } from '../migrate.ts';
-import { milestone } from '../../milestones/manifest.ts';
+import { milestone, milestones } from '../../milestones/manifest.ts';
 import { RegionSyntaxError } from './regions.ts';
 import { LearnerError } from './prepare.ts';
 import { exercisesDir, solutionsDir } from './trees.ts';
@@ -39,7 +39,7 @@ const USAGE = `Usage:
   npm run fuzz -- [--runs N] [--seed S]  milestone 6's fuzz test, N generated requests (-- --solution for the reference)
   npm run doctor [-- --json] Node, infrastructure and services, with fixes
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
-  npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|sync|contracts|samples|infra|green|progress|teeth|chaos> [--json]
+  npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|sync|manifest|contracts|samples|infra|green|progress|teeth|chaos> [--json]
   npm run generate           (maintainers) write exercises/ from solutions/, and .env.example's variables from shared/config.ts
   npm run migrate [-- down] [-- --to NAME | --count N] [-- --all] [-- --fresh] [-- --solution]  apply your migrations to DATABASE_URL, up to the milestone you are on (--all: every one; --fresh: drop the database first)
   npm run backfill [-- --from-start]         fill bids.bidder_id batch by batch, resumable (milestone 5)
@@ -51,7 +51,7 @@ const USAGE = `Usage:
 function parseMilestone(raw: string | undefined, command: string): number {
   const n = Number(raw);
   if (!raw || !Number.isInteger(n) || !milestone(n)) {
-    throw new LearnerError(`"${command}" needs a milestone number from 1 to 6${raw ? `, got "${raw}"` : ''}.`, `npm run ${command} -- 1`);
+    throw new LearnerError(`"${command}" needs a milestone number from ${milestones[0]!.n} to ${milestones.at(-1)!.n}${raw ? `, got "${raw}"` : ''}.`, `npm run ${command} -- 1`);
   }
   return n;
 }

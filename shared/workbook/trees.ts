@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { milestones } from '../../milestones/manifest.ts';
 import { readTreeRegions, renderFile } from './regions.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -12,7 +13,10 @@ export const solutionsDir = join(repoRoot, 'solutions');
 export const exercisesDir = join(repoRoot, 'exercises');
 export const workDir = join(repoRoot, '.workbook');
 export const TREE_PARTS = ['src', 'migrations'] as const;
-export const MILESTONES = [1, 2, 3, 4, 5, 6] as const;
+/** Every milestone's number, from milestones/manifest.ts (the one list of milestones). */
+export const MILESTONES: readonly number[] = milestones.map((m) => m.n);
+/** The last milestone: T_LAST stubs nothing, so it is solutions/ itself. */
+export const LAST_MILESTONE = Math.max(...MILESTONES);
 
 /** T_k: the tree of a learner who has finished milestones 1..k. */
 export function stubsAbove(k: number): Set<number> {
@@ -67,7 +71,7 @@ export async function writeTree(dir: string, files: Map<string, string>): Promis
 
 /** Generates T_k under .workbook/trees and returns its folder. */
 export async function materializeTree(k: number): Promise<string> {
-  if (k >= 6) return solutionsDir;
+  if (k >= LAST_MILESTONE) return solutionsDir;
   const dir = generatedTreeDir(k);
   await writeTree(dir, await renderTree(stubsAbove(k)));
   return dir;
@@ -75,8 +79,8 @@ export async function materializeTree(k: number): Promise<string> {
 
 /** The hash a T_k has when it stubs nothing: the reference as the generator writes it (no stub comments). */
 export async function fullTreeHash(): Promise<string> {
-  const dir = generatedTreeDir(6);
-  await writeTree(dir, await renderTree(stubsAbove(6)));
+  const dir = generatedTreeDir(LAST_MILESTONE);
+  await writeTree(dir, await renderTree(stubsAbove(LAST_MILESTONE)));
   return hashTree(dir);
 }
 

@@ -21,7 +21,7 @@ export function indent(text: string, prefix = '    '): string {
 
 export type MilestoneState = { state: 'passed' } | { state: 'failing'; failed: number } | { state: 'not run' } | { state: 'not written' };
 
-/** "Progress: ✓ 1 Foundation  ✗ 2 … (3 failing)  · 3 …" — one line for all six milestones. */
+/** "Progress: ✓ 1 Foundation  ✗ 2 … (3 failing)  · 3 …" — one line for every milestone of the manifest. */
 export function progressLine(states: Map<number, MilestoneState>): string {
   const parts = milestones.map((m) => {
     const s = states.get(m.n) ?? { state: 'not run' };
@@ -37,5 +37,5 @@ export function progressLine(states: Map<number, MilestoneState>): string {
     }
   });
   const done = [...states.values()].filter((s) => s.state === 'passed').length;
-  return `${bold('Progress')} ${done}/6  ${parts.join('  ')}`;
+  return `${bold('Progress')} ${done}/${milestones.length}  ${parts.join('  ')}`;
 }

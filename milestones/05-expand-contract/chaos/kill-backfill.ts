@@ -8,8 +8,8 @@ import { scenarioEnvironment, sleep, type ChaosScenario } from '#shared/chaos.ts
 import { runMigrations } from '#shared/migrate.ts';
 import { seedAuctions } from '#shared/seed.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
-import { backfillSummary, readCheckpoint, startBackfill, type BackfillRun, type Checkpoint } from './backfill-process.ts';
-import { assertBiddingWritten, itemIds, lostBids, streamBids, tally } from './bid-stream.ts';
+import { backfillSummary, readCheckpoint, startBackfill, type BackfillRun, type Checkpoint } from './lib/backfill-process.ts';
+import { assertBiddingWritten, itemIds, lostBids, streamBids, tally } from './lib/bid-stream.ts';
 
 const BIDS = 300_000;
 const WORKERS = 6;

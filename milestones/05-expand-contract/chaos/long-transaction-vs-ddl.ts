@@ -9,7 +9,7 @@ import { scenarioEnvironment, sleep, type ChaosScenario } from '#shared/chaos.ts
 import { runMigrations } from '#shared/migrate.ts';
 import { seedAuctions } from '#shared/seed.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
-import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, tally, type Answer } from './bid-stream.ts';
+import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, tally, type Answer } from './lib/bid-stream.ts';
 
 const BIDS = 20_000;
 const WORKERS = 6;

@@ -7,19 +7,19 @@ import { fmt, percentile } from '#shared/bench-stats.ts';
 import { scenarioEnvironment, sleep, type ChaosScenario } from '#shared/chaos.ts';
 import { seedAuctions } from '#shared/seed.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
-import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, type Answer } from './bid-stream.ts';
+import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, type Answer } from './lib/bid-stream.ts';
 
 const BIDS = 1_000_000;
 const WORKERS = 8;
 /** The last migration before milestone 5: bids.user_id is still a uuid (the full chain drops it). */
 const BEFORE_EXPAND = '1764000000003_closing-and-stats';
 /** The statement, in a file of its own so squawk can lint it. */
-const NAIVE_SQL = new URL('./naive-alter.sql', import.meta.url);
+const NAIVE_SQL = new URL('./lib/naive-alter.sql', import.meta.url);
 
 export const scenario: ChaosScenario = {
   name: 'naive-alter',
   milestone: 5,
-  summary: `Seeds ${fmt(BIDS)} bids, then runs ALTER TABLE bids ALTER COLUMN user_id TYPE text (chaos/naive-alter.sql) while ${WORKERS} clients bid over HTTP: how long writes are blocked, and what the bidders get meanwhile.`,
+  summary: `Seeds ${fmt(BIDS)} bids, then runs ALTER TABLE bids ALTER COLUMN user_id TYPE text (chaos/lib/naive-alter.sql) while ${WORKERS} clients bid over HTTP: how long writes are blocked, and what the bidders get meanwhile.`,
   async run(ctx) {
     const env = await scenarioEnvironment(ctx, {}, { migrateTo: BEFORE_EXPAND });
     const { database } = env;

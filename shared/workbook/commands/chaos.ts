@@ -10,6 +10,16 @@ import { exercisesDir, hashTree, repoRoot, solutionsDir, treeLabel } from '../tr
 import { bold, dim, green, red, say } from '../ui.ts';
 import { recordRun } from '../runs.ts';
 
+/**
+ * The scenario a module of chaos/ exports, or undefined when it exports none. One definition,
+ * shared with the manifest check, which refuses a module of chaos/ for which this is undefined.
+ */
+export function scenarioOf(module: unknown): ChaosScenario | undefined {
+  const scenario = (module as { scenario?: Partial<ChaosScenario> } | undefined)?.scenario;
+  if (!scenario || typeof scenario.name !== 'string' || typeof scenario.milestone !== 'number' || typeof scenario.summary !== 'string' || typeof scenario.run !== 'function') return undefined;
+  return scenario as ChaosScenario;
+}
+
 export async function loadScenarios(n: number): Promise<ChaosScenario[]> {
   const m = milestone(n);
   if (!m) return [];
@@ -17,8 +27,8 @@ export async function loadScenarios(n: number): Promise<ChaosScenario[]> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.ts')).sort();
   const out: ChaosScenario[] = [];
   for (const f of files) {
-    const module = (await import(pathToFileURL(join(dir, f)).href)) as { scenario?: ChaosScenario };
-    if (module.scenario) out.push(module.scenario);
+    const scenario = scenarioOf(await import(pathToFileURL(join(dir, f)).href));
+    if (scenario) out.push(scenario);
   }
   return out;
 }

@@ -1,4 +1,4 @@
-// npm test: what CI runs (design §2, §3): typecheck, sync, infra tests, green, progress,
+// npm test: what CI runs (design §2, §3): typecheck, sync, manifest, contracts, samples, infra tests, green, progress,
 // teeth, and the chaos scenarios against the reference. Each check also runs alone.
 import { spawnSync } from 'node:child_process';
 import type { Dirent } from 'node:fs';
@@ -8,13 +8,14 @@ import { join, relative } from 'node:path';
 import { milestones } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';
 import { partOfRun, runTests, type TestRecord, type TestRun } from '../run-tests.ts';
-import { fullTreeHash, hashTree, materializeTree, repoRoot, solutionsDir, treeLabel } from '../trees.ts';
+import { fullTreeHash, hashTree, LAST_MILESTONE, materializeTree, repoRoot, solutionsDir, treeLabel } from '../trees.ts';
 import { bold, dim, green as greenText, indent, red, say } from '../ui.ts';
 import { loadScenarios, runScenario } from './chaos.ts';
 import { syncDrift } from './generate.ts';
 import { checkLessonSamples } from '../samples.ts';
+import { checkManifest, MANIFEST_RULES } from '../manifest-check.ts';
 
-export const CHECKS = ['typecheck', 'sync', 'contracts', 'samples', 'infra', 'green', 'progress', 'teeth', 'chaos'] as const;
+export const CHECKS = ['typecheck', 'sync', 'manifest', 'contracts', 'samples', 'infra', 'green', 'progress', 'teeth', 'chaos'] as const;
 export type CheckName = (typeof CHECKS)[number];
 /**
  * `check all`, which is npm test: every check but chaos. The scenarios run the real processes
@@ -109,7 +110,8 @@ const flakyLines = (label: string, flaky: TestRecord[]) =>
 async function startTreeRuns(names: readonly CheckName[]): Promise<void> {
   // A failure is reported by the check that reads the run; until then it is only started here.
   const started = (k: number) => void runOnTree(k).then(({ run }) => run.catch(() => {}), () => {});
-  const progressTrees = names.includes('progress') ? [5, 4, 3, 2, 1] : [];
+  // T_1 .. T_(last-1); T_last is solutions/, which green runs.
+  const progressTrees = names.includes('progress') ? Array.from({ length: LAST_MILESTONE - 1 }, (_, i) => LAST_MILESTONE - 1 - i) : [];
   const teethTrees = names.includes('teeth') ? ready.map((m) => m.n - 1) : [];
   const trees = [...new Set([...progressTrees, ...teethTrees])].sort((a, b) => b - a);
   if (names.includes('green')) void testsOn(solutionsDir, ready.map((m) => m.n)).catch(() => {});
@@ -118,7 +120,7 @@ async function startTreeRuns(names: readonly CheckName[]): Promise<void> {
   for (const k of trees.filter((k) => k < 3)) started(k);
 }
 
-const milestoneOf = (file: string) => Number(/milestones\/0?(\d)/.exec(file)?.[1]);
+const milestoneOf = (file: string) => Number(/milestones\/(\d+)-/.exec(file)?.[1]);
 
 /**
  * One run on T_k serves two checks: progress (milestones 1..k pass) and teeth (milestone k+1
@@ -241,6 +243,23 @@ async function samples(): Promise<CheckResult> {
   };
 }
 
+/**
+ * The repository agrees with milestones/manifest.ts (shared/workbook/manifest-check.ts): the
+ * milestone count, a hint for every test file and a file for every hint, regions of ready
+ * milestones only, scenarios only in chaos/. One pass per rule that holds, one failure per problem.
+ */
+async function manifest(): Promise<CheckResult> {
+  const problems = await checkManifest({ root: repoRoot, milestones });
+  const broken = new Set(problems.map((p) => p.rule));
+  return {
+    check: 'manifest',
+    passed: MANIFEST_RULES.filter((r) => !broken.has(r)).length,
+    failed: problems.length,
+    problems: problems.map((p) => `${p.where}: ${p.problem}\n  Fix: ${p.fix}`),
+    json: { problems },
+  };
+}
+
 async function sync(): Promise<CheckResult> {
   const drift = await syncDrift();
   return { check: 'sync', passed: drift.length ? 0 : 1, failed: drift.length ? 1 : 0, problems: drift.length ? [`exercises/ is not what solutions/ generates; run \`npm run generate\` and commit:`, ...drift] : [], json: { drift } };
@@ -270,10 +289,10 @@ async function green(): Promise<CheckResult> {
 async function progress(): Promise<CheckResult> {
   const out: CheckResult = { check: 'progress', passed: 0, failed: 0, problems: [], json: { trees: [] as unknown[] } };
   const seen = new Map<string, number>();
-  // A T_k with every region written (T_6, the reference without its stub comments) is what
+  // A T_k with every region written (T_last, the reference without its stub comments) is what
   // green already ran against solutions/.
   seen.set(`${await fullTreeHash()}:${ready.map((m) => m.n).join(',')}`, 0);
-  for (let k = 1; k <= 5; k++) {
+  for (let k = 1; k < LAST_MILESTONE; k++) {
     const ns = ready.filter((m) => m.n <= k).map((m) => m.n);
     if (ns.length === 0) continue;
     const { tree, run } = await runOnTree(k);
@@ -327,7 +346,7 @@ async function chaos(): Promise<CheckResult> {
   return out;
 }
 
-const run: Record<CheckName, () => Promise<CheckResult>> = { typecheck, sync, contracts, samples, infra, green, progress, teeth, chaos };
+const run: Record<CheckName, () => Promise<CheckResult>> = { typecheck, sync, manifest, contracts, samples, infra, green, progress, teeth, chaos };
 
 export async function checkCommand(which: string, options: { json: boolean }): Promise<number> {
   const names = which === 'all' ? ALL : [which as CheckName];

@@ -64,7 +64,7 @@ export function otherFailures(tests: Array<{ file: string; name: string; status:
 export async function milestoneCommand(options: MilestoneOptions): Promise<number> {
   const m = findMilestone(options.n);
   if (!m) {
-    say(`There is no milestone ${options.n}. The milestones are 1 to 6: ${milestones.map((x) => `${x.n} ${x.title}`).join(', ')}.`);
+    say(`There is no milestone ${options.n}. The milestones are ${milestones[0]!.n} to ${milestones.at(-1)!.n}: ${milestones.map((x) => `${x.n} ${x.title}`).join(', ')}.`);
     return 2;
   }
   const tree = options.solution ? solutionsDir : exercisesDir;

@@ -1,7 +1,7 @@
 // Building blocks of milestone 6's chaos scenarios and its benchmark: Connect clients through
 // the ingress or straight to a bid-service, bidders that retry the same request (same request
 // id) until it is answered, watchers that reconnect, and what the database says afterwards.
-// (In a folder of its own: the chaos runner loads only the files directly in chaos/.)
+// (In chaos/lib/: chaos/ holds only scenarios, which `npm run check -- manifest` enforces.)
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Code, ConnectError, createClient, type Client } from '@connectrpc/connect';

@@ -1,6 +1,6 @@
 // What milestone 5's scenarios share: bidders that keep bidding over HTTP while a migration or
 // a backfill runs, every answer recorded with its time, and the measures read from them.
-// (No `scenario` export: `npm run chaos` lists only the files that have one.)
+// (In chaos/lib/: chaos/ holds only scenarios, which `npm run check -- manifest` enforces.)
 import { randomInt, randomUUID } from 'node:crypto';
 import pg from 'pg';
 

@@ -1,6 +1,6 @@
 // The backfill (tree/src/backfill-bidder-id.ts, what `npm run backfill` runs) as a child process
 // of a scenario, so it can die the way a real one does: a failpoint's crash, or kill -9.
-// (No `scenario` export: `npm run chaos` lists only the files that have one.)
+// (In chaos/lib/: chaos/ holds only scenarios, which `npm run check -- manifest` enforces.)
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
