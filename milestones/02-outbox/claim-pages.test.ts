@@ -2,6 +2,7 @@
 // nothing once vacuumed (the partial index holds pending rows only).
 import { describe, expect, it } from 'vitest';
 import { claimBatch } from '#app/outbox/claim-batch.ts';
+import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { pagesReadByClaim, pendingRows, publishedRows } from './claim-pages.ts';
 
@@ -21,8 +22,19 @@ describe('the claim query as published rows pile up', () => {
     const beforeVacuum = await pagesReadByClaim(env.db, claimBatch);
     // Marking a row published is never a HOT update (published_at is in the index's predicate):
     // its old version stays in the pending index until VACUUM (autovacuum, in production) removes it.
-    await env.db.query('VACUUM (INDEX_CLEANUP ON) outbox');
-    const vacuumed = await pagesReadByClaim(env.db, claimBatch);
+    // VACUUM removes only what no open snapshot can still see: on a busy machine another
+    // session's snapshot can hold some of the dead versions back for a moment (CI at load 18:
+    // 55 pages after VACUUM against 30). VACUUM again until they go; a claim reading through an
+    // index that holds published rows never comes down, and the wait then ends in the facts.
+    let vacuumed = Number.NaN;
+    await eventually(
+      async () => {
+        await env.db.query('VACUUM (INDEX_CLEANUP ON) outbox');
+        return (vacuumed = await pagesReadByClaim(env.db, claimBatch));
+      },
+      (pages) => pages - withNone <= 2,
+      `the claim to read at most 2 pages more than with no published rows (${withNone}) once VACUUM removed the published rows' old versions`,
+    ).catch(() => undefined);
     const facts = `pages one claim reads: with no published rows ${withNone}; with 20,000 before VACUUM ${beforeVacuum}; after VACUUM ${vacuumed}`;
     // A B-tree never loses the levels it grew while it held the dead entries: one or two more page reads from root to leaf, and nothing else.
     expect(vacuumed - withNone, facts).toBeLessThanOrEqual(2);
