@@ -304,3 +304,9 @@ export const milestones: Milestone[] = [
 export function milestone(n: number): Milestone | undefined {
   return milestones.find((m) => m.n === n);
 }
+
+/** The milestone a path belongs to (milestones/NN-slug/…), or undefined for a path outside them. */
+export function milestoneOfPath(path: string): number | undefined {
+  const n = /milestones\/(\d+)-/.exec(path)?.[1];
+  return n === undefined ? undefined : Number(n);
+}

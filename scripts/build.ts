@@ -36,6 +36,23 @@ const FILES_READ_AT_RUNTIME: Record<string, { folder: string; ending: string }[]
   'shared/events/contracts.ts': [{ folder: 'proto', ending: '.proto' }],
 };
 
+/**
+ * How the app is bundled, for the image and for the test kit's service processes
+ * (shared/test/bundled-entry.ts) alike: packages stay external, names and a linked source map
+ * are kept, so stack traces, logs and error names show classes and files as they are written.
+ */
+export const APP_BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  packages: 'external',
+  keepNames: true,
+  sourcemap: 'linked',
+  sourcesContent: false,
+  absWorkingDir: repoRoot,
+} as const satisfies esbuild.BuildOptions;
+
 export interface BuildResult {
   outDir: string;
   /** Absolute paths of the built entry points. */
@@ -56,17 +73,8 @@ export async function build(options: { tree?: string; outDir?: string } = {}): P
       ...Object.entries(ONE_SHOT_ENTRY_POINTS).map(([name, path]) => ({ in: join(repoRoot, path), out: name })),
     ],
     outdir: outDir,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    packages: 'external',
-    // Stack traces, logs and error names show classes and functions as they are written.
-    keepNames: true,
-    sourcemap: 'linked',
-    sourcesContent: false,
+    ...APP_BUNDLE_OPTIONS,
     metafile: true,
-    absWorkingDir: repoRoot,
     logLevel: 'warning',
     plugins: [treeImports(tree), importMetaUrlAsInRepo()],
   });

@@ -12,7 +12,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
-import { treeImports } from '../../scripts/build.ts';
+import { APP_BUNDLE_OPTIONS, treeImports } from '../../scripts/build.ts';
 import { listTreeFiles, repoRoot, workDir } from '../workbook/trees.ts';
 
 const bundlesDir = join(workDir, 'bundles');
@@ -72,15 +72,7 @@ export async function bundledEntry(tree: string, entry: string): Promise<Bundled
             ],
             outdir: tmp,
             outExtension: { '.js': '.mjs' },
-            bundle: true,
-            platform: 'node',
-            format: 'esm',
-            target: 'node22',
-            packages: 'external',
-            keepNames: true,
-            sourcemap: 'linked',
-            sourcesContent: false,
-            absWorkingDir: repoRoot,
+            ...APP_BUNDLE_OPTIONS,
             logLevel: 'silent',
             plugins: [treeImports(tree), importMetaUrlOfSource],
           });

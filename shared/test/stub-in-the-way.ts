@@ -10,9 +10,10 @@
 // TODO(m3) from a background job it does not depend on, and must go on waiting for what it does
 // depend on.
 
+import { milestoneOfPath } from '../../milestones/manifest.ts';
+
 /** The TODO a stub throws (shared/todo-error.ts), as it appears in a log line or an answer's body. */
 const TODO = /TODO\(m(\d+)\): (.*?)(?:\. Run `npm run hint|\\"|"|$)/;
-const milestoneOfFile = (path: string | undefined) => Number(/milestones\/(\d+)-/.exec(path ?? '')?.[1]) || undefined;
 
 export class StubNotWritten extends Error {
   override name = 'StubNotWritten';
@@ -31,7 +32,7 @@ const listeners = new Set<(stub: StubNotWritten) => void>();
 
 /** Called before each test file (shared/test/between-files.ts) with its path. */
 export function testFileStarted(path: string | undefined): void {
-  fileMilestone = milestoneOfFile(path);
+  fileMilestone = path === undefined ? undefined : milestoneOfPath(path);
   seen = undefined;
 }
 

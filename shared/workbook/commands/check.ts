@@ -5,7 +5,7 @@ import type { Dirent } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { milestones } from '../../../milestones/manifest.ts';
+import { milestoneOfPath, milestones } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';
 import { partOfRun, runTests, type TestRecord, type TestRun } from '../run-tests.ts';
 import { fullTreeHash, hashTree, LAST_MILESTONE, materializeTree, repoRoot, solutionsDir, treeLabel } from '../trees.ts';
@@ -120,7 +120,8 @@ async function startTreeRuns(names: readonly CheckName[]): Promise<void> {
   for (const k of trees.filter((k) => k < 3)) started(k);
 }
 
-const milestoneOf = (file: string) => Number(/milestones\/(\d+)-/.exec(file)?.[1]);
+// NaN outside milestones/: it compares false with every k, so infra files are in no tree's part.
+const milestoneOf = (file: string) => milestoneOfPath(file) ?? Number.NaN;
 
 /**
  * One run on T_k serves two checks: progress (milestones 1..k pass) and teeth (milestone k+1
