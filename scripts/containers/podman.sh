@@ -11,6 +11,7 @@
 #   bash scripts/containers/podman.sh clean   stop, then remove the images and the build cache too
 #   bash scripts/containers/podman.sh env     the environment for Testcontainers: eval "$(… env)"
 #   bash scripts/containers/podman.sh status  what is installed, built and running
+#   bash scripts/containers/podman.sh sources the apt sources the images get, and where their mirror comes from
 #
 # Needs root and Debian's packages (Debian 12 has podman 4.3). Every step is idempotent and
 # says what it does on stderr; stdout carries only what `env` prints.
@@ -24,8 +25,6 @@ SERVICE_LOG=/run/podman/workbook-service.log
 CACHE=/var/cache/workbook-containers
 CONF=/etc/containers/containers.conf.d/50-workbook.conf
 SUITE=bookworm
-MIRROR=${WORKBOOK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${WORKBOOK_DEBIAN_SECURITY_MIRROR:-${MIRROR%/debian}/debian-security}
 BASE_IMAGE=localhost/workbook-debian:$SUITE
 SERVICES=(postgres rabbitmq redis)
 # The harness takes these names from WORKBOOK_*_IMAGE (shared/config.ts); `env` prints them.
@@ -44,6 +43,115 @@ fail() {
 }
 now() { echo "${EPOCHREALTIME/,/.}"; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# --- the Debian mirror ------------------------------------------------------------------
+#
+# The images fetch Debian's packages from the mirror this machine's own apt uses: a machine that
+# reaches Debian only through a local mirror, a proxy or a cache (apt-cacher-ng) builds them
+# the same way, and a machine with a working apt needs nothing more. deb.debian.org when the
+# machine names no Debian mirror (no apt sources, or only another distribution's: Ubuntu's
+# archive has no bookworm). WORKBOOK_DEBIAN_MIRROR and WORKBOOK_DEBIAN_SECURITY_MIRROR, when
+# set, still win.
+
+DEFAULT_MIRROR=http://deb.debian.org/debian
+# A Debian suite, the images' or another release's: any Debian mirror serves bookworm too.
+DEBIAN_SUITES='^(bookworm|trixie|forky|duke|bullseye|buster|sid|stable|testing|unstable|oldstable|oldoldstable)(-updates|-backports|-security|-proposed-updates|/updates)?$'
+
+# apt's own source files, where apt looks for them (apt-config: Dir::Etc, APT_CONFIG), in the
+# order apt reads them: sources.list, then sources.list.d's *.list and *.sources by name.
+apt_source_files() {
+  local L='' P=''
+  if command -v apt-config >/dev/null; then eval "$(apt-config shell L Dir::Etc::sourcelist/f P Dir::Etc::sourceparts/d 2>/dev/null)" || true; fi
+  local list=${L:-/etc/apt/sources.list} parts=${P:-/etc/apt/sources.list.d/} f
+  if [ -f "$list" ]; then printf '%s\n' "$list"; fi
+  for f in "${parts%/}"/*; do
+    case "$f" in *.list | *.sources) if [ -f "$f" ]; then printf '%s\n' "$f"; fi ;; esac
+  done
+}
+
+# "URI SUITE" for every binary (deb, not deb-src) source that is enabled, from both of apt's
+# formats: one-line (`deb [options] URI SUITE COMPONENT…`) and deb822 (`Types:`, `URIs:`,
+# `Suites:`, `Enabled:` in paragraphs; indented lines continue a field, like Signed-By's key).
+apt_entries() {
+  local f
+  while IFS= read -r f; do
+    case "$f" in
+      *.sources)
+        awk '
+          function flush(  n, m, i, j, u, s) {
+            if ((" " types " ") ~ / deb / && enabled !~ /^(no|false|0)$/) {
+              n = split(uris, u, " "); m = split(suites, s, " ")
+              for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) print u[i], s[j]
+            }
+            types = uris = suites = enabled = ""
+          }
+          /^[ \t]*#/ { next }
+          /^[ \t]*$/ { flush(); next }
+          /^[ \t]/ { next }
+          {
+            key = tolower($0); sub(/:.*/, "", key)
+            value = $0; sub(/^[^:]*:[ \t]*/, "", value); gsub(/[ \t]+/, " ", value)
+            if (key == "types") types = value
+            else if (key == "uris") uris = value
+            else if (key == "suites") suites = value
+            else if (key == "enabled") enabled = tolower(value)
+          }
+          END { flush() }' "$f"
+        ;;
+      *)
+        awk '
+          { sub(/#.*/, "") }
+          $1 != "deb" { next }
+          {
+            line = $0; sub(/^[ \t]*deb[ \t]+/, "", line); sub(/^\[[^]]*\][ \t]*/, "", line)
+            n = split(line, w, /[ \t]+/)
+            if (n >= 2) print w[1], w[2]
+          }' "$f"
+        ;;
+    esac
+  done < <(apt_source_files)
+}
+
+# Two lines: the first Debian mirror of this machine's sources, then its first security mirror
+# (a -security suite); either empty when there is none. Only http and https: debootstrap and a
+# container's apt cannot use file:, cdrom: or mirror+file: sources of the host.
+machine_mirrors() {
+  apt_entries | awk -v suites="$DEBIAN_SUITES" '
+    $1 !~ /^https?:\/\// || $2 !~ suites { next }
+    { uri = $1; sub(/\/+$/, "", uri) }
+    $2 ~ /-security$|\/updates$/ { if (security == "") security = uri; next }
+    main == "" { main = uri }
+    END { print main; print security }'
+}
+
+MIRROR='' SECURITY_MIRROR='' MIRROR_FROM='' SECURITY_MIRROR_FROM=''
+resolve_mirrors() {
+  local found main security
+  found=$(machine_mirrors 2>/dev/null || true)
+  main=$(sed -n 1p <<<"$found")
+  security=$(sed -n 2p <<<"$found")
+  if [ -n "${WORKBOOK_DEBIAN_MIRROR:-}" ]; then
+    MIRROR=${WORKBOOK_DEBIAN_MIRROR%/} MIRROR_FROM=WORKBOOK_DEBIAN_MIRROR
+  elif [ -n "$main" ]; then
+    MIRROR=$main MIRROR_FROM="this machine's apt sources"
+  else
+    MIRROR=$DEFAULT_MIRROR MIRROR_FROM="the default: this machine's apt sources name no Debian mirror"
+  fi
+  if [ -n "${WORKBOOK_DEBIAN_SECURITY_MIRROR:-}" ]; then
+    SECURITY_MIRROR=${WORKBOOK_DEBIAN_SECURITY_MIRROR%/} SECURITY_MIRROR_FROM=WORKBOOK_DEBIAN_SECURITY_MIRROR
+  elif [ -n "$security" ] && [ -z "${WORKBOOK_DEBIAN_MIRROR:-}" ]; then
+    SECURITY_MIRROR=$security SECURITY_MIRROR_FROM="this machine's apt sources"
+  elif [ "${MIRROR%/debian}" != "$MIRROR" ]; then
+    # Debian's own layout: debian-security beside debian on the same host.
+    SECURITY_MIRROR=${MIRROR%/debian}/debian-security SECURITY_MIRROR_FROM="beside the mirror"
+  else
+    SECURITY_MIRROR=http://deb.debian.org/debian-security SECURITY_MIRROR_FROM="the default"
+  fi
+}
+resolve_mirrors
+
+# The base image's /etc/apt/sources.list: the recipe with the mirrors filled in.
+render_sources() { sed -e "s|@MIRROR@|$MIRROR|g" -e "s|@SECURITY_MIRROR@|$SECURITY_MIRROR|g" "$RECIPES/base/sources.list"; }
 
 # --- where this may run -----------------------------------------------------------------
 
@@ -157,10 +265,13 @@ build_base() {
   local rootfs="$CACHE/rootfs-$SUITE"
   rm -rf "$rootfs"
   mkdir -p "$CACHE/debs"
-  debootstrap --variant=minbase --cache-dir="$CACHE/debs" "$SUITE" "$rootfs" "$MIRROR" >"$CACHE/base.log" 2>&1 \
+  # minbase has no CA certificates: an https mirror needs them, in the image's apt as in debootstrap.
+  local include=()
+  case "$MIRROR $SECURITY_MIRROR" in *https://*) include=(--include=ca-certificates) ;; esac
+  debootstrap --variant=minbase "${include[@]}" --cache-dir="$CACHE/debs" "$SUITE" "$rootfs" "$MIRROR" >"$CACHE/base.log" 2>&1 \
     || fail "debootstrap $SUITE from $MIRROR failed; the end of $CACHE/base.log:
 $(tail -n 15 "$CACHE/base.log")" "check that $MIRROR answers (or set WORKBOOK_DEBIAN_MIRROR), then run this again"
-  sed -e "s|@MIRROR@|$MIRROR|g" -e "s|@SECURITY_MIRROR@|$SECURITY_MIRROR|g" "$RECIPES/base/sources.list" >"$rootfs/etc/apt/sources.list"
+  render_sources >"$rootfs/etc/apt/sources.list"
   install -m 0755 "$RECIPES/base/policy-rc.d" "$rootfs/usr/sbin/policy-rc.d"
   install -m 0644 "$RECIPES/base/slim.cfg" "$rootfs/etc/dpkg/dpkg.cfg.d/workbook-slim"
   # podman provides resolv.conf and hosts to each container; apt lists are fetched per image.
@@ -179,7 +290,7 @@ ensure_base() {
     return
   fi
   started=$(now)
-  say "building $BASE_IMAGE: debootstrap --variant=minbase $SUITE from $MIRROR (log: $CACHE/base.log)"
+  say "building $BASE_IMAGE: debootstrap --variant=minbase $SUITE from $MIRROR ($MIRROR_FROM; log: $CACHE/base.log)"
   build_base "$hash"
   say "built $BASE_IMAGE in $(since "$started") s"
 }
@@ -305,6 +416,7 @@ print_env() {
 status() {
   if command -v podman >/dev/null; then say "installed: $(podman --version)"; else say "podman is not installed (bash scripts/containers/podman.sh up installs it)"; fi
   if [ -f "$CONF" ]; then say "configured: $CONF"; else say "not configured: $CONF is missing"; fi
+  say "Debian mirror: $MIRROR ($MIRROR_FROM); security: $SECURITY_MIRROR ($SECURITY_MIRROR_FROM)"
   if command -v podman >/dev/null && service_answers; then say "API: answers on unix://$SOCKET"; else say "API: not running (bash scripts/containers/podman.sh start)"; fi
   command -v podman >/dev/null || return 0
   local name image hash have
@@ -355,6 +467,10 @@ case "$COMMAND" in
     say "removed the build cache $CACHE"
     ;;
   env) print_env ;;
+  sources)
+    say "mirror $MIRROR ($MIRROR_FROM); security $SECURITY_MIRROR ($SECURITY_MIRROR_FROM)"
+    render_sources
+    ;;
   status) status ;;
-  *) fail "unknown command \"$COMMAND\": up, build, start, stop, clean, env or status." "bash scripts/containers/podman.sh up" ;;
+  *) fail "unknown command \"$COMMAND\": up, build, start, stop, clean, env, status or sources." "bash scripts/containers/podman.sh up" ;;
 esac
