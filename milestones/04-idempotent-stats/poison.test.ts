@@ -2,7 +2,7 @@
 import amqp from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { DELIVERY_LIMIT } from '#app/consumers/consumer-queues.ts';
-import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto } from '#shared/events/auction-closed.ts';
+import { AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto } from '#shared/events/auction-closed.ts';
 import { BID_PLACED, BID_PLACED_ROUTING_KEY } from '#shared/events/bid-placed.ts';
 import { clearFailpoints, setFailpoint } from '#shared/failpoints.ts';
 import { eventually } from '#shared/test/eventually.ts';

@@ -5,7 +5,6 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { connect } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FieldViolationSchema } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { startFaultProxy, type FaultProxy } from '#shared/fault-proxy.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';

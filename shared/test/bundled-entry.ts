@@ -55,7 +55,7 @@ const building = new Map<string, Promise<BundledEntry>>();
 export async function bundledEntry(tree: string, entry: string): Promise<BundledEntry | undefined> {
   const key = await contentKey(tree, entry);
   const dir = join(bundlesDir, key);
-  const result = { entry: join(dir, basename(entry, '.ts') + '.mjs'), preload: join(dir, 'exit-with-parent.mjs') };
+  const result = { entry: join(dir, `${basename(entry, '.ts')}.mjs`), preload: join(dir, 'exit-with-parent.mjs') };
   if (existsSync(result.entry) && existsSync(result.preload)) return result;
   if (!building.has(key)) {
     building.set(

@@ -4,6 +4,7 @@
 // merged as `docker compose -f … -f …` merges them) publishes only the ingress's 80 and 443,
 // refuses to start without its secrets, waits for its migrations, and gives every service a
 // restart policy, a memory limit, rotated logs and a health check.
+// biome-ignore-all lint/suspicious/noExplicitAny: the merge walks untyped YAML documents the way Compose does, key by key.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -45,7 +46,7 @@ function load(file: string, options: { plain?: boolean } = {}): Yaml {
     if (isSeq(node)) {
       const found = marked.find((m) => m.node === node);
       if (found) Object.defineProperty(value, found.mark, { value: true });
-      node.items.forEach((item: any, i: number) => mark(item, value[i]));
+      for (const [i, item] of (node.items as unknown[]).entries()) mark(item, value[i]);
     } else if (node?.items) {
       for (const pair of node.items) if (pair.key && value) mark(pair.value, value[String(pair.key.value ?? pair.key)]);
     }

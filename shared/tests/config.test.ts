@@ -82,10 +82,10 @@ function valuesOf(domain: Domain): fc.Arbitrary<unknown> {
 }
 
 /** A variable's values; one whose default is unset (AUTH_JWKS_URL) is unset half the time. */
-const valueOf = (v: ConfigVariable) => (v.fallback === undefined ? fc.option(valuesOf(v.kind.domain), { nil: undefined }) : valuesOf(v.kind.domain));
+const valueFor = (v: ConfigVariable) => (v.fallback === undefined ? fc.option(valuesOf(v.kind.domain), { nil: undefined }) : valuesOf(v.kind.domain));
 
 /** Any valid Config: a value per variable, drawn from its domain (a combination loadConfig refuses is skipped). */
-const anyConfig = fc.record(Object.fromEntries(configVariables.map((v) => [v.name, valueOf(v)]))).map((values) => {
+const anyConfig = fc.record(Object.fromEntries(configVariables.map((v) => [v.name, valueFor(v)]))).map((values) => {
   try {
     return buildConfig(new Map(Object.entries(values)));
   } catch (err) {

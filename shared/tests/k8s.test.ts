@@ -342,6 +342,7 @@ function broken(change: (docs: Doc[]) => void): Doc[] {
   change(copy);
   return copy;
 }
+// biome-ignore lint/suspicious/noExplicitAny: each test below breaks one field of a manifest, at any depth, as a deployer's typo would.
 const find = (docs: Doc[], kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name) as unknown as Doc & Record<string, any>;
 const container = (docs: Doc[], name: string): IContainer => find(docs, 'Deployment', name).spec.template.spec.containers[0];
 

@@ -1,14 +1,12 @@
 // The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate | events | dlq | token | demo.
-import { ConfigError, loadConfig, MINIMUM_NODE, nodeIsSupported } from '../config.ts';
+import { ConfigError, MINIMUM_NODE, nodeIsSupported } from '../config.ts';
 import { restoreDrillCommand } from './commands/restore-drill.ts';
 import { demoCommand } from './commands/demo.ts';
 import { seedCommand } from './commands/seed.ts';
 import { tokenCommand } from './commands/token.ts';
-import { createDatabase, databaseExists, databaseName, MigrationFailed, runMigrations } from '../migrate.ts';
 import { milestone, milestones } from '../../milestones/manifest.ts';
 import { RegionSyntaxError } from './regions.ts';
 import { LearnerError } from './prepare.ts';
-import { exercisesDir, solutionsDir } from './trees.ts';
 import { bold, red, say, yellow } from './ui.ts';
 import { benchCommand } from './commands/bench.ts';
 import { chaosCommand } from './commands/chaos.ts';
@@ -39,7 +37,7 @@ const USAGE = `Usage:
   npm run fuzz -- [--runs N] [--seed S]  milestone 6's fuzz test, N generated requests (-- --solution for the reference)
   npm run doctor [-- --json] Node, infrastructure and services, with fixes
   npm run test:containers    (maintainers) the milestone tests with services from Testcontainers only
-  npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|sync|manifest|contracts|samples|infra|green|progress|teeth|chaos> [--json]
+  npm test                   every check but chaos; npm run test:chaos the scenarios; npm run check -- <typecheck|lint|sync|manifest|contracts|samples|infra|green|progress|teeth|chaos> [--json]
   npm run generate           (maintainers) write exercises/ from solutions/, and .env.example's variables from shared/config.ts
   npm run migrate [-- down] [-- --to NAME | --count N] [-- --all] [-- --fresh] [-- --solution]  apply your migrations to DATABASE_URL, up to the milestone you are on (--all: every one; --fresh: drop the database first)
   npm run backfill [-- --from-start]         fill bids.bidder_id batch by batch, resumable (milestone 5)

@@ -10,6 +10,7 @@ export interface ReportedModule {
   tests: Array<{ name: string; state: string; message: string }>;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC is the very character an ANSI colour code starts with.
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 function describeError(error: { message?: string; diff?: string; name?: string } | undefined): string {

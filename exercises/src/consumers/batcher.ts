@@ -23,8 +23,12 @@ export function createBatcher(applyBatch: (batch: Array<{ messageId: string; mes
     pending = [];
     if (batch.length === 0) return;
     applyBatch(batch.map(({ messageId, message }) => ({ messageId, message }))).then(
-      (outcomes) => batch.forEach((w, i) => w.resolve(outcomes[i]!)),
-      (err: unknown) => batch.forEach((w) => w.reject(err)),
+      (outcomes) => {
+        for (const [i, w] of batch.entries()) w.resolve(outcomes[i]!);
+      },
+      (err: unknown) => {
+        for (const w of batch) w.reject(err);
+      },
     );
   }
 

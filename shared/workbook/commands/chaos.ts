@@ -50,7 +50,7 @@ export async function chaosCommand(n: number, name: string | undefined, options:
   }
   const scenario = scenarios.find((s) => s.name === name);
   if (!scenario) {
-    say(red(`Milestone ${n} has no chaos scenario "${name}".`) + ` It has: ${scenarios.map((s) => s.name).join(', ') || 'none'}.`);
+    say(`${red(`Milestone ${n} has no chaos scenario "${name}".`)} It has: ${scenarios.map((s) => s.name).join(', ') || 'none'}.`);
     return 2;
   }
   const tree = options.solution ? solutionsDir : exercisesDir;

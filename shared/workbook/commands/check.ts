@@ -1,4 +1,4 @@
-// npm test: what CI runs (design §2, §3): typecheck, sync, manifest, contracts, samples, infra tests, green, progress,
+// npm test: what CI runs (design §2, §3): typecheck, lint, sync, manifest, contracts, samples, infra tests, green, progress,
 // teeth, and the chaos scenarios against the reference. Each check also runs alone.
 import { spawnSync } from 'node:child_process';
 import type { Dirent } from 'node:fs';
@@ -15,7 +15,7 @@ import { syncDrift } from './generate.ts';
 import { checkLessonSamples } from '../samples.ts';
 import { checkManifest, MANIFEST_RULES } from '../manifest-check.ts';
 
-export const CHECKS = ['typecheck', 'sync', 'manifest', 'contracts', 'samples', 'infra', 'green', 'progress', 'teeth', 'chaos'] as const;
+export const CHECKS = ['typecheck', 'lint', 'sync', 'manifest', 'contracts', 'samples', 'infra', 'green', 'progress', 'teeth', 'chaos'] as const;
 export type CheckName = (typeof CHECKS)[number];
 /**
  * `check all`, which is npm test: every check but chaos. The scenarios run the real processes
@@ -138,6 +138,40 @@ async function typecheck(): Promise<CheckResult> {
   const errors = (tsc.stdout + tsc.stderr).split('\n').filter((l) => /error TS/.test(l));
   const ok = tsc.status === 0;
   return { check: 'typecheck', passed: ok ? 1 : 0, failed: ok ? 0 : 1, problems: ok ? [] : errors.length ? errors : [(tsc.stdout + tsc.stderr).trim()], json: { errors } };
+}
+
+/**
+ * Biome (biome.jsonc) over every TypeScript file: the formatter's output and the linter's rules,
+ * warnings included, in seconds. `npm run lint:fix` writes every fix Biome may make by itself
+ * (formatting among them) and regenerates exercises/; what this still lists after it is hand work.
+ */
+async function lint(): Promise<CheckResult> {
+  const biome = join(repoRoot, 'node_modules/@biomejs/biome/bin/biome');
+  const run = spawnSync(process.execPath, [biome, 'ci', '--error-on-warnings', '--reporter=github', '--max-diagnostics=none', '.'], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
+  // The GitHub reporter: one line per diagnostic, `::error title=<rule>,file=<path>,line=…,col=…::<message>`.
+  const found = [...run.stdout.matchAll(/^::(?:error|warning) title=([^,]+),file=([^,]+),line=(\d+),endLine=\d+,col=(\d+)[^:]*::(.*)$/gm)].map((m) => ({
+    rule: m[1]!,
+    file: relative(repoRoot, m[2]!),
+    at: `${relative(repoRoot, m[2]!)}:${m[3]}:${m[4]}`,
+    message: m[5]!,
+  }));
+  const unformatted = found.filter((f) => f.rule === 'format').map((f) => f.file);
+  const rules = found.filter((f) => f.rule !== 'format');
+  const problems = rules.map((f) => `${f.at} ${f.message} [${f.rule}]`);
+  if (unformatted.length) problems.push(`not formatted as Biome writes them: ${unformatted.join(', ')}`);
+  if (run.status !== 0 && found.length === 0) {
+    const why = (run.stdout + run.stderr).trim() || run.error?.message || `exit ${run.status}`;
+    problems.push(`Biome could not check the code: ${why}\nRun \`npm install\` if @biomejs/biome is missing, fix biome.jsonc if it names the problem, then \`npm run check -- lint\` again.`);
+  } else if (found.length) {
+    const generated = found.some((f) => f.file.startsWith('exercises/'));
+    problems.push(
+      'Run `npm run lint:fix` (Biome writes its safe fixes and the formatting, then exercises/ is regenerated), then fix what is still listed by hand; ' +
+        'a rule that is wrong for one line gets `// biome-ignore lint/<group>/<rule>: <why>` above it (see DEVELOPERS.md, "Lint and format").' +
+        (generated ? ' A file of exercises/ still listed after it comes from a stub (a `// #stub` comment in solutions/) that Biome would write otherwise: change the stub there, then `npm run generate`.' : ''),
+    );
+  }
+  const ok = run.status === 0 && found.length === 0;
+  return { check: 'lint', passed: ok ? 1 : 0, failed: ok ? 0 : Math.max(1, rules.length + (unformatted.length ? 1 : 0)), problems, json: { problems: found } };
 }
 
 /**
@@ -347,12 +381,12 @@ async function chaos(): Promise<CheckResult> {
   return out;
 }
 
-const run: Record<CheckName, () => Promise<CheckResult>> = { typecheck, sync, manifest, contracts, samples, infra, green, progress, teeth, chaos };
+const run: Record<CheckName, () => Promise<CheckResult>> = { typecheck, lint, sync, manifest, contracts, samples, infra, green, progress, teeth, chaos };
 
 export async function checkCommand(which: string, options: { json: boolean }): Promise<number> {
   const names = which === 'all' ? ALL : [which as CheckName];
   if (!names.every((n) => CHECKS.includes(n))) {
-    say(red(`Unknown check "${which}".`) + ` Checks: all, ${CHECKS.join(', ')}.`);
+    say(`${red(`Unknown check "${which}".`)} Checks: all, ${CHECKS.join(', ')}.`);
     return 2;
   }
   checksAsked = new Set(names);

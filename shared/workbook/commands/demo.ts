@@ -228,7 +228,7 @@ function printInstructions(ingress: Ingress, running: Running, options: DemoOpti
   say(bold(`Open ${ingress.url}/`));
   say(dim('  (two windows, or a normal and a private one, are two bidders: sign in with any name)'));
   say('');
-  say(bold('Trust the local CA') + ' (Caddy made it for this demo; it stays in .workbook/demo/caddy, so once is enough):');
+  say(`${bold('Trust the local CA')} (Caddy made it for this demo; it stays in .workbook/demo/caddy, so once is enough):`);
   say(`  the root certificate:  ${ingress.caCertPath}`);
   say(`  curl:                  curl --cacert ${ingress.caCertPath} ${ingress.url}/`);
   say('  Chrome, Chromium:      Settings › Privacy and security › Security › Manage certificates › Authorities › Import');

@@ -112,8 +112,8 @@ const USAGE = 'npm run dlq -- list | replay [--id <message id>] [--consumer user
 
 export async function dlqCommand(argv: string[], options: { config?: Config } = {}): Promise<number> {
   const config = options.config ?? loadConfig();
-  const valueOf = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
-  const consumerArg = valueOf('--consumer');
+  const flagValue = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const consumerArg = flagValue('--consumer');
   if (consumerArg !== undefined && !(CONSUMERS as readonly string[]).includes(consumerArg)) throw new LearnerError(`--consumer must be one of ${CONSUMERS.join(', ')}, got ${JSON.stringify(consumerArg)}.`, USAGE);
   const consumers = consumerArg ? [consumerArg as ConsumerName] : CONSUMERS;
   const line = (d: DeadLetter) => `${bold(d.messageId ?? '(no message id)')} ${d.type ?? '(no type)'} ${dim(`[${d.consumer}${d.correlationId ? `, correlation ${d.correlationId}` : ''}]`)}\n    ${d.reason}`;
@@ -129,7 +129,7 @@ export async function dlqCommand(argv: string[], options: { config?: Config } = 
     return 0;
   }
   if (verb === 'replay') {
-    const id = valueOf('--id');
+    const id = flagValue('--id');
     if (argv.includes('--id') && !id) throw new LearnerError('--id needs the message id to replay.', 'npm run dlq -- list (shows the ids)');
     const replayed = await replayDeadLetters(config, { consumers, ...(id ? { id } : {}) });
     if (id && replayed.length === 0) throw new LearnerError(`No dead-lettered message has the id ${id}.`, 'npm run dlq -- list (shows the ids)');

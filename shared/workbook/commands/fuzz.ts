@@ -8,9 +8,9 @@ import { say } from '../ui.ts';
 const FUZZ_TEST = 'milestones/06-ingress-deploy/fuzz.test.ts';
 
 export async function fuzzCommand(argv: string[], options: { solution: boolean }): Promise<number> {
-  const valueOf = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
-  const runs = valueOf('--runs');
-  const seed = valueOf('--seed');
+  const flagValue = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const runs = flagValue('--runs');
+  const seed = flagValue('--seed');
   if (runs !== undefined && !/^[1-9][0-9]{0,6}$/.test(runs)) throw new LearnerError(`--runs needs a whole number of requests from 1 to 9999999, got ${JSON.stringify(runs)}.`, 'npm run fuzz -- --runs 20000');
   if (seed !== undefined && !/^-?[0-9]{1,10}$/.test(seed)) throw new LearnerError(`--seed needs the whole number a fuzz run printed, got ${JSON.stringify(seed)}.`, 'npm run fuzz -- --seed 20260523 --runs 1500');
   const tree = options.solution ? solutionsDir : exercisesDir;

@@ -28,7 +28,7 @@ export function hintCommand(m: Milestone, options: { file?: string; level: HintL
   }
   const files = Object.keys(m.hints).filter((f) => !options.file || f === options.file || f === `${options.file}.test.ts` || f === `${options.file}.ts`);
   if (files.length === 0) {
-    say(yellow(`Milestone ${m.n} has no test file "${options.file}".`) + ` Its test files: ${Object.keys(m.hints).join(', ')}.`);
+    say(`${yellow(`Milestone ${m.n} has no test file "${options.file}".`)} Its test files: ${Object.keys(m.hints).join(', ')}.`);
     return 2;
   }
   const what = options.level === 'concept' ? 'the concept and the file' : options.level === 'approach' ? 'the concept and the approach' : 'every level, code included';

@@ -109,9 +109,9 @@ export async function migrateCommand(argv: string[], flags: Set<string>): Promis
   }
   const direction = argv.includes('down') ? 'down' : 'up';
   // --to NAME (up to and including that migration) or --count N; the value is the word after the flag.
-  const valueOf = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
-  const count = valueOf('--count') === undefined ? undefined : Number(valueOf('--count'));
-  if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new LearnerError(`--count needs a whole number of migrations, got ${JSON.stringify(valueOf('--count'))}.`, 'npm run migrate -- down --count 1');
+  const flagValue = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const count = flagValue('--count') === undefined ? undefined : Number(flagValue('--count'));
+  if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new LearnerError(`--count needs a whole number of migrations, got ${JSON.stringify(flagValue('--count'))}.`, 'npm run migrate -- down --count 1');
 
   const files = await migrationFiles(tree);
   const applied = await withClient(config.databaseUrl, appliedMigrations);
@@ -129,7 +129,7 @@ export async function migrateCommand(argv: string[], flags: Set<string>): Promis
 
   const all = flags.has('--all') || flags.has('--solution');
   const on = currentMilestone(await loadStore());
-  let to = valueOf('--to');
+  let to = flagValue('--to');
   if (direction === 'up' && !to && count === undefined && !all) to = lastMigrationUpTo(files, on);
   const pendingBefore = new Set(files.map((f) => f.name).filter((n) => !applied.some((a) => a.name === n)));
 
@@ -157,7 +157,7 @@ export async function migrateCommand(argv: string[], flags: Set<string>): Promis
   });
   await withClient(config.databaseUrl, (c) => recordChecksums(c, files));
 
-  const scope = direction === 'up' && !all && !valueOf('--to') && count === undefined ? ` (the migrations of milestones 1 to ${on}: you are on milestone ${on}; ${bold('-- --all')} applies the later ones, still stubs, too)` : '';
+  const scope = direction === 'up' && !all && !flagValue('--to') && count === undefined ? ` (the migrations of milestones 1 to ${on}: you are on milestone ${on}; ${bold('-- --all')} applies the later ones, still stubs, too)` : '';
   if (ran.length) say(`${direction === 'up' ? 'Applied' : 'Undid'}: ${ran.join(', ')}${scope}`);
   else say(direction === 'up' ? `Nothing to migrate: the database ${name} is up to date${scope}.` : `Nothing to undo: no migration is applied to the database ${name}.`);
   if (direction === 'up' && !all) {

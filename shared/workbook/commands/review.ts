@@ -122,6 +122,6 @@ export async function resetCommand(n: number, options: { yes: boolean }): Promis
     }
     await writeFile(path, lines.join('\n'));
   }
-  say(green(`Milestone ${n}'s stubs are back in ${files.length} files.`) + ` Next: npm run milestone:${n}`);
+  say(`${green(`Milestone ${n}'s stubs are back in ${files.length} files.`)} Next: npm run milestone:${n}`);
   return 0;
 }

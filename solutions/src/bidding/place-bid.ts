@@ -28,6 +28,7 @@ export async function placeBid(
     const parsed = parseNewBid(input, deps.config.bidding);
     if ('error' in parsed) throw parsed.error;
     const correlationId = currentCorrelationId() ?? newCorrelationId();
+    // biome-ignore lint/style/useConst: the region below assigns it; its stub throws instead, so it cannot be a const declared there.
     let placed: Bid;
     // #region m2: write the bid and its BidPlaced event in one transaction
     placed = await runBidTransaction(
