@@ -451,7 +451,7 @@ const table = [
   variable('RETENTION_BATCH_SIZE', 'retention.batchSize', int({ min: 1, max: 100_000 }), 1_000, 'Rows the retention job deletes per statement.'),
   variable('RETENTION_INTERVAL_MS', 'retention.intervalMs', int({ min: 10 }), 60_000, 'How often the bid-worker deletes what has expired.'),
   variable('CONSUMER_PREFETCH', 'consumer.prefetch', int({ min: 1, max: 1_000 }), 20, 'Unacknowledged messages RabbitMQ hands one consumer at a time.'),
-  variable('CONSUMER_BATCH_SIZE', 'consumer.batchSize', int({ min: 1, max: 1_000 }), 20, 'Messages the stats consumer applies per transaction (1: one each); at most the prefetch.'),
+  variable('CONSUMER_BATCH_SIZE', 'consumer.batchSize', int({ min: 1, max: 1_000 }), 10, 'Messages the stats consumer applies per transaction (1: one each); half the prefetch lets one batch fill while the one before commits.'),
   variable('CONSUMER_MAX_ATTEMPTS', 'consumer.maxAttempts', int({ min: 1, max: 100 }), 5, 'Attempts at a message that fails transiently before it is dead-lettered.'),
   variable('CONSUMER_RETRY_DELAY_MS', 'consumer.retryDelayMs', int({ min: 0 }), 200, 'Pause before a failed message is tried again, doubled on each attempt.'),
 ] as const;

@@ -54,16 +54,31 @@ export class PoolWaitTimeout extends Error {
   }
 }
 
+/** How withTransaction opens a transaction. */
+export interface TransactionOptions {
+  /** Bounds the wait for a pooled connection: PoolWaitTimeout after it. */
+  acquireTimeoutMs?: number;
+  /**
+   * Statements without parameters (`SET LOCAL …`) to send in BEGIN's own message, computed
+   * once the connection is in hand: one round trip instead of one each. Whatever it throws
+   * ends the transaction like `fn` throwing.
+   */
+  begin?: () => string;
+}
+
 /**
  * BEGIN … COMMIT around `fn`, ROLLBACK if it throws; release cannot be forgotten.
  * `acquireTimeoutMs` bounds the wait for a pooled connection: PoolWaitTimeout after it.
  */
-export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T>, options: { acquireTimeoutMs?: number } = {}): Promise<T> {
+export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const client = await connectWithin(db, options.acquireTimeoutMs);
   const stopWatching = watchForConnectionLoss(client);
   let discard: Error | undefined;
   try {
-    await client.query('BEGIN');
+    // Without parameters node-postgres sends the simple query protocol, which carries several
+    // statements in one message; PostgreSQL runs them in order and stops at the first error.
+    const also = options.begin?.();
+    await client.query(also ? `BEGIN; ${also}` : 'BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

@@ -129,7 +129,7 @@ describe('config declared once (shared/config.ts)', () => {
       closer: { batchSize: 100, pollMs: 1_000 },
       worker: { roles: ['relay', 'closer', 'consumers', 'retention'] },
       retention: { outboxMs: 86_400_000, processedMessagesMs: 604_800_000, batchSize: 1_000, intervalMs: 60_000 },
-      consumer: { prefetch: 20, batchSize: 20, maxAttempts: 5, retryDelayMs: 200 },
+      consumer: { prefetch: 20, batchSize: 10, maxAttempts: 5, retryDelayMs: 200 },
     });
   });
 

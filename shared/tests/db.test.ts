@@ -1,6 +1,6 @@
-// shared/db.ts: what a failed transaction does to the connection it ran on.
+// shared/db.ts: what a failed transaction does to the connection it ran on, and what BEGIN carries.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, withTransaction, type Db } from '../db.ts';
+import { createDb, withTransaction, type Db, type DbClient } from '../db.ts';
 import { useTestEnv } from '../test/harness.ts';
 
 const env = useTestEnv();
@@ -45,5 +45,28 @@ describe('withTransaction', () => {
     const after = await backend();
     expect(after, 'a new backend process').not.toBe(before);
     expect(db.totalCount, 'connections in the pool').toBe(1);
+  });
+
+  it('sends `begin` in BEGIN\'s own message: one round trip, settings for this transaction only', async () => {
+    // Every message the transaction's connection is given, BEGIN and COMMIT included.
+    const sent: string[] = [];
+    let counted: DbClient | undefined;
+    const count = (client: DbClient) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => (sent.push(String(args[0])), query(...args));
+      counted = client;
+      db.off('acquire', count);
+    };
+    db.on('acquire', count);
+    const seen = await withTransaction(
+      db,
+      async (tx) => (await tx.query<{ lock: string; statement: string }>(`SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement`)).rows[0],
+      { begin: () => `SET LOCAL lock_timeout = '123ms'; SET LOCAL statement_timeout = '456ms'` },
+    );
+    delete (counted as unknown as { query?: unknown }).query; // the prototype's again
+    expect(seen, 'the settings inside the transaction').toEqual({ lock: '123ms', statement: '456ms' });
+    expect(sent.map((text) => text.split(';')[0]), 'messages sent: the settings ride with BEGIN').toEqual(['BEGIN', expect.stringContaining('current_setting'), 'COMMIT']);
+    const after = (await db.query<{ lock: string }>(`SELECT current_setting('lock_timeout') AS lock`)).rows[0]!.lock;
+    expect(after, 'lock_timeout on the pooled connection afterwards').toBe('0');
   });
 });

@@ -2,11 +2,19 @@
 // (TLS to Caddy, h2c on to bid-service) next to the same calls straight to bid-service's h2c
 // port in the same run (the ceiling); then WatchItem fan-out: 100 streams on one item, and for
 // each of 20 bids the time from its commit (the PlaceBid answer) to each stream receiving it.
+// First of all, the database's own ceiling: pgbench running PlaceBid's transaction in SQL
+// (milestone 3's place-bid.pgbench.sql) over the same items at the same client count. Direct
+// calls/s as a share of it says what the API, the process and node-postgres cost on top.
+import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { ConnectError } from '@connectrpc/connect';
 import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
+import { bidderColumn } from '#shared/bidder-column.ts';
 import { openItems, scenarioEnvironment, sleep } from '#shared/chaos.ts';
+import { createDb } from '#shared/db.ts';
+import { createLogger } from '#shared/logger.ts';
 import { startIngress, type Ingress } from '#shared/test/ingress.ts';
 import { signIn } from '#shared/test/sign-in.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
@@ -18,7 +26,34 @@ const SIZES = {
   smoke: { items: 20, clients: 4, seconds: 1, streams: 5, fanoutBids: 3 },
 };
 type Size = (typeof SIZES)['full'];
-const TARGET = { ingressShare: 0.5, fanoutP99Ms: 250 };
+const TARGET = { databaseShare: 0.5, ingressShare: 0.5, fanoutP99Ms: 250 };
+const pgbenchScript = fileURLToPath(new URL('../../03-row-locking/bench/place-bid.pgbench.sql', import.meta.url));
+
+/**
+ * pgbench running PlaceBid's transaction (lock the item, check, write the bid and its outbox
+ * row, notify) on `items` from `clients` connections: transactions per second, accepted and
+ * refused alike, as calls/s counts answers. Its amounts come from a sequence of its own; the
+ * highest it reached is returned, so that the API's amounts start above it.
+ */
+async function pgbenchCeiling(databaseUrl: string, items: string[], clients: number, seconds: number): Promise<{ tps: number; highest: bigint }> {
+  const db = createDb({ url: databaseUrl, log: createLogger({ name: 'bench', level: 'silent' }), max: 1 });
+  try {
+    await db.query('CREATE TABLE bench_items (n int PRIMARY KEY, id uuid NOT NULL)');
+    await db.query('INSERT INTO bench_items SELECT g, ($1::uuid[])[g] FROM generate_series(1, $2::int) AS g', [items, items.length]);
+    await db.query('CREATE SEQUENCE bench_amounts START 1');
+    // The bidder column of this tree's schema: user_id (uuid) before milestone 5's contract, bidder_id (text) after.
+    const bidder = await bidderColumn(db);
+    const args = ['-n', '-c', String(clients), '-j', '2', '-T', String(seconds), '-D', `nitems=${items.length}`, '-D', `bidder=${bidder}`, '-D', `bidder_type=${bidder === 'user_id' ? 'uuid' : 'text'}`, '-f', pgbenchScript, databaseUrl];
+    const pgbench = spawnSync('pgbench', args, { encoding: 'utf8' });
+    const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench.stdout)?.[1] ?? NaN);
+    if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(pgbench.stderr || pgbench.stdout).slice(0, 500)}`);
+    const { rows } = await db.query<{ highest: bigint | null }>('SELECT max(highest_bid_cents) AS highest FROM items WHERE id = ANY($1::uuid[])', [items]);
+    await db.query('DROP TABLE bench_items; DROP SEQUENCE bench_amounts');
+    return { tps, highest: rows[0]!.highest ?? 0n };
+  } finally {
+    await db.end();
+  }
+}
 
 /** PlaceBid from `size.clients` loops for `size.seconds`, on random items of `items`, amounts from one rising counter (so nearly every bid is accepted). */
 async function unaryLoad(size: Size, client: AuctionClient, items: string[], nextAmount: () => bigint) {
@@ -72,7 +107,9 @@ export const benchmark = {
       const viaIngress = ingressClient(ingress, token);
       const direct = directClient(service!.apiUrl, token);
       const items = await openItems(config.databaseUrl, size.items);
-      let amount = 1_000n;
+      ctx.say(`pgbench, PlaceBid's transaction in SQL: ${size.clients} clients, ${size.items} items, ${size.seconds} s`);
+      const database = await pgbenchCeiling(config.databaseUrl, items, size.clients, size.seconds);
+      let amount = database.highest + 1_000n;
       const nextAmount = () => (amount += 1n);
       // Warm both paths (connections, TLS, JIT) before measuring.
       for (const c of [direct, viaIngress]) await Promise.all(items.slice(0, size.clients).map((itemId) => c.placeBid({ itemId, amountCents: nextAmount() })));
@@ -124,8 +161,10 @@ export const benchmark = {
       fanout.sort((a, b) => a - b);
 
       const share = i.perSecond / d.perSecond;
+      const ofDatabase = d.perSecond / database.tps;
       const fanoutP99 = percentile(fanout, 99);
       const targets = [
+        [`direct ≥ ${TARGET.databaseShare * 100}% of pgbench's tps`, ofDatabase >= TARGET.databaseShare, `${(ofDatabase * 100).toFixed(0)}%`],
         [`ingress ≥ ${TARGET.ingressShare * 100}% of direct calls/s`, share >= TARGET.ingressShare, `${(share * 100).toFixed(0)}%`],
         [`fan-out p99 < ${TARGET.fanoutP99Ms} ms at ${size.streams} streams`, missing === 0 && opened === size.streams && fanoutP99 < TARGET.fanoutP99Ms, `${fanoutP99.toFixed(1)} ms${missing ? `, ${fmt(missing)} deliveries missing` : ''}`],
       ] as const;
@@ -133,15 +172,36 @@ export const benchmark = {
       return {
         ok: targets.every(([, met]) => met) && d.failed === 0 && i.failed === 0,
         table: [
-          '| measure | path | calls/s | accepted · too low · failed | latency | vs direct |',
-          '|---|---|---|---|---|---|',
-          `| PlaceBid, ${size.items} items, ${size.clients} clients, ${size.seconds} s | direct h2c to bid-service (ceiling: the better of two runs) | ${fmt(d.perSecond)} | ${fmt(d.accepted)} · ${fmt(d.refused)} · ${fmt(d.failed)} | ${ms(d.sorted)} | 100% |`,
-          `| PlaceBid, ${size.items} items, ${size.clients} clients, ${size.seconds} s | ingress (TLS + HTTP/2, then h2c) | ${fmt(i.perSecond)} | ${fmt(i.accepted)} · ${fmt(i.refused)} · ${fmt(i.failed)} | ${ms(i.sorted)} | ${(share * 100).toFixed(0)}% |`,
-          `| WatchItem fan-out, ${opened} of ${size.streams} streams on one item, ${size.fanoutBids} bids | ingress, commit (PlaceBid answer) → each stream | ${fmt(fanout.length)} deliveries | ${fmt(missing)} missing | ${ms(fanout)} | – |`,
+          '| measure | path | calls/s | accepted · too low · failed | latency | vs direct | vs pgbench |',
+          '|---|---|---|---|---|---|---|',
+          `| PlaceBid's transaction, ${size.items} items, ${size.clients} clients, ${size.seconds} s | pgbench, the transaction in SQL (the database's ceiling) | ${fmt(database.tps)} tps | – | – | – | 100% |`,
+          `| PlaceBid, ${size.items} items, ${size.clients} clients, ${size.seconds} s | direct h2c to bid-service (ceiling: the better of two runs) | ${fmt(d.perSecond)} | ${fmt(d.accepted)} · ${fmt(d.refused)} · ${fmt(d.failed)} | ${ms(d.sorted)} | 100% | ${(ofDatabase * 100).toFixed(0)}% |`,
+          `| PlaceBid, ${size.items} items, ${size.clients} clients, ${size.seconds} s | ingress (TLS + HTTP/2, then h2c) | ${fmt(i.perSecond)} | ${fmt(i.accepted)} · ${fmt(i.refused)} · ${fmt(i.failed)} | ${ms(i.sorted)} | ${(share * 100).toFixed(0)}% | ${((i.perSecond / database.tps) * 100).toFixed(0)}% |`,
+          `| WatchItem fan-out, ${opened} of ${size.streams} streams on one item, ${size.fanoutBids} bids | ingress, commit (PlaceBid answer) → each stream | ${fmt(fanout.length)} deliveries | ${fmt(missing)} missing | ${ms(fanout)} | – | – |`,
           '',
           `One bid-service, one bid-worker, Caddy and this client on the same machine. Load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs when it ended.`,
           `Targets: ${targets.map(([what, met, value]) => `${what}: ${value} ${met ? '✓' : '✗'}`).join(' · ')}`,
         ],
+        // Bars against the ceiling: pgbench, then each HTTP path, in calls (transactions) per second.
+        report: {
+          data: [
+            { path: 'pgbench (database ceiling)', perSecond: Math.round(database.tps), share: 1 },
+            { path: 'direct h2c', perSecond: Math.round(d.perSecond), share: ofDatabase },
+            { path: 'through the ingress', perSecond: Math.round(i.perSecond), share: i.perSecond / database.tps },
+          ],
+          chart: {
+            $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+            title: `PlaceBid, ${size.items} items, ${size.clients} clients: calls/s against pgbench on the same transaction`,
+            width: 420,
+            layer: [
+              { mark: 'bar', encoding: { y: { field: 'path', type: 'nominal', sort: null, title: null }, x: { field: 'perSecond', type: 'quantitative', title: 'calls (transactions) per second' } } },
+              {
+                mark: { type: 'text', align: 'left', dx: 4 },
+                encoding: { y: { field: 'path', type: 'nominal', sort: null }, x: { field: 'perSecond', type: 'quantitative' }, text: { field: 'share', type: 'quantitative', format: '.0%' } },
+              },
+            ],
+          },
+        },
       };
     } finally {
       await ingress?.stop();

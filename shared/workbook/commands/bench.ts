@@ -14,7 +14,8 @@ interface Benchmark {
   name: string;
   milestone: number;
   summary: string;
-  run(ctx: BenchContext): Promise<{ ok: boolean; table: string[] }>;
+  /** `report`: rows, and a vega-lite spec without data (bench.ts injects the rows), for results/<name>.{json,svg}. */
+  run(ctx: BenchContext): Promise<{ ok: boolean; table: string[]; report?: { data: Record<string, unknown>[]; chart: Record<string, unknown> } }>;
 }
 
 async function loadBenchmarks(): Promise<Benchmark[]> {

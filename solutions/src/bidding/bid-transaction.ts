@@ -69,13 +69,6 @@ export async function runBidTransaction(deps: { db: Db; config: { bidding: BidTr
         withTransaction(
           deps.db,
           async (tx) => {
-            // No wait may outlast the caller. SET LOCAL: only this transaction; a pooled connection must not keep them.
-            const ms = Math.ceil(timeLeft());
-            cut = { lock: ms < bidding.lockTimeoutMs, statement: ms < bidding.statementTimeoutMs };
-            await tx.query(`SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [
-              `${Math.min(bidding.lockTimeoutMs, ms)}ms`,
-              `${Math.min(bidding.statementTimeoutMs, ms)}ms`,
-            ]);
             const bid = await fn(tx);
             // The gap between a bid's last statement and its COMMIT (tests stall a bid here).
             await failpoint('bid.before-commit');
@@ -84,7 +77,17 @@ export async function runBidTransaction(deps: { db: Db; config: { bidding: BidTr
             timeLeft();
             return bid;
           },
-          { acquireTimeoutMs: timeLeft() },
+          {
+            acquireTimeoutMs: timeLeft(),
+            // No wait may outlast the caller. SET LOCAL: only this transaction; a pooled connection
+            // must not keep them. Sent with BEGIN, in its message: a round trip less per bid. The
+            // values are whole numbers computed here, never input, so no parameters are needed.
+            begin: () => {
+              const ms = Math.ceil(timeLeft());
+              cut = { lock: ms < bidding.lockTimeoutMs, statement: ms < bidding.statementTimeoutMs };
+              return `SET LOCAL lock_timeout = '${Math.min(bidding.lockTimeoutMs, ms)}ms'; SET LOCAL statement_timeout = '${Math.min(bidding.statementTimeoutMs, ms)}ms'`;
+            },
+          },
         ),
       { maxAttempts: bidding.maxAttempts },
     );
