@@ -1,10 +1,10 @@
 // Milestone 6 · one image, two entry points. No Docker engine runs here, so this checks what
-// can be checked anywhere: the Dockerfile's runtime stage (non-root, production dependencies
+// can be checked anywhere: the reference's Dockerfile (solutions/deploy/Dockerfile), its runtime stage (non-root, production dependencies
 // only), the build context, and the build output itself, laid out as in the image
 // (<WORKDIR>/dist next to node_modules) and started the way the image starts it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,59 +12,20 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { configToEnv, loadConfig } from '#shared/config.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { repoRoot } from '#shared/workbook/trees.ts';
+import { all, execForm, pairs, parseDockerfile } from '#shared/test/dockerfile.ts';
+import { containersOf, deployments, manifestsOf } from '#shared/test/k8s-manifests.ts';
+import { repoRoot, solutionsDir } from '#shared/workbook/trees.ts';
 import { build } from '../../scripts/build.ts';
 
 const env = useTestEnv();
 
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-interface Stage {
-  image: string;
-  name: string | undefined;
-  instructions: Instruction[];
-}
-
-/** The stages of a Dockerfile: continuation lines joined, comments dropped, ARG defaults before the first FROM substituted. */
-function parseDockerfile(text: string): Stage[] {
-  const lines = text
-    .split('\n')
-    .filter((line) => !line.trim().startsWith('#'))
-    .join('\n')
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean);
-  const globalArgs = new Map<string, string>();
-  const stages: Stage[] = [];
-  for (const line of lines) {
-    const [, keyword = '', args = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
-    const upper = keyword.toUpperCase();
-    if (upper === 'FROM') {
-      const [image = '', , name] = args.replace(/\$\{(\w+)\}/g, (_, v: string) => globalArgs.get(v) ?? '').split(/\s+/);
-      stages.push({ image, name, instructions: [] });
-    } else if (stages.length === 0 && upper === 'ARG') {
-      const [k = '', v = ''] = args.split('=');
-      globalArgs.set(k, v);
-    } else {
-      stages.at(-1)?.instructions.push({ keyword: upper, args });
-    }
-  }
-  return stages;
-}
-
-const dockerfile = parseDockerfile(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
+// The reference's Dockerfile (the learner's is milestone 6's deploy.test.ts's to check).
+const dockerfile = parseDockerfile(readFileSync(join(solutionsDir, 'deploy/Dockerfile'), 'utf8'));
 const runtime = dockerfile.at(-1)!;
-const all = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
-const pairs = (args: string) => Object.fromEntries([...args.matchAll(/([\w.-]+)=("([^"]*)"|\S+)/g)].map((m) => [m[1]!, m[3] ?? m[2]!]));
 const runtimeEnv: Record<string, string> = Object.assign({}, ...all(runtime, 'ENV').map(pairs));
-const execForm = (args: string | undefined) => (args?.startsWith('[') ? (JSON.parse(args) as string[]) : undefined);
 const cmd = execForm(all(runtime, 'CMD').at(-1));
 /** CMD, and every other command the image documents in its entrypoints label. */
 const entryPoints = [...new Set([...(cmd ?? []), ...(Object.assign({}, ...all(runtime, 'LABEL').map(pairs))['org.auction-workbook.entrypoints'] ?? '').split(/\s+/).filter(Boolean)])];
@@ -169,19 +130,12 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The httpGet probe paths each Deployment in deploy/k8s gives the container that runs `entry`. */
+/** The httpGet probe paths each Deployment of the reference's manifests gives the container that runs `entry`. */
 function probePathsOf(entry: string): string[] {
-  const dir = join(repoRoot, 'deploy/k8s');
-  type Container = { args?: string[]; [probe: string]: unknown };
-  const containers = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Container[] } } } }))
-    .filter((d) => d?.kind === 'Deployment')
-    .flatMap((d) => d.spec?.template?.spec?.containers ?? [])
-    .filter((c) => c.args?.[0] === entry);
-  return containers.flatMap((c) =>
-    ['startupProbe', 'readinessProbe', 'livenessProbe'].map((p) => (c[p] as { httpGet?: { path?: string } } | undefined)?.httpGet?.path).filter((p): p is string => !!p),
-  );
+  return deployments(manifestsOf(solutionsDir))
+    .flatMap((d) => containersOf(d))
+    .filter((c) => c.args?.[0] === entry)
+    .flatMap((c) => [c.startupProbe, c.readinessProbe, c.livenessProbe].map((p) => p?.httpGet?.path).filter((p): p is string => !!p));
 }
 
 describe('the build output', () => {
