@@ -7,7 +7,7 @@
 // The schemas, like the API server's OpenAPI, do not refuse unknown fields (kubectl's strict
 // field validation does): a misspelt field is caught by the invariant that needs it.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ScaledObject, type IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { TriggerAuthentication, type ITriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
@@ -138,11 +138,12 @@ export const invariants = (tree: string): Record<string, (docs: Doc[]) => string
     const containers = deployments(docs).flatMap((d) => (d.spec?.template.spec?.containers ?? []).map((c) => ({ d, c })));
     const images = new Set(containers.map(({ c }) => c.image));
     return [
+      ...(entries.length > 0 ? [] : [`the image's Dockerfile (${relative(repoRoot, join(tree, 'deploy/Dockerfile'))}) names no entry points: its runtime stage's CMD and LABEL org.auction-workbook.entrypoints`]),
       ...(deployments(docs).length === 2 ? [] : [`expected 2 Deployments (bid-service, bid-worker), found ${deployments(docs).length}`]),
       ...(images.size === 1 ? [] : [`the Deployments run different images: ${[...images].join(', ')}`]),
       ...containers.flatMap(({ d, c }) =>
         // `command` would replace the image's ENTRYPOINT (node); args replace its CMD.
-        c.command !== undefined || !entries.includes(c.args?.[0] ?? '')
+        entries.length > 0 && (c.command !== undefined || !entries.includes(c.args?.[0] ?? ''))
           ? [`${id(d)}: container ${c.name} runs ${JSON.stringify({ command: c.command, args: c.args })}, not args: [<one of ${entries.join(', ')}>]`]
           : [],
       ),
