@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { load, merge, validateCompose, type Yaml } from '../test/compose-files.ts';
+import { appServiceProblems, load, merge, validateCompose, type Yaml } from '../test/compose-files.ts';
 import { loadConfig } from '../config.ts';
 import { repoRoot } from '../workbook/trees.ts';
 
@@ -55,6 +55,23 @@ describe('the local stack', () => {
   it('binds every published port to 127.0.0.1', () => {
     const open = services(local).flatMap(([name, svc]) => published(svc).filter((p) => !p.startsWith('127.0.0.1:')).map((p) => `${name} ${p}`));
     expect(open).toEqual([]);
+  });
+});
+
+describe("the app services (the rules milestone 6's deploy.test.ts holds the learner's to)", () => {
+  it('the reference passes them', () => {
+    expect(appServiceProblems(local, 'solutions/deploy/compose.app.yml', (env) => loadConfig(env))).toEqual([]);
+  });
+
+  it.each<[string, (stack: Yaml) => void, RegExp]>([
+    ['the .env URL, 127.0.0.1, inside a container', (c) => void (c.services['bid-service'].environment.DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/auction'), /connects to 127.0.0.1:5432 for postgres/],
+    ['a health check on liveness', (c) => void (c.services['bid-worker'].healthcheck.test = ['CMD', 'node', '-e', "fetch('http://127.0.0.1:3000/healthz')"]), /bid-worker: its healthcheck does not ask \/readyz/],
+    ['no time to drain', (c) => void (c.services['bid-service'].stop_grace_period = '10s'), /stop_grace_period 10s is not longer than SHUTDOWN_GRACE_MS 10000 ms/],
+    ['started before its database is healthy', (c) => void (c.services['bid-worker'].depends_on.postgres.condition = 'service_started'), /depends_on postgres service_started/],
+  ])('refuse %s', (_, change, expected) => {
+    const broken = structuredClone(local);
+    change(broken);
+    expect(appServiceProblems(broken, 'broken', (env) => loadConfig(env)).join('\n')).toMatch(expected);
   });
 });
 
