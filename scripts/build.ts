@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   const result = await build({ tree: values.tree, outDir: values['out-dir'] });
   const shown = (path: string) => (isAbsolute(path) ? relative(process.cwd(), path) || '.' : path);
   console.log(`built ${result.files.map(shown).join(', ')} in ${Math.round(performance.now() - started)} ms (packages: ${result.packages.join(', ')})`);
-  console.log(`run one with \`node ${shown(result.files[0]!)}\`, or build the image with \`docker build -t auction-workbook .\``);
+  console.log(`run one with \`node ${shown(result.files[0]!)}\`, or build the image with \`docker build -f exercises/deploy/Dockerfile -t auction-workbook .\``);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

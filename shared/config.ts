@@ -523,7 +523,7 @@ export { manualNodeRoute, MINIMUM as MINIMUM_NODE, nodeIsSupported } from '../sc
 export interface WorkbookSettings {
   /** Which services the environment names explicitly (design §4, step 1). */
   explicitUrls: { databaseUrl?: string; amqpUrl?: string; redisUrl?: string };
-  /** The tree under test: a folder holding src/ and migrations/. */
+  /** The tree under test: a folder holding src/, migrations/ and deploy/. */
   tree: string | undefined;
   /** Images for the Testcontainers path; the same ones docker-compose.yml uses. */
   images: { postgres: string; rabbitmq: string; redis: string };

@@ -19,7 +19,7 @@ export interface TestEnv {
   /** A pool on this file's database (int8 read as bigint). */
   db: Db;
   log: Logger;
-  /** The app tree under test (a folder with src/ and migrations/). */
+  /** The app tree under test (a folder with src/, migrations/ and deploy/). */
   tree: string;
   workbook: WorkbookContext;
   /** A fresh database migrated like this file's, for tests that change the schema. */

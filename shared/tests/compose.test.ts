@@ -1,82 +1,23 @@
 // The compose files against the Compose specification's JSON schema (compose-spec.json, as the
 // docker-compose package vendors it), and the properties the deployment relies on: the local
 // stack publishes on 127.0.0.1 only; the VPS stack (docker-compose.yml + deploy/vps/compose.yml,
-// merged as `docker compose -f … -f …` merges them) publishes only the ingress's 80 and 443,
+// merged as `docker compose -f … -f …` merges them; the app services come from the reference's
+// solutions/deploy/compose.app.yml, between the two) publishes only the ingress's 80 and 443,
 // refuses to start without its secrets, waits for its migrations, and gives every service a
 // restart policy, a memory limit, rotated logs and a health check.
-// biome-ignore-all lint/suspicious/noExplicitAny: the merge walks untyped YAML documents the way Compose does, key by key.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { isSeq, parseDocument, visit } from 'yaml';
+import { appServiceProblems, load, merge, validateCompose, type Yaml } from '../test/compose-files.ts';
 import { loadConfig } from '../config.ts';
 import { repoRoot } from '../workbook/trees.ts';
 
-// The file names its draft as https://json-schema.org/draft-07/schema, which Ajv knows as
-// http://json-schema.org/draft-07/schema# (Ajv's default draft): the same draft, another spelling.
-const { $schema: _draft07, ...schema } = createRequire(import.meta.url)('docker-compose/schema/compose-spec.json') as { $schema: string };
-// strict: false because the schema uses keywords Ajv does not know (deprecated, x-…).
-const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+const validate = validateCompose;
 
-type Yaml = Record<string, any>;
-const RESET = Symbol('!reset');
-const OVERRIDE = Symbol('!override');
-
-/**
- * A compose file as JS. Compose's merge tags (!reset, !override) on a sequence become a marker
- * for merge(); `plain` leaves them out, as the schema sees the file.
- */
-function load(file: string, options: { plain?: boolean } = {}): Yaml {
-  const doc = parseDocument(readFileSync(join(repoRoot, file), 'utf8'), { merge: true });
-  const marked: Array<{ node: unknown; mark: symbol }> = [];
-  visit(doc, {
-    Seq(_, node) {
-      if (node.tag === '!reset') marked.push({ node, mark: RESET });
-      if (node.tag === '!override') marked.push({ node, mark: OVERRIDE });
-    },
-  });
-  const js = doc.toJS({ maxAliasCount: -1 }) as Yaml;
-  if (options.plain) return js;
-  // Walk the document and the JS value side by side to put the marks on the arrays.
-  const mark = (node: any, value: any) => {
-    if (isSeq(node)) {
-      const found = marked.find((m) => m.node === node);
-      if (found) Object.defineProperty(value, found.mark, { value: true });
-      for (const [i, item] of (node.items as unknown[]).entries()) mark(item, value[i]);
-    } else if (node?.items) {
-      for (const pair of node.items) if (pair.key && value) mark(pair.value, value[String(pair.key.value ?? pair.key)]);
-    }
-  };
-  mark(doc.contents, js);
-  return js;
-}
-
-/** Compose's merge of an override onto a base (the subset these files use). */
-function merge(base: any, override: any, key = ''): any {
-  if (Array.isArray(override)) {
-    if ((override as any)[RESET]) return [];
-    if ((override as any)[OVERRIDE] || !Array.isArray(base)) return override;
-    // Volumes merge by the path in the container; other sequences add up.
-    if (key === 'volumes') {
-      const target = (v: any) => (typeof v === 'string' ? v.split(':')[1] : v.target);
-      return [...base.filter((b: any) => !override.some((o: any) => target(o) === target(b))), ...override];
-    }
-    return [...new Set([...base, ...override])];
-  }
-  if (override && typeof override === 'object' && base && typeof base === 'object' && !Array.isArray(base)) {
-    // command, entrypoint and healthcheck.test replace; maps merge.
-    const out = { ...base };
-    for (const [k, v] of Object.entries(override)) out[k] = ['command', 'entrypoint', 'test'].includes(k) ? v : merge(base[k], v, k);
-    return out;
-  }
-  return override ?? base;
-}
-
-const local = load('docker-compose.yml');
+/** The local stack with the reference's app services: docker compose -f docker-compose.yml -f solutions/deploy/compose.app.yml. */
+const local = merge(load('docker-compose.yml'), load('solutions/deploy/compose.app.yml'));
 const vpsOverride = load('deploy/vps/compose.yml');
 const vps = merge(local, vpsOverride);
 const services = (c: Yaml) => Object.entries(c.services as Record<string, Yaml>);
@@ -92,7 +33,7 @@ const ONE_SHOTS = ['preflight', 'migrate'];
 const SECRETS = ['POSTGRES_PASSWORD', 'RABBITMQ_DEFAULT_PASS', 'REDIS_PASSWORD', 'GRAFANA_ADMIN_PASSWORD'];
 
 describe('the compose files against the Compose specification schema', () => {
-  it.each(['docker-compose.yml', 'deploy/vps/compose.yml'])('%s is valid', (file) => {
+  it.each(['docker-compose.yml', 'solutions/deploy/compose.app.yml', 'deploy/vps/compose.yml'])('%s is valid', (file) => {
     const ok = validate(load(file, { plain: true }));
     expect(validate.errors ?? [], file).toEqual([]);
     expect(ok).toBe(true);
@@ -117,7 +58,24 @@ describe('the local stack', () => {
   });
 });
 
-describe('the VPS stack (docker-compose.yml + deploy/vps/compose.yml)', () => {
+describe("the app services (the rules milestone 6's deploy.test.ts holds the learner's to)", () => {
+  it('the reference passes them', () => {
+    expect(appServiceProblems(local, 'solutions/deploy/compose.app.yml', (env) => loadConfig(env))).toEqual([]);
+  });
+
+  it.each<[string, (stack: Yaml) => void, RegExp]>([
+    ['the .env URL, 127.0.0.1, inside a container', (c) => void (c.services['bid-service'].environment.DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/auction'), /connects to 127.0.0.1:5432 for postgres/],
+    ['a health check on liveness', (c) => void (c.services['bid-worker'].healthcheck.test = ['CMD', 'node', '-e', "fetch('http://127.0.0.1:3000/healthz')"]), /bid-worker: its healthcheck does not ask \/readyz/],
+    ['no time to drain', (c) => void (c.services['bid-service'].stop_grace_period = '10s'), /stop_grace_period 10s is not longer than SHUTDOWN_GRACE_MS 10000 ms/],
+    ['started before its database is healthy', (c) => void (c.services['bid-worker'].depends_on.postgres.condition = 'service_started'), /depends_on postgres service_started/],
+  ])('refuse %s', (_, change, expected) => {
+    const broken = structuredClone(local);
+    change(broken);
+    expect(appServiceProblems(broken, 'broken', (env) => loadConfig(env)).join('\n')).toMatch(expected);
+  });
+});
+
+describe('the VPS stack (docker-compose.yml + the app services + deploy/vps/compose.yml)', () => {
   it('publishes only the ingress, on 80 and 443; everything else stays on the compose network or 127.0.0.1', () => {
     const open = services(vps).flatMap(([name, svc]) => published(svc).filter((p) => !p.startsWith('127.0.0.1:')).map((p) => `${name} ${p}`));
     expect(open.sort()).toEqual(['ingress 0.0.0.0:443->443/tcp', 'ingress 0.0.0.0:443->443/udp', 'ingress 0.0.0.0:80->80/tcp']);

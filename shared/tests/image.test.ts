@@ -1,10 +1,10 @@
 // Milestone 6 · one image, two entry points. No Docker engine runs here, so this checks what
-// can be checked anywhere: the Dockerfile's runtime stage (non-root, production dependencies
+// can be checked anywhere: the reference's Dockerfile (solutions/deploy/Dockerfile), its runtime stage (non-root, production dependencies
 // only), the build context, and the build output itself, laid out as in the image
 // (<WORKDIR>/dist next to node_modules) and started the way the image starts it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,108 +12,46 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { configToEnv, loadConfig } from '#shared/config.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
-import { repoRoot } from '#shared/workbook/trees.ts';
+import { all, dockerfileProblems, dockerignorePatterns, execForm, pairs, parseDockerfile } from '#shared/test/dockerfile.ts';
+import { containersOf, deployments, manifestsOf } from '#shared/test/k8s-manifests.ts';
+import { repoRoot, solutionsDir } from '#shared/workbook/trees.ts';
 import { build } from '../../scripts/build.ts';
 
 const env = useTestEnv();
 
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-interface Stage {
-  image: string;
-  name: string | undefined;
-  instructions: Instruction[];
-}
-
-/** The stages of a Dockerfile: continuation lines joined, comments dropped, ARG defaults before the first FROM substituted. */
-function parseDockerfile(text: string): Stage[] {
-  const lines = text
-    .split('\n')
-    .filter((line) => !line.trim().startsWith('#'))
-    .join('\n')
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean);
-  const globalArgs = new Map<string, string>();
-  const stages: Stage[] = [];
-  for (const line of lines) {
-    const [, keyword = '', args = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
-    const upper = keyword.toUpperCase();
-    if (upper === 'FROM') {
-      const [image = '', , name] = args.replace(/\$\{(\w+)\}/g, (_, v: string) => globalArgs.get(v) ?? '').split(/\s+/);
-      stages.push({ image, name, instructions: [] });
-    } else if (stages.length === 0 && upper === 'ARG') {
-      const [k = '', v = ''] = args.split('=');
-      globalArgs.set(k, v);
-    } else {
-      stages.at(-1)?.instructions.push({ keyword: upper, args });
-    }
-  }
-  return stages;
-}
-
-const dockerfile = parseDockerfile(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
+// The reference's Dockerfile (the learner's is milestone 6's deploy.test.ts's to check).
+const dockerfile = parseDockerfile(readFileSync(join(solutionsDir, 'deploy/Dockerfile'), 'utf8'));
 const runtime = dockerfile.at(-1)!;
-const all = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
-const pairs = (args: string) => Object.fromEntries([...args.matchAll(/([\w.-]+)=("([^"]*)"|\S+)/g)].map((m) => [m[1]!, m[3] ?? m[2]!]));
 const runtimeEnv: Record<string, string> = Object.assign({}, ...all(runtime, 'ENV').map(pairs));
-const execForm = (args: string | undefined) => (args?.startsWith('[') ? (JSON.parse(args) as string[]) : undefined);
 const cmd = execForm(all(runtime, 'CMD').at(-1));
 /** CMD, and every other command the image documents in its entrypoints label. */
 const entryPoints = [...new Set([...(cmd ?? []), ...(Object.assign({}, ...all(runtime, 'LABEL').map(pairs))['org.auction-workbook.entrypoints'] ?? '').split(/\s+/).filter(Boolean)])];
 
 describe('the Dockerfile', () => {
-  it('runs the runtime stage as a non-root user, with NODE_ENV=production, on the Node major of .nvmrc', () => {
-    const user = all(runtime, 'USER').at(-1);
-    expect(user, 'the runtime stage sets USER').toBeDefined();
-    expect(['root', '0', '0:0'], 'the runtime user').not.toContain(user);
-    expect(runtimeEnv.NODE_ENV).toBe('production');
-    const nodeMajor = readFileSync(join(repoRoot, '.nvmrc'), 'utf8').trim().split('.')[0];
-    expect(runtime.image, 'the runtime base image').toMatch(new RegExp(`^node:${nodeMajor}(\\.[\\d.]+)?-(\\w+-)?slim$`));
-  });
+  const ignored = dockerignorePatterns(readFileSync(join(repoRoot, '.dockerignore'), 'utf8'));
 
-  it('installs production dependencies only in the runtime stage, and copies the build output from the build stage', () => {
-    const installs = all(runtime, 'RUN').filter((r) => /\bnpm (ci|install|i)\b/.test(r));
-    expect(installs.length, 'the runtime stage installs its dependencies').toBeGreaterThan(0);
-    for (const install of installs) expect(install, 'every install in the runtime stage').toMatch(/--omit=dev\b/);
-    const build = dockerfile.find((s) => s !== runtime && all(s, 'RUN').some((r) => /\bnpm run build\b/.test(r)));
-    expect(build, 'a stage runs `npm run build`').toBeDefined();
+  it('has a build stage that bundles the tree, and a runtime stage: production dependencies, the bundles, non-root, a health check, node <entry point>', () => {
+    // The rules milestone 6's deploy.test.ts holds the learner's Dockerfile to.
+    const nodeMajor = readFileSync(join(repoRoot, '.nvmrc'), 'utf8').trim().split('.')[0]!;
+    const defaults = loadConfig({}).http;
+    expect(dockerfileProblems(dockerfile, { nodeMajor, ports: [defaults.port, defaults.apiPort], ignored, where: 'solutions/deploy/Dockerfile' })).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts.build, 'npm run build').toContain('scripts/build.ts');
-    expect(all(runtime, 'COPY').some((c) => c.startsWith(`--from=${build!.name}`) && c.includes('dist')), 'the runtime stage copies dist/ from the build stage').toBe(true);
-  });
-
-  it('starts `node <entry point>`, listens on every interface, and exposes the ports the app listens on by default', () => {
-    expect(execForm(all(runtime, 'ENTRYPOINT').at(-1))).toEqual(['node']);
-    expect(cmd, 'CMD names one entry point').toHaveLength(1);
     expect(entryPoints).toEqual(expect.arrayContaining(['dist/bid-service.js', 'dist/bid-worker.js']));
-    // 127.0.0.1, the app's default, is unreachable from the kubelet's probes and the ingress.
-    expect(runtimeEnv.HTTP_HOST).toBe('0.0.0.0');
-    const defaults = loadConfig({}).http;
-    const exposed = all(runtime, 'EXPOSE').flatMap((e) => e.split(/\s+/)).map((p) => Number(p.split('/')[0]));
-    expect(exposed.sort()).toEqual([defaults.port, defaults.apiPort].sort());
   });
 
-  it('keeps node_modules, .git and local state out of the build context, and nothing the Dockerfile copies', () => {
-    const ignored = readFileSync(join(repoRoot, '.dockerignore'), 'utf8')
-      .split('\n')
-      .map((l) => l.trim().replace(/^\/|\/$/g, ''))
-      .filter((l) => l && !l.startsWith('#'));
+  it('keeps node_modules, .git and local state out of the build context', () => {
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.git', '.workbook', 'dist', '.env']));
-    const copied = dockerfile
-      .flatMap((s) => all(s, 'COPY'))
-      .filter((c) => !c.startsWith('--from'))
-      .flatMap((c) => c.split(/\s+/).filter((w) => !w.startsWith('--')).slice(0, -1));
-    for (const source of copied) {
-      expect(ignored.filter((pattern) => source === pattern || source.startsWith(`${pattern}/`)), `.dockerignore patterns that exclude ${source}`).toEqual([]);
-    }
+  });
+
+  it('the rules refuse a Dockerfile that runs as root and installs the dev dependencies (they can fail)', () => {
+    const broken = parseDockerfile(readFileSync(join(solutionsDir, 'deploy/Dockerfile'), 'utf8').replace('USER node', 'USER root').replace('--omit=dev ', ''));
+    const problems = dockerfileProblems(broken, { nodeMajor: '24', ports: [3000, 8080], ignored, where: 'broken' }).join('\n');
+    expect(problems).toMatch(/runs as root/);
+    expect(problems).toMatch(/installs the dev dependencies too/);
   });
 });
 
@@ -169,19 +107,12 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The httpGet probe paths each Deployment in deploy/k8s gives the container that runs `entry`. */
+/** The httpGet probe paths each Deployment of the reference's manifests gives the container that runs `entry`. */
 function probePathsOf(entry: string): string[] {
-  const dir = join(repoRoot, 'deploy/k8s');
-  type Container = { args?: string[]; [probe: string]: unknown };
-  const containers = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Container[] } } } }))
-    .filter((d) => d?.kind === 'Deployment')
-    .flatMap((d) => d.spec?.template?.spec?.containers ?? [])
-    .filter((c) => c.args?.[0] === entry);
-  return containers.flatMap((c) =>
-    ['startupProbe', 'readinessProbe', 'livenessProbe'].map((p) => (c[p] as { httpGet?: { path?: string } } | undefined)?.httpGet?.path).filter((p): p is string => !!p),
-  );
+  return deployments(manifestsOf(solutionsDir))
+    .flatMap((d) => containersOf(d))
+    .filter((c) => c.args?.[0] === entry)
+    .flatMap((c) => [c.startupProbe, c.readinessProbe, c.livenessProbe].map((p) => p?.httpGet?.path).filter((p): p is string => !!p));
 }
 
 describe('the build output', () => {

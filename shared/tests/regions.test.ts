@@ -40,6 +40,13 @@ describe('regions', () => {
     expect(renderFile('m.sql', sql, new Set([1]))).toBe(['-- Up Migration', '-- #region m1: tables', '-- TODO(m1): create t', '-- #endregion'].join('\n'));
   });
 
+  it('handles # comments (Dockerfile, YAML) the same way, indentation kept', () => {
+    const yaml = ['services:', '  # #region m6: the app', '  app:', '    image: x', '  # #stub', '  # # TODO(m6): the app service', '  # app:', '  #   image: todo', '  # #endregion'].join('\n');
+    expect(renderFile('compose.yml', yaml, new Set([6]))).toBe(['services:', '  # #region m6: the app', '  # TODO(m6): the app service', '  app:', '    image: todo', '  # #endregion'].join('\n'));
+    expect(renderFile('compose.yml', yaml, new Set())).toBe(['services:', '  # #region m6: the app', '  app:', '    image: x', '  # #endregion'].join('\n'));
+    expect(readTreeRegions('compose.yml', renderFile('compose.yml', yaml, new Set([6])))).toMatchObject([{ milestone: 6, task: 'the app', start: 1, end: 5 }]);
+  });
+
   it('lists regions with milestone, task, body and stub; reads them back from a generated tree', () => {
     const regions = listRegions('f.ts', source);
     expect(regions.map((r) => [r.milestone, r.task, r.line])).toEqual([[2, 'outer task', 2], [3, 'inner task', 4]]);

@@ -6,7 +6,8 @@
 //   // ...the stub, commented out...
 //   // #endregion
 //
-// SQL files use `--` instead of `//`. Generated trees keep the #region/#endregion lines
+// SQL files use `--` instead of `//`; Dockerfiles and YAML (the tree's deploy/) use `#`, and
+// there too the stub loses one level of the prefix. Generated trees keep the #region/#endregion lines
 // (so review and reset can find the learner's code) and drop the #stub section.
 
 export interface Region {
@@ -31,7 +32,7 @@ export class RegionSyntaxError extends Error {
   }
 }
 
-const MARK = /^(\s*)(\/\/|--) #(region|stub|endregion)\b(.*)$/;
+const MARK = /^(\s*)(\/\/|--|#) #(region|stub|endregion)\b(.*)$/;
 // Any number: whether mN names a ready milestone of the manifest is the manifest check's rule
 // (npm run check -- manifest), which says so in those words instead of a syntax error.
 const REGION_HEAD = /^ m(\d+): (\S.*)$/;
@@ -86,8 +87,10 @@ function parse(file: string, text: string): Node[] {
   return root;
 }
 
+const PREFIX_PATTERN: Record<string, string> = { '//': '\\/\\/', '--': '--', '#': '#' };
+
 function uncomment(line: string, prefix: string): string | undefined {
-  const match = new RegExp(`^(\\s*)${prefix === '//' ? '\\/\\/' : '--'} ?(.*)$`).exec(line);
+  const match = new RegExp(`^(\\s*)${PREFIX_PATTERN[prefix]} ?(.*)$`).exec(line);
   if (!match) return line.trim() === '' ? '' : undefined;
   return match[2] === '' ? '' : `${match[1]}${match[2]}`;
 }

@@ -1,5 +1,6 @@
 // The app trees (design §2): solutions/ is hand-written; exercises/ and every T_k are
-// generated from it. A tree is a folder with src/ and migrations/.
+// generated from it. A tree is a folder with src/, migrations/ and deploy/ (the Dockerfile,
+// the compose app services and the worker's Kubernetes manifest, which milestone 6 writes).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const solutionsDir = join(repoRoot, 'solutions');
 export const exercisesDir = join(repoRoot, 'exercises');
 export const workDir = join(repoRoot, '.workbook');
-export const TREE_PARTS = ['src', 'migrations'] as const;
+export const TREE_PARTS = ['src', 'migrations', 'deploy'] as const;
 /** Every milestone's number, from milestones/manifest.ts (the one list of milestones). */
 export const MILESTONES: readonly number[] = milestones.map((m) => m.n);
 /** The last milestone: T_LAST stubs nothing, so it is solutions/ itself. */
