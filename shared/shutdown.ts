@@ -1,4 +1,4 @@
-import type { Logger } from './logger.ts';
+import { errorFields, type Logger } from './logger.ts';
 
 export interface ShutdownStep {
   name: string;
@@ -36,7 +36,7 @@ export function onShutdown(deps: { log: Logger; graceMs: number; steps: () => Sh
           await step.run();
           deps.log.info({ step: step.name }, 'shutdown step done');
         } catch (err) {
-          deps.log.error({ step: step.name, err: (err as Error).message }, 'shutdown step failed');
+          deps.log.error({ step: step.name, ...errorFields(err) }, 'shutdown step failed');
           return 'failed' as const;
         }
       }

@@ -7,6 +7,7 @@ import { onShutdown } from '#shared/shutdown.ts';
 import { startApiServer, type ApiServer } from './api/server.ts';
 import { createAppDeps, type AppDeps } from './app-deps.ts';
 import { createHttpServer } from './http/server.ts';
+import { coerceError } from '#shared/coerce-error.ts';
 
 async function main(): Promise<void> {
   const config = serviceConfig('bid-service');
@@ -45,7 +46,7 @@ async function closeServers(deps: AppDeps, api: ApiServer, http: Server): Promis
 main().catch((err: unknown) => {
   // A learner-facing start-up failure: say what and what to do, not only a stack trace.
   if (err instanceof ConfigError) console.error(`bid-service cannot start: ${err.message}`);
-  else console.error(`bid-service failed to start: ${(err as Error).message}\nRun \`npm run doctor\` to check the services it needs.`);
+  else console.error(`bid-service failed to start: ${coerceError(err).message}\nRun \`npm run doctor\` to check the services it needs.`);
   process.exit(1);
 });
 

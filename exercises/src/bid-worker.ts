@@ -13,6 +13,7 @@ import { createCloser } from './auctions/closer.ts';
 import { startReadModelConsumer, startStatsConsumer } from './consumers/consumers.ts';
 import { createRelay } from './outbox/relay.ts';
 import { createRetention } from './retention/retention.ts';
+import { coerceError } from '#shared/coerce-error.ts';
 
 async function main(): Promise<void> {
   const config = serviceConfig('bid-worker');
@@ -72,6 +73,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`bid-worker cannot start: ${err.message}`);
-  else console.error(`bid-worker failed to start: ${(err as Error).message}\nRun \`npm run doctor\` to check the services it needs.`);
+  else console.error(`bid-worker failed to start: ${coerceError(err).message}\nRun \`npm run doctor\` to check the services it needs.`);
   process.exit(1);
 });

@@ -17,6 +17,13 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
+/** The message of the error a line logged: `err` is the serialized error ({ type, message, stack, code }), or a string in older lines. */
+export function loggedErrorMessage(line: LogLine): string | undefined {
+  const err = line.err as { message?: unknown } | string | undefined;
+  if (typeof err === 'string') return err;
+  return typeof err?.message === 'string' ? err.message : undefined;
+}
+
 export interface ServiceProcess {
   readonly pid: number;
   /** http://127.0.0.1:<port> once it logged that it listens. */

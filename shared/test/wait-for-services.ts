@@ -1,6 +1,7 @@
 import amqp from 'amqplib';
 import pg from 'pg';
 import { createClient } from 'redis';
+import { coerceError } from '../coerce-error.ts';
 
 /** Retries a real connection to each service until it answers or `timeoutMs` passes. */
 export async function waitUntilServicesAnswer(urls: { databaseUrl: string; amqpUrl: string; redisUrl: string }, timeoutMs: number): Promise<void> {
@@ -11,7 +12,7 @@ export async function waitUntilServicesAnswer(urls: { databaseUrl: string; amqpU
         await probe();
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`${name} did not answer within ${timeoutMs} ms: ${(err as Error).message}`);
+        if (Date.now() > deadline) throw new Error(`${name} did not answer within ${timeoutMs} ms: ${coerceError(err).message}`);
         await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1_000)));
       }
     }

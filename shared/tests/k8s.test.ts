@@ -27,6 +27,7 @@ import { configToEnv, loadConfig, type Config } from '#shared/config.ts';
 import { CONSUMERS, queueNames } from '#shared/queues.ts';
 import { repoRoot } from '#shared/workbook/trees.ts';
 import { ONE_SHOT_ENTRY_POINTS } from '../../scripts/build.ts';
+import { coerceError } from '../coerce-error.ts';
 
 const dir = join(repoRoot, 'deploy/k8s');
 
@@ -286,7 +287,7 @@ const INVARIANTS: Record<string, (docs: Doc[]) => string[]> = {
         try {
           loadConfig(environmentOf(docs, c));
         } catch (err) {
-          configError = [`${id(d)}: ${(err as Error).message}`];
+          configError = [`${id(d)}: ${coerceError(err).message}`];
         }
         return [
           ...names.filter((n) => !known.has(n)).map((n) => `${id(d)}: ${c.name} sets ${n}, which the app does not read (shared/config.ts)`),

@@ -18,6 +18,7 @@ import { signedInCaller } from './authenticate.ts';
 import { errorToConnect } from './errors-to-connect.ts';
 import type { WatchHub } from './watch-hub.ts';
 import { watchItem } from './watch-item.ts';
+import { coerceError } from '#shared/coerce-error.ts';
 
 const item = (i: Item) =>
   create(ItemSchema, { id: i.id, title: i.title, description: i.description, startPriceCents: i.startPriceCents, startAt: timestampFromDate(i.startAt), endAt: timestampFromDate(i.endAt), createdAt: timestampFromDate(i.createdAt) });
@@ -50,7 +51,7 @@ export function toConnect(err: unknown): ConnectError {
   try {
     return errorToConnect(err);
   } catch (todo) {
-    return new ConnectError((todo as Error).message, Code.Unimplemented);
+    return new ConnectError(coerceError(todo).message, Code.Unimplemented);
   }
 }
 

@@ -6,7 +6,7 @@ import type { Amqp } from '#shared/amqp.ts';
 import type { Config } from '#shared/config.ts';
 import { withTransaction, type Db } from '#shared/db.ts';
 import { failpoint } from '#shared/failpoints.ts';
-import { correlationIdOf, type Logger } from '#shared/logger.ts';
+import { correlationIdOf, errorFields, type Logger } from '#shared/logger.ts';
 import type { Metrics } from '#shared/metrics.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import { withTimeout } from '#shared/with-timeout.ts';
@@ -65,7 +65,7 @@ export function createRelay(deps: RelayDeps): Relay {
       metrics.outbox.unroutable.inc();
       log.warn({ messageId: msg.properties.messageId, routingKey: msg.fields.routingKey, correlationId: correlationIdOf(msg.properties.headers) }, 'no queue is bound for this event; the broker returned it');
     });
-    opened.on('error', (err: Error) => log.warn({ err: err.message }, 'relay channel error'));
+    opened.on('error', (err: Error) => log.warn(errorFields(err), 'relay channel error'));
     opened.on('close', () => {
       if (channels.get(partition.index) === opened) channels.delete(partition.index);
     });
@@ -168,7 +168,7 @@ export function createRelay(deps: RelayDeps): Relay {
         // (the dashboard, OutboxBacklog): sample it here too, not only after a batch went out.
         await samplePending().catch(() => undefined);
         const delay = backoffDelay(failures, config.outbox.backoffMaxMs);
-        log.warn({ err: (err as Error).message, partition: partition.index, attempt: failures, retryInMs: delay }, 'relay batch failed; every row stays in the outbox');
+        log.warn({ ...errorFields(err), partition: partition.index, attempt: failures, retryInMs: delay }, 'relay batch failed; every row stays in the outbox');
         await dropChannel(partition);
         await new Promise((r) => setTimeout(r, delay));
       }
@@ -182,7 +182,7 @@ export function createRelay(deps: RelayDeps): Relay {
       if (stopping) return;
       loop ??= run().catch((err: Error) => {
         failure = err;
-        log.error({ err: err.message }, 'relay stopped');
+        log.error(errorFields(err), 'relay stopped');
       });
     },
     get failure() {
