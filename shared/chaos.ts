@@ -376,6 +376,7 @@ import amqplib from 'amqplib';
 import { createClient } from 'redis';
 import { bidderColumn } from './bidder-column.ts';
 import { loggedErrorMessage, type LogLine, type ServiceProcess } from './test/service-process.ts';
+import { isEvent } from './process-events.ts';
 
 /** `count` open items whose auctions end `firstEndsInMs` from now, then one every `everyMs`, by the database's clock. */
 export async function itemsEndingSoon(databaseUrl: string, count: number, options: { firstEndsInMs: number; everyMs: number; startPriceCents?: bigint }): Promise<string[]> {
@@ -550,7 +551,7 @@ export function loggedTodo(proc: ServiceProcess): string | undefined {
 /** Deliveries a worker's consumers found already applied (logged at debug level as 'message handled', outcome 'duplicate'), per consumer. */
 export function duplicatesSkipped(workers: ServiceProcess[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const w of workers) for (const l of w.logs) if (l.msg === 'message handled' && l.outcome === 'duplicate') counts[String(l.consumer)] = (counts[String(l.consumer)] ?? 0) + 1;
+  for (const w of workers) for (const l of w.logs) if (isEvent(l, 'message-handled') && l.outcome === 'duplicate') counts[String(l.consumer)] = (counts[String(l.consumer)] ?? 0) + 1;
   return counts;
 }
 

@@ -8,19 +8,20 @@ import { startApiServer, type ApiServer } from './api/server.ts';
 import { createAppDeps, type AppDeps } from './app-deps.ts';
 import { createHttpServer } from './http/server.ts';
 import { coerceError } from '#shared/coerce-error.ts';
+import { logEvent } from '#shared/process-events.ts';
 
 async function main(): Promise<void> {
   const config = serviceConfig('bid-service');
   const log = createLogger({ name: config.serviceName, level: config.logLevel });
   configureFailpoints(config.failpoints);
-  onFailpointFired((name, action, hit) => log.warn({ failpoint: name, action: action.kind, hit }, 'failpoint fired'));
+  onFailpointFired((name, action, hit) => logEvent(log, 'warn', { event: 'failpoint-fired', failpoint: name, action: action.kind, hit }, 'failpoint fired'));
   const deps = await createAppDeps(config, log);
   // Milestone 6: the ConnectRPC API on its own port (h2c), behind the ingress.
   const api = await startApiServer(deps);
   const server = createHttpServer(deps);
   await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
   const address = server.address();
-  log.info({ port: typeof address === 'object' && address ? address.port : config.http.port, apiPort: api.port, host: config.http.host }, 'bid-service listening');
+  logEvent(log, 'info', { event: 'listening', port: typeof address === 'object' && address ? address.port : config.http.port, apiPort: api.port, host: config.http.host }, 'bid-service listening');
   // Readiness red first, then the API drains, then the HTTP/1.1 server finishes its requests.
   const closeServer = (http: Server) => closeServers(deps, api, http);
 

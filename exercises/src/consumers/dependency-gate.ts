@@ -5,6 +5,7 @@
 // RabbitMQ stops sending more: the backlog waits in the queue, not in this process.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorFields, type Logger } from '#shared/logger.ts';
+import { logEvent } from '#shared/process-events.ts';
 import { backoffMs } from '#shared/retry.ts';
 
 export interface DependencyGate {
@@ -23,7 +24,7 @@ export function createDependencyGate(deps: { dependency: string; probe: () => Pr
   async function waitForDependency(reason: string): Promise<'up' | 'stopped'> {
     const since = Date.now();
     deps.onChange?.(true);
-    deps.log.warn({ reason }, `${deps.dependency} is unreachable: the consumer keeps the messages it holds, takes no more, and resumes when ${deps.dependency} answers`);
+    logEvent(deps.log, 'warn', { event: 'dependency-down', dependency: deps.dependency, reason }, `${deps.dependency} is unreachable: the consumer keeps the messages it holds, takes no more, and resumes when ${deps.dependency} answers`);
     try {
       for (let attempt = 1; ; attempt++) {
         await sleep(backoffMs(attempt, { firstMs: 100, maxMs: deps.maxDelayMs, jitter: 'full' }), undefined, { signal: stopped.signal });

@@ -8,6 +8,7 @@ import type { Config } from '#shared/config.ts';
 import type { AuctionEvent } from '#shared/events/decode.ts';
 import { failpoint } from '#shared/failpoints.ts';
 import { correlationIdOf, errorFields, withCorrelationId, type Logger } from '#shared/logger.ts';
+import { logEvent } from '#shared/process-events.ts';
 import type { Metrics } from '#shared/metrics.ts';
 import { queueNames, type ConsumerName } from '#shared/queues.ts';
 import { declareConsumerQueues } from './consumer-queues.ts';
@@ -98,14 +99,14 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       log.warn({ messageId: delivery.messageId, type: delivery.type, reason: outcome.reason }, 'message dead-lettered');
       await republish(ch, deadLetterQueue, msg, { [DEAD_LETTER_REASON_HEADER]: outcome.reason });
     } else if (outcome.kind === 'retry') {
-      log.warn({ messageId: delivery.messageId, attempt: delivery.attempt, reason: outcome.reason, retryInMs: outcome.delayMs }, 'message failed; trying again');
+      logEvent(log, 'warn', { event: 'message-retried', messageId: delivery.messageId, attempt: delivery.attempt, reason: outcome.reason, retryInMs: outcome.delayMs }, 'message failed; trying again');
       await new Promise((r) => setTimeout(r, outcome.delayMs));
       // The attempt count travels with the message: a copy goes to the back of the queue
       // before the original is acked (a crash in between makes a duplicate, never a loss).
       await republish(ch, queue, msg, { [ATTEMPT_HEADER]: delivery.attempt + 1 });
     }
     ch.ack(msg);
-    log.debug({ messageId: delivery.messageId, outcome: outcome.kind }, 'message handled');
+    logEvent(log, 'debug', { event: 'message-handled', messageId: delivery.messageId, outcome: outcome.kind }, 'message handled');
     deps.metrics.consumer.messages.inc({ consumer: spec.name, outcome: outcome.kind === 'dead-letter' ? 'dead_lettered' : outcome.kind === 'retry' ? 'retried' : outcome.kind });
     deps.metrics.consumer.processing.observe({ consumer: spec.name }, (performance.now() - started) / 1000);
   }
@@ -147,7 +148,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       void settling.finally(() => inHand.delete(settling));
     }));
     channel = ch;
-    log.info({ queue, prefetch: deps.config.consumer.prefetch }, 'consuming');
+    logEvent(log, 'info', { event: 'consuming', queue, prefetch: deps.config.consumer.prefetch }, 'consuming');
   }
 
   const reopen = () => openWhenConnected(deps.amqp, open, { stopped: () => stopping, log, what: 'consumer' });
