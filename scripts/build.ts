@@ -12,6 +12,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
+import { coerceError } from '../shared/coerce-error.ts';
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
@@ -181,7 +182,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((err: unknown) => {
-    console.error(`npm run build failed: ${(err as Error).message}`);
+    console.error(`npm run build failed: ${coerceError(err).message}`);
     process.exit(1);
   });
 }

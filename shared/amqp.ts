@@ -1,6 +1,10 @@
 import amqp from 'amqplib';
 import type { Channel, ConfirmChannel, RecoveringChannelModel } from 'amqplib';
-import type { Logger } from './logger.ts';
+import { errorFields, type Logger } from './logger.ts';
+import { backoffMs, type Backoff } from './retry.ts';
+
+// amqplib's recovery (the connection) and openWhenConnected (a channel's setup) back off alike.
+const RECONNECT: Backoff = { firstMs: 100, maxMs: 5_000, jitter: 'full' };
 
 export class AmqpUnavailable extends Error {
   override name = 'AmqpUnavailable';
@@ -27,7 +31,7 @@ export interface Amqp {
 export async function createAmqp(deps: { url: string; log: Logger; name?: string }): Promise<Amqp> {
   const model: RecoveringChannelModel = await amqp.connect(deps.url, {
     clientProperties: { connection_name: deps.name ?? 'auction-workbook' },
-    recovery: { initialDelay: 100, maxDelay: 5_000, jitter: 0.5, waitForConnect: false },
+    recovery: { initialDelay: RECONNECT.firstMs, maxDelay: RECONNECT.maxMs, jitter: 0.5, waitForConnect: false },
   });
   let connected = false;
   let closing = false;
@@ -37,10 +41,10 @@ export async function createAmqp(deps: { url: string; log: Logger; name?: string
   });
   model.on('disconnect', (err: Error) => {
     connected = false;
-    if (!closing) deps.log.warn({ err: err?.message }, 'RabbitMQ connection lost; reconnecting');
+    if (!closing) deps.log.warn(errorFields(err), 'RabbitMQ connection lost; reconnecting');
   });
-  model.on('connect-failed', (err: Error) => deps.log.debug({ err: err.message }, 'RabbitMQ not reachable; retrying'));
-  model.on('error', (err: Error) => deps.log.warn({ err: err.message }, 'RabbitMQ error'));
+  model.on('connect-failed', (err: Error) => deps.log.debug(errorFields(err), 'RabbitMQ not reachable; retrying'));
+  model.on('error', (err: Error) => deps.log.warn(errorFields(err), 'RabbitMQ error'));
   return {
     get connected() {
       return connected;
@@ -71,8 +75,8 @@ export async function openWhenConnected(amqp: Amqp, open: () => Promise<void>, o
       await open();
       return;
     } catch (err) {
-      options.log.warn({ err: (err as Error).message, attempt }, `${options.what} could not start again yet`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt) * Math.random()));
+      options.log.warn({ ...errorFields(err), attempt }, `${options.what} could not start again yet`);
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt + 1, RECONNECT)));
     }
   }
 }

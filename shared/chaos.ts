@@ -375,7 +375,8 @@ export async function postBid(serviceUrl: string, itemId: string, body: Record<s
 import amqplib from 'amqplib';
 import { createClient } from 'redis';
 import { bidderColumn } from './bidder-column.ts';
-import type { LogLine, ServiceProcess } from './test/service-process.ts';
+import { loggedErrorMessage, type LogLine, type ServiceProcess } from './test/service-process.ts';
+import { isEvent } from './process-events.ts';
 
 /** `count` open items whose auctions end `firstEndsInMs` from now, then one every `everyMs`, by the database's clock. */
 export async function itemsEndingSoon(databaseUrl: string, count: number, options: { firstEndsInMs: number; everyMs: number; startPriceCents?: bigint }): Promise<string[]> {
@@ -539,18 +540,18 @@ export async function consumerQueueDepths(config: Pick<Config, 'amqpUrl' | 'amqp
 }
 
 /** A log line saying that code is not written yet (a TodoError): the process will not converge. */
-export const isTodoLine = (l: LogLine) => typeof l.todo === 'string' || (typeof l.err === 'string' && l.err.startsWith('TODO('));
+export const isTodoLine = (l: LogLine) => typeof l.todo === 'string' || loggedErrorMessage(l)?.startsWith('TODO(') === true;
 
 /** What a process logged about code not written yet, if it did. */
 export function loggedTodo(proc: ServiceProcess): string | undefined {
   const line = proc.logs.find(isTodoLine);
-  return line && `${line.msg}: ${String(line.todo ?? line.err)}`;
+  return line && `${line.msg}: ${String(line.todo ?? loggedErrorMessage(line))}`;
 }
 
 /** Deliveries a worker's consumers found already applied (logged at debug level as 'message handled', outcome 'duplicate'), per consumer. */
 export function duplicatesSkipped(workers: ServiceProcess[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const w of workers) for (const l of w.logs) if (l.msg === 'message handled' && l.outcome === 'duplicate') counts[String(l.consumer)] = (counts[String(l.consumer)] ?? 0) + 1;
+  for (const w of workers) for (const l of w.logs) if (isEvent(l, 'message-handled') && l.outcome === 'duplicate') counts[String(l.consumer)] = (counts[String(l.consumer)] ?? 0) + 1;
   return counts;
 }
 

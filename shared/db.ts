@@ -1,5 +1,7 @@
 import pg from 'pg';
-import type { Logger } from './logger.ts';
+import { errorFields, type Logger } from './logger.ts';
+import { coerceError } from './coerce-error.ts';
+import { sqlStateRetry } from './retry.ts';
 
 export type Db = pg.Pool;
 export type DbClient = pg.PoolClient;
@@ -26,7 +28,7 @@ export function createDb(deps: { url: string; log: Logger; applicationName?: str
   });
   // An idle client whose backend dies (pg_terminate_backend, restart) emits 'error' on the
   // pool; unhandled, that would crash the process. The pool drops the client by itself.
-  pool.on('error', (err) => deps.log.warn({ err: err.message }, 'idle PostgreSQL connection lost'));
+  pool.on('error', (err) => deps.log.warn(errorFields(err), 'idle PostgreSQL connection lost'));
   return pool;
 }
 
@@ -38,7 +40,7 @@ export async function withClient<T>(db: Db, fn: (client: DbClient) => Promise<T>
   try {
     return await fn(client);
   } catch (err) {
-    if (terminatedByServer(err)) broken = err as Error;
+    if (terminatedByServer(err)) broken = coerceError(err);
     throw err;
   } finally {
     stopWatching();
@@ -83,7 +85,7 @@ export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    if (terminatedByServer(err)) discard = err as Error;
+    if (terminatedByServer(err)) discard = coerceError(err);
     // A client that cannot roll back must not go back to the pool inside a transaction.
     else await client.query('ROLLBACK').catch((rollbackFailed: Error) => (discard = rollbackFailed));
     throw err;
@@ -116,8 +118,7 @@ async function connectWithin(db: Db, timeoutMs: number | undefined): Promise<DbC
 // socket that closed makes the client unqueryable, and the pool drops such clients by itself;
 // a server that says it is terminating the session (57P01…, 08…) may not have closed it yet.
 function terminatedByServer(err: unknown): boolean {
-  if (!(err instanceof pg.DatabaseError)) return false;
-  return err.code?.startsWith('57P') === true || err.code?.startsWith('08') === true;
+  return err instanceof pg.DatabaseError && sqlStateRetry(err.code) === 'connection';
 }
 
 // The pool listens for errors only on idle clients. A checked-out client whose connection is

@@ -7,6 +7,7 @@ import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { AuthConfig } from './config.ts';
+import { coerceError } from './coerce-error.ts';
 
 /** The dev key's algorithm: ECDSA P-256, small tokens, and in every JOSE library. */
 export const DEV_ALGORITHM = 'ES256';
@@ -66,7 +67,7 @@ async function readJson<T>(file: string): Promise<T | undefined> {
     return JSON.parse(await readFile(file, 'utf8')) as T;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${file} is not a readable JSON key file (${(err as Error).message}): delete it to have a new one generated`);
+    throw new Error(`${file} is not a readable JSON key file (${coerceError(err).message}): delete it to have a new one generated`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
+import { coerceError, errorCode } from './coerce-error.ts';
 
 export type Logger = PinoLogger;
 
@@ -54,4 +55,15 @@ export function createLogger(options: { name: string; level: string; destination
     },
     options.destination,
   );
+}
+
+/**
+ * The fields that log an error: `err` goes through pino's err serializer (type, message, stack,
+ * cause, and the error's own fields such as a pg error's detail), and `code` (the SQLSTATE, or
+ * Node's ECONNREFUSED…) sits at the top so a log search can filter on it. `{ err: err.message }`
+ * kept neither the stack nor the SQLSTATE.
+ */
+export function errorFields(err: unknown): { err: Error; code?: string } {
+  const code = errorCode(err);
+  return code === undefined ? { err: coerceError(err) } : { err: coerceError(err), code };
 }

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { loadConfig } from './config.ts';
 import { MigrationFailed } from './migrate.ts';
 import { runMigrationPhase, type MigrationPhase } from './migration-phases.ts';
+import { coerceError } from './coerce-error.ts';
 
 const phase = process.argv[2];
 if (phase !== 'expand' && phase !== 'contract') {
@@ -18,6 +19,6 @@ try {
   console.log(ran.length ? `migrate ${phase}: ran ${ran.join(', ')}` : `migrate ${phase}: nothing pending`);
 } catch (err) {
   const next = err instanceof MigrationFailed && err.next ? '' : '\nNext: fix the cause above, then run the same migrate step again (applied migrations are not run twice).';
-  console.error(`migrate ${phase} failed: ${(err as Error).message}${next}`);
+  console.error(`migrate ${phase} failed: ${coerceError(err).message}${next}`);
   process.exit(1);
 }

@@ -4,6 +4,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runner, type MigrationBuilder } from 'node-pg-migrate';
 import pg from 'pg';
+import { coerceError, errorCode } from './coerce-error.ts';
+import { backoffMs, sqlStateRetry, type Backoff } from './retry.ts';
 
 type MigrationBuilderActions = { up: (pgm: MigrationBuilder) => void; down: ((pgm: MigrationBuilder) => void) | false };
 
@@ -22,6 +24,8 @@ export class MigrationFailed extends Error {
 
 /** The defaults of config.migrations (MIGRATION_LOCK_TIMEOUT_MS, MIGRATION_ATTEMPTS), for callers without a Config. */
 const DEFAULTS = { lockTimeoutMs: 2_000, attempts: 5 };
+// At least half of each pause: the transaction holding the lock needs the time to finish.
+const RETRY_PAUSE: Backoff = { firstMs: 500, maxMs: 8_000, jitter: 'equal' };
 
 /** The options of one run. */
 export interface MigrateOptions {
@@ -88,11 +92,11 @@ export async function runMigrations(options: MigrateOptions): Promise<string[]> 
       ran.push(...(await runOnce(options, options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs, ran.length)));
       return ran;
     } catch (err) {
-      const error = err as Error & { code?: string };
-      if (error.code !== '55P03' || attempt >= attempts) {
+      const error = coerceError(err);
+      if (sqlStateRetry(errorCode(err)) !== 'lock-timeout' || attempt >= attempts) {
         throw new MigrationFailed(options.tree, options.direction, error, await whatToDo(options.databaseUrl, error));
       }
-      const delayMs = Math.round(500 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+      const delayMs = backoffMs(attempt, RETRY_PAUSE);
       options.onRetry?.({ attempt, attempts, delayMs, error });
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }

@@ -1,5 +1,9 @@
 import { createClient } from 'redis';
-import type { Logger } from './logger.ts';
+import { errorFields, type Logger } from './logger.ts';
+import { backoffMs, type Backoff } from './retry.ts';
+
+// At least half of each pause, so one client does not hammer a Redis that is restarting.
+const RECONNECT: Backoff = { firstMs: 50, maxMs: 2_000, jitter: 'equal' };
 
 
 /**
@@ -13,7 +17,7 @@ function newClient(url: string) {
     disableOfflineQueue: true,
     socket: {
       connectTimeout: 2_000,
-      reconnectStrategy: (retries) => Math.min(2 ** retries * 50, 2_000) * (0.5 + Math.random() / 2),
+      reconnectStrategy: (retries) => backoffMs(retries + 1, RECONNECT),
     },
   });
 }
@@ -24,7 +28,7 @@ export function createRedis(deps: { url: string; log: Logger }): Redis {
   const client = newClient(deps.url);
   let down = false;
   client.on('error', (err: Error) => {
-    if (!down) deps.log.warn({ err: err.message }, 'Redis connection lost; reconnecting');
+    if (!down) deps.log.warn(errorFields(err), 'Redis connection lost; reconnecting');
     down = true;
   });
   client.on('ready', () => {
@@ -36,7 +40,7 @@ export function createRedis(deps: { url: string; log: Logger }): Redis {
 
 /** Starts connecting without waiting: the process starts even while Redis is down. */
 export function connectInBackground(client: Redis, log: Logger): void {
-  client.connect().catch((err: Error) => log.warn({ err: err.message }, 'Redis not reachable yet; still trying'));
+  client.connect().catch((err: Error) => log.warn(errorFields(err), 'Redis not reachable yet; still trying'));
 }
 
 /** Deletes every Redis key under `prefix` (SCAN + DEL, never FLUSHDB: others share this Redis); returns how many. */

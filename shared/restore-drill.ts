@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { bidInvariantViolations, statsDifferences } from './chaos.ts';
 import { createDatabase, databaseName, databaseUrlFor, dropDatabase } from './migrate.ts';
+import { coerceError } from './coerce-error.ts';
 
 const run = promisify(execFile);
 
@@ -60,7 +61,7 @@ export async function restoreDrill(options: { sourceUrl: string; dump?: string; 
     try {
       await run('pg_restore', ['--no-owner', '--no-privileges', '--exit-on-error', `--dbname=${scratchUrl}`, dump.path], { maxBuffer: 16 * 1024 * 1024 });
     } catch (err) {
-      throw new RestoreDrillRefused(`pg_restore could not restore ${dump.path}: ${((err as { stderr?: string }).stderr || (err as Error).message).trim()}`);
+      throw new RestoreDrillRefused(`pg_restore could not restore ${dump.path}: ${((err as { stderr?: string }).stderr || coerceError(err).message).trim()}`);
     }
 
     step('comparing row counts');

@@ -1,4 +1,5 @@
-import type { Logger } from './logger.ts';
+import { errorFields, type Logger } from './logger.ts';
+import { logEvent } from './process-events.ts';
 
 export interface ShutdownStep {
   name: string;
@@ -36,7 +37,7 @@ export function onShutdown(deps: { log: Logger; graceMs: number; steps: () => Sh
           await step.run();
           deps.log.info({ step: step.name }, 'shutdown step done');
         } catch (err) {
-          deps.log.error({ step: step.name, err: (err as Error).message }, 'shutdown step failed');
+          deps.log.error({ step: step.name, ...errorFields(err) }, 'shutdown step failed');
           return 'failed' as const;
         }
       }
@@ -44,7 +45,7 @@ export function onShutdown(deps: { log: Logger; graceMs: number; steps: () => Sh
     })();
     const outcome = await Promise.race([steps, deadline]);
     if (outcome === 'done') {
-      deps.log.info('shut down cleanly');
+      logEvent(deps.log, 'info', { event: 'shut-down-cleanly' }, 'shut down cleanly');
       return 0;
     }
     deps.log.error({ outcome }, outcome === 'timeout' ? 'shutdown did not finish within the grace period' : 'shutdown failed');

@@ -2,6 +2,7 @@
 // or message is wrong". One table for the answers (errors.ts: 503 / unavailable) and for the
 // consumers (consumers/dependency-down.ts: hold the message, do not spend its attempts).
 import pg from 'pg';
+import { sqlStateRetry } from '#shared/retry.ts';
 
 // The socket could not be opened or was lost (a server restarting, a network cut). Node's own
 // codes, the same whichever client met them.
@@ -14,7 +15,7 @@ const PG_CONNECTION_MESSAGES = [/^Connection terminated/, /^timeout exceeded whe
 export function postgresUnreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   // Class 08: connection exception; 57P01-57P05: the server is shutting down or cannot accept connections yet.
-  if (err instanceof pg.DatabaseError) return err.code?.startsWith('08') === true || err.code?.startsWith('57P') === true;
+  if (err instanceof pg.DatabaseError) return sqlStateRetry(err.code) === 'connection';
   const code = (err as NodeJS.ErrnoException).code;
   if (code && SOCKET_ERRORS.has(code)) return true;
   return PG_CONNECTION_MESSAGES.some((pattern) => pattern.test(err.message));

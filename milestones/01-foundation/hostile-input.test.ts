@@ -88,7 +88,7 @@ describe('hostile input', () => {
     expect(res.text, 'what the caller reads').not.toMatch(/failpoint|injected|items\.before-insert/);
     const correlationId = res.headers.get('x-correlation-id') ?? '';
     expect(correlationId).toMatch(/^[0-9a-f-]{36}$/);
-    const logged = await service.waitForLog((l) => l.msg === 'request failed' && l.correlationId === correlationId, 5_000);
+    const logged = await service.waitForEvent('request-failed', (e) => e.correlationId === correlationId, 5_000);
     expect(JSON.stringify(logged), 'the log line of that request').toMatch(/injected error/);
     await stillUp();
   });

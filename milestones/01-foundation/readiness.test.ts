@@ -102,6 +102,6 @@ describe('/readyz', () => {
       proxies.postgres.refuse(false);
     }
     await eventually(readyz, (r) => r.status === 200, '/readyz 200 again');
-    expect(service.logs.filter((l) => l.msg === 'bid-service listening'), 'times the service started').toHaveLength(1);
+    expect(service.events('listening'), 'times the service started').toHaveLength(1);
   });
 });

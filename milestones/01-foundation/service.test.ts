@@ -57,7 +57,7 @@ describe('bid-service', () => {
       redisProxy.refuse(false);
     }
     await eventually(readyz, (r) => r.status === 200 && r.body.status === 'ready', '/readyz ready again');
-    expect(service.logs.filter((l) => l.msg === 'bid-service listening'), 'times the service started').toHaveLength(1);
+    expect(service.events('listening'), 'times the service started').toHaveLength(1);
   });
 
   it('serves Prometheus metrics counting requests by route and status', async () => {
@@ -117,7 +117,7 @@ describe('bid-service', () => {
     const endAt = new Date(Date.now() + 86_400_000).toISOString();
     const inFlight = fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: 'Lamp', startPriceCents: '9007199254740993', endAt }) });
     await Promise.race([
-      service.waitForLog((l) => l.msg === 'failpoint fired' && l.failpoint === 'items.before-insert', 10_000),
+      service.waitForEvent('failpoint-fired', (e) => e.failpoint === 'items.before-insert', 10_000),
       inFlight.then(async (r) => {
         throw new Error(`POST /items answered ${r.status} before it reached the insert: ${await r.clone().text()}`);
       }),
@@ -133,7 +133,7 @@ describe('bid-service', () => {
     const created = (await res.json()) as { id: string; startPriceCents: string };
     expect(created.startPriceCents).toBe('9007199254740993');
     expect(await exit, 'how the process ended').toEqual({ code: 0, signal: null });
-    expect(service.logs.map((l) => l.msg)).toContain('shut down cleanly');
+    expect(service.events('shut-down-cleanly')).toHaveLength(1);
     const { rows } = await env.db.query<{ start_price_cents: bigint }>('SELECT start_price_cents FROM items WHERE id = $1', [created.id]);
     expect(rows[0]?.start_price_cents, 'the item in the database').toBe(9007199254740993n);
   });

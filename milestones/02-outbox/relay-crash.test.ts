@@ -56,7 +56,7 @@ describe('bid-worker', () => {
     try {
       const itemId = await openItem(env.db);
       await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
-      await vanishing.waitForLog((l) => l.msg === 'failpoint fired' && l.failpoint === 'relay.after-publish', 15_000);
+      await vanishing.waitForEvent('failpoint-fired', (e) => e.failpoint === 'relay.after-publish', 15_000);
       // The host is gone: nothing it sends arrives, and nothing tells PostgreSQL so.
       proxy.blackhole(true);
       const vanishedAt = Date.now();
@@ -77,10 +77,10 @@ describe('bid-worker', () => {
     try {
       const itemId = await openItem(env.db);
       await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
-      await running.waitForLog((l) => l.msg === 'failpoint fired' && l.failpoint === 'relay.after-publish', 15_000);
+      await running.waitForEvent('failpoint-fired', (e) => e.failpoint === 'relay.after-publish', 15_000);
       expect(await running.stop('SIGTERM'), 'how the worker ended').toEqual({ code: 0, signal: null });
       expect(await count(env.db, 'SELECT count(*) AS n FROM outbox WHERE aggregate_id = $1 AND published_at IS NOT NULL', [itemId]), 'rows marked published').toBe(1);
-      expect(running.logs.map((l) => l.msg)).toContain('shut down cleanly');
+      expect(running.events('shut-down-cleanly')).toHaveLength(1);
       await collector.waitFor(1);
     } finally {
       await running.stop('SIGKILL');

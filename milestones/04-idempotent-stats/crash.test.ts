@@ -11,11 +11,11 @@ const published = usePublisher(env);
 
 async function worker(failpoints = ''): Promise<ServiceProcess> {
   const running = await startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, failpoints }, extraEnv: { LOG_LEVEL: 'debug' } });
-  await running.waitForLog((l) => l.msg === 'consuming' && l.consumer === 'user-stats', 15_000);
+  await running.waitForEvent('consuming', (e) => e.consumer === 'user-stats', 15_000);
   return running;
 }
 
-const handled = (w: ServiceProcess, outcome: string) => w.logs.filter((l) => l.msg === 'message handled' && l.consumer === 'user-stats' && l.outcome === outcome).length;
+const handled = (w: ServiceProcess, outcome: string) => w.events('message-handled', (e) => e.consumer === 'user-stats' && e.outcome === outcome).length;
 
 describe('bid-worker consuming AuctionClosed', () => {
   it('killed after its commit, before its ack: the redelivery is skipped as a duplicate and the total is exact', async () => {

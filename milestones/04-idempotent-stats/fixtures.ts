@@ -12,7 +12,7 @@ import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto, type BidPlaced } 
 import { createMetrics, type Metrics } from '#shared/metrics.ts';
 import { createRedis, type Redis } from '#shared/redis.ts';
 import type { TestEnv } from '#shared/test/harness.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { loggedErrorMessage, type ServiceProcess } from '#shared/test/service-process.ts';
 import { describeIdempotentStats, type IdempotentStatsState } from '#shared/chaos.ts';
 
 export const aBidder = () => randomUUID();
@@ -163,7 +163,8 @@ export function whatHappened(state: IdempotentStatsState, workers: ServiceProces
   const warnings = new Map<string, number>();
   for (const w of workers) {
     for (const l of w.logs.filter((l) => l.level >= 40)) {
-      const text = `${l.msg}${typeof l.err === 'string' ? `: ${l.err}` : typeof l.reason === 'string' ? `: ${l.reason}` : ''}`;
+      const err = loggedErrorMessage(l);
+      const text = `${l.msg}${err !== undefined ? `: ${err}` : typeof l.reason === 'string' ? `: ${l.reason}` : ''}`;
       warnings.set(text, (warnings.get(text) ?? 0) + 1);
     }
   }

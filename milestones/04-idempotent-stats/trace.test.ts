@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { withCorrelationId } from '#shared/logger.ts';
+import { eventsIn } from '#shared/process-events.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
@@ -26,19 +27,19 @@ describe('a bid’s correlation id in the worker', () => {
       await eventually(
         async () => {
           throwIfTodo(worker);
-          return { stats: (await statsOf(env.db, bidder))?.bids_placed, readModel: aboutTheEvent().some((l) => l.consumer === 'read-model' && l.msg === 'message handled') };
+          return { stats: (await statsOf(env.db, bidder))?.bids_placed, readModel: eventsIn(aboutTheEvent(), 'message-handled', (e) => e.consumer === 'read-model').length > 0 };
         },
         (s) => s.stats === 1n && s.readModel,
         'the bid applied by both consumers',
         20_000,
       );
-      const lines = aboutTheEvent().map((l) => ({ consumer: l.consumer ?? 'relay', msg: l.msg, correlationId: l.correlationId }));
+      const lines = aboutTheEvent().map((l) => ({ consumer: l.consumer ?? 'relay', event: l.event, correlationId: l.correlationId }));
       expect(lines, "the worker's lines about the event").toEqual(
         expect.arrayContaining([
-          { consumer: 'relay', msg: 'event published', correlationId },
-          { consumer: 'user-stats', msg: 'message failed; trying again', correlationId },
-          { consumer: 'user-stats', msg: 'message handled', correlationId },
-          { consumer: 'read-model', msg: 'message handled', correlationId },
+          { consumer: 'relay', event: 'event-published', correlationId },
+          { consumer: 'user-stats', event: 'message-retried', correlationId },
+          { consumer: 'user-stats', event: 'message-handled', correlationId },
+          { consumer: 'read-model', event: 'message-handled', correlationId },
         ]),
       );
       expect(lines.filter((l) => l.correlationId !== correlationId), 'lines about the event without its correlation id').toEqual([]);

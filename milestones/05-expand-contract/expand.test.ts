@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackfill } from '#app/backfill/backfill.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { aBidder, EXPAND, openItem, rolloutDatabase, wrongBidderIds, type RolloutDatabase } from './fixtures.ts';
+import { coerceError } from '#shared/coerce-error.ts';
 
 const env = useTestEnv();
 let rollout: RolloutDatabase;
@@ -29,7 +30,7 @@ describe('expand, then backfill, with old and new versions bidding', () => {
           accepted[name]++;
           if (backfilling) accepted.duringBackfill++;
         } catch (err) {
-          failures.push(`${name} version: ${(err as Error).message}`);
+          failures.push(`${name} version: ${coerceError(err).message}`);
           if (failures.length >= 20) stop = true;
         }
       }

@@ -8,6 +8,7 @@
 // provided manifests of deploy/k8s. What only a real engine shows (the image builds, its
 // processes start) is image.test.ts's, which bundles and starts the reference's entry points.
 import { existsSync, readFileSync } from 'node:fs';
+import { coerceError } from '#shared/coerce-error.ts';
 import { join, relative } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '#shared/config.ts';
@@ -61,7 +62,7 @@ describe("step 6 · the worker's manifest: your deploy/k8s/bid-worker.yaml with 
         validate(d);
         return [];
       } catch (err) {
-        return [`${id(d)}: ${(err as Error).message}`];
+        return [`${id(d)}: ${coerceError(err).message}`];
       }
     });
     expect(invalid, `Objects of ${file} the schema refuses (a field of the wrong type or a required one missing). ${NEXT}`).toEqual([]);

@@ -99,7 +99,7 @@ describe('one error model on both transports', () => {
     expect(err.code).toBe(Code.Internal);
     expect(err.rawMessage, 'what the caller reads').not.toMatch(/failpoint|injected|items\.before-insert/);
     expect(correlationId, 'x-correlation-id of the error').toMatch(/^[0-9a-f-]{36}$/);
-    const logged = await service.waitForLog((l) => l.msg === 'rpc failed' && l.correlationId === correlationId, 5_000);
+    const logged = await service.waitForEvent('rpc-failed', (e) => e.correlationId === correlationId, 5_000);
     expect(JSON.stringify(logged)).toMatch(/injected error/);
   });
 
@@ -117,8 +117,9 @@ describe('one error model on both transports', () => {
         { code: Code[err.code], leaks: leaked.test(err.rawMessage) ? err.rawMessage : 'nothing', correlationId: correlationId ?? 'none' },
         'the Connect answer to an unexpected database error: `internal` with a generic message and the correlation id; the driver\'s words and the SQL stay in the log (an error toDomainError does not know is a bug, never a message for the caller)',
       ).toEqual({ code: 'Internal', leaks: 'nothing', correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
-      const logged = await service.waitForLog((l) => l.msg === 'rpc failed' && l.correlationId === correlationId, 5_000);
+      const logged = await service.waitForEvent('rpc-failed', (e) => e.correlationId === correlationId, 5_000);
       expect(JSON.stringify(logged), 'the log line of that call').toMatch(/division by zero/);
+      expect({ code: logged.code, stack: logged.err.stack.split('\n')[0] }, 'the SQLSTATE and the stack of the error, in the log').toEqual({ code: '22012', stack: 'error: division by zero' });
 
       const res = await fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: 'Poison', startPriceCents: '100', endAt: new Date(Date.now() + 86_400_000).toISOString() }) });
       const body = await res.text();

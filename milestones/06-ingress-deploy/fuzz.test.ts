@@ -19,6 +19,7 @@ import { DEV_ALGORITHM, issueDevToken } from '#shared/dev-auth.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { startService } from './fixtures.ts';
+import { coerceError } from '#shared/coerce-error.ts';
 
 const env = useTestEnv();
 const settings = loadWorkbookSettings().fuzz;
@@ -337,7 +338,7 @@ describe('hostile requests, generated', () => {
           const exit = await Promise.race([service.exited, new Promise((r) => setTimeout(() => r(undefined), 500))]);
           if (!exit && mayBeCutOff(req)) return;
           throw new Error(
-            `${describeRequest(req)}\n  got no answer (${(err as Error).message}); the service ${exit ? `exited ${JSON.stringify(exit)}` : 'is still running'}; its last output:\n  ${service.otherOutput.slice(-14).join('\n  ')}`,
+            `${describeRequest(req)}\n  got no answer (${coerceError(err).message}); the service ${exit ? `exited ${JSON.stringify(exit)}` : 'is still running'}; its last output:\n  ${service.otherOutput.slice(-14).join('\n  ')}`,
           );
         }
         const problem = problemWith(req, answer);
@@ -346,7 +347,7 @@ describe('hostile requests, generated', () => {
         try {
           w = written(req, answer);
         } catch (err) {
-          throw new Error(`${describeRequest(req)}\n  answered ${answer.status} ${answer.contentType} ${answer.body.subarray(0, 300).toString('utf8')}, which says nothing of what it wrote (${(err as Error).message})`);
+          throw new Error(`${describeRequest(req)}\n  answered ${answer.status} ${answer.contentType} ${answer.body.subarray(0, 300).toString('utf8')}, which says nothing of what it wrote (${coerceError(err).message})`);
         }
         for (const id of w.items) items.add(id);
         for (const id of w.bids) bids.add(id);
@@ -355,7 +356,7 @@ describe('hostile requests, generated', () => {
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
     // fast-check's own report prints the whole counterexample (70 kB bodies); ours is one request, cut short.
-    const failure = run.failed ? `request ${run.numRuns} of seed ${run.seed} (path ${run.counterexamplePath}):\n${(run.errorInstance as Error)?.message ?? String(run.errorInstance)}` : undefined;
+    const failure = run.failed ? `request ${run.numRuns} of seed ${run.seed} (path ${run.counterexamplePath}):\n${coerceError(run.errorInstance).message ?? String(run.errorInstance)}` : undefined;
     expect(failure, 'the first request that broke an invariant').toBeUndefined();
     const after = await counts();
     expect(

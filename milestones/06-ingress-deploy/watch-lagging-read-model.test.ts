@@ -29,7 +29,7 @@ describe('WatchItem while the read model lags behind the database', () => {
     await api.placeBid({ itemId, amountCents: 100n });
     await vi.waitFor(async () => expect(await readModel(itemId), 'the read model after the first bid').toMatchObject({ version: '1', source: 'redis' }), { timeout: 10_000, interval: 50 });
     await api.placeBid({ itemId, amountCents: 200n });
-    await worker.waitForLog((l) => l.msg === 'failpoint fired' && l.failpoint === 'read-model.before-apply', 10_000);
+    await worker.waitForEvent('failpoint-fired', (e) => e.failpoint === 'read-model.before-apply', 10_000);
     expect(await readModel(itemId), 'the read model while its consumer holds the second bid').toMatchObject({ version: '1', source: 'redis' });
 
     const done = new AbortController();

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadWorkbookSettings } from '#shared/config.ts';
 import { ContainersUnavailable, findEngine } from '#shared/test/containers.ts';
 import { repoRoot } from '#shared/workbook/trees.ts';
+import { coerceError } from '../coerce-error.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wb-engine-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -85,8 +86,8 @@ describe('an unusable Testcontainers path says what is wrong and names the fix',
     try {
       const err = await findEngine({ ...loadWorkbookSettings(), dockerHost: `unix://${path}` }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ContainersUnavailable);
-      expect((err as Error).message).toMatch(/answers on .*not-docker\.sock \(DOCKER_HOST\), but not as a Docker API \(HTTP 404\)/);
-      expect((err as Error).message).toMatch(/\nFix: start Docker/);
+      expect(coerceError(err).message).toMatch(/answers on .*not-docker\.sock \(DOCKER_HOST\), but not as a Docker API \(HTTP 404\)/);
+      expect(coerceError(err).message).toMatch(/\nFix: start Docker/);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

@@ -1,5 +1,6 @@
 import Long from 'long';
 import { ContractError, eventType } from './contracts.ts';
+import { coerceError } from '../coerce-error.ts';
 
 export const AUCTION_CLOSED = 'auction.events.v1.AuctionClosed';
 export const AUCTION_CLOSED_ROUTING_KEY = 'auction.closed';
@@ -42,7 +43,7 @@ export function auctionClosedFromProto(payload: Uint8Array): AuctionClosed {
   try {
     decoded = type().toObject(type().decode(payload), { longs: Long, defaults: true }) as Record<string, unknown>;
   } catch (err) {
-    throw new ContractError(AUCTION_CLOSED, (err as Error).message);
+    throw new ContractError(AUCTION_CLOSED, coerceError(err).message);
   }
   const closedAt = decoded.closedAt as { seconds?: unknown; nanos?: number } | undefined;
   const event: AuctionClosed = {

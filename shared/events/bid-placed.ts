@@ -1,5 +1,6 @@
 import Long from 'long';
 import { ContractError, eventType } from './contracts.ts';
+import { coerceError } from '../coerce-error.ts';
 
 export const BID_PLACED = 'auction.events.v1.BidPlaced';
 export const BID_PLACED_ROUTING_KEY = 'bid.placed';
@@ -50,7 +51,7 @@ export function bidPlacedFromProto(payload: Uint8Array): BidPlaced & { bidderId:
   try {
     decoded = type().toObject(type().decode(payload), { longs: Long, defaults: true }) as Record<string, unknown>;
   } catch (err) {
-    throw new ContractError(BID_PLACED, (err as Error).message);
+    throw new ContractError(BID_PLACED, coerceError(err).message);
   }
   const placedAt = decoded.placedAt as { seconds?: unknown; nanos?: number } | undefined;
   const userId = String(decoded.userId);

@@ -2,6 +2,7 @@
 // marks), and compose's merge of several -f files, for the checks of shared/tests/compose.test.ts
 // (the reference stack, local and VPS) and milestone 6's deploy.test.ts (the learner's app file).
 import { readFileSync } from 'node:fs';
+import { coerceError } from '../coerce-error.ts';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -114,7 +115,7 @@ export function appServiceProblems(stack: Yaml, where: string, appConfig: (env: 
       const grace = durationSeconds(svc.stop_grace_period ?? '10s');
       if (grace * 1000 <= config.http.shutdownGraceMs) out.push(`${at}: stop_grace_period ${svc.stop_grace_period ?? '10s (the default)'} is not longer than SHUTDOWN_GRACE_MS ${config.http.shutdownGraceMs} ms; compose would SIGKILL it mid-drain.`);
     } catch (err) {
-      out.push(`${at}: the app refuses its environment: ${(err as Error).message}`);
+      out.push(`${at}: the app refuses its environment: ${coerceError(err).message}`);
     }
     const dependsOn = (svc.depends_on ?? {}) as Record<string, { condition?: string }> | string[];
     for (const dep of DEPENDENCIES) {

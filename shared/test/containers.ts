@@ -10,6 +10,7 @@ import type { WorkbookSettings } from '../config.ts';
 import { InfraUnavailable, tcpReachable, type Infra } from './infra.ts';
 import { loadNote, patient } from './patience.ts';
 import { waitUntilServicesAnswer } from './wait-for-services.ts';
+import { coerceError } from '../coerce-error.ts';
 
 /** The Testcontainers path cannot be used: what is wrong, and the fix. */
 export class ContainersUnavailable extends InfraUnavailable {
@@ -137,7 +138,7 @@ export async function findEngine(settings: WorkbookSettings): Promise<{ engine: 
     client = await getContainerRuntimeClient();
   } catch (err) {
     throw new ContainersUnavailable(
-      host ? `Testcontainers could not use the engine at DOCKER_HOST=${host}: ${(err as Error).message}.` : 'No container engine answers: DOCKER_HOST is not set and Testcontainers found no Docker socket (/var/run/docker.sock, ~/.docker/run/docker.sock, …).',
+      host ? `Testcontainers could not use the engine at DOCKER_HOST=${host}: ${coerceError(err).message}.` : 'No container engine answers: DOCKER_HOST is not set and Testcontainers found no Docker socket (/var/run/docker.sock, ~/.docker/run/docker.sock, …).',
       howToStart(host),
     );
   }
@@ -167,7 +168,7 @@ async function ensureImage(client: ContainerRuntimeClient, engine: Engine, servi
   try {
     await client.image.pull(name);
   } catch (err) {
-    reason = firstLine((err as Error).message);
+    reason = firstLine(coerceError(err).message);
   }
   // A failed pull can also end "successfully" with its error inside the stream; only the
   // image being there counts, and the engine's own words say why it is not.
@@ -196,7 +197,7 @@ async function pullError(client: ContainerRuntimeClient, image: string): Promise
     });
     return (lines.find((l) => l.error)?.error ?? '').replace(/^initializing source \S+: /, '').slice(0, 300);
   } catch (err) {
-    return firstLine((err as Error).message);
+    return firstLine(coerceError(err).message);
   }
 }
 
@@ -226,7 +227,7 @@ async function startService(engine: Engine, service: Service, image: string): Pr
       .start();
   } catch (err) {
     throw new ContainersUnavailable(
-      `${engine.label} could not start the ${service.name} container (${image}): ${firstLine((err as Error).message)}`,
+      `${engine.label} could not start the ${service.name} container (${image}): ${firstLine(coerceError(err).message)}`,
       engine.cli === 'podman'
         ? 'bash scripts/containers/podman.sh up configures podman for this machine (runc, cgroupfs, ulimits); run it, then the command again'
         : `\`docker run --rm ${image}\` shows the same error in full; fix what it says, then run the command again`,
@@ -281,7 +282,7 @@ export async function startContainers(settings: WorkbookSettings): Promise<Infra
     await Promise.race([waitUntilServicesAnswer(infra, 90_000), exited]);
   } catch (err) {
     if (err instanceof ContainersUnavailable) throw err;
-    throw new ContainersUnavailable(`The containers started, but a service did not answer: ${(err as Error).message}`, `\`${engine.cli} logs <container>\` shows why (\`${engine.cli} ps\` lists them)`);
+    throw new ContainersUnavailable(`The containers started, but a service did not answer: ${coerceError(err).message}`, `\`${engine.cli} logs <container>\` shows why (\`${engine.cli} ps\` lists them)`);
   } finally {
     done.abort();
   }

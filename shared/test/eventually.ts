@@ -1,6 +1,8 @@
 import { loadNote, patient } from './patience.ts';
 import { noticeTodo, stubInTheWay } from './stub-in-the-way.ts';
 import { waitingFor } from './waits.ts';
+import { coerceError } from '../coerce-error.ts';
+
 /**
  * Polls `read` until `done` holds (or `timeoutMs` passes) and returns the last value. For
  * state that converges (a reconnect, a readiness flip); the assertion is on the value, not
@@ -22,14 +24,14 @@ async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what
       noticeTodo(JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? `${v}` : v)) ?? '', `waiting for ${what}, the answer`);
     } catch (err) {
       // An unwritten stub will never converge: say so now instead of after the timeout.
-      if ((err as Error)?.name === 'TodoError') throw err;
+      if (coerceError(err).name === 'TodoError') throw err;
       lastError = err;
-      noticeTodo(String((err as Error)?.message), `waiting for ${what}, the call`);
+      noticeTodo(String(coerceError(err).message), `waiting for ${what}, the call`);
     }
     const stub = stubInTheWay();
     if (stub) throw stub;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const seen = lastError ? `last error: ${(lastError as Error).message}` : `last value: ${JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`;
+  const seen = lastError ? `last error: ${coerceError(lastError).message}` : `last value: ${JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`;
   throw new Error(`expected ${what} within ${limit} ms (${loadNote()}); ${seen}`);
 }

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { repoRoot } from '../workbook/trees.ts';
 import { loadNote, patient } from './patience.ts';
 import { freePort, lastLines, spawnWatchdog } from './binary-process.ts';
+import { coerceError } from '../coerce-error.ts';
 
 export const ingressCaddyfile = join(repoRoot, 'deploy', 'ingress', 'Caddyfile');
 /** Where `npm run build:web` writes the live auction page, which the ingress serves at /. */
@@ -168,7 +169,7 @@ async function assertCaddyInstalled(): Promise<void> {
     await promisify(execFile)('caddy', ['version']);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new IngressDidNotStart(CADDY_MISSING);
-    throw new IngressDidNotStart(`\`caddy version\` failed: ${(err as Error).message}`);
+    throw new IngressDidNotStart(`\`caddy version\` failed: ${coerceError(err).message}`);
   }
 }
 

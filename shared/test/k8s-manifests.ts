@@ -7,6 +7,7 @@
 // The schemas, like the API server's OpenAPI, do not refuse unknown fields (kubectl's strict
 // field validation does): a misspelt field is caught by the invariant that needs it.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { coerceError } from '../coerce-error.ts';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ScaledObject, type IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
@@ -290,7 +291,7 @@ export const invariants = (tree: string): Record<string, (docs: Doc[]) => string
         try {
           loadConfig(environmentOf(docs, c));
         } catch (err) {
-          configError = [`${id(d)}: ${(err as Error).message}`];
+          configError = [`${id(d)}: ${coerceError(err).message}`];
         }
         return [
           ...names.filter((n) => !known.has(n)).map((n) => `${id(d)}: ${c.name} sets ${n}, which the app does not read (shared/config.ts)`),

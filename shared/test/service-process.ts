@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { configToEnv, type Config } from '../config.ts';
+import { eventsIn, isEvent, type EventName, type LoggedEvent } from '../process-events.ts';
 import { repoRoot } from '../workbook/trees.ts';
 import { loadNote, patient } from './patience.ts';
 import { noticeTodo, onStub } from './stub-in-the-way.ts';
@@ -17,6 +18,13 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
+/** The message of the error a line logged: `err` is the serialized error ({ type, message, stack, code }), or a string in older lines. */
+export function loggedErrorMessage(line: LogLine): string | undefined {
+  const err = line.err as { message?: unknown } | string | undefined;
+  if (typeof err === 'string') return err;
+  return typeof err?.message === 'string' ? err.message : undefined;
+}
+
 export interface ServiceProcess {
   readonly pid: number;
   /** http://127.0.0.1:<port> once it logged that it listens. */
@@ -27,6 +35,10 @@ export interface ServiceProcess {
   /** Lines that were not JSON (a crash, a stack trace). */
   readonly otherOutput: string[];
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Waits for the event `name` (shared/process-events.ts) that satisfies `where`: tests watch events, not log text. */
+  waitForEvent<K extends EventName>(name: K, where?: (event: LoggedEvent<K>) => boolean, timeoutMs?: number): Promise<LoggedEvent<K>>;
+  /** The events `name` logged so far (that satisfy `where`). */
+  events<K extends EventName>(name: K, where?: (event: LoggedEvent<K>) => boolean): LoggedEvent<K>[];
   /** Sends the signal and resolves with how the process ended. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -136,7 +148,7 @@ export async function startServiceProcess(options: { tree: string; entry: string
 
   let listening: LogLine;
   try {
-    listening = await waitForLog((l) => l.msg.endsWith('listening') && typeof l.port === 'number', options.startTimeoutMs ?? 15_000, 'a "… listening" line with its port');
+    listening = await waitForLog((l) => isEvent(l, 'listening'), options.startTimeoutMs ?? 15_000, 'the event "listening" with its port');
   } catch (err) {
     await stop('SIGKILL');
     throw err;
@@ -148,6 +160,9 @@ export async function startServiceProcess(options: { tree: string; entry: string
     logs,
     otherOutput,
     waitForLog,
+    waitForEvent: <K extends EventName>(name: K, where: (event: LoggedEvent<K>) => boolean = () => true, timeoutMs?: number) =>
+      waitForLog((l) => isEvent(l, name) && where(l), timeoutMs, `the event "${name}"${where.length ? ` where ${String(where).replace(/\s+/g, ' ').slice(0, 140)}` : ''}`) as Promise<LoggedEvent<K>>,
+    events: (name, where) => eventsIn(logs, name, where),
     stop,
     exited,
   };

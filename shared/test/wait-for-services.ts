@@ -1,6 +1,11 @@
 import amqp from 'amqplib';
 import pg from 'pg';
 import { createClient } from 'redis';
+import { coerceError } from '../coerce-error.ts';
+import { backoffMs, type Backoff } from '../retry.ts';
+
+// Short pauses first (a service that is up answers at once), then at most one probe a second.
+const PROBE_PAUSE: Backoff = { firstMs: 100, maxMs: 1_000, jitter: 'equal' };
 
 /** Retries a real connection to each service until it answers or `timeoutMs` passes. */
 export async function waitUntilServicesAnswer(urls: { databaseUrl: string; amqpUrl: string; redisUrl: string }, timeoutMs: number): Promise<void> {
@@ -11,8 +16,8 @@ export async function waitUntilServicesAnswer(urls: { databaseUrl: string; amqpU
         await probe();
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`${name} did not answer within ${timeoutMs} ms: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1_000)));
+        if (Date.now() > deadline) throw new Error(`${name} did not answer within ${timeoutMs} ms: ${coerceError(err).message}`);
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, PROBE_PAUSE)));
       }
     }
   };

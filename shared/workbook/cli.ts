@@ -23,6 +23,7 @@ import { resetCommand, reviewCommand } from './commands/review.ts';
 import { answersCommand } from './commands/answers.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { hintCommand } from './commands/hint.ts';
+import { coerceError } from '../coerce-error.ts';
 
 const USAGE = `Usage:
   npm run milestone:N [-- --solution] [-- --watch] [-- --force] [-- --all] [-- --json]   (--all: every failure, one line each)
@@ -119,7 +120,7 @@ main(process.argv.slice(2)).then(
     if (err instanceof LearnerError) say(`${red(err.what)}\nNext: ${bold(err.next)}`);
     else if (err instanceof ConfigError) say(`${red(err.message)}\nNext: fix it in your environment or .env, then run the command again.`);
     else if (err instanceof RegionSyntaxError) say(`${red(`A region marker is broken: ${err.message}`)}\nNext: restore the "// #region …" and "// #endregion" lines (git diff shows what changed).`);
-    else say(`${red(`The workbook failed unexpectedly: ${(err as Error).message}`)}\n${yellow('This is probably a bug in the workbook; the details:')}\n${(err as Error).stack ?? ''}\nNext: ${bold('npm run doctor')}, and report it if the services are fine.`);
+    else say(`${red(`The workbook failed unexpectedly: ${coerceError(err).message}`)}\n${yellow('This is probably a bug in the workbook; the details:')}\n${coerceError(err).stack ?? ''}\nNext: ${bold('npm run doctor')}, and report it if the services are fine.`);
     process.exit(1);
   },
 );

@@ -5,6 +5,7 @@ import { loadWorkbookSettings } from '../config.ts';
 import { ensureTemplate, MigrationFailed } from '../migrate.ts';
 import { InfraUnavailable, resolveInfra, type Infra } from '../test/infra.ts';
 import { hashTree, repoRoot } from './trees.ts';
+import { coerceError } from '../coerce-error.ts';
 
 export class LearnerError extends Error {
   override name = 'LearnerError';
@@ -33,8 +34,8 @@ export async function prepare(tree: string): Promise<Infra> {
         'fix the SQL, then run the same command again',
       );
     }
-    if ((err as { code?: string }).code === 'ECONNREFUSED' || /connect/i.test((err as Error).message)) {
-      throw new LearnerError(`PostgreSQL did not accept a connection at ${infra.databaseUrl}: ${(err as Error).message}`, 'npm run doctor');
+    if ((err as { code?: string }).code === 'ECONNREFUSED' || /connect/i.test(coerceError(err).message)) {
+      throw new LearnerError(`PostgreSQL did not accept a connection at ${infra.databaseUrl}: ${coerceError(err).message}`, 'npm run doctor');
     }
     throw err;
   }

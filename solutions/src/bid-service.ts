@@ -7,19 +7,21 @@ import { onShutdown } from '#shared/shutdown.ts';
 import { startApiServer, type ApiServer } from './api/server.ts';
 import { createAppDeps, type AppDeps } from './app-deps.ts';
 import { createHttpServer } from './http/server.ts';
+import { coerceError } from '#shared/coerce-error.ts';
+import { logEvent } from '#shared/process-events.ts';
 
 async function main(): Promise<void> {
   const config = serviceConfig('bid-service');
   const log = createLogger({ name: config.serviceName, level: config.logLevel });
   configureFailpoints(config.failpoints);
-  onFailpointFired((name, action, hit) => log.warn({ failpoint: name, action: action.kind, hit }, 'failpoint fired'));
+  onFailpointFired((name, action, hit) => logEvent(log, 'warn', { event: 'failpoint-fired', failpoint: name, action: action.kind, hit }, 'failpoint fired'));
   const deps = await createAppDeps(config, log);
   // Milestone 6: the ConnectRPC API on its own port (h2c), behind the ingress.
   const api = await startApiServer(deps);
   const server = createHttpServer(deps);
   await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
   const address = server.address();
-  log.info({ port: typeof address === 'object' && address ? address.port : config.http.port, apiPort: api.port, host: config.http.host }, 'bid-service listening');
+  logEvent(log, 'info', { event: 'listening', port: typeof address === 'object' && address ? address.port : config.http.port, apiPort: api.port, host: config.http.host }, 'bid-service listening');
   // Readiness red first, then the API drains, then the HTTP/1.1 server finishes its requests.
   const closeServer = (http: Server) => closeServers(deps, api, http);
 
@@ -57,7 +59,7 @@ async function closeServers(deps: AppDeps, api: ApiServer, http: Server): Promis
 main().catch((err: unknown) => {
   // A learner-facing start-up failure: say what and what to do, not only a stack trace.
   if (err instanceof ConfigError) console.error(`bid-service cannot start: ${err.message}`);
-  else console.error(`bid-service failed to start: ${(err as Error).message}\nRun \`npm run doctor\` to check the services it needs.`);
+  else console.error(`bid-service failed to start: ${coerceError(err).message}\nRun \`npm run doctor\` to check the services it needs.`);
   process.exit(1);
 });
 

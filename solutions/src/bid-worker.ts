@@ -13,12 +13,14 @@ import { createCloser } from './auctions/closer.ts';
 import { startReadModelConsumer, startStatsConsumer } from './consumers/consumers.ts';
 import { createRelay } from './outbox/relay.ts';
 import { createRetention } from './retention/retention.ts';
+import { coerceError } from '#shared/coerce-error.ts';
+import { logEvent } from '#shared/process-events.ts';
 
 async function main(): Promise<void> {
   const config = serviceConfig('bid-worker');
   const log = createLogger({ name: config.serviceName, level: config.logLevel });
   configureFailpoints(config.failpoints);
-  onFailpointFired((name, action, hit) => log.warn({ failpoint: name, action: action.kind, hit }, 'failpoint fired'));
+  onFailpointFired((name, action, hit) => logEvent(log, 'warn', { event: 'failpoint-fired', failpoint: name, action: action.kind, hit }, 'failpoint fired'));
   const db = createDb({ url: config.databaseUrl, log, applicationName: config.serviceName });
   const amqp = await createAmqp({ url: config.amqpUrl, log, name: config.serviceName });
   const metrics = createMetrics();
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
   const address = server.address();
-  log.info({ port: typeof address === 'object' && address ? address.port : config.http.port }, 'bid-worker listening');
+  logEvent(log, 'info', { event: 'listening', port: typeof address === 'object' && address ? address.port : config.http.port }, 'bid-worker listening');
 
   onShutdown({
     log,
@@ -72,6 +74,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`bid-worker cannot start: ${err.message}`);
-  else console.error(`bid-worker failed to start: ${(err as Error).message}\nRun \`npm run doctor\` to check the services it needs.`);
+  else console.error(`bid-worker failed to start: ${coerceError(err).message}\nRun \`npm run doctor\` to check the services it needs.`);
   process.exit(1);
 });

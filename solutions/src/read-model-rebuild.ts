@@ -5,6 +5,7 @@ import { createDb } from '#shared/db.ts';
 import { createLogger } from '#shared/logger.ts';
 import { createRedis } from '#shared/redis.ts';
 import { rebuildReadModel } from './read-model/rebuild-read-model.ts';
+import { coerceError } from '#shared/coerce-error.ts';
 
 async function main(): Promise<void> {
   const config = serviceConfig('bid-worker');
@@ -25,6 +26,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`read-model:rebuild cannot start: ${err.message}`);
-  else console.error(`read-model:rebuild failed: ${(err as Error).message}\nRun \`npm run doctor\` to check the services it needs; the milestone-4 code it runs must pass \`npm run milestone:4\`.`);
+  else console.error(`read-model:rebuild failed: ${coerceError(err).message}\nRun \`npm run doctor\` to check the services it needs; the milestone-4 code it runs must pass \`npm run milestone:4\`.`);
   process.exit(1);
 });

@@ -18,6 +18,9 @@ import { signedInCaller } from './authenticate.ts';
 import { errorToConnect } from './errors-to-connect.ts';
 import type { WatchHub } from './watch-hub.ts';
 import { watchItem } from './watch-item.ts';
+import { coerceError } from '#shared/coerce-error.ts';
+import { errorFields } from '#shared/logger.ts';
+import { logEvent } from '#shared/process-events.ts';
 
 const item = (i: Item) =>
   create(ItemSchema, { id: i.id, title: i.title, description: i.description, startPriceCents: i.startPriceCents, startAt: timestampFromDate(i.startAt), endAt: timestampFromDate(i.endAt), createdAt: timestampFromDate(i.createdAt) });
@@ -50,7 +53,7 @@ export function toConnect(err: unknown): ConnectError {
   try {
     return errorToConnect(err);
   } catch (todo) {
-    return new ConnectError((todo as Error).message, Code.Unimplemented);
+    return new ConnectError(coerceError(todo).message, Code.Unimplemented);
   }
 }
 
@@ -61,7 +64,7 @@ export function auctionService(deps: AppDeps & { hub: WatchHub }): ServiceImpl<t
       return await fn();
     } catch (err) {
       const connectError = toConnect(err);
-      if (connectError.code === Code.Internal) deps.log.error({ err }, 'rpc failed');
+      if (connectError.code === Code.Internal) logEvent(deps.log, 'error', { event: 'rpc-failed', ...errorFields(err) }, 'rpc failed');
       throw connectError;
     }
   };

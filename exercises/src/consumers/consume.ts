@@ -7,7 +7,8 @@ import { openWhenConnected, type Amqp } from '#shared/amqp.ts';
 import type { Config } from '#shared/config.ts';
 import type { AuctionEvent } from '#shared/events/decode.ts';
 import { failpoint } from '#shared/failpoints.ts';
-import { correlationIdOf, withCorrelationId, type Logger } from '#shared/logger.ts';
+import { correlationIdOf, errorFields, withCorrelationId, type Logger } from '#shared/logger.ts';
+import { logEvent } from '#shared/process-events.ts';
 import type { Metrics } from '#shared/metrics.ts';
 import { queueNames, type ConsumerName } from '#shared/queues.ts';
 import { declareConsumerQueues } from './consumer-queues.ts';
@@ -15,6 +16,7 @@ import { TodoError } from '#shared/todo-error.ts';
 import { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, DELIVERY_COUNT_HEADER, ORIGINAL_ROUTING_KEY_HEADER, type Delivery, type Outcome } from './delivery.ts';
 import { createDependencyGate } from './dependency-gate.ts';
 import { handleDelivery } from './handle-delivery.ts';
+import { coerceError } from '#shared/coerce-error.ts';
 
 export interface ConsumerSpec {
   /** Names the queue (<prefix><name>), its dead-letter queue (<prefix><name>.dead), metrics and failpoints. */
@@ -86,7 +88,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
           void ch.close().catch(() => undefined);
           return;
         }
-        outcome = { kind: 'retry', reason: (err as Error).message, delayMs: deps.config.consumer.retryDelayMs };
+        outcome = { kind: 'retry', reason: coerceError(err).message, delayMs: deps.config.consumer.retryDelayMs };
       }
       if (outcome.kind !== 'wait') break;
       gate.down(outcome.reason);
@@ -97,14 +99,14 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       log.warn({ messageId: delivery.messageId, type: delivery.type, reason: outcome.reason }, 'message dead-lettered');
       await republish(ch, deadLetterQueue, msg, { [DEAD_LETTER_REASON_HEADER]: outcome.reason });
     } else if (outcome.kind === 'retry') {
-      log.warn({ messageId: delivery.messageId, attempt: delivery.attempt, reason: outcome.reason, retryInMs: outcome.delayMs }, 'message failed; trying again');
+      logEvent(log, 'warn', { event: 'message-retried', messageId: delivery.messageId, attempt: delivery.attempt, reason: outcome.reason, retryInMs: outcome.delayMs }, 'message failed; trying again');
       await new Promise((r) => setTimeout(r, outcome.delayMs));
       // The attempt count travels with the message: a copy goes to the back of the queue
       // before the original is acked (a crash in between makes a duplicate, never a loss).
       await republish(ch, queue, msg, { [ATTEMPT_HEADER]: delivery.attempt + 1 });
     }
     ch.ack(msg);
-    log.debug({ messageId: delivery.messageId, outcome: outcome.kind }, 'message handled');
+    logEvent(log, 'debug', { event: 'message-handled', messageId: delivery.messageId, outcome: outcome.kind }, 'message handled');
     deps.metrics.consumer.messages.inc({ consumer: spec.name, outcome: outcome.kind === 'dead-letter' ? 'dead_lettered' : outcome.kind === 'retry' ? 'retried' : outcome.kind });
     deps.metrics.consumer.processing.observe({ consumer: spec.name }, (performance.now() - started) / 1000);
   }
@@ -122,7 +124,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
 
   async function open(): Promise<void> {
     const ch = await deps.amqp.createConfirmChannel();
-    ch.on('error', (err: Error) => log.warn({ err: err.message }, 'consumer channel error'));
+    ch.on('error', (err: Error) => log.warn(errorFields(err), 'consumer channel error'));
     ch.on('close', () => {
       channel = undefined;
       if (!stopping) void reopen();
@@ -140,13 +142,13 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       // The trace goes on: every line about this message carries the correlation id of the
       // request that caused it (the relay copied it from the outbox row to the headers).
       const correlationId = correlationIdOf(msg.properties.headers);
-      const handle = () => settle(ch, msg).catch((err: Error) => log.warn({ err: err.message, messageId: msg.properties.messageId as unknown }, 'settling a message failed; RabbitMQ redelivers it'));
+      const handle = () => settle(ch, msg).catch((err: Error) => log.warn({ ...errorFields(err), messageId: msg.properties.messageId as unknown }, 'settling a message failed; RabbitMQ redelivers it'));
       const settling = correlationId ? withCorrelationId(correlationId, handle) : handle();
       inHand.add(settling);
       void settling.finally(() => inHand.delete(settling));
     }));
     channel = ch;
-    log.info({ queue, prefetch: deps.config.consumer.prefetch }, 'consuming');
+    logEvent(log, 'info', { event: 'consuming', queue, prefetch: deps.config.consumer.prefetch }, 'consuming');
   }
 
   const reopen = () => openWhenConnected(deps.amqp, open, { stopped: () => stopping, log, what: 'consumer' });
@@ -160,7 +162,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
 
   // RabbitMQ down at start: the worker starts anyway and the consumer begins once it is back.
   await open().catch((err: Error) => {
-    log.warn({ err: err.message }, 'consumer cannot start yet; trying again in the background');
+    log.warn(errorFields(err), 'consumer cannot start yet; trying again in the background');
     void reopen();
   });
   lagTimer = setInterval(() => void sampleLag().catch(() => undefined), 5_000);

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { correlationIdFrom, withCorrelationId } from '#shared/logger.ts';
+import { correlationIdFrom, errorFields, withCorrelationId } from '#shared/logger.ts';
+import { logEvent } from '#shared/process-events.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { ValidationError } from '../errors.ts';
 import { errorToHttp, INTERNAL } from './errors-to-http.ts';
@@ -81,7 +82,7 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
       await found.route.handle(deps, req, res, found.params, url);
     } catch (err) {
       const answer = errorToHttp(err);
-      if (answer.status >= 500) deps.log.error({ err }, 'request failed');
+      if (answer.status >= 500) logEvent(deps.log, 'error', { event: 'request-failed', ...errorFields(err) }, 'request failed');
       if (!res.headersSent) {
         for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
         sendJson(res, answer.status, answer.body);

@@ -36,7 +36,7 @@ export const scenario: ChaosScenario = {
       const lost = result.acknowledged.length - inDb;
       // Nothing was broken yet: a request that failed then is the service's own fault.
       const failedBefore = result.failedAt.filter((at) => at < cutAt).length;
-      const alive = service.logs.filter((l) => l.msg === 'bid-service listening').length === 1 && (await Promise.race([service.exited.then(() => false), sleep(50).then(() => true)]));
+      const alive = service.events('listening').length === 1 && (await Promise.race([service.exited.then(() => false), sleep(50).then(() => true)]));
       const restarts = alive ? 0 : 1;
       const ok = lost === 0 && failedBefore === 0 && ready.wentRed && ready.cameBack && restarts === 0 && result.acknowledged.length > 0;
       return {

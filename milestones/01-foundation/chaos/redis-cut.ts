@@ -107,7 +107,7 @@ export const scenario: ChaosScenario = {
       const result = await load.stop();
       const ready = await readiness.stop();
       const inDb = await itemsInDatabase(database.url, result.acknowledged, '100');
-      const restarts = service.logs.filter((l) => l.msg === 'bid-service listening').length - 1;
+      const restarts = service.events('listening').length - 1;
       const verdict = redisCutVerdict({ sent: result.sent, acknowledged: result.acknowledged.length, failed: result.failed, inDb, during, wentRed: ready.wentRed, redSeconds: ready.redSeconds, restarts });
       return {
         ...verdict,

@@ -29,7 +29,7 @@ export const scenario: ChaosScenario = {
       const placed = await load;
       await settle(() => collector.messages.length, { atLeast: placed.acknowledged.length });
       const v = await deliveryVerdict(database.url, collector.messages);
-      const retries = worker.logs.filter((l) => l.msg.startsWith('relay batch failed')).length;
+      const retries = worker.events('relay-batch-failed').length;
       return {
         ok: placed.failed === 0 && v.lost === 0 && v.inDb === placed.acknowledged.length && v.inDb === 500 && retries > 0,
         line: `placed ${placed.acknowledged.length} · refused ${placed.failed} · in db ${v.inDb} · published ${v.published} · lost ${v.lost} · duplicates delivered ${v.duplicates} · relay retries ${retries}`,

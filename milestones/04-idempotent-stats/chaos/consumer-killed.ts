@@ -22,7 +22,7 @@ const ITEMS = 20;
 const BIDDERS = 10;
 const KILLS = 3;
 
-const handled = (worker: ServiceProcess) => worker.logs.filter((l) => l.msg === 'message handled').length;
+const handled = (worker: ServiceProcess) => worker.events('message-handled').length;
 
 export const scenario: ChaosScenario = {
   name: 'consumer-killed',

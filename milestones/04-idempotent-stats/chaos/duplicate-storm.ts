@@ -20,6 +20,7 @@ import {
   type ChaosScenario,
 } from '#shared/chaos.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import { coerceError } from '#shared/coerce-error.ts';
 
 const ITEMS = 20;
 const BIDDERS = 10;
@@ -64,7 +65,7 @@ export const scenario: ChaosScenario = {
         return worker;
       } catch (err) {
         // Dead at a crash point before it even said it listens (a backlog was waiting).
-        const fired = firedCrash((err as Error).message);
+        const fired = firedCrash(coerceError(err).message);
         if (!fired) throw err;
         crashes.push(fired);
         return undefined;

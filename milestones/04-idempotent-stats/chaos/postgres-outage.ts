@@ -38,7 +38,7 @@ export const scenario: ChaosScenario = {
       // events keep arriving in the queues during the outage.
       const consumers = await startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config: { ...config, databaseUrl: proxy.url(config.databaseUrl), worker: { roles: ['consumers'] } } });
       processes.push(consumers);
-      await consumers.waitForLog((l) => l.msg === 'consuming' && l.consumer === 'user-stats', 15_000);
+      await consumers.waitForEvent('consuming', (e) => e.consumer === 'user-stats', 15_000);
       const relay = await startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config: { ...config, worker: { roles: ['relay', 'closer'] } } });
       processes.push(relay);
 
@@ -65,7 +65,7 @@ export const scenario: ChaosScenario = {
 
       const state = await waitForIdempotentStats(config, items, { timeoutMs: 30_000, check: todo });
       describeIdempotentStats(state, ctx.say);
-      const held = consumers.logs.some((l) => l.consumer === 'user-stats' && typeof l.msg === 'string' && l.msg.startsWith('PostgreSQL is unreachable'));
+      const held = consumers.events('dependency-down', (e) => e.consumer === 'user-stats' && e.dependency === 'PostgreSQL').length > 0;
       return {
         ok: idempotentStatsHeld(state) && backlog >= ITEMS * BIDS_PER_ITEM - config.consumer.prefetch,
         // The consumers' own dead-letter count goes last, right before the differences.

@@ -10,6 +10,7 @@ import { runMigrations } from '#shared/migrate.ts';
 import { seedAuctions } from '#shared/seed.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, tally, type Answer } from './lib/bid-stream.ts';
+import { coerceError } from '#shared/coerce-error.ts';
 
 const BIDS = 20_000;
 const WORKERS = 6;
@@ -60,7 +61,7 @@ export const scenario: ChaosScenario = {
         let ended = 0;
         const done = run().then(
           () => void (ended = performance.now()),
-          (err: unknown) => err as Error,
+          (err: unknown) => coerceError(err),
         );
         await sleep(HOLD_MS);
         await holder.query('COMMIT');
@@ -106,7 +107,7 @@ export const scenario: ChaosScenario = {
           });
           migrated = true;
         } catch (err) {
-          migrationError = (err as Error).message.split('\n')[0]!;
+          migrationError = coerceError(err).message.split('\n')[0]!;
         }
       });
       ctx.say(`B: the migration ${migrated ? 'succeeded' : `failed (${migrationError})`} after ${s1(b.ddlSeconds)} s; no bid accepted for ${s1(b.gapSeconds)} s, ${b.busy} busy (503)`);

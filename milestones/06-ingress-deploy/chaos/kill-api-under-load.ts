@@ -35,7 +35,7 @@ export const scenario: ChaosScenario = {
       const t0 = Date.now();
       load = bidLoad({ client: () => client, auth: config, items, clients: CLIENTS, signal: abort.signal });
       await sleep(KILL_AFTER_MS);
-      const before = victim!.logs.filter((l) => l.msg === 'rpc').length;
+      const before = victim!.events('rpc').length;
       await victim!.stop('SIGKILL');
       ctx.say(`kill -9 bid-service on :${ports[0]} at ${((Date.now() - t0) / 1000).toFixed(1)} s, after it answered ${before} calls; starting a replacement on the same port`);
       processes.push(await startService(ports[0]!));

@@ -83,7 +83,7 @@ export const scenario: ChaosScenario = {
       ctx.say(`drained ${drainSeconds === undefined ? `not within the time limit (${drainTimeoutMs / 1000} s; ${loadNote()})` : `in ${drainSeconds.toFixed(1)} s`}`);
       // Messages the consumers had to try again, by reason (a deadlock between workers' batches, …).
       const retried: Record<string, number> = {};
-      for (const w of processes.slice(1)) for (const l of w.logs) if (l.msg === 'message failed; trying again') retried[String(l.reason).slice(0, 100)] = (retried[String(l.reason).slice(0, 100)] ?? 0) + 1;
+      for (const w of processes.slice(1)) for (const l of w.events('message-retried')) retried[String(l.reason).slice(0, 100)] = (retried[String(l.reason).slice(0, 100)] ?? 0) + 1;
       for (const [reason, n] of Object.entries(retried).slice(0, 3)) ctx.say(`messages tried again ${n}×: ${reason}`);
       const retries = Object.values(retried).reduce((a, b) => a + b, 0);
       for (const d of stats.slice(0, 3)) ctx.say(`user_stats of ${d.user_id}: expected ${d.expected} (bids/won/spent), found ${d.actual}`);

@@ -9,6 +9,7 @@ import { milestones } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';
 import { exercisesDir, hashTree, repoRoot, solutionsDir, treeLabel } from '../trees.ts';
 import { bold, dim, green, red, say } from '../ui.ts';
+import { coerceError } from '../../coerce-error.ts';
 
 interface Benchmark {
   name: string;
@@ -62,8 +63,8 @@ async function runOne(bench: Benchmark, ctx: BenchContext, options: { solution: 
   try {
     result = await bench.run(ctx);
   } catch (err) {
-    if ((err as Error).name === 'LearnerError') throw err;
-    say(red(`\nThe benchmark could not run: ${(err as Error).message}.`));
+    if (coerceError(err).name === 'LearnerError') throw err;
+    say(red(`\nThe benchmark could not run: ${coerceError(err).message}.`));
     say(`It measures milestone ${bench.milestone}'s code, so that milestone has to pass first. Does \`npm run milestone:${bench.milestone}${options.solution ? ' -- --solution' : ''}\` pass?`);
     say(options.solution ? 'Next: npm run doctor' : `Next: npm run milestone:${bench.milestone}   (or measure the reference: npm run bench -- ${bench.name} --solution)`);
     return 1;

@@ -21,6 +21,7 @@ import { ServiceDidNotStart, startServiceProcess, type ServiceProcess } from '..
 import { LearnerError } from '../prepare.ts';
 import { exercisesDir, repoRoot, solutionsDir, workDir } from '../trees.ts';
 import { bold, dim, green, red, say, yellow } from '../ui.ts';
+import { coerceError } from '../../coerce-error.ts';
 
 type AuctionClient = Client<typeof AuctionService>;
 
@@ -209,7 +210,7 @@ class Running {
         await this.supervise(name, start);
         say(green(`${name} is back (pid ${this.processes.get(name)!.pid}).`));
       } catch (err) {
-        say(red(`${name} did not start again: ${(err as Error).message.split('\n')[0]}. Ctrl-C stops the demo.`));
+        say(red(`${name} did not start again: ${coerceError(err).message.split('\n')[0]}. Ctrl-C stops the demo.`));
       }
     });
   }

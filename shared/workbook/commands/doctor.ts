@@ -8,6 +8,7 @@ import { createClient } from 'redis';
 import { composeDefaults, loadWorkbookSettings, manualNodeRoute, MINIMUM_NODE, nodeIsSupported, type WorkbookSettings } from '../../config.ts';
 import { endpoints, resolveInfra, tcpReachable, type Infra } from '../../test/infra.ts';
 import { bold, dim, green, red, say, yellow } from '../ui.ts';
+import { coerceError } from '../../coerce-error.ts';
 
 interface ServiceReport {
   name: string;
@@ -35,7 +36,7 @@ async function engineReport(settings: WorkbookSettings): Promise<EngineReport> {
     const { engine, client } = await findEngine(settings);
     return { label: engine.label, endpoint: engine.endpoint, images: await imagesPresent(client, settings) };
   } catch (err) {
-    return { problem: (err as Error).message, images: Object.entries(settings.images).map(([service, image]) => ({ service, image })) };
+    return { problem: coerceError(err).message, images: Object.entries(settings.images).map(([service, image]) => ({ service, image })) };
   }
 }
 
@@ -51,7 +52,7 @@ export async function doctorCommand(options: { json: boolean }): Promise<number>
     infra = await resolveInfra(settings, { allowContainers: false });
   } catch (err) {
     infra = undefined;
-    infraProblem = (err as Error).message;
+    infraProblem = coerceError(err).message;
   }
   const engine = await engineReport(settings);
   const imagesOk = engine.images.every((i) => i.present !== false);
@@ -65,7 +66,7 @@ export async function doctorCommand(options: { json: boolean }): Promise<number>
       const version = await serviceVersion(e.name, e.url);
       return { name: e.name, url: redact(e.url), ok: true, detail: `${version}, answered in ${Math.round(performance.now() - started)} ms` };
     } catch (err) {
-      return { name: e.name, url: redact(e.url), ok: false, detail: (err as Error).message, fix: e.startHint };
+      return { name: e.name, url: redact(e.url), ok: false, detail: coerceError(err).message, fix: e.startHint };
     }
   })) : [];
   const ok = nodeOk && (forced ? Boolean(engine.label) && imagesOk && services.every((s) => s.ok) : services.every((s) => s.ok));

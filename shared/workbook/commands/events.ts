@@ -4,6 +4,7 @@ import amqp from 'amqplib';
 import { loadConfig } from '../../config.ts';
 import { decodeEvent } from '../../events/decode.ts';
 import { dim, say } from '../ui.ts';
+import { coerceError } from '../../coerce-error.ts';
 
 export async function eventsCommand(): Promise<number> {
   const config = loadConfig();
@@ -22,7 +23,7 @@ export async function eventsCommand(): Promise<number> {
         // bigints as strings, dates as ISO text: JSON.stringify knows neither.
         event = JSON.parse(JSON.stringify(decodeEvent(msg.properties.type, msg.content).event, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
       } catch (err) {
-        event = `cannot decode: ${(err as Error).message}`;
+        event = `cannot decode: ${coerceError(err).message}`;
       }
       say(JSON.stringify({ messageId: msg.properties.messageId, type: msg.properties.type, routingKey: msg.fields.routingKey, redelivered: msg.fields.redelivered, headers: msg.properties.headers, event }));
     },

@@ -9,6 +9,7 @@ import { codeToString } from '@connectrpc/connect/protocol-connect';
 import { Gauge } from 'prom-client';
 import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { correlationIdFrom, withCorrelationId } from '#shared/logger.ts';
+import { logEvent } from '#shared/process-events.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { createTokenVerifier } from '../auth/verify-token.ts';
@@ -45,7 +46,7 @@ function correlationAndLog(deps: AppDeps): Interceptor {
       const code = err === undefined ? 'ok' : codeToString(ConnectError.from(err).code);
       const seconds = (performance.now() - started) / 1000;
       deps.metrics.rpcDuration.observe({ procedure, code }, seconds);
-      deps.log.info({ rpc: procedure, stream: req.stream, code, durationMs: Math.round(seconds * 1000) }, 'rpc');
+      logEvent(deps.log, 'info', { event: 'rpc', rpc: procedure, stream: req.stream, code, durationMs: Math.round(seconds * 1000) }, 'rpc');
     };
     return withCorrelationId(correlationId, async () => {
       let res;

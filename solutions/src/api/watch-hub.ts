@@ -8,7 +8,7 @@ import type { Config } from '#shared/config.ts';
 import { AUCTION_CLOSED_ROUTING_KEY } from '#shared/events/auction-closed.ts';
 import { BID_PLACED_ROUTING_KEY } from '#shared/events/bid-placed.ts';
 import { decodeEvent } from '#shared/events/decode.ts';
-import type { Logger } from '#shared/logger.ts';
+import { errorFields, type Logger } from '#shared/logger.ts';
 import { itemLiveFromFields, liveChangeOf } from '../read-model/item-live.ts';
 import { WatchFeed } from './watch-feed.ts';
 
@@ -35,7 +35,7 @@ export async function startWatchHub(deps: { amqp: Amqp; config: Pick<Config, 'am
     try {
       change = liveChangeOf(decodeEvent(msg.properties.type as string | undefined, msg.content));
     } catch (err) {
-      deps.log.warn({ err: (err as Error).message, messageId: msg.properties.messageId }, 'watch: an event it cannot read; skipped');
+      deps.log.warn({ ...errorFields(err), messageId: msg.properties.messageId }, 'watch: an event it cannot read; skipped');
       return;
     }
     const live = itemLiveFromFields(change.itemId, change.version, change.fields, 'event');
@@ -44,7 +44,7 @@ export async function startWatchHub(deps: { amqp: Amqp; config: Pick<Config, 'am
 
   const open = async () => {
     const ch = await deps.amqp.createChannel();
-    ch.on('error', (err: Error) => deps.log.warn({ err: err.message }, 'watch channel error'));
+    ch.on('error', (err: Error) => deps.log.warn(errorFields(err), 'watch channel error'));
     ch.on('close', () => {
       channel = undefined;
       if (closing) return;

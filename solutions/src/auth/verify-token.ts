@@ -9,6 +9,7 @@ import type { AuthConfig } from '#shared/config.ts';
 import { devSigningKey } from '#shared/dev-auth.ts';
 import type { Logger } from '#shared/logger.ts';
 import { DependencyUnavailable, Unauthenticated } from '../errors.ts';
+import { coerceError } from '#shared/coerce-error.ts';
 
 /** Who is calling: the token's subject, and the name it carries, when any. */
 export interface Caller {
@@ -57,7 +58,7 @@ async function localKeySet(path: string, log: Logger): Promise<JWTVerifyGetKey> 
     try {
       loaded = createLocalJWKSet(JSON.parse(await readFile(path, 'utf8')));
     } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read as a JWKS (${(err as Error).message})`;
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read as a JWKS (${coerceError(err).message})`;
       log.warn({ jwksFile: path }, `the API's key set ${path} ${why}: every PlaceBid and CreateItem will be refused (set AUTH_JWKS_FILE or AUTH_JWKS_URL, or AUTH_DEV_SIGN_IN=true for development)`);
       return new Unauthenticated('no_key_set', `this server cannot verify tokens: its key set (${path}) ${why}; the operator must configure AUTH_JWKS_FILE or AUTH_JWKS_URL`);
     }
@@ -93,5 +94,5 @@ function refusal(err: unknown, auth: AuthConfig): Error {
     return new DependencyUnavailable('identity provider', 1_000, { cause: err });
   }
   if (err instanceof errors.JOSEError) return new Unauthenticated('malformed', `the bearer token is not a well-formed signed JWT (${err.message})`);
-  return err as Error;
+  return coerceError(err);
 }

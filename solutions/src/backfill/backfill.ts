@@ -3,6 +3,7 @@ import pg from 'pg';
 import { withTransaction, type Db } from '#shared/db.ts';
 import { failpoint } from '#shared/failpoints.ts';
 import type { Logger } from '#shared/logger.ts';
+import { sqlStatesOf } from '#shared/retry.ts';
 import { fillBidderBatch, readCheckpoint, START } from './fill-bidder-batch.ts';
 
 export interface BackfillConfig {
@@ -30,7 +31,7 @@ export interface BackfillResult extends BackfillProgress {
 }
 
 /** SQLSTATEs a batch can meet while the app and other DDL run: lock timeout, deadlock, serialization. */
-const RETRYABLE = new Set(['55P03', '40P01', '40001']);
+const RETRYABLE = sqlStatesOf('lock-timeout', 'conflict');
 
 /**
  * Fills bids.bidder_id batch by batch while bids keep coming: each batch a short transaction

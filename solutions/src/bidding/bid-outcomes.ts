@@ -1,5 +1,6 @@
 import type { Metrics } from '#shared/metrics.ts';
 import type { Bid } from './bid.ts';
+import { coerceError } from '#shared/coerce-error.ts';
 
 /** The `reason` label of auction_bids_rejected_total for each refusal; anything else is `error`. */
 const REASONS: Record<string, string> = {
@@ -25,7 +26,7 @@ export async function countOutcome(metrics: Pick<Metrics, 'bids'> | undefined, p
     metrics?.bids.accepted.inc();
     return bid;
   } catch (err) {
-    metrics?.bids.rejected.inc({ reason: REASONS[(err as Error).name] ?? 'error' });
+    metrics?.bids.rejected.inc({ reason: REASONS[coerceError(err).name] ?? 'error' });
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { PoolWaitTimeout, withTransaction, type Db, type DbClient } from '#shared/db.ts';
 import { failpoint } from '#shared/failpoints.ts';
+import { sqlStatesOf } from '#shared/retry.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import { Busy, DeadlineExceeded, RetriesExhausted } from '../errors.ts';
 import type { Bid } from './bid.ts';
@@ -16,7 +17,7 @@ export interface BidTransactionConfig {
 const REQUEST_ID_UNIQUE = ['bids_user_request_unique', 'bids_bidder_request_unique'];
 
 /** SQLSTATEs after which the same transaction, run again, can succeed. Never 23505. */
-export const RETRYABLE = new Set(['40P01', '40001']);
+export const RETRYABLE = sqlStatesOf('conflict'); // 40P01, 40001
 
 /**
  * Runs `fn` again, after a jittered pause, when it fails with a deadlock or a serialization

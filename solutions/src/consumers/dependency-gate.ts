@@ -4,8 +4,9 @@
 // handled again as the same attempt. Unacked messages fill the consumer's prefetch, so
 // RabbitMQ stops sending more: the backlog waits in the queue, not in this process.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '#shared/logger.ts';
-import { backoffDelay } from '../outbox/backoff.ts';
+import { errorFields, type Logger } from '#shared/logger.ts';
+import { logEvent } from '#shared/process-events.ts';
+import { backoffMs } from '#shared/retry.ts';
 
 export interface DependencyGate {
   /** At once ('up') while the dependency is up; during an outage, once a probe succeeds ('up') or the gate is stopped ('stopped'). */
@@ -23,16 +24,16 @@ export function createDependencyGate(deps: { dependency: string; probe: () => Pr
   async function waitForDependency(reason: string): Promise<'up' | 'stopped'> {
     const since = Date.now();
     deps.onChange?.(true);
-    deps.log.warn({ reason }, `${deps.dependency} is unreachable: the consumer keeps the messages it holds, takes no more, and resumes when ${deps.dependency} answers`);
+    logEvent(deps.log, 'warn', { event: 'dependency-down', dependency: deps.dependency, reason }, `${deps.dependency} is unreachable: the consumer keeps the messages it holds, takes no more, and resumes when ${deps.dependency} answers`);
     try {
       for (let attempt = 1; ; attempt++) {
-        await sleep(backoffDelay(attempt, deps.maxDelayMs), undefined, { signal: stopped.signal });
+        await sleep(backoffMs(attempt, { firstMs: 100, maxMs: deps.maxDelayMs, jitter: 'full' }), undefined, { signal: stopped.signal });
         try {
           await deps.probe();
           deps.log.info({ downForMs: Date.now() - since }, `${deps.dependency} answers again: the consumer resumes`);
           return 'up';
         } catch (err) {
-          deps.log.debug({ err: (err as Error).message, attempt }, `${deps.dependency} still unreachable`);
+          deps.log.debug({ ...errorFields(err), attempt }, `${deps.dependency} still unreachable`);
         }
       }
     } catch {

@@ -1,6 +1,6 @@
 // The loop of the bid-worker's periodic jobs (the auction closer, the retention job): a round,
 // then a pause, until stopped. One loop for both, so both stop the same way on SIGTERM.
-import type { Logger } from '#shared/logger.ts';
+import { errorFields, type Logger } from '#shared/logger.ts';
 import { TodoError } from '#shared/todo-error.ts';
 
 export interface PeriodicJob {
@@ -38,7 +38,7 @@ export function periodicJob(options: {
           options.log.info({ todo: err.message }, `${options.name} is not written yet; it stops`);
           return;
         }
-        options.log.warn({ err: (err as Error).message }, `${options.doing} failed; trying again next round`);
+        options.log.warn(errorFields(err), `${options.doing} failed; trying again next round`);
       }
       if (stopping) return;
       await new Promise<void>((resolve) => {

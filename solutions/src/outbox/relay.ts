@@ -5,8 +5,9 @@ import type { ConfirmChannel } from 'amqplib';
 import type { Amqp } from '#shared/amqp.ts';
 import type { Config } from '#shared/config.ts';
 import { withTransaction, type Db } from '#shared/db.ts';
+import { logEvent } from '#shared/process-events.ts';
 import { failpoint } from '#shared/failpoints.ts';
-import { correlationIdOf, type Logger } from '#shared/logger.ts';
+import { correlationIdOf, errorFields, type Logger } from '#shared/logger.ts';
 import type { Metrics } from '#shared/metrics.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import { withTimeout } from '#shared/with-timeout.ts';
@@ -65,7 +66,7 @@ export function createRelay(deps: RelayDeps): Relay {
       metrics.outbox.unroutable.inc();
       log.warn({ messageId: msg.properties.messageId, routingKey: msg.fields.routingKey, correlationId: correlationIdOf(msg.properties.headers) }, 'no queue is bound for this event; the broker returned it');
     });
-    opened.on('error', (err: Error) => log.warn({ err: err.message }, 'relay channel error'));
+    opened.on('error', (err: Error) => log.warn(errorFields(err), 'relay channel error'));
     opened.on('close', () => {
       if (channels.get(partition.index) === opened) channels.delete(partition.index);
     });
@@ -116,7 +117,7 @@ export function createRelay(deps: RelayDeps): Relay {
     for (const row of outcome.rows) {
       metrics.outbox.publishLag.observe((now - row.created_at.getTime()) / 1000);
       // A batch holds many requests' events: each line carries its own event's correlation id.
-      log.debug({ messageId: row.id, eventType: row.event_type, correlationId: correlationIdOf(row.headers) }, 'event published');
+      logEvent(log, 'debug', { event: 'event-published', messageId: row.id, eventType: row.event_type, correlationId: correlationIdOf(row.headers) }, 'event published');
     }
     metrics.outbox.published.inc(outcome.published);
     await samplePending();
@@ -168,7 +169,7 @@ export function createRelay(deps: RelayDeps): Relay {
         // (the dashboard, OutboxBacklog): sample it here too, not only after a batch went out.
         await samplePending().catch(() => undefined);
         const delay = backoffDelay(failures, config.outbox.backoffMaxMs);
-        log.warn({ err: (err as Error).message, partition: partition.index, attempt: failures, retryInMs: delay }, 'relay batch failed; every row stays in the outbox');
+        logEvent(log, 'warn', { event: 'relay-batch-failed', ...errorFields(err), partition: partition.index, attempt: failures, retryInMs: delay }, 'relay batch failed; every row stays in the outbox');
         await dropChannel(partition);
         await new Promise((r) => setTimeout(r, delay));
       }
@@ -182,7 +183,7 @@ export function createRelay(deps: RelayDeps): Relay {
       if (stopping) return;
       loop ??= run().catch((err: Error) => {
         failure = err;
-        log.error({ err: err.message }, 'relay stopped');
+        log.error(errorFields(err), 'relay stopped');
       });
     },
     get failure() {
