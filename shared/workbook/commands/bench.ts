@@ -14,7 +14,7 @@ interface Benchmark {
   name: string;
   milestone: number;
   summary: string;
-  run(ctx: BenchContext): Promise<{ ok: boolean; table: string[] }>;
+  run(ctx: BenchContext): Promise<{ ok: boolean; table: string[]; report?: { data: Record<string, unknown>[]; chart: Record<string, unknown> } }>;
 }
 
 async function loadBenchmarks(): Promise<Benchmark[]> {
