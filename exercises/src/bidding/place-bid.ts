@@ -8,6 +8,7 @@ import { parseNewBid, type Bid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
 import { acceptBid, type BidRules } from './accept-bid.ts';
 import { countOutcome } from './bid-outcomes.ts';
+import { admitBid } from './item-admission.ts';
 import { runBidTransaction, type BidCall, type BidTransactionConfig } from './bid-transaction.ts';
 
 /**

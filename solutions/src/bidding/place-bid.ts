@@ -8,6 +8,7 @@ import { parseNewBid, type Bid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
 import { acceptBid, type BidRules } from './accept-bid.ts';
 import { countOutcome } from './bid-outcomes.ts';
+import { admitBid } from './item-admission.ts';
 import { runBidTransaction, type BidCall, type BidTransactionConfig } from './bid-transaction.ts';
 
 /**
@@ -30,15 +31,19 @@ export async function placeBid(
     const correlationId = currentCorrelationId() ?? newCorrelationId();
     let placed: Bid;
     // #region m2: write the bid and its BidPlaced event in one transaction
-    placed = await runBidTransaction(
-      deps,
-      parsed.value.itemId,
-      async (tx) => {
-        const bid = await acceptBid(tx, parsed.value, rules);
-        await enqueueEvent(tx, bidPlacedEvent(bid, correlationId));
-        return bid;
-      },
-      call,
+    // Through the item's admission: refused early when a committed bid already beats it, else
+    // one of at most two transactions per item at a time, the rest queued in the process.
+    placed = await admitBid(deps, parsed.value, rules, call, () =>
+      runBidTransaction(
+        deps,
+        parsed.value.itemId,
+        async (tx) => {
+          const bid = await acceptBid(tx, parsed.value, rules);
+          await enqueueEvent(tx, bidPlacedEvent(bid, correlationId));
+          return bid;
+        },
+        call,
+      ),
     );
     // #stub
     // throw new TodoError('m2', 'place the bid and its event in one transaction in bidding/place-bid.ts');
