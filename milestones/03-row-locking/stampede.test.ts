@@ -73,6 +73,16 @@ describe('placeBid refuses what a committed bid already beats, without waiting f
     expect((await snapshot(env.db, itemId)).bids.map((b) => b.amount_cents)).toEqual([2000n, 3000n]);
   });
 
+  it('refuses as AuctionEnded a too-low bid just after the end, though the end was read a moment before it', async () => {
+    const itemId = await openItem(env.db, 1_000n, "interval '700 milliseconds'");
+    await placeBid(env, { itemId, userId: aBidder(), amountCents: '2000' });
+    // Refused while open: the refusal reads the item's end and the database's clock.
+    await expect(placeBid(env, { itemId, userId: aBidder(), amountCents: '1500' })).rejects.toBeInstanceOf(BidTooLow);
+    while (!(await env.db.query<{ ended: boolean }>('SELECT end_at <= clock_timestamp() AS ended FROM items WHERE id = $1', [itemId])).rows[0]!.ended) await sleep(20);
+    // Well within a second of that read, the auction has ended by the database's clock.
+    await expect(placeBid(env, { itemId, userId: aBidder(), amountCents: '1500' })).rejects.toBeInstanceOf(AuctionEnded);
+  });
+
   it('never refuses a bid the locked check would accept: one bid at a time, every answer is the model auction’s (property)', async () => {
     const increment = env.config.bidding.minIncrementCents;
     await fc.assert(
