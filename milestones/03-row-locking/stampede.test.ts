@@ -1,0 +1,156 @@
+// Milestone 3 · a stampede on one item: refuse what a committed bid already beats without the
+// lock, and let at most two transactions per item wait on its row lock.
+import fc from 'fast-check';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { placeBid } from '#app/bidding/place-bid.ts';
+import { AuctionEnded, BidTooLow } from '#app/errors.ts';
+import { useTestEnv } from '#shared/test/harness.ts';
+import { aBidder, openItem, snapshot } from './fixtures.ts';
+
+const env = useTestEnv();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Another session holds the item's row lock until release() (or `maxHoldMs`, so a bid that never gives up fails instead of hanging). */
+async function holdItemLock(itemId: string, maxHoldMs = 5_000) {
+  const other = new pg.Client({ connectionString: env.config.databaseUrl });
+  await other.connect();
+  await other.query('BEGIN');
+  await other.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [itemId]);
+  const state = { held: true };
+  let released: Promise<void> | undefined;
+  const release = () => (released ??= ((state.held = false), other.query('ROLLBACK').then(() => other.end())));
+  setTimeout(() => void release(), maxHoldMs).unref();
+  return { release, state };
+}
+
+/** lock_timeout long enough that a bid which waits for the held lock cannot be answered before the test releases it. */
+const patient = () => ({ ...env, config: { ...env.config, bidding: { ...env.config.bidding, lockTimeoutMs: 4_000 } } });
+
+describe('placeBid refuses what a committed bid already beats, without waiting for the lock', () => {
+  it('refuses a too-low bid with BidTooLow and the committed facts while another session holds the item lock', async () => {
+    const itemId = await openItem(env.db);
+    await placeBid(env, { itemId, userId: aBidder(), amountCents: '2000' });
+    const lock = await holdItemLock(itemId);
+    let err: unknown;
+    try {
+      err = await placeBid(patient(), { itemId, userId: aBidder(), amountCents: '1500' }).catch((e: unknown) => e);
+      expect(lock.state.held, 'the lock was still held when the answer came: the bid did not wait for it').toBe(true);
+    } finally {
+      await lock.release();
+    }
+    expect(err).toBeInstanceOf(BidTooLow);
+    expect(err).toMatchObject({ currentCents: 2000n, minimumNextCents: 2000n + env.config.bidding.minIncrementCents });
+    expect((await snapshot(env.db, itemId)).bids.map((b) => b.amount_cents)).toEqual([2000n]);
+  });
+
+  it('answers the refusals the locked check would give: a replayed request its original bid, an ended auction AuctionEnded', async () => {
+    const itemId = await openItem(env.db, 1_000n, "interval '1500 milliseconds'");
+    const first = await placeBid(env, { itemId, userId: aBidder(), amountCents: '2000', requestId: 'r1' });
+    const me = first.userId;
+    await placeBid(env, { itemId, userId: aBidder(), amountCents: '3000' });
+    const lock = await holdItemLock(itemId);
+    let replay: unknown;
+    try {
+      // The same request again, now below the highest bid: the same answer as the first time, not BidTooLow.
+      replay = await placeBid(patient(), { itemId, userId: me, amountCents: '2000', requestId: 'r1' }).catch((e: unknown) => e);
+      expect(lock.state.held, 'answered while the lock was held').toBe(true);
+    } finally {
+      await lock.release();
+    }
+    expect(replay, 'the replayed request').toMatchObject({ id: first.id, sequence: first.sequence });
+    // The auction ends (by the database's clock); a too-low bid on it is told the auction ended.
+    while (!(await env.db.query<{ ended: boolean }>('SELECT end_at <= clock_timestamp() AS ended FROM items WHERE id = $1', [itemId])).rows[0]!.ended) await sleep(100);
+    const again = await holdItemLock(itemId);
+    let ended: unknown;
+    try {
+      ended = await placeBid(patient(), { itemId, userId: aBidder(), amountCents: '2500' }).catch((e: unknown) => e);
+      expect(again.state.held, 'answered while the lock was held').toBe(true);
+    } finally {
+      await again.release();
+    }
+    expect(ended, 'a too-low bid on an ended auction').toBeInstanceOf(AuctionEnded);
+    expect((await snapshot(env.db, itemId)).bids.map((b) => b.amount_cents)).toEqual([2000n, 3000n]);
+  });
+
+  it('refuses as AuctionEnded a too-low bid just after the end, though the end was read a moment before it', async () => {
+    const itemId = await openItem(env.db, 1_000n, "interval '700 milliseconds'");
+    await placeBid(env, { itemId, userId: aBidder(), amountCents: '2000' });
+    // Refused while open: the refusal reads the item's end and the database's clock.
+    await expect(placeBid(env, { itemId, userId: aBidder(), amountCents: '1500' })).rejects.toBeInstanceOf(BidTooLow);
+    while (!(await env.db.query<{ ended: boolean }>('SELECT end_at <= clock_timestamp() AS ended FROM items WHERE id = $1', [itemId])).rows[0]!.ended) await sleep(20);
+    // Well within a second of that read, the auction has ended by the database's clock.
+    await expect(placeBid(env, { itemId, userId: aBidder(), amountCents: '1500' })).rejects.toBeInstanceOf(AuctionEnded);
+  });
+
+  it('never refuses a bid the locked check would accept: one bid at a time, every answer is the model auction’s (property)', async () => {
+    const increment = env.config.bidding.minIncrementCents;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 5, max: 40 }), { minLength: 1, maxLength: 12 }), async (hundreds) => {
+        const itemId = await openItem(env.db);
+        let highest: bigint | null = null;
+        for (const h of hundreds) {
+          const amount = BigInt(h) * 100n;
+          const minimum = highest === null ? 1_000n : highest + increment;
+          const answer = await placeBid(env, { itemId, userId: aBidder(), amountCents: String(amount) }).catch((e: unknown) => e);
+          if (amount >= minimum) {
+            expect(answer, `${amount} against a minimum of ${minimum}`).toMatchObject({ amountCents: amount });
+            highest = amount;
+          } else expect(answer, `${amount} against a minimum of ${minimum}`).toMatchObject({ name: 'BidTooLow', minimumNextCents: minimum });
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('bids racing on one item: every refusal names a committed bid that beats it, and accepted amounts rise (property)', async () => {
+    const increment = env.config.bidding.minIncrementCents;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 10, max: 60 }), { minLength: 2, maxLength: 24 }), async (hundreds) => {
+        const itemId = await openItem(env.db);
+        const answers = await Promise.all(hundreds.map((h) => placeBid(env, { itemId, userId: aBidder(), amountCents: String(BigInt(h) * 100n) }).catch((e: unknown) => e)));
+        const { bids, item } = await snapshot(env.db, itemId);
+        const committed = new Set(bids.map((b) => b.amount_cents));
+        answers.forEach((answer, i) => {
+          const amount = BigInt(hundreds[i]!) * 100n;
+          if (answer instanceof BidTooLow) {
+            if (answer.currentCents === undefined) expect(amount, 'refused with no bid yet: below the start price').toBeLessThan(1_000n);
+            else {
+              expect(committed.has(answer.currentCents), `the refusal of ${amount} names ${answer.currentCents}, a committed bid`).toBe(true);
+              expect(amount, 'the refused amount is below the named bid plus the increment').toBeLessThan(answer.currentCents + increment);
+            }
+          } else expect(answer, `the answer to ${amount}`).toMatchObject({ amountCents: amount });
+        });
+        bids.forEach((b, i) => i > 0 && expect(b.amount_cents, 'accepted amounts rise by the increment in sequence order').toBeGreaterThanOrEqual(bids[i - 1]!.amount_cents + increment));
+        expect(item.highest_bid_cents, 'the highest bid is the last accepted').toBe(bids.at(-1)?.amount_cents ?? null);
+      }),
+      { numRuns: 10 },
+    );
+  });
+});
+
+describe('placeBid admits at most two transactions per item; the rest wait in the process', () => {
+  it('twenty bids behind a held item lock hold at most two connections; a bid on another item commits before the lock is released', async () => {
+    const hot = await openItem(env.db);
+    const other = await openItem(env.db);
+    const lock = await holdItemLock(hot);
+    let bids: Promise<unknown[]> | undefined;
+    try {
+      bids = Promise.all(Array.from({ length: 20 }, (_, i) => placeBid(patient(), { itemId: hot, userId: aBidder(), amountCents: String(2_000 + i * 100) }).catch((e: unknown) => e)));
+      const waiting = async () =>
+        Number((await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0]!.n);
+      while ((await waiting()) === 0 && lock.state.held) await sleep(20);
+      await sleep(300);
+      expect(await waiting(), 'transactions waiting for the held item lock').toBeLessThanOrEqual(2);
+      const elsewhere = await placeBid(env, { itemId: other, userId: aBidder(), amountCents: '2000' });
+      expect(lock.state.held, 'the bid on another item was answered while the hot item was still locked').toBe(true);
+      expect(elsewhere.amountCents).toBe(2000n);
+    } finally {
+      await lock.release();
+    }
+    const answers = await bids;
+    for (const a of answers) expect(a instanceof BidTooLow || (a as { amountCents?: bigint }).amountCents !== undefined, `each bid accepted or BidTooLow: ${String(a)}`).toBe(true);
+    const { bids: written } = await snapshot(env.db, hot);
+    written.forEach((b, i) => i > 0 && expect(b.amount_cents).toBeGreaterThan(written[i - 1]!.amount_cents));
+  });
+});

@@ -1,0 +1,107 @@
+import { withClient, type Db } from '#shared/db.ts';
+import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
+import { minimumNextBid, type NewBid } from './bid.ts';
+import { bidderColumns } from './bidder-columns.ts';
+import type { BidRules } from './accept-bid.ts';
+import { throwIfReplayed } from './accept-bid.ts';
+
+/**
+ * The highest bid this process has seen committed, per item, per database pool. An item's
+ * highest bid only ever rises, so a value seen committed is a lower bound of the truth from
+ * then on: a bid below it plus the increment can be refused without waiting for the item's
+ * row lock. A value that lags the truth only lets a too-low bid through to the locked check,
+ * which stays the authority on acceptance; it never refuses a bid the lock would accept.
+ * (Restoring the database to an earlier point breaks "only rises": restart bid-service then,
+ * which a restore does anyway, since the pool is new.)
+ */
+const seen = new WeakMap<Db, Map<string, Known>>();
+
+interface Known {
+  highestCents?: bigint;
+  /** The item's end and the database's clock, read together; askedAt is performance.now() before the read was sent. */
+  clock?: { endAtMs: number; dbNowMs: number; askedAt: number };
+}
+
+/**
+ * How long a read of the item's end is trusted. The end itself can be moved (an operator
+ * ends an auction early with UPDATE … SET end_at = now()): for at most this long, a too-low
+ * bid on it may be refused as BidTooLow rather than AuctionEnded. It is refused either way.
+ */
+const END_TRUSTED_MS = 1_000;
+
+/** Items remembered per pool; past it the longest-known is forgotten (forgetting only sends more bids to the locked check). */
+const KNOWN_ITEMS = 100_000;
+
+function knownOf(db: Db, itemId: string): Known {
+  const items = seen.get(db) ?? seen.set(db, new Map()).get(db)!;
+  const known = items.get(itemId);
+  if (known) return known;
+  if (items.size >= KNOWN_ITEMS) items.delete(items.keys().next().value!);
+  return items.set(itemId, {}).get(itemId)!;
+}
+
+/** Records a highest bid read or written committed: after COMMIT, or read under the item's lock. Never lowers what is known. */
+export function knowHighest(db: Db, itemId: string, highestCents: bigint | null | undefined): void {
+  if (highestCents === null || highestCents === undefined) return;
+  const known = knownOf(db, itemId);
+  if (known.highestCents === undefined || highestCents > known.highestCents) known.highestCents = highestCents;
+}
+
+/** The smallest amount the known highest bid still allows, or undefined when nothing is known. */
+export function knownMinimum(db: Db, itemId: string, minIncrementCents: bigint): bigint | undefined {
+  const known = seen.get(db)?.get(itemId)?.highestCents;
+  return known === undefined ? undefined : known + minIncrementCents;
+}
+
+/**
+ * True when the auction is certainly still open by the database's clock, judged without
+ * asking it: the database's time now is at most its time at the last read plus the time
+ * elapsed since that read was sent, measured by this process's monotonic clock (never its
+ * wall clock, which may be an hour off: question 2).
+ */
+function certainlyOpen(known: Known): boolean {
+  if (!known.clock) return false;
+  const elapsed = performance.now() - known.clock.askedAt;
+  return elapsed < END_TRUSTED_MS && known.clock.dbNowMs + elapsed < known.clock.endAtMs;
+}
+
+/**
+ * Refuses, without taking or waiting for the item's row lock, a bid that a committed highest
+ * bid already beats. Returns when it cannot tell (nothing known, or the amount is high
+ * enough): the locked check decides then. Its refusal is the one the locked check would give:
+ * when the bid carries a request id, or the item's end is not certain, it first asks the
+ * database once, without a lock, so a replayed request gets its original answer, an ended
+ * auction AuctionEnded by the database's clock, and BidTooLow the freshest committed highest
+ * bid. Otherwise (the common case in a stampede) it refuses with no round trip at all.
+ */
+export async function refuseIfKnownTooLow(db: Db, bid: NewBid, rules: BidRules): Promise<void> {
+  // #region m3: refuse a bid a committed highest bid already beats, without waiting for the lock
+  const minimum = knownMinimum(db, bid.itemId, rules.minIncrementCents);
+  if (minimum === undefined || bid.amountCents >= minimum) return;
+  const known = knownOf(db, bid.itemId);
+  // No question left for the database: not a replay (no request id), and certainly still open.
+  if (!bid.requestId && certainlyOpen(known)) throw new BidTooLow(bid.itemId, known.highestCents, minimum);
+  await withClient(db, async (client) => {
+    const askedAt = performance.now();
+    // A plain read: the latest committed row, whoever holds its lock. No FOR UPDATE, no wait.
+    const { rows } = await client.query<{ start_price_cents: bigint; highest_bid_cents: bigint | null; end_at: Date; db_now: Date; ended: boolean }>(
+      `SELECT start_price_cents, highest_bid_cents, end_at, clock_timestamp() AS db_now, end_at <= clock_timestamp() AS ended FROM items WHERE id = $1::uuid`,
+      [bid.itemId],
+    );
+    const item = rows[0];
+    if (!item) throw new ItemNotFound(bid.itemId);
+    knowHighest(db, bid.itemId, item.highest_bid_cents);
+    known.clock = { endAtMs: item.end_at.getTime(), dbNowMs: item.db_now.getTime(), askedAt };
+    // The locked check's order: a replay first, then the end, then the amount.
+    await throwIfReplayed(client, bidderColumns(rules.bidderPhase), bid);
+    if (item.ended) throw new AuctionEnded(bid.itemId, item.end_at);
+    const fresh = minimumNextBid(item, rules.minIncrementCents);
+    if (bid.amountCents < fresh) throw new BidTooLow(bid.itemId, item.highest_bid_cents ?? undefined, fresh);
+  });
+  // #stub
+  // // Milestone 2's version knows nothing: every bid goes on to the locked check.
+  // void db;
+  // void bid;
+  // void rules;
+  // #endregion
+}
