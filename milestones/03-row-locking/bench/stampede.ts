@@ -5,6 +5,7 @@
 // clients and at as many as the server allows up to 256 (the hot-item ceiling, and how it
 // collapses as waiters pile up on one row lock); and the same HTTP load from 8 clients.
 import { spawnSync } from 'node:child_process';
+import { coerceError } from '#shared/coerce-error.ts';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -83,7 +84,7 @@ async function stampede(options: { url: string; itemId: string; clients: number;
           }
         } catch (err) {
           outcome = 'failed';
-          const what = (err as Error).name + ': ' + (err as Error).message;
+          const what = `${coerceError(err).name}: ${coerceError(err).message}`;
           errors.set(what, (errors.get(what) ?? 0) + 1);
         }
         const now = performance.now();
