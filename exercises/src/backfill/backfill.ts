@@ -22,7 +22,7 @@ export interface BackfillProgress {
   etaSeconds: number;
   /** Batches given up on a lock and run again. */
   retries: number;
-  /** The pause before the next batch, and how many batches so far were slow enough to make the backfill yield (throttle.ts). */
+  /** The pause before the next batch, and how many batches so far made the backfill yield (throttle.ts). */
   pauseMs: number;
   yielded: number;
   /** The last batch's ms per row over the fastest recent batch's: 1 at the quiet pace. */

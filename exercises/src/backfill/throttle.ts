@@ -6,8 +6,10 @@
  * batches (its quiet pace). It is cheap (a clock, no query) and local (no metrics system), and
  * it rises with what hurts the bids: a batch that waits for the CPU, for the disk or for a WAL
  * flush behind the bids' commits takes longer, and a bid's commit waits behind the same things.
- * A batch that took `slowdownRatio` times its quiet pace or more is a sign the database is
- * busy, and the backfill then waits as long as the slowdown cost before its next batch (a
+ * Two batches in a row that took `slowdownRatio` times their quiet pace or more are a sign the
+ * database is busy (one alone is as often noise: on a shared machine, with no bids at all, a
+ * third of the batches of one run came out 2× slower than the fastest, each on its own), and
+ * the backfill then waits as long as the slowdown cost before its next batch (a
  * batch at 3× its pace waits twice its own duration; up to MAX_PAUSE_MS): its share of the
  * database falls to about 1/ratio while the slowdown lasts. A batch back at its pace is
  * followed by the configured pause. No memory beyond the baseline, on purpose: a first version
@@ -28,7 +30,7 @@ export interface ThrottleStep {
   pauseMs: number;
   /** The batch's ms per row over the fastest recent batch's: 1 at the quiet pace. */
   ratio: number;
-  /** True when the batch was slow enough to make the backfill yield. */
+  /** True when this batch and the one before were slow enough to make the backfill yield. */
   yielding: boolean;
 }
 
@@ -42,6 +44,7 @@ export const BASELINE_WINDOW = 50;
 export function createThrottle(options: { pauseMs: number; slowdownRatio?: number; maxPauseMs?: number; window?: number }): Throttle {
   const { pauseMs, slowdownRatio = SLOWDOWN_RATIO, maxPauseMs = Math.max(MAX_PAUSE_MS, options.pauseMs), window = BASELINE_WINDOW } = options;
   const recent: number[] = [];
+  let slowBefore = false;
   return {
     next(ms, rows) {
       // Per row: a batch that met fewer rows (a retry, the last one) is compared on its pace.
@@ -49,7 +52,9 @@ export function createThrottle(options: { pauseMs: number; slowdownRatio?: numbe
       recent.push(perRow);
       if (recent.length > window) recent.shift();
       const ratio = perRow / Math.min(...recent);
-      const yielding = ratio >= slowdownRatio;
+      const slow = ratio >= slowdownRatio;
+      const yielding = slow && slowBefore;
+      slowBefore = slow;
       const pause = yielding ? Math.min(maxPauseMs, Math.max(pauseMs, ms * (ratio - 1))) : pauseMs;
       return { pauseMs: pause, ratio, yielding };
     },

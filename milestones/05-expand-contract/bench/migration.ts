@@ -232,7 +232,7 @@ export const benchmark = {
             encoding: {
               x: { field: 'seconds', type: 'quantitative', title: 'seconds since the change started' },
               y: { field: 'p99Ms', type: 'quantitative', title: 'bid latency p99 (ms, log scale)', scale: { type: 'log' } },
-              color: { field: 'change', type: 'nominal', title: null, legend: { orient: 'top' } },
+              color: { field: 'change', type: 'nominal', title: null, legend: { orient: 'top', labelLimit: 400 } },
             },
           },
         },
