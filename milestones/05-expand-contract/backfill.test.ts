@@ -62,6 +62,36 @@ describe('backfill', () => {
     }
   });
 
+  it('yields to the traffic: batches that run slower than their quiet pace make it pause longer, and it speeds up again once they are back', async () => {
+    await rollout.db.query('UPDATE bids SET bidder_id = NULL');
+    await rollout.db.query('DELETE FROM backfill_checkpoints');
+    // Now, not mid-run: an autovacuum of the rows just updated would slow batches for real.
+    await rollout.db.query('VACUUM bids');
+    // Batches 4 to 7 take 300 ms longer, as they would on a database busy with bids.
+    const steps: Array<{ batch: number; pauseMs: number; pace: number; yielded: number }> = [];
+    const result = await runBackfill(
+      { db: rollout.db, log: env.log, config: { backfill: { batchSize: 1_000, pauseMs: 10, lockTimeoutMs: 1_000 } } },
+      {
+        onProgress: (p) => {
+          steps.push({ batch: steps.length + 1, pauseMs: Math.round(p.pauseMs), pace: Math.round(p.pace * 10) / 10, yielded: p.yielded });
+          if (steps.length === 3) setFailpoint('backfill.in-batch', 'delay(300)');
+          if (steps.length === 7) clearFailpoints();
+        },
+      },
+    );
+    // From the second slow batch on: one slow batch alone may be noise.
+    const slow = steps.filter((s) => s.batch >= 5 && s.batch <= 7);
+    expect(
+      slow.map((s) => s.pauseMs >= 300),
+      `pauses after the slow batches 5 to 7 (each batch's progress.pauseMs): two batches in a row far slower than the fastest recent one mean the database is busy, and the backfill waits at least as long as the slowdown cost before its next batch. Pauses: ${JSON.stringify(steps)}`,
+    ).toEqual([true, true, true]);
+    expect(result.yielded, 'batches that made the backfill yield').toBeGreaterThanOrEqual(3);
+    // The shortest, not the last: a batch may still run slow for a reason of its own (the machine is shared).
+    const after = Math.min(...steps.filter((s) => s.batch >= 9).map((s) => s.pauseMs));
+    expect(after, `the shortest pause after batches 9 to 12, back at their pace (pauses: ${JSON.stringify(steps)})`).toBeLessThan(Math.max(...slow.map((s) => s.pauseMs)) / 4);
+    expect(await wrongBidderIds(rollout.db), 'rows whose bidder_id is not their user_id').toBe(0);
+  });
+
   it('a late batch reads about as many rows as the first: each batch starts after the last id, so the backfill stays linear', async () => {
     await rollout.db.query('UPDATE bids SET bidder_id = NULL');
     await rollout.db.query('DELETE FROM backfill_checkpoints');

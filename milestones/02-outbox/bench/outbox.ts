@@ -8,7 +8,7 @@ import amqp from 'amqplib';
 import { openItems, scenarioEnvironment, sleep } from '#shared/chaos.ts';
 import { createDb } from '#shared/db.ts';
 import { BID_PLACED, bidPlacedFromProto, bidPlacedToProto } from '#shared/events/bid-placed.ts';
-import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
+import { barsAgainstCeiling, fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
 import { createLogger } from '#shared/logger.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
 
@@ -21,6 +21,7 @@ const SIZES = {
 export interface BenchResult {
   ok: boolean;
   table: string[];
+  report?: ReturnType<typeof barsAgainstCeiling>;
 }
 
 
@@ -139,7 +140,14 @@ export const benchmark = {
         `| end-to-end lag at ${fmt(offered)} bids/s offered (${fmt(total)} bids) | p50 ${p50.toFixed(1)} ms · p99 ${p99.toFixed(1)} ms · max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms | – | p99 < 250 ms ${p99 < 250 ? 'PASS' : 'FAIL'} |`,
         `| events delivered | ${fmt(lags.length)} of ${fmt(total - rejected)} accepted bids (rejected as too low: ${rejected}; failed: ${refused}) | – | all ${lags.length === total - rejected && refused === 0 ? 'PASS' : 'FAIL'} |`,
       ];
-      return { ok, table };
+      return {
+        ok,
+        table,
+        report: barsAgainstCeiling('Outbox relay throughput against raw confirmed publishes', 'events/s', [
+          { label: `raw confirmed publishes, batches of ${BATCH} (ceiling)`, value: ceiling, kind: 'ceiling' },
+          { label: `relay, draining ${fmt(size.drainEvents)} rows`, value: relay, kind: 'measured' },
+        ]),
+      };
     } finally {
       await db.end();
       await channel.deleteExchange(exchange).catch(() => undefined);

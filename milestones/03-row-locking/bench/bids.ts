@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { bidInvariantViolations, openItems, scenarioEnvironment } from '#shared/chaos.ts';
 import { bidderColumn } from '#shared/bidder-column.ts';
 import { createDb } from '#shared/db.ts';
-import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
+import { barsAgainstCeiling, fmt, percentile, type Bar, type BenchContext } from '#shared/bench-stats.ts';
 import { createLogger } from '#shared/logger.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
@@ -37,6 +37,7 @@ export const benchmark = {
       ['optimistic (conditional UPDATE)', (await load('place-bid-optimistic.ts')).placeBidOptimistic!],
     ];
     const rows: string[] = [];
+    const bars: Bar[] = [];
     let ok = true;
     try {
       const items = await openItems(database.url, size.spreadItems);
@@ -58,6 +59,7 @@ export const benchmark = {
         const acceptedByPgbench = (await acceptedSoFar()) - before;
         const processed = Number(/number of transactions actually processed: (\d+)/.exec(pgbench.stdout)?.[1] ?? NaN);
         const ceiling = acceptedByPgbench / size.seconds;
+        bars.push({ label: `${shape}: pgbench (ceiling)`, value: ceiling, kind: 'ceiling' });
         rows.push(`| ${shape} | pgbench, same transaction in SQL (ceiling) | ${fmt(ceiling)} | ${fmt(processed - acceptedByPgbench)} | avg ${pgLatency.toFixed(1)} ms | – | 100% |`);
         for (const [name, place] of variants) {
           ctx.say(`${shape}: ${name}, ${size.clients} clients, ${size.seconds} s`);
@@ -88,6 +90,7 @@ export const benchmark = {
           const share = rate / ceiling;
           const target = nitems === 1 && name.startsWith('pessimistic');
           if (violations.length > 0 || (target && share < 0.7)) ok = false;
+          bars.push({ label: `${shape}: ${name}`, value: rate, kind: 'measured' });
           rows.push(
             `| ${shape} | ${name} | ${fmt(rate)} | ${fmt(refused)} | p50 ${percentile(sorted, 50).toFixed(1)} ms · p99 ${percentile(sorted, 99).toFixed(1)} ms | ${violations.length} | ${(share * 100).toFixed(0)}%${target ? ` (target ≥ 70%: ${share >= 0.7 ? 'PASS' : 'FAIL'})` : ''} |`,
           );
@@ -96,6 +99,7 @@ export const benchmark = {
       return {
         ok,
         table: [`| shape | bids by | bids/s accepted | refused | latency | invariant violations (hot item) | vs ceiling |`, `|---|---|---|---|---|---|---|`, ...rows],
+        report: barsAgainstCeiling(`Accepted bids/s, ${size.clients} clients, against pgbench running the same transaction`, 'bids/s accepted', bars),
       };
     } finally {
       await db.end();

@@ -1,7 +1,8 @@
 // npm run bench -- migration: milestone 5's expand and backfill on 1,000,000 seeded bids while
 // bids keep coming at a steady 200/s (the old version and the dual-writing one side by side),
-// next to two measures taken in the same run on identical copies of the same seed: the
-// backfill's UPDATE run back to back with no bids (the ceiling), and the naive
+// next to three measures taken in the same run on identical copies of the same seed: the
+// backfill's UPDATE run back to back with no bids (the ceiling), runBackfill itself with no
+// bids (what its pauses and its throttle cost when nothing needs the database), and the naive
 // ALTER COLUMN … TYPE under the same load (the write stall the expand avoids).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
@@ -29,12 +30,17 @@ const ITEMS_PER_STREAM = 8;
 const WARMUP_SECONDS = 1;
 const BEFORE_M5 = '1764000000003_closing-and-stats';
 const EXPAND = '1764000000004_expand-bidder-id';
-const TARGET = { backfillSeconds: 300, p99Ms: 50 };
+const TARGET = { backfillSeconds: 300, p99Ms: 50, quietShareOfCeiling: 0.7 };
+/** The chart's time step: each point is the p99 of the bids due in one such window. */
+const WINDOW_MS = 500;
 
 type PlaceBid = (deps: { db: Db; config: Config }, input: { itemId: string; userId: string; amountCents: string }) => Promise<unknown>;
 interface BackfillProgress {
   scanned: number;
   retries: number;
+  /** Batches slow enough to make the backfill yield (absent before the throttle). */
+  yielded?: number;
+  yieldedSeconds?: number;
 }
 type RunBackfill = (
   deps: { db: Db; log: Logger; config: Config },
@@ -53,7 +59,7 @@ export const benchmark = {
     const runBackfill = await load<RunBackfill>('backfill/backfill.ts', 'runBackfill');
     const server = ctx.infra.databaseUrl;
     const base = `wb_bench_${randomBytes(4).toString('hex')}`;
-    const names = { probe: `${base}_probe`, main: base, ceiling: `${base}_ceiling`, alter: `${base}_alter` };
+    const names = { probe: `${base}_probe`, main: base, ceiling: `${base}_ceiling`, quiet: `${base}_quiet`, alter: `${base}_alter` };
     const urlOf = (name: string) => databaseUrlFor(server, name);
     const configFor = (name: string, bidderPhase: BidderPhase = 'user-id'): Config => {
       const config = loadConfig({}, { databaseUrl: urlOf(name) });
@@ -76,8 +82,9 @@ export const benchmark = {
       await migrate(names.main, BEFORE_M5);
       await seedAuctions({ databaseUrl: urlOf(names.main), bids: size.bids, onProgress: (n) => n % 250_000 === 0 && n < size.bids && ctx.say(`  ${fmt(n)}`) });
       await withClient(urlOf(names.main), (c) => c.query('VACUUM ANALYZE bids'));
-      ctx.say('copying the seeded database twice: one for the ceiling, one for the naive ALTER');
+      ctx.say('copying the seeded database three times: the ceiling, the backfill with no bids, the naive ALTER');
       await cloneDatabase(server, names.ceiling, names.main);
+      await cloneDatabase(server, names.quiet, names.main);
       await cloneDatabase(server, names.alter, names.main);
 
       // Ceiling: the backfill's own statement (a keyset batch of the same size, filled by one
@@ -99,6 +106,17 @@ export const benchmark = {
         return fillUnthrottled(c, batchSize);
       });
       await dropDatabase(server, names.ceiling);
+
+      // runBackfill with no bids: its pauses and its throttle cost this much when nothing else
+      // needs the database. A throttle that mistook noise for traffic would show here.
+      ctx.say('runBackfill with no bids, on a third copy');
+      await migrate(names.quiet, EXPAND);
+      await withClient(urlOf(names.quiet), async (c) => {
+        await c.query('SELECT count(*) FROM bids');
+        await c.query('SELECT count(*) FROM (SELECT id FROM bids ORDER BY id) ids');
+      });
+      const quiet = await withDb(urlOf(names.quiet), log, 1, (db) => runBackfill({ db, log, config: configFor(names.quiet) }, {}));
+      await dropDatabase(server, names.quiet);
 
       ctx.say(`expand: migrating up to ${EXPAND}`);
       await migrate(names.main, EXPAND);
@@ -136,6 +154,9 @@ export const benchmark = {
             rows: result?.scanned ?? last.scanned,
             seconds: result?.seconds ?? (ended - started) / 1000,
             retries: result?.retries ?? last.retries,
+            yielded: result?.yielded ?? last.yielded ?? 0,
+            yieldedSeconds: result?.yieldedSeconds ?? last.yieldedSeconds ?? 0,
+            timeline: timeline(outcomes, started, bids.started + WARMUP_SECONDS * 1000),
             before: latencies(outcomes, bids.started + WARMUP_SECONDS * 1000, started),
             during: latencies(outcomes, started, ended),
             stall: longestStall(outcomes, started, ended),
@@ -168,16 +189,18 @@ export const benchmark = {
           await sleep(size.afterSeconds * 1000);
           const outcomes = await bids.stop();
           // Until the load stopped: the bids queued behind the ALTER are answered after it.
-          return { rows, seconds: (ended - started) / 1000, before: latencies(outcomes, bids.started + WARMUP_SECONDS * 1000, started), during: latencies(outcomes, started, ended), stall: longestStall(outcomes, started, performance.now()), ...tally(outcomes) };
+          return { rows, seconds: (ended - started) / 1000, timeline: timeline(outcomes, started, bids.started + WARMUP_SECONDS * 1000), before: latencies(outcomes, bids.started + WARMUP_SECONDS * 1000, started), during: latencies(outcomes, started, ended), stall: longestStall(outcomes, started, performance.now()), ...tally(outcomes) };
         } finally {
           await bids.stop();
         }
       });
 
       const p99During = percentile(backfill.during, 99);
+      const quietShare = quiet.scanned / quiet.seconds / (ceiling.rows / ceiling.seconds);
       const targets = [
         [`backfill of ${fmt(backfill.rows)} rows ≤ ${TARGET.backfillSeconds} s`, backfill.seconds <= TARGET.backfillSeconds && backfill.rows >= size.bids, `${backfill.seconds.toFixed(1)} s`],
         [`bid p99 during the backfill < ${TARGET.p99Ms} ms`, p99During < TARGET.p99Ms, `${p99During.toFixed(1)} ms`],
+        [`runBackfill with no bids ≥ ${TARGET.quietShareOfCeiling * 100}% of the ceiling`, quietShare >= TARGET.quietShareOfCeiling, `${(quietShare * 100).toFixed(0)}%`],
         ['failed bids 0', backfill.failed === 0, fmt(backfill.failed)],
         ['rows with bidder_id ≠ user_id::text afterwards 0', backfill.unfilled === 0, fmt(backfill.unfilled)],
       ] as const;
@@ -188,12 +211,31 @@ export const benchmark = {
         table: [
           '| change | rows | seconds | rows/s | ceiling rows/s | bids before | bids during | failed bids | longest write stall |',
           '|---|---|---|---|---|---|---|---|---|',
-          `| expand + runBackfill (batches of ${fmt(batchSize)}, ${pauseMs} ms pauses${backfill.retries ? `, ${backfill.retries} retried` : ''}) | ${fmt(backfill.rows)} | ${backfill.seconds.toFixed(1)} | ${fmt(backfill.rows / backfill.seconds)} (${((backfill.rows / backfill.seconds / (ceiling.rows / ceiling.seconds)) * 100).toFixed(0)}% of the ceiling) | ${fmt(ceiling.rows / ceiling.seconds)} (the same UPDATE back to back, no bids, ${fmt(ceiling.rows)} rows) | ${ms(backfill.before)} | ${ms(backfill.during)} | ${failed(backfill)} | ${backfill.stall.toFixed(2)} s |`,
+          `| runBackfill, no bids (a copy; batches of ${fmt(batchSize)}, ${pauseMs} ms pauses, yielded ${fmt(quiet.yielded ?? 0)} times) | ${fmt(quiet.scanned)} | ${quiet.seconds.toFixed(1)} | ${fmt(quiet.scanned / quiet.seconds)} (${(quietShare * 100).toFixed(0)}% of the ceiling) | ${fmt(ceiling.rows / ceiling.seconds)} | – | – | – | – |`,
+          `| expand + runBackfill (batches of ${fmt(batchSize)}, ${pauseMs} ms pauses, yielded ${fmt(backfill.yielded)} times for ${backfill.yieldedSeconds.toFixed(1)} s${backfill.retries ? `, ${backfill.retries} retried` : ''}) | ${fmt(backfill.rows)} | ${backfill.seconds.toFixed(1)} | ${fmt(backfill.rows / backfill.seconds)} (${((backfill.rows / backfill.seconds / (ceiling.rows / ceiling.seconds)) * 100).toFixed(0)}% of the ceiling) | ${fmt(ceiling.rows / ceiling.seconds)} (the same UPDATE back to back, no bids, ${fmt(ceiling.rows)} rows) | ${ms(backfill.before)} | ${ms(backfill.during)} | ${failed(backfill)} | ${backfill.stall.toFixed(2)} s |`,
           `| naive ALTER COLUMN user_id TYPE text | ${fmt(naive.rows)} | ${naive.seconds.toFixed(1)} | ${fmt(naive.rows / naive.seconds)} | – | ${ms(naive.before)} | ${ms(naive.during)} | ${failed(naive)} | ${naive.stall.toFixed(2)} s |`,
           '',
           `${PER_SECOND} bids/s open loop over ${2 * ITEMS_PER_STREAM} items, latency from when each bid was due; during the backfill half the bids came from the old version (user-id), half dual-write. Load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs when it ended.`,
           `Targets: ${targets.map(([what, met, value]) => `${what}: ${value} ${met ? '✓' : '✗'}`).join(' · ')}`,
         ],
+        report: {
+          data: [
+            ...backfill.timeline.map((p) => ({ ...p, change: 'expand + runBackfill' })),
+            ...naive.timeline.map((p) => ({ ...p, change: 'naive ALTER COLUMN … TYPE' })),
+          ],
+          chart: {
+            $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+            title: { text: `Bid latency (p99 per ${WINDOW_MS} ms) at ${PER_SECOND} bids/s while bids.user_id becomes text`, subtitle: `${fmt(backfill.rows)} rows; 0 s is when the change starts` },
+            width: 640,
+            height: 320,
+            mark: { type: 'line', interpolate: 'step-after', point: false },
+            encoding: {
+              x: { field: 'seconds', type: 'quantitative', title: 'seconds since the change started' },
+              y: { field: 'p99Ms', type: 'quantitative', title: 'bid latency p99 (ms, log scale)', scale: { type: 'log' } },
+              color: { field: 'change', type: 'nominal', title: null, legend: { orient: 'top', labelLimit: 400 } },
+            },
+          },
+        },
       };
     } finally {
       for (const name of Object.values(names)) await dropDatabase(server, name).catch(() => undefined);
@@ -264,6 +306,22 @@ function startBidLoad(db: Db, streams: Stream[]) {
 
 /** The error's class, or for a plain Error its message ("timeout exceeded when trying to connect": no pool connection within 5 s). */
 const reasonOf = (err: Error) => (err.name === 'Error' || err.name === 'error' ? err.message.replace('timeout exceeded when trying to connect', 'pool connection timeout') : err.name);
+
+/**
+ * The p99 latency of the bids due in each WINDOW_MS window from `from`, in seconds since
+ * `zero` (when the change started), for the chart.
+ */
+function timeline(outcomes: Outcome[], zero: number, from: number): Array<{ seconds: number; p99Ms: number; bids: number }> {
+  const windows = new Map<number, number[]>();
+  for (const o of outcomes) {
+    if (o.due < from) continue;
+    const w = Math.floor((o.due - zero) / WINDOW_MS);
+    (windows.get(w) ?? windows.set(w, []).get(w)!).push(o.ms);
+  }
+  return [...windows]
+    .sort(([a], [b]) => a - b)
+    .map(([w, ms]) => ({ seconds: (w * WINDOW_MS) / 1000, p99Ms: Math.max(0.1, percentile(ms.sort((a, b) => a - b), 99)), bids: ms.length }));
+}
 
 /** Latencies of the bids due in [from, to), ascending. */
 const latencies = (outcomes: Outcome[], from: number, to: number) =>

@@ -1,12 +1,13 @@
 // npm run bench -- <name>: a benchmark prints its figure next to a ceiling measured in the
 // same run. Benchmarks live in milestones/NN-name/bench/ and are never timed tests.
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BenchContext } from '../../bench-stats.ts';
 import { ensureTemplate } from '../../migrate.ts';
 import { milestones } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';
+import { renderChartSvg, type ChartReport } from '../render-chart.ts';
 import { exercisesDir, hashTree, repoRoot, solutionsDir, treeLabel } from '../trees.ts';
 import { bold, dim, green, red, say } from '../ui.ts';
 import { coerceError } from '../../coerce-error.ts';
@@ -15,17 +16,23 @@ interface Benchmark {
   name: string;
   milestone: number;
   summary: string;
-  /** `report`: rows, and a vega-lite spec without data (bench.ts injects the rows), for results/<name>.{json,svg}. */
-  run(ctx: BenchContext): Promise<{ ok: boolean; table: string[]; report?: { data: Record<string, unknown>[]; chart: Record<string, unknown> } }>;
+  /**
+   * `report`: the rows behind the table and a vega-lite spec without `data` to draw them; a run
+   * that is not --smoke writes both to bench/results/<name>.json and <name>.svg beside it.
+   */
+  run(ctx: BenchContext): Promise<{ ok: boolean; table: string[]; report?: ChartReport }>;
 }
 
-async function loadBenchmarks(): Promise<Benchmark[]> {
-  const out: Benchmark[] = [];
+/** A benchmark and the bench/ folder it came from (its results go in bench/results/). */
+type Loaded = Benchmark & { dir: string };
+
+async function loadBenchmarks(): Promise<Loaded[]> {
+  const out: Loaded[] = [];
   for (const m of milestones) {
     const dir = join(repoRoot, 'milestones', m.slug, 'bench');
     for (const f of (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.ts')).sort()) {
       const module = (await import(pathToFileURL(join(dir, f)).href)) as { benchmark?: Benchmark };
-      if (module.benchmark) out.push(module.benchmark);
+      if (module.benchmark) out.push({ ...module.benchmark, dir });
     }
   }
   return out;
@@ -57,7 +64,7 @@ export async function benchCommand(name: string | undefined, options: { solution
   return failed === 0 ? 0 : 1;
 }
 
-async function runOne(bench: Benchmark, ctx: BenchContext, options: { solution: boolean; smoke: boolean }): Promise<number> {
+async function runOne(bench: Loaded, ctx: BenchContext, options: { solution: boolean; smoke: boolean }): Promise<number> {
   say(bold(`Benchmark: ${bench.name}`) + dim(` against ${treeLabel(ctx.tree)}/${options.smoke ? ', smoke size (end to end, no verdicts)' : ''}`));
   let result: Awaited<ReturnType<Benchmark['run']>>;
   try {
@@ -75,6 +82,16 @@ async function runOne(bench: Benchmark, ctx: BenchContext, options: { solution: 
     // Seconds of load on a small data set: the figures say the benchmark runs, not how fast.
     say(`\n${green('ran end to end')} (smoke size: the figures are too small to judge; run it without --smoke for verdicts)\n`);
     return 0;
+  }
+  if (result.report) {
+    // Written after the run, not during it: a failed run leaves the last good chart in place.
+    const results = join(bench.dir, 'results');
+    await mkdir(results, { recursive: true });
+    const base = join(results, bench.name);
+    const when = new Date().toISOString();
+    await writeFile(`${base}.json`, `${JSON.stringify({ benchmark: bench.name, tree: treeLabel(ctx.tree), ranAt: when, ok: result.ok, table: result.table, data: result.report.data, chart: result.report.chart }, null, 2)}\n`);
+    await writeFile(`${base}.svg`, await renderChartSvg(result.report));
+    say(dim(`\nresults: ${relative(repoRoot, base)}.json and .svg`));
   }
   say(`\n${result.ok ? green('every target met') : red('a target was missed')} (figures vary from run to run; compare with the ceiling, not with another machine)`);
   return result.ok ? 0 : 1;

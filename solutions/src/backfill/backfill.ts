@@ -5,6 +5,7 @@ import { failpoint } from '#shared/failpoints.ts';
 import type { Logger } from '#shared/logger.ts';
 import { sqlStatesOf } from '#shared/retry.ts';
 import { fillBidderBatch, readCheckpoint, START } from './fill-bidder-batch.ts';
+import { createThrottle } from './throttle.ts';
 
 export interface BackfillConfig {
   backfill: { batchSize: number; pauseMs: number; lockTimeoutMs: number };
@@ -22,6 +23,13 @@ export interface BackfillProgress {
   etaSeconds: number;
   /** Batches given up on a lock and run again. */
   retries: number;
+  /** The pause before the next batch, and how many batches so far made the backfill yield (throttle.ts). */
+  pauseMs: number;
+  yielded: number;
+  /** The last batch's ms per row over the fastest recent batch's: 1 at the quiet pace. */
+  pace: number;
+  /** Seconds paused beyond the configured pause: what yielding to the traffic cost this run. */
+  yieldedSeconds: number;
 }
 
 export interface BackfillResult extends BackfillProgress {
@@ -35,7 +43,8 @@ const RETRYABLE = sqlStatesOf('lock-timeout', 'conflict');
 
 /**
  * Fills bids.bidder_id batch by batch while bids keep coming: each batch a short transaction
- * with a lock_timeout, a pause between batches, resumable from its checkpoint, and safe to run
+ * with a lock_timeout, a pause between batches that grows while batches run slower than their
+ * quiet pace (the database is busy: throttle.ts), resumable from its checkpoint, and safe to run
  * twice (a filled row is skipped). Ends when a batch finds no bid after the checkpoint.
  */
 export async function runBackfill(
@@ -49,15 +58,20 @@ export async function runBackfill(
   deps.log.info({ resumedAfter: start.lastId, total }, 'backfill starting');
   const began = performance.now();
   let afterId = start.lastId;
-  const progress: BackfillProgress = { filled: 0, scanned: 0, total, rowsPerSecond: 0, etaSeconds: 0, retries: 0 };
+  const progress: BackfillProgress = { filled: 0, scanned: 0, total, rowsPerSecond: 0, etaSeconds: 0, retries: 0, pauseMs, yielded: 0, yieldedSeconds: 0, pace: 1 };
+  const throttle = createThrottle({ pauseMs });
   let batches = 0;
   for (;;) {
     options.signal?.throwIfAborted();
     let batch;
+    const batchStarted = performance.now();
     try {
       batch = await withTransaction(deps.db, async (tx) => {
         await tx.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
-        return fillBidderBatch(tx, afterId, batchSize);
+        const result = await fillBidderBatch(tx, afterId, batchSize);
+        // A stand-in for a busy database in tests: the batch takes longer, as it would waiting for the CPU or the disk.
+        await failpoint('backfill.in-batch');
+        return result;
       });
     } catch (err) {
       if (!(err instanceof pg.DatabaseError && RETRYABLE.has(err.code ?? ''))) throw err;
@@ -66,6 +80,7 @@ export async function runBackfill(
       await sleep(Math.max(pauseMs, 100));
       continue;
     }
+    const batchMs = performance.now() - batchStarted;
     if (batch.lastId === null) break;
     batches++;
     afterId = batch.lastId;
@@ -74,11 +89,23 @@ export async function runBackfill(
     const seconds = (performance.now() - began) / 1000;
     progress.rowsPerSecond = seconds > 0 ? progress.scanned / seconds : 0;
     progress.etaSeconds = progress.rowsPerSecond > 0 ? Math.max(0, progress.total - progress.scanned) / progress.rowsPerSecond : 0;
+    // A short batch is the last one: no pause after it, and its few rows do not judge the pace.
+    const last = batch.scanned < batchSize;
+    if (!last) {
+      const step = throttle.next(batchMs, batch.scanned);
+      progress.pauseMs = step.pauseMs;
+      progress.pace = step.ratio;
+      progress.yieldedSeconds += (step.pauseMs - pauseMs) / 1000;
+      if (step.yielding) {
+        progress.yielded++;
+        deps.log.debug({ batchMs: Math.round(batchMs), ratio: step.ratio, pauseMs: step.pauseMs }, 'backfill batch ran slow: yielding to the traffic');
+      }
+    }
     options.onProgress?.({ ...progress });
     // The batch is committed: a crash here must resume after it, not repeat or skip it.
     await failpoint('backfill.after-batch');
-    if (batch.scanned < batchSize) break;
-    if (pauseMs > 0) await sleep(pauseMs);
+    if (last) break;
+    if (progress.pauseMs > 0) await sleep(progress.pauseMs);
   }
   const seconds = (performance.now() - began) / 1000;
   deps.log.info({ ...progress, batches, seconds }, 'backfill done');
