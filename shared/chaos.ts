@@ -2,15 +2,13 @@
 // and the verdict line every scenario ends with.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { DEV_JWKS_FILE, loadConfig, type Config } from './config.ts';
-import { createDatabase, createDatabaseAt, databaseUrlFor, dropDatabase } from './migrate.ts';
-import { CONSUMERS, deleteExchangeAndQueues, queueNames } from './queues.ts';
-import { deleteRedisKeys } from './redis.ts';
+import type { Config } from './config.ts';
+import { CONSUMERS, queueNames } from './queues.ts';
 import type { Infra } from './test/infra.ts';
-import { repoRoot } from './workbook/trees.ts';
+import { openInstance, type Instance } from './test/instance.ts';
+import { withReleasers } from './test/releasers.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -20,6 +18,28 @@ export interface ChaosContext {
   template: string;
   /** Progress lines for the person watching. */
   say: (line: string) => void;
+  /**
+   * An isolated instance of the scenario's own (database, exchange, queues, Redis keys, config;
+   * shared/test/instance.ts). It and everything it hands out are released, in reverse order,
+   * when the scenario ends however it ends: a scenario writes no teardown. With `migrateTo`
+   * the database is an empty one migrated up to and including that migration: a scenario that
+   * plays a rollout starts before it (milestone 5's full chain drops bids.user_id).
+   */
+  instance(overrides?: Partial<Config>, options?: { migrateTo?: string }): Promise<Instance>;
+}
+
+/**
+ * Runs `fn` (a scenario or a benchmark) with a context whose instances, and all they handed
+ * out, are released when it ends, whatever failed.
+ */
+export function withScenarioContext<T>(base: Omit<ChaosContext, 'instance'>, kind: 'chaos' | 'bench', fn: (ctx: ChaosContext) => Promise<T>): Promise<T> {
+  return withReleasers((releasers) =>
+    fn({
+      ...base,
+      instance: (overrides = {}, options = {}) =>
+        openInstance({ databaseUrl: base.infra.databaseUrl, amqpUrl: base.infra.amqpUrl, redisUrl: base.infra.redisUrl, template: base.template, tree: base.tree }, { kind, overrides, migrateTo: options.migrateTo }, releasers),
+    }),
+  );
 }
 
 export interface Verdict {
@@ -40,49 +60,6 @@ export interface ChaosScenario {
   milestone: number;
   summary: string;
   run(ctx: ChaosContext): Promise<Verdict>;
-}
-
-/** A database of its own for one scenario, cloned from the tree's template. */
-export async function scenarioDatabase(ctx: ChaosContext): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const name = `wb_chaos_${randomBytes(4).toString('hex')}`;
-  await createDatabase(ctx.infra.databaseUrl, name, ctx.template);
-  return { name, url: databaseUrlFor(ctx.infra.databaseUrl, name), drop: () => dropDatabase(ctx.infra.databaseUrl, name) };
-}
-
-export function scenarioConfig(base: Config, overrides: Partial<Config>): Config {
-  return { ...base, healthTimeoutMs: 500, ...overrides };
-}
-
-/**
- * A database and an exchange of the scenario's own, the config that points at them, and the
- * cleanup that removes them (and any queues and Redis keys under them) afterwards. The
- * database is a clone of the tree's template (every migration), or with `migrateTo` an empty
- * one migrated up to and including that migration: a scenario that plays a rollout starts
- * before it (milestone 5's full chain drops bids.user_id).
- */
-export async function scenarioEnvironment(ctx: ChaosContext, overrides: Partial<Config> = {}, options: { migrateTo?: string } = {}) {
-  const database =
-    options.migrateTo === undefined
-      ? await scenarioDatabase(ctx)
-      : await createDatabaseAt({ serverUrl: ctx.infra.databaseUrl, name: `wb_chaos_${randomBytes(4).toString('hex')}`, tree: ctx.tree, to: options.migrateTo });
-  const id = randomBytes(3).toString('hex');
-  const exchange = `wb.chaos.${id}.events`;
-  // Dev sign-in, with the repo's development key set: the scenarios' bidders sign in (shared/test/sign-in.ts).
-  const config = scenarioConfig(loadConfig({ AUTH_DEV_SIGN_IN: 'true', AUTH_JWKS_FILE: join(repoRoot, DEV_JWKS_FILE) }), {
-    databaseUrl: database.url,
-    amqpUrl: ctx.infra.amqpUrl,
-    redisUrl: ctx.infra.redisUrl,
-    amqp: { exchange, queuePrefix: `${exchange}.` },
-    redis: { keyPrefix: `wb:chaos:${id}:` },
-    ...overrides,
-  });
-  /** Everything the scenario's processes left on the services: its queues and exchange, its Redis keys, its database. */
-  const cleanup = async () => {
-    await deleteExchangeAndQueues(config);
-    await deleteRedisKeys(config.redisUrl, config.redis.keyPrefix).catch(() => undefined);
-    await database.drop();
-  };
-  return { database, exchange, config, cleanup };
 }
 
 export interface LoadResult {

@@ -4,6 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BenchContext } from '../../bench-stats.ts';
+import { withScenarioContext } from '../../chaos.ts';
 import { ensureTemplate } from '../../migrate.ts';
 import { milestones } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';
@@ -55,11 +56,12 @@ export async function benchCommand(name: string | undefined, options: { solution
   return failed === 0 ? 0 : 1;
 }
 
-async function runOne(bench: Benchmark, ctx: BenchContext, options: { solution: boolean; smoke: boolean }): Promise<number> {
-  say(bold(`Benchmark: ${bench.name}`) + dim(` against ${treeLabel(ctx.tree)}/${options.smoke ? ', smoke size (end to end, no verdicts)' : ''}`));
+async function runOne(bench: Benchmark, base: Omit<BenchContext, 'instance'>, options: { solution: boolean; smoke: boolean }): Promise<number> {
+  say(bold(`Benchmark: ${bench.name}`) + dim(` against ${treeLabel(base.tree)}/${options.smoke ? ', smoke size (end to end, no verdicts)' : ''}`));
   let result: Awaited<ReturnType<Benchmark['run']>>;
   try {
-    result = await bench.run(ctx);
+    // Whatever the benchmark acquired is released when it ends, however it ends.
+    result = await withScenarioContext(base, 'bench', (ctx) => bench.run({ ...ctx, smoke: base.smoke }));
   } catch (err) {
     if ((err as Error).name === 'LearnerError') throw err;
     say(red(`\nThe benchmark could not run: ${(err as Error).message}.`));
