@@ -3,12 +3,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Config } from './config.ts';
 import { CONSUMERS, queueNames } from './queues.ts';
 import type { Infra } from './test/infra.ts';
 import { openInstance, type Instance } from './test/instance.ts';
 import { withReleasers } from './test/releasers.ts';
+import { withPgClient } from './pg-client.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -184,14 +185,10 @@ export async function waitUntilReady(serviceUrl: string, timeoutMs = 10_000): Pr
 /** How many of the acknowledged item ids are in the database, with their exact price. */
 export async function itemsInDatabase(databaseUrl: string, ids: string[], startPriceCents: string): Promise<number> {
   if (ids.length === 0) return 0;
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE id = ANY($1::uuid[]) AND start_price_cents = $2::bigint', [ids, startPriceCents]);
     return Number(rows[0]?.n ?? 0);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /**
@@ -252,33 +249,25 @@ const randomUUIDv4 = () => globalThis.crypto.randomUUID();
 
 /** Open items for a scenario, written directly. */
 export async function openItems(databaseUrl: string, n: number): Promise<string[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO items (title, start_price_cents, end_at) SELECT 'chaos lot ' || g, 100, now() + interval '1 day' FROM generate_series(1, $1::int) AS g RETURNING id`,
       [n],
     );
     return rows.map((r) => r.id);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** What happened to every bid: in the database, delivered as an event, lost, duplicated. */
 export async function deliveryVerdict(databaseUrl: string, delivered: Array<{ messageId: string; event: { bidId: string } }>) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ id: string }>('SELECT id FROM bids');
     const inDb = new Set(rows.map((r) => r.id));
     const deliveredBids = new Set(delivered.map((m) => m.event.bidId));
     const lost = [...inDb].filter((id) => !deliveredBids.has(id)).length;
     const distinctMessages = new Set(delivered.map((m) => m.messageId)).size;
     return { inDb: inDb.size, published: deliveredBids.size, lost, duplicates: delivered.length - distinctMessages };
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /**
@@ -306,9 +295,7 @@ export async function settle(read: () => number, options: { atLeast?: number; qu
  * bid's, and each bid has exactly one outbox event. Returns the violations, one line each.
  */
 export async function bidInvariantViolations(databaseUrl: string, itemId: string, minIncrementCents: bigint): Promise<string[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const bidder = await bidderColumn(client);
     const { rows: bids } = await client.query<{ id: string; user_id: string; amount_cents: string; sequence: string }>(`SELECT id, ${bidder}::text AS user_id, amount_cents, sequence FROM bids WHERE item_id = $1 ORDER BY sequence`, [itemId]);
     const { rows: items } = await client.query<{ highest_bid_cents: string | null; leader_id: string | null }>('SELECT highest_bid_cents, leader_id FROM items WHERE id = $1', [itemId]);
@@ -327,9 +314,7 @@ export async function bidInvariantViolations(databaseUrl: string, itemId: string
     }
     if (Number(events[0]?.n) !== bids.length) violations.push(`${bids.length} bids but ${events[0]?.n} outbox events`);
     return violations;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** POSTs one bid; returns the HTTP status, and for a refusal its code ('bid_too_low', 'unavailable', …) and the minimum to beat. */
@@ -356,9 +341,7 @@ import type { LogLine, ServiceProcess } from './test/service-process.ts';
 
 /** `count` open items whose auctions end `firstEndsInMs` from now, then one every `everyMs`, by the database's clock. */
 export async function itemsEndingSoon(databaseUrl: string, count: number, options: { firstEndsInMs: number; everyMs: number; startPriceCents?: bigint }): Promise<string[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO items (title, start_price_cents, start_at, end_at)
        SELECT 'chaos lot ' || g, $2::bigint, now() - interval '1 minute', now() + make_interval(secs => ($3::int + (g - 1) * $4::int) / 1000.0)
@@ -366,9 +349,7 @@ export async function itemsEndingSoon(databaseUrl: string, count: number, option
       [count, (options.startPriceCents ?? 1_000n).toString(), options.firstEndsInMs, options.everyMs],
     );
     return rows.map((r) => r.id);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 export interface AuctionLoadResult {
@@ -426,9 +407,7 @@ export async function bidUntilAuctionsEnd(options: { serviceUrl: () => string; i
 
 /** Users whose user_stats row differs from their stats computed from scratch over bids and items. */
 export async function statsDifferences(databaseUrl: string): Promise<Array<{ user_id: string; expected: string; actual: string }>> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const bidder = await bidderColumn(client);
     const { rows } = await client.query<{ user_id: string; expected: string; actual: string }>(
       // Aggregated once per table, not once per user: a subquery per user scans bids per
@@ -448,9 +427,7 @@ export async function statsDifferences(databaseUrl: string): Promise<Array<{ use
         WHERE (e.bids_placed, e.auctions_won, e.total_spent_cents) IS DISTINCT FROM (coalesce(s.bids_placed, 0), coalesce(s.auctions_won, 0), coalesce(s.total_spent_cents, 0))`,
     );
     return rows;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /**
@@ -459,11 +436,16 @@ export async function statsDifferences(databaseUrl: string): Promise<Array<{ use
  * A missing hash is a difference.
  */
 export async function readModelDifferences(databaseUrl: string, redisUrl: string, keyPrefix: string, itemIds: string[]): Promise<Array<{ itemId: string; expected: string; actual: string }>> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  const redis = createClient({ url: redisUrl });
-  await client.connect();
-  try {
-    await redis.connect();
+  return withPgClient(databaseUrl, async (client) => {
+    const redis = createClient({ url: redisUrl });
+    try {
+      await redis.connect();
+      return await differencesFromRedis(client, (key) => redis.hGetAll(key));
+    } finally {
+      if (redis.isOpen) await redis.quit().catch(() => undefined);
+    }
+  });
+  async function differencesFromRedis(client: pg.Client, hash: (key: string) => Promise<Record<string, string>>) {
     const bidder = await bidderColumn(client);
     const { rows } = await client.query<{ id: string; expected: string }>(
       `SELECT i.id,
@@ -475,14 +457,11 @@ export async function readModelDifferences(databaseUrl: string, redisUrl: string
     );
     const differences: Array<{ itemId: string; expected: string; actual: string }> = [];
     for (const { id, expected } of rows) {
-      const h = await redis.hGetAll(`${keyPrefix}item:${id}`);
+      const h = await hash(`${keyPrefix}item:${id}`);
       const actual = h.version === undefined ? '(missing)' : [h.status, h.price_cents, h.leader_id, h.bid_count, h.version].join('/');
       if (actual !== expected) differences.push({ itemId: id, expected, actual });
     }
     return differences;
-  } finally {
-    await client.end();
-    if (redis.isOpen) await redis.quit().catch(() => undefined);
   }
 }
 
@@ -547,11 +526,8 @@ export interface IdempotentStatsState {
 
 /** Everything milestone 4's verdicts compare, read once. */
 export async function idempotentStatsState(config: Config, itemIds: string[]): Promise<IdempotentStatsState> {
-  const client = new pg.Client({ connectionString: config.databaseUrl });
-  await client.connect();
   type Counts = { bids: string; closed: string; events: string; unpublished: string; applied: string };
-  let counts: Counts;
-  try {
+  const counts = await withPgClient(config.databaseUrl, async (client) => {
     const { rows } = await client.query<Counts>(
       `SELECT (SELECT count(*) FROM bids) AS bids,
               (SELECT count(*) FROM items WHERE id = ANY($1::uuid[]) AND status = 'closed') AS closed,
@@ -560,10 +536,8 @@ export async function idempotentStatsState(config: Config, itemIds: string[]): P
               (SELECT count(*) FROM processed_messages WHERE consumer = 'user-stats') AS applied`,
       [itemIds],
     );
-    counts = rows[0]!;
-  } finally {
-    await client.end();
-  }
+    return rows[0]!;
+  });
   const depths = await consumerQueueDepths(config);
   return {
     bids: Number(counts.bids),
