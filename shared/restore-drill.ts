@@ -15,7 +15,8 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { bidInvariantViolations, statsDifferences } from './chaos.ts';
+import { bidInvariantViolations } from '../milestones/03-row-locking/lib/bid-invariants.ts';
+import { statsDifferences } from '../milestones/04-idempotent-stats/lib/idempotent-stats.ts';
 import { createDatabase, databaseName, databaseUrlFor, dropDatabase } from './migrate.ts';
 import { withPgClient } from './pg-client.ts';
 

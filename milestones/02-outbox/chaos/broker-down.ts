@@ -1,6 +1,9 @@
 // RabbitMQ becomes unreachable for the relay (fault proxy: only bid-worker's connection)
 // for 3 s while bids arrive at a steady rate. Bids must keep being accepted; no event lost.
-import { deliveryVerdict, openItems, placeBidsOverHttp, settle, sleep, type ChaosScenario } from '#shared/chaos.ts';
+import { placeBidsOverHttp } from '#shared/http-load.ts';
+import { deliveryVerdict, openItems } from '#shared/scenario-data.ts';
+import { settle, sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 
 export const scenario: ChaosScenario = {
   name: 'broker-down',

@@ -1,6 +1,9 @@
 // The lesson's question, side by side: bid-service dies right after a bid commits, once with
 // the naive dual write, once with the outbox. What reaches the consumers?
-import { deliveryVerdict, openItems, placeBidsOverHttp, settle, type ChaosContext, type ChaosScenario } from '#shared/chaos.ts';
+import { placeBidsOverHttp } from '#shared/http-load.ts';
+import { deliveryVerdict, openItems } from '#shared/scenario-data.ts';
+import { settle } from '#shared/scenario-observers.ts';
+import { type ChaosContext, type ChaosScenario } from '#shared/scenario.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 
 const BIDS = 100;

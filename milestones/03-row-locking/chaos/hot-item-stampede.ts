@@ -1,7 +1,10 @@
 // 50 bidders hammer one item with 500 bids of random amounts through bid-service. Every bid
 // must be accepted or refused with a typed reason, and the item's invariants must hold.
 import { randomUUID } from 'node:crypto';
-import { bidInvariantViolations, openItems, postBid, type ChaosScenario } from '#shared/chaos.ts';
+import { bidInvariantViolations } from '../lib/bid-invariants.ts';
+import { postBid } from '#shared/http-load.ts';
+import { openItems } from '#shared/scenario-data.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 
 const BIDS = 500;
 const BIDDERS = 50;

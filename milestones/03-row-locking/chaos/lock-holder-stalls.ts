@@ -6,7 +6,11 @@
 // bid waits with them until the lock is released (question 3 of the lesson).
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { bidInvariantViolations, openItems, postBid, sleep, type ChaosScenario } from '#shared/chaos.ts';
+import { bidInvariantViolations } from '../lib/bid-invariants.ts';
+import { postBid } from '#shared/http-load.ts';
+import { openItems } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 
 const LOCK_TIMEOUT_MS = 300;
 /** createDb's pool size (shared/db.ts): the connections one bid-service has for bids. */

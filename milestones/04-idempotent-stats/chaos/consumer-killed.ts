@@ -2,19 +2,11 @@
 // orchestrator would. Whatever it had in hand (applied or not, acked or not) is redelivered;
 // user_stats and the Redis read model must still end exactly where bids and items say.
 import { randomUUID } from 'node:crypto';
-import {
-  bidUntilAuctionsEnd,
-  describeIdempotentStats,
-  idempotentStatsFacts,
-  duplicatesSkipped,
-  idempotentStatsHeld,
-  idempotentStatsLine,
-  itemsEndingSoon,
-  loggedTodo,
-  sleep,
-  waitForIdempotentStats,
-  type ChaosScenario,
-} from '#shared/chaos.ts';
+import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
+import { bidUntilAuctionsEnd } from '#shared/http-load.ts';
+import { duplicatesSkipped, itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 
 const ITEMS = 20;

@@ -4,20 +4,11 @@
 // restart crashes somewhere else; then one clean worker finishes. user_stats and the Redis
 // read model must end exactly where a query over bids and items says.
 import { randomUUID } from 'node:crypto';
-import {
-  bidUntilAuctionsEnd,
-  describeIdempotentStats,
-  idempotentStatsFacts,
-  duplicatesSkipped,
-  idempotentStatsHeld,
-  idempotentStatsLine,
-  isTodoLine,
-  itemsEndingSoon,
-  loggedTodo,
-  sleep,
-  waitForIdempotentStats,
-  type ChaosScenario,
-} from '#shared/chaos.ts';
+import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
+import { bidUntilAuctionsEnd } from '#shared/http-load.ts';
+import { duplicatesSkipped, isTodoLine, itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 
 const ITEMS = 20;

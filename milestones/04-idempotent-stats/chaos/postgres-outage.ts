@@ -4,7 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { consumerQueueDepths, describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, itemsEndingSoon, loggedTodo, sleep, waitForIdempotentStats, type ChaosScenario } from '#shared/chaos.ts';
+import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
+import { consumerQueueDepths, itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 import { createDb } from '#shared/db.ts';
 import { createLogger } from '#shared/logger.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';

@@ -5,18 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  bidUntilAuctionsEnd,
-  describeIdempotentStats,
-  idempotentStatsFacts,
-  idempotentStatsHeld,
-  idempotentStatsLine,
-  itemsEndingSoon,
-  loggedTodo,
-  sleep,
-  waitForIdempotentStats,
-  type ChaosScenario,
-} from '#shared/chaos.ts';
+import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
+import { bidUntilAuctionsEnd } from '#shared/http-load.ts';
+import { itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 import { deleteRedisKeys } from '#shared/redis.ts';
 import type { Config } from '#shared/config.ts';
 import { createDb, type Db } from '#shared/db.ts';

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
 import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
-import { openItems } from '#shared/chaos.ts';
+import { openItems } from '#shared/scenario-data.ts';
 import { loadConfig, type BidderPhase, type Config } from '#shared/config.ts';
 import { createDb, type Db } from '#shared/db.ts';
 import { createLogger, type Logger } from '#shared/logger.ts';

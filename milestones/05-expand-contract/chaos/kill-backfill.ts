@@ -3,7 +3,8 @@
 // the checkpoint of the last batch that committed; in the end every row is filled exactly once,
 // and no bidder noticed.
 import { fmt } from '#shared/bench-stats.ts';
-import { sleep, type ChaosScenario } from '#shared/chaos.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 import { runMigrations } from '#shared/migrate.ts';
 import { seedAuctions } from '#shared/seed.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';

@@ -4,7 +4,8 @@
 // no lock_timeout; part B runs the expand migration through the runner, which gives up after
 // 2 s, lets the bids through, and tries again until the reader has gone.
 import { fmt } from '#shared/bench-stats.ts';
-import { sleep, type ChaosScenario } from '#shared/chaos.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 import { runMigrations } from '#shared/migrate.ts';
 import { seedAuctions } from '#shared/seed.ts';
 import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, tally, type Answer } from './lib/bid-stream.ts';

@@ -3,7 +3,8 @@
 // under an ACCESS EXCLUSIVE lock. Nothing is lost; the price is availability.
 import { readFile } from 'node:fs/promises';
 import { fmt, percentile } from '#shared/bench-stats.ts';
-import { sleep, type ChaosScenario } from '#shared/chaos.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 import { seedAuctions } from '#shared/seed.ts';
 import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, type Answer } from './lib/bid-stream.ts';
 

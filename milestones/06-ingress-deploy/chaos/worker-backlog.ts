@@ -2,7 +2,10 @@
 // pile up unpublished. Then three bid-workers start at once, as an orchestrator scaling up
 // would: their relays claim the backlog side by side, their consumers share the queues. The
 // backlog must drain completely, and user_stats and the read model must end exact.
-import { consumerQueueDepths, openItems, readModelDifferences, sleep, statsDifferences, type ChaosScenario } from '#shared/chaos.ts';
+import { readModelDifferences, statsDifferences } from '../../04-idempotent-stats/lib/idempotent-stats.ts';
+import { consumerQueueDepths, openItems } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 import { loadNote, patient } from '#shared/test/patience.ts';
 import { withPgClient } from '#shared/pg-client.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';

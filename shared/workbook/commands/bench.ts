@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BenchContext } from '../../bench-stats.ts';
-import { withScenarioContext } from '../../chaos.ts';
+import { withScenarioContext } from '../../scenario.ts';
 import { ensureTemplate } from '../../migrate.ts';
 import { milestones } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';

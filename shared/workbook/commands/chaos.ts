@@ -2,7 +2,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { withScenarioContext, type ChaosScenario } from '../../chaos.ts';
+import { withScenarioContext, type ChaosScenario } from '../../scenario.ts';
 import { ensureTemplate } from '../../migrate.ts';
 import { milestone } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';

@@ -8,7 +8,7 @@ import { Code, ConnectError, createClient, type Client } from '@connectrpc/conne
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { AuctionService, BidTooLowDetailSchema, type Bid } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { bidderColumn } from '#shared/bidder-column.ts';
-import { sleep } from '#shared/chaos.ts';
+import { sleep } from '#shared/scenario-observers.ts';
 import type { Config } from '#shared/config.ts';
 import type { Ingress } from '#shared/test/ingress.ts';
 import { signIn, withBearer } from '#shared/test/sign-in.ts';
