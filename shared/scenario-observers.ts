@@ -2,6 +2,7 @@
 // a count that settles. Bounded, so a scenario that breaks something still ends.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { patient } from './test/patience.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -66,7 +67,8 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Gives /readyz a bounded chance to turn green again before a scenario judges it. */
 export async function waitUntilReady(serviceUrl: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  // Scaled with the machine's load (patience.ts): on a busy machine a service takes longer to turn green.
+  const deadline = Date.now() + patient(timeoutMs);
   while (Date.now() < deadline && (await fetch(`${serviceUrl}/readyz`).then((r) => r.status, () => 0)) !== 200) await sleep(200);
   await sleep(300);
 }
@@ -77,7 +79,7 @@ export async function waitUntilReady(serviceUrl: string, timeoutMs = 10_000): Pr
  */
 export async function settle(read: () => number, options: { atLeast?: number; quietMs?: number; timeoutMs?: number } = {}): Promise<void> {
   const { atLeast = 0, quietMs = 1_500, timeoutMs = 30_000 } = options;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + patient(timeoutMs);
   let last = read();
   let since = Date.now();
   while (Date.now() < deadline && (read() < atLeast || Date.now() - since < quietMs)) {

@@ -10,6 +10,7 @@ import amqp from 'amqplib';
 import { describe, expect, inject, it } from 'vitest';
 import { scenario as brokerDown } from '../../milestones/02-outbox/chaos/broker-down.ts';
 import { databaseExists, databaseName } from '../migrate.ts';
+import { openInstance } from '../test/instance.ts';
 import { Releasers, withReleasers } from '../test/releasers.ts';
 import { runScenario } from '../workbook/commands/chaos.ts';
 import { solutionsDir } from '../workbook/trees.ts';
@@ -79,6 +80,17 @@ async function exchangeExists(amqpUrl: string, exchange: string): Promise<boolea
     await connection.close().catch(() => undefined);
   }
 }
+
+describe('a wait of the kit that expires', () => {
+  it('says what it waited for: the event collector names the events, the exchange and the binding', async () => {
+    const workbook = inject('workbook');
+    await withReleasers(async (releasers) => {
+      const instance = await openInstance({ ...workbook }, { kind: 'test' }, releasers);
+      const collector = await instance.collectEvents();
+      await expect(collector.waitFor(1, 200)).rejects.toThrow(new RegExp(`expected 1 event on exchange ${instance.exchange.replace(/\./g, '\\.')} \\(binding [^)]+\\) within \\d+ ms, received 0`));
+    });
+  });
+});
 
 describe('Releasers', () => {
   it('releases in reverse order, runs every release when one fails, and throws the first failure', async () => {
