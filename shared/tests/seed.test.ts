@@ -5,6 +5,7 @@ import { seedAuctions } from '../seed.ts';
 import { bidderColumn } from '../bidder-column.ts';
 import { createDatabase, databaseUrlFor, dropDatabase } from '../migrate.ts';
 import { useTestEnv } from '../test/harness.ts';
+import { withPgClient } from '../pg-client.ts';
 
 const env = useTestEnv();
 
@@ -45,10 +46,7 @@ describe('seedAuctions', () => {
       await expect(seedAuctions({ databaseUrl: scratch.url, bids: 10, items: 11 })).rejects.toMatchObject({ name: 'SeedRefused', message: expect.stringContaining('--items') });
       await createDatabase(env.workbook.databaseUrl, empty);
       await expect(seedAuctions({ databaseUrl: databaseUrlFor(env.workbook.databaseUrl, empty), bids: 10 })).rejects.toMatchObject({ name: 'SeedRefused', message: expect.stringContaining('npm run migrate') });
-      const client = new pg.Client({ connectionString: scratch.url });
-      await client.connect();
-      const { rows } = await client.query('SELECT (SELECT count(*)::int FROM items) AS items, (SELECT count(*)::int FROM bids) AS bids');
-      await client.end();
+      const { rows } = await withPgClient(scratch.url, (client) => client.query('SELECT (SELECT count(*)::int FROM items) AS items, (SELECT count(*)::int FROM bids) AS bids'));
       expect(rows[0]).toEqual({ items: 0, bids: 0 });
     } finally {
       await dropDatabase(env.workbook.databaseUrl, empty);
