@@ -1,6 +1,5 @@
 // shared/seed.ts: the data milestone 5 starts from, loaded with COPY, consistent with itself.
 import { describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { seedAuctions } from '../seed.ts';
 import { bidderColumn } from '../bidder-column.ts';
 import { createDatabase, databaseUrlFor, dropDatabase } from '../migrate.ts';
@@ -17,9 +16,7 @@ describe('seedAuctions', () => {
       const result = await seedAuctions({ databaseUrl: scratch.url, bids: 25_003, onProgress: (done) => progress.push(done) });
       expect({ items: result.items, bids: result.bids }).toEqual({ items: 250, bids: 25_003 });
       expect(progress.at(-1), 'the last progress report').toBe(25_003);
-      const client = new pg.Client({ connectionString: scratch.url });
-      await client.connect();
-      try {
+      await withPgClient(scratch.url, async (client) => {
         const { rows } = await client.query(
           `SELECT (SELECT count(*)::int FROM bids) AS bids,
                   (SELECT count(*)::int FROM items i
@@ -30,9 +27,7 @@ describe('seedAuctions', () => {
                   (SELECT count(*)::int FROM bids b JOIN bids c ON c.item_id = b.item_id AND c.sequence = b.sequence + 1 WHERE c.amount_cents <= b.amount_cents) AS falling_bids`,
         );
         expect(rows[0]).toEqual({ bids: 25_003, inconsistent_items: 0, items_with_gaps: 0, falling_bids: 0 });
-      } finally {
-        await client.end();
-      }
+      });
     } finally {
       await scratch.drop();
     }
