@@ -1,4 +1,4 @@
-import type { ChaosContext } from './chaos.ts';
+import type { ChaosContext } from './scenario.ts';
 
 /** The p-th percentile of ascending-sorted samples (NaN when there are none). */
 export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

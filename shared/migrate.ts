@@ -3,9 +3,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runner, type MigrationBuilder } from 'node-pg-migrate';
-import pg from 'pg';
+import type pg from 'pg';
 import { coerceError, errorCode } from './coerce-error.ts';
 import { backoffMs, sqlStateRetry, type Backoff } from './retry.ts';
+import { withPgClient } from './pg-client.ts';
 
 type MigrationBuilderActions = { up: (pgm: MigrationBuilder) => void; down: ((pgm: MigrationBuilder) => void) | false };
 
@@ -105,9 +106,7 @@ export async function runMigrations(options: MigrateOptions): Promise<string[]> 
 
 async function runOnce(options: MigrateOptions, lockTimeoutMs: number, alreadyRan: number): Promise<string[]> {
   const dir = join(options.tree, 'migrations');
-  const client = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  try {
+  return withPgClient(options.databaseUrl, async (client) => {
     await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${lockTimeoutMs}ms`]);
     let count = options.count ?? (options.direction === 'up' ? Infinity : 1);
     // A retry after some migrations went through runs only the rest (with `to`, countUpTo sees them done).
@@ -126,9 +125,7 @@ async function runOnce(options: MigrateOptions, lockTimeoutMs: number, alreadyRa
       logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
     });
     return ran.map((m) => m.name);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  }, { connectionTimeoutMillis: 5_000 });
 }
 
 /** How many pending migrations lie up to and including `to`. */
@@ -161,14 +158,10 @@ async function whatToDo(databaseUrl: string, error: Error & { code?: string; con
 
 /** Indexes a failed CREATE INDEX CONCURRENTLY left behind. */
 export async function invalidIndexes(databaseUrl: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ name: string }>(`SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid ORDER BY 1`);
     return rows.map((r) => r.name);
-  } finally {
-    await client.end();
-  }
+  }, { connectionTimeoutMillis: 5_000 });
 }
 
 export function databaseUrlFor(url: string, database: string): string {
@@ -182,13 +175,7 @@ export function databaseName(url: string): string {
 }
 
 async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrlFor(url, 'postgres'), connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+  return withPgClient(databaseUrlFor(url, 'postgres'), fn, { connectionTimeoutMillis: 5_000 });
 }
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;

@@ -5,8 +5,8 @@
 // version still uses, so it may run only after every process of that version is gone.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
 import { runMigrations } from './migrate.ts';
+import { withPgClient } from './pg-client.ts';
 
 export type MigrationPhase = 'expand' | 'contract';
 
@@ -33,13 +33,9 @@ export async function runMigrationPhase(options: { databaseUrl: string; tree: st
 
 async function pendingMigrations(databaseUrl: string, dir: string): Promise<string[]> {
   const names = (await readdir(dir)).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, '')).sort();
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ exists: boolean }>(`SELECT to_regclass('pgmigrations') IS NOT NULL AS exists`);
     const done = rows[0]!.exists ? new Set((await client.query<{ name: string }>('SELECT name FROM pgmigrations')).rows.map((r) => r.name)) : new Set<string>();
     return names.filter((n) => !done.has(n));
-  } finally {
-    await client.end();
-  }
+  }, { connectionTimeoutMillis: 5_000 });
 }

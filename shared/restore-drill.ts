@@ -15,10 +15,11 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
-import { bidInvariantViolations, statsDifferences } from './chaos.ts';
+import { bidInvariantViolations } from '../milestones/03-row-locking/lib/bid-invariants.ts';
+import { statsDifferences } from '../milestones/04-idempotent-stats/lib/idempotent-stats.ts';
 import { createDatabase, databaseName, databaseUrlFor, dropDatabase } from './migrate.ts';
 import { coerceError } from './coerce-error.ts';
+import { withPgClient } from './pg-client.ts';
 
 const run = promisify(execFile);
 
@@ -138,26 +139,18 @@ function kindOf(violation: string): string {
 }
 
 async function rowCounts(databaseUrl: string): Promise<Record<string, number>> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const { rows: tables } = await client.query<{ name: string }>(`SELECT quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`);
     const counts: Record<string, number> = {};
     for (const { name } of tables) counts[name] = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`)).rows[0]!.n);
     return counts;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 async function itemIds(databaseUrl: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     return (await client.query<{ id: string }>('SELECT id FROM items ORDER BY id')).rows.map((r) => r.id);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 async function inBatches<T>(values: T[], concurrency: number, work: (value: T) => Promise<void>): Promise<void> {

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { createDb, type Db } from '#shared/db.ts';
 import { runMigrations } from '#shared/migrate.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
+import { withPgClient } from '#shared/pg-client.ts';
 
 const env = useTestEnv();
 // The schema as milestone 1's migration leaves it: later milestones change bids (milestone 5
@@ -98,14 +99,10 @@ describe('schema', () => {
   it('migrates down to nothing and back up again', async () => {
     const scratch = await env.scratchDatabase();
     const tables = async () => {
-      const client = new pg.Client({ connectionString: scratch.url });
-      await client.connect();
-      try {
+      return withPgClient(scratch.url, async (client) => {
         const { rows } = await client.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('items', 'bids') ORDER BY 1`);
         return rows.map((r) => r.t);
-      } finally {
-        await client.end();
-      }
+      });
     };
     try {
       expect(await tables(), 'tables after up').toEqual(['bids', 'items']);

@@ -13,7 +13,7 @@ import { createMetrics, type Metrics } from '#shared/metrics.ts';
 import { createRedis, type Redis } from '#shared/redis.ts';
 import type { TestEnv } from '#shared/test/harness.ts';
 import { loggedErrorMessage, type ServiceProcess } from '#shared/test/service-process.ts';
-import { describeIdempotentStats, type IdempotentStatsState } from '#shared/chaos.ts';
+import { describeIdempotentStats, type IdempotentStatsState } from './lib/idempotent-stats.ts';
 
 export const aBidder = () => randomUUID();
 

@@ -8,7 +8,7 @@ import { queueNames } from '#shared/queues.ts';
 import { eventually } from '#shared/test/eventually.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
 import { startServiceProcess } from '#shared/test/service-process.ts';
-import { idempotentStatsState, statsDifferences, waitForIdempotentStats } from '#shared/chaos.ts';
+import { idempotentStatsState, statsDifferences, waitForIdempotentStats } from './lib/idempotent-stats.ts';
 import { aBidder, anItem, exitOf, publisher, testRedis, throwIfTodo, whatHappened } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -3,11 +3,11 @@
 // the Testcontainers path can never pass by quietly using the services on this machine.
 import { hostname } from 'node:os';
 import amqp from 'amqplib';
-import pg from 'pg';
 import { createClient } from 'redis';
 import { getContainerRuntimeClient } from 'testcontainers';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { workbookContainers, type ServiceKey, type WorkbookContainer } from '../test/containers.ts';
+import { withPgClient } from '../pg-client.ts';
 
 const workbook = inject('workbook');
 const portOf = (url: string) => Number(new URL(url).port);
@@ -39,16 +39,12 @@ describe('the services of a test:containers run come from containers', () => {
 
   it('PostgreSQL reports the container host name', async () => {
     const container = behind('postgres');
-    const client = new pg.Client({ connectionString: workbook.databaseUrl });
-    await client.connect();
-    try {
+    await withPgClient(workbook.databaseUrl, async (client) => {
       // /etc/hostname as the server process reads it: the container's, not this machine's.
       const { rows } = await client.query<{ name: string }>("SELECT trim(pg_read_file('/etc/hostname'), E' \\n') AS name");
       expect(rows[0]?.name).toBe(container.hostname);
       expect(rows[0]?.name).not.toBe(hostname());
-    } finally {
-      await client.end();
-    }
+    });
   });
 
   it('RabbitMQ reports the container host name in its node name', async () => {

@@ -2,7 +2,9 @@
 // (queues belong to consumers, not to the relay) and records every message it receives.
 import amqp from 'amqplib';
 import { BID_PLACED_ROUTING_KEY, bidPlacedFromProto, type BidPlaced } from '../events/bid-placed.ts';
+import { loadNote, patient } from './patience.ts';
 import { onStub } from './stub-in-the-way.ts';
+import { waitingFor } from './waits.ts';
 
 export interface CollectedMessage {
   messageId: string;
@@ -15,7 +17,7 @@ export interface CollectedMessage {
 
 export interface EventCollector {
   readonly messages: CollectedMessage[];
-  /** Resolves once at least `count` messages arrived; rejects after `timeoutMs` saying how many did. */
+  /** Resolves once at least `count` messages arrived; rejects after `timeoutMs` (longer on a busy machine: patience.ts) saying what it waited for and how many arrived. */
   waitFor(count: number, timeoutMs?: number): Promise<CollectedMessage[]>;
   close(): Promise<void>;
 }
@@ -47,8 +49,10 @@ export async function collectEvents(options: { amqpUrl: string; exchange: string
   );
   return {
     messages,
-    waitFor: (count, timeoutMs = 15_000) =>
-      new Promise((resolve, reject) => {
+    waitFor: (count, timeoutMs = 15_000) => {
+      const what = `${count} event${count === 1 ? '' : 's'} on exchange ${options.exchange} (binding ${options.bindingKey ?? BID_PLACED_ROUTING_KEY})`;
+      const limit = patient(timeoutMs);
+      return waitingFor(what, new Promise<CollectedMessage[]>((resolve, reject) => {
         let stopWatching = () => {};
         let done = false;
         const finish = (fn: () => void) => {
@@ -61,12 +65,13 @@ export async function collectEvents(options: { amqpUrl: string; exchange: string
         const check = () => {
           if (messages.length >= count) finish(() => resolve(messages));
         };
-        const timer = setTimeout(() => finish(() => reject(new Error(`expected ${count} messages within ${timeoutMs} ms, received ${messages.length}`))), timeoutMs);
+        const timer = setTimeout(() => finish(() => reject(new Error(`expected ${what} within ${limit} ms, received ${messages.length} (${loadNote()})`))), limit);
         waiters.add(check);
         check();
         // A stub in the way (a relay that is not written yet) never delivers: give up now, saying which.
         if (!done) stopWatching = onStub((stub) => finish(() => reject(stub)));
-      }),
+      }));
+    },
     async close() {
       await connection.close().catch(() => undefined);
     },

@@ -1,17 +1,14 @@
 // Per-test-file isolation (design §4): each file gets its own database cloned from the
 // migrated template, its own exchange and queue names, its own Redis key prefix.
-import { randomBytes } from 'node:crypto';
+// The instance itself (names, config, release in reverse order) is the kit's: instance.ts.
 import { afterAll, beforeAll, inject } from 'vitest';
-import { join } from 'node:path';
-import { DEV_JWKS_FILE, loadConfig, type Config } from '../config.ts';
+import type { Config } from '../config.ts';
 import { createDb, type Db } from '../db.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { createDatabase, createDatabaseAt, databaseUrlFor, dropDatabase } from '../migrate.ts';
-import { deleteExchangeAndQueues } from '../queues.ts';
-import { deleteRedisKeys } from '../redis.ts';
 import type { WorkbookContext } from './global-setup.ts';
+import { openInstance } from './instance.ts';
+import { Releasers } from './releasers.ts';
 import { killServiceProcesses } from './service-process.ts';
-import { repoRoot } from '../workbook/trees.ts';
 
 export interface TestEnv {
   /** Config for an app instance that sees only this file's database, names and keys. */
@@ -31,45 +28,30 @@ export interface TestEnv {
 /** Call once at the top of a test file; the returned object is filled in before the tests run. */
 export function useTestEnv(): TestEnv {
   const env = {} as TestEnv;
-  const id = randomBytes(4).toString('hex');
-  const dbName = `wb_test_${id}`;
+  // Everything the file's instance hands out, released after its last test whatever failed.
+  const releasers = new Releasers();
   beforeAll(async () => {
     const workbook = inject('workbook');
-    await createDatabase(workbook.databaseUrl, dbName, workbook.template);
-    const databaseUrl = databaseUrlFor(workbook.databaseUrl, dbName);
+    const instance = await openInstance(
+      { databaseUrl: workbook.databaseUrl, amqpUrl: workbook.amqpUrl, redisUrl: workbook.redisUrl, template: workbook.template, tree: workbook.tree },
+      { kind: 'test', overrides: { logLevel: 'silent', healthTimeoutMs: 1_000 } },
+      releasers,
+    );
     const log = createLogger({ name: 'test', level: 'silent' });
     Object.assign(env, {
       workbook,
       tree: workbook.tree,
       log,
-      db: createDb({ url: databaseUrl, log, applicationName: `test-${id}` }),
-      // Dev sign-in on, with the repo's development key set (generated on first use, shared by
-      // every file): tests sign in as named bidders (#shared/test/sign-in.ts).
-      config: loadConfig({ AUTH_DEV_SIGN_IN: 'true', AUTH_JWKS_FILE: join(repoRoot, DEV_JWKS_FILE) }, {
-        databaseUrl,
-        amqpUrl: workbook.amqpUrl,
-        redisUrl: workbook.redisUrl,
-        amqp: { exchange: `wb.${id}.events`, queuePrefix: `wb.${id}.` },
-        redis: { keyPrefix: `wb:${id}:` },
-        logLevel: 'silent',
-        healthTimeoutMs: 1_000,
-      }),
-      async scratchDatabase() {
-        const name = `${dbName}_${randomBytes(2).toString('hex')}`;
-        await createDatabase(workbook.databaseUrl, name, workbook.template);
-        return { url: databaseUrlFor(workbook.databaseUrl, name), drop: () => dropDatabase(workbook.databaseUrl, name) };
-      },
-      databaseAt: (migration: string) => createDatabaseAt({ serverUrl: workbook.databaseUrl, name: `${dbName}_${randomBytes(2).toString('hex')}`, tree: workbook.tree, to: migration }),
+      db: releasers.own(createDb({ url: instance.config.databaseUrl, log, applicationName: `test-${instance.id}` }), (db) => db.end(), 'the test file\'s pool'),
+      config: instance.config,
+      scratchDatabase: () => instance.scratchDatabase(),
+      databaseAt: (migration: string) => instance.databaseAt(migration),
     } satisfies TestEnv);
   });
   afterAll(async () => {
-    // A test that failed before stopping its service processes must not leave them running.
+    // A test that failed before stopping the service processes it started itself must not leave them running.
     await killServiceProcesses();
-    await env.db?.end();
-    if (env.config) await deleteExchangeAndQueues(env.config);
-    // This file's read model and anything else under its key prefix (the worker processes write there too).
-    if (env.config) await deleteRedisKeys(env.config.redisUrl, env.config.redis.keyPrefix).catch(() => undefined);
-    if (env.workbook) await dropDatabase(env.workbook.databaseUrl, dbName);
+    await releasers.release();
   });
   return env;
 }

@@ -6,6 +6,7 @@
 // WORKBOOK_INFRA=testcontainers (settings.infra) goes straight to 3, and fails if it cannot.
 import { connect } from 'node:net';
 import { composeDefaults, type WorkbookSettings } from '../config.ts';
+import { patient } from './patience.ts';
 
 export type InfraSource = 'env' | 'local' | 'testcontainers';
 
@@ -58,8 +59,15 @@ export function endpoints(urls: { databaseUrl: string; amqpUrl: string; redisUrl
   ];
 }
 
-/** True when something accepts a TCP connection there within `timeoutMs`. */
-export function tcpReachable(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+/**
+ * How long a service on this machine may take to accept a connection. Half a second on a quiet
+ * machine; under load (load average 35 on 2 cores, other test runs beside this one) a fixed
+ * 500 ms made every running service look unreachable, and the learner was told to start them.
+ */
+const REACHABLE_WITHIN_MS = 500;
+
+/** True when something accepts a TCP connection there within `timeoutMs` (by default REACHABLE_WITHIN_MS, scaled with the machine's load: patience.ts). */
+export function tcpReachable(host: string, port: number, timeoutMs = patient(REACHABLE_WITHIN_MS)): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const done = (ok: boolean) => {

@@ -1,6 +1,6 @@
 import amqp from 'amqplib';
-import pg from 'pg';
 import { createClient } from 'redis';
+import { withPgClient } from '../pg-client.ts';
 import { coerceError } from '../coerce-error.ts';
 import { backoffMs, type Backoff } from '../retry.ts';
 
@@ -22,11 +22,7 @@ export async function waitUntilServicesAnswer(urls: { databaseUrl: string; amqpU
     }
   };
   await Promise.all([
-    until('PostgreSQL', async () => {
-      const client = new pg.Client({ connectionString: urls.databaseUrl, connectionTimeoutMillis: 2_000 });
-      await client.connect();
-      await client.query('SELECT 1').finally(() => client.end());
-    }),
+    until('PostgreSQL', () => withPgClient(urls.databaseUrl, (client) => client.query('SELECT 1'), { connectionTimeoutMillis: 2_000 })),
     until('RabbitMQ', async () => (await amqp.connect(urls.amqpUrl)).close()),
     until('Redis', async () => {
       const client = createClient({ url: urls.redisUrl, socket: { reconnectStrategy: false, connectTimeout: 2_000 } });

@@ -1,10 +1,10 @@
 // shared/migration-phases.ts: the rollout's two migration steps (node dist/migrate.js
 // expand|contract in the image, the VPS compose file and the Kubernetes Jobs). Expand stops
 // before the first pending contract migration; contract runs the rest.
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { migrationsOfPhase, runMigrationPhase } from '../migration-phases.ts';
 import { useTestEnv } from '../test/harness.ts';
+import { withPgClient } from '../pg-client.ts';
 
 const env = useTestEnv();
 
@@ -22,10 +22,7 @@ describe('migration phases', () => {
   it('on a database before milestone 5, expand stops before the contract migration and leaves user_id; contract drops it', async () => {
     const db = await env.databaseAt('1764000000003_closing-and-stats');
     const columns = async () => {
-      const client = new pg.Client({ connectionString: db.url });
-      await client.connect();
-      const { rows } = await client.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'bids' AND column_name IN ('user_id', 'bidder_id') ORDER BY 1`);
-      await client.end();
+      const { rows } = await withPgClient(db.url, (client) => client.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'bids' AND column_name IN ('user_id', 'bidder_id') ORDER BY 1`));
       return rows.map((r) => r.column_name);
     };
     try {

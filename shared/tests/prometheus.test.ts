@@ -8,17 +8,18 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { AuctionService } from '../api/gen/auction/api/v1/auction_pb.ts';
-import { openItems, placeBidsOverHttp, postBid } from '../chaos.ts';
+import { placeBidsOverHttp, postBid } from '../http-load.ts';
+import { openItems } from '../scenario-data.ts';
 import { startFaultProxy, type FaultProxy } from '../fault-proxy.ts';
 import { installed } from '../test/binary-process.ts';
 import { signIn, withBearer } from '../test/sign-in.ts';
 import { useTestEnv } from '../test/harness.ts';
 import { acceleratedRules, metricNames, OBSERVABILITY_BINARIES, observabilityDir, startPostgresExporter, startPrometheus, startRedisExporter, type Exporter, type Prometheus } from '../test/prometheus.ts';
 import { startServiceProcess, type ServiceProcess } from '../test/service-process.ts';
+import { withPgClient } from '../pg-client.ts';
 
 const missing = Object.entries(OBSERVABILITY_BINARIES).filter(([binary]) => !installed(binary));
 const title = missing.length
@@ -59,10 +60,7 @@ describe.skipIf(missing.length > 0)(title, () => {
     [service, worker] = await Promise.all([startServiceProcess({ tree: env.tree, entry: 'bid-service.ts', config, startTimeoutMs: 30_000 }), startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config, startTimeoutMs: 30_000 })]);
     // The backfill's checkpoint exists between the expand and the contract migrations only.
     expandPhase = await env.databaseAt('1764000000007_index-bidder-request');
-    const client = new pg.Client({ connectionString: expandPhase.url });
-    await client.connect();
-    await client.query(`INSERT INTO backfill_checkpoints (name, last_id, rows_filled) VALUES ('bidder_id', '00000000-0000-0000-0000-000000000000', 0)`);
-    await client.end();
+    await withPgClient(expandPhase.url, (client) => client.query(`INSERT INTO backfill_checkpoints (name, last_id, rows_filled) VALUES ('bidder_id', '00000000-0000-0000-0000-000000000000', 0)`));
     [postgresExporter, expandPhaseExporter, redisExporter] = await Promise.all([startPostgresExporter(env.config.databaseUrl), startPostgresExporter(expandPhase.url), startRedisExporter(env.config.redisUrl)]);
     rabbitmqPlugin = await fetch(`http://${RABBITMQ_PLUGIN}/metrics`).then((r) => r.ok, () => false);
     prometheus = await startPrometheus({

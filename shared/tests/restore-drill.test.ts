@@ -6,19 +6,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, databaseName, databaseUrlFor, dropDatabase } from '../migrate.ts';
 import { restoreDrill, RestoreDrillRefused } from '../restore-drill.ts';
 import { seedAuctions } from '../seed.ts';
 import { useTestEnv } from '../test/harness.ts';
+import { withPgClient } from '../pg-client.ts';
 
 const env = useTestEnv();
 const pgDump = (url: string, file: string) => promisify(execFile)('pg_dump', ['--format=custom', `--file=${file}`, url]);
 async function sql(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(text).finally(() => client.end());
+  await withPgClient(url, (client) => client.query(text));
 }
 
 describe('the restore drill', () => {
@@ -50,10 +48,7 @@ describe('the restore drill', () => {
     const backups = join(dir, 'backups');
     await promisify(execFile)('mkdir', ['-p', backups]);
     await pgDump(source.url, join(backups, 'auction-20260101T000000Z.dump'));
-    const client = new pg.Client({ connectionString: source.url });
-    await client.connect();
-    const { rows } = await client.query<{ id: string }>('SELECT id FROM items ORDER BY id LIMIT 1');
-    await client.end();
+    const { rows } = await withPgClient(source.url, (client) => client.query<{ id: string }>('SELECT id FROM items ORDER BY id LIMIT 1'));
     // An older backup, then bids removed from the source: the newest backup now holds more
     // bids than the source ever could have had since.
     await sql(source.url, `DELETE FROM bids WHERE item_id = '${rows[0]!.id}' AND sequence > 990`);

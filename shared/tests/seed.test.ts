@@ -1,10 +1,10 @@
 // shared/seed.ts: the data milestone 5 starts from, loaded with COPY, consistent with itself.
 import { describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { seedAuctions } from '../seed.ts';
 import { bidderColumn } from '../bidder-column.ts';
 import { createDatabase, databaseUrlFor, dropDatabase } from '../migrate.ts';
 import { useTestEnv } from '../test/harness.ts';
+import { withPgClient } from '../pg-client.ts';
 
 const env = useTestEnv();
 
@@ -16,9 +16,7 @@ describe('seedAuctions', () => {
       const result = await seedAuctions({ databaseUrl: scratch.url, bids: 25_003, onProgress: (done) => progress.push(done) });
       expect({ items: result.items, bids: result.bids }).toEqual({ items: 250, bids: 25_003 });
       expect(progress.at(-1), 'the last progress report').toBe(25_003);
-      const client = new pg.Client({ connectionString: scratch.url });
-      await client.connect();
-      try {
+      await withPgClient(scratch.url, async (client) => {
         const { rows } = await client.query(
           `SELECT (SELECT count(*)::int FROM bids) AS bids,
                   (SELECT count(*)::int FROM items i
@@ -29,9 +27,7 @@ describe('seedAuctions', () => {
                   (SELECT count(*)::int FROM bids b JOIN bids c ON c.item_id = b.item_id AND c.sequence = b.sequence + 1 WHERE c.amount_cents <= b.amount_cents) AS falling_bids`,
         );
         expect(rows[0]).toEqual({ bids: 25_003, inconsistent_items: 0, items_with_gaps: 0, falling_bids: 0 });
-      } finally {
-        await client.end();
-      }
+      });
     } finally {
       await scratch.drop();
     }
@@ -45,10 +41,7 @@ describe('seedAuctions', () => {
       await expect(seedAuctions({ databaseUrl: scratch.url, bids: 10, items: 11 })).rejects.toMatchObject({ name: 'SeedRefused', message: expect.stringContaining('--items') });
       await createDatabase(env.workbook.databaseUrl, empty);
       await expect(seedAuctions({ databaseUrl: databaseUrlFor(env.workbook.databaseUrl, empty), bids: 10 })).rejects.toMatchObject({ name: 'SeedRefused', message: expect.stringContaining('npm run migrate') });
-      const client = new pg.Client({ connectionString: scratch.url });
-      await client.connect();
-      const { rows } = await client.query('SELECT (SELECT count(*)::int FROM items) AS items, (SELECT count(*)::int FROM bids) AS bids');
-      await client.end();
+      const { rows } = await withPgClient(scratch.url, (client) => client.query('SELECT (SELECT count(*)::int FROM items) AS items, (SELECT count(*)::int FROM bids) AS bids'));
       expect(rows[0]).toEqual({ items: 0, bids: 0 });
     } finally {
       await dropDatabase(env.workbook.databaseUrl, empty);

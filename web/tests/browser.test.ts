@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BidTooLowDetailSchema, AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
-import { openItems } from '#shared/chaos.ts';
+import { openItems } from '#shared/scenario-data.ts';
 import type { Config } from '#shared/config.ts';
 import { freePort } from '#shared/test/binary-process.ts';
 import { launchBrowser } from '#shared/test/browser.ts';

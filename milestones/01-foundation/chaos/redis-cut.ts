@@ -2,9 +2,10 @@
 // touched) for 2 s while it takes writes. Redis is not on the write path in milestone 1, so
 // writes must keep succeeding, and /readyz must stay 200 while its body reports Redis down
 // (degraded): a shared Redis blip must not take every pod out of rotation.
-import { itemLoad, itemsInDatabase, sampleReadiness, scenarioEnvironment, sleep, waitUntilReady, type ChaosScenario, type Verdict } from '#shared/chaos.ts';
-import { startFaultProxy } from '#shared/fault-proxy.ts';
-import { startServiceProcess } from '#shared/test/service-process.ts';
+import { itemLoad } from '#shared/http-load.ts';
+import { itemsInDatabase } from '#shared/scenario-data.ts';
+import { sampleReadiness, sleep, waitUntilReady } from '#shared/scenario-observers.ts';
+import { type ChaosScenario, type Verdict } from '#shared/scenario.ts';
 
 /** How long the one /readyz call in the middle of the cut may take before it counts as no answer. */
 const DURING_TIMEOUT_MS = 3_000;
@@ -80,43 +81,38 @@ export const scenario: ChaosScenario = {
   milestone: 1,
   summary: 'Cuts the service off from Redis for 2 s under load; /readyz stays 200 and reports Redis down (degraded), writes keep working, no restart.',
   async run(ctx) {
-    const proxy = await startFaultProxy({ target: ctx.infra.redisUrl });
-    const { database, config, cleanup } = await scenarioEnvironment(ctx, { redisUrl: proxy.url(ctx.infra.redisUrl) });
-    const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
-    try {
-      ctx.say(`bid-service pid ${service.pid}; Redis through the fault proxy on port ${proxy.port}`);
-      const readiness = sampleReadiness(service.url);
-      const load = itemLoad(service.url, { workers: 2, maxRequests: 10_000, title: 'chaos chair', startPriceCents: 100 });
-      await sleep(1_000);
-      ctx.say('cut: Redis connections reset, new ones refused');
-      proxy.refuse(true);
-      proxy.cutAll();
-      await sleep(1_000);
-      // Bounded, so a /readyz that hangs on the dead connection is observed as no answer.
-      const during: RedisCutObserved['during'] = await fetch(`${service.url}/readyz`, { signal: AbortSignal.timeout(DURING_TIMEOUT_MS) }).then(
-        async (r) => {
-          const body = (await r.json().catch(() => ({}))) as { status?: string; dependencies?: Record<string, { status?: string }> };
-          return { code: r.status, status: body.status, redis: body.dependencies?.redis?.status, postgres: body.dependencies?.postgres?.status };
-        },
-        () => ({ code: 0 }),
-      );
-      await sleep(1_000);
-      proxy.refuse(false);
-      ctx.say('restored');
-      await waitUntilReady(service.url);
-      const result = await load.stop();
-      const ready = await readiness.stop();
-      const inDb = await itemsInDatabase(database.url, result.acknowledged, '100');
+    const env = await ctx.instance();
+    const proxy = await env.faultProxy(ctx.infra.redisUrl);
+    const { database } = env;
+    const service = await env.service('bid-service.ts', { config: { ...env.config, redisUrl: proxy.url(ctx.infra.redisUrl) } });
+    ctx.say(`bid-service pid ${service.pid}; Redis through the fault proxy on port ${proxy.port}`);
+    const readiness = env.own(sampleReadiness(service.url), (r) => r.stop(), 'readiness sampler');
+    const load = env.own(itemLoad(service.url, { workers: 2, maxRequests: 10_000, title: 'chaos chair', startPriceCents: 100 }), (l) => l.stop(), 'item load');
+    await sleep(1_000);
+    ctx.say('cut: Redis connections reset, new ones refused');
+    proxy.refuse(true);
+    proxy.cutAll();
+    await sleep(1_000);
+    // Bounded, so a /readyz that hangs on the dead connection is observed as no answer.
+    const during: RedisCutObserved['during'] = await fetch(`${service.url}/readyz`, { signal: AbortSignal.timeout(DURING_TIMEOUT_MS) }).then(
+      async (r) => {
+        const body = (await r.json().catch(() => ({}))) as { status?: string; dependencies?: Record<string, { status?: string }> };
+        return { code: r.status, status: body.status, redis: body.dependencies?.redis?.status, postgres: body.dependencies?.postgres?.status };
+      },
+      () => ({ code: 0 }),
+    );
+    await sleep(1_000);
+    proxy.refuse(false);
+    ctx.say('restored');
+    await waitUntilReady(service.url);
+    const result = await load.stop();
+    const ready = await readiness.stop();
+    const inDb = await itemsInDatabase(database.url, result.acknowledged, '100');
       const restarts = service.events('listening').length - 1;
-      const verdict = redisCutVerdict({ sent: result.sent, acknowledged: result.acknowledged.length, failed: result.failed, inDb, during, wentRed: ready.wentRed, redSeconds: ready.redSeconds, restarts });
-      return {
-        ...verdict,
-        facts: { sent: result.sent, acknowledged: result.acknowledged.length, failed: result.failed, inDb, lost: result.acknowledged.length - inDb, duringCode: during.code, duringStatus: during.status ?? 'no answer', duringRedis: during.redis ?? 'not reported', duringPostgres: during.postgres ?? 'not reported', wentRed: ready.wentRed, redSeconds: ready.redSeconds, restarts },
-      };
-    } finally {
-      await service.stop('SIGTERM');
-      await proxy.close();
-      await cleanup();
-    }
+    const verdict = redisCutVerdict({ sent: result.sent, acknowledged: result.acknowledged.length, failed: result.failed, inDb, during, wentRed: ready.wentRed, redSeconds: ready.redSeconds, restarts });
+    return {
+      ...verdict,
+      facts: { sent: result.sent, acknowledged: result.acknowledged.length, failed: result.failed, inDb, lost: result.acknowledged.length - inDb, duringCode: during.code, duringStatus: during.status ?? 'no answer', duringRedis: during.redis ?? 'not reported', duringPostgres: during.postgres ?? 'not reported', wentRed: ready.wentRed, redSeconds: ready.redSeconds, restarts },
+    };
   },
 };

@@ -3,7 +3,6 @@
 // beside them, before and after VACUUM, and after the retention job deleted them.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { scenarioEnvironment } from '#shared/chaos.ts';
 import { barsAgainstCeiling, fmt, type BenchContext } from '#shared/bench-stats.ts';
 import { createDb } from '#shared/db.ts';
 import { createLogger } from '#shared/logger.ts';
@@ -19,7 +18,7 @@ export const benchmark = {
   summary: `Pages one relay claim reads with ${fmt(PENDING)} pending rows, beside 0 and then ${fmt(SIZES.full.published)} published ones (before and after VACUUM).`,
   async run(ctx: BenchContext) {
     const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
-    const { database, cleanup } = await scenarioEnvironment(ctx, { logLevel: 'silent' });
+    const { database } = await ctx.instance({ logLevel: 'silent' });
     const db = createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }) });
     const { claimBatch } = (await import(pathToFileURL(join(ctx.tree, 'src/outbox/claim-batch.ts')).href)) as typeof import('#app/outbox/claim-batch.ts');
     try {
@@ -56,7 +55,6 @@ export const benchmark = {
       };
     } finally {
       await db.end();
-      await cleanup();
     }
   },
 };

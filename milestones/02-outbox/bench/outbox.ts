@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import amqp from 'amqplib';
-import { openItems, scenarioEnvironment, sleep } from '#shared/chaos.ts';
+import { openItems } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
 import { createDb } from '#shared/db.ts';
 import { BID_PLACED, bidPlacedFromProto, bidPlacedToProto } from '#shared/events/bid-placed.ts';
 import { barsAgainstCeiling, fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
@@ -32,7 +33,7 @@ export const benchmark = {
   summary: `Relay throughput draining ${fmt(SIZES.full.drainEvents)} queued events vs raw confirmed publishes, and end-to-end lag at ${SIZES.full.steadyRate} bids/s.`,
   async run(ctx: BenchContext): Promise<BenchResult> {
     const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
-    const { database, exchange, config, cleanup } = await scenarioEnvironment(ctx, { logLevel: 'silent' });
+    const { database, exchange, config } = await ctx.instance({ logLevel: 'silent' });
     const connection = await amqp.connect(ctx.infra.amqpUrl);
     const channel = await connection.createConfirmChannel();
     await channel.assertExchange(exchange, 'topic', { durable: true });
@@ -152,7 +153,6 @@ export const benchmark = {
       await db.end();
       await channel.deleteExchange(exchange).catch(() => undefined);
       await connection.close().catch(() => undefined);
-      await cleanup();
     }
   },
 };

@@ -1,39 +1,37 @@
 // The lesson's question, side by side: bid-service dies right after a bid commits, once with
 // the naive dual write, once with the outbox. What reaches the consumers?
-import { deliveryVerdict, openItems, placeBidsOverHttp, scenarioEnvironment, settle, type ChaosContext, type ChaosScenario } from '#shared/chaos.ts';
-import { collectEvents } from '#shared/test/event-collector.ts';
-import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import { placeBidsOverHttp } from '#shared/http-load.ts';
+import { deliveryVerdict, openItems } from '#shared/scenario-data.ts';
+import { settle } from '#shared/scenario-observers.ts';
+import { type ChaosContext, type ChaosScenario } from '#shared/scenario.ts';
+import type { ServiceProcess } from '#shared/test/service-process.ts';
 
 const BIDS = 100;
 
 async function run(ctx: ChaosContext, mode: 'dual-write' | 'outbox') {
-  const { database, exchange, config, cleanup } = await scenarioEnvironment(ctx, { bidWriteMode: mode });
-  const collector = await collectEvents({ amqpUrl: ctx.infra.amqpUrl, exchange });
-  const worker = await startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config: { ...config, outbox: { ...config.outbox, pollMs: 100 } } });
-  let service: ServiceProcess = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config: { ...config, failpoints: `bid.after-commit=crash@${BIDS / 4}` } });
+  const env = await ctx.instance({ bidWriteMode: mode });
+  const { database, config } = env;
+  const collector = await env.collectEvents();
+  await env.service('bid-worker.ts', { config: { ...config, outbox: { ...config.outbox, pollMs: 100 } } });
+  let service: ServiceProcess = await env.service('bid-service.ts', { config: { ...config, failpoints: `bid.after-commit=crash@${BIDS / 4}` } });
   let crashes = 0;
-  try {
-    const items = await openItems(database.url, 5);
-    const load = await placeBidsOverHttp({
-      serviceUrl: () => service.url,
-      items,
-      count: BIDS,
-      onFailure: async () => {
-        // The crash: the bidder got no answer. Start a fresh service, as an orchestrator would.
-        if ((await Promise.race([service.exited.then(() => true), new Promise((r) => setTimeout(r, 1_000, false))])) === false) return;
-        crashes++;
-        service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
-      },
-    });
-    await settle(() => collector.messages.length, { atLeast: load.acknowledged.length });
-    const verdict = await deliveryVerdict(database.url, collector.messages);
-    return { mode, crashes, acknowledged: load.acknowledged.length, ...verdict };
-  } finally {
-    await service.stop('SIGTERM');
-    await worker.stop('SIGTERM');
-    await collector.close();
-    await cleanup();
-  }
+  const items = await openItems(database.url, 5);
+  const load = await placeBidsOverHttp({
+    serviceUrl: () => service.url,
+    items,
+    count: BIDS,
+    onFailure: async () => {
+      // The crash: the bidder got no answer. Start a fresh service, as an orchestrator would.
+      if ((await Promise.race([service.exited.then(() => true), new Promise((r) => setTimeout(r, 1_000, false))])) === false) return;
+      crashes++;
+      service = await env.service('bid-service.ts');
+    },
+  });
+  await settle(() => collector.messages.length, { atLeast: load.acknowledged.length });
+  const verdict = await deliveryVerdict(database.url, collector.messages);
+  // The second mode runs on a quiet machine: this one's processes and names go now, not when the scenario ends.
+  await env.release();
+  return { mode, crashes, acknowledged: load.acknowledged.length, ...verdict };
 }
 
 export const scenario: ChaosScenario = {

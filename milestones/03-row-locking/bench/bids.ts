@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fileURLToPath } from 'node:url';
-import { bidInvariantViolations, openItems, scenarioEnvironment } from '#shared/chaos.ts';
+import { bidInvariantViolations } from '../lib/bid-invariants.ts';
+import { openItems } from '#shared/scenario-data.ts';
 import { bidderColumn } from '#shared/bidder-column.ts';
 import { createDb } from '#shared/db.ts';
 import { barsAgainstCeiling, fmt, percentile, type Bar, type BenchContext } from '#shared/bench-stats.ts';
@@ -28,7 +29,7 @@ export const benchmark = {
   summary: `Bids/s and latency of placeBid and placeBidOptimistic on one hot item and over ${fmt(SIZES.full.spreadItems)} items, ${SIZES.full.clients} clients, next to pgbench running the same transaction.`,
   async run(ctx: BenchContext) {
     const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
-    const { database, config: base, cleanup } = await scenarioEnvironment(ctx);
+    const { database, config: base } = await ctx.instance();
     const config = { ...base, bidding: { ...base.bidding, minIncrementCents: 1n } };
     const db = createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }), max: size.clients });
     const load = async (file: string) => (await import(pathToFileURL(join(ctx.tree, 'src/bidding', file)).href)) as Record<string, Place>;
@@ -103,7 +104,6 @@ export const benchmark = {
       };
     } finally {
       await db.end();
-      await cleanup();
     }
   },
 };

@@ -10,11 +10,11 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
-import { bidInvariantViolations, openItems, scenarioEnvironment } from '#shared/chaos.ts';
+import { openItems } from '#shared/scenario-data.ts';
+import { bidInvariantViolations } from '../lib/bid-invariants.ts';
 import { bidderColumn } from '#shared/bidder-column.ts';
 import { createDb } from '#shared/db.ts';
 import { createLogger } from '#shared/logger.ts';
-import { startServiceProcess } from '#shared/test/service-process.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = {
@@ -114,7 +114,24 @@ async function stampede(options: { url: string; itemId: string; clients: number;
 
 /** pgbench on one item: transactions/s (each one an answer, accepted or refused) and accepted bids/s. */
 function pgbenchHotItem(databaseUrl: string, clients: number, seconds: number, bidder: string) {
-  const args = ['-n', '-c', String(clients), '-j', '2', '-T', String(seconds), '-D', 'nitems=1', '-D', `bidder=${bidder}`, '-D', `bidder_type=${bidder === 'user_id' ? 'uuid' : 'text'}`, '-f', script, databaseUrl];
+  const args = [
+    '-n',
+    '-c',
+    String(clients),
+    '-j',
+    '2',
+    '-T',
+    String(seconds),
+    '-D',
+    'nitems=1',
+    '-D',
+    `bidder=${bidder}`,
+    '-D',
+    `bidder_type=${bidder === 'user_id' ? 'uuid' : 'text'}`,
+    '-f',
+    script,
+    databaseUrl,
+  ];
   const run = spawnSync('pgbench', args, { encoding: 'utf8' });
   // A run too short for one transaction to finish (a smoke run on a loaded machine) prints no tps: that is 0, not a failure.
   const none = /number of transactions actually processed: 0\n/.test(run.stdout);
@@ -137,7 +154,14 @@ function overTime(answers: Answer[], clients: number) {
   }
   return [...windows.values()].map((w) => {
     const sorted = w.ms.sort((a, b) => a - b);
-    return { clients, t: w.t, outcome: w.outcome, answers: sorted.length, p50_ms: +percentile(sorted, 50).toFixed(2), p99_ms: +percentile(sorted, 99).toFixed(2) };
+    return {
+      clients,
+      t: w.t,
+      outcome: w.outcome,
+      answers: sorted.length,
+      p50_ms: +percentile(sorted, 50).toFixed(2),
+      p99_ms: +percentile(sorted, 99).toFixed(2),
+    };
   });
 }
 
@@ -147,81 +171,118 @@ export const benchmark = {
   summary: `${SIZES.full.many} clients bid on one item through bid-service over HTTP, most bids too low on arrival; next to pgbench's hot-item ceiling at ${SIZES.full.few} and ${SIZES.full.many} clients, and the same load from ${SIZES.full.few} clients.`,
   async run(ctx: BenchContext) {
     const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
-    const { database, config, cleanup } = await scenarioEnvironment(ctx);
-    const db = createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }), max: 1 });
-    const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
-    try {
-      const [pgItem, fewItem, manyItem] = await openItems(database.url, 3);
-      await db.query('CREATE TABLE bench_items (n int PRIMARY KEY, id uuid NOT NULL)');
-      await db.query('INSERT INTO bench_items VALUES (1, $1)', [pgItem]);
-      await db.query('CREATE SEQUENCE bench_amounts START 1000000000');
-      const bidder = await bidderColumn(db);
-      // pgbench's many clients are each a server connection: as many as the server has to spare, up to `many`.
-      const { rows } = await db.query<{ max: number; used: number }>(`SELECT current_setting('max_connections')::int AS max, (SELECT count(*) FROM pg_stat_activity)::int AS used`);
-      const pgMany = Math.max(size.few, Math.min(size.many, rows[0]!.max - rows[0]!.used - SPARE_CONNECTIONS));
-      ctx.say(`pgbench, hot item: ${size.few} clients, ${size.seconds} s`);
-      const pgFew = pgbenchHotItem(database.url, size.few, size.seconds, bidder);
-      ctx.say(`pgbench, hot item: ${pgMany} clients, ${size.seconds} s${pgMany < size.many ? ` (the server allows ${rows[0]!.max} connections, ${rows[0]!.used} in use)` : ''}`);
-      const pgLots = pgbenchHotItem(database.url, pgMany, size.seconds, bidder);
+    // Released when the benchmark ends, however it ends: the instance, the pool, bid-service.
+    const env = await ctx.instance();
+    const { database, config } = env;
+    const db = env.own(createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }), max: 1 }), (d) => d.end(), 'pool');
+    const service = await env.service('bid-service.ts');
+    const [pgItem, fewItem, manyItem] = await openItems(database.url, 3);
+    await db.query('CREATE TABLE bench_items (n int PRIMARY KEY, id uuid NOT NULL)');
+    await db.query('INSERT INTO bench_items VALUES (1, $1)', [pgItem]);
+    await db.query('CREATE SEQUENCE bench_amounts START 1000000000');
+    const bidder = await bidderColumn(db);
+    // pgbench's many clients are each a server connection: as many as the server has to spare, up to `many`.
+    const { rows } = await db.query<{ max: number; used: number }>(
+      `SELECT current_setting('max_connections')::int AS max, (SELECT count(*) FROM pg_stat_activity)::int AS used`,
+    );
+    const pgMany = Math.max(size.few, Math.min(size.many, rows[0]!.max - rows[0]!.used - SPARE_CONNECTIONS));
+    ctx.say(`pgbench, hot item: ${size.few} clients, ${size.seconds} s`);
+    const pgFew = pgbenchHotItem(database.url, size.few, size.seconds, bidder);
+    ctx.say(
+      `pgbench, hot item: ${pgMany} clients, ${size.seconds} s${pgMany < size.many ? ` (the server allows ${rows[0]!.max} connections, ${rows[0]!.used} in use)` : ''}`,
+    );
+    const pgLots = pgbenchHotItem(database.url, pgMany, size.seconds, bidder);
 
-      const increment = config.bidding.minIncrementCents;
-      ctx.say(`bid-service over HTTP, one item: ${size.few} clients, ${size.seconds} s`);
-      const few = await stampede({ url: service.url, itemId: fewItem!, clients: size.few, seconds: size.seconds, warmupSeconds: size.warmupSeconds, incrementCents: increment });
-      ctx.say(`bid-service over HTTP, one item: ${size.many} clients, ${size.seconds} s`);
-      const many = await stampede({ url: service.url, itemId: manyItem!, clients: size.many, seconds: size.seconds, warmupSeconds: size.warmupSeconds, incrementCents: increment });
-      const violations = {
-        few: await bidInvariantViolations(database.url, fewItem!, increment),
-        many: await bidInvariantViolations(database.url, manyItem!, increment),
-      };
-      for (const v of [...violations.few, ...violations.many].slice(0, 5)) ctx.say(`violation: ${v}`);
-      for (const [run, r] of [['8 clients', few], [`${size.many} clients`, many]] as const) for (const [what, n] of [...r.errors].slice(0, 3)) ctx.say(`${run}: ${n} answers failed: ${what.slice(0, 160)}`);
+    const increment = config.bidding.minIncrementCents;
+    ctx.say(`bid-service over HTTP, one item: ${size.few} clients, ${size.seconds} s`);
+    const few = await stampede({
+      url: service.url,
+      itemId: fewItem!,
+      clients: size.few,
+      seconds: size.seconds,
+      warmupSeconds: size.warmupSeconds,
+      incrementCents: increment,
+    });
+    ctx.say(`bid-service over HTTP, one item: ${size.many} clients, ${size.seconds} s`);
+    const many = await stampede({
+      url: service.url,
+      itemId: manyItem!,
+      clients: size.many,
+      seconds: size.seconds,
+      warmupSeconds: size.warmupSeconds,
+      incrementCents: increment,
+    });
+    const violations = {
+      few: await bidInvariantViolations(database.url, fewItem!, increment),
+      many: await bidInvariantViolations(database.url, manyItem!, increment),
+    };
+    for (const v of [...violations.few, ...violations.many].slice(0, 5)) ctx.say(`violation: ${v}`);
+    for (const [run, r] of [
+      ['8 clients', few],
+      [`${size.many} clients`, many],
+    ] as const)
+      for (const [what, n] of [...r.errors].slice(0, 3)) ctx.say(`${run}: ${n} answers failed: ${what.slice(0, 160)}`);
 
-      const targets: Array<[string, boolean, string]> = [
-        [`${size.many} clients: answers/s ≥ ${TARGET.answersVsPgbench8}× pgbench at ${size.few} clients (${fmt(pgFew.tps * TARGET.answersVsPgbench8)})`, many.answersPerSecond >= TARGET.answersVsPgbench8 * pgFew.tps, fmt(many.answersPerSecond)],
-        [`${size.many} clients: too-low p99 < ${TARGET.tooLowP99Ms} ms`, percentile(many.tooLow, 99) < TARGET.tooLowP99Ms, `${percentile(many.tooLow, 99).toFixed(1)} ms`],
-        [`${size.many} clients: accepted p99 < ${TARGET.acceptedP99Ms} ms`, percentile(many.accepted, 99) < TARGET.acceptedP99Ms, `${percentile(many.accepted, 99).toFixed(1)} ms`],
-        [`${size.many} clients: failed 0`, many.failed === 0, fmt(many.failed)],
-        [`${size.many} clients: invariant violations 0`, violations.many.length === 0, String(violations.many.length)],
-        // No regression at few clients: the same latency targets, nothing failed, nothing broken.
-        [`${size.few} clients: accepted p99 < ${TARGET.acceptedP99Ms} ms, too-low p99 < ${TARGET.tooLowP99Ms} ms, failed 0, violations 0`, percentile(few.accepted, 99) < TARGET.acceptedP99Ms && !(percentile(few.tooLow, 99) >= TARGET.tooLowP99Ms) && few.failed === 0 && violations.few.length === 0, `${percentile(few.accepted, 99).toFixed(1)} ms · ${percentile(few.tooLow, 99).toFixed(1)} ms · ${few.failed} · ${violations.few.length}`],
-      ];
-      const row = (who: string, r: typeof many, v: string[]) =>
-        `| ${who} | ${fmt(r.answersPerSecond)} | ${fmt(r.acceptedPerSecond)} | ${r.tooLow.length ? ms(r.tooLow) : '–'} | ${r.accepted.length ? ms(r.accepted) : '–'} | ${fmt(r.busy)} | ${fmt(r.failed)} | ${v.length} |`;
-      return {
-        ok: targets.every(([, met]) => met),
-        table: [
-          '| one item, by | answers/s | accepted/s | too low | accepted | Busy | failed | invariant violations |',
-          '|---|---|---|---|---|---|---|---|',
-          `| pgbench, ${size.few} clients (ceiling) | ${fmt(pgFew.tps)} | – | – | avg ${pgFew.latency.toFixed(1)} ms | – | – | – |`,
-          `| pgbench, ${pgMany} clients | ${fmt(pgLots.tps)} | – | – | avg ${pgLots.latency.toFixed(1)} ms | – | – | – |`,
-          row(`bid-service over HTTP, ${size.few} clients`, few, violations.few),
-          row(`bid-service over HTTP, ${size.many} clients`, many, violations.many),
-          '',
-          `Each client pauses 0–${THINK_MAX_MS} ms (uniform) between an answer and its next bid; pgbench's clients do not pause. One bid-service (pool of 10 connections), pgbench and these clients on the same machine, ${size.seconds} s each. Load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs when it ended.`,
-          ...targets.map(([what, met, value]) => `${met ? 'met   ' : 'missed'}  ${what}: ${value}`),
-        ],
-        report: {
-          data: [...overTime(few.answers, size.few), ...overTime(many.answers, size.many)],
-          chart: {
-            $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-            title: `One hot item: p99 latency of each 250 ms of answers, by outcome`,
-            width: 560,
-            height: 220,
-            mark: { type: 'line', point: true },
-            encoding: {
-              x: { field: 't', type: 'quantitative', title: 'seconds into the run' },
-              y: { field: 'p99_ms', type: 'quantitative', title: 'p99 latency (ms)' },
-              color: { field: 'outcome', type: 'nominal', title: 'answer' },
-              row: { field: 'clients', type: 'ordinal', title: 'concurrent clients' },
-              tooltip: [{ field: 'answers' }, { field: 'p50_ms' }, { field: 'p99_ms' }],
-            },
+    const targets: Array<[string, boolean, string]> = [
+      [
+        `${size.many} clients: answers/s ≥ ${TARGET.answersVsPgbench8}× pgbench at ${size.few} clients (${fmt(pgFew.tps * TARGET.answersVsPgbench8)})`,
+        many.answersPerSecond >= TARGET.answersVsPgbench8 * pgFew.tps,
+        fmt(many.answersPerSecond),
+      ],
+      [
+        `${size.many} clients: too-low p99 < ${TARGET.tooLowP99Ms} ms`,
+        percentile(many.tooLow, 99) < TARGET.tooLowP99Ms,
+        `${percentile(many.tooLow, 99).toFixed(1)} ms`,
+      ],
+      [
+        `${size.many} clients: accepted p99 < ${TARGET.acceptedP99Ms} ms`,
+        percentile(many.accepted, 99) < TARGET.acceptedP99Ms,
+        `${percentile(many.accepted, 99).toFixed(1)} ms`,
+      ],
+      [`${size.many} clients: failed 0`, many.failed === 0, fmt(many.failed)],
+      [`${size.many} clients: invariant violations 0`, violations.many.length === 0, String(violations.many.length)],
+      // No regression at few clients: the same latency targets, nothing failed, nothing broken.
+      [
+        `${size.few} clients: accepted p99 < ${TARGET.acceptedP99Ms} ms, too-low p99 < ${TARGET.tooLowP99Ms} ms, failed 0, violations 0`,
+        percentile(few.accepted, 99) < TARGET.acceptedP99Ms &&
+          !(percentile(few.tooLow, 99) >= TARGET.tooLowP99Ms) &&
+          few.failed === 0 &&
+          violations.few.length === 0,
+        `${percentile(few.accepted, 99).toFixed(1)} ms · ${percentile(few.tooLow, 99).toFixed(1)} ms · ${few.failed} · ${violations.few.length}`,
+      ],
+    ];
+    const row = (who: string, r: typeof many, v: string[]) =>
+      `| ${who} | ${fmt(r.answersPerSecond)} | ${fmt(r.acceptedPerSecond)} | ${r.tooLow.length ? ms(r.tooLow) : '–'} | ${r.accepted.length ? ms(r.accepted) : '–'} | ${fmt(r.busy)} | ${fmt(r.failed)} | ${v.length} |`;
+    return {
+      ok: targets.every(([, met]) => met),
+      table: [
+        '| one item, by | answers/s | accepted/s | too low | accepted | Busy | failed | invariant violations |',
+        '|---|---|---|---|---|---|---|---|',
+        `| pgbench, ${size.few} clients (ceiling) | ${fmt(pgFew.tps)} | – | – | avg ${pgFew.latency.toFixed(1)} ms | – | – | – |`,
+        `| pgbench, ${pgMany} clients | ${fmt(pgLots.tps)} | – | – | avg ${pgLots.latency.toFixed(1)} ms | – | – | – |`,
+        row(`bid-service over HTTP, ${size.few} clients`, few, violations.few),
+        row(`bid-service over HTTP, ${size.many} clients`, many, violations.many),
+        '',
+        `Each client pauses 0–${THINK_MAX_MS} ms (uniform) between an answer and its next bid; pgbench's clients do not pause. One bid-service (pool of 10 connections), pgbench and these clients on the same machine, ${size.seconds} s each. Load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs when it ended.`,
+        ...targets.map(([what, met, value]) => `${met ? 'met   ' : 'missed'}  ${what}: ${value}`),
+      ],
+      report: {
+        data: [...overTime(few.answers, size.few), ...overTime(many.answers, size.many)],
+        chart: {
+          $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+          title: `One hot item: p99 latency of each 250 ms of answers, by outcome`,
+          width: 560,
+          height: 220,
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 't', type: 'quantitative', title: 'seconds into the run' },
+            y: { field: 'p99_ms', type: 'quantitative', title: 'p99 latency (ms)' },
+            color: { field: 'outcome', type: 'nominal', title: 'answer' },
+            row: { field: 'clients', type: 'ordinal', title: 'concurrent clients' },
+            tooltip: [{ field: 'answers' }, { field: 'p50_ms' }, { field: 'p99_ms' }],
           },
         },
-      };
-    } finally {
-      await service.stop('SIGTERM');
-      await db.end();
-      await cleanup();
-    }
+      },
+    };
   },
 };

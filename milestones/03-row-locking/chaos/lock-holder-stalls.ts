@@ -6,9 +6,12 @@
 // lock (item-admission.ts), the rest wait in the process, and the other item's bid still gets
 // a connection at once (question 3 of the lesson).
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { bidInvariantViolations, openItems, postBid, scenarioEnvironment, sleep, type ChaosScenario } from '#shared/chaos.ts';
-import { startServiceProcess } from '#shared/test/service-process.ts';
+import type pg from 'pg';
+import { bidInvariantViolations } from '../lib/bid-invariants.ts';
+import { postBid } from '#shared/http-load.ts';
+import { openItems } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 
 const LOCK_TIMEOUT_MS = 300;
 /** createDb's pool size (shared/db.ts): the connections one bid-service has for bids. */
@@ -44,91 +47,74 @@ export const scenario: ChaosScenario = {
   milestone: 3,
   summary: `Holds the item's row lock for 3 s while bids arrive; with lock_timeout ${LOCK_TIMEOUT_MS} ms each must fail fast with Busy, ${BURST} at once must not take the pool from a bid on another item, and all succeed after the lock is released. Then the same stall without lock_timeout: only ${ADMITTED_PER_ITEM} connections may wait for the lock, and the other item's bid must still be answered while it is held.`,
   async run(ctx) {
-    const { database, config, cleanup } = await scenarioEnvironment(ctx, {});
-    const service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config: { ...config, bidding: { ...config.bidding, lockTimeoutMs: LOCK_TIMEOUT_MS } } });
-    const holder = new pg.Client({ connectionString: database.url });
-    await holder.connect();
-    try {
-      const [itemId] = await openItems(database.url, 1);
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [itemId]);
-      ctx.say('a session holds the item row lock');
-      const during: Array<{ status: number; code?: string; ms: number }> = [];
-      const stallEnds = Date.now() + 3_000;
-      let amount = 1_000;
-      while (Date.now() < stallEnds - 500) {
-        const started = performance.now();
-        const answer = await postBid(service.url, itemId!, { userId: randomUUID(), amountCents: String((amount += 1_000)) });
-        during.push({ ...answer, ms: performance.now() - started });
-      }
-      await sleep(Math.max(0, stallEnds - Date.now()));
-      // Still holding the lock: more bids at once than the pool has connections, then one on another item.
-      const [otherItem] = await openItems(database.url, 1);
-      const bounded = burst(service.url, itemId!, otherItem!, (amount += 1_000));
-      amount += 1_000 * BURST;
-      const sentOther = performance.now();
-      const other = await bounded.onOther();
-      const stillHeld = performance.now();
-      const burstAnswers = await Promise.all(bounded.onStalled);
-      await holder.query('ROLLBACK');
-      ctx.say('the lock is released');
-      const after: Array<{ status: number; code?: string }> = [];
-      for (let i = 0; i < 10; i++) after.push(await postBid(service.url, itemId!, { userId: randomUUID(), amountCents: String((amount += 1_000)) }));
-      const busy = during.filter((a) => a.code === 'unavailable').length;
-      const slowest = Math.max(...during.map((a) => a.ms));
-      const acceptedAfter = after.filter((a) => a.status === 201).length;
-      const burstBusy = burstAnswers.filter((a) => a.code === 'unavailable').length;
-      const otherBeforeRelease = other.status === 201 && other.at <= stillHeld;
-      const violations = await bidInvariantViolations(database.url, itemId!, config.bidding.minIncrementCents);
-      await service.stop('SIGTERM');
+    const env = await ctx.instance();
+    const { database, config } = env;
+    const service = await env.service('bid-service.ts', { config: { ...config, bidding: { ...config.bidding, lockTimeoutMs: LOCK_TIMEOUT_MS } } });
+    const holder = await env.pgClient();
+    const [itemId] = await openItems(database.url, 1);
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [itemId]);
+    ctx.say('a session holds the item row lock');
+    const during: Array<{ status: number; code?: string; ms: number }> = [];
+    const stallEnds = Date.now() + 3_000;
+    let amount = 1_000;
+    while (Date.now() < stallEnds - 500) {
+      const started = performance.now();
+      const answer = await postBid(service.url, itemId!, { userId: randomUUID(), amountCents: String((amount += 1_000)) });
+      during.push({ ...answer, ms: performance.now() - started });
+    }
+    await sleep(Math.max(0, stallEnds - Date.now()));
+    // Still holding the lock: more bids at once than the pool has connections, then one on another item.
+    const [otherItem] = await openItems(database.url, 1);
+    const bounded = burst(service.url, itemId!, otherItem!, (amount += 1_000));
+    amount += 1_000 * BURST;
+    const sentOther = performance.now();
+    const other = await bounded.onOther();
+    const stillHeld = performance.now();
+    const burstAnswers = await Promise.all(bounded.onStalled);
+    await holder.query('ROLLBACK');
+    ctx.say('the lock is released');
+    const after: Array<{ status: number; code?: string }> = [];
+    for (let i = 0; i < 10; i++) after.push(await postBid(service.url, itemId!, { userId: randomUUID(), amountCents: String((amount += 1_000)) }));
+    const busy = during.filter((a) => a.code === 'unavailable').length;
+    const slowest = Math.max(...during.map((a) => a.ms));
+    const acceptedAfter = after.filter((a) => a.status === 201).length;
+    const burstBusy = burstAnswers.filter((a) => a.code === 'unavailable').length;
+    const otherBeforeRelease = other.status === 201 && other.at <= stillHeld;
+    const violations = await bidInvariantViolations(database.url, itemId!, config.bidding.minIncrementCents);
+    await service.stop('SIGTERM');
 
       // The same stall without a lock_timeout: admission keeps all but two connections out of the wait.
-      const unbounded = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config: { ...config, bidding: { ...config.bidding, lockTimeoutMs: UNBOUNDED_MS, statementTimeoutMs: UNBOUNDED_MS } } });
-      const [stalledItem, otherItem2] = await openItems(database.url, 2);
-      const holder2 = new pg.Client({ connectionString: database.url });
-      await holder2.connect();
-      // Its own session: inside the holder's transaction, pg_stat_activity would be the snapshot of its first read.
-      const observer = new pg.Client({ connectionString: database.url });
-      await observer.connect();
-      let waiting = 0;
-      let other2: Answer & { at: number };
-      let released = 0;
-      let sentOther2 = 0;
-      try {
-        await holder2.query('BEGIN');
-        await holder2.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [stalledItem]);
-        const queued = burst(unbounded.url, stalledItem!, otherItem2!, 1_000);
-        // Polls (not an assertion): until a bid waits for the lock, or 10 s; then gives the rest time to pile up.
-        for (const giveUp = performance.now() + 10_000; (await lockWaiters(observer)) === 0 && performance.now() < giveUp; ) await sleep(50);
-        await sleep(500);
-        waiting = await lockWaiters(observer);
-        sentOther2 = performance.now();
-        const pending = queued.onOther();
-        // Held for another second: a bid on another item that needs no more than a free connection is answered within it.
-        await sleep(1_000);
-        released = performance.now();
-        await holder2.query('ROLLBACK');
-        other2 = await pending;
-        await Promise.all(queued.onStalled);
-      } finally {
-        await holder2.end().catch(() => undefined);
-        await observer.end().catch(() => undefined);
-        await unbounded.stop('SIGTERM');
-      }
+    const unbounded = await env.service('bid-service.ts', { config: { ...config, bidding: { ...config.bidding, lockTimeoutMs: UNBOUNDED_MS, statementTimeoutMs: UNBOUNDED_MS } } });
+    const [stalledItem, otherItem2] = await openItems(database.url, 2);
+    const holder2 = await env.pgClient();
+    // Its own session: inside the holder's transaction, pg_stat_activity would be the snapshot of its first read.
+    const observer = await env.pgClient();
+    let waiting = 0;
+    await holder2.query('BEGIN');
+    await holder2.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [stalledItem]);
+    const queued = burst(unbounded.url, stalledItem!, otherItem2!, 1_000);
+    // Polls (not an assertion): until a bid waits for the lock, or 10 s; then gives the rest time to pile up.
+    for (const giveUp = performance.now() + 10_000; (await lockWaiters(observer)) === 0 && performance.now() < giveUp; ) await sleep(50);
+    await sleep(500);
+    waiting = await lockWaiters(observer);
+    const sentOther2 = performance.now();
+    const pending = queued.onOther();
+    // Held for another second: a bid on another item that needs no more than a free connection is answered within it.
+    await sleep(1_000);
+    const released = performance.now();
+    await holder2.query('ROLLBACK');
+    const other2 = await pending;
+    await Promise.all(queued.onStalled);
       const otherBeforeRelease2 = other2.status === 201 && other2.at < released;
-      return {
+    return {
         ok: during.length > 0 && busy === during.length && acceptedAfter === after.length && violations.length === 0 && burstBusy === BURST && otherBeforeRelease && waiting <= ADMITTED_PER_ITEM && otherBeforeRelease2,
-        line:
-          `during the stall: ${during.length} bids · busy ${busy} · slowest answer ${(slowest / 1000).toFixed(2)} s (lock_timeout ${(LOCK_TIMEOUT_MS / 1000).toFixed(1)} s) · ` +
-          `${BURST} bids at once (pool ${POOL_CONNECTIONS}): busy ${burstBusy}, a bid on another item ${other.status}${otherBeforeRelease ? ' while the lock was held' : ' only after the release'} (${((other.at - sentOther) / 1000).toFixed(2)} s) · ` +
-          `after release: ${after.length} bids · accepted ${acceptedAfter} · invariant violations ${violations.length} · ` +
+      line:
+        `during the stall: ${during.length} bids · busy ${busy} · slowest answer ${(slowest / 1000).toFixed(2)} s (lock_timeout ${(LOCK_TIMEOUT_MS / 1000).toFixed(1)} s) · ` +
+        `${BURST} bids at once (pool ${POOL_CONNECTIONS}): busy ${burstBusy}, a bid on another item ${other.status}${otherBeforeRelease ? ' while the lock was held' : ' only after the release'} (${((other.at - sentOther) / 1000).toFixed(2)} s) · ` +
+        `after release: ${after.length} bids · accepted ${acceptedAfter} · invariant violations ${violations.length} · ` +
           `without lock_timeout: ${waiting} of ${POOL_CONNECTIONS} connections waiting for the lock (${BURST} bids sent), the bid on another item ${other2.status} ${otherBeforeRelease2 ? 'while the lock was held' : 'only after the release'} (${((other2.at - sentOther2) / 1000).toFixed(2)} s)`,
         facts: { during: during.length, busy, slowestMs: Math.round(slowest), burstBusy, otherBeforeRelease, acceptedAfter, violations: violations.length, waitingConnections: waiting, otherBeforeRelease2 },
-      };
-    } finally {
-      await holder.end().catch(() => undefined);
-      await service.stop('SIGTERM');
-      await cleanup();
-    }
+    };
   },
 };

@@ -9,7 +9,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import amqp, { type Channel, type Options } from 'amqplib';
 import { createAmqp } from '#shared/amqp.ts';
 import { fmt, type BenchContext } from '#shared/bench-stats.ts';
-import { scenarioEnvironment } from '#shared/chaos.ts';
 import { createDb } from '#shared/db.ts';
 import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto } from '#shared/events/bid-placed.ts';
 import { createLogger, type Logger } from '#shared/logger.ts';
@@ -41,7 +40,7 @@ export const benchmark = {
   summary: `Messages/s of the stats consumer on a backlog of ${fmt(SIZES.full.messages)} BidPlaced (prefetch ${PREFETCH}, pool ${POOL}), a transaction per message and in batches, next to raw consume-and-ack and pgbench running its effect.`,
   async run(ctx: BenchContext) {
     const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
-    const { database, config: base, cleanup } = await scenarioEnvironment(ctx);
+    const { database, config: base } = await ctx.instance();
     const config = { ...base, consumer: { ...base.consumer, prefetch: PREFETCH } };
     const log = createLogger({ name: 'bench', level: 'silent' });
     const db = createDb({ url: database.url, log, max: POOL });
@@ -144,7 +143,6 @@ export const benchmark = {
       await channel.deleteExchange(config.amqp.exchange).catch(() => undefined);
       await connection.close().catch(() => undefined);
       await db.end();
-      await cleanup();
     }
   },
 };

@@ -2,21 +2,12 @@
 // orchestrator would. Whatever it had in hand (applied or not, acked or not) is redelivered;
 // user_stats and the Redis read model must still end exactly where bids and items say.
 import { randomUUID } from 'node:crypto';
-import {
-  bidUntilAuctionsEnd,
-  describeIdempotentStats,
-  idempotentStatsFacts,
-  duplicatesSkipped,
-  idempotentStatsHeld,
-  idempotentStatsLine,
-  itemsEndingSoon,
-  loggedTodo,
-  scenarioEnvironment,
-  sleep,
-  waitForIdempotentStats,
-  type ChaosScenario,
-} from '#shared/chaos.ts';
-import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
+import { bidUntilAuctionsEnd } from '#shared/http-load.ts';
+import { duplicatesSkipped, itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ServiceProcess } from '#shared/test/service-process.ts';
 
 const ITEMS = 20;
 const BIDDERS = 10;
@@ -29,9 +20,9 @@ export const scenario: ChaosScenario = {
   milestone: 4,
   summary: `${BIDDERS} bidders on ${ITEMS} auctions ending during the run; bid-worker is killed with SIGKILL ${KILLS} times while it consumes, and started again each time; user_stats and the read model must equal what bids and items say.`,
   async run(ctx) {
-    const env = await scenarioEnvironment(ctx, { closer: { batchSize: 10, pollMs: 100 } });
+    const env = await ctx.instance({ closer: { batchSize: 10, pollMs: 100 } });
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
-    const startWorker = () => startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config, extraEnv: { LOG_LEVEL: 'debug' } });
+    const startWorker = () => env.service('bid-worker.ts', { config, extraEnv: { LOG_LEVEL: 'debug' } });
     const workers: ServiceProcess[] = [];
     let service: ServiceProcess | undefined;
     let load: ReturnType<typeof bidUntilAuctionsEnd> | undefined;
@@ -41,53 +32,45 @@ export const scenario: ChaosScenario = {
         if (said) throw new Error(`${p === service ? 'bid-service' : 'bid-worker'} runs unwritten code (${said})`);
       }
     };
-    const abort = new AbortController();
-    try {
-      const [first, svc] = await Promise.all([startWorker(), startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config })]);
-      workers.push(first);
-      service = svc;
-      const items = await itemsEndingSoon(config.databaseUrl, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
-      const started = Date.now();
-      load = bidUntilAuctionsEnd({ serviceUrl: () => service!.url, items, bidders: Array.from({ length: BIDDERS }, () => randomUUID()), pauseMs: 60, timeoutMs: 15_000, signal: abort.signal });
-      let stopped: Awaited<typeof load> | undefined;
-      void load.then((r) => (stopped = r));
-      let kills = 0;
-      while (kills < KILLS) {
-        const worker = workers.at(-1)!;
-        // Mid-stream: once this worker has handled a few messages, at a random moment within about a second.
-        const deadline = Date.now() + 5_000;
-        while (handled(worker) < 5 && Date.now() < deadline && !stopped?.unimplemented) await sleep(50);
-        if (stopped?.unimplemented) throw new Error(`bid-service did not accept bids: ${stopped.unimplemented}`);
-        todo();
-        await sleep(200 + Math.random() * 800);
-        const inHand = handled(worker);
-        await worker.stop('SIGKILL');
-        kills++;
-        ctx.say(`kill -9 ${kills} at ${((Date.now() - started) / 1000).toFixed(1)} s, after ${inHand} messages handled by that worker; starting it again`);
-        workers.push(await startWorker());
-      }
-      const placed = await load;
-      if (placed.unimplemented) throw new Error(`bid-service did not accept bids: ${placed.unimplemented}`);
-      ctx.say(`load over: ${placed.accepted} bids accepted, ${placed.tooLow} too low, ${placed.ended} after the end, ${placed.failed} failed`);
-      const state = await waitForIdempotentStats(config, items, { timeoutMs: 30_000, check: todo });
-      describeIdempotentStats(state, ctx.say);
-      const skipped = duplicatesSkipped(workers);
-      return {
-        ok: idempotentStatsHeld(state) && kills === KILLS,
-        line: idempotentStatsLine(state, [`worker kills ${kills}`, `duplicates skipped: user-stats ${skipped['user-stats'] ?? 0}, read-model ${skipped['read-model'] ?? 0}`]),
-        facts: {
-          ...idempotentStatsFacts(state),
-          kills,
-          duplicatesSkippedStats: skipped['user-stats'] ?? 0,
-          duplicatesSkippedReadModel: skipped['read-model'] ?? 0,
-        },
-      };
-    } finally {
-      abort.abort();
-      await load?.catch(() => undefined);
-      await service?.stop('SIGTERM', 5_000);
-      await Promise.all(workers.map((w) => w.stop('SIGTERM', 5_000)));
-      await env.cleanup();
+    const abort = env.own(new AbortController(), (a) => a.abort(), 'bidders');
+    const [first, svc] = await Promise.all([startWorker(), env.service('bid-service.ts', { config })]);
+    workers.push(first);
+    service = svc;
+    const items = await itemsEndingSoon(config.databaseUrl, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
+    const started = Date.now();
+    load = bidUntilAuctionsEnd({ serviceUrl: () => service!.url, items, bidders: Array.from({ length: BIDDERS }, () => randomUUID()), pauseMs: 60, timeoutMs: 15_000, signal: abort.signal });
+    let stopped: Awaited<typeof load> | undefined;
+    void load.then((r) => (stopped = r));
+    let kills = 0;
+    while (kills < KILLS) {
+      const worker = workers.at(-1)!;
+      // Mid-stream: once this worker has handled a few messages, at a random moment within about a second.
+      const deadline = Date.now() + 5_000;
+      while (handled(worker) < 5 && Date.now() < deadline && !stopped?.unimplemented) await sleep(50);
+      if (stopped?.unimplemented) throw new Error(`bid-service did not accept bids: ${stopped.unimplemented}`);
+      todo();
+      await sleep(200 + Math.random() * 800);
+      const inHand = handled(worker);
+      await worker.stop('SIGKILL');
+      kills++;
+      ctx.say(`kill -9 ${kills} at ${((Date.now() - started) / 1000).toFixed(1)} s, after ${inHand} messages handled by that worker; starting it again`);
+      workers.push(await startWorker());
     }
+    const placed = await load;
+    if (placed.unimplemented) throw new Error(`bid-service did not accept bids: ${placed.unimplemented}`);
+    ctx.say(`load over: ${placed.accepted} bids accepted, ${placed.tooLow} too low, ${placed.ended} after the end, ${placed.failed} failed`);
+    const state = await waitForIdempotentStats(config, items, { timeoutMs: 30_000, check: todo });
+    describeIdempotentStats(state, ctx.say);
+    const skipped = duplicatesSkipped(workers);
+    return {
+      ok: idempotentStatsHeld(state) && kills === KILLS,
+      line: idempotentStatsLine(state, [`worker kills ${kills}`, `duplicates skipped: user-stats ${skipped['user-stats'] ?? 0}, read-model ${skipped['read-model'] ?? 0}`]),
+      facts: {
+        ...idempotentStatsFacts(state),
+        kills,
+        duplicatesSkippedStats: skipped['user-stats'] ?? 0,
+        duplicatesSkippedReadModel: skipped['read-model'] ?? 0,
+      },
+    };
   },
 };

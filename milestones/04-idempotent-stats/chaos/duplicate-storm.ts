@@ -4,23 +4,13 @@
 // restart crashes somewhere else; then one clean worker finishes. user_stats and the Redis
 // read model must end exactly where a query over bids and items says.
 import { randomUUID } from 'node:crypto';
-import {
-  bidUntilAuctionsEnd,
-  describeIdempotentStats,
-  idempotentStatsFacts,
-  duplicatesSkipped,
-  idempotentStatsHeld,
-  idempotentStatsLine,
-  isTodoLine,
-  itemsEndingSoon,
-  loggedTodo,
-  scenarioEnvironment,
-  sleep,
-  waitForIdempotentStats,
-  type ChaosScenario,
-} from '#shared/chaos.ts';
-import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
 import { coerceError } from '#shared/coerce-error.ts';
+import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
+import { bidUntilAuctionsEnd } from '#shared/http-load.ts';
+import { duplicatesSkipped, isTodoLine, itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ServiceProcess } from '#shared/test/service-process.ts';
 
 const ITEMS = 20;
 const BIDDERS = 10;
@@ -48,7 +38,7 @@ export const scenario: ChaosScenario = {
   milestone: 4,
   summary: `${BIDDERS} bidders on ${ITEMS} auctions ending during the run; bid-worker is crashed ${STORM.length} times, the relay after a publish and the consumers before an ack, then runs clean; user_stats and the read model must equal what bids and items say.`,
   async run(ctx) {
-    const env = await scenarioEnvironment(ctx, { closer: { batchSize: 10, pollMs: 100 } });
+    const env = await ctx.instance({ closer: { batchSize: 10, pollMs: 100 } });
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
     const workers: ServiceProcess[] = [];
     const crashes: string[] = [];
@@ -60,7 +50,7 @@ export const scenario: ChaosScenario = {
     const calm = new Promise<undefined>((resolve) => (calmDown = () => ((calmed = true), resolve(undefined))));
     const startWorker = async (failpoints: string): Promise<ServiceProcess | undefined> => {
       try {
-        const worker = await startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config: { ...config, failpoints }, extraEnv: { LOG_LEVEL: 'debug' } });
+        const worker = await env.service('bid-worker.ts', { config: { ...config, failpoints }, extraEnv: { LOG_LEVEL: 'debug' } });
         workers.push(worker);
         return worker;
       } catch (err) {
@@ -80,71 +70,68 @@ export const scenario: ChaosScenario = {
     };
     // The first failpointed worker starts next to bid-service, ready when the bids begin.
     let first: Promise<ServiceProcess | undefined> = Promise.resolve(undefined);
-    try {
-      first = startWorker(STORM[0]!);
-      first.catch(() => undefined); // awaited by the storm
-      service = await startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config });
-      const items = await itemsEndingSoon(env.database.url, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
-      const started = Date.now();
-      storm = (async () => {
-        for (const [i, failpoints] of STORM.entries()) {
-          if (i > 0 && (calmed || Date.now() - started > STORM_MS || workers.some(loggedTodo))) break;
-          const worker = await (i === 0 ? first : startWorker(failpoints));
-          if (!worker) {
-            ctx.say(`crash ${crashes.length} at ${crashes.at(-1)} (before it was up), ${((Date.now() - started) / 1000).toFixed(1)} s in`);
-            continue;
-          }
-          const unwritten = worker.waitForLog(isTodoLine, WORKER_CHANCE_MS).then(() => undefined, () => undefined);
-          const ended = await Promise.race([worker.exited, sleep(WORKER_CHANCE_MS).then(() => undefined), unwritten, calm]);
-          if (ended?.signal === 'SIGKILL') {
-            crashes.push(firedCrash(worker.otherOutput.join('\n')) ?? 'unknown');
-            ctx.say(`crash ${crashes.length} at ${crashes.at(-1)}, ${((Date.now() - started) / 1000).toFixed(1)} s in`);
-          } else if (loggedTodo(worker)) {
-            abort.abort(); // it will never converge: stop the bids too, the verdict says why
-            break;
-          } else {
-            ctx.say(`${failpoints}: not reached within ${WORKER_CHANCE_MS / 1000} s; next`);
-            await worker.stop('SIGTERM', 5_000);
-          }
-        }
-        if (calmed || workers.some(loggedTodo)) return;
-        clean = await startWorker('');
-        ctx.say(`a clean worker runs from ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      })();
-      storm.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-      const load = await bidUntilAuctionsEnd({ serviceUrl: () => service!.url, items, bidders: Array.from({ length: BIDDERS }, () => randomUUID()), pauseMs: 60, timeoutMs: 15_000, signal: abort.signal });
-      if (load.unimplemented) throw new Error(`bid-service did not accept bids: ${load.unimplemented}`);
-      ctx.say(`load over: ${load.accepted} bids accepted, ${load.tooLow} too low, ${load.ended} after the end, ${load.failed} failed`);
-      await storm;
-      todo();
-      if (!clean) throw new Error('no clean bid-worker could be started after the storm');
-      const state = await waitForIdempotentStats(config, items, { timeoutMs: 30_000, check: todo });
-      describeIdempotentStats(state, ctx.say);
-      const relayCrashes = crashes.filter((c) => c.startsWith('relay.')).length;
-      const skipped = duplicatesSkipped(workers);
-      return {
-        ok: idempotentStatsHeld(state) && crashes.length >= 1,
-        line: idempotentStatsLine(state, [
-          `worker crashes ${crashes.length} (relay after publish ${relayCrashes}, consumer before ack ${crashes.length - relayCrashes})`,
-          `duplicates skipped: user-stats ${skipped['user-stats'] ?? 0}, read-model ${skipped['read-model'] ?? 0}`,
-        ]),
-        facts: {
-          ...idempotentStatsFacts(state),
-          crashes: crashes.length,
-          relayCrashes,
-          duplicatesSkippedStats: skipped['user-stats'] ?? 0,
-          duplicatesSkippedReadModel: skipped['read-model'] ?? 0,
-        },
-      };
-    } finally {
-      abort.abort();
-      // The storm may still be starting a worker: let it finish (at once) before stopping them all.
+    first = startWorker(STORM[0]!);
+    first.catch(() => undefined); // awaited by the storm
+    service = await env.service('bid-service.ts', { config });
+    // Released first, whatever fails: the bids stop and the storm starts no more workers (one
+    // it is starting now finishes, at once); then the kit stops the processes.
+    env.own(abort, async (a) => {
+      a.abort();
       calmDown();
       await first.catch(() => undefined);
       await storm.catch(() => undefined);
-      await service?.stop('SIGTERM', 5_000);
-      await Promise.all(workers.map((w) => w.stop('SIGTERM', 5_000)));
-      await env.cleanup();
-    }
+    }, 'bidders and the storm');
+    const items = await itemsEndingSoon(env.database.url, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
+    const started = Date.now();
+    storm = (async () => {
+      for (const [i, failpoints] of STORM.entries()) {
+        if (i > 0 && (calmed || Date.now() - started > STORM_MS || workers.some(loggedTodo))) break;
+        const worker = await (i === 0 ? first : startWorker(failpoints));
+        if (!worker) {
+          ctx.say(`crash ${crashes.length} at ${crashes.at(-1)} (before it was up), ${((Date.now() - started) / 1000).toFixed(1)} s in`);
+          continue;
+        }
+        const unwritten = worker.waitForLog(isTodoLine, WORKER_CHANCE_MS).then(() => undefined, () => undefined);
+        const ended = await Promise.race([worker.exited, sleep(WORKER_CHANCE_MS).then(() => undefined), unwritten, calm]);
+        if (ended?.signal === 'SIGKILL') {
+          crashes.push(firedCrash(worker.otherOutput.join('\n')) ?? 'unknown');
+          ctx.say(`crash ${crashes.length} at ${crashes.at(-1)}, ${((Date.now() - started) / 1000).toFixed(1)} s in`);
+        } else if (loggedTodo(worker)) {
+          abort.abort(); // it will never converge: stop the bids too, the verdict says why
+          break;
+        } else {
+          ctx.say(`${failpoints}: not reached within ${WORKER_CHANCE_MS / 1000} s; next`);
+          await worker.stop('SIGTERM', 5_000);
+        }
+      }
+      if (calmed || workers.some(loggedTodo)) return;
+      clean = await startWorker('');
+      ctx.say(`a clean worker runs from ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    })();
+    storm.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+    const load = await bidUntilAuctionsEnd({ serviceUrl: () => service!.url, items, bidders: Array.from({ length: BIDDERS }, () => randomUUID()), pauseMs: 60, timeoutMs: 15_000, signal: abort.signal });
+    if (load.unimplemented) throw new Error(`bid-service did not accept bids: ${load.unimplemented}`);
+    ctx.say(`load over: ${load.accepted} bids accepted, ${load.tooLow} too low, ${load.ended} after the end, ${load.failed} failed`);
+    await storm;
+    todo();
+    if (!clean) throw new Error('no clean bid-worker could be started after the storm');
+    const state = await waitForIdempotentStats(config, items, { timeoutMs: 30_000, check: todo });
+    describeIdempotentStats(state, ctx.say);
+    const relayCrashes = crashes.filter((c) => c.startsWith('relay.')).length;
+    const skipped = duplicatesSkipped(workers);
+    return {
+      ok: idempotentStatsHeld(state) && crashes.length >= 1,
+      line: idempotentStatsLine(state, [
+        `worker crashes ${crashes.length} (relay after publish ${relayCrashes}, consumer before ack ${crashes.length - relayCrashes})`,
+        `duplicates skipped: user-stats ${skipped['user-stats'] ?? 0}, read-model ${skipped['read-model'] ?? 0}`,
+      ]),
+      facts: {
+        ...idempotentStatsFacts(state),
+        crashes: crashes.length,
+        relayCrashes,
+        duplicatesSkippedStats: skipped['user-stats'] ?? 0,
+        duplicatesSkippedReadModel: skipped['read-model'] ?? 0,
+      },
+    };
   },
 };

@@ -5,25 +5,17 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  bidUntilAuctionsEnd,
-  describeIdempotentStats,
-  idempotentStatsFacts,
-  idempotentStatsHeld,
-  idempotentStatsLine,
-  itemsEndingSoon,
-  loggedTodo,
-  scenarioEnvironment,
-  sleep,
-  waitForIdempotentStats,
-  type ChaosScenario,
-} from '#shared/chaos.ts';
+import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
+import { bidUntilAuctionsEnd } from '#shared/http-load.ts';
+import { itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
+import { type ChaosScenario } from '#shared/scenario.ts';
 import { deleteRedisKeys } from '#shared/redis.ts';
 import type { Config } from '#shared/config.ts';
 import { createDb, type Db } from '#shared/db.ts';
 import { createLogger } from '#shared/logger.ts';
 import { createRedis, type Redis } from '#shared/redis.ts';
-import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import type { ServiceProcess } from '#shared/test/service-process.ts';
 
 const ITEMS = 20;
 const BIDDERS = 10;
@@ -51,11 +43,13 @@ export const scenario: ChaosScenario = {
   milestone: 4,
   summary: `${BIDDERS} bidders on ${ITEMS} auctions ending during the run; ${WIPE_AT_MS / 1000} s in, every read-model key is deleted, reads must fall back to PostgreSQL, then the read model is rebuilt while the consumer runs and must equal PostgreSQL for every item.`,
   async run(ctx) {
-    const env = await scenarioEnvironment(ctx, { closer: { batchSize: 10, pollMs: 100 } });
+    const env = await ctx.instance({ closer: { batchSize: 10, pollMs: 100 } });
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
     const log = createLogger({ name: 'chaos', level: 'silent' });
-    const db = createDb({ url: config.databaseUrl, log, max: 2 });
-    const redis = createRedis({ url: config.redisUrl, log });
+    const db = env.own(createDb({ url: config.databaseUrl, log, max: 2 }), (d) => d.end(), 'pool');
+    const redis = env.own(createRedis({ url: config.redisUrl, log }), async (r) => {
+      if (r.isOpen) await r.quit();
+    }, 'Redis client');
     let service: ServiceProcess | undefined;
     let worker: ServiceProcess | undefined;
     let load: ReturnType<typeof bidUntilAuctionsEnd> | undefined;
@@ -65,71 +59,61 @@ export const scenario: ChaosScenario = {
         if (said) throw new Error(`${name} runs unwritten code (${said})`);
       }
     };
-    const abort = new AbortController();
-    try {
-      const { rebuildReadModel } = (await import(pathToFileURL(join(ctx.tree, 'src/read-model/rebuild-read-model.ts')).href)) as { rebuildReadModel: Rebuild };
-      await redis.connect();
-      [service, worker] = await Promise.all([
-        startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config }),
-        startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config }),
-      ]);
-      const items = await itemsEndingSoon(config.databaseUrl, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
-      const loadStarted = Date.now();
-      load = bidUntilAuctionsEnd({ serviceUrl: () => service!.url, items, bidders: Array.from({ length: BIDDERS }, () => randomUUID()), pauseMs: 60, timeoutMs: 15_000, signal: abort.signal });
-      load.catch(() => undefined); // awaited below
-      await Promise.race([sleep(WIPE_AT_MS), load]);
-      const early = await Promise.race([load, sleep(0).then(() => undefined)]);
-      if (early?.unimplemented) throw new Error(`bid-service did not accept bids: ${early.unimplemented}`);
-      todo();
+    const abort = env.own(new AbortController(), (a) => a.abort(), 'bidders');
+    const { rebuildReadModel } = (await import(pathToFileURL(join(ctx.tree, 'src/read-model/rebuild-read-model.ts')).href)) as { rebuildReadModel: Rebuild };
+    await redis.connect();
+    [service, worker] = await Promise.all([
+      env.service('bid-service.ts', { config }),
+      env.service('bid-worker.ts', { config }),
+    ]);
+    const items = await itemsEndingSoon(config.databaseUrl, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
+    const loadStarted = Date.now();
+    load = bidUntilAuctionsEnd({ serviceUrl: () => service!.url, items, bidders: Array.from({ length: BIDDERS }, () => randomUUID()), pauseMs: 60, timeoutMs: 15_000, signal: abort.signal });
+    load.catch(() => undefined); // awaited below
+    await Promise.race([sleep(WIPE_AT_MS), load]);
+    const early = await Promise.race([load, sleep(0).then(() => undefined)]);
+    if (early?.unimplemented) throw new Error(`bid-service did not accept bids: ${early.unimplemented}`);
+    todo();
 
-      const wipedAt = Date.now();
-      const wiped = await deleteRedisKeys(config.redisUrl, config.redis.keyPrefix);
-      ctx.say(`wiped the read model: ${wiped} keys deleted (SCAN + DEL on ${config.redis.keyPrefix}*)`);
-      const during: LiveRead[] = [];
-      const emptySince = Date.now();
-      do {
-        during.push(...(await readLive(service.url, items)));
-        await sleep(250);
-      } while (Date.now() - emptySince < EMPTY_MS);
-      const fromPostgres = during.filter((r) => r.status === 200 && r.source === 'postgres').length;
-      const answered = during.filter((r) => r.status === 200).length;
-      ctx.say(`live reads while it was empty: ${during.length}, answered ${answered}, from postgres ${fromPostgres}`);
-      const rebuilt = await rebuildReadModel({ db, redis, config });
-      ctx.say(`rebuilt while the consumer runs: ${rebuilt.written} items written, ${rebuilt.current} already current`);
-      const after = await readLive(service.url, items);
-      const fromRedisAfter = after.filter((r) => r.status === 200 && r.source === 'redis').length;
+    const wipedAt = Date.now();
+    const wiped = await deleteRedisKeys(config.redisUrl, config.redis.keyPrefix);
+    ctx.say(`wiped the read model: ${wiped} keys deleted (SCAN + DEL on ${config.redis.keyPrefix}*)`);
+    const during: LiveRead[] = [];
+    const emptySince = Date.now();
+    do {
+      during.push(...(await readLive(service.url, items)));
+      await sleep(250);
+    } while (Date.now() - emptySince < EMPTY_MS);
+    const fromPostgres = during.filter((r) => r.status === 200 && r.source === 'postgres').length;
+    const answered = during.filter((r) => r.status === 200).length;
+    ctx.say(`live reads while it was empty: ${during.length}, answered ${answered}, from postgres ${fromPostgres}`);
+    const rebuilt = await rebuildReadModel({ db, redis, config });
+    ctx.say(`rebuilt while the consumer runs: ${rebuilt.written} items written, ${rebuilt.current} already current`);
+    const after = await readLive(service.url, items);
+    const fromRedisAfter = after.filter((r) => r.status === 200 && r.source === 'redis').length;
 
-      const placed = await load;
-      if (placed.unimplemented) throw new Error(`bid-service did not accept bids: ${placed.unimplemented}`);
-      ctx.say(`load over: ${placed.accepted} bids accepted, ${placed.tooLow} too low, ${placed.ended} after the end, ${placed.failed} failed`);
-      const state = await waitForIdempotentStats(config, items, { timeoutMs: 30_000, check: todo });
-      describeIdempotentStats(state, ctx.say);
-      return {
-        ok: idempotentStatsHeld(state) && answered === during.length && fromPostgres > 0 && fromRedisAfter === items.length,
-        line: idempotentStatsLine(state, [
-          `read model wiped ${((wipedAt - loadStarted) / 1000).toFixed(1)} s in (${wiped} keys), rebuilt ${rebuilt.written + rebuilt.current} items (${rebuilt.current} already current)`,
-          `live reads while wiped ${during.length}: answered ${answered}, from postgres ${fromPostgres}`,
-          `from redis after the rebuild ${fromRedisAfter} of ${items.length}`,
-        ]),
-        facts: {
-          ...idempotentStatsFacts(state),
-          keysWiped: wiped,
-          rebuiltWritten: rebuilt.written,
-          rebuiltCurrent: rebuilt.current,
-          liveReadsWhileWiped: during.length,
-          liveReadsAnswered: answered,
-          liveReadsFromPostgres: fromPostgres,
-          fromRedisAfterRebuild: fromRedisAfter,
-        },
-      };
-    } finally {
-      abort.abort();
-      await load?.catch(() => undefined);
-      await service?.stop('SIGTERM', 5_000);
-      await worker?.stop('SIGTERM', 5_000);
-      await db.end().catch(() => undefined);
-      if (redis.isOpen) await redis.quit().catch(() => undefined);
-      await env.cleanup();
-    }
+    const placed = await load;
+    if (placed.unimplemented) throw new Error(`bid-service did not accept bids: ${placed.unimplemented}`);
+    ctx.say(`load over: ${placed.accepted} bids accepted, ${placed.tooLow} too low, ${placed.ended} after the end, ${placed.failed} failed`);
+    const state = await waitForIdempotentStats(config, items, { timeoutMs: 30_000, check: todo });
+    describeIdempotentStats(state, ctx.say);
+    return {
+      ok: idempotentStatsHeld(state) && answered === during.length && fromPostgres > 0 && fromRedisAfter === items.length,
+      line: idempotentStatsLine(state, [
+        `read model wiped ${((wipedAt - loadStarted) / 1000).toFixed(1)} s in (${wiped} keys), rebuilt ${rebuilt.written + rebuilt.current} items (${rebuilt.current} already current)`,
+        `live reads while wiped ${during.length}: answered ${answered}, from postgres ${fromPostgres}`,
+        `from redis after the rebuild ${fromRedisAfter} of ${items.length}`,
+      ]),
+      facts: {
+        ...idempotentStatsFacts(state),
+        keysWiped: wiped,
+        rebuiltWritten: rebuilt.written,
+        rebuiltCurrent: rebuilt.current,
+        liveReadsWhileWiped: during.length,
+        liveReadsAnswered: answered,
+        liveReadsFromPostgres: fromPostgres,
+        fromRedisAfterRebuild: fromRedisAfter,
+      },
+    };
   },
 };

@@ -9,14 +9,15 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
-import { openItems } from '#shared/chaos.ts';
+import { openItems } from '#shared/scenario-data.ts';
 import { loadConfig, type BidderPhase, type Config } from '#shared/config.ts';
 import { createDb, type Db } from '#shared/db.ts';
 import { createLogger, type Logger } from '#shared/logger.ts';
 import { createDatabase, databaseUrlFor, dropDatabase, runMigrations } from '#shared/migrate.ts';
 import { seedAuctions } from '#shared/seed.ts';
+import { withPgClient } from '#shared/pg-client.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = {
@@ -385,13 +386,9 @@ async function cloneDatabase(serverUrl: string, name: string, template: string):
 }
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
+  return withPgClient(url, async (client) => {
     return await fn(client);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 async function withDb<T>(url: string, log: Logger, max: number, fn: (db: Db) => Promise<T>): Promise<T> {

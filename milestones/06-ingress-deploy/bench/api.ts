@@ -12,9 +12,10 @@ import { randomUUID } from 'node:crypto';
 import { ConnectError } from '@connectrpc/connect';
 import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
 import { bidderColumn } from '#shared/bidder-column.ts';
-import { openItems, scenarioEnvironment, sleep } from '#shared/chaos.ts';
 import { createDb } from '#shared/db.ts';
 import { createLogger } from '#shared/logger.ts';
+import { openItems } from '#shared/scenario-data.ts';
+import { sleep } from '#shared/scenario-observers.ts';
 import { startIngress, type Ingress } from '#shared/test/ingress.ts';
 import { signIn } from '#shared/test/sign-in.ts';
 import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
@@ -93,7 +94,7 @@ export const benchmark = {
   summary: `PlaceBid calls/s and latency over ${SIZES.full.items} items, ${SIZES.full.clients} clients, through the ingress next to direct h2c; then WatchItem fan-out, ${SIZES.full.streams} streams on one item, commit-to-delivery latency of ${SIZES.full.fanoutBids} bids.`,
   async run(ctx: BenchContext) {
     const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
-    const env = await scenarioEnvironment(ctx);
+    const env = await ctx.instance();
     const config = { ...env.config, healthTimeoutMs: 2_000, bidding: { ...env.config.bidding, minIncrementCents: 1n }, outbox: { ...env.config.outbox, pollMs: 50 } };
     const processes: ServiceProcess[] = [];
     let ingress: Ingress | undefined;
@@ -206,7 +207,6 @@ export const benchmark = {
     } finally {
       await ingress?.stop();
       await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
-      await env.cleanup();
     }
   },
 };

@@ -4,6 +4,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BenchContext } from '../../bench-stats.ts';
+import { withScenarioContext } from '../../scenario.ts';
 import { ensureTemplate } from '../../migrate.ts';
 import { milestones } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';
@@ -64,11 +65,12 @@ export async function benchCommand(name: string | undefined, options: { solution
   return failed === 0 ? 0 : 1;
 }
 
-async function runOne(bench: Loaded, ctx: BenchContext, options: { solution: boolean; smoke: boolean }): Promise<number> {
-  say(bold(`Benchmark: ${bench.name}`) + dim(` against ${treeLabel(ctx.tree)}/${options.smoke ? ', smoke size (end to end, no verdicts)' : ''}`));
+async function runOne(bench: Loaded, base: Omit<BenchContext, 'instance'>, options: { solution: boolean; smoke: boolean }): Promise<number> {
+  say(bold(`Benchmark: ${bench.name}`) + dim(` against ${treeLabel(base.tree)}/${options.smoke ? ', smoke size (end to end, no verdicts)' : ''}`));
   let result: Awaited<ReturnType<Benchmark['run']>>;
   try {
-    result = await bench.run(ctx);
+    // Whatever the benchmark acquired is released when it ends, however it ends.
+    result = await withScenarioContext(base, 'bench', (ctx) => bench.run({ ...ctx, smoke: base.smoke }));
   } catch (err) {
     if (coerceError(err).name === 'LearnerError') throw err;
     say(red(`\nThe benchmark could not run: ${coerceError(err).message}.`));
@@ -87,11 +89,11 @@ async function runOne(bench: Loaded, ctx: BenchContext, options: { solution: boo
     // Written after the run, not during it: a failed run leaves the last good chart in place.
     const results = join(bench.dir, 'results');
     await mkdir(results, { recursive: true });
-    const base = join(results, bench.name);
+    const file = join(results, bench.name);
     const when = new Date().toISOString();
-    await writeFile(`${base}.json`, `${JSON.stringify({ benchmark: bench.name, tree: treeLabel(ctx.tree), ranAt: when, ok: result.ok, table: result.table, data: result.report.data, chart: result.report.chart }, null, 2)}\n`);
-    await writeFile(`${base}.svg`, await renderChartSvg(result.report));
-    say(dim(`\nresults: ${relative(repoRoot, base)}.json and .svg`));
+    await writeFile(`${file}.json`, `${JSON.stringify({ benchmark: bench.name, tree: treeLabel(base.tree), ranAt: when, ok: result.ok, table: result.table, data: result.report.data, chart: result.report.chart }, null, 2)}\n`);
+    await writeFile(`${file}.svg`, await renderChartSvg(result.report));
+    say(dim(`\nresults: ${relative(repoRoot, file)}.json and .svg`));
   }
   say(`\n${result.ok ? green('every target met') : red('a target was missed')} (figures vary from run to run; compare with the ceiling, not with another machine)`);
   return result.ok ? 0 : 1;

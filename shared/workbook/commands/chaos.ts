@@ -2,7 +2,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ChaosScenario } from '../../chaos.ts';
+import { withScenarioContext, type ChaosScenario } from '../../scenario.ts';
 import { ensureTemplate } from '../../migrate.ts';
 import { milestone } from '../../../milestones/manifest.ts';
 import { prepare } from '../prepare.ts';
@@ -36,7 +36,8 @@ export async function loadScenarios(n: number): Promise<ChaosScenario[]> {
 export async function runScenario(scenario: ChaosScenario, tree: string, print: (line: string) => void) {
   const infra = await prepare(tree);
   const template = await ensureTemplate({ databaseUrl: infra.databaseUrl, tree, migrationsHash: await hashTree(tree, ['migrations']) });
-  return scenario.run({ tree, infra, template, say: print });
+  // Whatever the scenario acquired is released when it ends, however it ends.
+  return withScenarioContext({ tree, infra, template, say: print }, 'chaos', (ctx) => scenario.run(ctx));
 }
 
 export async function chaosCommand(n: number, name: string | undefined, options: { solution: boolean }): Promise<number> {

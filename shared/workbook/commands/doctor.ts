@@ -3,11 +3,11 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import amqp from 'amqplib';
-import pg from 'pg';
 import { createClient } from 'redis';
 import { composeDefaults, loadWorkbookSettings, manualNodeRoute, MINIMUM_NODE, nodeIsSupported, type WorkbookSettings } from '../../config.ts';
 import { endpoints, resolveInfra, tcpReachable, type Infra } from '../../test/infra.ts';
 import { bold, dim, green, red, say, yellow } from '../ui.ts';
+import { withPgClient } from '../../pg-client.ts';
 import { coerceError } from '../../coerce-error.ts';
 
 interface ServiceReport {
@@ -144,13 +144,9 @@ async function serviceVersion(name: string, url: string): Promise<string> {
   if (name === 'PostgreSQL') {
     const u = new URL(url);
     u.pathname = '/postgres';
-    const client = new pg.Client({ connectionString: u.toString(), connectionTimeoutMillis: 2_000 });
-    await client.connect();
-    try {
+    return withPgClient(u.toString(), async (client) => {
       return `PostgreSQL ${(await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v}`;
-    } finally {
-      await client.end();
-    }
+    }, { connectionTimeoutMillis: 2_000 });
   }
   if (name === 'RabbitMQ') {
     const conn = await amqp.connect(url, { timeout: 2_000 });

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { loadConfig } from '../../config.ts';
 import { createDatabase, databaseExists, databaseName, dropDatabase, MigrationFailed, runMigrations } from '../../migrate.ts';
 import { milestones } from '../../../milestones/manifest.ts';
@@ -13,6 +13,7 @@ import { LearnerError } from '../prepare.ts';
 import { loadStore } from '../progress.ts';
 import { exercisesDir, repoRoot, solutionsDir } from '../trees.ts';
 import { bold, dim, say } from '../ui.ts';
+import { withPgClient } from '../../pg-client.ts';
 
 export interface MigrationFile {
   name: string;
@@ -85,13 +86,9 @@ export function changedSinceApplied(applied: Array<{ name: string; sha256: strin
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  try {
+  return withPgClient(url, async (client) => {
     return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  }, { connectionTimeoutMillis: 5_000 });
 }
 
 export async function migrateCommand(argv: string[], flags: Set<string>): Promise<number> {

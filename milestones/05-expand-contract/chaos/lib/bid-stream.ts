@@ -2,7 +2,7 @@
 // a backfill runs, every answer recorded with its time, and the measures read from them.
 // (In chaos/lib/: chaos/ holds only scenarios, which `npm run check -- manifest` enforces.)
 import { randomInt, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import { withPgClient } from '#shared/pg-client.ts';
 
 export interface Answer {
   /** performance.now() when the bid was sent. */
@@ -96,23 +96,15 @@ export function longestGapSeconds(answers: Answer[], from: number, to: number): 
 /** Acknowledged (201) bids that are not in the database. */
 export async function lostBids(databaseUrl: string, answers: Answer[]): Promise<number> {
   const ids = answers.flatMap((a) => (a.id ? [a.id] : []));
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM bids WHERE id = ANY($1::uuid[])', [ids]);
     return ids.length - Number(rows[0]!.n);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** Every item id, to bid on. */
 export async function itemIds(databaseUrl: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     return (await client.query<{ id: string }>('SELECT id FROM items')).rows.map((r) => r.id);
-  } finally {
-    await client.end();
-  }
+  });
 }

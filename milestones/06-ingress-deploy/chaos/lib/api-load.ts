@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Code, ConnectError, createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import pg from 'pg';
 import { AuctionService, BidTooLowDetailSchema, type Bid } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { bidderColumn } from '#shared/bidder-column.ts';
-import { sleep } from '#shared/chaos.ts';
+import { sleep } from '#shared/scenario-observers.ts';
 import type { Config } from '#shared/config.ts';
 import type { Ingress } from '#shared/test/ingress.ts';
 import { signIn, withBearer } from '#shared/test/sign-in.ts';
+import { withPgClient } from '#shared/pg-client.ts';
 
 export type AuctionClient = Client<typeof AuctionService>;
 
@@ -134,9 +134,7 @@ export async function bidLoad(options: { client: () => AuctionClient; auth: Pick
 
 /** What the database says about the answered bids: how many are there, how many (bidder, request id) pairs twice, how many answered ids are missing. */
 export async function bidsVerdict(databaseUrl: string, accepted: Bid[]): Promise<{ inDb: number; duplicated: number; lost: number }> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const bidder = await bidderColumn(client);
     const { rows } = await client.query<{ in_db: string; duplicated: string }>(
       `SELECT (SELECT count(*) FROM bids) AS in_db,
@@ -145,25 +143,19 @@ export async function bidsVerdict(databaseUrl: string, accepted: Bid[]): Promise
     const ids = accepted.map((b) => b.id);
     const { rows: found } = await client.query<{ n: string }>('SELECT count(DISTINCT id) AS n FROM bids WHERE id = ANY($1::uuid[])', [ids]);
     return { inDb: Number(rows[0]!.in_db), duplicated: Number(rows[0]!.duplicated), lost: new Set(ids).size - Number(found[0]!.n) };
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** Each item's state in PostgreSQL as WatchItem reports it: version (last sequence), bid count, price. */
 export async function itemStates(databaseUrl: string, itemIds: string[]): Promise<Map<string, string>> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withPgClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ id: string; state: string }>(
       `SELECT i.id, concat_ws('/', i.last_sequence, (SELECT count(*) FROM bids b WHERE b.item_id = i.id), coalesce(i.highest_bid_cents::text, '')) AS state
          FROM items i WHERE i.id = ANY($1::uuid[])`,
       [itemIds],
     );
     return new Map(rows.map((r) => [r.id, r.state]));
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 export interface Watcher {
