@@ -27,7 +27,7 @@ async function treeWithBrokenService(): Promise<{ tree: string; probe: string }>
 import { createServer } from 'node:http';
 writeFileSync(${JSON.stringify(probe)}, JSON.stringify({ pid: process.pid, databaseUrl: process.env.DATABASE_URL, amqpUrl: process.env.AMQP_URL, exchange: process.env.AMQP_EXCHANGE }));
 const server = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1', () => {
-  console.log(JSON.stringify({ level: 30, msg: 'bid-worker listening', port: (server.address() as { port: number }).port }));
+  console.log(JSON.stringify({ level: 30, event: 'listening', msg: 'bid-worker listening', port: (server.address() as { port: number }).port }));
 });
 `,
   );
