@@ -18,6 +18,8 @@ const seen = new WeakMap<Db, Map<string, Known>>();
 
 interface Known {
   highestCents?: bigint;
+  /** Bids queued for the item's turn that want to hear when the known highest rises (whenRaised). */
+  raised?: Set<() => void>;
   /** The item's end and the database's clock, read together; askedAt is performance.now() before the read was sent. */
   clock?: { endAtMs: number; dbNowMs: number; askedAt: number };
 }
@@ -44,7 +46,27 @@ function knownOf(db: Db, itemId: string): Known {
 export function knowHighest(db: Db, itemId: string, highestCents: bigint | null | undefined): void {
   if (highestCents === null || highestCents === undefined) return;
   const known = knownOf(db, itemId);
-  if (known.highestCents === undefined || highestCents > known.highestCents) known.highestCents = highestCents;
+  if (known.highestCents === undefined || highestCents > known.highestCents) {
+    known.highestCents = highestCents;
+    const waiting = known.raised;
+    known.raised = undefined;
+    for (const wake of waiting ?? []) wake();
+  }
+}
+
+/**
+ * Resolves the next time the item's known highest bid rises. A bid queued behind others for
+ * the item's turn races it against its turn: once a committed bid beats it, it is refused
+ * then, not after every transaction ahead of it has run. `cancel` drops the wait.
+ */
+export function whenRaised(db: Db, itemId: string): { raised: Promise<void>; cancel: () => void } {
+  const known = knownOf(db, itemId);
+  let wake = () => {};
+  const raised = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  (known.raised ??= new Set()).add(wake);
+  return { raised, cancel: () => known.raised?.delete(wake) };
 }
 
 /** The smallest amount the known highest bid still allows, or undefined when nothing is known. */

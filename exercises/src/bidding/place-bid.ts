@@ -30,7 +30,6 @@ export async function placeBid(
     if ('error' in parsed) throw parsed.error;
     const correlationId = currentCorrelationId() ?? newCorrelationId();
     const transaction = async (): Promise<Bid> => {
-      // biome-ignore lint/style/useConst: the region below assigns it; its stub throws instead, so it cannot be a const declared there.
       let placed: Bid;
       // #region m2: write the bid and its BidPlaced event in one transaction
       throw new TodoError('m2', 'place the bid and its event in one transaction in bidding/place-bid.ts');
