@@ -56,10 +56,13 @@ export const scenario: ChaosScenario = {
     const v = await deliveryVerdict(database.url, collector.messages);
     const acceptedDuring = atRestore - atCut;
     const unreadySeconds = ready.wentRed ? ready.redSeconds : 0;
-    const lost = v.lost + (acknowledged.length - v.inDb);
+    // A request the client saw fail (a timeout on a busy machine) may still have committed: that
+    // bid is unanswered, not lost, and must not cancel out a lost one in the count.
+    const lost = v.lost + Math.max(0, acknowledged.length - v.inDb);
+    const unansweredButCommitted = Math.max(0, v.inDb - acknowledged.length);
     return {
       ok: placed.failed === 0 && acceptedDuring > 0 && !ready.wentRed && lost === 0 && v.inDb === acknowledged.length,
-      line: `bids accepted during the outage ${acceptedDuring} · API unready ${unreadySeconds.toFixed(1)} s · lost ${lost} · placed ${acknowledged.length} · refused ${placed.failed} · in db ${v.inDb} · published ${v.published} · duplicates delivered ${v.duplicates}`,
+      line: `bids accepted during the outage ${acceptedDuring} · API unready ${unreadySeconds.toFixed(1)} s · lost ${lost} · placed ${acknowledged.length} · refused ${placed.failed}${unansweredButCommitted > 0 ? ` (${unansweredButCommitted} of them committed: unanswered, not lost)` : ''} · in db ${v.inDb} · published ${v.published} · duplicates delivered ${v.duplicates}`,
       facts: { ...v, acceptedDuring, unreadySeconds, lost, placed: acknowledged.length, refused: placed.failed, deliveredDuring },
     };
   },
