@@ -139,7 +139,13 @@ function importMetaUrlAsInRepo(): esbuild.Plugin {
         if (!source.includes('import.meta.url')) return undefined;
         const fromRoot = relative(repoRoot, args.path).split('\\').join('/');
         if (!(fromRoot in FILES_READ_AT_RUNTIME)) {
-          return { errors: [{ text: `${fromRoot} uses import.meta.url: list the folders it reads at run time in FILES_READ_AT_RUNTIME (scripts/build.ts), so the build copies them next to the bundle.` }] };
+          return {
+            errors: [
+              {
+                text: `${fromRoot} uses import.meta.url: list the folders it reads at run time in FILES_READ_AT_RUNTIME (scripts/build.ts), so the build copies them next to the bundle.`,
+              },
+            ],
+          };
         }
         // The bundle's own URL is <out-dir>/<entry>.js: place this module at <out-dir>/<its repo path>.
         const contents = source.replaceAll('import.meta.url', `new URL(${JSON.stringify(fromRoot)}, import.meta.url).href`);
@@ -177,7 +183,9 @@ async function main(): Promise<void> {
   const result = await build({ tree: values.tree, outDir: values['out-dir'] });
   const shown = (path: string) => (isAbsolute(path) ? relative(process.cwd(), path) || '.' : path);
   console.log(`built ${result.files.map(shown).join(', ')} in ${Math.round(performance.now() - started)} ms (packages: ${result.packages.join(', ')})`);
-  console.log(`run one with \`node ${shown(result.files[0]!)}\`, or build the image with \`docker build -f exercises/deploy/Dockerfile -t auction-workbook .\``);
+  console.log(
+    `run one with \`node ${shown(result.files[0]!)}\`, or build the image with \`docker build -f exercises/deploy/Dockerfile -t auction-workbook .\``,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

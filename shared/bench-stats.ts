@@ -37,7 +37,13 @@ export function barsAgainstCeiling(title: string, unit: string, bars: Bar[]): { 
       encoding: {
         y: { field: 'label', type: 'nominal', sort: { field: 'order' }, title: null, axis: { labelLimit: 360 } },
         x: { field: 'value', type: 'quantitative', title: unit },
-        color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['ceiling', 'measured'], range: ['#9e9e9e', '#1f77b4'] }, legend: { orient: 'top', labelLimit: 400 } },
+        color: {
+          field: 'kind',
+          type: 'nominal',
+          title: null,
+          scale: { domain: ['ceiling', 'measured'], range: ['#9e9e9e', '#1f77b4'] },
+          legend: { orient: 'top', labelLimit: 400 },
+        },
       },
     },
   };

@@ -5,7 +5,12 @@
 /** `value` itself when it is an Error (from any realm); otherwise an Error that says what was thrown, with the value as its cause. */
 export function coerceError(value: unknown): Error {
   if (value instanceof Error || Object.prototype.toString.call(value) === '[object Error]') return value as Error;
-  const message = typeof value === 'string' ? value : typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string' ? (value as { message: string }).message : `a non-Error was thrown: ${describe(value)}`;
+  const message =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string'
+        ? (value as { message: string }).message
+        : `a non-Error was thrown: ${describe(value)}`;
   const error = new Error(message, { cause: value });
   const code = errorCode(value);
   if (code !== undefined) Object.assign(error, { code });

@@ -332,7 +332,13 @@ function url(protocols: readonly string[], example: string): Kind<string> {
 
 /** Any text. `empty: false`: an empty value means unset, so the default applies. */
 function text({ empty }: { empty: boolean }): Kind<string> {
-  return { domain: { type: 'text', empty }, expected: empty ? 'any text' : 'any text but empty', emptyIsUnset: !empty, parse: (raw) => raw, format: (value) => value };
+  return {
+    domain: { type: 'text', empty },
+    expected: empty ? 'any text' : 'any text but empty',
+    emptyIsUnset: !empty,
+    parse: (raw) => raw,
+    format: (value) => value,
+  };
 }
 
 type Leaf = string | number | boolean | bigint | readonly unknown[];
@@ -372,18 +378,60 @@ function setPath(draft: Record<string, unknown>, path: string, value: unknown): 
 
 /** The app's variables, in the order .env.example lists them. */
 const table = [
-  variable('SERVICE_NAME', 'serviceName', text({ empty: true }), 'bid-service', 'The name in logs and metrics; each entry point sets its own (bid-service, bid-worker).'),
+  variable(
+    'SERVICE_NAME',
+    'serviceName',
+    text({ empty: true }),
+    'bid-service',
+    'The name in logs and metrics; each entry point sets its own (bid-service, bid-worker).',
+  ),
   variable('HTTP_HOST', 'http.host', text({ empty: true }), '127.0.0.1', 'The address the HTTP and API servers listen on (0.0.0.0 in a container).'),
   variable('PORT', 'http.port', int({ min: 0, max: 65535 }), 3000, 'HTTP/1.1: health, readiness, metrics and the JSON routes (0: any free port).'),
   variable('API_PORT', 'http.apiPort', int({ min: 0, max: 65535 }), 8080, 'The ConnectRPC API over h2c, milestone 6 (0: any free port).'),
   variable('SHUTDOWN_GRACE_MS', 'http.shutdownGraceMs', int({ min: 0 }), 10_000, 'How long a shutdown waits for requests in flight before it closes them.'),
-  variable('API_READ_MAX_BYTES', 'api.readMaxBytes', int({ min: 1 }), 64 * 1024, 'The largest request message the API reads; a larger one is refused (resource exhausted).'),
-  variable('API_WATCH_BUFFER', 'api.watchBuffer', int({ min: 1, max: 10_000 }), 64, 'Updates a WatchItem stream holds for a slow reader; older ones are dropped.'),
+  variable(
+    'API_READ_MAX_BYTES',
+    'api.readMaxBytes',
+    int({ min: 1 }),
+    64 * 1024,
+    'The largest request message the API reads; a larger one is refused (resource exhausted).',
+  ),
+  variable(
+    'API_WATCH_BUFFER',
+    'api.watchBuffer',
+    int({ min: 1, max: 10_000 }),
+    64,
+    'Updates a WatchItem stream holds for a slow reader; older ones are dropped.',
+  ),
   variable('API_MAX_TIMEOUT_MS', 'api.maxTimeoutMs', int({ min: 1 }), 30_000, 'The longest deadline a call gets; a client asking for more gets this much.'),
-  variable('API_MAX_CONCURRENT_STREAMS', 'api.maxConcurrentStreams', int({ min: 1, max: 2 ** 31 - 1 }), 100, 'Calls one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).'),
-  variable('API_SESSION_IDLE_TIMEOUT_MS', 'api.sessionIdleTimeoutMs', int({ min: 1 }), 180_000, 'A connection with no open call and no traffic for this long is closed (GOAWAY).'),
-  variable('API_MAX_WATCH_STREAMS', 'api.maxWatchStreams', int({ min: 1 }), 1_000, 'Open WatchItem streams per process; one more is refused with resource_exhausted.'),
-  variable('API_STREAM_RESET_BURST', 'api.streamResetBurst', int({ min: 1 }), 10_000, 'Cancelled streams (RST_STREAM) one connection may send in a burst before it gets GOAWAY.'),
+  variable(
+    'API_MAX_CONCURRENT_STREAMS',
+    'api.maxConcurrentStreams',
+    int({ min: 1, max: 2 ** 31 - 1 }),
+    100,
+    'Calls one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).',
+  ),
+  variable(
+    'API_SESSION_IDLE_TIMEOUT_MS',
+    'api.sessionIdleTimeoutMs',
+    int({ min: 1 }),
+    180_000,
+    'A connection with no open call and no traffic for this long is closed (GOAWAY).',
+  ),
+  variable(
+    'API_MAX_WATCH_STREAMS',
+    'api.maxWatchStreams',
+    int({ min: 1 }),
+    1_000,
+    'Open WatchItem streams per process; one more is refused with resource_exhausted.',
+  ),
+  variable(
+    'API_STREAM_RESET_BURST',
+    'api.streamResetBurst',
+    int({ min: 1 }),
+    10_000,
+    'Cancelled streams (RST_STREAM) one connection may send in a burst before it gets GOAWAY.',
+  ),
   variable('API_STREAM_RESET_RATE', 'api.streamResetRate', int({ min: 1 }), 1_000, 'Cancelled streams per second one connection may send after the burst.'),
   // The key set is one field spelled by two variables: a URL when AUTH_JWKS_URL is set, else a
   // file. configToEnv writes both, one of them empty (unset), so a child process never inherits
@@ -396,7 +444,8 @@ const table = [
     doc: `The JWKS file tokens are verified with (unset: the development key set, ${DEV_JWKS_FILE}, made on first use).`,
     get: (config) => (config.auth.keySet.kind === 'file' ? config.auth.keySet.path : undefined),
     set: (draft, value) => {
-      if ((getPath(draft, 'auth') as AuthConfig | undefined)?.keySet?.kind !== 'url') setPath(draft, 'auth.keySet', { kind: 'file', path: value ?? DEV_JWKS_FILE });
+      if ((getPath(draft, 'auth') as AuthConfig | undefined)?.keySet?.kind !== 'url')
+        setPath(draft, 'auth.keySet', { kind: 'file', path: value ?? DEV_JWKS_FILE });
     },
   } satisfies ConfigVariable,
   {
@@ -411,10 +460,34 @@ const table = [
     },
   } satisfies ConfigVariable,
   variable('AUTH_ISSUER', 'auth.issuer', text({ empty: false }), 'auction-workbook-dev', 'The `iss` every token must carry.'),
-  variable('AUTH_AUDIENCE', 'auth.audience', text({ empty: false }), 'auction-api', 'The `aud` every token must carry: this API, so a token for another service is refused.'),
-  variable('AUTH_ALGORITHMS', 'auth.algorithms', listOf(jwtAlgorithms), ['ES256'], 'The signature algorithms accepted; a token signed with any other (or none) is refused.'),
-  variable('AUTH_CLOCK_TOLERANCE_S', 'auth.clockToleranceSeconds', int({ min: 0, max: 300 }), 5, "How far a token's exp and nbf may be off the server's clock."),
-  variable('AUTH_DEV_SIGN_IN', 'auth.devSignIn', bool(), false, 'The SignIn RPC and its dev key: only where every user is a demo user; never with AUTH_JWKS_URL.'),
+  variable(
+    'AUTH_AUDIENCE',
+    'auth.audience',
+    text({ empty: false }),
+    'auction-api',
+    'The `aud` every token must carry: this API, so a token for another service is refused.',
+  ),
+  variable(
+    'AUTH_ALGORITHMS',
+    'auth.algorithms',
+    listOf(jwtAlgorithms),
+    ['ES256'],
+    'The signature algorithms accepted; a token signed with any other (or none) is refused.',
+  ),
+  variable(
+    'AUTH_CLOCK_TOLERANCE_S',
+    'auth.clockToleranceSeconds',
+    int({ min: 0, max: 300 }),
+    5,
+    "How far a token's exp and nbf may be off the server's clock.",
+  ),
+  variable(
+    'AUTH_DEV_SIGN_IN',
+    'auth.devSignIn',
+    bool(),
+    false,
+    'The SignIn RPC and its dev key: only where every user is a demo user; never with AUTH_JWKS_URL.',
+  ),
   variable('AUTH_DEV_TOKEN_TTL_S', 'auth.devTokenTtlSeconds', int({ min: 1, max: 86_400 }), 3_600, 'How long a dev token (npm run token, SignIn) is accepted.'),
   variable('DATABASE_URL', 'databaseUrl', url(['postgres:', 'postgresql:'], composeDefaults.databaseUrl), composeDefaults.databaseUrl, 'PostgreSQL.'),
   variable('AMQP_URL', 'amqpUrl', url(['amqp:', 'amqps:'], composeDefaults.amqpUrl), composeDefaults.amqpUrl, 'RabbitMQ.'),
@@ -426,33 +499,111 @@ const table = [
   variable('LOG_LEVEL', 'logLevel', text({ empty: true }), 'info', "pino's level: trace, debug, info, warn, error, fatal or silent."),
   variable('FAILPOINTS', 'failpoints', text({ empty: true }), '', 'name=action;name=action: faults injected on purpose (shared/failpoints.ts).'),
   variable('OUTBOX_BATCH_SIZE', 'outbox.batchSize', int({ min: 1, max: 10_000 }), 500, 'Outbox rows claimed and published per transaction.'),
-  variable('OUTBOX_PARTITIONS', 'outbox.partitions', int({ min: 1, max: 64 }), 4, 'Partitions of the outbox, each published by one relay loop; change only while no relay runs.'),
-  variable('OUTBOX_POLL_MS', 'outbox.pollMs', int({ min: 10 }), 1_000, 'How often the relay polls when no NOTIFY arrives (one can be missed while reconnecting).'),
+  variable(
+    'OUTBOX_PARTITIONS',
+    'outbox.partitions',
+    int({ min: 1, max: 64 }),
+    4,
+    'Partitions of the outbox, each published by one relay loop; change only while no relay runs.',
+  ),
+  variable(
+    'OUTBOX_POLL_MS',
+    'outbox.pollMs',
+    int({ min: 10 }),
+    1_000,
+    'How often the relay polls when no NOTIFY arrives (one can be missed while reconnecting).',
+  ),
   variable('OUTBOX_MAX_PAYLOAD_BYTES', 'outbox.maxPayloadBytes', int({ min: 1 }), 256 * 1024, 'A payload larger than this is set aside, not published.'),
   variable('OUTBOX_BACKOFF_MAX_MS', 'outbox.backoffMaxMs', int({ min: 1 }), 5_000, "Cap of the relay's jittered backoff while the broker is down."),
-  variable('OUTBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'outbox.idleInTransactionTimeoutMs', int({ min: 1 }), 30_000, "How long PostgreSQL lets a relay's batch sit idle before it ends the session (frees a dead relay's lock)."),
-  variable('BID_WRITE_MODE', 'bidWriteMode', oneOf(['outbox', 'dual-write'] as const), 'outbox', "outbox (milestone 2), or dual-write: the naive version the lesson shows first."),
+  variable(
+    'OUTBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+    'outbox.idleInTransactionTimeoutMs',
+    int({ min: 1 }),
+    30_000,
+    "How long PostgreSQL lets a relay's batch sit idle before it ends the session (frees a dead relay's lock).",
+  ),
+  variable(
+    'BID_WRITE_MODE',
+    'bidWriteMode',
+    oneOf(['outbox', 'dual-write'] as const),
+    'outbox',
+    'outbox (milestone 2), or dual-write: the naive version the lesson shows first.',
+  ),
   variable('BID_MIN_INCREMENT_CENTS', 'bidding.minIncrementCents', centsAsNumber({ min: 1 }), 100n, 'A new bid must beat the highest by at least this much.'),
-  variable('BID_MAX_CENTS', 'bidding.maxBidCents', cents({ min: 1n, max: MAX_BID_CENTS_LIMIT }), MAX_BID_CENTS_DEFAULT, 'The largest bid (and start price) accepted.'),
+  variable(
+    'BID_MAX_CENTS',
+    'bidding.maxBidCents',
+    cents({ min: 1n, max: MAX_BID_CENTS_LIMIT }),
+    MAX_BID_CENTS_DEFAULT,
+    'The largest bid (and start price) accepted.',
+  ),
   variable('BID_LOCK_TIMEOUT_MS', 'bidding.lockTimeoutMs', int({ min: 1 }), 2_000, "How long a bid waits for the item's row lock before giving up with Busy."),
   variable('BID_STATEMENT_TIMEOUT_MS', 'bidding.statementTimeoutMs', int({ min: 1 }), 5_000, 'The longest any statement of a bid transaction may run.'),
-  variable('BID_MAX_ATTEMPTS', 'bidding.maxAttempts', int({ min: 1, max: 100 }), 5, 'Attempts on deadlock (40P01) or serialization failure (40001), the first included.'),
+  variable(
+    'BID_MAX_ATTEMPTS',
+    'bidding.maxAttempts',
+    int({ min: 1, max: 100 }),
+    5,
+    'Attempts on deadlock (40P01) or serialization failure (40001), the first included.',
+  ),
   variable('BIDDER_PHASE', 'bidding.bidderPhase', oneOf(bidderPhases), 'bidder-id', "Which bids column names the bidder, by milestone 5's rollout."),
   variable('BACKFILL_BATCH_SIZE', 'backfill.batchSize', int({ min: 1, max: 100_000 }), 5_000, 'Rows the backfill fills per transaction.'),
   variable('BACKFILL_PAUSE_MS', 'backfill.pauseMs', int({ min: 0 }), 20, 'Pause between backfill batches, leaving the database to the bids.'),
-  variable('BACKFILL_LOCK_TIMEOUT_MS', 'backfill.lockTimeoutMs', int({ min: 1 }), 1_000, 'How long a backfill batch waits for a row lock before it is retried.'),
-  variable('MIGRATION_LOCK_TIMEOUT_MS', 'migrations.lockTimeoutMs', int({ min: 1 }), 2_000, 'How long a DDL statement waits for its table lock; bids queue behind a waiting ALTER.'),
-  variable('MIGRATION_ATTEMPTS', 'migrations.attempts', int({ min: 1, max: 100 }), 5, 'Runs of a migration that gave up on its lock (55P03), the first included.'),
+  variable(
+    'BACKFILL_LOCK_TIMEOUT_MS',
+    'backfill.lockTimeoutMs',
+    int({ min: 1 }),
+    1_000,
+    'How long a backfill batch waits for a row lock before it is retried.',
+  ),
+  variable(
+    'MIGRATION_LOCK_TIMEOUT_MS',
+    'migrations.lockTimeoutMs',
+    int({ min: 1 }),
+    2_000,
+    'How long a DDL statement waits for its table lock; bids queue behind a waiting ALTER.',
+  ),
+  variable(
+    'MIGRATION_ATTEMPTS',
+    'migrations.attempts',
+    int({ min: 1, max: 100 }),
+    5,
+    'Runs of a migration that gave up on its lock (55P03), the first included.',
+  ),
   variable('CLOSER_BATCH_SIZE', 'closer.batchSize', int({ min: 1, max: 10_000 }), 100, 'Ended auctions settled per transaction.'),
   variable('CLOSER_POLL_MS', 'closer.pollMs', int({ min: 10 }), 1_000, 'How often the closer looks for ended auctions when the last batch was not full.'),
   variable('WORKER_ROLES', 'worker.roles', listOf(workerRoles), [...workerRoles], 'What a bid-worker runs; one role each lets them scale apart.'),
-  variable('RETENTION_OUTBOX_MS', 'retention.outboxMs', int({ min: 0 }), 24 * 3_600_000, 'Published outbox rows older than this are deleted (never unpublished or set-aside ones).'),
-  variable('RETENTION_PROCESSED_MESSAGES_MS', 'retention.processedMessagesMs', int({ min: 0 }), 7 * 24 * 3_600_000, 'Processed message ids older than this are deleted; keep it above the longest redelivery delay.'),
+  variable(
+    'RETENTION_OUTBOX_MS',
+    'retention.outboxMs',
+    int({ min: 0 }),
+    24 * 3_600_000,
+    'Published outbox rows older than this are deleted (never unpublished or set-aside ones).',
+  ),
+  variable(
+    'RETENTION_PROCESSED_MESSAGES_MS',
+    'retention.processedMessagesMs',
+    int({ min: 0 }),
+    7 * 24 * 3_600_000,
+    'Processed message ids older than this are deleted; keep it above the longest redelivery delay.',
+  ),
   variable('RETENTION_BATCH_SIZE', 'retention.batchSize', int({ min: 1, max: 100_000 }), 1_000, 'Rows the retention job deletes per statement.'),
   variable('RETENTION_INTERVAL_MS', 'retention.intervalMs', int({ min: 10 }), 60_000, 'How often the bid-worker deletes what has expired.'),
   variable('CONSUMER_PREFETCH', 'consumer.prefetch', int({ min: 1, max: 1_000 }), 20, 'Unacknowledged messages RabbitMQ hands one consumer at a time.'),
-  variable('CONSUMER_BATCH_SIZE', 'consumer.batchSize', int({ min: 1, max: 1_000 }), 10, 'Messages the stats consumer applies per transaction (1: one each); half the prefetch lets one batch fill while the one before commits.'),
-  variable('CONSUMER_MAX_ATTEMPTS', 'consumer.maxAttempts', int({ min: 1, max: 100 }), 5, 'Attempts at a message that fails transiently before it is dead-lettered.'),
+  variable(
+    'CONSUMER_BATCH_SIZE',
+    'consumer.batchSize',
+    int({ min: 1, max: 1_000 }),
+    10,
+    'Messages the stats consumer applies per transaction (1: one each); half the prefetch lets one batch fill while the one before commits.',
+  ),
+  variable(
+    'CONSUMER_MAX_ATTEMPTS',
+    'consumer.maxAttempts',
+    int({ min: 1, max: 100 }),
+    5,
+    'Attempts at a message that fails transiently before it is dead-lettered.',
+  ),
   variable('CONSUMER_RETRY_DELAY_MS', 'consumer.retryDelayMs', int({ min: 0 }), 200, 'Pause before a failed message is tried again, doubled on each attempt.'),
 ] as const;
 export const configVariables: readonly ConfigVariable[] = table;
@@ -481,7 +632,11 @@ export function buildConfig(values: ReadonlyMap<string, unknown>): Config {
   // SignIn signs with the dev key and writes its public half into the key-set file: with a
   // URL the server would issue tokens it then refuses.
   if (config.auth.devSignIn && config.auth.keySet.kind === 'url') {
-    throw new ConfigError('AUTH_DEV_SIGN_IN', 'true', `false while AUTH_JWKS_URL is set: dev sign-in needs the development key set (AUTH_JWKS_FILE, ${DEV_JWKS_FILE} by default)`);
+    throw new ConfigError(
+      'AUTH_DEV_SIGN_IN',
+      'true',
+      `false while AUTH_JWKS_URL is set: dev sign-in needs the development key set (AUTH_JWKS_FILE, ${DEV_JWKS_FILE} by default)`,
+    );
   }
   return config;
 }
@@ -571,7 +726,6 @@ export function loadWorkbookSettings(env: Env = process.env): WorkbookSettings {
     },
   };
 }
-
 
 function infraVar(env: Env): WorkbookSettings['infra'] {
   const raw = env.WORKBOOK_INFRA;

@@ -105,7 +105,10 @@ async function connectWithin(db: Db, timeoutMs: number | undefined): Promise<DbC
   try {
     return await Promise.race([pending, gaveUp]);
   } catch (err) {
-    pending.then((late) => late.release(), () => undefined);
+    pending.then(
+      (late) => late.release(),
+      () => undefined,
+    );
     throw err;
   } finally {
     clearTimeout(timer);

@@ -61,8 +61,7 @@ export function parseFailpoints(text: string): Map<string, FailpointSpec> {
     const m = actionPattern.exec(actionText);
     if (!m) throw syntaxError(part, `unknown action ${JSON.stringify(actionText)}`);
     const [, verb, ms, nth] = m;
-    const action: FailpointAction =
-      ms !== undefined ? { kind: 'delay', ms: Number(ms) } : { kind: verb as 'off' | 'crash' | 'error' };
+    const action: FailpointAction = ms !== undefined ? { kind: 'delay', ms: Number(ms) } : { kind: verb as 'off' | 'crash' | 'error' };
     const spec: FailpointSpec = { action };
     if (nth !== undefined) {
       if (Number(nth) < 1) throw syntaxError(part, 'hits count from 1');

@@ -12,7 +12,12 @@ export interface LoadResult {
 }
 
 /** Runs `request` from `workers` loops until `stop()` resolves or `maxRequests` is reached. */
-export async function generateLoad(options: { workers: number; maxRequests: number; until: Promise<void>; request: () => Promise<string | undefined> }): Promise<LoadResult> {
+export async function generateLoad(options: {
+  workers: number;
+  maxRequests: number;
+  until: Promise<void>;
+  request: () => Promise<string | undefined>;
+}): Promise<LoadResult> {
   const result: Omit<LoadResult, 'failed'> = { sent: 0, acknowledged: [], failedAt: [] };
   let stopped = false;
   void options.until.then(() => (stopped = true));
@@ -113,7 +118,11 @@ export async function placeBidsOverHttp(options: {
 const randomUUIDv4 = () => globalThis.crypto.randomUUID();
 
 /** POSTs one bid; returns the HTTP status, and for a refusal its code ('bid_too_low', 'unavailable', …) and the minimum to beat. */
-export async function postBid(serviceUrl: string, itemId: string, body: Record<string, unknown>): Promise<{ status: number; code?: string; minimumNextCents?: bigint }> {
+export async function postBid(
+  serviceUrl: string,
+  itemId: string,
+  body: Record<string, unknown>,
+): Promise<{ status: number; code?: string; minimumNextCents?: bigint }> {
   try {
     const res = await fetch(`${serviceUrl}/items/${itemId}/bids`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
     const json = (await res.json()) as { error?: { code?: string; minimumNextCents?: string } };
@@ -142,7 +151,16 @@ export interface AuctionLoadResult {
  * by anyone, pausing about `pauseMs` between bids, until every auction refused a bid because it
  * ended (or `timeoutMs`, or `signal` aborts). Stops at once on a 501.
  */
-export async function bidUntilAuctionsEnd(options: { serviceUrl: () => string; items: string[]; bidders: string[]; pauseMs: number; timeoutMs: number; startPriceCents?: bigint; incrementCents?: bigint; signal?: AbortSignal }): Promise<AuctionLoadResult> {
+export async function bidUntilAuctionsEnd(options: {
+  serviceUrl: () => string;
+  items: string[];
+  bidders: string[];
+  pauseMs: number;
+  timeoutMs: number;
+  startPriceCents?: bigint;
+  incrementCents?: bigint;
+  signal?: AbortSignal;
+}): Promise<AuctionLoadResult> {
   const increment = options.incrementCents ?? 100n;
   const minimum = new Map(options.items.map((id) => [id, options.startPriceCents ?? 1_000n]));
   const open = new Set(options.items);
@@ -153,8 +171,15 @@ export async function bidUntilAuctionsEnd(options: { serviceUrl: () => string; i
     while (open.size > 0 && Date.now() < deadline && result.unimplemented === undefined && !options.signal?.aborted) {
       const itemId = [...open][Math.floor(Math.random() * open.size)]!;
       const amount = minimum.get(itemId)! + increment * BigInt(Math.floor(Math.random() * 3));
-      const answer = await fetch(`${options.serviceUrl()}/items/${itemId}/bids`, { method: 'POST', body: JSON.stringify({ userId, amountCents: amount.toString() }), signal: AbortSignal.timeout(5_000) }).then(
-        async (res) => ({ status: res.status, body: (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string; minimumNextCents?: string } } }),
+      const answer = await fetch(`${options.serviceUrl()}/items/${itemId}/bids`, {
+        method: 'POST',
+        body: JSON.stringify({ userId, amountCents: amount.toString() }),
+        signal: AbortSignal.timeout(5_000),
+      }).then(
+        async (res) => ({
+          status: res.status,
+          body: (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string; minimumNextCents?: string } },
+        }),
         () => ({ status: 0, body: {} as { error?: { code?: string; message?: string; minimumNextCents?: string } } }),
       );
       const error = answer.body.error;

@@ -79,13 +79,30 @@ export function createMetrics(options: { prefix?: string; defaults?: boolean } =
         registers: [registry],
       }),
       published: new Counter({ name: `${prefix}outbox_published_total`, help: 'Outbox events published and confirmed.', registers: [registry] }),
-      publishFailures: new Counter({ name: `${prefix}outbox_publish_failures_total`, help: 'Relay batches that failed (broker down, nack, channel closed) and were retried.', registers: [registry] }),
-      setAside: new Counter({ name: `${prefix}outbox_set_aside_total`, help: 'Outbox rows set aside as unpublishable (malformed, oversize, unknown type).', registers: [registry] }),
-      unroutable: new Counter({ name: `${prefix}outbox_unroutable_total`, help: 'Messages the broker returned because no queue was bound for them.', registers: [registry] }),
+      publishFailures: new Counter({
+        name: `${prefix}outbox_publish_failures_total`,
+        help: 'Relay batches that failed (broker down, nack, channel closed) and were retried.',
+        registers: [registry],
+      }),
+      setAside: new Counter({
+        name: `${prefix}outbox_set_aside_total`,
+        help: 'Outbox rows set aside as unpublishable (malformed, oversize, unknown type).',
+        registers: [registry],
+      }),
+      unroutable: new Counter({
+        name: `${prefix}outbox_unroutable_total`,
+        help: 'Messages the broker returned because no queue was bound for them.',
+        registers: [registry],
+      }),
     },
     bids: {
       accepted: new Counter({ name: `${prefix}bids_accepted_total`, help: 'Bids accepted.', registers: [registry] }),
-      rejected: new Counter({ name: `${prefix}bids_rejected_total`, help: 'Bids refused, by reason (too_low, auction_ended, busy, invalid, not_found, retries_exhausted, request_id_reused, deadline_exceeded, error).', labelNames: ['reason'], registers: [registry] }),
+      rejected: new Counter({
+        name: `${prefix}bids_rejected_total`,
+        help: 'Bids refused, by reason (too_low, auction_ended, busy, invalid, not_found, retries_exhausted, request_id_reused, deadline_exceeded, error).',
+        labelNames: ['reason'],
+        registers: [registry],
+      }),
       lockWait: new Histogram({
         name: `${prefix}bid_lock_wait_seconds`,
         help: "Time a bid waited for its item's row lock.",
@@ -107,12 +124,27 @@ export function createMetrics(options: { prefix?: string; defaults?: boolean } =
         buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
         registers: [registry],
       }),
-      queueDepth: new Gauge({ name: `${prefix}consumer_queue_depth`, help: "Messages ready in a consumer's queue (its lag), by consumer.", labelNames: ['consumer'], registers: [registry] }),
+      queueDepth: new Gauge({
+        name: `${prefix}consumer_queue_depth`,
+        help: "Messages ready in a consumer's queue (its lag), by consumer.",
+        labelNames: ['consumer'],
+        registers: [registry],
+      }),
     },
     closer: { closed: new Counter({ name: `${prefix}auctions_closed_total`, help: 'Auctions the closer settled.', registers: [registry] }) },
     retention: {
-      deleted: new Counter({ name: `${prefix}retention_deleted_total`, help: 'Rows the retention job deleted, by table (outbox: published rows; processed_messages: ids past the window).', labelNames: ['table'], registers: [registry] }),
-      expired: new Gauge({ name: `${prefix}retention_expired_rows`, help: "Rows past their retention window still in the table after the job's last round, by table: above 0, the job falls behind.", labelNames: ['table'], registers: [registry] }),
+      deleted: new Counter({
+        name: `${prefix}retention_deleted_total`,
+        help: 'Rows the retention job deleted, by table (outbox: published rows; processed_messages: ids past the window).',
+        labelNames: ['table'],
+        registers: [registry],
+      }),
+      expired: new Gauge({
+        name: `${prefix}retention_expired_rows`,
+        help: "Rows past their retention window still in the table after the job's last round, by table: above 0, the job falls behind.",
+        labelNames: ['table'],
+        registers: [registry],
+      }),
     },
   };
 }

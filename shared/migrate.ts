@@ -72,12 +72,20 @@ export function sqlMigrationActions(content: string): MigrationBuilderActions {
 export function splitStatements(sql: string): string[] {
   return sql
     .split(/;[ \t]*$/m)
-    .map((piece) => piece.split('\n').filter((line) => !/^\s*--/.test(line)).join('\n').trim())
+    .map((piece) =>
+      piece
+        .split('\n')
+        .filter((line) => !/^\s*--/.test(line))
+        .join('\n')
+        .trim(),
+    )
     .filter((statement) => statement !== '');
 }
 
 async function loadSqlMigrations(filePaths: string[]) {
-  return Promise.all(filePaths.map(async (filePath) => ({ id: filePath, filePaths: [filePath], actions: sqlMigrationActions(await readFile(filePath, 'utf8')) })));
+  return Promise.all(
+    filePaths.map(async (filePath) => ({ id: filePath, filePaths: [filePath], actions: sqlMigrationActions(await readFile(filePath, 'utf8')) })),
+  );
 }
 
 /**
@@ -106,35 +114,44 @@ export async function runMigrations(options: MigrateOptions): Promise<string[]> 
 
 async function runOnce(options: MigrateOptions, lockTimeoutMs: number, alreadyRan: number): Promise<string[]> {
   const dir = join(options.tree, 'migrations');
-  return withPgClient(options.databaseUrl, async (client) => {
-    await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${lockTimeoutMs}ms`]);
-    let count = options.count ?? (options.direction === 'up' ? Infinity : 1);
-    // A retry after some migrations went through runs only the rest (with `to`, countUpTo sees them done).
-    if (options.to !== undefined) count = await countUpTo(client, dir, options.to);
-    else if (count !== Infinity) count -= alreadyRan;
-    if (count <= 0) return [];
-    const ran = await runner({
-      dbClient: client,
-      dir,
-      direction: options.direction,
-      count,
-      migrationsTable: 'pgmigrations',
-      checkOrder: true,
-      migrationLoaderStrategies: [{ extensions: ['.sql'], loader: loadSqlMigrations }],
-      log: () => undefined,
-      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-    });
-    return ran.map((m) => m.name);
-  }, { connectionTimeoutMillis: 5_000 });
+  return withPgClient(
+    options.databaseUrl,
+    async (client) => {
+      await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${lockTimeoutMs}ms`]);
+      let count = options.count ?? (options.direction === 'up' ? Infinity : 1);
+      // A retry after some migrations went through runs only the rest (with `to`, countUpTo sees them done).
+      if (options.to !== undefined) count = await countUpTo(client, dir, options.to);
+      else if (count !== Infinity) count -= alreadyRan;
+      if (count <= 0) return [];
+      const ran = await runner({
+        dbClient: client,
+        dir,
+        direction: options.direction,
+        count,
+        migrationsTable: 'pgmigrations',
+        checkOrder: true,
+        migrationLoaderStrategies: [{ extensions: ['.sql'], loader: loadSqlMigrations }],
+        log: () => undefined,
+        logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+      });
+      return ran.map((m) => m.name);
+    },
+    { connectionTimeoutMillis: 5_000 },
+  );
 }
 
 /** How many pending migrations lie up to and including `to`. */
 async function countUpTo(client: pg.Client, dir: string, to: string): Promise<number> {
-  const names = (await readdir(dir)).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, '')).sort();
+  const names = (await readdir(dir))
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => f.replace(/\.sql$/, ''))
+    .sort();
   const index = names.indexOf(to);
   if (index < 0) throw new Error(`There is no migration ${to} in ${dir}.`);
   const table = await client.query(`SELECT to_regclass('pgmigrations') IS NOT NULL AS exists`);
-  const done = table.rows[0].exists ? new Set((await client.query<{ name: string }>('SELECT name FROM pgmigrations')).rows.map((r) => r.name)) : new Set<string>();
+  const done = table.rows[0].exists
+    ? new Set((await client.query<{ name: string }>('SELECT name FROM pgmigrations')).rows.map((r) => r.name))
+    : new Set<string>();
   return names.slice(0, index + 1).filter((n) => !done.has(n)).length;
 }
 
@@ -158,10 +175,14 @@ async function whatToDo(databaseUrl: string, error: Error & { code?: string; con
 
 /** Indexes a failed CREATE INDEX CONCURRENTLY left behind. */
 export async function invalidIndexes(databaseUrl: string): Promise<string[]> {
-  return withPgClient(databaseUrl, async (client) => {
-    const { rows } = await client.query<{ name: string }>(`SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid ORDER BY 1`);
-    return rows.map((r) => r.name);
-  }, { connectionTimeoutMillis: 5_000 });
+  return withPgClient(
+    databaseUrl,
+    async (client) => {
+      const { rows } = await client.query<{ name: string }>(`SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid ORDER BY 1`);
+      return rows.map((r) => r.name);
+    },
+    { connectionTimeoutMillis: 5_000 },
+  );
 }
 
 export function databaseUrlFor(url: string, database: string): string {
@@ -189,7 +210,12 @@ export async function createDatabase(url: string, name: string, template?: strin
 }
 
 /** A new database `name` on the server of `serverUrl`, migrated up to and including `to`; dropped again when a migration fails. */
-export async function createDatabaseAt(options: { serverUrl: string; name: string; tree: string; to: string }): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+export async function createDatabaseAt(options: {
+  serverUrl: string;
+  name: string;
+  tree: string;
+  to: string;
+}): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   await createDatabase(options.serverUrl, options.name);
   const url = databaseUrlFor(options.serverUrl, options.name);
   const drop = () => dropDatabase(options.serverUrl, options.name);
@@ -268,7 +294,10 @@ export async function pruneTemplates(admin: pg.Client, options: { prefix: string
   );
   const dropped: string[] = [];
   for (const { datname } of rows) {
-    const gone = await admin.query(`DROP DATABASE IF EXISTS ${ident(datname)}`).then(() => true, () => false);
+    const gone = await admin.query(`DROP DATABASE IF EXISTS ${ident(datname)}`).then(
+      () => true,
+      () => false,
+    );
     if (gone) dropped.push(datname);
   }
   return dropped;

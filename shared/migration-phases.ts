@@ -24,18 +24,40 @@ export function migrationsOfPhase(pending: string[], phase: MigrationPhase): str
 }
 
 /** Runs one phase's migrations of `tree` (a folder holding migrations/); returns the names that ran. */
-export async function runMigrationPhase(options: { databaseUrl: string; tree: string; phase: MigrationPhase; lockTimeoutMs?: number; attempts?: number }): Promise<string[]> {
+export async function runMigrationPhase(options: {
+  databaseUrl: string;
+  tree: string;
+  phase: MigrationPhase;
+  lockTimeoutMs?: number;
+  attempts?: number;
+}): Promise<string[]> {
   const pending = await pendingMigrations(options.databaseUrl, join(options.tree, 'migrations'));
   const names = migrationsOfPhase(pending, options.phase);
   if (names.length === 0) return [];
-  return runMigrations({ databaseUrl: options.databaseUrl, tree: options.tree, direction: 'up', to: names.at(-1)!, lockTimeoutMs: options.lockTimeoutMs, attempts: options.attempts });
+  return runMigrations({
+    databaseUrl: options.databaseUrl,
+    tree: options.tree,
+    direction: 'up',
+    to: names.at(-1)!,
+    lockTimeoutMs: options.lockTimeoutMs,
+    attempts: options.attempts,
+  });
 }
 
 async function pendingMigrations(databaseUrl: string, dir: string): Promise<string[]> {
-  const names = (await readdir(dir)).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, '')).sort();
-  return withPgClient(databaseUrl, async (client) => {
-    const { rows } = await client.query<{ exists: boolean }>(`SELECT to_regclass('pgmigrations') IS NOT NULL AS exists`);
-    const done = rows[0]!.exists ? new Set((await client.query<{ name: string }>('SELECT name FROM pgmigrations')).rows.map((r) => r.name)) : new Set<string>();
-    return names.filter((n) => !done.has(n));
-  }, { connectionTimeoutMillis: 5_000 });
+  const names = (await readdir(dir))
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => f.replace(/\.sql$/, ''))
+    .sort();
+  return withPgClient(
+    databaseUrl,
+    async (client) => {
+      const { rows } = await client.query<{ exists: boolean }>(`SELECT to_regclass('pgmigrations') IS NOT NULL AS exists`);
+      const done = rows[0]!.exists
+        ? new Set((await client.query<{ name: string }>('SELECT name FROM pgmigrations')).rows.map((r) => r.name))
+        : new Set<string>();
+      return names.filter((n) => !done.has(n));
+    },
+    { connectionTimeoutMillis: 5_000 },
+  );
 }

@@ -44,7 +44,9 @@ export interface LineContext {
 }
 
 /** An event as a test reads it back: a serialized error is a plain object, not an Error. */
-export type LoggedEvent<K extends EventName> = { [F in keyof EventOf<K>]: EventOf<K>[F] extends Error ? { type: string; message: string; stack: string; code?: string } : EventOf<K>[F] } & LineContext;
+export type LoggedEvent<K extends EventName> = {
+  [F in keyof EventOf<K>]: EventOf<K>[F] extends Error ? { type: string; message: string; stack: string; code?: string } : EventOf<K>[F];
+} & LineContext;
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 

@@ -25,7 +25,11 @@ export async function deleteExchangeAndQueues(config: Pick<Config, 'amqpUrl' | '
   const connection = await amqp.connect(config.amqpUrl).catch(() => undefined);
   if (!connection) return;
   // A failed delete closes its channel, so each gets its own.
-  const attempt = (run: (ch: amqp.Channel) => Promise<unknown>) => connection.createChannel().then((ch) => (ch.on('error', () => undefined), run(ch))).catch(() => undefined);
+  const attempt = (run: (ch: amqp.Channel) => Promise<unknown>) =>
+    connection
+      .createChannel()
+      .then((ch) => (ch.on('error', () => undefined), run(ch)))
+      .catch(() => undefined);
   try {
     for (const queue of CONSUMERS.flatMap((c) => Object.values(queueNames(config, c)))) await attempt((ch) => ch.deleteQueue(queue));
     await attempt((ch) => ch.deleteExchange(config.amqp.exchange));

@@ -5,7 +5,6 @@ import { backoffMs, type Backoff } from './retry.ts';
 // At least half of each pause, so one client does not hammer a Redis that is restarting.
 const RECONNECT: Backoff = { firstMs: 50, maxMs: 2_000, jitter: 'equal' };
 
-
 /**
  * A Redis client that reconnects by itself (jittered backoff, capped at 2 s) and fails
  * commands at once while disconnected instead of queueing them: a caller (a readiness probe,

@@ -48,7 +48,13 @@ export interface RestoreDrillReport {
  * pg_dump of the source) into a scratch database next to the source, compares, and drops the
  * scratch database again.
  */
-export async function restoreDrill(options: { sourceUrl: string; dump?: string; backupsDir?: string; minIncrementCents: bigint; onStep?: (step: string) => void }): Promise<RestoreDrillReport> {
+export async function restoreDrill(options: {
+  sourceUrl: string;
+  dump?: string;
+  backupsDir?: string;
+  minIncrementCents: bigint;
+  onStep?: (step: string) => void;
+}): Promise<RestoreDrillReport> {
   const started = performance.now();
   const step = options.onStep ?? (() => undefined);
   await requireBinary('pg_restore');
@@ -67,7 +73,9 @@ export async function restoreDrill(options: { sourceUrl: string; dump?: string; 
 
     step('comparing row counts');
     const [sourceCounts, restoredCounts] = await Promise.all([rowCounts(options.sourceUrl), rowCounts(scratchUrl)]);
-    const tables = [...new Set([...Object.keys(sourceCounts), ...Object.keys(restoredCounts)])].sort().map((table) => ({ table, source: sourceCounts[table] ?? -1, restored: restoredCounts[table] ?? -1 }));
+    const tables = [...new Set([...Object.keys(sourceCounts), ...Object.keys(restoredCounts)])]
+      .sort()
+      .map((table) => ({ table, source: sourceCounts[table] ?? -1, restored: restoredCounts[table] ?? -1 }));
     const exact = dump.made;
     const differences = tables.flatMap((t) =>
       t.restored === -1
@@ -85,16 +93,24 @@ export async function restoreDrill(options: { sourceUrl: string; dump?: string; 
     const sourceKinds = new Set<string>();
     const restoredKinds = new Map<string, string>();
     await inBatches(items, 8, async (itemId) => {
-      const [inSource, inRestore] = await Promise.all([bidInvariantViolations(options.sourceUrl, itemId, options.minIncrementCents), bidInvariantViolations(scratchUrl, itemId, options.minIncrementCents)]);
+      const [inSource, inRestore] = await Promise.all([
+        bidInvariantViolations(options.sourceUrl, itemId, options.minIncrementCents),
+        bidInvariantViolations(scratchUrl, itemId, options.minIncrementCents),
+      ]);
       sourceViolations += inSource.length;
       for (const v of inSource) sourceKinds.add(kindOf(v));
       for (const v of inRestore) restoredKinds.set(kindOf(v), `item ${itemId}: ${v}`);
       if (!exact) return;
       const introduced = inRestore.filter((v) => !inSource.includes(v));
       const lost = inSource.filter((v) => !inRestore.includes(v));
-      if (introduced.length || lost.length) differences.push(`item ${itemId}: the restore ${[...introduced.map((v) => `breaks "${v}"`), ...lost.map((v) => `lost the source's "${v}"`)].join('; ')}`);
+      if (introduced.length || lost.length)
+        differences.push(
+          `item ${itemId}: the restore ${[...introduced.map((v) => `breaks "${v}"`), ...lost.map((v) => `lost the source's "${v}"`)].join('; ')}`,
+        );
     });
-    if (!exact) for (const [kind, example] of restoredKinds) if (!sourceKinds.has(kind)) differences.push(`the restore breaks an invariant the source keeps (${example})`);
+    if (!exact)
+      for (const [kind, example] of restoredKinds)
+        if (!sourceKinds.has(kind)) differences.push(`the restore breaks an invariant the source keeps (${example})`);
     const [sourceStats, restoredStats] = await Promise.all([statsDifferences(options.sourceUrl), statsDifferences(scratchUrl)]);
     if (exact) {
       const key = (d: { user_id: string; expected: string; actual: string }) => `${d.user_id} ${d.expected} ${d.actual}`;
@@ -106,14 +122,27 @@ export async function restoreDrill(options: { sourceUrl: string; dump?: string; 
       differences.push(`user_stats: ${restoredStats.length} users' stats disagree with their bids in the restore, none in the source`);
     }
 
-    return { dump, tables, items: items.length, sourceViolations, sourceStatsDifferences: sourceStats.length, comparison: exact ? 'exact' : 'past state', differences, seconds: (performance.now() - started) / 1000 };
+    return {
+      dump,
+      tables,
+      items: items.length,
+      sourceViolations,
+      sourceStatsDifferences: sourceStats.length,
+      comparison: exact ? 'exact' : 'past state',
+      differences,
+      seconds: (performance.now() - started) / 1000,
+    };
   } finally {
     await dropDatabase(options.sourceUrl, scratch).catch(() => undefined);
     await rm(workDir, { recursive: true, force: true });
   }
 }
 
-async function chooseDump(options: { sourceUrl: string; dump?: string; backupsDir?: string }, workDir: string, step: (s: string) => void): Promise<RestoreDrillReport['dump']> {
+async function chooseDump(
+  options: { sourceUrl: string; dump?: string; backupsDir?: string },
+  workDir: string,
+  step: (s: string) => void,
+): Promise<RestoreDrillReport['dump']> {
   if (options.dump) {
     const size = await stat(options.dump).catch(() => undefined);
     if (!size) throw new RestoreDrillRefused(`there is no dump at ${options.dump}`);
@@ -140,7 +169,9 @@ function kindOf(violation: string): string {
 
 async function rowCounts(databaseUrl: string): Promise<Record<string, number>> {
   return withPgClient(databaseUrl, async (client) => {
-    const { rows: tables } = await client.query<{ name: string }>(`SELECT quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`);
+    const { rows: tables } = await client.query<{ name: string }>(
+      `SELECT quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
+    );
     const counts: Record<string, number> = {};
     for (const { name } of tables) counts[name] = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`)).rows[0]!.n);
     return counts;
@@ -155,15 +186,19 @@ async function itemIds(databaseUrl: string): Promise<string[]> {
 
 async function inBatches<T>(values: T[], concurrency: number, work: (value: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < values.length) await work(values[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < values.length) await work(values[next++]!);
+    }),
+  );
 }
 
 async function requireBinary(name: string): Promise<void> {
   try {
     await run(name, ['--version']);
   } catch {
-    throw new RestoreDrillRefused(`${name} is not installed (PostgreSQL's client tools, version 15 or newer): apt-get install postgresql-client, or brew install libpq`);
+    throw new RestoreDrillRefused(
+      `${name} is not installed (PostgreSQL's client tools, version 15 or newer): apt-get install postgresql-client, or brew install libpq`,
+    );
   }
 }

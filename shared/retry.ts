@@ -56,6 +56,9 @@ export function sqlStateRetry(code: string | undefined): SqlStateRetry | undefin
 
 /** The SQLSTATEs of these kinds, for code that asks `.has(code)` (class 08 is open-ended: use sqlStateRetry for 'connection'). */
 export function sqlStatesOf(...kinds: SqlStateRetry[]): ReadonlySet<string> {
-  return new Set(Object.entries(BY_SQLSTATE).filter(([, kind]) => kinds.includes(kind)).map(([code]) => code));
+  return new Set(
+    Object.entries(BY_SQLSTATE)
+      .filter(([, kind]) => kinds.includes(kind))
+      .map(([code]) => code),
+  );
 }
-

@@ -11,7 +11,10 @@ import { loggedErrorMessage, type LogLine, type ServiceProcess } from './test/se
 export async function itemsInDatabase(databaseUrl: string, ids: string[], startPriceCents: string): Promise<number> {
   if (ids.length === 0) return 0;
   return withPgClient(databaseUrl, async (client) => {
-    const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE id = ANY($1::uuid[]) AND start_price_cents = $2::bigint', [ids, startPriceCents]);
+    const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE id = ANY($1::uuid[]) AND start_price_cents = $2::bigint', [
+      ids,
+      startPriceCents,
+    ]);
     return Number(rows[0]?.n ?? 0);
   });
 }
@@ -40,7 +43,11 @@ export async function deliveryVerdict(databaseUrl: string, delivered: Array<{ me
 }
 
 /** `count` open items whose auctions end `firstEndsInMs` from now, then one every `everyMs`, by the database's clock. */
-export async function itemsEndingSoon(databaseUrl: string, count: number, options: { firstEndsInMs: number; everyMs: number; startPriceCents?: bigint }): Promise<string[]> {
+export async function itemsEndingSoon(
+  databaseUrl: string,
+  count: number,
+  options: { firstEndsInMs: number; everyMs: number; startPriceCents?: bigint },
+): Promise<string[]> {
   return withPgClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO items (title, start_price_cents, start_at, end_at)
@@ -93,6 +100,7 @@ export function loggedTodo(proc: ServiceProcess): string | undefined {
 /** Deliveries a worker's consumers found already applied (logged at debug level as 'message handled', outcome 'duplicate'), per consumer. */
 export function duplicatesSkipped(workers: ServiceProcess[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const w of workers) for (const l of w.logs) if (isEvent(l, 'message-handled') && l.outcome === 'duplicate') counts[String(l.consumer)] = (counts[String(l.consumer)] ?? 0) + 1;
+  for (const w of workers)
+    for (const l of w.logs) if (isEvent(l, 'message-handled') && l.outcome === 'duplicate') counts[String(l.consumer)] = (counts[String(l.consumer)] ?? 0) + 1;
   return counts;
 }

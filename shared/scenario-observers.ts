@@ -13,7 +13,10 @@ export function sampleReadiness(url: string, everyMs = 100) {
   const done = (async () => {
     while (running) {
       const at = Date.now();
-      const status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status, () => 0);
+      const status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
+        (r) => r.status,
+        () => 0,
+      );
       samples.push({ at, status });
       await new Promise((r) => setTimeout(r, everyMs));
     }
@@ -29,7 +32,7 @@ export function sampleReadiness(url: string, everyMs = 100) {
       return {
         wentRed: red.length > 0,
         cameBack: greenAfter !== undefined && samples.at(-1)?.status === 200,
-        redSeconds: firstRed === undefined ? 0 : (((greenAfter?.at ?? Date.now()) - firstRed) / 1000),
+        redSeconds: firstRed === undefined ? 0 : ((greenAfter?.at ?? Date.now()) - firstRed) / 1000,
       };
     },
   };
@@ -47,7 +50,10 @@ export function samplePeakRss(pids: Record<string, () => number | undefined>, ev
       for (const [name, pid] of Object.entries(pids)) {
         const id = pid();
         if (id === undefined) continue;
-        const out = await execFileAsync('ps', ['-o', 'rss=', '-p', String(id)]).then((r) => r.stdout, () => '');
+        const out = await execFileAsync('ps', ['-o', 'rss=', '-p', String(id)]).then(
+          (r) => r.stdout,
+          () => '',
+        );
         const kb = Number(out.trim());
         if (Number.isFinite(kb) && kb > peakKb[name]!) peakKb[name] = kb;
       }
@@ -69,7 +75,14 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export async function waitUntilReady(serviceUrl: string, timeoutMs = 10_000): Promise<void> {
   // Scaled with the machine's load (patience.ts): on a busy machine a service takes longer to turn green.
   const deadline = Date.now() + patient(timeoutMs);
-  while (Date.now() < deadline && (await fetch(`${serviceUrl}/readyz`).then((r) => r.status, () => 0)) !== 200) await sleep(200);
+  while (
+    Date.now() < deadline &&
+    (await fetch(`${serviceUrl}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  )
+    await sleep(200);
   await sleep(300);
 }
 

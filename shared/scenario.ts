@@ -32,7 +32,11 @@ export function withScenarioContext<T>(base: Omit<ChaosContext, 'instance'>, kin
     fn({
       ...base,
       instance: (overrides = {}, options = {}) =>
-        openInstance({ databaseUrl: base.infra.databaseUrl, amqpUrl: base.infra.amqpUrl, redisUrl: base.infra.redisUrl, template: base.template, tree: base.tree }, { kind, overrides, migrateTo: options.migrateTo }, releasers),
+        openInstance(
+          { databaseUrl: base.infra.databaseUrl, amqpUrl: base.infra.amqpUrl, redisUrl: base.infra.redisUrl, template: base.template, tree: base.tree },
+          { kind, overrides, migrateTo: options.migrateTo },
+          releasers,
+        ),
     }),
   );
 }

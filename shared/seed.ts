@@ -27,7 +27,8 @@ export class SeedRefused extends Error {
 export async function seedAuctions(options: SeedOptions): Promise<{ items: number; bids: number; bidders: number; seconds: number }> {
   if (!Number.isSafeInteger(options.bids) || options.bids < 1) throw new SeedRefused(`--bids must be a whole number of at least 1, not ${options.bids}`);
   const items = options.items ?? Math.max(1, Math.round(options.bids / 100));
-  if (!Number.isSafeInteger(items) || items < 1 || items > options.bids) throw new SeedRefused(`--items must be between 1 and the number of bids (${options.bids}), not ${items}`);
+  if (!Number.isSafeInteger(items) || items < 1 || items > options.bids)
+    throw new SeedRefused(`--items must be between 1 and the number of bids (${options.bids}), not ${items}`);
   const bidderIds = Array.from({ length: options.bidders ?? Math.max(10, Math.round(options.bids / 20)) }, () => randomUUID());
   const started = performance.now();
   const client = new pg.Client({ connectionString: options.databaseUrl, application_name: 'workbook-seed' });
@@ -38,7 +39,9 @@ export async function seedAuctions(options: SeedOptions): Promise<{ items: numbe
     );
     const columns = new Set(rows.map((r) => r.column_name));
     if (!columns.has('highest_bid_cents') || !columns.has('last_sequence')) {
-      throw new SeedRefused('the database has no milestone-3 schema yet (items.highest_bid_cents, items.last_sequence): run `npm run migrate` with milestones 1 to 3 written, or seed a database migrated from solutions/');
+      throw new SeedRefused(
+        'the database has no milestone-3 schema yet (items.highest_bid_cents, items.last_sequence): run `npm run migrate` with milestones 1 to 3 written, or seed a database migrated from solutions/',
+      );
     }
     await client.query('BEGIN');
     // Plan every item first (its bid count, prices, times), so items and bids agree.
@@ -62,7 +65,11 @@ export async function seedAuctions(options: SeedOptions): Promise<{ items: numbe
     };
     await pipeline(
       Readable.from(itemRows()),
-      client.query(copyFrom(`COPY items (id, title, start_price_cents, start_at, end_at, created_at, highest_bid_cents, leader_id, last_sequence) FROM STDIN (FORMAT csv)`)),
+      client.query(
+        copyFrom(
+          `COPY items (id, title, start_price_cents, start_at, end_at, created_at, highest_bid_cents, leader_id, last_sequence) FROM STDIN (FORMAT csv)`,
+        ),
+      ),
     );
     let loaded = 0;
     const bidRows = function* () {
@@ -79,7 +86,10 @@ export async function seedAuctions(options: SeedOptions): Promise<{ items: numbe
     // Milestone 5 starts from user_id; once it is contracted, only bidder_id is left. (While both
     // exist, user_id, and the expand trigger fills bidder_id: COPY fires row triggers.)
     const bidderColumnName = await bidderColumn(client);
-    await pipeline(Readable.from(bidRows()), client.query(copyFrom(`COPY bids (id, item_id, ${bidderColumnName}, amount_cents, sequence, placed_at) FROM STDIN (FORMAT csv)`)));
+    await pipeline(
+      Readable.from(bidRows()),
+      client.query(copyFrom(`COPY bids (id, item_id, ${bidderColumnName}, amount_cents, sequence, placed_at) FROM STDIN (FORMAT csv)`)),
+    );
     options.onProgress?.(loaded, options.bids);
     await client.query('COMMIT');
     // Fresh statistics, so the planner sees a million rows, not an empty table.

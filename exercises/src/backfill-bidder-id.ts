@@ -33,7 +33,12 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`backfill cannot start: ${err.message}`);
   else if ((err as { code?: string }).code === '42P01' || (err as { code?: string }).code === '42703')
-    console.error(`backfill found no bids.bidder_id or backfill_checkpoints: ${coerceError(err).message}\nRun the expand migration first: npm run migrate -- --to 1764000000004_expand-bidder-id`);
-  else console.error(`backfill failed: ${coerceError(err).message}\nRun it again: it resumes after the last batch that committed. \`npm run doctor\` checks the services.`);
+    console.error(
+      `backfill found no bids.bidder_id or backfill_checkpoints: ${coerceError(err).message}\nRun the expand migration first: npm run migrate -- --to 1764000000004_expand-bidder-id`,
+    );
+  else
+    console.error(
+      `backfill failed: ${coerceError(err).message}\nRun it again: it resumes after the last batch that committed. \`npm run doctor\` checks the services.`,
+    );
   process.exit(1);
 });

@@ -21,7 +21,12 @@ async function main(): Promise<void> {
   const server = createHttpServer(deps);
   await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
   const address = server.address();
-  logEvent(log, 'info', { event: 'listening', port: typeof address === 'object' && address ? address.port : config.http.port, apiPort: api.port, host: config.http.host }, 'bid-service listening');
+  logEvent(
+    log,
+    'info',
+    { event: 'listening', port: typeof address === 'object' && address ? address.port : config.http.port, apiPort: api.port, host: config.http.host },
+    'bid-service listening',
+  );
   // Readiness red first, then the API drains, then the HTTP/1.1 server finishes its requests.
   const closeServer = (http: Server) => closeServers(deps, api, http);
 
@@ -50,4 +55,3 @@ main().catch((err: unknown) => {
   else console.error(`bid-service failed to start: ${coerceError(err).message}\nRun \`npm run doctor\` to check the services it needs.`);
   process.exit(1);
 });
-

@@ -42,7 +42,9 @@ describe('checkDependencies', () => {
       expect(report[name], name).toEqual({ status: 'up', latencyMs: expect.any(Number) });
       expect(report[name].latencyMs, `${name} latency`).toBeGreaterThanOrEqual(0);
     }
-    expect(proxies.postgres.connections + proxies.rabbitmq.connections + proxies.redis.connections, 'connections through the proxies').toBeGreaterThanOrEqual(3);
+    expect(proxies.postgres.connections + proxies.rabbitmq.connections + proxies.redis.connections, 'connections through the proxies').toBeGreaterThanOrEqual(
+      3,
+    );
   });
 
   it('reports the one service that refuses connections as down, with the reason, and the others up', async () => {
@@ -52,7 +54,11 @@ describe('checkDependencies', () => {
     try {
       // Redis down and the other two up in one report: on a loaded machine a single probe of a
       // healthy service can miss its 500 ms, which says nothing about Redis being cut.
-      const report = await eventually(() => checkDependencies(deps), (r) => r.redis.status === 'down' && r.postgres.status === 'up' && r.rabbitmq.status === 'up', 'redis down and postgres and rabbitmq up');
+      const report = await eventually(
+        () => checkDependencies(deps),
+        (r) => r.redis.status === 'down' && r.postgres.status === 'up' && r.rabbitmq.status === 'up',
+        'redis down and postgres and rabbitmq up',
+      );
       expect(report.redis).toEqual({ status: 'down', latencyMs: expect.any(Number), error: expect.stringMatching(/\S/) });
       expect(report.postgres.status, 'postgres').toBe('up');
       expect(report.rabbitmq.status, 'rabbitmq').toBe('up');

@@ -32,7 +32,14 @@ const itemCount = async () => (await env.db.query<{ n: bigint }>('SELECT count(*
 async function call(method: 'GET' | 'POST', path: string, body?: string | Uint8Array) {
   const res = await fetch(`${service.url}${path}`, { method, ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }) });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: (text.startsWith('{') ? JSON.parse(text) : undefined) as { error?: { code: string; field?: string; message: string; retryAfterMs?: number } } | undefined };
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    json: (text.startsWith('{') ? JSON.parse(text) : undefined) as
+      | { error?: { code: string; field?: string; message: string; retryAfterMs?: number } }
+      | undefined,
+  };
 }
 
 async function stillUp() {
@@ -48,7 +55,11 @@ describe('hostile input', () => {
     ['GET', '/items/%C0%AF/live'],
   ] as const)('answers %s %s (a malformed percent-escape) with 400 naming the id, and stays up', async (method, path) => {
     const res = await call(method, path, method === 'POST' ? '{}' : undefined);
-    expect({ status: res.status, error: res.json?.error?.code, field: res.json?.error?.field }).toEqual({ status: 400, error: 'invalid_argument', field: 'id' });
+    expect({ status: res.status, error: res.json?.error?.code, field: res.json?.error?.field }).toEqual({
+      status: 400,
+      error: 'invalid_argument',
+      field: 'id',
+    });
     await stillUp();
   });
 
@@ -61,7 +72,11 @@ describe('hostile input', () => {
   ])('refuses an item whose %s cannot be stored exactly as sent (%j), naming it, with nothing written', async (field, change) => {
     const before = await itemCount();
     const res = await call('POST', '/items', JSON.stringify({ title: 'Lamp', startPriceCents: '100', endAt: tomorrow(), ...change }));
-    expect({ status: res.status, code: res.json?.error?.code, field: res.json?.error?.field }, res.text).toEqual({ status: 400, code: 'invalid_argument', field });
+    expect({ status: res.status, code: res.json?.error?.code, field: res.json?.error?.field }, res.text).toEqual({
+      status: 400,
+      code: 'invalid_argument',
+      field,
+    });
     expect(await itemCount(), 'items written').toBe(before);
   });
 
@@ -70,7 +85,11 @@ describe('hostile input', () => {
     const json = Buffer.from(JSON.stringify({ title: 'Lamp XX', startPriceCents: '100', endAt: tomorrow() }));
     json.set([0xc3, 0x28], json.indexOf('XX'));
     const res = await call('POST', '/items', json);
-    expect({ status: res.status, code: res.json?.error?.code, field: res.json?.error?.field }, res.text).toEqual({ status: 400, code: 'invalid_argument', field: 'body' });
+    expect({ status: res.status, code: res.json?.error?.code, field: res.json?.error?.field }, res.text).toEqual({
+      status: 400,
+      code: 'invalid_argument',
+      field: 'body',
+    });
     expect(await itemCount(), 'items written').toBe(before);
   });
 
@@ -103,14 +122,22 @@ describe('hostile input', () => {
         ['POST', '/items', JSON.stringify({ title: 'Lamp', startPriceCents: '100', endAt: tomorrow() })],
       ] as const) {
         const res = await call(method, path, body);
-        expect({ status: res.status, code: res.json?.error?.code, retryAfter: res.headers.get('retry-after') }, `${method} ${path}: ${res.text}`).toEqual({ status: 503, code: 'unavailable', retryAfter: '1' });
+        expect({ status: res.status, code: res.json?.error?.code, retryAfter: res.headers.get('retry-after') }, `${method} ${path}: ${res.text}`).toEqual({
+          status: 503,
+          code: 'unavailable',
+          retryAfter: '1',
+        });
         expect(res.json?.error?.message, 'the answer names the dependency, not the driver').toMatch(/^postgres is unavailable/);
         expect(res.text).not.toMatch(/ECONN|terminated|127\.0\.0\.1/);
       }
     } finally {
       pgProxy.refuse(false);
     }
-    await eventually(() => call('GET', '/items'), (r) => r.status === 200, 'GET /items 200 once PostgreSQL is back');
+    await eventually(
+      () => call('GET', '/items'),
+      (r) => r.status === 200,
+      'GET /items 200 once PostgreSQL is back',
+    );
     await stillUp();
   });
 });

@@ -17,7 +17,12 @@ beforeAll(async () => {
   service = await startServiceProcess({
     tree: env.tree,
     entry: 'bid-service.ts',
-    config: { ...env.config, databaseUrl: proxies.postgres.url(env.config.databaseUrl), amqpUrl: proxies.rabbitmq.url(env.config.amqpUrl), healthTimeoutMs: 1_000 },
+    config: {
+      ...env.config,
+      databaseUrl: proxies.postgres.url(env.config.databaseUrl),
+      amqpUrl: proxies.rabbitmq.url(env.config.amqpUrl),
+      healthTimeoutMs: 1_000,
+    },
   });
 });
 
@@ -56,10 +61,17 @@ describe('/readyz', () => {
       await holder.query('BEGIN');
       await holder.query('LOCK TABLE items IN SHARE MODE');
       posts = Array.from({ length: 16 }, (_, i) =>
-        fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: `queued ${i}`, startPriceCents: '100', endAt: endAt() }) }).then((r) => r.status),
+        fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: `queued ${i}`, startPriceCents: '100', endAt: endAt() }) }).then(
+          (r) => r.status,
+        ),
       );
       await eventually(
-        async () => (await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'items' AND NOT l.granted`)).rows[0]!.n,
+        async () =>
+          (
+            await env.db.query<{ n: bigint }>(
+              `SELECT count(*) AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'items' AND NOT l.granted`,
+            )
+          ).rows[0]!.n,
         (n) => n >= 10n,
         'ten inserts waiting for the lock (the whole pool)',
       );
@@ -83,7 +95,10 @@ describe('/readyz', () => {
       expect(down.status, `/readyz with RabbitMQ down: ${JSON.stringify(down.body)}`).toBe(200);
       expect(down.body).toMatchObject({ status: 'degraded', degraded: ['rabbitmq'], dependencies: { postgres: { status: 'up' }, redis: { status: 'up' } } });
       expect(await dependencyUp('rabbitmq'), 'auction_dependency_up{dependency="rabbitmq"} with the broker down').toBe('0');
-      const created = await fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: 'while the broker is down', startPriceCents: '100', endAt: endAt() }) });
+      const created = await fetch(`${service.url}/items`, {
+        method: 'POST',
+        body: JSON.stringify({ title: 'while the broker is down', startPriceCents: '100', endAt: endAt() }),
+      });
       expect(created.status, 'POST /items while RabbitMQ is down').toBe(201);
     } finally {
       proxies.rabbitmq.refuse(false);
@@ -97,7 +112,10 @@ describe('/readyz', () => {
     proxies.postgres.cutAll();
     try {
       const down = await eventually(readyz, (r) => r.status === 503, '/readyz 503 while PostgreSQL is cut');
-      expect(down.body).toMatchObject({ status: 'not ready', dependencies: { postgres: { status: 'down' }, rabbitmq: { status: 'up' }, redis: { status: 'up' } } });
+      expect(down.body).toMatchObject({
+        status: 'not ready',
+        dependencies: { postgres: { status: 'down' }, rabbitmq: { status: 'up' }, redis: { status: 'up' } },
+      });
     } finally {
       proxies.postgres.refuse(false);
     }

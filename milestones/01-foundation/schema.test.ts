@@ -1,6 +1,6 @@
 // Milestone 1 · the schema: money is BIGINT cents and the database refuses what can never be true.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import { createDb, type Db } from '#shared/db.ts';
 import { runMigrations } from '#shared/migrate.ts';
 import { useTestEnv } from '#shared/test/harness.ts';
@@ -100,7 +100,9 @@ describe('schema', () => {
     const scratch = await env.scratchDatabase();
     const tables = async () => {
       return withPgClient(scratch.url, async (client) => {
-        const { rows } = await client.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('items', 'bids') ORDER BY 1`);
+        const { rows } = await client.query<{ t: string }>(
+          `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('items', 'bids') ORDER BY 1`,
+        );
         return rows.map((r) => r.t);
       });
     };

@@ -51,7 +51,11 @@ describe('bid-service', () => {
       // Reads fall back to PostgreSQL and writes never needed Redis: the pod stays in rotation.
       const down = await eventually(readyz, (r) => r.body.dependencies?.redis?.status === 'down', '/readyz reporting Redis down');
       expect(down.status, `/readyz while Redis is cut: ${JSON.stringify(down.body)}`).toBe(200);
-      expect(down.body).toMatchObject({ status: 'degraded', degraded: ['redis'], dependencies: { redis: { status: 'down' }, postgres: { status: 'up' }, rabbitmq: { status: 'up' } } });
+      expect(down.body).toMatchObject({
+        status: 'degraded',
+        degraded: ['redis'],
+        dependencies: { redis: { status: 'down' }, postgres: { status: 'up' }, rabbitmq: { status: 'up' } },
+      });
       expect((await get('/healthz')).status, '/healthz while Redis is down').toBe(200);
     } finally {
       redisProxy.refuse(false);
@@ -79,7 +83,8 @@ describe('bid-service', () => {
       req.on('response', () => reject(new Error('POST /items answered a request whose body never arrived')));
       req.write('{"title": "ab', () => setTimeout(() => req.destroy(), 200));
     });
-    const postItems = async () => (await get('/metrics')).text.split('\n').filter((l) => l.startsWith('auction_http_requests_total{method="POST",route="/items"'));
+    const postItems = async () =>
+      (await get('/metrics')).text.split('\n').filter((l) => l.startsWith('auction_http_requests_total{method="POST",route="/items"'));
     const counted = await eventually(postItems, (lines) => lines.length > 0, 'POST /items counted in auction_http_requests_total');
     expect(counted, 'how the abandoned POST /items was counted').toEqual(['auction_http_requests_total{method="POST",route="/items",status="aborted"} 1']);
   });

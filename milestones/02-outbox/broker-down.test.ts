@@ -25,14 +25,25 @@ describe('broker down', () => {
           for (let i = 1; i <= 50; i++) await placeBid(env, { itemId, userId: aBidder(), amountCents: String(1_000 * i) });
         }),
       );
-      expect(results.filter((r) => r.status === 'rejected'), 'bidders refused while the broker is down').toEqual([]);
-      await eventually(() => metricValue(relay.metrics, 'auction_outbox_publish_failures_total'), (n) => n >= 2, 'the relay retrying');
+      expect(
+        results.filter((r) => r.status === 'rejected'),
+        'bidders refused while the broker is down',
+      ).toEqual([]);
+      await eventually(
+        () => metricValue(relay.metrics, 'auction_outbox_publish_failures_total'),
+        (n) => n >= 2,
+        'the relay retrying',
+      );
       expect(await pendingOutbox(env.db), 'events kept in the outbox').toBe(200);
       expect(collector.messages, 'events delivered while down').toHaveLength(0);
 
       proxy.refuse(false);
       await collector.waitFor(200, 20_000);
-      await eventually(() => pendingOutbox(env.db), (n) => n === 0, 'the outbox drained');
+      await eventually(
+        () => pendingOutbox(env.db),
+        (n) => n === 0,
+        'the outbox drained',
+      );
       const ids = new Set(collector.messages.map((m) => m.messageId));
       expect(ids.size, 'distinct events delivered').toBe(200);
       const bidIds = new Set(collector.messages.map((m) => m.event.bidId));

@@ -9,7 +9,11 @@ const env = useTestEnv();
 
 /** POSTs a bid to a bid-service that crashes right after its commit; returns how the process ended. */
 async function bidThroughCrashingService(mode: 'dual-write' | 'outbox', itemId: string) {
-  const service = await startServiceProcess({ tree: env.tree, entry: 'bid-service.ts', config: { ...env.config, bidWriteMode: mode, failpoints: 'bid.after-commit=crash' } });
+  const service = await startServiceProcess({
+    tree: env.tree,
+    entry: 'bid-service.ts',
+    config: { ...env.config, bidWriteMode: mode, failpoints: 'bid.after-commit=crash' },
+  });
   const answer = await fetch(`${service.url}/items/${itemId}/bids`, { method: 'POST', body: JSON.stringify({ userId: aBidder(), amountCents: '700' }) }).then(
     async (res) => `HTTP ${res.status} ${await res.text()}`,
     (err: Error) => `no answer (${(err.cause as Error | undefined)?.message ?? err.message})`,

@@ -38,7 +38,10 @@ export interface RunningRelay {
 }
 
 /** A relay in this process, on this file's database and exchange. */
-export async function inProcessRelay(env: TestEnv, options: { amqpUrl?: string; pollMs?: number; maxPayloadBytes?: number; backoffMaxMs?: number; connected?: boolean } = {}): Promise<RunningRelay> {
+export async function inProcessRelay(
+  env: TestEnv,
+  options: { amqpUrl?: string; pollMs?: number; maxPayloadBytes?: number; backoffMaxMs?: number; connected?: boolean } = {},
+): Promise<RunningRelay> {
   const amqp = await createAmqp({ url: options.amqpUrl ?? env.config.amqpUrl, log: env.log, name: 'test-relay' });
   if (options.connected !== false) await amqp.whenConnected();
   const metrics = createMetrics({ defaults: false });

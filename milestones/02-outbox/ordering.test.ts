@@ -24,7 +24,11 @@ describe('ordering', () => {
         }),
       );
       await collector.waitFor(500, 30_000);
-      await eventually(() => pendingOutbox(env.db), (n) => n === 0, 'the outbox drained');
+      await eventually(
+        () => pendingOutbox(env.db),
+        (n) => n === 0,
+        'the outbox drained',
+      );
       expect(new Set(collector.messages.map((m) => m.messageId)).size, 'distinct events').toBe(500);
       for (const itemId of items) {
         const sequences = collector.messages.filter((m) => m.event.itemId === itemId).map((m) => Number(m.event.sequence));

@@ -20,10 +20,15 @@ describe('placeBid', () => {
       bids.push(await withCorrelationId('req-place-1', () => placeBid(env, { itemId, userId, amountCents })));
     }
     expect(bids.map((b) => b.sequence)).toEqual([1n, 2n, 3n]);
-    const { rows } = await env.db.query<{ id: string; aggregate_id: string; event_type: string; routing_key: string; payload: Buffer; headers: Record<string, string>; published_at: Date | null }>(
-      'SELECT id, aggregate_id, event_type, routing_key, payload, headers, published_at FROM outbox WHERE aggregate_id = $1 ORDER BY position',
-      [itemId],
-    );
+    const { rows } = await env.db.query<{
+      id: string;
+      aggregate_id: string;
+      event_type: string;
+      routing_key: string;
+      payload: Buffer;
+      headers: Record<string, string>;
+      published_at: Date | null;
+    }>('SELECT id, aggregate_id, event_type, routing_key, payload, headers, published_at FROM outbox WHERE aggregate_id = $1 ORDER BY position', [itemId]);
     expect(rows).toHaveLength(3);
     rows.forEach((row, i) => {
       const bid = bids[i]!;

@@ -30,7 +30,11 @@ describe('bid-worker', () => {
       const second = await worker();
       try {
         await collector.waitFor(6);
-        await eventually(() => pendingOutbox(env.db), (n) => n === 0, 'rows marked by the second worker');
+        await eventually(
+          () => pendingOutbox(env.db),
+          (n) => n === 0,
+          'rows marked by the second worker',
+        );
       } finally {
         await second.stop();
       }
@@ -50,7 +54,13 @@ describe('bid-worker', () => {
     const vanishing = await startServiceProcess({
       tree: env.tree,
       entry: 'bid-worker.ts',
-      config: { ...env.config, databaseUrl: proxy.url(env.config.databaseUrl), worker: { roles: ['relay'] }, failpoints: 'relay.after-publish=delay(60000)@1', outbox: { ...env.config.outbox, idleInTransactionTimeoutMs: boundMs } },
+      config: {
+        ...env.config,
+        databaseUrl: proxy.url(env.config.databaseUrl),
+        worker: { roles: ['relay'] },
+        failpoints: 'relay.after-publish=delay(60000)@1',
+        outbox: { ...env.config.outbox, idleInTransactionTimeoutMs: boundMs },
+      },
     });
     const standby = await inProcessRelay(env, { pollMs: 100 });
     try {
@@ -62,7 +72,12 @@ describe('bid-worker', () => {
       const vanishedAt = Date.now();
       await placeBid(env, { itemId, userId: aBidder(), amountCents: '200' });
       standby.relay.start();
-      await eventually(() => pendingOutbox(env.db), (n) => n === 0, `the standby relay to publish the item's events once PostgreSQL ended the vanished relay's transaction (bound ${boundMs} ms)`, boundMs + 4_000);
+      await eventually(
+        () => pendingOutbox(env.db),
+        (n) => n === 0,
+        `the standby relay to publish the item's events once PostgreSQL ended the vanished relay's transaction (bound ${boundMs} ms)`,
+        boundMs + 4_000,
+      );
       expect(Date.now() - vanishedAt, 'ms from the relay vanishing until its partition was published again').toBeLessThan(boundMs + 4_000);
     } finally {
       await standby.close();
@@ -79,7 +94,10 @@ describe('bid-worker', () => {
       await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
       await running.waitForEvent('failpoint-fired', (e) => e.failpoint === 'relay.after-publish', 15_000);
       expect(await running.stop('SIGTERM'), 'how the worker ended').toEqual({ code: 0, signal: null });
-      expect(await count(env.db, 'SELECT count(*) AS n FROM outbox WHERE aggregate_id = $1 AND published_at IS NOT NULL', [itemId]), 'rows marked published').toBe(1);
+      expect(
+        await count(env.db, 'SELECT count(*) AS n FROM outbox WHERE aggregate_id = $1 AND published_at IS NOT NULL', [itemId]),
+        'rows marked published',
+      ).toBe(1);
       expect(running.events('shut-down-cleanly')).toHaveLength(1);
       await collector.waitFor(1);
     } finally {

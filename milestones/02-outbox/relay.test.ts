@@ -28,8 +28,22 @@ const listen = async () => (collector = await collectEvents({ amqpUrl: env.confi
 /** An outbox row written in `tx` (its own transaction), so a test decides when it commits. */
 async function insertOutboxRow(tx: { query: (sql: string, params: unknown[]) => Promise<unknown> }, itemId: string): Promise<string> {
   const id = randomUUID();
-  const payload = bidPlacedToProto({ eventId: id, itemId, bidId: randomUUID(), userId: aBidder(), amountCents: 5n, sequence: 1n, placedAt: new Date(), correlationId: 'late-commit' });
-  await tx.query(`INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, routing_key, payload) VALUES ($1, 'item', $2, $3, 'bid.placed', $4)`, [id, itemId, BID_PLACED, Buffer.from(payload)]);
+  const payload = bidPlacedToProto({
+    eventId: id,
+    itemId,
+    bidId: randomUUID(),
+    userId: aBidder(),
+    amountCents: 5n,
+    sequence: 1n,
+    placedAt: new Date(),
+    correlationId: 'late-commit',
+  });
+  await tx.query(`INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, routing_key, payload) VALUES ($1, 'item', $2, $3, 'bid.placed', $4)`, [
+    id,
+    itemId,
+    BID_PLACED,
+    Buffer.from(payload),
+  ]);
   return id;
 }
 
@@ -42,7 +56,13 @@ describe('relay', () => {
     await relay.drain();
     const [message] = await collector!.waitFor(1);
     const { rows } = await env.db.query<{ id: string; published_at: Date | null }>('SELECT id, published_at FROM outbox');
-    expect(message).toMatchObject({ messageId: rows[0]!.id, type: BID_PLACED, routingKey: 'bid.placed', persistent: true, headers: { 'x-correlation-id': 'req-relay-7' } });
+    expect(message).toMatchObject({
+      messageId: rows[0]!.id,
+      type: BID_PLACED,
+      routingKey: 'bid.placed',
+      persistent: true,
+      headers: { 'x-correlation-id': 'req-relay-7' },
+    });
     expect(message!.event).toMatchObject({ eventId: rows[0]!.id, bidId: bid.id, amountCents: 9007199254740993n, correlationId: 'req-relay-7' });
     expect(rows[0]!.published_at, 'published_at').toBeInstanceOf(Date);
     expect(await metricValue(relay.metrics, 'auction_outbox_published_total')).toBe(1);
@@ -54,7 +74,11 @@ describe('relay', () => {
     relay.relay.start();
     // The relay's LISTEN connection is up once PostgreSQL shows it (a NOTIFY before that is lost).
     const listening = () => count(env.db, `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`);
-    await eventually(async () => (relay!.relay.failure ? Promise.reject(relay!.relay.failure) : listening()), (n) => n > 0, 'a LISTEN connection');
+    await eventually(
+      async () => (relay!.relay.failure ? Promise.reject(relay!.relay.failure) : listening()),
+      (n) => n > 0,
+      'a LISTEN connection',
+    );
     const itemId = await openItem(env.db);
     await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
     await relay.delivered(collector!, 1);
@@ -66,8 +90,20 @@ describe('relay', () => {
     relay.relay.start();
     const itemId = await openItem(env.db);
     const id = randomUUID();
-    const payload = bidPlacedToProto({ eventId: id, itemId, bidId: randomUUID(), userId: aBidder(), amountCents: 5n, sequence: 1n, placedAt: new Date(), correlationId: 'no-notify' });
-    await env.db.query(`INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, routing_key, payload) VALUES ($1, 'item', $2, $3, 'bid.placed', $4)`, [id, itemId, BID_PLACED, Buffer.from(payload)]);
+    const payload = bidPlacedToProto({
+      eventId: id,
+      itemId,
+      bidId: randomUUID(),
+      userId: aBidder(),
+      amountCents: 5n,
+      sequence: 1n,
+      placedAt: new Date(),
+      correlationId: 'no-notify',
+    });
+    await env.db.query(
+      `INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, routing_key, payload) VALUES ($1, 'item', $2, $3, 'bid.placed', $4)`,
+      [id, itemId, BID_PLACED, Buffer.from(payload)],
+    );
     await relay.delivered(collector!, 1);
     expect(collector!.messages[0]!.messageId).toBe(id);
   });
@@ -82,18 +118,27 @@ describe('relay', () => {
       ['unknown', 'auction.events.v1.Nonsense', Buffer.from('{}')],
     ] as const;
     for (const [, type, payload] of bad) {
-      await env.db.query(`INSERT INTO outbox (aggregate_type, aggregate_id, event_type, routing_key, payload) VALUES ('item', $1, $2, 'bid.placed', $3)`, [itemId, type, payload]);
+      await env.db.query(`INSERT INTO outbox (aggregate_type, aggregate_id, event_type, routing_key, payload) VALUES ('item', $1, $2, 'bid.placed', $3)`, [
+        itemId,
+        type,
+        payload,
+      ]);
     }
     for (let i = 0; i < 3; i++) await placeBid(env, { itemId, userId: aBidder(), amountCents: String(1_000 * (i + 1)) });
     await relay.drain();
     await collector!.waitFor(3);
-    const { rows } = await env.db.query<{ event_type: string; last_error: string | null; failed_at: Date | null; published_at: Date | null }>('SELECT event_type, last_error, failed_at, published_at FROM outbox ORDER BY position');
+    const { rows } = await env.db.query<{ event_type: string; last_error: string | null; failed_at: Date | null; published_at: Date | null }>(
+      'SELECT event_type, last_error, failed_at, published_at FROM outbox ORDER BY position',
+    );
     expect(rows.slice(0, 3).map((r) => [r.failed_at !== null, r.published_at, r.last_error])).toEqual([
       [true, null, expect.stringMatching(/not a valid auction\.events\.v1\.BidPlaced/)],
       [true, null, expect.stringMatching(/2048 bytes is over the 1024-byte limit/)],
       [true, null, expect.stringMatching(/unknown event type "auction\.events\.v1\.Nonsense"/)],
     ]);
-    expect(rows.slice(3).every((r) => r.published_at !== null && r.failed_at === null), 'the good rows behind them are published').toBe(true);
+    expect(
+      rows.slice(3).every((r) => r.published_at !== null && r.failed_at === null),
+      'the good rows behind them are published',
+    ).toBe(true);
     expect(collector!.messages).toHaveLength(3);
     expect(await metricValue(relay.metrics, 'auction_outbox_set_aside_total')).toBe(3);
     expect(await pendingOutbox(env.db)).toBe(0);
@@ -118,14 +163,20 @@ describe('relay', () => {
       ).toBe('returned');
       expect(outcome, 'that batch').toMatchObject({ claimed: 2, published: 2 });
       await collector!.waitFor(2);
-      expect(collector!.messages.map((m) => m.messageId), 'published while locked elsewhere').not.toContain(rows[0]!.id);
+      expect(
+        collector!.messages.map((m) => m.messageId),
+        'published while locked elsewhere',
+      ).not.toContain(rows[0]!.id);
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       holder.release();
       await batch?.catch(() => undefined);
     }
     await relay.drain();
-    expect(await pendingOutbox(env.db), 'rows left unpublished once the lock was released: the next batch must claim the row it passed over (no "position > last seen" cursor)').toBe(0);
+    expect(
+      await pendingOutbox(env.db),
+      'rows left unpublished once the lock was released: the next batch must claim the row it passed over (no "position > last seen" cursor)',
+    ).toBe(0);
     await collector!.waitFor(3);
   });
 

@@ -40,12 +40,21 @@ describe.each([
     const { item, bids, events } = await snapshot(env.db, itemId);
     const accepted = bids.map((b) => b.amount_cents);
     for (let i = 1; i < accepted.length; i++) {
-      expect(accepted[i]! >= accepted[i - 1]! + env.config.bidding.minIncrementCents, `bid ${i + 1} (${accepted[i]}) beats bid ${i} (${accepted[i - 1]}) by the increment`).toBe(true);
+      expect(
+        accepted[i]! >= accepted[i - 1]! + env.config.bidding.minIncrementCents,
+        `bid ${i + 1} (${accepted[i]}) beats bid ${i} (${accepted[i - 1]}) by the increment`,
+      ).toBe(true);
     }
-    expect(bids.map((b) => b.sequence), 'sequence numbers').toEqual(bids.map((_, i) => BigInt(i + 1)));
+    expect(
+      bids.map((b) => b.sequence),
+      'sequence numbers',
+    ).toEqual(bids.map((_, i) => BigInt(i + 1)));
     expect(item.highest_bid_cents, 'the item’s highest bid').toBe(accepted.at(-1));
     expect(item.leader_id, 'the item’s leader').toBe(bids.at(-1)?.user_id);
-    expect(events.map((e) => bidPlacedFromProto(e.payload)).map((e) => [e.bidId, e.amountCents, e.sequence]), 'one event per accepted bid').toEqual(bids.map((b) => [b.id, b.amount_cents, b.sequence]));
+    expect(
+      events.map((e) => bidPlacedFromProto(e.payload)).map((e) => [e.bidId, e.amountCents, e.sequence]),
+      'one event per accepted bid',
+    ).toEqual(bids.map((b) => [b.id, b.amount_cents, b.sequence]));
 
     const fulfilled = outcomes.filter((o) => o.status === 'fulfilled').length;
     expect(fulfilled, 'accepted calls = bids in the database').toBe(bids.length);
@@ -54,7 +63,9 @@ describe.each([
       const err = o.reason as BidTooLow;
       expect(err, `rejection ${i}`).toBeInstanceOf(BidTooLow);
       expect(attempts[i]!.amountCents < err.minimumNextCents, `${attempts[i]!.amountCents} is below the minimum ${err.minimumNextCents}`).toBe(true);
-      expect(err.minimumNextCents, 'minimum = current + increment').toBe((err.currentCents ?? 1_000n - env.config.bidding.minIncrementCents) + env.config.bidding.minIncrementCents);
+      expect(err.minimumNextCents, 'minimum = current + increment').toBe(
+        (err.currentCents ?? 1_000n - env.config.bidding.minIncrementCents) + env.config.bidding.minIncrementCents,
+      );
     });
   });
 
@@ -77,11 +88,18 @@ describe.each([
     const tooLow = await place(env, { itemId, userId: aBidder(), amountCents: '1099' }).catch((e: unknown) => e);
     expect(tooLow).toBeInstanceOf(BidTooLow);
     expect({ current: (tooLow as BidTooLow).currentCents, minimum: (tooLow as BidTooLow).minimumNextCents }).toEqual({ current: 1_000n, minimum: 1_100n });
-    for (const [amountCents, field] of [['0', 'amountCents'], ['-5', 'amountCents'], [10.5, 'amountCents'], ['9223372036854775808', 'amountCents']] as const) {
+    for (const [amountCents, field] of [
+      ['0', 'amountCents'],
+      ['-5', 'amountCents'],
+      [10.5, 'amountCents'],
+      ['9223372036854775808', 'amountCents'],
+    ] as const) {
       expect(await rejection(place(env, { itemId, userId: aBidder(), amountCents }))).toEqual({ name: 'ValidationError', field });
     }
     expect(await rejection(place(env, { itemId: 'lot-7', userId: aBidder(), amountCents: '5000' }))).toEqual({ name: 'ValidationError', field: 'itemId' });
-    expect(await rejection(place(env, { itemId: '00000000-0000-4000-8000-000000000123', userId: aBidder(), amountCents: '5000' }))).toEqual({ name: 'ItemNotFound' });
+    expect(await rejection(place(env, { itemId: '00000000-0000-4000-8000-000000000123', userId: aBidder(), amountCents: '5000' }))).toEqual({
+      name: 'ItemNotFound',
+    });
     expect(await snapshot(env.db, itemId)).toEqual(before);
   });
 });

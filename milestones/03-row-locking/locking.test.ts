@@ -85,7 +85,11 @@ describe.each([
     const db = createDb({ url: env.config.databaseUrl, log: env.log, max: 1 });
     const deps = { ...env, db, config: { ...env.config, bidding: { ...env.config.bidding, lockTimeoutMs: 300, statementTimeoutMs: 4_321 } } };
     const settings = async () =>
-      (await db.query<{ pid: number; lock_timeout: string; statement_timeout: string }>(`SELECT pg_backend_pid() AS pid, current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout`)).rows[0];
+      (
+        await db.query<{ pid: number; lock_timeout: string; statement_timeout: string }>(
+          `SELECT pg_backend_pid() AS pid, current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout`,
+        )
+      ).rows[0];
     try {
       const before = await settings();
       const itemId = await openItem(env.db);
@@ -129,7 +133,9 @@ describe('runBidTransaction', () => {
         () => 'placed',
         (err: Error) => `refused: ${err.name}: ${err.message}`,
       );
-      expect(outcome, `a bid whose transaction met ${what} (${code}) once: runBidTransaction must run the whole transaction again through withRetries`).toBe('placed');
+      expect(outcome, `a bid whose transaction met ${what} (${code}) once: runBidTransaction must run the whole transaction again through withRetries`).toBe(
+        'placed',
+      );
       expect((await snapshot(env.db, itemId)).bids, 'bids written').toHaveLength(1);
     } finally {
       await env.db.query(`DROP TRIGGER ${name} ON bids; DROP FUNCTION ${name}(); DROP SEQUENCE ${name}`);
@@ -159,7 +165,9 @@ describe("the caller's deadline bounds the whole bid", () => {
     const release = setTimeout(releaseBusy, 1_000);
     try {
       const started = performance.now();
-      const err = await placeBid({ ...env, db: pool }, { itemId, userId: aBidder(), amountCents: '2000' }, { deadline: performance.now() + 200 }).catch((e: unknown) => e);
+      const err = await placeBid({ ...env, db: pool }, { itemId, userId: aBidder(), amountCents: '2000' }, { deadline: performance.now() + 200 }).catch(
+        (e: unknown) => e,
+      );
       expect(err, 'the answer of a bid that never got a connection in time').toMatchObject({ name: 'DeadlineExceeded' });
       expect(performance.now() - started, 'ms until the answer').toBeLessThan(900);
     } finally {
@@ -217,7 +225,11 @@ describe('withRetries', () => {
       { maxAttempts: 3, baseDelayMs: 1 },
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetriesExhausted);
-    expect({ attempts: (err as RetriesExhausted).attempts, lastCode: (err as RetriesExhausted).lastCode, calls }).toEqual({ attempts: 3, lastCode: '40001', calls: 3 });
+    expect({ attempts: (err as RetriesExhausted).attempts, lastCode: (err as RetriesExhausted).lastCode, calls }).toEqual({
+      attempts: 3,
+      lastCode: '40001',
+      calls: 3,
+    });
 
     let uniqueCalls = 0;
     const unique = await withRetries(

@@ -21,10 +21,14 @@ describe('the largest bid', () => {
   it('can always be reached by outbidding, and nothing above it is accepted', async () => {
     // A configured bound (BID_MAX_CENTS), far enough below BIGINT's maximum that highest + increment always exists.
     expect(loadConfig({}).bidding.maxBidCents, 'the default, above 2^53').toBe(1_000_000_000_000_000_000n);
-    expect(() => loadConfig({ BID_MAX_CENTS: '9223372036854775807' })).toThrow(/BID_MAX_CENTS="9223372036854775807" is not valid: expected a whole number of cents from 1 to 9000000000000000000/);
+    expect(() => loadConfig({ BID_MAX_CENTS: '9223372036854775807' })).toThrow(
+      /BID_MAX_CENTS="9223372036854775807" is not valid: expected a whole number of cents from 1 to 9000000000000000000/,
+    );
     const max = 1_000_000n;
     const deps = { db: env.db, config: { ...env.config, bidding: { ...env.config.bidding, maxBidCents: max } } };
-    const { rows } = await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, end_at) VALUES ('Lot', 100, now() + interval '1 day') RETURNING id`);
+    const { rows } = await env.db.query<{ id: string }>(
+      `INSERT INTO items (title, start_price_cents, end_at) VALUES ('Lot', 100, now() + interval '1 day') RETURNING id`,
+    );
     const itemId = rows[0]!.id;
     const increment = env.config.bidding.minIncrementCents;
 

@@ -18,13 +18,20 @@ describe('two bids racing', () => {
     setFailpoint('bid.after-read', 'delay(500)@1');
     const low = placeBidUnsafe(env, { itemId: unsafeItem, userId: aBidder(), amountCents: '300' });
     await Promise.race([
-      eventually(async () => failpointHits('bid.after-read'), (n) => n >= 1, 'the 300 bid paused after its read'),
+      eventually(
+        async () => failpointHits('bid.after-read'),
+        (n) => n >= 1,
+        'the 300 bid paused after its read',
+      ),
       low.then(() => Promise.reject(new Error('the 300 bid finished without pausing at the failpoint'))),
     ]);
     await placeBidUnsafe(env, { itemId: unsafeItem, userId: aBidder(), amountCents: '500' });
     await low;
     const unsafe = await snapshot(env.db, unsafeItem);
-    expect(unsafe.bids.map((b) => b.amount_cents), 'unsafe: both accepted').toEqual([500n, 300n]);
+    expect(
+      unsafe.bids.map((b) => b.amount_cents),
+      'unsafe: both accepted',
+    ).toEqual([500n, 300n]);
     expect(unsafe.item.highest_bid_cents, 'unsafe: the price went down to').toBe(300n);
     clearFailpoints();
 
@@ -37,8 +44,13 @@ describe('two bids racing', () => {
     const safe = await snapshot(env.db, safeItem);
     const accepted = safe.bids.map((b) => b.amount_cents);
     expect(accepted.length, 'placeBid: accepted bids').toBeGreaterThanOrEqual(1);
-    expect([...accepted].sort((a, b) => (a < b ? -1 : 1)), 'placeBid: accepted amounts rise in commit order').toEqual(accepted);
+    expect(
+      [...accepted].sort((a, b) => (a < b ? -1 : 1)),
+      'placeBid: accepted amounts rise in commit order',
+    ).toEqual(accepted);
     expect(safe.item.highest_bid_cents, 'placeBid: the price is the highest accepted bid').toBe(500n);
-    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.name)).toEqual(accepted.length === 2 ? [] : ['BidTooLow']);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.name)).toEqual(
+      accepted.length === 2 ? [] : ['BidTooLow'],
+    );
   });
 });

@@ -40,10 +40,20 @@ describe.each([
     expect(otherItem, 'the same id, another item whose auction ended').toMatchObject(named);
     expect(errorToHttp(otherAmount), 'its HTTP answer: what owns the id, money as a string of cents').toMatchObject({
       status: 409,
-      body: { error: { code: 'request_id_reused', message: expect.stringMatching(/new request id/), requestId: 'r-7', original: { bidId: original.id, itemId, amountCents: '2500' } } },
+      body: {
+        error: {
+          code: 'request_id_reused',
+          message: expect.stringMatching(/new request id/),
+          requestId: 'r-7',
+          original: { bidId: original.id, itemId, amountCents: '2500' },
+        },
+      },
     });
 
-    expect((await snapshot(env.db, itemId)).bids.map((b) => b.id), 'bids on the first item').toEqual([original.id]);
+    expect(
+      (await snapshot(env.db, itemId)).bids.map((b) => b.id),
+      'bids on the first item',
+    ).toEqual([original.id]);
     expect((await snapshot(env.db, ended)).bids, 'bids on the ended item').toEqual([]);
     expect(await place(env, { itemId, userId, amountCents: '2500', requestId: 'r-7' }), 'the original request, sent again').toEqual(original);
   });
@@ -53,7 +63,9 @@ describe.each([
     const userId = aBidder();
     // Each bid pauses before COMMIT, so both have passed their replay check before either commits.
     setFailpoint('bid.before-commit', 'delay(300)');
-    const outcomes = await Promise.allSettled([a, b].map((itemId) => place(env, { itemId, userId, amountCents: '2500', requestId: 'r-9' }))).finally(() => clearFailpoints());
+    const outcomes = await Promise.allSettled([a, b].map((itemId) => place(env, { itemId, userId, amountCents: '2500', requestId: 'r-9' }))).finally(() =>
+      clearFailpoints(),
+    );
     const placed = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
     expect(
@@ -62,7 +74,10 @@ describe.each([
     ).toHaveLength(1);
     expect(refused, 'refused').toMatchObject([{ name: 'RequestIdReused', requestId: 'r-9', original: { bidId: placed[0]!.id, itemId: placed[0]!.itemId } }]);
     const written = [...(await snapshot(env.db, a)).bids, ...(await snapshot(env.db, b)).bids];
-    expect(written.map((w) => w.id), 'bids on both items').toEqual([placed[0]!.id]);
+    expect(
+      written.map((w) => w.id),
+      'bids on both items',
+    ).toEqual([placed[0]!.id]);
   });
 
   it('another bidder using the same request id is a different request', async () => {
@@ -75,7 +90,10 @@ describe.each([
     // request sent again after Ben used the id is answered with her bid, and writes nothing.
     expect(await place(env, anns), "Ann's request sent again after Ben used her id").toEqual(first);
     expect(second.userId, "Ben's bid is his").toBe(ben);
-    expect((await snapshot(env.db, itemId)).bids.map((b) => b.id), 'bids on the item').toEqual([first.id, second.id]);
+    expect(
+      (await snapshot(env.db, itemId)).bids.map((b) => b.id),
+      'bids on the item',
+    ).toEqual([first.id, second.id]);
   });
 });
 

@@ -60,7 +60,8 @@ describe('placeBid refuses what a committed bid already beats, without waiting f
     }
     expect(replay, 'the replayed request').toMatchObject({ id: first.id, sequence: first.sequence });
     // The auction ends (by the database's clock); a too-low bid on it is told the auction ended.
-    while (!(await env.db.query<{ ended: boolean }>('SELECT end_at <= clock_timestamp() AS ended FROM items WHERE id = $1', [itemId])).rows[0]!.ended) await sleep(100);
+    while (!(await env.db.query<{ ended: boolean }>('SELECT end_at <= clock_timestamp() AS ended FROM items WHERE id = $1', [itemId])).rows[0]!.ended)
+      await sleep(100);
     const again = await holdItemLock(itemId);
     let ended: unknown;
     try {
@@ -78,7 +79,8 @@ describe('placeBid refuses what a committed bid already beats, without waiting f
     await placeBid(env, { itemId, userId: aBidder(), amountCents: '2000' });
     // Refused while open: the refusal reads the item's end and the database's clock.
     await expect(placeBid(env, { itemId, userId: aBidder(), amountCents: '1500' })).rejects.toBeInstanceOf(BidTooLow);
-    while (!(await env.db.query<{ ended: boolean }>('SELECT end_at <= clock_timestamp() AS ended FROM items WHERE id = $1', [itemId])).rows[0]!.ended) await sleep(20);
+    while (!(await env.db.query<{ ended: boolean }>('SELECT end_at <= clock_timestamp() AS ended FROM items WHERE id = $1', [itemId])).rows[0]!.ended)
+      await sleep(20);
     // Well within a second of that read, the auction has ended by the database's clock.
     await expect(placeBid(env, { itemId, userId: aBidder(), amountCents: '1500' })).rejects.toBeInstanceOf(AuctionEnded);
   });
@@ -108,7 +110,9 @@ describe('placeBid refuses what a committed bid already beats, without waiting f
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 10, max: 60 }), { minLength: 2, maxLength: 24 }), async (hundreds) => {
         const itemId = await openItem(env.db);
-        const answers = await Promise.all(hundreds.map((h) => placeBid(env, { itemId, userId: aBidder(), amountCents: String(BigInt(h) * 100n) }).catch((e: unknown) => e)));
+        const answers = await Promise.all(
+          hundreds.map((h) => placeBid(env, { itemId, userId: aBidder(), amountCents: String(BigInt(h) * 100n) }).catch((e: unknown) => e)),
+        );
         const { bids, item } = await snapshot(env.db, itemId);
         const committed = new Set(bids.map((b) => b.amount_cents));
         answers.forEach((answer, i) => {
@@ -121,7 +125,10 @@ describe('placeBid refuses what a committed bid already beats, without waiting f
             }
           } else expect(answer, `the answer to ${amount}`).toMatchObject({ amountCents: amount });
         });
-        bids.forEach((b, i) => i > 0 && expect(b.amount_cents, 'accepted amounts rise by the increment in sequence order').toBeGreaterThanOrEqual(bids[i - 1]!.amount_cents + increment));
+        for (const [i, b] of bids.entries()) {
+          if (i > 0)
+            expect(b.amount_cents, 'accepted amounts rise by the increment in sequence order').toBeGreaterThanOrEqual(bids[i - 1]!.amount_cents + increment);
+        }
         expect(item.highest_bid_cents, 'the highest bid is the last accepted').toBe(bids.at(-1)?.amount_cents ?? null);
       }),
       { numRuns: 10 },
@@ -136,9 +143,16 @@ describe('placeBid admits at most two transactions per item; the rest wait in th
     const lock = await holdItemLock(hot);
     let bids: Promise<unknown[]> | undefined;
     try {
-      bids = Promise.all(Array.from({ length: 20 }, (_, i) => placeBid(patient(), { itemId: hot, userId: aBidder(), amountCents: String(2_000 + i * 100) }).catch((e: unknown) => e)));
+      bids = Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          placeBid(patient(), { itemId: hot, userId: aBidder(), amountCents: String(2_000 + i * 100) }).catch((e: unknown) => e),
+        ),
+      );
       const waiting = async () =>
-        Number((await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0]!.n);
+        Number(
+          (await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))
+            .rows[0]!.n,
+        );
       while ((await waiting()) === 0 && lock.state.held) await sleep(20);
       await sleep(300);
       expect(await waiting(), 'transactions waiting for the held item lock').toBeLessThanOrEqual(2);
@@ -149,8 +163,9 @@ describe('placeBid admits at most two transactions per item; the rest wait in th
       await lock.release();
     }
     const answers = await bids;
-    for (const a of answers) expect(a instanceof BidTooLow || (a as { amountCents?: bigint }).amountCents !== undefined, `each bid accepted or BidTooLow: ${String(a)}`).toBe(true);
+    for (const a of answers)
+      expect(a instanceof BidTooLow || (a as { amountCents?: bigint }).amountCents !== undefined, `each bid accepted or BidTooLow: ${String(a)}`).toBe(true);
     const { bids: written } = await snapshot(env.db, hot);
-    written.forEach((b, i) => i > 0 && expect(b.amount_cents).toBeGreaterThan(written[i - 1]!.amount_cents));
+    for (const [i, b] of written.entries()) if (i > 0) expect(b.amount_cents).toBeGreaterThan(written[i - 1]!.amount_cents);
   });
 });

@@ -10,7 +10,10 @@ import { aBidder } from './fixtures.ts';
 const env = useTestEnv();
 
 async function closedEvents(itemIds: string[]) {
-  const { rows } = await env.db.query<{ payload: Buffer }>(`SELECT payload FROM outbox WHERE event_type = 'auction.events.v1.AuctionClosed' AND aggregate_id = ANY($1::uuid[])`, [itemIds]);
+  const { rows } = await env.db.query<{ payload: Buffer }>(
+    `SELECT payload FROM outbox WHERE event_type = 'auction.events.v1.AuctionClosed' AND aggregate_id = ANY($1::uuid[])`,
+    [itemIds],
+  );
   return rows.map((r) => auctionClosedFromProto(r.payload));
 }
 
@@ -46,20 +49,32 @@ describe('closeDueAuctions', () => {
     const events = await closedEvents(ids);
     expect(events.length, 'AuctionClosed events').toBe(200);
     expect(new Set(events.map((e) => e.itemId)).size, 'items with an AuctionClosed').toBe(200);
-    const { rows: items } = await env.db.query<{ id: string; status: string; winner_id: string | null; leader_id: string | null; final_price_cents: bigint | null; highest_bid_cents: bigint | null; last_sequence: bigint }>(
-      'SELECT id, status, winner_id, leader_id, final_price_cents, highest_bid_cents, last_sequence FROM items WHERE id = ANY($1::uuid[])',
-      [ids],
-    );
+    const { rows: items } = await env.db.query<{
+      id: string;
+      status: string;
+      winner_id: string | null;
+      leader_id: string | null;
+      final_price_cents: bigint | null;
+      highest_bid_cents: bigint | null;
+      last_sequence: bigint;
+    }>('SELECT id, status, winner_id, leader_id, final_price_cents, highest_bid_cents, last_sequence FROM items WHERE id = ANY($1::uuid[])', [ids]);
     const byId = new Map(items.map((i) => [i.id, i]));
     for (const e of events) {
       const item = byId.get(e.itemId)!;
       expect([item.status, item.winner_id, item.final_price_cents], `item ${e.itemId}`).toEqual(['closed', item.leader_id, item.highest_bid_cents]);
-      expect([e.winnerId, e.finalPriceCents, e.bidCount, e.sequence], `its event`).toEqual([item.winner_id ?? undefined, item.final_price_cents ?? 0n, item.highest_bid_cents === null ? 0n : 3n, item.last_sequence]);
+      expect([e.winnerId, e.finalPriceCents, e.bidCount, e.sequence], `its event`).toEqual([
+        item.winner_id ?? undefined,
+        item.final_price_cents ?? 0n,
+        item.highest_bid_cents === null ? 0n : 3n,
+        item.last_sequence,
+      ]);
     }
   });
 
   it('leaves auctions that have not ended open, and does nothing the second time', async () => {
-    const { rows } = await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, end_at) VALUES ('Later', 100, now() + interval '1 hour') RETURNING id`);
+    const { rows } = await env.db.query<{ id: string }>(
+      `INSERT INTO items (title, start_price_cents, end_at) VALUES ('Later', 100, now() + interval '1 hour') RETURNING id`,
+    );
     await closeAll();
     expect(await closeAll(), 'closed on a second pass').toBe(0);
     const { rows: after } = await env.db.query<{ status: string }>('SELECT status FROM items WHERE id = $1', [rows[0]!.id]);
@@ -80,7 +95,9 @@ describe('closeDueAuctions', () => {
       Array.from({ length: 8 }, async (_, worker) => {
         while (Date.now() < stop) {
           amount += 100n;
-          await placeBid(env, { itemId: ids[worker % ids.length]!, userId: aBidder(), amountCents: amount.toString() }).catch((err: Error) => refusals.set(err.name, (refusals.get(err.name) ?? 0) + 1));
+          await placeBid(env, { itemId: ids[worker % ids.length]!, userId: aBidder(), amountCents: amount.toString() }).catch((err: Error) =>
+            refusals.set(err.name, (refusals.get(err.name) ?? 0) + 1),
+          );
         }
       }),
     );
@@ -93,7 +110,10 @@ describe('closeDueAuctions', () => {
     await Promise.all([bidding, closing]);
     await closeAll();
 
-    expect([...refusals.keys()].filter((name) => name !== 'AuctionEnded' && name !== 'BidTooLow'), 'refusals other than AuctionEnded and BidTooLow').toEqual([]);
+    expect(
+      [...refusals.keys()].filter((name) => name !== 'AuctionEnded' && name !== 'BidTooLow'),
+      'refusals other than AuctionEnded and BidTooLow',
+    ).toEqual([]);
     expect(refusals.get('AuctionEnded') ?? 0, 'bids refused because the auction had ended').toBeGreaterThan(0);
     const { rows: check } = await env.db.query<{ id: string; final_price_cents: bigint | null; max_bid: bigint | null; bids: bigint; late: bigint }>(
       `SELECT i.id, i.final_price_cents, max(b.amount_cents) AS max_bid, count(b.id) AS bids, count(b.id) FILTER (WHERE b.placed_at > i.closed_at) AS late

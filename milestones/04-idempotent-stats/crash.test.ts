@@ -8,9 +8,13 @@ import { aBidder, auctionClosed, exitOf, usePublisher, statsOf, throwIfTodo } fr
 const env = useTestEnv();
 const published = usePublisher(env);
 
-
 async function worker(failpoints = ''): Promise<ServiceProcess> {
-  const running = await startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, failpoints }, extraEnv: { LOG_LEVEL: 'debug' } });
+  const running = await startServiceProcess({
+    tree: env.tree,
+    entry: 'bid-worker.ts',
+    config: { ...env.config, failpoints },
+    extraEnv: { LOG_LEVEL: 'debug' },
+  });
   await running.waitForEvent('consuming', (e) => e.consumer === 'user-stats', 15_000);
   return running;
 }
@@ -27,7 +31,11 @@ describe('bid-worker consuming AuctionClosed', () => {
 
     const second = await worker();
     try {
-      await eventually(async () => (throwIfTodo(second), handled(second, 'duplicate')), (n) => n === 1, 'the redelivered message skipped');
+      await eventually(
+        async () => (throwIfTodo(second), handled(second, 'duplicate')),
+        (n) => n === 1,
+        'the redelivered message skipped',
+      );
       expect(await statsOf(env.db, winner)).toEqual({ bids_placed: 0n, auctions_won: 1n, total_spent_cents: 31_000n });
     } finally {
       await second.stop();
@@ -43,7 +51,11 @@ describe('bid-worker consuming AuctionClosed', () => {
 
     const second = await worker();
     try {
-      await eventually(async () => (throwIfTodo(second), handled(second, 'applied')), (n) => n === 1, 'the redelivered message applied');
+      await eventually(
+        async () => (throwIfTodo(second), handled(second, 'applied')),
+        (n) => n === 1,
+        'the redelivered message applied',
+      );
       expect(await statsOf(env.db, winner)).toEqual({ bids_placed: 0n, auctions_won: 1n, total_spent_cents: 4_200n });
     } finally {
       await second.stop();

@@ -12,7 +12,6 @@ import { aBidder, auctionClosed, bidPlaced, inProcessConsumers, usePublisher, st
 const env = useTestEnv();
 const published = usePublisher(env);
 
-
 describe('a duplicated AuctionClosed', () => {
   it('doubles the winner’s total with the naive consumer, and changes it once with applyStatsOnce', async () => {
     const naiveWinner = aBidder();
@@ -37,7 +36,11 @@ describe('a duplicated AuctionClosed', () => {
       const event = auctionClosed({ winnerId: winner, finalPriceCents: 7_700n });
       const bid = bidPlaced({ userId: winner, itemId: event.itemId });
       await Promise.all([...Array.from({ length: 10 }, () => published.current.closed(event)), published.current.bid(bid), published.current.bid(bid)]);
-      await eventually(() => consumers.handled(), (n) => n === 12, 'messages handled by the two consumers');
+      await eventually(
+        () => consumers.handled(),
+        (n) => n === 12,
+        'messages handled by the two consumers',
+      );
       expect(await statsOf(env.db, winner)).toEqual({ bids_placed: 1n, auctions_won: 1n, total_spent_cents: 7_700n });
       expect({ applied: await consumers.handled('applied'), duplicate: await consumers.handled('duplicate') }).toEqual({ applied: 2, duplicate: 10 });
       expect(await published.current.depth(consumers.consumers[0]!.queue), 'messages left in the queue').toBe(0);
@@ -68,7 +71,10 @@ describe('batches from several consumers at once', () => {
     // Six workers' batches: the same eight users, rotated or reversed.
     const batches = Array.from({ length: 6 }, (_, i) => batchOf(i % 2 ? [...users].reverse() : [...users.slice(i), ...users.slice(0, i)]));
     const results = await Promise.allSettled(batches.map((batch) => applyStatsBatch(env, batch)));
-    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), 'batches that failed').toEqual([]);
+    expect(
+      results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)),
+      'batches that failed',
+    ).toEqual([]);
     for (const user of users) expect((await statsOf(env.db, user))?.bids_placed, `bids of ${user}`).toBe(6n);
 
     const [first, second] = batchOf([users[7]!, users[0]!]);
@@ -77,13 +83,19 @@ describe('batches from several consumers at once', () => {
 
   it('holding the same messages of one user in different orders, both commit (no deadlock on the message ids)', async () => {
     const user = aBidder();
-    const [m1, m2] = [bidPlaced({ userId: user }), bidPlaced({ userId: user })].map((event) => ({ messageId: event.eventId, message: { type: BID_PLACED, event } as const }));
+    const [m1, m2] = [bidPlaced({ userId: user }), bidPlaced({ userId: user })].map((event) => ({
+      messageId: event.eventId,
+      message: { type: BID_PLACED, event } as const,
+    }));
     // Each applied message pauses inside its transaction, so the two batches interleave: each
     // holds the message id it inserted first when it reaches the other's.
     setFailpoint('stats.before-commit', 'delay(300)');
     try {
       const results = await Promise.allSettled([applyStatsBatch(env, [m1!, m2!]), applyStatsBatch(env, [m2!, m1!])]);
-      expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), 'batches that failed').toEqual([]);
+      expect(
+        results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)),
+        'batches that failed',
+      ).toEqual([]);
       const outcomes = results.map((r) => (r as PromiseFulfilledResult<string[]>).value.join(','));
       expect(outcomes.sort(), 'one batch applied both, the other found both applied').toEqual(['applied,applied', 'duplicate,duplicate']);
     } finally {

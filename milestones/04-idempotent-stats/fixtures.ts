@@ -27,11 +27,31 @@ export async function anItem(db: Db, endsIn = "interval '1 day'", startPriceCent
 }
 
 export function auctionClosed(overrides: Partial<AuctionClosed> = {}): AuctionClosed {
-  return { eventId: randomUUID(), itemId: randomUUID(), winnerId: randomUUID(), finalPriceCents: 12_345n, bidCount: 3n, sequence: 4n, closedAt: new Date(), correlationId: 'test', ...overrides };
+  return {
+    eventId: randomUUID(),
+    itemId: randomUUID(),
+    winnerId: randomUUID(),
+    finalPriceCents: 12_345n,
+    bidCount: 3n,
+    sequence: 4n,
+    closedAt: new Date(),
+    correlationId: 'test',
+    ...overrides,
+  };
 }
 
 export function bidPlaced(overrides: Partial<BidPlaced> = {}): BidPlaced {
-  return { eventId: randomUUID(), itemId: randomUUID(), bidId: randomUUID(), userId: randomUUID(), amountCents: 1_000n, sequence: 1n, placedAt: new Date(), correlationId: 'test', ...overrides };
+  return {
+    eventId: randomUUID(),
+    itemId: randomUUID(),
+    bidId: randomUUID(),
+    userId: randomUUID(),
+    amountCents: 1_000n,
+    sequence: 1n,
+    placedAt: new Date(),
+    correlationId: 'test',
+    ...overrides,
+  };
 }
 
 export type Stats = { bids_placed: bigint; auctions_won: bigint; total_spent_cents: bigint };
@@ -89,7 +109,10 @@ export interface InProcessConsumers {
 }
 
 /** Stats (and optionally read-model) consumers in this process, on this file's queues. */
-export async function inProcessConsumers(env: TestEnv, options: { db?: Db; redis?: Redis; copies?: number; config?: Partial<Config['consumer']>; amqpUrl?: string } = {}): Promise<InProcessConsumers> {
+export async function inProcessConsumers(
+  env: TestEnv,
+  options: { db?: Db; redis?: Redis; copies?: number; config?: Partial<Config['consumer']>; amqpUrl?: string } = {},
+): Promise<InProcessConsumers> {
   const client = await createAmqp({ url: options.amqpUrl ?? env.config.amqpUrl, log: env.log, name: 'test-consumer' });
   await client.whenConnected();
   const metrics = createMetrics({ defaults: false });
@@ -135,9 +158,11 @@ export function throwIfTodo(proc: ServiceProcess): void {
 
 /** How the process ended; rejects at once if it logged unwritten code instead. */
 export async function exitOf(proc: ServiceProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  const todo = proc.waitForLog((l) => typeof l.todo === 'string', 60_000).then((l) => {
-    throw Object.assign(new Error(`${l.msg}: ${String(l.todo)}`), { name: 'TodoError' });
-  });
+  const todo = proc
+    .waitForLog((l) => typeof l.todo === 'string', 60_000)
+    .then((l) => {
+      throw Object.assign(new Error(`${l.msg}: ${String(l.todo)}`), { name: 'TodoError' });
+    });
   todo.catch(() => undefined);
   return Promise.race([proc.exited, todo]);
 }

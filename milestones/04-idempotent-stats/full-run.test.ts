@@ -20,7 +20,11 @@ describe('a full auction run', () => {
     const bidders = Array.from({ length: 5 }, aBidder);
     for (let i = 1; i <= 200; i++) await placeBid(env, { itemId, userId: bidders[i % bidders.length]!, amountCents: String(1_000 + i * 100) });
     // The consumer binds its queue late; a relay that publishes before then loses events.
-    const worker = await startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, failpoints: 'user-stats.before-bind=delay(1500)' } });
+    const worker = await startServiceProcess({
+      tree: env.tree,
+      entry: 'bid-worker.ts',
+      config: { ...env.config, failpoints: 'user-stats.before-bind=delay(1500)' },
+    });
     try {
       await eventually(
         async () => {
@@ -82,7 +86,11 @@ describe('a full auction run', () => {
         const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids');
         expect(rows[0]!.n, 'bids placed in the run').toBeGreaterThan(12n);
         for (const itemId of items) {
-          const live = await eventually(() => readItemLive({ ...env, redis }, itemId), (l) => l.source === 'redis' && l.status === 'closed', `item ${itemId} closed in the read model`);
+          const live = await eventually(
+            () => readItemLive({ ...env, redis }, itemId),
+            (l) => l.source === 'redis' && l.status === 'closed',
+            `item ${itemId} closed in the read model`,
+          );
           expect({ ...live, source: 'postgres' }, `item ${itemId}: read model vs PostgreSQL`).toEqual(await itemLiveFromDb(env.db, itemId));
         }
       } finally {

@@ -35,7 +35,12 @@ describe('the stats consumer while PostgreSQL is down', () => {
       expect(await consumers.depth(), 'messages left in the queue: the consumer holds its prefetch (10) and takes no more').toBe(30);
 
       proxy.refuse(false);
-      await eventually(() => consumers.handled('applied'), (n) => n === 40, 'messages applied once PostgreSQL is back', 20_000);
+      await eventually(
+        () => consumers.handled('applied'),
+        (n) => n === 40,
+        'messages applied once PostgreSQL is back',
+        20_000,
+      );
       for (const bidder of bidders) expect((await statsOf(env.db, bidder))?.bids_placed, `bids counted for ${bidder}`).toBe(10n);
       expect(await published.current.depth(consumers.consumers[0]!.deadLetterQueue), 'messages in the dead-letter queue').toBe(0);
       expect(await consumers.handled('retried'), 'attempts counted against messages that were never at fault').toBe(0);

@@ -12,7 +12,6 @@ import { aBidder, auctionClosed, inProcessConsumers, usePublisher, statsOf } fro
 const env = useTestEnv();
 const published = usePublisher(env);
 
-
 describe('the stats consumer', () => {
   it('dead-letters a message it cannot decode, with the reason, and keeps consuming', async () => {
     const consumers = await inProcessConsumers(env);
@@ -22,7 +21,11 @@ describe('the stats consumer', () => {
       await published.current.raw(BID_PLACED_ROUTING_KEY, BID_PLACED, 'not-a-uuid-but-an-id', Buffer.from('this is not protobuf'));
       await published.current.raw(AUCTION_CLOSED_ROUTING_KEY, 'auction.events.v1.SomethingElse', good.eventId.replace(/.$/, '0'), auctionClosedToProto(good));
       await published.current.closed(good);
-      await eventually(() => consumers.handled(), (n) => n === 3, 'messages handled');
+      await eventually(
+        () => consumers.handled(),
+        (n) => n === 3,
+        'messages handled',
+      );
 
       const { deadLetterQueue } = consumers.consumers[0]!;
       const dead = [await published.current.take(deadLetterQueue), await published.current.take(deadLetterQueue)];
@@ -46,7 +49,11 @@ describe('the stats consumer', () => {
       const winner = aBidder();
       const event = auctionClosed({ winnerId: winner });
       await published.current.closed(event);
-      await eventually(() => consumers.handled('dead_lettered'), (n) => n === 1, 'the message dead-lettered');
+      await eventually(
+        () => consumers.handled('dead_lettered'),
+        (n) => n === 1,
+        'the message dead-lettered',
+      );
       expect(await consumers.handled('retried'), 'attempts before giving up').toBe(2);
       const dead = await published.current.take(consumers.consumers[0]!.deadLetterQueue);
       expect(dead?.properties.messageId).toBe(event.eventId);
@@ -80,10 +87,15 @@ describe('the stats consumer', () => {
     } finally {
       await connection.close().catch(() => undefined);
     }
-    expect(deliveryCounts.length, `deliveries before the queue dead-lettered it (x-delivery-count seen: ${deliveryCounts.join(', ')})`).toBe(DELIVERY_LIMIT + 1);
+    expect(deliveryCounts.length, `deliveries before the queue dead-lettered it (x-delivery-count seen: ${deliveryCounts.join(', ')})`).toBe(
+      DELIVERY_LIMIT + 1,
+    );
     const dead = await published.current.take(deadLetterQueue);
     expect(dead?.properties.messageId).toBe(event.eventId);
     const deaths = dead?.properties.headers?.['x-death'] as Array<{ reason: string; queue: string }> | undefined;
-    expect(deaths?.map((d) => [d.reason, d.queue]), 'why and where the broker dead-lettered it').toEqual([['delivery_limit', queue]]);
+    expect(
+      deaths?.map((d) => [d.reason, d.queue]),
+      'why and where the broker dead-lettered it',
+    ).toEqual([['delivery_limit', queue]]);
   });
 });

@@ -20,7 +20,8 @@ afterAll(async () => {
   await redis?.cleanUp();
 });
 
-const bid = (itemId: string, sequence: bigint, userId = aBidder()) => ({ type: BID_PLACED, event: bidPlaced({ itemId, sequence, userId, amountCents: 1_000n * sequence }) }) as const;
+const bid = (itemId: string, sequence: bigint, userId = aBidder()) =>
+  ({ type: BID_PLACED, event: bidPlaced({ itemId, sequence, userId, amountCents: 1_000n * sequence }) }) as const;
 
 describe('the item read model', () => {
   it('ends at the newest event when events arrive out of order and twice (5 before 4)', async () => {
@@ -29,7 +30,15 @@ describe('the item read model', () => {
     const answers = [];
     for (const e of events) answers.push(await applyToReadModel(deps(), e.event.eventId, e));
     const live = await readItemLive(deps(), itemId);
-    expect(live).toEqual({ itemId, status: 'open', priceCents: 5_000n, leaderId: '00000000-0000-4000-8000-000000000005', bidCount: 5n, version: 5n, source: 'redis' });
+    expect(live).toEqual({
+      itemId,
+      status: 'open',
+      priceCents: 5_000n,
+      leaderId: '00000000-0000-4000-8000-000000000005',
+      bidCount: 5n,
+      version: 5n,
+      source: 'redis',
+    });
     expect(answers, 'applied, or skipped as not newer').toEqual(['applied', 'applied', 'applied', 'applied', 'duplicate', 'duplicate', 'duplicate']);
   });
 
@@ -55,8 +64,19 @@ describe('the item read model', () => {
 
   it('reads PostgreSQL when Redis is down, and when Redis has not seen the item', async () => {
     const itemId = await anItem(env.db);
-    await env.db.query(`UPDATE items SET highest_bid_cents = 4200, leader_id = $2, last_sequence = 3 WHERE id = $1`, [itemId, '00000000-0000-4000-8000-000000000042']);
-    const expected = { itemId, status: 'open', priceCents: 4_200n, leaderId: '00000000-0000-4000-8000-000000000042', bidCount: 3n, version: 3n, source: 'postgres' };
+    await env.db.query(`UPDATE items SET highest_bid_cents = 4200, leader_id = $2, last_sequence = 3 WHERE id = $1`, [
+      itemId,
+      '00000000-0000-4000-8000-000000000042',
+    ]);
+    const expected = {
+      itemId,
+      status: 'open',
+      priceCents: 4_200n,
+      leaderId: '00000000-0000-4000-8000-000000000042',
+      bidCount: 3n,
+      version: 3n,
+      source: 'postgres',
+    };
     expect(await readItemLive(deps(), itemId), 'not in Redis yet').toEqual(expected);
     // A client whose Redis is gone: nothing listens on port 1.
     const down = createRedis({ url: 'redis://127.0.0.1:1', log: env.log });
@@ -71,7 +91,10 @@ describe('the item read model', () => {
     const open = await anItem(env.db);
     const closed = await anItem(env.db);
     const ahead = await anItem(env.db);
-    await env.db.query(`UPDATE items SET highest_bid_cents = 1500, leader_id = $2, last_sequence = 2 WHERE id = $1`, [open, '00000000-0000-4000-8000-000000000015']);
+    await env.db.query(`UPDATE items SET highest_bid_cents = 1500, leader_id = $2, last_sequence = 2 WHERE id = $1`, [
+      open,
+      '00000000-0000-4000-8000-000000000015',
+    ]);
     await env.db.query(
       `UPDATE items SET highest_bid_cents = 900, leader_id = $2, last_sequence = 2, status = 'closed', winner_id = $2, final_price_cents = 900, closed_at = now() WHERE id = $1`,
       [closed, '00000000-0000-4000-8000-000000000009'],
@@ -81,7 +104,14 @@ describe('the item read model', () => {
 
     await rebuildReadModel(deps());
     expect(await readItemLive(deps(), open)).toMatchObject({ status: 'open', priceCents: 1_500n, bidCount: 2n, version: 2n, source: 'redis' });
-    expect(await readItemLive(deps(), closed)).toMatchObject({ status: 'closed', priceCents: 900n, leaderId: '00000000-0000-4000-8000-000000000009', bidCount: 1n, version: 2n, source: 'redis' });
+    expect(await readItemLive(deps(), closed)).toMatchObject({
+      status: 'closed',
+      priceCents: 900n,
+      leaderId: '00000000-0000-4000-8000-000000000009',
+      bidCount: 1n,
+      version: 2n,
+      source: 'redis',
+    });
     expect(await readItemLive(deps(), ahead), 'not moved back by the rebuild').toMatchObject({ priceCents: 7_000n, version: 7n, source: 'redis' });
   });
 });

@@ -28,9 +28,18 @@ describe('the stats consumer', () => {
         sent.set(userId, sent.get(userId)! + 1n);
         if (i === 100 || i === 200) proxy.cutAll();
       }
-      await eventually(() => consumers.depth(), (n) => n === 0, 'the queue drained', 20_000);
+      await eventually(
+        () => consumers.depth(),
+        (n) => n === 0,
+        'the queue drained',
+        20_000,
+      );
       for (const [userId, bids] of sent) {
-        await eventually(async () => (await statsOf(env.db, userId))?.bids_placed, (n) => n === bids, `bids counted for ${userId}`);
+        await eventually(
+          async () => (await statsOf(env.db, userId))?.bids_placed,
+          (n) => n === bids,
+          `bids counted for ${userId}`,
+        );
       }
       const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM processed_messages');
       expect(rows[0]!.n, 'messages recorded as applied').toBe(300n);

@@ -30,7 +30,8 @@ async function outboxRow(db: Db, state: 'published' | 'pending' | 'set-aside', a
   return rows[0]!.id;
 }
 
-const outboxIds = async (db: Db, ids: string[]) => (await db.query<{ id: string }>('SELECT id FROM outbox WHERE id = ANY($1::uuid[]) ORDER BY id', [ids])).rows.map((r) => r.id);
+const outboxIds = async (db: Db, ids: string[]) =>
+  (await db.query<{ id: string }>('SELECT id FROM outbox WHERE id = ANY($1::uuid[]) ORDER BY id', [ids])).rows.map((r) => r.id);
 
 async function metricValue(metrics: Metrics, name: string, table: string): Promise<number> {
   const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
@@ -39,7 +40,12 @@ async function metricValue(metrics: Metrics, name: string, table: string): Promi
 
 const retentionOf = (windows: { outboxMs?: number; processedMessagesMs?: number }) => {
   const metrics = createMetrics({ defaults: false });
-  const retention = createRetention({ db: env.db, log: env.log, metrics, config: { retention: { outboxMs: HOUR, processedMessagesMs: HOUR, batchSize: 2, intervalMs: 60_000, ...windows } } });
+  const retention = createRetention({
+    db: env.db,
+    log: env.log,
+    metrics,
+    config: { retention: { outboxMs: HOUR, processedMessagesMs: HOUR, batchSize: 2, intervalMs: 60_000, ...windows } },
+  });
   return { retention, metrics };
 };
 
@@ -47,13 +53,20 @@ describe('the retention job', () => {
   it('deletes published outbox rows past the window, two per statement, and keeps every unpublished, set-aside or recent row', async () => {
     const expired = [];
     for (let i = 0; i < 5; i++) expired.push(await outboxRow(env.db, 'published', '2 hours'));
-    const kept = [await outboxRow(env.db, 'published', '1 minute'), await outboxRow(env.db, 'pending', '2 hours'), await outboxRow(env.db, 'set-aside', '2 hours')];
+    const kept = [
+      await outboxRow(env.db, 'published', '1 minute'),
+      await outboxRow(env.db, 'pending', '2 hours'),
+      await outboxRow(env.db, 'set-aside', '2 hours'),
+    ];
     const { retention, metrics } = retentionOf({});
 
     const deleted = await retention.deleteExpired();
 
     expect(deleted.outbox, 'outbox rows deleted').toBe(5);
-    expect(await outboxIds(env.db, [...expired, ...kept]), 'rows left: published a minute ago, the unpublished one and the set-aside one, though both are older than the window').toEqual([...kept].sort());
+    expect(
+      await outboxIds(env.db, [...expired, ...kept]),
+      'rows left: published a minute ago, the unpublished one and the set-aside one, though both are older than the window',
+    ).toEqual([...kept].sort());
     expect(await metricValue(metrics, 'auction_retention_deleted_total', 'outbox'), 'auction_retention_deleted_total{table="outbox"}').toBe(5);
     expect(await metricValue(metrics, 'auction_retention_expired_rows', 'outbox'), 'auction_retention_expired_rows{table="outbox"} after the round').toBe(0);
   });
@@ -62,15 +75,24 @@ describe('the retention job', () => {
     const late = { type: AUCTION_CLOSED, event: auctionClosed({ winnerId: aBidder(), finalPriceCents: 500n }) } as const;
     const recent = { type: AUCTION_CLOSED, event: auctionClosed({ winnerId: aBidder(), finalPriceCents: 700n }) } as const;
     expect([await applyStatsOnce(env, late.event.eventId, late), await applyStatsOnce(env, recent.event.eventId, recent)]).toEqual(['applied', 'applied']);
-    await env.db.query(`UPDATE processed_messages SET processed_at = now() - interval '2 hours' WHERE consumer = $1 AND message_id = $2::uuid`, [STATS_CONSUMER, late.event.eventId]);
+    await env.db.query(`UPDATE processed_messages SET processed_at = now() - interval '2 hours' WHERE consumer = $1 AND message_id = $2::uuid`, [
+      STATS_CONSUMER,
+      late.event.eventId,
+    ]);
     // Two more ids past the window, so the job needs more than one batch of two.
-    await env.db.query(`INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('read-model', $1::uuid, now() - interval '3 hours'), ('read-model', $2::uuid, now() - interval '3 hours')`, [randomUUID(), randomUUID()]);
+    await env.db.query(
+      `INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('read-model', $1::uuid, now() - interval '3 hours'), ('read-model', $2::uuid, now() - interval '3 hours')`,
+      [randomUUID(), randomUUID()],
+    );
     const { retention, metrics } = retentionOf({});
 
     const deleted = await retention.deleteExpired();
 
     expect(deleted.processed_messages, 'processed ids deleted').toBe(3);
-    expect(await metricValue(metrics, 'auction_retention_deleted_total', 'processed_messages'), 'auction_retention_deleted_total{table="processed_messages"}').toBe(3);
+    expect(
+      await metricValue(metrics, 'auction_retention_deleted_total', 'processed_messages'),
+      'auction_retention_deleted_total{table="processed_messages"}',
+    ).toBe(3);
     expect(
       { late: await applyStatsOnce(env, late.event.eventId, late), recent: await applyStatsOnce(env, recent.event.eventId, recent) },
       'a duplicate of each, after the round: the window is the trade-off',
@@ -94,7 +116,10 @@ describe('the retention job', () => {
         'the bid-worker to delete an outbox row published 2 hours ago (window 1 hour)',
       );
       const text = await (await fetch(`${worker.url}/metrics`)).text();
-      expect(Number(/^auction_retention_deleted_total\{table="outbox"\} (\d+)/m.exec(text)?.[1]), 'auction_retention_deleted_total{table="outbox"} on /metrics').toBeGreaterThanOrEqual(1);
+      expect(
+        Number(/^auction_retention_deleted_total\{table="outbox"\} (\d+)/m.exec(text)?.[1]),
+        'auction_retention_deleted_total{table="outbox"} on /metrics',
+      ).toBeGreaterThanOrEqual(1);
     } finally {
       await worker.stop();
     }

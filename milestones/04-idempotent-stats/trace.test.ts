@@ -14,7 +14,12 @@ const env = useTestEnv();
 describe('a bid’s correlation id in the worker', () => {
   it('is on every worker line about its event: published by the relay, failed once and applied by user-stats, applied by read-model', async () => {
     // The stats consumer's first attempt fails, so the event has a warning line as well.
-    const worker = await startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, failpoints: 'stats.before-commit=error@1' }, extraEnv: { LOG_LEVEL: 'debug' } });
+    const worker = await startServiceProcess({
+      tree: env.tree,
+      entry: 'bid-worker.ts',
+      config: { ...env.config, failpoints: 'stats.before-commit=error@1' },
+      extraEnv: { LOG_LEVEL: 'debug' },
+    });
     try {
       const itemId = await anItem(env.db);
       const bidder = aBidder();
@@ -27,7 +32,10 @@ describe('a bid’s correlation id in the worker', () => {
       await eventually(
         async () => {
           throwIfTodo(worker);
-          return { stats: (await statsOf(env.db, bidder))?.bids_placed, readModel: eventsIn(aboutTheEvent(), 'message-handled', (e) => e.consumer === 'read-model').length > 0 };
+          return {
+            stats: (await statsOf(env.db, bidder))?.bids_placed,
+            readModel: eventsIn(aboutTheEvent(), 'message-handled', (e) => e.consumer === 'read-model').length > 0,
+          };
         },
         (s) => s.stats === 1n && s.readModel,
         'the bid applied by both consumers',
@@ -42,7 +50,10 @@ describe('a bid’s correlation id in the worker', () => {
           { consumer: 'read-model', event: 'message-handled', correlationId },
         ]),
       );
-      expect(lines.filter((l) => l.correlationId !== correlationId), 'lines about the event without its correlation id').toEqual([]);
+      expect(
+        lines.filter((l) => l.correlationId !== correlationId),
+        'lines about the event without its correlation id',
+      ).toEqual([]);
     } finally {
       await worker.stop();
     }

@@ -35,7 +35,11 @@ describe('backfill', () => {
     expect(await wrongBidderIds(rollout.db), 'rows left to fill').toBe(8_000);
 
     const rerun = await backfill();
-    expect({ resumedAfter: rerun.resumedAfter, scanned: rerun.scanned, filled: rerun.filled }, 'the rerun').toEqual({ resumedAfter: stoppedAt!.last_id, scanned: 8_000, filled: 8_000 });
+    expect({ resumedAfter: rerun.resumedAfter, scanned: rerun.scanned, filled: rerun.filled }, 'the rerun').toEqual({
+      resumedAfter: stoppedAt!.last_id,
+      scanned: 8_000,
+      filled: 8_000,
+    });
     expect(await wrongBidderIds(rollout.db), 'rows whose bidder_id is not their user_id').toBe(0);
     expect((await checkpoint())?.rows_filled, 'rows filled, over both runs').toBe(12_000n);
 
@@ -88,7 +92,9 @@ describe('backfill', () => {
     expect(result.yielded, 'batches that made the backfill yield').toBeGreaterThanOrEqual(3);
     // The shortest, not the last: a batch may still run slow for a reason of its own (the machine is shared).
     const after = Math.min(...steps.filter((s) => s.batch >= 9).map((s) => s.pauseMs));
-    expect(after, `the shortest pause after batches 9 to 12, back at their pace (pauses: ${JSON.stringify(steps)})`).toBeLessThan(Math.max(...slow.map((s) => s.pauseMs)) / 4);
+    expect(after, `the shortest pause after batches 9 to 12, back at their pace (pauses: ${JSON.stringify(steps)})`).toBeLessThan(
+      Math.max(...slow.map((s) => s.pauseMs)) / 4,
+    );
     expect(await wrongBidderIds(rollout.db), 'rows whose bidder_id is not their user_id').toBe(0);
   });
 

@@ -41,16 +41,24 @@ async function bidWhileMigrating(r: RolloutDatabase, lock: 'ROW EXCLUSIVE' | 'SH
         `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query ILIKE '%ALTER TABLE%' OR query ILIKE '%CREATE%INDEX%')`,
       );
       if (rows[0]!.n > 0n) break;
-      if (migrationEnded) throw new Error(`the migration ${migration} ended without ever waiting for the session holding ${lock} on bids (${String(await migrated)}): it takes no lock on bids, so it does not do its work yet`);
-      if (Date.now() > deadline) throw new Error(`the migration ${migration} did not start waiting for the session holding ${lock} on bids within ${patient(5_000)} ms (${loadNote()})`);
+      if (migrationEnded)
+        throw new Error(
+          `the migration ${migration} ended without ever waiting for the session holding ${lock} on bids (${String(await migrated)}): it takes no lock on bids, so it does not do its work yet`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(`the migration ${migration} did not start waiting for the session holding ${lock} on bids within ${patient(5_000)} ms (${loadNote()})`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const started = performance.now();
     let settled = false;
-    const placing = r.app('user-id').place({ itemId, userId: aBidder(), amountCents: '100' }).then(
-      () => 'accepted',
-      (err: Error) => `refused: ${err.message}`,
-    ).finally(() => (settled = true));
+    const placing = r
+      .app('user-id')
+      .place({ itemId, userId: aBidder(), amountCents: '100' })
+      .then(
+        () => 'accepted',
+        (err: Error) => `refused: ${err.message}`,
+      )
+      .finally(() => (settled = true));
     // Watch the bid while it runs: does it ever wait for a lock on bids (queued behind the migration's)? Any session but the migration's.
     let waitedForLock = false;
     while (!settled && !waitedForLock) {
@@ -102,7 +110,10 @@ describe('constrain', () => {
     await rollout.migrateTo(VALIDATE);
     const schema = await bidsSchema(rollout.db);
     expect(schema, 'bids after VALIDATE and SET NOT NULL').toContain('column bidder_id text not null');
-    expect(schema.filter((line) => line.startsWith('constraint bids_bidder_id_not_null')), 'the check, once NOT NULL holds').toEqual([]);
+    expect(
+      schema.filter((line) => line.startsWith('constraint bids_bidder_id_not_null')),
+      'the check, once NOT NULL holds',
+    ).toEqual([]);
   });
 
   it('a CREATE UNIQUE INDEX CONCURRENTLY that fails leaves an INVALID index; the error says so, and the migration rebuilds it once the duplicate is gone', async () => {

@@ -23,7 +23,11 @@ export interface RolloutDatabase {
   /** Migrates up to and including `migration`. */
   migrateTo(migration: string, options?: { attempts?: number; onRetry?: () => void }): Promise<string[]>;
   /** An app version: placeBid with this BIDDER_PHASE, on this database. */
-  app(phase: BidderPhase): { place: (bid: { itemId: string; userId: string; amountCents: string; requestId?: string }) => ReturnType<typeof placeBid>; config: Config; db: Db };
+  app(phase: BidderPhase): {
+    place: (bid: { itemId: string; userId: string; amountCents: string; requestId?: string }) => ReturnType<typeof placeBid>;
+    config: Config;
+    db: Db;
+  };
   close(): Promise<void>;
 }
 

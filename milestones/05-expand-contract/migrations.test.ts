@@ -13,7 +13,8 @@ beforeAll(async () => {
 });
 afterAll(() => rollout?.close());
 
-const bidders = async () => (await rollout.db.query<{ id: string; bidder: string }>(`SELECT id, to_jsonb(b) ->> 'bidder_id' AS bidder FROM bids b ORDER BY id`)).rows;
+const bidders = async () =>
+  (await rollout.db.query<{ id: string; bidder: string }>(`SELECT id, to_jsonb(b) ->> 'bidder_id' AS bidder FROM bids b ORDER BY id`)).rows;
 
 describe('the rollout’s migrations', () => {
   it('each down returns bids to the phase before it; up again reaches the same schema with the same bids', async () => {

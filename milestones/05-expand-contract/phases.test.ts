@@ -23,7 +23,9 @@ describe.each([
   ['constrained and indexed', INDEX, phases],
   ['contracted', CONTRACT, ['bidder-id'] as BidderPhase[]],
 ])('on the %s schema', (_name, migration, working) => {
-  const cases = phases.map((phase) => [phase, working.includes(phase) ? 'places bids and answers replays' : 'is refused with nothing written (it names user_id)'] as const);
+  const cases = phases.map(
+    (phase) => [phase, working.includes(phase) ? 'places bids and answers replays' : 'is refused with nothing written (it names user_id)'] as const,
+  );
   it.each(cases)('version %s %s', async (phase) => {
     const rollout = await rolloutDatabase(env);
     opened.push(rollout);

@@ -36,7 +36,14 @@ async function connectError(call: Promise<unknown>): Promise<ConnectError> {
 /** The bid counters of a bid-service, from its /metrics. */
 async function bidMetrics(serviceUrl: string) {
   const text = await (await fetch(`${serviceUrl}/metrics`)).text();
-  const value = (line: RegExp) => Number(text.split('\n').find((l) => line.test(l))?.split(' ').at(-1) ?? 0);
+  const value = (line: RegExp) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => line.test(l))
+        ?.split(' ')
+        .at(-1) ?? 0,
+    );
   return {
     accepted: value(/^auction_bids_accepted_total /),
     tooLow: value(/^auction_bids_rejected_total\{reason="too_low"\} /),
@@ -51,7 +58,11 @@ describe('the API over h2c', () => {
     const got = await api.getItem({ id: item!.id });
     expect({ title: got.item?.title, status: got.live?.status, bidCount: got.live?.bidCount }).toEqual({ title: 'Lamp', status: 1, bidCount: 0n });
     const { bid } = await api.placeBid({ itemId: item!.id, amountCents: 9007199254740995n, requestId: 'r-1' });
-    expect({ amount: bid?.amountCents, sequence: bid?.sequence, bidder: bid?.userId }).toEqual({ amount: 9007199254740995n, sequence: 1n, bidder: bidder.bidderId });
+    expect({ amount: bid?.amountCents, sequence: bid?.sequence, bidder: bid?.userId }).toEqual({
+      amount: 9007199254740995n,
+      sequence: 1n,
+      bidder: bidder.bidderId,
+    });
     const again = await api.placeBid({ itemId: item!.id, amountCents: 9007199254740995n, requestId: 'r-1' });
     expect(again.bid?.id, 'the same request again: the original bid').toBe(bid?.id);
     const page = await api.listItems({ limit: 100 });
@@ -61,7 +72,10 @@ describe('the API over h2c', () => {
   it('answers with the correlation id it was given, and puts it on the bid’s event', async () => {
     const { item } = await api.createItem({ title: 'Clock', startPriceCents: 100n, endAt: tomorrow() });
     let echoed: string | null = null;
-    const { bid } = await api.placeBid({ itemId: item!.id, amountCents: 100n }, { headers: { 'x-correlation-id': 'rpc-test-7' }, onHeader: (h) => (echoed = h.get('x-correlation-id')) });
+    const { bid } = await api.placeBid(
+      { itemId: item!.id, amountCents: 100n },
+      { headers: { 'x-correlation-id': 'rpc-test-7' }, onHeader: (h) => (echoed = h.get('x-correlation-id')) },
+    );
     expect(echoed, 'x-correlation-id of the answer').toBe('rpc-test-7');
     const { rows } = await env.db.query<{ payload: Buffer }>('SELECT payload FROM outbox WHERE aggregate_id = $1', [item!.id]);
     expect(rows.map((r) => bidPlacedFromProto(r.payload)).map((e) => [e.bidId, e.correlationId])).toEqual([[bid!.id, 'rpc-test-7']]);
@@ -82,7 +96,9 @@ describe('the API over h2c', () => {
     const missing = await connectError(api.getItem({ id: uuid() }));
     expect(missing.code, 'an item that does not exist').toBe(Code.NotFound);
 
-    const { rows } = await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, start_at, end_at) VALUES ('Gone', 100, now() - interval '2 days', now() - interval '1 day') RETURNING id`);
+    const { rows } = await env.db.query<{ id: string }>(
+      `INSERT INTO items (title, start_price_cents, start_at, end_at) VALUES ('Gone', 100, now() - interval '2 days', now() - interval '1 day') RETURNING id`,
+    );
     const ended = await connectError(api.placeBid({ itemId: rows[0]!.id, amountCents: 500n }));
     expect(ended.code, 'a bid on an ended auction').toBe(Code.FailedPrecondition);
     expect(ended.findDetails(BidTooLowDetailSchema), 'no price detail for an ended auction').toEqual([]);
@@ -149,8 +165,8 @@ describe('the API over h2c', () => {
     expect(
       { accepted: after.accepted - before.accepted, tooLow: after.tooLow - before.tooLow, lockWaits: after.lockWaits - before.lockWaits },
       'auction_bids_accepted_total, auction_bids_rejected_total{reason="too_low"}, auction_bid_lock_wait_seconds_count',
-    // One lock wait: the accepted bid's. The second is refused from the committed highest bid
-    // without asking for the lock (milestone 3, step 8), so it has no lock wait to count.
+      // One lock wait: the accepted bid's. The second is refused from the committed highest bid
+      // without asking for the lock (milestone 3, step 8), so it has no lock wait to count.
     ).toEqual({ accepted: 1, tooLow: 1, lockWaits: 1 });
   });
 
@@ -170,13 +186,19 @@ describe('the API over h2c', () => {
     const post = (body: Uint8Array, contentType = 'application/proto') => rawConnectCall(service.apiUrl, 'CreateItem', body, bidder.headers, contentType);
     // Connect follows gRPC's status codes here: a request it cannot deserialize is `internal` ("parse binary: …").
     const garbage = await post(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
-    expect({ status: garbage.status, code: JSON.parse(garbage.body).code, parse: /parse binary/.test(garbage.body) }, 'bytes that are not a CreateItemRequest').toEqual({ status: 500, code: 'internal', parse: true });
+    expect(
+      { status: garbage.status, code: JSON.parse(garbage.body).code, parse: /parse binary/.test(garbage.body) },
+      'bytes that are not a CreateItemRequest',
+    ).toEqual({ status: 500, code: 'internal', parse: true });
     const badJson = await post(new TextEncoder().encode('{"title": '), 'application/json');
     expect({ status: badJson.status, code: JSON.parse(badJson.body).code }, 'JSON that does not parse').toEqual({ status: 400, code: 'invalid_argument' });
     const wrongType = await post(new TextEncoder().encode('{"startPriceCents": "a lot"}'), 'application/json');
     expect(JSON.parse(wrongType.body).code, 'a price that is not an int64').toBe('invalid_argument');
     const noTitle = await post(new TextEncoder().encode('{"startPriceCents": "100"}'), 'application/json');
-    expect({ status: noTitle.status, code: JSON.parse(noTitle.body).code }, 'well-formed JSON without a title').toEqual({ status: 400, code: 'invalid_argument' });
+    expect({ status: noTitle.status, code: JSON.parse(noTitle.body).code }, 'well-formed JSON without a title').toEqual({
+      status: 400,
+      code: 'invalid_argument',
+    });
     const huge = toBinary(CreateItemRequestSchema, create(CreateItemRequestSchema, { title: 'x'.repeat(100_000), startPriceCents: 100n, endAt: tomorrow() }));
     const oversize = await post(huge);
     expect(JSON.parse(oversize.body).code, 'a 100 kB request').toBe('resource_exhausted');
@@ -186,7 +208,10 @@ describe('the API over h2c', () => {
   it('serves the RPCs under /api, and nothing outside it', async () => {
     const call = (path: string) => rawConnectCall(service.apiUrl, path, '{"id": ""}');
     const inside = await call('/api/auction.api.v1.AuctionService/GetItem');
-    expect({ status: inside.status, code: JSON.parse(inside.body).code }, 'GetItem under /api, with an empty id').toEqual({ status: 400, code: 'invalid_argument' });
+    expect({ status: inside.status, code: JSON.parse(inside.body).code }, 'GetItem under /api, with an empty id').toEqual({
+      status: 400,
+      code: 'invalid_argument',
+    });
     expect((await call('/auction.api.v1.AuctionService/GetItem')).status, 'the same RPC outside /api').toBe(404);
   });
 });

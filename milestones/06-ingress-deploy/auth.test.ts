@@ -21,7 +21,9 @@ beforeAll(async () => {
   service = await startService(env);
   anonymous = apiClient(service.apiUrl);
   alice = await signIn(env.config, 'alice');
-  itemId = (await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, end_at) VALUES ('Lot', 100, now() + interval '1 day') RETURNING id`)).rows[0]!.id;
+  itemId = (
+    await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, end_at) VALUES ('Lot', 100, now() + interval '1 day') RETURNING id`)
+  ).rows[0]!.id;
 });
 afterAll(() => service?.stop());
 
@@ -83,12 +85,20 @@ describe('signed-in bidders', () => {
 
   it('takes the bidder from the token, never from the request: a user_id in the body is ignored', async () => {
     const someoneElse = crypto.randomUUID();
-    const res = await rawConnectCall(service.apiUrl, 'PlaceBid', JSON.stringify({ itemId, userId: someoneElse, user_id: someoneElse, amountCents: '700' }), alice.headers);
+    const res = await rawConnectCall(
+      service.apiUrl,
+      'PlaceBid',
+      JSON.stringify({ itemId, userId: someoneElse, user_id: someoneElse, amountCents: '700' }),
+      alice.headers,
+    );
     expect(res.status, res.body).toBe(200);
     expect(JSON.parse(res.body).bid.userId, 'the bid’s bidder').toBe(alice.bidderId);
     const column = await bidderColumn(env.db);
     const { rows } = await env.db.query<{ bidder: string }>(`SELECT ${column}::text AS bidder FROM bids WHERE item_id = $1`, [itemId]);
-    expect(rows.map((r) => r.bidder), 'the bidder stored').toEqual([alice.bidderId]);
+    expect(
+      rows.map((r) => r.bidder),
+      'the bidder stored',
+    ).toEqual([alice.bidderId]);
   });
 
   it('scopes request ids to the signed-in bidder: the same id from another bidder is another bid', async () => {
@@ -119,8 +129,16 @@ describe('signed-in bidders', () => {
     const { privateKey } = await generateKeyPair(DEV_ALGORITHM, { extractable: true });
     const sameKid = await refusal(anonymous.placeBid({ itemId, amountCents: 10_000n }, bearer(await forge({ key: privateKey }))));
     expect([Code[sameKid.code], sameKid.rawMessage], 'another key claiming the trusted kid').toEqual(['Unauthenticated', expect.stringMatching(/signature/)]);
-    const ownKid = await refusal(anonymous.createItem({ title: 'Forged', startPriceCents: 100n, endAt: tomorrow() }, bearer(await forge({ key: privateKey, kid: `other-${(await exportJWK(privateKey)).x}` }))));
-    expect([Code[ownKid.code], ownKid.rawMessage], 'another key under its own kid').toEqual(['Unauthenticated', expect.stringMatching(/key this server does not trust/)]);
+    const ownKid = await refusal(
+      anonymous.createItem(
+        { title: 'Forged', startPriceCents: 100n, endAt: tomorrow() },
+        bearer(await forge({ key: privateKey, kid: `other-${(await exportJWK(privateKey)).x}` })),
+      ),
+    );
+    expect([Code[ownKid.code], ownKid.rawMessage], 'another key under its own kid').toEqual([
+      'Unauthenticated',
+      expect.stringMatching(/key this server does not trust/),
+    ]);
   });
 
   it('refuses a token from another issuer or for another audience, saying which', async () => {
@@ -132,7 +150,13 @@ describe('signed-in bidders', () => {
 
   it('refuses an authorization header that is not one bearer token, or a token that is not a JWT, never with a 500', async () => {
     const before = await count('bids');
-    for (const header of [`Basic ${Buffer.from('alice:secret').toString('base64')}`, 'Bearer', `Bearer ${alice.token} extra`, 'Bearer not-a-jwt', 'Bearer a.b.c']) {
+    for (const header of [
+      `Basic ${Buffer.from('alice:secret').toString('base64')}`,
+      'Bearer',
+      `Bearer ${alice.token} extra`,
+      'Bearer not-a-jwt',
+      'Bearer a.b.c',
+    ]) {
       const res = await rawConnectCall(service.apiUrl, 'PlaceBid', JSON.stringify({ itemId, amountCents: '10000' }), { authorization: header });
       expect({ header, status: res.status, code: JSON.parse(res.body).code }).toEqual({ header, status: 401, code: 'unauthenticated' });
     }

@@ -56,7 +56,9 @@ describe("step 6 · the worker's manifest: your deploy/k8s/bid-worker.yaml with 
 
   it("defines the worker's Deployment and its ScaledObject, each valid against its schema (Kubernetes, KEDA)", () => {
     const kinds = own.map((d) => `${d.kind} ${d.metadata?.name}`);
-    expect(kinds, `The objects of ${file}: it defines the Deployment bid-worker and the KEDA ScaledObject that scales it. ${NEXT}`).toEqual(expect.arrayContaining(['Deployment bid-worker', 'ScaledObject bid-worker']));
+    expect(kinds, `The objects of ${file}: it defines the Deployment bid-worker and the KEDA ScaledObject that scales it. ${NEXT}`).toEqual(
+      expect.arrayContaining(['Deployment bid-worker', 'ScaledObject bid-worker']),
+    );
     const invalid = own.flatMap((d) => {
       try {
         validate(d);

@@ -32,7 +32,11 @@ afterAll(async () => {
 const uuid = () => crypto.randomUUID();
 const count = async (table: 'items' | 'bids') => (await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n;
 const openItem = async (startPriceCents = 100n) =>
-  (await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, end_at) VALUES ('Lot', $1, now() + interval '1 day') RETURNING id`, [startPriceCents])).rows[0]!.id;
+  (
+    await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, end_at) VALUES ('Lot', $1, now() + interval '1 day') RETURNING id`, [
+      startPriceCents,
+    ])
+  ).rows[0]!.id;
 
 async function connectError(call: Promise<unknown>): Promise<ConnectError> {
   try {
@@ -48,7 +52,14 @@ function post(path: string, body: string, headers: Record<string, string> = {}) 
   return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
     const session = connect(service.apiUrl);
     session.on('error', reject);
-    const req = session.request({ ':method': 'POST', ':path': `/api/auction.api.v1.AuctionService/${path}`, 'content-type': 'application/json', 'connect-protocol-version': '1', ...bidder.headers, ...headers });
+    const req = session.request({
+      ':method': 'POST',
+      ':path': `/api/auction.api.v1.AuctionService/${path}`,
+      'content-type': 'application/json',
+      'connect-protocol-version': '1',
+      ...bidder.headers,
+      ...headers,
+    });
     let text = '';
     let head: Record<string, unknown> = {};
     req.on('response', (h) => (head = h));
@@ -67,10 +78,18 @@ describe('one error model on both transports', () => {
     const before = await count('items');
     const endAt = new Date(Date.now() + 86_400_000).toISOString();
     const rounded = await post('CreateItem', `{"title":"Lamp","startPriceCents":9007199254740993,"endAt":"${endAt}"}`);
-    expect({ status: rounded.status, ...JSON.parse(rounded.body) }, rounded.body).toMatchObject({ status: 400, code: 'invalid_argument', message: expect.stringMatching(/^start_price_cents /) });
+    expect({ status: rounded.status, ...JSON.parse(rounded.body) }, rounded.body).toMatchObject({
+      status: 400,
+      code: 'invalid_argument',
+      message: expect.stringMatching(/^start_price_cents /),
+    });
     const itemId = await openItem();
     const bid = await post('PlaceBid', `{"itemId":"${itemId}","amountCents":9007199254740995}`);
-    expect({ status: bid.status, ...JSON.parse(bid.body) }, bid.body).toMatchObject({ status: 400, code: 'invalid_argument', message: expect.stringMatching(/^amount_cents /) });
+    expect({ status: bid.status, ...JSON.parse(bid.body) }, bid.body).toMatchObject({
+      status: 400,
+      code: 'invalid_argument',
+      message: expect.stringMatching(/^amount_cents /),
+    });
     expect(await count('items'), 'items written by the refused call').toBe(before + 1n);
     expect(await count('bids'), 'bids written by the refused call').toBe(0n);
 
@@ -82,10 +101,15 @@ describe('one error model on both transports', () => {
 
   it('puts x-correlation-id on every answer, errors included, even those Connect writes before any of our code runs', async () => {
     let echoed: string | null = null;
-    const missing = await connectError(api.getItem({ id: uuid() }, { headers: { 'x-correlation-id': 'lost-item-1' }, onHeader: (h) => (echoed = h.get('x-correlation-id')) }));
+    const missing = await connectError(
+      api.getItem({ id: uuid() }, { headers: { 'x-correlation-id': 'lost-item-1' }, onHeader: (h) => (echoed = h.get('x-correlation-id')) }),
+    );
     expect({ code: missing.code, id: echoed ?? missing.metadata.get('x-correlation-id') }, 'a typed error').toEqual({ code: Code.NotFound, id: 'lost-item-1' });
     const unparsable = await post('CreateItem', '{"title": ', { 'x-correlation-id': 'broken-json-2' });
-    expect({ status: unparsable.status, id: unparsable.headers['x-correlation-id'] }, 'a body Connect cannot parse').toEqual({ status: 400, id: 'broken-json-2' });
+    expect({ status: unparsable.status, id: unparsable.headers['x-correlation-id'] }, 'a body Connect cannot parse').toEqual({
+      status: 400,
+      id: 'broken-json-2',
+    });
     const generated = await post('CreateItem', '{"title": ');
     expect(generated.headers['x-correlation-id'], 'an id made up when none was sent').toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -94,7 +118,9 @@ describe('one error model on both transports', () => {
     // The 1st insert goes through; the 2nd hits the failpoint.
     await api.createItem({ title: 'First', startPriceCents: 100n, endAt: tomorrow() });
     let correlationId: string | null = null;
-    const err = await connectError(api.createItem({ title: 'Second', startPriceCents: 100n, endAt: tomorrow() }, { onHeader: (h) => (correlationId = h.get('x-correlation-id')) }));
+    const err = await connectError(
+      api.createItem({ title: 'Second', startPriceCents: 100n, endAt: tomorrow() }, { onHeader: (h) => (correlationId = h.get('x-correlation-id')) }),
+    );
     correlationId ??= err.metadata.get('x-correlation-id');
     expect(err.code).toBe(Code.Internal);
     expect(err.rawMessage, 'what the caller reads').not.toMatch(/failpoint|injected|items\.before-insert/);
@@ -111,20 +137,33 @@ describe('one error model on both transports', () => {
     const leaked = /\b(division|zero|22012|SQL|SELECT|INSERT|PERFORM|trigger|fail_for_poison|items|relation|constraint|pg)\b/i;
     try {
       let correlationId: string | null = null;
-      const err = await connectError(api.createItem({ title: 'Poison', startPriceCents: 100n, endAt: tomorrow() }, { onHeader: (h) => (correlationId = h.get('x-correlation-id')) }));
+      const err = await connectError(
+        api.createItem({ title: 'Poison', startPriceCents: 100n, endAt: tomorrow() }, { onHeader: (h) => (correlationId = h.get('x-correlation-id')) }),
+      );
       correlationId ??= err.metadata.get('x-correlation-id');
       expect(
         { code: Code[err.code], leaks: leaked.test(err.rawMessage) ? err.rawMessage : 'nothing', correlationId: correlationId ?? 'none' },
-        'the Connect answer to an unexpected database error: `internal` with a generic message and the correlation id; the driver\'s words and the SQL stay in the log (an error toDomainError does not know is a bug, never a message for the caller)',
+        "the Connect answer to an unexpected database error: `internal` with a generic message and the correlation id; the driver's words and the SQL stay in the log (an error toDomainError does not know is a bug, never a message for the caller)",
       ).toEqual({ code: 'Internal', leaks: 'nothing', correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
       const logged = await service.waitForEvent('rpc-failed', (e) => e.correlationId === correlationId, 5_000);
       expect(JSON.stringify(logged), 'the log line of that call').toMatch(/division by zero/);
-      expect({ code: logged.code, stack: logged.err.stack.split('\n')[0] }, 'the SQLSTATE and the stack of the error, in the log').toEqual({ code: '22012', stack: 'error: division by zero' });
+      expect({ code: logged.code, stack: logged.err.stack.split('\n')[0] }, 'the SQLSTATE and the stack of the error, in the log').toEqual({
+        code: '22012',
+        stack: 'error: division by zero',
+      });
 
-      const res = await fetch(`${service.url}/items`, { method: 'POST', body: JSON.stringify({ title: 'Poison', startPriceCents: '100', endAt: new Date(Date.now() + 86_400_000).toISOString() }) });
+      const res = await fetch(`${service.url}/items`, {
+        method: 'POST',
+        body: JSON.stringify({ title: 'Poison', startPriceCents: '100', endAt: new Date(Date.now() + 86_400_000).toISOString() }),
+      });
       const body = await res.text();
       expect(
-        { status: res.status, code: JSON.parse(body).error?.code, leaks: leaked.test(JSON.parse(body).error?.message ?? '') ? body : 'nothing', correlationId: res.headers.get('x-correlation-id') ?? 'none' },
+        {
+          status: res.status,
+          code: JSON.parse(body).error?.code,
+          leaks: leaked.test(JSON.parse(body).error?.message ?? '') ? body : 'nothing',
+          correlationId: res.headers.get('x-correlation-id') ?? 'none',
+        },
         'the HTTP answer to the same error: 500 internal, a generic message, the correlation id, nothing of the driver or the SQL',
       ).toEqual({ status: 500, code: 'internal', leaks: 'nothing', correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     } finally {
@@ -150,7 +189,10 @@ describe('one error model on both transports', () => {
       holder.release();
       await slow.stop();
     }
-    expect(await count('bids') - (await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids WHERE item_id <> $1', [itemId])).rows[0]!.n, 'bids on the locked item').toBe(0n);
+    expect(
+      (await count('bids')) - (await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids WHERE item_id <> $1', [itemId])).rows[0]!.n,
+      'bids on the locked item',
+    ).toBe(0n);
   });
 
   it('while PostgreSQL is cut under load, refuses every call with 503 / unavailable and a Retry-After, and loses no acknowledged bid', async () => {
@@ -175,10 +217,14 @@ describe('one error model on both transports', () => {
             else wrong.push(`Connect ${Code[e.code]}: ${e.rawMessage} (retry-after ${e.metadata.get('retry-after')})`);
           }
         } else {
-          const res = await fetch(`${service.url}/items/${itemId}/bids`, { method: 'POST', body: JSON.stringify({ userId: uuid(), amountCents: amountCents.toString() }) });
+          const res = await fetch(`${service.url}/items/${itemId}/bids`, {
+            method: 'POST',
+            body: JSON.stringify({ userId: uuid(), amountCents: amountCents.toString() }),
+          });
           const body = await res.text();
           if (res.status === 201) acknowledged.push(JSON.parse(body).id);
-          else if (res.status === 503 && JSON.parse(body).error?.code === 'unavailable' && /^\d+$/.test(res.headers.get('retry-after') ?? '')) refusals.push('http');
+          else if (res.status === 503 && JSON.parse(body).error?.code === 'unavailable' && /^\d+$/.test(res.headers.get('retry-after') ?? ''))
+            refusals.push('http');
           else wrong.push(`HTTP ${res.status} ${body} (retry-after ${res.headers.get('retry-after')})`);
         }
         // Never a tight loop: a refusal comes back in microseconds.
@@ -191,7 +237,11 @@ describe('one error model on both transports', () => {
     pgProxy.cutAll();
     await new Promise((r) => setTimeout(r, 1_500));
     pgProxy.refuse(false);
-    await eventually(async () => acknowledged.length, () => true, 'bids after PostgreSQL is back');
+    await eventually(
+      async () => acknowledged.length,
+      () => true,
+      'bids after PostgreSQL is back',
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     running = false;
     await bidders;

@@ -28,7 +28,8 @@ export async function startService(env: TestEnv, config: Partial<Config> = {}): 
   return service as ServiceProcess & { apiUrl: string };
 }
 
-export const startWorker = (env: TestEnv, config: Partial<Config> = {}) => startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, ...config } });
+export const startWorker = (env: TestEnv, config: Partial<Config> = {}) =>
+  startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config: { ...env.config, ...config } });
 
 export const tomorrow = () => ({ seconds: BigInt(Math.floor(Date.now() / 1000) + 86_400), nanos: 0 });
 
@@ -36,7 +37,13 @@ export const tomorrow = () => ({ seconds: BigInt(Math.floor(Date.now() / 1000) +
  * One unary Connect call over h2c with the body and headers exactly as given, for what a
  * generated client would never send (a body that does not parse, a forged field, a bad token).
  */
-export function rawConnectCall(apiUrl: string, method: string, body: string | Uint8Array, headers: Record<string, string> = {}, contentType = 'application/json') {
+export function rawConnectCall(
+  apiUrl: string,
+  method: string,
+  body: string | Uint8Array,
+  headers: Record<string, string> = {},
+  contentType = 'application/json',
+) {
   // A method name of AuctionService, or a whole path (to call outside /api).
   const path = method.startsWith('/') ? method : `/api/auction.api.v1.AuctionService/${method}`;
   return new Promise<{ status: number; body: string }>((resolve, reject) => {

@@ -38,11 +38,29 @@ beforeAll(async () => {
   const valid = (await issueDevToken(env.config.auth, 'fuzzer')).token;
   const expired = (await issueDevToken(env.config.auth, 'fuzzer', { now: new Date(Date.now() - 7_200_000), ttlSeconds: 60 })).token;
   const [header, payload, signature] = valid.split('.');
-  const tampered = [header, Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: crypto.randomUUID() })).toString('base64url'), signature].join('.');
+  const tampered = [
+    header,
+    Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: crypto.randomUUID() })).toString('base64url'),
+    signature,
+  ].join('.');
   const { privateKey } = await generateKeyPair(DEV_ALGORITHM);
-  const otherKey = await new SignJWT({}).setProtectedHeader({ alg: DEV_ALGORITHM }).setSubject(crypto.randomUUID()).setIssuer(env.config.auth.issuer).setAudience(env.config.auth.audience).setExpirationTime('10m').sign(privateKey);
-  authorization = { valid: `Bearer ${valid}`, expired: `Bearer ${expired}`, tampered: `Bearer ${tampered}`, otherKey: `Bearer ${otherKey}`, garbage: 'Bearer not.a.jwt' };
-  const { rows } = await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, end_at) VALUES ('Fuzzed', 100, now() + interval '1 day') RETURNING id`);
+  const otherKey = await new SignJWT({})
+    .setProtectedHeader({ alg: DEV_ALGORITHM })
+    .setSubject(crypto.randomUUID())
+    .setIssuer(env.config.auth.issuer)
+    .setAudience(env.config.auth.audience)
+    .setExpirationTime('10m')
+    .sign(privateKey);
+  authorization = {
+    valid: `Bearer ${valid}`,
+    expired: `Bearer ${expired}`,
+    tampered: `Bearer ${tampered}`,
+    otherKey: `Bearer ${otherKey}`,
+    garbage: 'Bearer not.a.jwt',
+  };
+  const { rows } = await env.db.query<{ id: string }>(
+    `INSERT INTO items (title, start_price_cents, end_at) VALUES ('Fuzzed', 100, now() + interval '1 day') RETURNING id`,
+  );
   itemId = rows[0]!.id;
 });
 afterAll(async () => {
@@ -62,7 +80,10 @@ type Json = null | boolean | number | string | RawNumber | Json[] | { [key: stri
 function jsonText(value: Json): string {
   if (value instanceof RawNumber) return value.text;
   if (Array.isArray(value)) return `[${value.map(jsonText).join(',')}]`;
-  if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${jsonText(v)}`).join(',')}}`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}:${jsonText(v)}`)
+      .join(',')}}`;
   return JSON.stringify(value) ?? 'null';
 }
 
@@ -82,7 +103,16 @@ const moneyNumber = fc.oneof(
 const money = fc.oneof(moneyNumber, fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String), fc.constantFrom('', ' 1', '0x10', '١٢٣', '100'), text);
 const timestamp = fc.oneof(
   fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
-  fc.constantFrom('2030-02-30T00:00:00Z', '2030-13-01T00:00:00Z', '2030-01-01T24:00:00Z', '2030-01-01T10:61:00Z', '2030-01-01T10:00:00+25:00', '2030-01-01', '+275760-09-13T00:00:00Z', new Date(Date.now() + 86_400_000).toISOString()),
+  fc.constantFrom(
+    '2030-02-30T00:00:00Z',
+    '2030-13-01T00:00:00Z',
+    '2030-01-01T24:00:00Z',
+    '2030-01-01T10:61:00Z',
+    '2030-01-01T10:00:00+25:00',
+    '2030-01-01',
+    '+275760-09-13T00:00:00Z',
+    new Date(Date.now() + 86_400_000).toISOString(),
+  ),
   text,
 );
 const uuidOrNot = fc.oneof(fc.uuid(), text, fc.constant('00000000-0000-0000-0000-000000000000'));
@@ -92,10 +122,16 @@ const deep = fc.oneof(
   fc.integer({ min: 1, max: 20_000 }).map((n) => '['.repeat(n) + ']'.repeat(n)),
   fc.integer({ min: 1, max: 5_000 }).map((n) => `${'{"title":'.repeat(n)}1${'}'.repeat(n)}`),
 );
-const itemBody = fc.record({ title: fc.oneof(text, scalar), description: fc.oneof(text, scalar), startPriceCents: money, startAt: timestamp, endAt: timestamp }, { requiredKeys: [] });
+const itemBody = fc.record(
+  { title: fc.oneof(text, scalar), description: fc.oneof(text, scalar), startPriceCents: money, startAt: timestamp, endAt: timestamp },
+  { requiredKeys: [] },
+);
 const bidBody = fc.record({ userId: uuidOrNot, amountCents: money, requestId: fc.oneof(text, scalar), itemId: uuidOrNot }, { requiredKeys: [] });
 /** Names as a client might write them: the API's snake_case too, and keys no message has. */
-const renamed = (body: Record<string, Json>) => fc.boolean().map((snake) => (snake ? Object.fromEntries(Object.entries(body).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v])) : body));
+const renamed = (body: Record<string, Json>) =>
+  fc
+    .boolean()
+    .map((snake) => (snake ? Object.fromEntries(Object.entries(body).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v])) : body));
 const jsonBody = fc.oneof(
   itemBody.chain(renamed).map(jsonText),
   bidBody.chain(renamed).map(jsonText),
@@ -106,7 +142,12 @@ const jsonBody = fc.oneof(
 const bytes = fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b));
 /** Invalid UTF-8 where a string should be: field 1 of either request, with bytes no encoder writes. */
 const badUtf8 = fc.constantFrom([0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe0, 0xa4], [0x61, 0x00, 0x62]).map((b) => Buffer.from([0x0a, b.length, ...b]));
-const body = fc.oneof({ weight: 5, arbitrary: jsonBody.map((t) => Buffer.from(t)) }, { weight: 2, arbitrary: bytes }, { weight: 1, arbitrary: badUtf8 }, { weight: 1, arbitrary: fc.constant(Buffer.alloc(0)) });
+const body = fc.oneof(
+  { weight: 5, arbitrary: jsonBody.map((t) => Buffer.from(t)) },
+  { weight: 2, arbitrary: bytes },
+  { weight: 1, arbitrary: badUtf8 },
+  { weight: 1, arbitrary: fc.constant(Buffer.alloc(0)) },
+);
 
 /** Path segments with broken percent-escapes, raw bytes above 0x7f, dot segments, and the real item's id. */
 const segment = fc
@@ -122,7 +163,18 @@ const segment = fc
   )
   .map((parts) => parts.join(''));
 
-const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/proto', 'application/x-www-form-urlencoded', 'application/grpc', 'application/connect+json', 'multipart/form-data; boundary=x', '', undefined);
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/proto',
+  'application/x-www-form-urlencoded',
+  'application/grpc',
+  'application/connect+json',
+  'multipart/form-data; boundary=x',
+  '',
+  undefined,
+);
 
 const httpRequest = fc.record({
   transport: fc.constant('http' as const),
@@ -142,12 +194,23 @@ const httpRequest = fc.record({
 const connectMethods = ['CreateItem', 'PlaceBid', 'GetItem', 'ListItems'] as const;
 /** A well-formed binary message carrying the generated values, so the app's own checks see them. */
 const binaryRequest = fc.oneof(
-  fc.record({ title: fc.string({ unit: anyUnit, maxLength: 20 }), startPriceCents: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), seconds: fc.bigInt({ min: -(2n ** 40n), max: 2n ** 40n }) }).map((r) =>
-    Buffer.from(toBinary(CreateItemRequestSchema, create(CreateItemRequestSchema, { title: r.title, startPriceCents: r.startPriceCents, endAt: { seconds: r.seconds, nanos: 0 } }))),
-  ),
-  fc.record({ amountCents: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), requestId: fc.string({ unit: anyUnit, maxLength: 10 }) }).map((r) =>
-    Buffer.from(toBinary(PlaceBidRequestSchema, create(PlaceBidRequestSchema, { itemId: 'ITEM', ...r }))),
-  ),
+  fc
+    .record({
+      title: fc.string({ unit: anyUnit, maxLength: 20 }),
+      startPriceCents: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+      seconds: fc.bigInt({ min: -(2n ** 40n), max: 2n ** 40n }),
+    })
+    .map((r) =>
+      Buffer.from(
+        toBinary(
+          CreateItemRequestSchema,
+          create(CreateItemRequestSchema, { title: r.title, startPriceCents: r.startPriceCents, endAt: { seconds: r.seconds, nanos: 0 } }),
+        ),
+      ),
+    ),
+  fc
+    .record({ amountCents: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), requestId: fc.string({ unit: anyUnit, maxLength: 10 }) })
+    .map((r) => Buffer.from(toBinary(PlaceBidRequestSchema, create(PlaceBidRequestSchema, { itemId: 'ITEM', ...r })))),
 );
 /** Who calls: signed in, anonymous, or with a token the server must refuse. */
 const callers = ['valid', 'none', 'expired', 'tampered', 'otherKey', 'garbage'] as const;
@@ -173,7 +236,16 @@ const wellFormedCreate: fc.Arbitrary<ConnectRequest> = fc.record({
   contentType: fc.constant('application/proto' as const),
   caller: fc.constantFrom(...callers),
   body: fc.bigInt({ min: 1n, max: 1_000_000n }).map((startPriceCents) =>
-    Buffer.from(toBinary(CreateItemRequestSchema, create(CreateItemRequestSchema, { title: 'Well-formed lot', startPriceCents, endAt: { seconds: BigInt(Math.floor(Date.now() / 1000) + 86_400), nanos: 0 } }))),
+    Buffer.from(
+      toBinary(
+        CreateItemRequestSchema,
+        create(CreateItemRequestSchema, {
+          title: 'Well-formed lot',
+          startPriceCents,
+          endAt: { seconds: BigInt(Math.floor(Date.now() / 1000) + 86_400), nanos: 0 },
+        }),
+      ),
+    ),
   ),
 });
 
@@ -254,15 +326,18 @@ function sendConnect(req: ConnectRequest): Promise<Answer> {
 /** Why the answer breaks an invariant, or undefined when it is an honest one. */
 function problemWith(req: FuzzRequest, answer: Answer): string | undefined {
   const accepted = answer.status >= 200 && answer.status < 300 && (!answer.grpc || answer.grpc.status === 0);
-  if (req.transport === 'connect' && accepted && (req.method === 'CreateItem' || req.method === 'PlaceBid') && req.caller !== 'valid') return `a ${req.method} with ${req.caller === 'none' ? 'no token' : `a bad token (${req.caller})`} was accepted`;
+  if (req.transport === 'connect' && accepted && (req.method === 'CreateItem' || req.method === 'PlaceBid') && req.caller !== 'valid')
+    return `a ${req.method} with ${req.caller === 'none' ? 'no token' : `a bad token (${req.caller})`} was accepted`;
   if (answer.grpc && answer.grpc.status !== 0) {
-    if (GRPC_SERVER_FAULTS.has(answer.grpc.status) && !answer.grpc.message.startsWith('parse binary: ')) return `gRPC status ${answer.grpc.status} while every dependency is up`;
+    if (GRPC_SERVER_FAULTS.has(answer.grpc.status) && !answer.grpc.message.startsWith('parse binary: '))
+      return `gRPC status ${answer.grpc.status} while every dependency is up`;
     return answer.grpc.message === '' ? `gRPC status ${answer.grpc.status} with no reason` : undefined;
   }
   if (answer.status >= 500) {
     // gRPC's status codes (which Connect follows) make "error parsing request proto" INTERNAL,
     // and connect-es answers so before any code of ours runs. It leaks no more than the parser's words.
-    if (req.transport === 'connect' && answer.status === 500 && /^\{"code":"internal","message":"parse binary: /.test(answer.body.toString('utf8'))) return undefined;
+    if (req.transport === 'connect' && answer.status === 500 && /^\{"code":"internal","message":"parse binary: /.test(answer.body.toString('utf8')))
+      return undefined;
     return `a ${answer.status} while every dependency is up`;
   }
   if (answer.status < 400) return undefined;
@@ -316,10 +391,15 @@ function written(req: FuzzRequest, answer: Answer): { items: string[]; bids: str
 }
 
 const describeRequest = (req: FuzzRequest) =>
-  JSON.stringify({ ...req, body: req.body.length > 200 ? `${req.body.length} bytes: ${req.body.subarray(0, 120).toString('latin1')}…` : req.body.toString('latin1') });
+  JSON.stringify({
+    ...req,
+    body: req.body.length > 200 ? `${req.body.length} bytes: ${req.body.subarray(0, 120).toString('latin1')}…` : req.body.toString('latin1'),
+  });
 
 const counts = async () => {
-  const { rows } = await env.db.query<{ items: bigint; bids: bigint; outbox: bigint }>('SELECT (SELECT count(*) FROM items) AS items, (SELECT count(*) FROM bids) AS bids, (SELECT count(*) FROM outbox) AS outbox');
+  const { rows } = await env.db.query<{ items: bigint; bids: bigint; outbox: bigint }>(
+    'SELECT (SELECT count(*) FROM items) AS items, (SELECT count(*) FROM bids) AS bids, (SELECT count(*) FROM outbox) AS outbox',
+  );
   return rows[0]!;
 };
 
@@ -347,7 +427,9 @@ describe('hostile requests, generated', () => {
         try {
           w = written(req, answer);
         } catch (err) {
-          throw new Error(`${describeRequest(req)}\n  answered ${answer.status} ${answer.contentType} ${answer.body.subarray(0, 300).toString('utf8')}, which says nothing of what it wrote (${coerceError(err).message})`);
+          throw new Error(
+            `${describeRequest(req)}\n  answered ${answer.status} ${answer.contentType} ${answer.body.subarray(0, 300).toString('utf8')}, which says nothing of what it wrote (${coerceError(err).message})`,
+          );
         }
         for (const id of w.items) items.add(id);
         for (const id of w.bids) bids.add(id);
@@ -356,7 +438,9 @@ describe('hostile requests, generated', () => {
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
     // fast-check's own report prints the whole counterexample (70 kB bodies); ours is one request, cut short.
-    const failure = run.failed ? `request ${run.numRuns} of seed ${run.seed} (path ${run.counterexamplePath}):\n${coerceError(run.errorInstance).message ?? String(run.errorInstance)}` : undefined;
+    const failure = run.failed
+      ? `request ${run.numRuns} of seed ${run.seed} (path ${run.counterexamplePath}):\n${coerceError(run.errorInstance).message ?? String(run.errorInstance)}`
+      : undefined;
     expect(failure, 'the first request that broke an invariant').toBeUndefined();
     const after = await counts();
     expect(

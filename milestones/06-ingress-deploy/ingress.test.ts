@@ -36,12 +36,28 @@ afterAll(async () => {
 const client = (httpVersion: '2' | '1.1', anonymous = false) =>
   createClient(
     AuctionService,
-    createConnectTransport({ baseUrl: `${ingress.url}/api`, httpVersion, useBinaryFormat: httpVersion === '2', nodeOptions: { ca }, interceptors: anonymous ? [] : [withBearer(seller.token)] }),
+    createConnectTransport({
+      baseUrl: `${ingress.url}/api`,
+      httpVersion,
+      useBinaryFormat: httpVersion === '2',
+      nodeOptions: { ca },
+      interceptors: anonymous ? [] : [withBearer(seller.token)],
+    }),
   );
 
 /** `buf curl` (node_modules/.bin/buf), the tool a person tries the API with, through the ingress with its CA. */
 function bufCurl(method: string, body: object, headers: string[] = []): { status: number | null; output: string } {
-  const args = ['curl', '--schema', join(repoRoot, 'proto'), '--cacert', ingress.caCertPath, '--data', JSON.stringify(body), ...headers.flatMap((h) => ['--header', h]), `${ingress.url}/api/auction.api.v1.AuctionService/${method}`];
+  const args = [
+    'curl',
+    '--schema',
+    join(repoRoot, 'proto'),
+    '--cacert',
+    ingress.caCertPath,
+    '--data',
+    JSON.stringify(body),
+    ...headers.flatMap((h) => ['--header', h]),
+    `${ingress.url}/api/auction.api.v1.AuctionService/${method}`,
+  ];
   const run = spawnSync(join(repoRoot, 'node_modules/.bin/buf'), args, { encoding: 'utf8', timeout: 60_000 });
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
@@ -73,7 +89,15 @@ describe('through the ingress (TLS, then h2c)', () => {
     const { item } = await client('2').createItem({ title: 'Astrolabe', startPriceCents: 100n, endAt: tomorrow() });
     for (const httpVersion of ['2', '1.1'] as const) {
       const anonymous = client(httpVersion, true);
-      const refused = await Promise.all([anonymous.placeBid({ itemId: item!.id, amountCents: 100n }), anonymous.createItem({ title: 'Free', startPriceCents: 100n, endAt: tomorrow() })].map((call) => call.then(() => 'ok', (err: unknown) => Code[ConnectError.from(err).code])));
+      const refused = await Promise.all(
+        [anonymous.placeBid({ itemId: item!.id, amountCents: 100n }), anonymous.createItem({ title: 'Free', startPriceCents: 100n, endAt: tomorrow() })].map(
+          (call) =>
+            call.then(
+              () => 'ok',
+              (err: unknown) => Code[ConnectError.from(err).code],
+            ),
+        ),
+      );
       expect(refused, `PlaceBid and CreateItem over HTTP/${httpVersion} without a token`).toEqual(['Unauthenticated', 'Unauthenticated']);
     }
     const bid = bufCurl('PlaceBid', { itemId: item!.id, amountCents: '100' });
@@ -83,5 +107,4 @@ describe('through the ingress (TLS, then h2c)', () => {
     const signedIn = bufCurl('PlaceBid', { itemId: item!.id, amountCents: '100' }, [`Authorization: Bearer ${seller.token}`]);
     expect(signedIn.output, 'buf curl PlaceBid with the seller’s token').toMatch(new RegExp(`"userId": "${seller.bidderId}"`));
   });
-
 });

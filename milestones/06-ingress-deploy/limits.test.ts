@@ -58,9 +58,15 @@ describe('the API port’s limits', () => {
         for await (const { live } of api.watchItem({ itemId: item!.id }, { signal: leave.signal })) firsts.push(live!.version);
       })();
     const open = Array.from({ length: limits.maxWatchStreams }, () => watch().catch(() => undefined));
-    await vi.waitFor(() => expect(firsts.length, 'first messages of the streams within the cap').toBe(limits.maxWatchStreams), { timeout: 5_000, interval: 50 });
+    await vi.waitFor(() => expect(firsts.length, 'first messages of the streams within the cap').toBe(limits.maxWatchStreams), {
+      timeout: 5_000,
+      interval: 50,
+    });
     const refused = await connectError(watch());
-    expect([Code[refused.code], refused.rawMessage], 'one WatchItem more than API_MAX_WATCH_STREAMS').toEqual(['ResourceExhausted', expect.stringMatching(/API_MAX_WATCH_STREAMS/)]);
+    expect([Code[refused.code], refused.rawMessage], 'one WatchItem more than API_MAX_WATCH_STREAMS').toEqual([
+      'ResourceExhausted',
+      expect.stringMatching(/API_MAX_WATCH_STREAMS/),
+    ]);
     leave.abort();
     await Promise.all(open);
 
@@ -73,7 +79,9 @@ describe('the API port’s limits', () => {
         setTimeout(() => resolve(Infinity), limits.sessionIdleTimeoutMs + 3_000).unref();
       });
       idle.destroy();
-      expect(closedAfter, `ms until the server closed a connection that sent nothing (idle timeout ${limits.sessionIdleTimeoutMs} ms)`).toBeLessThan(limits.sessionIdleTimeoutMs + 3_000);
+      expect(closedAfter, `ms until the server closed a connection that sent nothing (idle timeout ${limits.sessionIdleTimeoutMs} ms)`).toBeLessThan(
+        limits.sessionIdleTimeoutMs + 3_000,
+      );
     } finally {
       await idleService.stop();
     }
@@ -92,7 +100,10 @@ describe('the API port’s limits', () => {
       ]),
     );
     const codes = (await metricLines('auction_rpc_duration_seconds_bucket')).map((l) => /code="([^"]*)"/.exec(l)?.[1]);
-    expect(codes.filter((c) => !/^[a-z_]+$/.test(c ?? '')), 'code labels that are not Connect code names').toEqual([]);
+    expect(
+      codes.filter((c) => !/^[a-z_]+$/.test(c ?? '')),
+      'code labels that are not Connect code names',
+    ).toEqual([]);
   });
 
   it('clamps a deadline longer than the server’s maximum instead of refusing the call, and answers an encoding it does not read with unimplemented and the ones it does', async () => {
@@ -101,7 +112,10 @@ describe('the API port’s limits', () => {
     const got = await api.getItem({ id: item!.id }, { timeoutMs: 60_000 });
     expect(got.item?.title, 'GetItem with connect-timeout-ms: 60000').toBe('Astrolabe');
 
-    const gzipped = createClient(AuctionService, createConnectTransport({ baseUrl: `${service.apiUrl}/api`, httpVersion: '2', sendCompression: compressionGzip }));
+    const gzipped = createClient(
+      AuctionService,
+      createConnectTransport({ baseUrl: `${service.apiUrl}/api`, httpVersion: '2', sendCompression: compressionGzip }),
+    );
     expect((await gzipped.getItem({ id: item!.id })).item?.title, 'GetItem sent gzip-compressed').toBe('Astrolabe');
 
     const session = await rawSession();
@@ -126,7 +140,10 @@ describe('the API port’s limits', () => {
         req.on('error', reject);
         req.end(JSON.stringify({ id: item!.id }));
       });
-      expect({ code: (JSON.parse(answer.body) as { code?: string }).code, acceptEncoding: answer.acceptEncoding }, `GetItem with content-encoding: br (HTTP ${answer.status} ${answer.body})`).toEqual({
+      expect(
+        { code: (JSON.parse(answer.body) as { code?: string }).code, acceptEncoding: answer.acceptEncoding },
+        `GetItem with content-encoding: br (HTTP ${answer.status} ${answer.body})`,
+      ).toEqual({
         code: 'unimplemented',
         acceptEncoding: 'gzip',
       });

@@ -27,7 +27,10 @@ describe('SIGTERM', () => {
         return ConnectError.from(err);
       }
     })();
-    await vi.waitFor(async () => expect(await (await fetch(`${service.url}/metrics`)).text()).toMatch(/^api_watch_streams 1/m), { timeout: 5_000, interval: 50 });
+    await vi.waitFor(async () => expect(await (await fetch(`${service.url}/metrics`)).text()).toMatch(/^api_watch_streams 1/m), {
+      timeout: 5_000,
+      interval: 50,
+    });
 
     // Five bids held in flight behind a row lock the test holds.
     const holder = await env.db.connect();
@@ -43,11 +46,21 @@ describe('SIGTERM', () => {
     onTestFinished(release);
     await holder.query('BEGIN');
     await holder.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [item!.id]);
-    const bids = [100n, 200n, 300n, 400n, 500n].map((amount) => api.placeBid({ itemId: item!.id, amountCents: amount }).then((r) => r.bid!.id, (err: unknown) => ConnectError.from(err)));
-    await vi.waitFor(async () => {
-      const { rows } = await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`);
-      expect(rows[0]!.n, 'bids waiting for the item lock').toBeGreaterThanOrEqual(1n);
-    }, { timeout: 5_000, interval: 50 });
+    const bids = [100n, 200n, 300n, 400n, 500n].map((amount) =>
+      api.placeBid({ itemId: item!.id, amountCents: amount }).then(
+        (r) => r.bid!.id,
+        (err: unknown) => ConnectError.from(err),
+      ),
+    );
+    await vi.waitFor(
+      async () => {
+        const { rows } = await env.db.query<{ n: bigint }>(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+        );
+        expect(rows[0]!.n, 'bids waiting for the item lock').toBeGreaterThanOrEqual(1n);
+      },
+      { timeout: 5_000, interval: 50 },
+    );
 
     process.kill(service.pid, 'SIGTERM');
     const readyz = () =>

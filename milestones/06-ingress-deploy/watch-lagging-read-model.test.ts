@@ -20,14 +20,18 @@ afterAll(async () => {
   await Promise.all([service?.stop(), worker?.stop('SIGKILL')]);
 });
 
-const readModel = async (itemId: string) => (await (await fetch(`${service.url}/items/${itemId}/live`)).json()) as { version: string; source: string; priceCents: string | null };
+const readModel = async (itemId: string) =>
+  (await (await fetch(`${service.url}/items/${itemId}/live`)).json()) as { version: string; source: string; priceCents: string | null };
 
 describe('WatchItem while the read model lags behind the database', () => {
   it('sends the committed state first (PostgreSQL), not the read model’s older one', async () => {
     const { item } = await api.createItem({ title: 'Clock', startPriceCents: 100n, endAt: tomorrow() });
     const itemId = item!.id;
     await api.placeBid({ itemId, amountCents: 100n });
-    await vi.waitFor(async () => expect(await readModel(itemId), 'the read model after the first bid').toMatchObject({ version: '1', source: 'redis' }), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(async () => expect(await readModel(itemId), 'the read model after the first bid').toMatchObject({ version: '1', source: 'redis' }), {
+      timeout: 10_000,
+      interval: 50,
+    });
     await api.placeBid({ itemId, amountCents: 200n });
     await worker.waitForEvent('failpoint-fired', (e) => e.failpoint === 'read-model.before-apply', 10_000);
     expect(await readModel(itemId), 'the read model while its consumer holds the second bid').toMatchObject({ version: '1', source: 'redis' });
@@ -35,7 +39,10 @@ describe('WatchItem while the read model lags behind the database', () => {
     const done = new AbortController();
     try {
       for await (const { live } of api.watchItem({ itemId }, { signal: done.signal })) {
-        expect({ version: live!.version, priceCents: live!.priceCents }, 'the first message of the stream: the state committed before it opened').toEqual({ version: 2n, priceCents: 200n });
+        expect({ version: live!.version, priceCents: live!.priceCents }, 'the first message of the stream: the state committed before it opened').toEqual({
+          version: 2n,
+          priceCents: 200n,
+        });
         break;
       }
     } finally {

@@ -93,7 +93,12 @@ describe('WatchItem while the service’s RabbitMQ connection is down', () => {
       for (const amount of [100n, 200n, 300n]) await client.placeBid({ itemId: item!.id, amountCents: amount });
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       proxy.refuse(false);
-      await Promise.race([watching, new Promise((_, reject) => setTimeout(() => reject(new Error(`the stream did not reach version 3 within 15 s after the reconnect; it saw ${versions.join(', ')}`)), 15_000))]);
+      await Promise.race([
+        watching,
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error(`the stream did not reach version 3 within 15 s after the reconnect; it saw ${versions.join(', ')}`)), 15_000),
+        ),
+      ]);
       expect(versions.at(-1), 'the last state the stream sent').toBe(3n);
       expect(versions, 'versions, in order, each once').toEqual([...new Set(versions)].sort((a, b) => (a < b ? -1 : 1)));
       done.abort();
@@ -105,7 +110,15 @@ describe('WatchItem while the service’s RabbitMQ connection is down', () => {
 });
 
 describe('WatchFeed, the buffer between the events and one slow client', () => {
-  const live = (version: number): ItemLive => ({ itemId: 'i', status: 'open', priceCents: BigInt(version * 100), leaderId: 'u', bidCount: BigInt(version), version: BigInt(version), source: 'event' });
+  const live = (version: number): ItemLive => ({
+    itemId: 'i',
+    status: 'open',
+    priceCents: BigInt(version * 100),
+    leaderId: 'u',
+    bidCount: BigInt(version),
+    version: BigInt(version),
+    source: 'event',
+  });
 
   it('holds at most its limit: the oldest updates give way, the newest stay, in order', async () => {
     const feed = new WatchFeed(8);

@@ -46,14 +46,19 @@ function expectClearMessage(result: { code: number | null; output: string }, wha
 /** A socket file whose server is gone, as a crashed engine leaves it: connecting is refused. */
 async function refusingSocket(): Promise<string> {
   const path = join(dir, 'refusing.sock');
-  const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  const child = spawn(process.execPath, [
+    '-e',
+    `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+  ]);
   await once(child, 'exit');
   expect(existsSync(path)).toBe(true);
   return path;
 }
 
 // The sockets Testcontainers finds by itself; with one of them, "no engine" cannot be staged.
-const defaultSocket = ['/var/run/docker.sock', join(homedir(), '.docker/run/docker.sock'), join(homedir(), '.docker/desktop/docker.sock')].some((s) => existsSync(s));
+const defaultSocket = ['/var/run/docker.sock', join(homedir(), '.docker/run/docker.sock'), join(homedir(), '.docker/desktop/docker.sock')].some((s) =>
+  existsSync(s),
+);
 
 describe('an unusable Testcontainers path says what is wrong and names the fix', () => {
   it.skipIf(defaultSocket)('no container engine at all', async () => {
@@ -75,7 +80,11 @@ describe('an unusable Testcontainers path says what is wrong and names the fix',
 
   it('an image that is not there and cannot be pulled', async () => {
     const result = await milestoneWith({ WORKBOOK_REDIS_IMAGE: 'localhost/workbook-missing:0' });
-    expectClearMessage(result, /The Redis image localhost\/workbook-missing:0 \(WORKBOOK_REDIS_IMAGE\) is not on .+ and could not be pulled/, /podman\.sh build|docker pull/);
+    expectClearMessage(
+      result,
+      /The Redis image localhost\/workbook-missing:0 \(WORKBOOK_REDIS_IMAGE\) is not on .+ and could not be pulled/,
+      /podman\.sh build|docker pull/,
+    );
     expect(result.output).toMatch(/WORKBOOK_REDIS_IMAGE to an image you have/);
   });
 

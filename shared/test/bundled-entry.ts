@@ -28,11 +28,20 @@ export interface BundledEntry {
 async function contentKey(tree: string, entry: string): Promise<string> {
   const hash = createHash('sha256').update(tree).update('\0').update(entry).update('\0');
   for (const file of await listTreeFiles(tree)) {
-    if (file.startsWith('src/')) hash.update(file).update('\0').update(await readFile(join(tree, file))).update('\0');
+    if (file.startsWith('src/'))
+      hash
+        .update(file)
+        .update('\0')
+        .update(await readFile(join(tree, file)))
+        .update('\0');
   }
   const shared = join(repoRoot, 'shared');
   for (const file of (await readdir(shared, { recursive: true })).filter((f) => f.endsWith('.ts')).sort()) {
-    hash.update(file).update('\0').update(await readFile(join(shared, file))).update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(await readFile(join(shared, file)))
+      .update('\0');
   }
   return hash.digest('hex').slice(0, 16);
 }

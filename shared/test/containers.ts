@@ -5,7 +5,14 @@
 // connecting with each service's own client, which works for both kinds of image alike.
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { GenericContainer, ImageName, getContainerRuntimeClient, type ContainerRuntimeClient, type StartedTestContainer, type WaitStrategy } from 'testcontainers';
+import {
+  GenericContainer,
+  ImageName,
+  getContainerRuntimeClient,
+  type ContainerRuntimeClient,
+  type StartedTestContainer,
+  type WaitStrategy,
+} from 'testcontainers';
 import type { WorkbookSettings } from '../config.ts';
 import { InfraUnavailable, tcpReachable, type Infra } from './infra.ts';
 import { loadNote, patient } from './patience.ts';
@@ -36,7 +43,13 @@ interface Service {
 }
 
 export const SERVICES: readonly Service[] = [
-  { key: 'postgres', name: 'PostgreSQL', port: 5432, env: { POSTGRES_PASSWORD: 'postgres', POSTGRES_HOST_AUTH_METHOD: 'trust' }, variable: 'WORKBOOK_POSTGRES_IMAGE' },
+  {
+    key: 'postgres',
+    name: 'PostgreSQL',
+    port: 5432,
+    env: { POSTGRES_PASSWORD: 'postgres', POSTGRES_HOST_AUTH_METHOD: 'trust' },
+    variable: 'WORKBOOK_POSTGRES_IMAGE',
+  },
   { key: 'rabbitmq', name: 'RabbitMQ', port: 5672, env: {}, variable: 'WORKBOOK_RABBITMQ_IMAGE' },
   { key: 'redis', name: 'Redis', port: 6379, env: {}, variable: 'WORKBOOK_REDIS_IMAGE' },
 ];
@@ -119,12 +132,17 @@ export async function findEngine(settings: WorkbookSettings): Promise<{ engine: 
     const answer = await askVersion(path, limit);
     if ('code' in answer) {
       const what =
-        answer.code === 'ECONNREFUSED' ? `${path} (DOCKER_HOST) is a socket, but nothing accepts connections on it: the engine that made it has stopped.`
-        : answer.code === 'EACCES' ? `${path} (DOCKER_HOST) exists, but this user may not use it (permission denied).`
-        : answer.code === 'TIMEOUT' ? `The engine at ${path} (DOCKER_HOST) accepted a connection but did not answer within ${limit / 1000} s (${loadNote()}).`
-        : answer.code.startsWith('HTTP_') ? `Something answers on ${path} (DOCKER_HOST), but not as a Docker API (${answer.code.replace('_', ' ')}).`
-        : `${path} (DOCKER_HOST) cannot be used: ${answer.code}.`;
-      const fix = answer.code === 'EACCES' ? 'add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again), or run as root' : howToStart(host);
+        answer.code === 'ECONNREFUSED'
+          ? `${path} (DOCKER_HOST) is a socket, but nothing accepts connections on it: the engine that made it has stopped.`
+          : answer.code === 'EACCES'
+            ? `${path} (DOCKER_HOST) exists, but this user may not use it (permission denied).`
+            : answer.code === 'TIMEOUT'
+              ? `The engine at ${path} (DOCKER_HOST) accepted a connection but did not answer within ${limit / 1000} s (${loadNote()}).`
+              : answer.code.startsWith('HTTP_')
+                ? `Something answers on ${path} (DOCKER_HOST), but not as a Docker API (${answer.code.replace('_', ' ')}).`
+                : `${path} (DOCKER_HOST) cannot be used: ${answer.code}.`;
+      const fix =
+        answer.code === 'EACCES' ? 'add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again), or run as root' : howToStart(host);
       throw new ContainersUnavailable(what, fix);
     }
   } else if (host?.startsWith('tcp://')) {
@@ -138,7 +156,9 @@ export async function findEngine(settings: WorkbookSettings): Promise<{ engine: 
     client = await getContainerRuntimeClient();
   } catch (err) {
     throw new ContainersUnavailable(
-      host ? `Testcontainers could not use the engine at DOCKER_HOST=${host}: ${coerceError(err).message}.` : 'No container engine answers: DOCKER_HOST is not set and Testcontainers found no Docker socket (/var/run/docker.sock, ~/.docker/run/docker.sock, …).',
+      host
+        ? `Testcontainers could not use the engine at DOCKER_HOST=${host}: ${coerceError(err).message}.`
+        : 'No container engine answers: DOCKER_HOST is not set and Testcontainers found no Docker socket (/var/run/docker.sock, ~/.docker/run/docker.sock, …).',
       howToStart(host),
     );
   }
@@ -157,8 +177,17 @@ export async function dockerReachable(): Promise<boolean> {
 }
 
 /** Each configured image and whether the engine has it (pulling is left to startContainers). */
-export async function imagesPresent(client: ContainerRuntimeClient, settings: WorkbookSettings): Promise<Array<{ service: ServiceKey; image: string; present: boolean }>> {
-  return Promise.all(SERVICES.map(async (s) => ({ service: s.key, image: settings.images[s.key], present: await client.image.exists(ImageName.fromString(settings.images[s.key])).catch(() => false) })));
+export async function imagesPresent(
+  client: ContainerRuntimeClient,
+  settings: WorkbookSettings,
+): Promise<Array<{ service: ServiceKey; image: string; present: boolean }>> {
+  return Promise.all(
+    SERVICES.map(async (s) => ({
+      service: s.key,
+      image: settings.images[s.key],
+      present: await client.image.exists(ImageName.fromString(settings.images[s.key])).catch(() => false),
+    })),
+  );
 }
 
 async function ensureImage(client: ContainerRuntimeClient, engine: Engine, service: Service, image: string): Promise<void> {
@@ -236,10 +265,18 @@ async function startService(engine: Engine, service: Service, image: string): Pr
 }
 
 /** Rejects as soon as one of the containers stops while the services are being waited for. */
-async function watchForExit(client: ContainerRuntimeClient, engine: Engine, started: Array<{ service: Service; container: StartedTestContainer }>, signal: AbortSignal): Promise<void> {
+async function watchForExit(
+  client: ContainerRuntimeClient,
+  engine: Engine,
+  started: Array<{ service: Service; container: StartedTestContainer }>,
+  signal: AbortSignal,
+): Promise<void> {
   while (!signal.aborted) {
     for (const { service, container } of started) {
-      const state = await client.container.inspect(client.container.getById(container.getId())).then((i) => i.State, () => undefined);
+      const state = await client.container.inspect(client.container.getById(container.getId())).then(
+        (i) => i.State,
+        () => undefined,
+      );
       if (signal.aborted) return;
       if (state?.Running && engine.endpoint === PODMAN_SOCKET && !containerProcessAlive(state.Pid, container.getId())) {
         // podman.sh's own rootful podman shares this machine's process table: a container it
@@ -263,7 +300,9 @@ async function watchForExit(client: ContainerRuntimeClient, engine: Engine, star
 export async function startContainers(settings: WorkbookSettings): Promise<Infra> {
   const { engine, client } = await findEngine(settings);
   await Promise.all(SERVICES.map((service) => ensureImage(client, engine, service, settings.images[service.key])));
-  const started = await Promise.all(SERVICES.map(async (service) => ({ service, container: await startService(engine, service, settings.images[service.key]) })));
+  const started = await Promise.all(
+    SERVICES.map(async (service) => ({ service, container: await startService(engine, service, settings.images[service.key]) })),
+  );
   const [pg, mq, rd] = started.map((s) => s.container) as [StartedTestContainer, StartedTestContainer, StartedTestContainer];
   const url = (c: StartedTestContainer, scheme: string, port: number, rest: string) => `${scheme}://${rest}${c.getHost()}:${c.getMappedPort(port)}`;
   const infra: Infra = {
@@ -282,7 +321,10 @@ export async function startContainers(settings: WorkbookSettings): Promise<Infra
     await Promise.race([waitUntilServicesAnswer(infra, 90_000), exited]);
   } catch (err) {
     if (err instanceof ContainersUnavailable) throw err;
-    throw new ContainersUnavailable(`The containers started, but a service did not answer: ${coerceError(err).message}`, `\`${engine.cli} logs <container>\` shows why (\`${engine.cli} ps\` lists them)`);
+    throw new ContainersUnavailable(
+      `The containers started, but a service did not answer: ${coerceError(err).message}`,
+      `\`${engine.cli} logs <container>\` shows why (\`${engine.cli} ps\` lists them)`,
+    );
   } finally {
     done.abort();
   }
@@ -334,7 +376,10 @@ export async function runningContainers(settings: WorkbookSettings): Promise<Inf
     const c = all.find((x) => x.service === key && x.running && x.image === settings.images[key] && x.publicPort);
     if (!c) {
       const service = SERVICES.find((s) => s.key === key)!;
-      throw new ContainersUnavailable(`No ${service.name} container of ${settings.images[key]} is running yet.`, 'npm run test:containers starts them, and later runs reuse them');
+      throw new ContainersUnavailable(
+        `No ${service.name} container of ${settings.images[key]} is running yet.`,
+        'npm run test:containers starts them, and later runs reuse them',
+      );
     }
     return c.publicPort!;
   };

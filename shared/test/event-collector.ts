@@ -52,25 +52,31 @@ export async function collectEvents(options: { amqpUrl: string; exchange: string
     waitFor: (count, timeoutMs = 15_000) => {
       const what = `${count} event${count === 1 ? '' : 's'} on exchange ${options.exchange} (binding ${options.bindingKey ?? BID_PLACED_ROUTING_KEY})`;
       const limit = patient(timeoutMs);
-      return waitingFor(what, new Promise<CollectedMessage[]>((resolve, reject) => {
-        let stopWatching = () => {};
-        let done = false;
-        const finish = (fn: () => void) => {
-          done = true;
-          clearTimeout(timer);
-          waiters.delete(check);
-          stopWatching();
-          fn();
-        };
-        const check = () => {
-          if (messages.length >= count) finish(() => resolve(messages));
-        };
-        const timer = setTimeout(() => finish(() => reject(new Error(`expected ${what} within ${limit} ms, received ${messages.length} (${loadNote()})`))), limit);
-        waiters.add(check);
-        check();
-        // A stub in the way (a relay that is not written yet) never delivers: give up now, saying which.
-        if (!done) stopWatching = onStub((stub) => finish(() => reject(stub)));
-      }));
+      return waitingFor(
+        what,
+        new Promise<CollectedMessage[]>((resolve, reject) => {
+          let stopWatching = () => {};
+          let done = false;
+          const finish = (fn: () => void) => {
+            done = true;
+            clearTimeout(timer);
+            waiters.delete(check);
+            stopWatching();
+            fn();
+          };
+          const check = () => {
+            if (messages.length >= count) finish(() => resolve(messages));
+          };
+          const timer = setTimeout(
+            () => finish(() => reject(new Error(`expected ${what} within ${limit} ms, received ${messages.length} (${loadNote()})`))),
+            limit,
+          );
+          waiters.add(check);
+          check();
+          // A stub in the way (a relay that is not written yet) never delivers: give up now, saying which.
+          if (!done) stopWatching = onStub((stub) => finish(() => reject(stub)));
+        }),
+      );
     },
     async close() {
       await connection.close().catch(() => undefined);

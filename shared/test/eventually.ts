@@ -32,6 +32,8 @@ async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what
     if (stub) throw stub;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const seen = lastError ? `last error: ${coerceError(lastError).message}` : `last value: ${JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`;
+  const seen = lastError
+    ? `last error: ${coerceError(lastError).message}`
+    : `last value: ${JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`;
   throw new Error(`expected ${what} within ${limit} ms (${loadNote()}); ${seen}`);
 }

@@ -42,7 +42,7 @@ export function useTestEnv(): TestEnv {
       workbook,
       tree: workbook.tree,
       log,
-      db: releasers.own(createDb({ url: instance.config.databaseUrl, log, applicationName: `test-${instance.id}` }), (db) => db.end(), 'the test file\'s pool'),
+      db: releasers.own(createDb({ url: instance.config.databaseUrl, log, applicationName: `test-${instance.id}` }), (db) => db.end(), "the test file's pool"),
       config: instance.config,
       scratchDatabase: () => instance.scratchDatabase(),
       databaseAt: (migration: string) => instance.databaseAt(migration),

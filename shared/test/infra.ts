@@ -53,7 +53,12 @@ export function endpoints(urls: { databaseUrl: string; amqpUrl: string; redisUrl
     return { host: u.hostname || '127.0.0.1', port: Number(u.port || fallback) };
   };
   return [
-    { name: 'PostgreSQL', url: urls.databaseUrl, ...at(urls.databaseUrl, 5432), startHint: 'docker compose up -d postgres   (or start your local PostgreSQL 15)' },
+    {
+      name: 'PostgreSQL',
+      url: urls.databaseUrl,
+      ...at(urls.databaseUrl, 5432),
+      startHint: 'docker compose up -d postgres   (or start your local PostgreSQL 15)',
+    },
     { name: 'RabbitMQ', url: urls.amqpUrl, ...at(urls.amqpUrl, 5672), startHint: 'docker compose up -d rabbitmq   (or `rabbitmq-server -detached`)' },
     { name: 'Redis', url: urls.redisUrl, ...at(urls.redisUrl, 6379), startHint: 'docker compose up -d redis   (or `redis-server --daemonize yes`)' },
   ];

@@ -157,7 +157,9 @@ async function startOnce(options: IngressOptions & { dir: string; ownDir: boolea
     if (existsSync(caCertPath) && (await handshakes(port, caCertPath))) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new IngressDidNotStart(`caddy did not serve ${url} with a certificate from its local CA within ${limit} ms; ${loadNote()}. Its output:\n${lastLines(output, 15)}`);
+      throw new IngressDidNotStart(
+        `caddy did not serve ${url} with a certificate from its local CA within ${limit} ms; ${loadNote()}. Its output:\n${lastLines(output, 15)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -82,10 +82,16 @@ export async function openInstance(base: InstanceBase, options: InstanceOptions,
   let database: { name: string; url: string };
   if (options.migrateTo === undefined) {
     await createDatabase(base.databaseUrl, name, base.template);
-    database = { name, url: ownDatabase({ url: databaseUrlFor(base.databaseUrl, name), drop: () => dropDatabase(base.databaseUrl, name) }, `database ${name}`).url };
+    database = {
+      name,
+      url: ownDatabase({ url: databaseUrlFor(base.databaseUrl, name), drop: () => dropDatabase(base.databaseUrl, name) }, `database ${name}`).url,
+    };
   } else {
     // createDatabaseAt drops what it created when a migration fails.
-    database = { name, url: ownDatabase(await createDatabaseAt({ serverUrl: base.databaseUrl, name, tree: base.tree, to: options.migrateTo }), `database ${name}`).url };
+    database = {
+      name,
+      url: ownDatabase(await createDatabaseAt({ serverUrl: base.databaseUrl, name, tree: base.tree, to: options.migrateTo }), `database ${name}`).url,
+    };
   }
   const exchange = `wb.${options.kind}.${id}.events`;
   // Dev sign-in, with the repo's development key set (generated on first use, shared by every
@@ -118,15 +124,22 @@ export async function openInstance(base: InstanceBase, options: InstanceOptions,
     release: () => releasers.release(),
     own,
     service: async (entry, o = {}) =>
-      own(await startServiceProcess({ tree: base.tree, entry, config: o.config ?? config, extraEnv: o.extraEnv, startTimeoutMs: o.startTimeoutMs }), (p) => p.stop('SIGTERM', 5_000), `${entry} process`),
+      own(
+        await startServiceProcess({ tree: base.tree, entry, config: o.config ?? config, extraEnv: o.extraEnv, startTimeoutMs: o.startTimeoutMs }),
+        (p) => p.stop('SIGTERM', 5_000),
+        `${entry} process`,
+      ),
     faultProxy: async (target) => own(await startFaultProxy({ target }), (p) => p.close(), 'fault proxy'),
-    collectEvents: async (o = {}) => own(await collectEvents({ amqpUrl: o.amqpUrl ?? base.amqpUrl, exchange, bindingKey: o.bindingKey }), (c) => c.close(), 'event collector'),
-    pgClient: async (url = config.databaseUrl, o = {}) => own(await connectPgClient(url, { applicationName: `wb-${options.kind}-${id}`, ...o }), (c) => c.end().catch(() => undefined), 'PostgreSQL connection'),
+    collectEvents: async (o = {}) =>
+      own(await collectEvents({ amqpUrl: o.amqpUrl ?? base.amqpUrl, exchange, bindingKey: o.bindingKey }), (c) => c.close(), 'event collector'),
+    pgClient: async (url = config.databaseUrl, o = {}) =>
+      own(await connectPgClient(url, { applicationName: `wb-${options.kind}-${id}`, ...o }), (c) => c.end().catch(() => undefined), 'PostgreSQL connection'),
     async scratchDatabase() {
       const n = scratchName();
       await createDatabase(base.databaseUrl, n, base.template);
       return ownDatabase({ url: databaseUrlFor(base.databaseUrl, n), drop: () => dropDatabase(base.databaseUrl, n) }, `database ${n}`);
     },
-    databaseAt: async (migration) => ownDatabase(await createDatabaseAt({ serverUrl: base.databaseUrl, name: scratchName(), tree: base.tree, to: migration }), `database at ${migration}`),
+    databaseAt: async (migration) =>
+      ownDatabase(await createDatabaseAt({ serverUrl: base.databaseUrl, name: scratchName(), tree: base.tree, to: migration }), `database at ${migration}`),
   };
 }

@@ -23,7 +23,7 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret, type ISecret } from 'kubernetes-models/v1/Secret';
 import { Service, type IService } from 'kubernetes-models/v1/Service';
 import { configToEnv, loadConfig, type Config } from '../config.ts';
-import { CONSUMERS, queueNames } from '../queues.ts';
+import { type CONSUMERS, queueNames } from '../queues.ts';
 import { repoRoot } from '../workbook/trees.ts';
 
 /** The provided manifests; the worker's is in each tree's deploy/k8s/. */
@@ -54,17 +54,19 @@ export interface Doc {
 
 export function loadManifests(folder: string, prefix = ''): Doc[] {
   if (!existsSync(folder)) return [];
-  return readdirSync(folder)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-    .sort()
-    .flatMap((file) =>
-      parseAllDocuments(readFileSync(join(folder, file), 'utf8')).map((d) => {
-        if (d.errors.length > 0) throw new Error(`${prefix}${file}: ${d.errors[0]!.message}`);
-        return { ...(d.toJS() as object), file: `${prefix}${file}` } as Doc;
-      }),
-    )
-    // A file (or a part between ---) of comments only, as a stub is: no object.
-    .filter((d) => d.kind !== undefined);
+  return (
+    readdirSync(folder)
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .sort()
+      .flatMap((file) =>
+        parseAllDocuments(readFileSync(join(folder, file), 'utf8')).map((d) => {
+          if (d.errors.length > 0) throw new Error(`${prefix}${file}: ${d.errors[0]!.message}`);
+          return { ...(d.toJS() as object), file: `${prefix}${file}` } as Doc;
+        }),
+      )
+      // A file (or a part between ---) of comments only, as a stub is: no object.
+      .filter((d) => d.kind !== undefined)
+  );
 }
 
 /** Throws the schema's complaint, if any. */
@@ -76,7 +78,7 @@ export function validate(doc: Doc): void {
 }
 
 export const id = (d: Doc) => `${d.kind} ${d.metadata?.name} (${d.file})`;
-export const ofKind = <T,>(docs: Doc[], kind: string) => docs.filter((d) => d.kind === kind) as unknown as (T & Doc)[];
+export const ofKind = <T>(docs: Doc[], kind: string) => docs.filter((d) => d.kind === kind) as unknown as (T & Doc)[];
 export const deployments = (docs: Doc[]) => ofKind<IDeployment>(docs, 'Deployment');
 export const containersOf = (d: IDeployment) => [...(d.spec?.template.spec?.initContainers ?? []), ...(d.spec?.template.spec?.containers ?? [])];
 const podLabels = (d: IDeployment) => d.spec?.template.metadata?.labels ?? {};
@@ -130,7 +132,9 @@ export const invariants = (tree: string): Record<string, (docs: Doc[]) => string
     const namespaces = docs.filter((d) => d.kind === 'Namespace').map((d) => d.metadata.name);
     return docs.flatMap((d) => [
       ...(d.metadata?.name ? [] : [`${d.kind} in ${d.file} has no metadata.name`]),
-      ...(d.kind === 'Namespace' || (d.metadata?.namespace && namespaces.includes(d.metadata.namespace)) ? [] : [`${id(d)} is in namespace ${d.metadata?.namespace ?? '(none)'}, not one of ${namespaces.join(', ')}`]),
+      ...(d.kind === 'Namespace' || (d.metadata?.namespace && namespaces.includes(d.metadata.namespace))
+        ? []
+        : [`${id(d)} is in namespace ${d.metadata?.namespace ?? '(none)'}, not one of ${namespaces.join(', ')}`]),
     ]);
   },
 
@@ -139,7 +143,11 @@ export const invariants = (tree: string): Record<string, (docs: Doc[]) => string
     const containers = deployments(docs).flatMap((d) => (d.spec?.template.spec?.containers ?? []).map((c) => ({ d, c })));
     const images = new Set(containers.map(({ c }) => c.image));
     return [
-      ...(entries.length > 0 ? [] : [`the image's Dockerfile (${relative(repoRoot, join(tree, 'deploy/Dockerfile'))}) names no entry points: its runtime stage's CMD and LABEL org.auction-workbook.entrypoints`]),
+      ...(entries.length > 0
+        ? []
+        : [
+            `the image's Dockerfile (${relative(repoRoot, join(tree, 'deploy/Dockerfile'))}) names no entry points: its runtime stage's CMD and LABEL org.auction-workbook.entrypoints`,
+          ]),
       ...(deployments(docs).length === 2 ? [] : [`expected 2 Deployments (bid-service, bid-worker), found ${deployments(docs).length}`]),
       ...(images.size === 1 ? [] : [`the Deployments run different images: ${[...images].join(', ')}`]),
       ...containers.flatMap(({ d, c }) =>
@@ -217,10 +225,16 @@ export const invariants = (tree: string): Record<string, (docs: Doc[]) => string
         ...((s.spec.minReplicaCount ?? 0) >= 1 ? [] : [`${id(s)} may scale to ${s.spec.minReplicaCount ?? 0}: the worker also runs the relay and the closer`]),
         ...(rabbit.length > 0 ? [] : [`${id(s)} has no rabbitmq trigger`]),
         ...rabbit.flatMap((t) => [
-          ...(t.metadata?.protocol === 'http' ? [] : [`${id(s)}: protocol ${t.metadata?.protocol}, not http (over AMQP the length leaves out unacked messages)`]),
+          ...(t.metadata?.protocol === 'http'
+            ? []
+            : [`${id(s)}: protocol ${t.metadata?.protocol}, not http (over AMQP the length leaves out unacked messages)`]),
           ...(t.metadata?.mode === 'QueueLength' ? [] : [`${id(s)}: mode ${t.metadata?.mode}, not QueueLength`]),
-          ...(t.metadata?.queueName === statsQueue ? [] : [`${id(s)}: queueName ${t.metadata?.queueName}, but the worker's stats consumer reads ${statsQueue}`]),
-          ...(auths.some((a) => a.metadata?.name === t.authenticationRef?.name) ? [] : [`${id(s)}: authenticationRef ${t.authenticationRef?.name} is not a TriggerAuthentication of the manifests`]),
+          ...(t.metadata?.queueName === statsQueue
+            ? []
+            : [`${id(s)}: queueName ${t.metadata?.queueName}, but the worker's stats consumer reads ${statsQueue}`]),
+          ...(auths.some((a) => a.metadata?.name === t.authenticationRef?.name)
+            ? []
+            : [`${id(s)}: authenticationRef ${t.authenticationRef?.name} is not a TriggerAuthentication of the manifests`]),
         ]),
       ];
     });
@@ -234,19 +248,28 @@ export const invariants = (tree: string): Record<string, (docs: Doc[]) => string
         if (!config) return [];
         const drain = config.http.shutdownGraceMs / 1000;
         const total = preStopSeconds(c) + drain;
-        return total < grace ? [] : [`${id(d)}: preStop ${preStopSeconds(c)} s + SHUTDOWN_GRACE_MS ${drain} s = ${total} s, not below terminationGracePeriodSeconds ${grace} s`];
+        return total < grace
+          ? []
+          : [`${id(d)}: preStop ${preStopSeconds(c)} s + SHUTDOWN_GRACE_MS ${drain} s = ${total} s, not below terminationGracePeriodSeconds ${grace} s`];
       });
     }),
 
   "each PodDisruptionBudget selects one Deployment's pods and still lets a node drain": (docs) =>
-    ofKind<IPodDisruptionBudget>(docs, 'PodDisruptionBudget').flatMap((p) => {
-      const selected = deployments(docs).filter((d) => matches(p.spec?.selector?.matchLabels, podLabels(d)));
-      if (selected.length !== 1) return [`${id(p)} selects the pods of ${selected.length} Deployments (${selected.map((d) => d.metadata.name).join(', ')}), not one`];
-      const min = minimumReplicas(docs, selected[0]!);
-      const { minAvailable, maxUnavailable } = p.spec ?? {};
-      const blocks = typeof minAvailable === 'number' ? minAvailable >= min : typeof maxUnavailable === 'number' ? maxUnavailable < 1 : false;
-      return blocks ? [`${id(p)} forbids every eviction when ${selected[0]!.metadata.name} runs its minimum of ${min} pod(s)`] : [];
-    }).concat(deployments(docs).filter((d) => !ofKind<IPodDisruptionBudget>(docs, 'PodDisruptionBudget').some((p) => matches(p.spec?.selector?.matchLabels, podLabels(d)))).map((d) => `${id(d)} has no PodDisruptionBudget`)),
+    ofKind<IPodDisruptionBudget>(docs, 'PodDisruptionBudget')
+      .flatMap((p) => {
+        const selected = deployments(docs).filter((d) => matches(p.spec?.selector?.matchLabels, podLabels(d)));
+        if (selected.length !== 1)
+          return [`${id(p)} selects the pods of ${selected.length} Deployments (${selected.map((d) => d.metadata.name).join(', ')}), not one`];
+        const min = minimumReplicas(docs, selected[0]!);
+        const { minAvailable, maxUnavailable } = p.spec ?? {};
+        const blocks = typeof minAvailable === 'number' ? minAvailable >= min : typeof maxUnavailable === 'number' ? maxUnavailable < 1 : false;
+        return blocks ? [`${id(p)} forbids every eviction when ${selected[0]!.metadata.name} runs its minimum of ${min} pod(s)`] : [];
+      })
+      .concat(
+        deployments(docs)
+          .filter((d) => !ofKind<IPodDisruptionBudget>(docs, 'PodDisruptionBudget').some((p) => matches(p.spec?.selector?.matchLabels, podLabels(d))))
+          .map((d) => `${id(d)} has no PodDisruptionBudget`),
+      ),
 
   'the Service selects the API pods only and serves its api port as h2c; the Ingress reaches it over TLS': (docs) => {
     const api = deployments(docs).find((d) => d.metadata.name === 'bid-service');
@@ -257,9 +280,17 @@ export const invariants = (tree: string): Record<string, (docs: Doc[]) => string
         const selected = deployments(docs).filter((d) => matches(s.spec?.selector, podLabels(d)));
         const ports = api ? containersOf(api).flatMap((c) => c.ports ?? []) : [];
         return [
-          ...(selected.length === 1 && selected[0] === api ? [] : [`${id(s)} selects the pods of ${selected.map((d) => d.metadata.name).join(', ') || 'no Deployment'}, not bid-service only`]),
-          ...(s.spec?.ports ?? []).flatMap((p) => (ports.some((cp) => cp.name === p.targetPort || cp.containerPort === p.targetPort) ? [] : [`${id(s)}: port ${p.name} targets ${p.targetPort}, not a port of the API container`])),
-          ...((s.spec?.ports ?? []).some((p) => p.targetPort === 'api' && p.appProtocol === 'kubernetes.io/h2c') ? [] : [`${id(s)} has no port to targetPort api with appProtocol kubernetes.io/h2c`]),
+          ...(selected.length === 1 && selected[0] === api
+            ? []
+            : [`${id(s)} selects the pods of ${selected.map((d) => d.metadata.name).join(', ') || 'no Deployment'}, not bid-service only`]),
+          ...(s.spec?.ports ?? []).flatMap((p) =>
+            ports.some((cp) => cp.name === p.targetPort || cp.containerPort === p.targetPort)
+              ? []
+              : [`${id(s)}: port ${p.name} targets ${p.targetPort}, not a port of the API container`],
+          ),
+          ...((s.spec?.ports ?? []).some((p) => p.targetPort === 'api' && p.appProtocol === 'kubernetes.io/h2c')
+            ? []
+            : [`${id(s)} has no port to targetPort api with appProtocol kubernetes.io/h2c`]),
         ];
       }),
       ...(ingresses.length === 0 ? ['no Ingress'] : []),
@@ -284,35 +315,46 @@ export const invariants = (tree: string): Record<string, (docs: Doc[]) => string
     const secrets = ofKind<ISecret>(docs, 'Secret');
     const configMaps = ofKind<IConfigMap>(docs, 'ConfigMap');
     const keysOf = (s: ISecret) => [...Object.keys(s.data ?? {}), ...Object.keys(s.stringData ?? {})];
-    return deployments(docs).flatMap((d) =>
-      containersOf(d).flatMap((c) => {
-        const names = [...(c.env ?? []).map((e) => e.name), ...(c.envFrom ?? []).flatMap((f) => Object.keys(configMaps.find((m) => m.metadata.name === f.configMapRef?.name)?.data ?? {}))];
-        let configError: string[] = [];
-        try {
-          loadConfig(environmentOf(docs, c));
-        } catch (err) {
-          configError = [`${id(d)}: ${coerceError(err).message}`];
-        }
-        return [
-          ...names.filter((n) => !known.has(n)).map((n) => `${id(d)}: ${c.name} sets ${n}, which the app does not read (shared/config.ts)`),
-          ...(c.envFrom ?? []).filter((f) => f.configMapRef && !configMaps.some((m) => m.metadata.name === f.configMapRef!.name)).map((f) => `${id(d)}: ConfigMap ${f.configMapRef!.name} is not defined`),
-          ...(c.env ?? []).flatMap((e) => {
-            const ref = e.valueFrom?.secretKeyRef;
-            if (!ref) return [];
-            const secret = secrets.find((s) => s.metadata.name === ref.name);
-            return secret && keysOf(secret).includes(ref.key) ? [] : [`${id(d)}: ${e.name} comes from Secret ${ref.name} key ${ref.key}, which secrets.example.yaml does not define`];
-          }),
-          ...configError,
-        ];
-      }),
-    ).concat(
-      ofKind<ITriggerAuthentication>(docs, 'TriggerAuthentication').flatMap((a) =>
-        (a.spec.secretTargetRef ?? []).flatMap((r) => {
-          const secret = secrets.find((s) => s.metadata.name === r.name);
-          return secret && keysOf(secret).includes(r.key) ? [] : [`${id(a)}: parameter ${r.parameter} comes from Secret ${r.name} key ${r.key}, which secrets.example.yaml does not define`];
+    return deployments(docs)
+      .flatMap((d) =>
+        containersOf(d).flatMap((c) => {
+          const names = [
+            ...(c.env ?? []).map((e) => e.name),
+            ...(c.envFrom ?? []).flatMap((f) => Object.keys(configMaps.find((m) => m.metadata.name === f.configMapRef?.name)?.data ?? {})),
+          ];
+          let configError: string[] = [];
+          try {
+            loadConfig(environmentOf(docs, c));
+          } catch (err) {
+            configError = [`${id(d)}: ${coerceError(err).message}`];
+          }
+          return [
+            ...names.filter((n) => !known.has(n)).map((n) => `${id(d)}: ${c.name} sets ${n}, which the app does not read (shared/config.ts)`),
+            ...(c.envFrom ?? [])
+              .filter((f) => f.configMapRef && !configMaps.some((m) => m.metadata.name === f.configMapRef!.name))
+              .map((f) => `${id(d)}: ConfigMap ${f.configMapRef!.name} is not defined`),
+            ...(c.env ?? []).flatMap((e) => {
+              const ref = e.valueFrom?.secretKeyRef;
+              if (!ref) return [];
+              const secret = secrets.find((s) => s.metadata.name === ref.name);
+              return secret && keysOf(secret).includes(ref.key)
+                ? []
+                : [`${id(d)}: ${e.name} comes from Secret ${ref.name} key ${ref.key}, which secrets.example.yaml does not define`];
+            }),
+            ...configError,
+          ];
         }),
-      ),
-    );
+      )
+      .concat(
+        ofKind<ITriggerAuthentication>(docs, 'TriggerAuthentication').flatMap((a) =>
+          (a.spec.secretTargetRef ?? []).flatMap((r) => {
+            const secret = secrets.find((s) => s.metadata.name === r.name);
+            return secret && keysOf(secret).includes(r.key)
+              ? []
+              : [`${id(a)}: parameter ${r.parameter} comes from Secret ${r.name} key ${r.key}, which secrets.example.yaml does not define`];
+          }),
+        ),
+      );
   },
 });
 

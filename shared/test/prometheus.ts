@@ -45,7 +45,9 @@ export async function startPrometheus(options: { targets: Record<string, string[
   const unknown = Object.keys(options.targets).filter((job) => !jobs.includes(job));
   if (unknown.length) throw new Error(`startPrometheus: deploy/observability/prometheus.yml has no job ${unknown.join(', ')} (it has ${jobs.join(', ')})`);
   config.global = { ...config.global, scrape_interval: options.scrapeInterval, evaluation_interval: options.scrapeInterval };
-  config.scrape_configs = config.scrape_configs.filter((c) => c.job_name in options.targets).map((c) => ({ ...c, static_configs: [{ targets: options.targets[c.job_name]! }] }));
+  config.scrape_configs = config.scrape_configs
+    .filter((c) => c.job_name in options.targets)
+    .map((c) => ({ ...c, static_configs: [{ targets: options.targets[c.job_name]! }] }));
   await writeFile(join(dir, 'alerts.yml'), options.rules);
   await writeFile(join(dir, 'prometheus.yml'), stringify(config));
   const port = await freePort();
@@ -64,7 +66,8 @@ export async function startPrometheus(options: { targets: Record<string, string[
   return {
     ...proc,
     url,
-    query: async (expr) => (await api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result,
+    query: async (expr) =>
+      (await api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result,
     alerts: async () => (await api<{ alerts: Array<{ labels: Record<string, string>; state: 'pending' | 'firing' }> }>('/api/v1/alerts')).alerts,
   };
 }
@@ -87,7 +90,11 @@ async function startExporter(command: string, args: (listen: string) => string[]
  */
 export function startPostgresExporter(databaseUrl: string): Promise<Exporter> {
   const dsn = `${databaseUrl}${databaseUrl.includes('?') ? '&' : '?'}sslmode=disable`;
-  return startExporter('prometheus-postgres-exporter', (listen) => [`--web.listen-address=${listen}`, `--extend.query-path=${join(observabilityDir, 'postgres-exporter-queries.yaml')}`], { DATA_SOURCE_NAME: dsn });
+  return startExporter(
+    'prometheus-postgres-exporter',
+    (listen) => [`--web.listen-address=${listen}`, `--extend.query-path=${join(observabilityDir, 'postgres-exporter-queries.yaml')}`],
+    { DATA_SOURCE_NAME: dsn },
+  );
 }
 
 export function startRedisExporter(redisUrl: string): Promise<Exporter> {

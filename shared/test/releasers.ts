@@ -25,7 +25,9 @@ export class Releasers {
     if (this.#released) {
       // Acquired while (or after) its owner was released, by something still running then (a
       // scenario's background loop starting one more process): released at once, not leaked.
-      void Promise.resolve().then(release).catch(() => undefined);
+      void Promise.resolve()
+        .then(release)
+        .catch(() => undefined);
       throw new Error(`${what} was acquired after its owner was released, and was released at once. Acquire it before the test or scenario ends.`);
     }
     this.#stack.push({ what, release });
@@ -50,7 +52,10 @@ export class Releasers {
     this.#stack = [];
     if (failures.length > 0) {
       const first = failures[0]!;
-      throw new Error(`releasing ${failures.map((f) => f.what).join(', ')} failed: ${first.error instanceof Error ? first.error.message : String(first.error)}`, { cause: first.error });
+      throw new Error(
+        `releasing ${failures.map((f) => f.what).join(', ')} failed: ${first.error instanceof Error ? first.error.message : String(first.error)}`,
+        { cause: first.error },
+      );
     }
   }
 }

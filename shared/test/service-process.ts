@@ -67,16 +67,29 @@ export async function killServiceProcesses(): Promise<void> {
 /** A wait's predicate as its source, for the message of a wait that expires ("a log line matching (l) => l.msg === 'relay started'"). */
 const describe = (predicate: (line: LogLine) => boolean) => `a log line matching ${String(predicate).replace(/\s+/g, ' ').slice(0, 160)}`;
 
-export async function startServiceProcess(options: { tree: string; entry: string; config: Config; startTimeoutMs?: number; extraEnv?: Record<string, string> }): Promise<ServiceProcess> {
+export async function startServiceProcess(options: {
+  tree: string;
+  entry: string;
+  config: Config;
+  startTimeoutMs?: number;
+  extraEnv?: Record<string, string>;
+}): Promise<ServiceProcess> {
   const entryPath = join(options.tree, 'src', options.entry);
   // From a bundle built once per content (shared/test/bundled-entry.ts); through tsx when esbuild cannot build it.
   const bundle = await bundledEntry(options.tree, options.entry);
-  const args = bundle ? ['--enable-source-maps', '--import', pathToFileURL(bundle.preload).href, bundle.entry] : ['--import', 'tsx', '--import', exitWithParent, entryPath];
+  const args = bundle
+    ? ['--enable-source-maps', '--import', pathToFileURL(bundle.preload).href, bundle.entry]
+    : ['--import', 'tsx', '--import', exitWithParent, entryPath];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: {
       ...process.env,
-      ...configToEnv({ ...options.config, serviceName: options.entry.replace(/\.ts$/, ''), http: { ...options.config.http, port: 0, apiPort: 0 }, logLevel: 'info' }),
+      ...configToEnv({
+        ...options.config,
+        serviceName: options.entry.replace(/\.ts$/, ''),
+        http: { ...options.config.http, port: 0, apiPort: 0 },
+        logLevel: 'info',
+      }),
       WORKBOOK_PARENT_PID: String(process.pid),
       ...options.extraEnv,
     },
@@ -104,7 +117,9 @@ export async function startServiceProcess(options: { tree: string; entry: string
   };
   createInterface({ input: child.stdout! }).on('line', onLine);
   createInterface({ input: child.stderr! }).on('line', onLine);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   // Once the process is gone and its last lines are read, a wait for a log line gives up at
   // once (a stub that throws at start), instead of when its timeout runs out.
   let hasExited = false;
@@ -115,28 +130,48 @@ export async function startServiceProcess(options: { tree: string; entry: string
 
   // `what` names what was waited for in the message of a wait that expires.
   const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 10_000, what = describe(predicate)) =>
-    waitingFor(`${what} from ${options.entry}`, new Promise<LogLine>((resolve, reject) => {
-      const check = () => {
-        const found = logs.find(predicate);
-        if (found) return finish(() => resolve(found));
-        if (hasExited) finish(() => reject(new ServiceDidNotStart(`${options.entry} exited before logging what was expected (${what}). Its output:\n${[...otherOutput].slice(-15).join('\n')}`)));
-      };
-      const limit = patient(timeoutMs);
-      const timer = setTimeout(() => finish(() => reject(new ServiceDidNotStart(`${options.entry} did not log what was expected (${what}) within ${limit} ms; ${loadNote()}. Its output:\n${otherOutput.slice(-15).join('\n')}`))), limit);
-      let stopWatching = () => {};
-      let done = false;
-      const finish = (fn: () => void) => {
-        done = true;
-        clearTimeout(timer);
-        waiters.delete(check);
-        stopWatching();
-        fn();
-      };
-      waiters.add(check);
-      check();
-      // A stub in the way of this test never starts working: give up now, saying which.
-      if (!done) stopWatching = onStub((stub) => finish(() => reject(stub)));
-    }));
+    waitingFor(
+      `${what} from ${options.entry}`,
+      new Promise<LogLine>((resolve, reject) => {
+        const check = () => {
+          const found = logs.find(predicate);
+          if (found) return finish(() => resolve(found));
+          if (hasExited)
+            finish(() =>
+              reject(
+                new ServiceDidNotStart(
+                  `${options.entry} exited before logging what was expected (${what}). Its output:\n${[...otherOutput].slice(-15).join('\n')}`,
+                ),
+              ),
+            );
+        };
+        const limit = patient(timeoutMs);
+        const timer = setTimeout(
+          () =>
+            finish(() =>
+              reject(
+                new ServiceDidNotStart(
+                  `${options.entry} did not log what was expected (${what}) within ${limit} ms; ${loadNote()}. Its output:\n${otherOutput.slice(-15).join('\n')}`,
+                ),
+              ),
+            ),
+          limit,
+        );
+        let stopWatching = () => {};
+        let done = false;
+        const finish = (fn: () => void) => {
+          done = true;
+          clearTimeout(timer);
+          waiters.delete(check);
+          stopWatching();
+          fn();
+        };
+        waiters.add(check);
+        check();
+        // A stub in the way of this test never starts working: give up now, saying which.
+        if (!done) stopWatching = onStub((stub) => finish(() => reject(stub)));
+      }),
+    );
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) => {
     if (!hasExited) child.kill(signal);
@@ -161,7 +196,11 @@ export async function startServiceProcess(options: { tree: string; entry: string
     otherOutput,
     waitForLog,
     waitForEvent: <K extends EventName>(name: K, where: (event: LoggedEvent<K>) => boolean = () => true, timeoutMs?: number) =>
-      waitForLog((l) => isEvent(l, name) && where(l), timeoutMs, `the event "${name}"${where.length ? ` where ${String(where).replace(/\s+/g, ' ').slice(0, 140)}` : ''}`) as Promise<LoggedEvent<K>>,
+      waitForLog(
+        (l) => isEvent(l, name) && where(l),
+        timeoutMs,
+        `the event "${name}"${where.length ? ` where ${String(where).replace(/\s+/g, ' ').slice(0, 140)}` : ''}`,
+      ) as Promise<LoggedEvent<K>>,
     events: (name, where) => eventsIn(logs, name, where),
     stop,
     exited,

@@ -22,7 +22,9 @@ export class StubNotWritten extends Error {
     readonly task: string,
     where: string,
   ) {
-    super(`${where} reached code that is not written yet: TODO(m${milestone}): ${task}. The test stopped waiting, since a stub never starts working; write that step, then run the test again (\`npm run hint -- ${milestone}\` for a hint).`);
+    super(
+      `${where} reached code that is not written yet: TODO(m${milestone}): ${task}. The test stopped waiting, since a stub never starts working; write that step, then run the test again (\`npm run hint -- ${milestone}\` for a hint).`,
+    );
   }
 }
 

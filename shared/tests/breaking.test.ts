@@ -44,7 +44,11 @@ describe('buf breaking against the released event contracts', () => {
   it("fails when a field's type changes, naming the field and the rule", async () => {
     const dir = await protoWith((s) => s.replace('string user_id = 4;', 'int64 user_id = 4;'));
     expect(changesIn(dir)).toEqual([
-      expect.objectContaining({ file: EVENTS_PROTO, rule: 'FIELD_WIRE_JSON_COMPATIBLE_TYPE', message: expect.stringMatching(/"user_id" on message "BidPlaced" changed type from "string" to "int64"/) }),
+      expect.objectContaining({
+        file: EVENTS_PROTO,
+        rule: 'FIELD_WIRE_JSON_COMPATIBLE_TYPE',
+        message: expect.stringMatching(/"user_id" on message "BidPlaced" changed type from "string" to "int64"/),
+      }),
     ]);
   });
 
@@ -57,7 +61,9 @@ describe('buf breaking against the released event contracts', () => {
 
   it('fails when a field moves to another number: to buf, number 8 was deleted', async () => {
     const dir = await protoWith((s) => s.replace('string correlation_id = 8;', 'string correlation_id = 10;'));
-    expect(changesIn(dir).map((c) => c.message)).toContainEqual(expect.stringMatching(/field "8" with name "correlation_id" on message "BidPlaced" was deleted without reserving the number "8"/));
+    expect(changesIn(dir).map((c) => c.message)).toContainEqual(
+      expect.stringMatching(/field "8" with name "correlation_id" on message "BidPlaced" was deleted without reserving the number "8"/),
+    );
   });
 
   it('says it could not compare, rather than passing, when the proto does not compile', async () => {

@@ -53,7 +53,11 @@ describe('the compose files against the Compose specification schema', () => {
 
 describe('the local stack', () => {
   it('binds every published port to 127.0.0.1', () => {
-    const open = services(local).flatMap(([name, svc]) => published(svc).filter((p) => !p.startsWith('127.0.0.1:')).map((p) => `${name} ${p}`));
+    const open = services(local).flatMap(([name, svc]) =>
+      published(svc)
+        .filter((p) => !p.startsWith('127.0.0.1:'))
+        .map((p) => `${name} ${p}`),
+    );
     expect(open).toEqual([]);
   });
 });
@@ -64,10 +68,26 @@ describe("the app services (the rules milestone 6's deploy.test.ts holds the lea
   });
 
   it.each<[string, (stack: Yaml) => void, RegExp]>([
-    ['the .env URL, 127.0.0.1, inside a container', (c) => void (c.services['bid-service'].environment.DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/auction'), /connects to 127.0.0.1:5432 for postgres/],
-    ['a health check on liveness', (c) => void (c.services['bid-worker'].healthcheck.test = ['CMD', 'node', '-e', "fetch('http://127.0.0.1:3000/healthz')"]), /bid-worker: its healthcheck does not ask \/readyz/],
-    ['no time to drain', (c) => void (c.services['bid-service'].stop_grace_period = '10s'), /stop_grace_period 10s is not longer than SHUTDOWN_GRACE_MS 10000 ms/],
-    ['started before its database is healthy', (c) => void (c.services['bid-worker'].depends_on.postgres.condition = 'service_started'), /depends_on postgres service_started/],
+    [
+      'the .env URL, 127.0.0.1, inside a container',
+      (c) => void (c.services['bid-service'].environment.DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/auction'),
+      /connects to 127.0.0.1:5432 for postgres/,
+    ],
+    [
+      'a health check on liveness',
+      (c) => void (c.services['bid-worker'].healthcheck.test = ['CMD', 'node', '-e', "fetch('http://127.0.0.1:3000/healthz')"]),
+      /bid-worker: its healthcheck does not ask \/readyz/,
+    ],
+    [
+      'no time to drain',
+      (c) => void (c.services['bid-service'].stop_grace_period = '10s'),
+      /stop_grace_period 10s is not longer than SHUTDOWN_GRACE_MS 10000 ms/,
+    ],
+    [
+      'started before its database is healthy',
+      (c) => void (c.services['bid-worker'].depends_on.postgres.condition = 'service_started'),
+      /depends_on postgres service_started/,
+    ],
   ])('refuse %s', (_, change, expected) => {
     const broken = structuredClone(local);
     change(broken);
@@ -77,7 +97,11 @@ describe("the app services (the rules milestone 6's deploy.test.ts holds the lea
 
 describe('the VPS stack (docker-compose.yml + the app services + deploy/vps/compose.yml)', () => {
   it('publishes only the ingress, on 80 and 443; everything else stays on the compose network or 127.0.0.1', () => {
-    const open = services(vps).flatMap(([name, svc]) => published(svc).filter((p) => !p.startsWith('127.0.0.1:')).map((p) => `${name} ${p}`));
+    const open = services(vps).flatMap(([name, svc]) =>
+      published(svc)
+        .filter((p) => !p.startsWith('127.0.0.1:'))
+        .map((p) => `${name} ${p}`),
+    );
     expect(open.sort()).toEqual(['ingress 0.0.0.0:443->443/tcp', 'ingress 0.0.0.0:443->443/udp', 'ingress 0.0.0.0:80->80/tcp']);
     for (const name of ['postgres', 'rabbitmq', 'redis']) expect(vps.services[name].ports, name).toEqual([]);
   });
@@ -87,8 +111,13 @@ describe('the VPS stack (docker-compose.yml + the app services + deploy/vps/comp
       ...(svc.logging?.options?.['max-size'] ? [] : [`${name}: no log rotation`]),
       ...(svc.mem_limit ? [] : [`${name}: no mem_limit`]),
       ...(ONE_SHOTS.includes(name)
-        ? svc.restart === 'no' ? [] : [`${name} is a one-shot and must not restart`]
-        : [...(['unless-stopped', 'always'].includes(svc.restart) ? [] : [`${name}: restart ${svc.restart}`]), ...(svc.healthcheck?.test ? [] : [`${name}: no healthcheck`])]),
+        ? svc.restart === 'no'
+          ? []
+          : [`${name} is a one-shot and must not restart`]
+        : [
+            ...(['unless-stopped', 'always'].includes(svc.restart) ? [] : [`${name}: restart ${svc.restart}`]),
+            ...(svc.healthcheck?.test ? [] : [`${name}: no healthcheck`]),
+          ]),
     ]);
     // preflight runs a shell script for a moment: no memory limit to speak of.
     expect(problems.filter((p) => p !== 'preflight: no mem_limit')).toEqual([]);
@@ -98,7 +127,9 @@ describe('the VPS stack (docker-compose.yml + the app services + deploy/vps/comp
     const dependsOn = (name: string): Record<string, { condition: string }> => vps.services[name].depends_on ?? {};
     const reaches = (name: string, target: string, seen = new Set<string>()): boolean =>
       Object.keys(dependsOn(name)).some((d) => d === target || (!seen.has(d) && (seen.add(d), reaches(d, target, seen))));
-    const notGated = services(vps).map(([name]) => name).filter((name) => name !== 'preflight' && !reaches(name, 'preflight'));
+    const notGated = services(vps)
+      .map(([name]) => name)
+      .filter((name) => name !== 'preflight' && !reaches(name, 'preflight'));
     expect(notGated).toEqual([]);
     expect(dependsOn('preflight')).toEqual({});
     for (const app of ['bid-service', 'bid-worker']) expect(dependsOn(app).migrate, app).toEqual({ condition: 'service_completed_successfully' });
@@ -112,22 +143,29 @@ describe('the VPS stack (docker-compose.yml + the app services + deploy/vps/comp
     expect(JSON.stringify(vps.services['bid-service'].environment)).not.toMatch(/:-postgres|:-guest/);
   });
 
-  it("gives the app an environment shared/config.ts accepts", () => {
-    const filled = (value: string) => value.replace(/\$\{(\w+)(?::[-?][^}]*)?\}/g, (_, name: string) => (name === 'POSTGRES_DB' ? 'auction' : `${name.toLowerCase()}0123456789abcdef`));
-    const environment = Object.fromEntries(Object.entries(vps.services['bid-worker'].environment as Record<string, string>).map(([k, v]) => [k, filled(String(v))]));
+  it('gives the app an environment shared/config.ts accepts', () => {
+    const filled = (value: string) =>
+      value.replace(/\$\{(\w+)(?::[-?][^}]*)?\}/g, (_, name: string) => (name === 'POSTGRES_DB' ? 'auction' : `${name.toLowerCase()}0123456789abcdef`));
+    const environment = Object.fromEntries(
+      Object.entries(vps.services['bid-worker'].environment as Record<string, string>).map(([k, v]) => [k, filled(String(v))]),
+    );
     const config = loadConfig(environment);
     expect(new URL(config.databaseUrl).host).toBe('postgres:5432');
     expect(new URL(config.redisUrl).password).toBe('redis_password0123456789abcdef');
   });
 
   it('turns dev sign-in off on the public server, which the local stack turns on', () => {
-    const env = (stack: typeof vps) => loadConfig(Object.fromEntries(Object.entries(stack.services['bid-service'].environment as Record<string, string>).filter(([k]) => k.startsWith('AUTH_')))).auth;
+    const env = (stack: typeof vps) =>
+      loadConfig(Object.fromEntries(Object.entries(stack.services['bid-service'].environment as Record<string, string>).filter(([k]) => k.startsWith('AUTH_'))))
+        .auth;
     expect(env(local).devSignIn, 'docker-compose.yml').toBe(true);
     expect(env(vps).devSignIn, 'with deploy/vps/compose.yml').toBe(false);
   });
 
   it('mounts files that exist in the repo', () => {
-    const sources = services(vps).flatMap(([name, svc]) => (svc.volumes ?? []).filter((v: unknown) => typeof v === 'string' && v.startsWith('./')).map((v: string) => [name, v.split(':')[0]!]));
+    const sources = services(vps).flatMap(([name, svc]) =>
+      (svc.volumes ?? []).filter((v: unknown) => typeof v === 'string' && v.startsWith('./')).map((v: string) => [name, v.split(':')[0]!]),
+    );
     const missing = sources.filter(([, path]) => !existsSync(join(repoRoot, path!)));
     expect(missing).toEqual([]);
     expect(sources.length).toBeGreaterThan(5);
@@ -140,7 +178,12 @@ describe('deploy/vps/preflight.sh', () => {
       ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
       (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, output: err.stdout + err.stderr }),
     );
-  const good = { POSTGRES_USER: 'auction', RABBITMQ_DEFAULT_USER: 'auction', DOMAIN: 'bids.example.org', ...Object.fromEntries(SECRETS.map((s, i) => [s, `${i}f3a9c2e71b04d5e6a8c9`])) };
+  const good = {
+    POSTGRES_USER: 'auction',
+    RABBITMQ_DEFAULT_USER: 'auction',
+    DOMAIN: 'bids.example.org',
+    ...Object.fromEntries(SECRETS.map((s, i) => [s, `${i}f3a9c2e71b04d5e6a8c9`])),
+  };
 
   it('lets a stack with its own secrets start', async () => {
     expect(await run(good)).toEqual({ code: 0, output: 'preflight: secrets are set and none is a published default.\n' });

@@ -31,11 +31,19 @@ describe('WORKER_ROLES', () => {
 
 describe('auth (milestone 6)', () => {
   it('is production-safe by default: dev sign-in off, the dev key set file, ES256 only, a small clock tolerance', () => {
-    expect(loadConfig({}).auth).toMatchObject({ devSignIn: false, keySet: { kind: 'file', path: '.workbook/auth/jwks.json' }, algorithms: ['ES256'], clockToleranceSeconds: 5 });
+    expect(loadConfig({}).auth).toMatchObject({
+      devSignIn: false,
+      keySet: { kind: 'file', path: '.workbook/auth/jwks.json' },
+      algorithms: ['ES256'],
+      clockToleranceSeconds: 5,
+    });
   });
 
   it('survives configToEnv for a JWKS file and for a JWKS URL', () => {
-    for (const env of [{ AUTH_DEV_SIGN_IN: 'true', AUTH_JWKS_FILE: '/tmp/k/jwks.json', AUTH_DEV_TOKEN_TTL_S: '60' }, { AUTH_JWKS_URL: 'https://id.example.com/jwks.json', AUTH_ISSUER: 'https://id.example.com/', AUTH_AUDIENCE: 'bids', AUTH_ALGORITHMS: 'RS256,ES256' }]) {
+    for (const env of [
+      { AUTH_DEV_SIGN_IN: 'true', AUTH_JWKS_FILE: '/tmp/k/jwks.json', AUTH_DEV_TOKEN_TTL_S: '60' },
+      { AUTH_JWKS_URL: 'https://id.example.com/jwks.json', AUTH_ISSUER: 'https://id.example.com/', AUTH_AUDIENCE: 'bids', AUTH_ALGORITHMS: 'RS256,ES256' },
+    ]) {
       const config = loadConfig(env);
       expect(loadConfig(configToEnv(config)).auth).toEqual(config.auth);
     }
@@ -111,8 +119,25 @@ describe('config declared once (shared/config.ts)', () => {
     expect(loadConfig({})).toEqual({
       serviceName: 'bid-service',
       http: { host: '127.0.0.1', port: 3000, apiPort: 8080, shutdownGraceMs: 10_000 },
-      api: { readMaxBytes: 65_536, watchBuffer: 64, maxTimeoutMs: 30_000, maxConcurrentStreams: 100, sessionIdleTimeoutMs: 180_000, maxWatchStreams: 1_000, streamResetBurst: 10_000, streamResetRate: 1_000 },
-      auth: { keySet: { kind: 'file', path: '.workbook/auth/jwks.json' }, issuer: 'auction-workbook-dev', audience: 'auction-api', algorithms: ['ES256'], clockToleranceSeconds: 5, devSignIn: false, devTokenTtlSeconds: 3_600 },
+      api: {
+        readMaxBytes: 65_536,
+        watchBuffer: 64,
+        maxTimeoutMs: 30_000,
+        maxConcurrentStreams: 100,
+        sessionIdleTimeoutMs: 180_000,
+        maxWatchStreams: 1_000,
+        streamResetBurst: 10_000,
+        streamResetRate: 1_000,
+      },
+      auth: {
+        keySet: { kind: 'file', path: '.workbook/auth/jwks.json' },
+        issuer: 'auction-workbook-dev',
+        audience: 'auction-api',
+        algorithms: ['ES256'],
+        clockToleranceSeconds: 5,
+        devSignIn: false,
+        devTokenTtlSeconds: 3_600,
+      },
       databaseUrl: 'postgres://postgres:postgres@127.0.0.1:5432/auction',
       amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
       redisUrl: 'redis://127.0.0.1:6379',
@@ -123,7 +148,14 @@ describe('config declared once (shared/config.ts)', () => {
       failpoints: '',
       outbox: { batchSize: 500, partitions: 4, pollMs: 1_000, maxPayloadBytes: 262_144, backoffMaxMs: 5_000, idleInTransactionTimeoutMs: 30_000 },
       bidWriteMode: 'outbox',
-      bidding: { minIncrementCents: 100n, maxBidCents: MAX_BID_CENTS_DEFAULT, lockTimeoutMs: 2_000, statementTimeoutMs: 5_000, maxAttempts: 5, bidderPhase: 'bidder-id' },
+      bidding: {
+        minIncrementCents: 100n,
+        maxBidCents: MAX_BID_CENTS_DEFAULT,
+        lockTimeoutMs: 2_000,
+        statementTimeoutMs: 5_000,
+        maxAttempts: 5,
+        bidderPhase: 'bidder-id',
+      },
       backfill: { batchSize: 5_000, pauseMs: 20, lockTimeoutMs: 1_000 },
       migrations: { lockTimeoutMs: 2_000, attempts: 5 },
       closer: { batchSize: 100, pollMs: 1_000 },
@@ -146,6 +178,8 @@ describe('config declared once (shared/config.ts)', () => {
 
   it("keeps .env.example's list of variables what `npm run generate` writes from the table", () => {
     const current = readFileSync(envExampleFile, 'utf8');
-    expect(current, '.env.example lists other variables than shared/config.ts reads: run `npm run generate` and commit .env.example').toBe(renderEnvExample(current));
+    expect(current, '.env.example lists other variables than shared/config.ts reads: run `npm run generate` and commit .env.example').toBe(
+      renderEnvExample(current),
+    );
   });
 });

@@ -67,7 +67,9 @@ describe.skipIf(!existsSync('/usr/bin/apt-config'))("the podman images' Debian m
       '',
     ].join('\n');
     // A mirror of another Debian release serves bookworm too.
-    expect(await sourcesFor({ 'sources.list.d/debian.sources': sources })).toBe(imageSources('http://mirror.example/debian', 'http://security.example/debian-security'));
+    expect(await sourcesFor({ 'sources.list.d/debian.sources': sources })).toBe(
+      imageSources('http://mirror.example/debian', 'http://security.example/debian-security'),
+    );
   });
 
   it("comes from the machine's one-line sources.list, options and comments and all", async () => {

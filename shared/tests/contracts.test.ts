@@ -58,7 +58,9 @@ describe('BidPlaced contract', () => {
  * yet upgraded does: a type that has no bidder_id at all.
  */
 function encodedByReleasedContract(fields: Omit<BidPlaced, 'bidderId'>): Uint8Array {
-  const image = spawnSync(join(repoRoot, 'node_modules/.bin/buf'), ['build', join(repoRoot, 'proto', EVENTS_BASELINE), '-o', '-#format=binpb'], { encoding: 'buffer' });
+  const image = spawnSync(join(repoRoot, 'node_modules/.bin/buf'), ['build', join(repoRoot, 'proto', EVENTS_BASELINE), '-o', '-#format=binpb'], {
+    encoding: 'buffer',
+  });
   if (image.status !== 0) throw new Error(`buf build of the baseline failed: ${image.stderr.toString()}`);
   const type = protobuf.Root.fromDescriptor(new Uint8Array(image.stdout)).lookupType('auction.events.v1.BidPlaced');
   expect(type.fields.bidderId, 'the released contract has no bidder_id').toBeUndefined();

@@ -47,7 +47,7 @@ describe('withTransaction', () => {
     expect(db.totalCount, 'connections in the pool').toBe(1);
   });
 
-  it('sends `begin` in BEGIN\'s own message: one round trip, settings for this transaction only', async () => {
+  it("sends `begin` in BEGIN's own message: one round trip, settings for this transaction only", async () => {
     // Every message the transaction's connection is given, BEGIN and COMMIT included.
     const sent: string[] = [];
     let counted: DbClient | undefined;
@@ -60,12 +60,20 @@ describe('withTransaction', () => {
     db.on('acquire', count);
     const seen = await withTransaction(
       db,
-      async (tx) => (await tx.query<{ lock: string; statement: string }>(`SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement`)).rows[0],
+      async (tx) =>
+        (
+          await tx.query<{ lock: string; statement: string }>(
+            `SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement`,
+          )
+        ).rows[0],
       { begin: () => `SET LOCAL lock_timeout = '123ms'; SET LOCAL statement_timeout = '456ms'` },
     );
     delete (counted as unknown as { query?: unknown }).query; // the prototype's again
     expect(seen, 'the settings inside the transaction').toEqual({ lock: '123ms', statement: '456ms' });
-    expect(sent.map((text) => text.split(';')[0]), 'messages sent: the settings ride with BEGIN').toEqual(['BEGIN', expect.stringContaining('current_setting'), 'COMMIT']);
+    expect(
+      sent.map((text) => text.split(';')[0]),
+      'messages sent: the settings ride with BEGIN',
+    ).toEqual(['BEGIN', expect.stringContaining('current_setting'), 'COMMIT']);
     const after = (await db.query<{ lock: string }>(`SELECT current_setting('lock_timeout') AS lock`)).rows[0]!.lock;
     expect(after, 'lock_timeout on the pooled connection afterwards').toBe('0');
   });

@@ -19,8 +19,18 @@ beforeAll(async () => {
   await channel.assertQueue(names.queue, { durable: true });
   await channel.assertQueue(names.deadLetterQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   // What the consumer sets aside (its reason, its attempts), and what the queue sets aside itself (x-death).
-  channel.sendToQueue(names.deadLetterQueue, Buffer.from('poison'), { persistent: true, messageId: 'm-poison', type: 'auction.events.v1.BidPlaced', headers: { 'x-dead-letter-reason': 'not a valid auction.events.v1.BidPlaced: bad', 'x-attempt': 3, 'x-correlation-id': 'c-1' } });
-  channel.sendToQueue(names.deadLetterQueue, Buffer.from('crasher'), { persistent: true, messageId: 'm-crasher', type: 'auction.events.v1.AuctionClosed', headers: { 'x-death': [{ reason: 'delivery_limit', queue: names.queue, count: 1 }] } });
+  channel.sendToQueue(names.deadLetterQueue, Buffer.from('poison'), {
+    persistent: true,
+    messageId: 'm-poison',
+    type: 'auction.events.v1.BidPlaced',
+    headers: { 'x-dead-letter-reason': 'not a valid auction.events.v1.BidPlaced: bad', 'x-attempt': 3, 'x-correlation-id': 'c-1' },
+  });
+  channel.sendToQueue(names.deadLetterQueue, Buffer.from('crasher'), {
+    persistent: true,
+    messageId: 'm-crasher',
+    type: 'auction.events.v1.AuctionClosed',
+    headers: { 'x-death': [{ reason: 'delivery_limit', queue: names.queue, count: 1 }] },
+  });
   await channel.waitForConfirms();
 });
 afterAll(async () => {
@@ -42,11 +52,18 @@ describe('npm run dlq', () => {
     expect(replayed.map((d) => d.messageId)).toEqual(['m-poison']);
     expect({ queue: await depth(names.queue), dead: await depth(names.deadLetterQueue) }).toEqual({ queue: 1, dead: 1 });
     const back = await channel.get(names.queue, { noAck: true });
-    expect(back && [back.content.toString(), back.properties.messageId, back.properties.headers]).toEqual(['poison', 'm-poison', { 'x-correlation-id': 'c-1' }]);
+    expect(back && [back.content.toString(), back.properties.messageId, back.properties.headers]).toEqual([
+      'poison',
+      'm-poison',
+      { 'x-correlation-id': 'c-1' },
+    ]);
   });
 
   it('says which ids exist when the id given is unknown, and replays nothing', async () => {
-    await expect(dlqCommand(['replay', '--id', 'm-unknown'], { config: env.config })).rejects.toMatchObject({ what: 'No dead-lettered message has the id m-unknown.', next: 'npm run dlq -- list (shows the ids)' });
+    await expect(dlqCommand(['replay', '--id', 'm-unknown'], { config: env.config })).rejects.toMatchObject({
+      what: 'No dead-lettered message has the id m-unknown.',
+      next: 'npm run dlq -- list (shows the ids)',
+    });
     expect(await depth(names.deadLetterQueue)).toBe(1);
   });
 });

@@ -151,9 +151,7 @@ describe('configuring', () => {
 
   it('setFailpoint rejects a bad spec, and one that smuggles in a second failpoint', () => {
     expect(syntaxErrorOf(() => setFailpoint('p', 'boom')).message).toBe(`bad failpoint "p=boom": unknown action "boom". ${help}`);
-    expect(syntaxErrorOf(() => setFailpoint('p', 'off;q=crash')).message).toBe(
-      `bad failpoint "p=off;q=crash": expected exactly one failpoint. ${help}`,
-    );
+    expect(syntaxErrorOf(() => setFailpoint('p', 'off;q=crash')).message).toBe(`bad failpoint "p=off;q=crash": expected exactly one failpoint. ${help}`);
   });
 
   it('clearFailpoints turns everything off and forgets hits', async () => {
@@ -190,9 +188,7 @@ describe('crash', () => {
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.on('close', (c, s) => resolve([c, s])),
-    );
+    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
 
     expect({ exitCode, signal }).toEqual({ exitCode: null, signal: 'SIGKILL' });
     expect(stdout).toBe('before\nsurvived hit 1\n');

@@ -28,7 +28,12 @@ const runtime = dockerfile.at(-1)!;
 const runtimeEnv: Record<string, string> = Object.assign({}, ...all(runtime, 'ENV').map(pairs));
 const cmd = execForm(all(runtime, 'CMD').at(-1));
 /** CMD, and every other command the image documents in its entrypoints label. */
-const entryPoints = [...new Set([...(cmd ?? []), ...(Object.assign({}, ...all(runtime, 'LABEL').map(pairs))['org.auction-workbook.entrypoints'] ?? '').split(/\s+/).filter(Boolean)])];
+const entryPoints = [
+  ...new Set([
+    ...(cmd ?? []),
+    ...(Object.assign({}, ...all(runtime, 'LABEL').map(pairs))['org.auction-workbook.entrypoints'] ?? '').split(/\s+/).filter(Boolean),
+  ]),
+];
 
 describe('the Dockerfile', () => {
   const ignored = dockerignorePatterns(readFileSync(join(repoRoot, '.dockerignore'), 'utf8'));
@@ -81,7 +86,9 @@ async function startBuilt(app: string, entry: string, cwd: string): Promise<Star
   children.add(child);
   const output: string[] = [];
   for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (l) => output.push(l));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let done = false;
   void exited.then(() => (done = true));
   const EXITED = -1;
@@ -116,7 +123,9 @@ function probePathsOf(entry: string): string[] {
 }
 
 describe('the build output', () => {
-  it('has every entry point the Dockerfile names; each starts from another directory, answers its probes, and exits 0 on SIGTERM', { timeout: 90_000 }, async () => {
+  it('has every entry point the Dockerfile names; each starts from another directory, answers its probes, and exits 0 on SIGTERM', {
+    timeout: 90_000,
+  }, async () => {
     const root = await mkdtemp(join(tmpdir(), 'wb-image-'));
     const started: Started[] = [];
     try {
@@ -143,7 +152,10 @@ describe('the build output', () => {
       });
       expect(item.status, await item.clone().text()).toBe(201);
       const { id } = (await item.json()) as { id: string };
-      const bid = await fetch(`http://127.0.0.1:${service.port}/items/${id}/bids`, { method: 'POST', body: JSON.stringify({ userId: randomUUID(), amountCents: '1500' }) });
+      const bid = await fetch(`http://127.0.0.1:${service.port}/items/${id}/bids`, {
+        method: 'POST',
+        body: JSON.stringify({ userId: randomUUID(), amountCents: '1500' }),
+      });
       expect(bid.status, await bid.clone().text()).toBe(201);
       await eventually(
         async () => (await (await fetch(`http://127.0.0.1:${service.port}/items/${id}/live`)).json()) as { source: string; bidCount: string },

@@ -136,10 +136,19 @@ async function h2Request(
 }
 
 /** One request over HTTP/1.1 and TLS (ALPN offers only http/1.1). */
-async function http1Request(ingress: Ingress, request: { path: string; body: string; headers?: Record<string, string> }): Promise<Answer & { httpVersion: string; alpn: string | false }> {
+async function http1Request(
+  ingress: Ingress,
+  request: { path: string; body: string; headers?: Record<string, string> },
+): Promise<Answer & { httpVersion: string; alpn: string | false }> {
   const ca = await readFile(ingress.caCertPath, 'utf8');
   // node:https hands ALPNProtocols on to tls.connect; its types leave it out.
-  const options: https.RequestOptions & Pick<tls.ConnectionOptions, 'ALPNProtocols'> = { method: 'POST', ca, ALPNProtocols: ['http/1.1'], agent: false, headers: request.headers };
+  const options: https.RequestOptions & Pick<tls.ConnectionOptions, 'ALPNProtocols'> = {
+    method: 'POST',
+    ca,
+    ALPNProtocols: ['http/1.1'],
+    agent: false,
+    headers: request.headers,
+  };
   return new Promise((resolve, reject) => {
     const req = https.request(`${ingress.url}${request.path}`, options, (res) => {
       const chunks: string[] = [];

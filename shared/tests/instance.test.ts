@@ -75,7 +75,10 @@ async function exchangeExists(amqpUrl: string, exchange: string): Promise<boolea
   try {
     const channel = await connection.createChannel();
     channel.on('error', () => undefined);
-    return await channel.checkExchange(exchange).then(() => true, () => false);
+    return await channel.checkExchange(exchange).then(
+      () => true,
+      () => false,
+    );
   } finally {
     await connection.close().catch(() => undefined);
   }
@@ -87,7 +90,9 @@ describe('a wait of the kit that expires', () => {
     await withReleasers(async (releasers) => {
       const instance = await openInstance({ ...workbook }, { kind: 'test' }, releasers);
       const collector = await instance.collectEvents();
-      await expect(collector.waitFor(1, 200)).rejects.toThrow(new RegExp(`expected 1 event on exchange ${instance.exchange.replace(/\./g, '\\.')} \\(binding [^)]+\\) within \\d+ ms, received 0`));
+      await expect(collector.waitFor(1, 200)).rejects.toThrow(
+        new RegExp(`expected 1 event on exchange ${instance.exchange.replace(/\./g, '\\.')} \\(binding [^)]+\\) within \\d+ ms, received 0`),
+      );
     });
   });
 });

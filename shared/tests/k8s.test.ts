@@ -13,7 +13,20 @@ import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import { loadConfig } from '#shared/config.ts';
-import { containersOf, deployments, environmentOf, id, invariants, loadManifests, manifestsOf, ofKind, problems as problemsOf, providedDir, validate, type Doc } from '#shared/test/k8s-manifests.ts';
+import {
+  containersOf,
+  deployments,
+  environmentOf,
+  id,
+  invariants,
+  loadManifests,
+  manifestsOf,
+  ofKind,
+  problems as problemsOf,
+  providedDir,
+  validate,
+  type Doc,
+} from '#shared/test/k8s-manifests.ts';
 import { solutionsDir } from '#shared/workbook/trees.ts';
 import { ONE_SHOT_ENTRY_POINTS } from '../../scripts/build.ts';
 
@@ -76,12 +89,28 @@ describe('the checks refuse a broken manifest', () => {
   });
 
   it.each<[string, (docs: Doc[]) => void, RegExp]>([
-    ['the HPA points at a Deployment that does not exist', (d) => void (find(d, 'HorizontalPodAutoscaler', 'bid-service').spec.scaleTargetRef.name = 'bid-servic'), /targets apps\/v1 Deployment bid-servic, which the manifests do not define/],
-    ['the HPA scales the worker', (d) => void (find(d, 'HorizontalPodAutoscaler', 'bid-service').spec.scaleTargetRef.name = 'bid-worker'), /not the API Deployment bid-service/],
-    ['the API Deployment fixes its replicas', (d) => void (find(d, 'Deployment', 'bid-service').spec.replicas = 3), /sets spec.replicas, which its HorizontalPodAutoscaler owns/],
+    [
+      'the HPA points at a Deployment that does not exist',
+      (d) => void (find(d, 'HorizontalPodAutoscaler', 'bid-service').spec.scaleTargetRef.name = 'bid-servic'),
+      /targets apps\/v1 Deployment bid-servic, which the manifests do not define/,
+    ],
+    [
+      'the HPA scales the worker',
+      (d) => void (find(d, 'HorizontalPodAutoscaler', 'bid-service').spec.scaleTargetRef.name = 'bid-worker'),
+      /not the API Deployment bid-service/,
+    ],
+    [
+      'the API Deployment fixes its replicas',
+      (d) => void (find(d, 'Deployment', 'bid-service').spec.replicas = 3),
+      /sets spec.replicas, which its HorizontalPodAutoscaler owns/,
+    ],
     ['the worker runs another image', (d) => void (container(d, 'bid-worker').image = 'auction-workbook:0.0.9'), /different images/],
     ['the worker runs an entry point the image does not have', (d) => void (container(d, 'bid-worker').args = ['dist/worker.js']), /not args: \[<one of/],
-    ['a readiness probe on a port the container does not have', (d) => void (container(d, 'bid-service').readinessProbe!.httpGet!.port = 'helth'), /readinessProbe of bid-service is on port helth/],
+    [
+      'a readiness probe on a port the container does not have',
+      (d) => void (container(d, 'bid-service').readinessProbe!.httpGet!.port = 'helth'),
+      /readinessProbe of bid-service is on port helth/,
+    ],
     [
       'a misspelt livenessProbe',
       (d) => {
@@ -92,19 +121,56 @@ describe('the checks refuse a broken manifest', () => {
       /has no livenessProbe/,
     ],
     ['a container with no CPU request', (d) => void delete container(d, 'bid-worker').resources!.requests!.cpu, /has no requests.cpu/],
-    ['the ScaledObject watches the wrong queue', (d) => void (find(d, 'ScaledObject', 'bid-worker').spec.triggers[0].metadata.queueName = 'auction.stats'), /but the worker's stats consumer reads auction.user-stats/],
-    ['the queue prefix changes in the ConfigMap but not in the ScaledObject', (d) => void (find(d, 'ConfigMap', 'auction-config').data.AMQP_QUEUE_PREFIX = 'shop.'), /reads shop.user-stats/],
+    [
+      'the ScaledObject watches the wrong queue',
+      (d) => void (find(d, 'ScaledObject', 'bid-worker').spec.triggers[0].metadata.queueName = 'auction.stats'),
+      /but the worker's stats consumer reads auction.user-stats/,
+    ],
+    [
+      'the queue prefix changes in the ConfigMap but not in the ScaledObject',
+      (d) => void (find(d, 'ConfigMap', 'auction-config').data.AMQP_QUEUE_PREFIX = 'shop.'),
+      /reads shop.user-stats/,
+    ],
     ['KEDA counts over AMQP', (d) => void (find(d, 'ScaledObject', 'bid-worker').spec.triggers[0].metadata.protocol = 'amqp'), /not http/],
     ['the worker may scale to zero', (d) => void (find(d, 'ScaledObject', 'bid-worker').spec.minReplicaCount = 0), /may scale to 0/],
-    ['SHUTDOWN_GRACE_MS leaves no room in the grace period', (d) => void (container(d, 'bid-service').env!.find((e) => e.name === 'SHUTDOWN_GRACE_MS')!.value = '28000'), /preStop 5 s \+ SHUTDOWN_GRACE_MS 28 s = 33 s, not below terminationGracePeriodSeconds 30 s/],
-    ['a PDB selector that matches no pods', (d) => void (find(d, 'PodDisruptionBudget', 'bid-worker').spec.selector.matchLabels['app.kubernetes.io/name'] = 'worker'), /selects the pods of 0 Deployments/],
-    ['minAvailable: 1 for a single worker', (d) => void (find(d, 'PodDisruptionBudget', 'bid-worker').spec = { minAvailable: 1, selector: find(d, 'PodDisruptionBudget', 'bid-worker').spec.selector }), /forbids every eviction when bid-worker runs its minimum of 1/],
-    ['a Service selecting every pod of the app', (d) => void (find(d, 'Service', 'bid-service').spec.selector = { 'app.kubernetes.io/part-of': 'auction-workbook' }), /selects the pods of bid-service, bid-worker, not bid-service only/],
-    ['the Service speaks HTTP/1.1 to the API', (d) => void delete find(d, 'Service', 'bid-service').spec.ports[0].appProtocol, /appProtocol kubernetes.io\/h2c/],
+    [
+      'SHUTDOWN_GRACE_MS leaves no room in the grace period',
+      (d) => void (container(d, 'bid-service').env!.find((e) => e.name === 'SHUTDOWN_GRACE_MS')!.value = '28000'),
+      /preStop 5 s \+ SHUTDOWN_GRACE_MS 28 s = 33 s, not below terminationGracePeriodSeconds 30 s/,
+    ],
+    [
+      'a PDB selector that matches no pods',
+      (d) => void (find(d, 'PodDisruptionBudget', 'bid-worker').spec.selector.matchLabels['app.kubernetes.io/name'] = 'worker'),
+      /selects the pods of 0 Deployments/,
+    ],
+    [
+      'minAvailable: 1 for a single worker',
+      (d) =>
+        void (find(d, 'PodDisruptionBudget', 'bid-worker').spec = { minAvailable: 1, selector: find(d, 'PodDisruptionBudget', 'bid-worker').spec.selector }),
+      /forbids every eviction when bid-worker runs its minimum of 1/,
+    ],
+    [
+      'a Service selecting every pod of the app',
+      (d) => void (find(d, 'Service', 'bid-service').spec.selector = { 'app.kubernetes.io/part-of': 'auction-workbook' }),
+      /selects the pods of bid-service, bid-worker, not bid-service only/,
+    ],
+    [
+      'the Service speaks HTTP/1.1 to the API',
+      (d) => void delete find(d, 'Service', 'bid-service').spec.ports[0].appProtocol,
+      /appProtocol kubernetes.io\/h2c/,
+    ],
     ['the Ingress without TLS', (d) => void delete find(d, 'Ingress', 'bid-service').spec.tls, /has no TLS section/],
-    ['a misspelt variable', (d) => void container(d, 'bid-service').env!.push({ name: 'SHUTDOWN_GRACE', value: '1000' }), /sets SHUTDOWN_GRACE, which the app does not read/],
+    [
+      'a misspelt variable',
+      (d) => void container(d, 'bid-service').env!.push({ name: 'SHUTDOWN_GRACE', value: '1000' }),
+      /sets SHUTDOWN_GRACE, which the app does not read/,
+    ],
     ['a value the app refuses', (d) => void (find(d, 'ConfigMap', 'auction-config').data.BIDDER_PHASE = 'bidder'), /BIDDER_PHASE="bidder" is not valid/],
-    ['a Secret key nobody defines', (d) => void (container(d, 'bid-worker').env!.find((e) => e.name === 'REDIS_URL')!.valueFrom!.secretKeyRef!.key = 'REDIS'), /Secret auction-connections key REDIS/],
+    [
+      'a Secret key nobody defines',
+      (d) => void (container(d, 'bid-worker').env!.find((e) => e.name === 'REDIS_URL')!.valueFrom!.secretKeyRef!.key = 'REDIS'),
+      /Secret auction-connections key REDIS/,
+    ],
   ])('%s', (_, change, expected) => {
     expect(problems(manifests), 'the manifests as they are').toEqual([]);
     expect(problems(broken(change)).join('\n')).toMatch(expected);
@@ -119,7 +185,7 @@ describe('deploy/k8s/migrations: expand before the Deployments, contract after t
     expect(() => validate(doc)).not.toThrow();
   });
 
-  it.each(['expand', 'contract'])('migrate-%s runs that phase with the Deployments\' image, once, with DATABASE_URL from the Secret', (phase) => {
+  it.each(['expand', 'contract'])("migrate-%s runs that phase with the Deployments' image, once, with DATABASE_URL from the Secret", (phase) => {
     const j = job(phase);
     expect(j, `migrate-${phase}.yaml`).toBeDefined();
     const spec = j.spec!.template.spec!;
@@ -148,7 +214,13 @@ describe('deploy/k8s/migrations: expand before the Deployments, contract after t
       expect(i, text).toBeGreaterThan(-1);
       return i;
     };
-    const steps = [at('\nrun_job expand'), at('kubectl apply -k .'), at('rollout status deployment/bid-service'), at('rollout status deployment/bid-worker'), at('\nrun_job contract')];
+    const steps = [
+      at('\nrun_job expand'),
+      at('kubectl apply -k .'),
+      at('rollout status deployment/bid-service'),
+      at('rollout status deployment/bid-worker'),
+      at('\nrun_job contract'),
+    ];
     expect(steps).toEqual([...steps].sort((a, b) => a - b));
     expect(script).toMatch(/wait --for=condition=complete "job\/migrate-\$phase"/);
   });

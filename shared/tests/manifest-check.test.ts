@@ -20,9 +20,22 @@ function fixtureMilestones(): Milestone[] {
       title: 'First',
       ready: true,
       summary: 'the first',
-      hints: { 'a.test.ts': { concept: 'File: exercises/src/items/make.ts (step 1).', approach: 'Then items/list.ts.', code: 'The migration exercises/migrations/1_t.sql.' } },
+      hints: {
+        'a.test.ts': {
+          concept: 'File: exercises/src/items/make.ts (step 1).',
+          approach: 'Then items/list.ts.',
+          code: 'The migration exercises/migrations/1_t.sql.',
+        },
+      },
     },
-    { n: 2, slug: '02-second', title: 'Second', ready: true, summary: 'the second', hints: { 'b.test.ts': { concept: 'See milestones/02-second/README.md.', approach: 'In words.' } } },
+    {
+      n: 2,
+      slug: '02-second',
+      title: 'Second',
+      ready: true,
+      summary: 'the second',
+      hints: { 'b.test.ts': { concept: 'See milestones/02-second/README.md.', approach: 'In words.' } },
+    },
   ];
 }
 
@@ -38,7 +51,18 @@ const files: Record<string, string> = {
   'exercises/src/items/make.ts': '',
   'exercises/src/items/list.ts': '',
   'exercises/migrations/1_t.sql': '',
-  'solutions/src/items/make.ts': ['// #region m1: make an item', 'make();', '// #stub', "// throw new Error('todo');", '// #endregion', '// #region m2: and another', 'more();', '// #stub', '// less();', '// #endregion'].join('\n'),
+  'solutions/src/items/make.ts': [
+    '// #region m1: make an item',
+    'make();',
+    '// #stub',
+    "// throw new Error('todo');",
+    '// #endregion',
+    '// #region m2: and another',
+    'more();',
+    '// #stub',
+    '// less();',
+    '// #endregion',
+  ].join('\n'),
 };
 
 let root: string;
@@ -66,7 +90,9 @@ describe('the manifest check', () => {
     it('refuses milestones not numbered 1..N in order', async () => {
       list[1]!.n = 3;
       const found = await problems();
-      expect(found.some((p) => p.rule === 'count' && /milestone 3 \(02-second\) is entry 2/.test(p.problem) && /Number the milestones 1, 2, 3/.test(p.fix))).toBe(true);
+      expect(
+        found.some((p) => p.rule === 'count' && /milestone 3 \(02-second\) is entry 2/.test(p.problem) && /Number the milestones 1, 2, 3/.test(p.fix)),
+      ).toBe(true);
     });
 
     it('refuses a milestone folder the manifest does not list, and a listed folder that is missing', async () => {
@@ -75,13 +101,18 @@ describe('the manifest check', () => {
       const found = only((await problems()).filter((p) => p.rule === 'count'));
       expect(found).toContainEqual({ rule: 'count', where: 'milestones/03-third/' });
       expect(found).toContainEqual({ rule: 'count', where: 'milestones/02-renamed/' });
-      expect((await problems()).find((p) => p.rule === 'count' && p.where === 'milestones/manifest.ts')?.problem).toMatch(/milestones\/02-second\/, which does not exist/);
+      expect((await problems()).find((p) => p.rule === 'count' && p.where === 'milestones/manifest.ts')?.problem).toMatch(
+        /milestones\/02-second\/, which does not exist/,
+      );
     });
 
     it('refuses a missing milestone:N script, and one for a milestone that is not listed', async () => {
       await write('package.json', JSON.stringify({ scripts: { 'milestone:1': 'x', 'milestone:7': 'x' } }));
       const found = (await problems()).filter((p) => p.rule === 'count');
-      expect(found.map((p) => p.problem)).toEqual([expect.stringMatching(/no "milestone:2" script/), expect.stringMatching(/"milestone:7" runs milestone 7, which milestones\/manifest.ts does not list/)]);
+      expect(found.map((p) => p.problem)).toEqual([
+        expect.stringMatching(/no "milestone:2" script/),
+        expect.stringMatching(/"milestone:7" runs milestone 7, which milestones\/manifest.ts does not list/),
+      ]);
       expect(found[0]!.fix).toMatch(/Add "milestone:2": "node scripts\/with-node.mjs tsx shared\/workbook\/cli.ts milestone 2"/);
     });
   });
@@ -115,11 +146,9 @@ describe('the manifest check', () => {
 
     it('reads the paths a hint names: from a folder of the repository, else under exercises/src', () => {
       const top = new Set(['exercises', 'milestones', 'deploy']);
-      expect(namedPaths('Files: exercises/src/a/b.ts, then read-model/c.ts and deploy/ingress/Caddyfile (step 4). See https://example.com/x.ts.', top)).toEqual([
-        'exercises/src/a/b.ts',
-        'exercises/src/read-model/c.ts',
-        'deploy/ingress/Caddyfile',
-      ]);
+      expect(namedPaths('Files: exercises/src/a/b.ts, then read-model/c.ts and deploy/ingress/Caddyfile (step 4). See https://example.com/x.ts.', top)).toEqual(
+        ['exercises/src/a/b.ts', 'exercises/src/read-model/c.ts', 'deploy/ingress/Caddyfile'],
+      );
     });
   });
 

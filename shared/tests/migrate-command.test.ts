@@ -42,11 +42,18 @@ describe('npm run migrate: an applied migration whose file changed', () => {
       expect(changedSinceApplied(applied, files)).toEqual([]);
       const edited = files.map((f) => (f.name === '1764000000001_outbox' ? { ...f, sha256: 'edited' } : f));
       expect(changedSinceApplied(applied, edited)).toEqual([{ name: '1764000000001_outbox', why: 'changed' }]);
-      expect(changedSinceApplied(applied, files.filter((f) => f.name !== '1764000000001_outbox'))).toEqual([{ name: '1764000000001_outbox', why: 'missing' }]);
+      expect(
+        changedSinceApplied(
+          applied,
+          files.filter((f) => f.name !== '1764000000001_outbox'),
+        ),
+      ).toEqual([{ name: '1764000000001_outbox', why: 'missing' }]);
       // Undone migrations lose their checksum: applied again later, the new file is what ran.
       await client.query(`DELETE FROM pgmigrations WHERE name = '1764000000001_outbox'`);
       await recordChecksums(client, edited);
-      expect((await client.query('SELECT name FROM workbook_migration_checksums ORDER BY name')).rows.map((r) => r.name)).toEqual(['1764000000000_items-and-bids']);
+      expect((await client.query('SELECT name FROM workbook_migration_checksums ORDER BY name')).rows.map((r) => r.name)).toEqual([
+        '1764000000000_items-and-bids',
+      ]);
     } finally {
       await client.end();
       await db.drop();

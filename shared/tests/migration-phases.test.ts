@@ -11,7 +11,11 @@ const env = useTestEnv();
 describe('migration phases', () => {
   it.each<[string[], string[], string[]]>([
     [['1_a', '2_contract-x', '3_b'], ['1_a'], ['1_a', '2_contract-x', '3_b']],
-    [['1_a', '2_b'], ['1_a', '2_b'], ['1_a', '2_b']],
+    [
+      ['1_a', '2_b'],
+      ['1_a', '2_b'],
+      ['1_a', '2_b'],
+    ],
     [['2_contract-x'], [], ['2_contract-x']],
     [[], [], []],
   ])('pending %j: expand runs %j, contract %j', (pending, expand, contract) => {
@@ -22,7 +26,11 @@ describe('migration phases', () => {
   it('on a database before milestone 5, expand stops before the contract migration and leaves user_id; contract drops it', async () => {
     const db = await env.databaseAt('1764000000003_closing-and-stats');
     const columns = async () => {
-      const { rows } = await withPgClient(db.url, (client) => client.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'bids' AND column_name IN ('user_id', 'bidder_id') ORDER BY 1`));
+      const { rows } = await withPgClient(db.url, (client) =>
+        client.query<{ column_name: string }>(
+          `SELECT column_name FROM information_schema.columns WHERE table_name = 'bids' AND column_name IN ('user_id', 'bidder_id') ORDER BY 1`,
+        ),
+      );
       return rows.map((r) => r.column_name);
     };
     try {

@@ -24,7 +24,13 @@ const pidOf = async (client: pg.Client): Promise<number> => (await client.query<
 /** Waits until the backend `pid` is blocked on a heavyweight lock (a row lock, a virtual xid). */
 async function waitingOnALock(observer: pg.Client, pid: number, what: string): Promise<void> {
   await eventually(
-    async () => (await observer.query<{ waiting: boolean }>(`SELECT coalesce(bool_or(wait_event_type = 'Lock'), false) AS waiting FROM pg_stat_activity WHERE pid = $1`, [pid])).rows[0]!.waiting,
+    async () =>
+      (
+        await observer.query<{ waiting: boolean }>(
+          `SELECT coalesce(bool_or(wait_event_type = 'Lock'), false) AS waiting FROM pg_stat_activity WHERE pid = $1`,
+          [pid],
+        )
+      ).rows[0]!.waiting,
     (waiting) => waiting,
     what,
   );
@@ -94,14 +100,17 @@ describe('milestone 5: what a failed CREATE UNIQUE INDEX CONCURRENTLY leaves beh
   });
 
   const flags = async (index: string) =>
-    (await env.db.query<{ indisvalid: boolean; indisready: boolean }>(`SELECT indisvalid, indisready FROM pg_index WHERE indexrelid = $1::regclass`, [index])).rows[0];
+    (await env.db.query<{ indisvalid: boolean; indisready: boolean }>(`SELECT indisvalid, indisready FROM pg_index WHERE indexrelid = $1::regclass`, [index]))
+      .rows[0];
 
   it('failed in its first scan (a duplicate already present): INVALID and not ready, so it enforces nothing and is not maintained', async () => {
     await env.db.query('TRUNCATE lesson_bids');
     await env.db.query(`INSERT INTO lesson_bids VALUES (1, 'r1'), (2, 'r1')`);
     await expect(env.db.query('CREATE UNIQUE INDEX CONCURRENTLY lesson_first_scan ON lesson_bids (request)')).rejects.toMatchObject({ code: '23505' });
     expect(await flags('lesson_first_scan'), 'pg_index flags of the leftover').toEqual({ indisvalid: false, indisready: false });
-    await expect(env.db.query(`INSERT INTO lesson_bids VALUES (3, 'r1')`), 'a third r1 is accepted: the leftover enforces nothing').resolves.toMatchObject({ rowCount: 1 });
+    await expect(env.db.query(`INSERT INTO lesson_bids VALUES (3, 'r1')`), 'a third r1 is accepted: the leftover enforces nothing').resolves.toMatchObject({
+      rowCount: 1,
+    });
     await env.db.query('DROP INDEX CONCURRENTLY lesson_first_scan');
   });
 
@@ -121,9 +130,14 @@ describe('milestone 5: what a failed CREATE UNIQUE INDEX CONCURRENTLY leaves beh
     });
     await expect(build, 'the build, behind a 500 ms lock_timeout and a report that keeps its snapshot open').rejects.toMatchObject({ code: '55P03' });
     expect(await flags('lesson_late'), 'pg_index flags of the leftover').toEqual({ indisvalid: false, indisready: true });
-    await expect(env.db.query(`INSERT INTO lesson_bids VALUES (3, 'r1')`), 'a second r1 while the INVALID index exists').rejects.toMatchObject({ code: '23505', constraint: 'lesson_late' });
+    await expect(env.db.query(`INSERT INTO lesson_bids VALUES (3, 'r1')`), 'a second r1 while the INVALID index exists').rejects.toMatchObject({
+      code: '23505',
+      constraint: 'lesson_late',
+    });
     await observer.query('SET enable_seqscan = off');
-    const plan = (await observer.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT * FROM lesson_bids WHERE request = 'r1'`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+    const plan = (await observer.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT * FROM lesson_bids WHERE request = 'r1'`)).rows
+      .map((r) => r['QUERY PLAN'])
+      .join('\n');
     expect(plan, 'plan of a lookup by request, sequential scans discouraged').not.toContain('lesson_late');
     await report.query('COMMIT');
     await env.db.query('DROP INDEX CONCURRENTLY lesson_late');

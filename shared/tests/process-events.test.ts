@@ -52,8 +52,14 @@ describe('process events', () => {
       .flatMap((path) =>
         readFileSync(join(repoRoot, path), 'utf8')
           .split('\n')
-          .flatMap((line, i) => (MATCHES_LOG_TEXT.test(line) && !/^\s*(\/\/|\*|\/\*\*)/.test(line) && !/'TestTimeoutError|toContain\("It was still waiting/.test(line) ? [`${path}:${i + 1}: ${line.trim().slice(0, 120)}`] : [])),
+          .flatMap((line, i) =>
+            MATCHES_LOG_TEXT.test(line) && !/^\s*(\/\/|\*|\/\*\*)/.test(line) && !/'TestTimeoutError|toContain\("It was still waiting/.test(line)
+              ? [`${path}:${i + 1}: ${line.trim().slice(0, 120)}`]
+              : [],
+          ),
       );
-    expect(offenders, 'match an event (service.waitForEvent, service.events, isEvent from shared/process-events.ts), not the message of a log line').toEqual([]);
+    expect(offenders, 'match an event (service.waitForEvent, service.events, isEvent from shared/process-events.ts), not the message of a log line').toEqual(
+      [],
+    );
   });
 });

@@ -11,10 +11,11 @@ import { installed } from '../test/binary-process.ts';
 import { acceleratedRules, observabilityDir } from '../test/prometheus.ts';
 
 const run = promisify(execFile);
-const promtool = (args: string[], cwd: string) => run('promtool', args, { cwd }).then(
-  ({ stdout, stderr }) => ({ ok: true, output: stdout + stderr }),
-  (err: { stdout?: string; stderr?: string }) => ({ ok: false, output: (err.stdout ?? '') + (err.stderr ?? '') }),
-);
+const promtool = (args: string[], cwd: string) =>
+  run('promtool', args, { cwd }).then(
+    ({ stdout, stderr }) => ({ ok: true, output: stdout + stderr }),
+    (err: { stdout?: string; stderr?: string }) => ({ ok: false, output: (err.stdout ?? '') + (err.stderr ?? '') }),
+  );
 
 const title = installed('promtool')
   ? 'the alert rules under promtool'

@@ -17,7 +17,17 @@ import { startFaultProxy, type FaultProxy } from '../fault-proxy.ts';
 import { installed } from '../test/binary-process.ts';
 import { signIn, withBearer } from '../test/sign-in.ts';
 import { useTestEnv } from '../test/harness.ts';
-import { acceleratedRules, metricNames, OBSERVABILITY_BINARIES, observabilityDir, startPostgresExporter, startPrometheus, startRedisExporter, type Exporter, type Prometheus } from '../test/prometheus.ts';
+import {
+  acceleratedRules,
+  metricNames,
+  OBSERVABILITY_BINARIES,
+  observabilityDir,
+  startPostgresExporter,
+  startPrometheus,
+  startRedisExporter,
+  type Exporter,
+  type Prometheus,
+} from '../test/prometheus.ts';
 import { startServiceProcess, type ServiceProcess } from '../test/service-process.ts';
 import { withPgClient } from '../pg-client.ts';
 
@@ -35,7 +45,9 @@ interface Dashboard {
 }
 
 const rulesFile = await readFile(join(observabilityDir, 'alerts.yml'), 'utf8');
-const ruleExprs = (parse(rulesFile) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules.map((r) => ({ name: `alert ${r.alert}`, expr: r.expr })));
+const ruleExprs = (parse(rulesFile) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) =>
+  g.rules.map((r) => ({ name: `alert ${r.alert}`, expr: r.expr })),
+);
 const dashboard = JSON.parse(await readFile(join(observabilityDir, 'grafana', 'dashboards', 'auction.json'), 'utf8')) as Dashboard;
 const panelExprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ name: `panel "${p.title}"`, expr: t.expr })));
 /** Grafana fills $__rate_interval in; a few scrape intervals is what it would pick here. */
@@ -57,12 +69,24 @@ describe.skipIf(missing.length > 0)(title, () => {
   beforeAll(async () => {
     proxy = await startFaultProxy({ target: env.config.amqpUrl });
     const config = { ...env.config, amqpUrl: proxy.url(env.config.amqpUrl), outbox: { ...env.config.outbox, backoffMaxMs: 500 } };
-    [service, worker] = await Promise.all([startServiceProcess({ tree: env.tree, entry: 'bid-service.ts', config, startTimeoutMs: 30_000 }), startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config, startTimeoutMs: 30_000 })]);
+    [service, worker] = await Promise.all([
+      startServiceProcess({ tree: env.tree, entry: 'bid-service.ts', config, startTimeoutMs: 30_000 }),
+      startServiceProcess({ tree: env.tree, entry: 'bid-worker.ts', config, startTimeoutMs: 30_000 }),
+    ]);
     // The backfill's checkpoint exists between the expand and the contract migrations only.
     expandPhase = await env.databaseAt('1764000000007_index-bidder-request');
-    await withPgClient(expandPhase.url, (client) => client.query(`INSERT INTO backfill_checkpoints (name, last_id, rows_filled) VALUES ('bidder_id', '00000000-0000-0000-0000-000000000000', 0)`));
-    [postgresExporter, expandPhaseExporter, redisExporter] = await Promise.all([startPostgresExporter(env.config.databaseUrl), startPostgresExporter(expandPhase.url), startRedisExporter(env.config.redisUrl)]);
-    rabbitmqPlugin = await fetch(`http://${RABBITMQ_PLUGIN}/metrics`).then((r) => r.ok, () => false);
+    await withPgClient(expandPhase.url, (client) =>
+      client.query(`INSERT INTO backfill_checkpoints (name, last_id, rows_filled) VALUES ('bidder_id', '00000000-0000-0000-0000-000000000000', 0)`),
+    );
+    [postgresExporter, expandPhaseExporter, redisExporter] = await Promise.all([
+      startPostgresExporter(env.config.databaseUrl),
+      startPostgresExporter(expandPhase.url),
+      startRedisExporter(env.config.redisUrl),
+    ]);
+    rabbitmqPlugin = await fetch(`http://${RABBITMQ_PLUGIN}/metrics`).then(
+      (r) => r.ok,
+      () => false,
+    );
     prometheus = await startPrometheus({
       scrapeInterval: '1s',
       rules: acceleratedRules(rulesFile, { for: '2s', window: '10s' }),
@@ -91,27 +115,39 @@ describe.skipIf(missing.length > 0)(title, () => {
     // auction_dependency_up is set by each readiness probe (kubelet's, compose's healthcheck): one here.
     expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
     // And one over the Connect API, what the frontend calls: the RPC series the bid alerts read.
-    const api = createClient(AuctionService, createConnectTransport({ baseUrl: `${service.apiUrl!}/api`, httpVersion: '2', interceptors: [withBearer((await signIn(env.config)).token)] }));
+    const api = createClient(
+      AuctionService,
+      createConnectTransport({ baseUrl: `${service.apiUrl!}/api`, httpVersion: '2', interceptors: [withBearer((await signIn(env.config)).token)] }),
+    );
     await api.placeBid({ itemId: items[1]!, amountCents: 1_000_000_000n, requestId: crypto.randomUUID() });
 
     const scraped = ['bid-service', 'bid-worker', 'postgres', 'redis', ...(rabbitmqPlugin ? ['rabbitmq'] : [])];
-    await vi.waitFor(async () => {
-      const up = await prometheus.query('up == 1');
-      expect([...new Set(up.map((s) => s.metric.job))].sort()).toEqual(scraped.sort());
-      expect(await prometheus.query('sum(auction_outbox_published_total) >= 6')).toHaveLength(1);
-      expect(await prometheus.query('sum(auction_consumer_messages_total) > 0')).toHaveLength(1);
-    }, { timeout: 20_000, interval: 250 });
+    await vi.waitFor(
+      async () => {
+        const up = await prometheus.query('up == 1');
+        expect([...new Set(up.map((s) => s.metric.job))].sort()).toEqual(scraped.sort());
+        expect(await prometheus.query('sum(auction_outbox_published_total) >= 6')).toHaveLength(1);
+        expect(await prometheus.query('sum(auction_consumer_messages_total) > 0')).toHaveLength(1);
+      },
+      { timeout: 20_000, interval: 250 },
+    );
 
     const absentHere = (name: string) => (name.startsWith('rabbitmq_') && !rabbitmqPlugin) || name === 'ALERTS';
     const names = [...new Set([...ruleExprs, ...panelExprs].flatMap((e) => metricNames(e.expr)))].filter((n) => !absentHere(n));
-    await vi.waitFor(async () => {
-      const missingSeries: string[] = [];
-      for (const name of names) if ((await prometheus.query(`count({__name__="${name}"})`)).length === 0) missingSeries.push(name);
-      expect(missingSeries, 'series the rules or the dashboard read that Prometheus does not have').toEqual([]);
-    }, { timeout: 10_000, interval: 250 });
+    await vi.waitFor(
+      async () => {
+        const missingSeries: string[] = [];
+        for (const name of names) if ((await prometheus.query(`count({__name__="${name}"})`)).length === 0) missingSeries.push(name);
+        expect(missingSeries, 'series the rules or the dashboard read that Prometheus does not have').toEqual([]);
+      },
+      { timeout: 10_000, interval: 250 },
+    );
 
     for (const { name, expr } of panelExprs) {
-      await expect(prometheus.query(asGrafanaSends(expr)).then(() => 'runs'), `${name}: ${expr}`).resolves.toBe('runs');
+      await expect(
+        prometheus.query(asGrafanaSends(expr)).then(() => 'runs'),
+        `${name}: ${expr}`,
+      ).resolves.toBe('runs');
     }
   });
 
@@ -127,7 +163,10 @@ describe.skipIf(missing.length > 0)(title, () => {
 
     await vi.waitFor(async () => expect((await backlog()).map((a) => a.state)).toEqual(['firing']), { timeout: 40_000, interval: 250 });
     // The relay's own gauge must see the backlog too: the dashboard draws it beside the table's.
-    expect(Number((await prometheus.query('max(auction_outbox_pending{job="bid-worker"})'))[0]?.value[1]), "bid-worker's auction_outbox_pending while events wait").toBeGreaterThanOrEqual(5);
+    expect(
+      Number((await prometheus.query('max(auction_outbox_pending{job="bid-worker"})'))[0]?.value[1]),
+      "bid-worker's auction_outbox_pending while events wait",
+    ).toBeGreaterThanOrEqual(5);
 
     proxy.refuse(false);
     await vi.waitFor(

@@ -20,7 +20,9 @@ describe('redis-cut verdict', () => {
     const v = redisCutVerdict(survived);
     expect(v.ok).toBe(true);
     expect(v.problems).toEqual([]);
-    expect(v.line).toBe('requests 300 · acknowledged 300 · failed 0 · in db 300 · lost 0 · /readyz during the cut: 200 "degraded" (redis down, postgres up) · /readyz 200 throughout the run · restarts 0');
+    expect(v.line).toBe(
+      'requests 300 · acknowledged 300 · failed 0 · in db 300 · lost 0 · /readyz during the cut: 200 "degraded" (redis down, postgres up) · /readyz 200 throughout the run · restarts 0',
+    );
   });
 
   it('names the status, not the sampler, when /readyz said redis down but answered "ready" (the contradiction of issue 21)', () => {
@@ -36,14 +38,22 @@ describe('redis-cut verdict', () => {
     const v = redisCutVerdict({ ...survived, during: { code: 200, status: 'ready', redis: 'up', postgres: 'up' } });
     expect(v.ok).toBe(false);
     expect(v.line).toContain('200 "ready" (redis up, postgres up)');
-    expect(v.problems).toEqual([expect.stringMatching(/^\/readyz answered 200 while Redis was cut, but its body said redis up instead of "down": .*Next: call checkDependencies\(deps\) on every \/readyz/)]);
+    expect(v.problems).toEqual([
+      expect.stringMatching(
+        /^\/readyz answered 200 while Redis was cut, but its body said redis up instead of "down": .*Next: call checkDependencies\(deps\) on every \/readyz/,
+      ),
+    ]);
   });
 
   it('says readiness followed Redis, with the status seen and the fix in routes.ts, when /readyz answered 503 during the cut', () => {
     const v = redisCutVerdict({ ...survived, during: { code: 503, status: 'not ready', redis: 'down', postgres: 'up' }, wentRed: true, redSeconds: 2.3 });
     expect(v.ok).toBe(false);
     expect(v.line).toContain('/readyz during the cut: 503 "not ready" (redis down, postgres up) · /readyz not 200 for 2.3 s of the run');
-    expect(v.problems).toEqual([expect.stringMatching(/^\/readyz answered 503 "not ready" while only Redis was cut .*Next: in exercises\/src\/http\/routes\.ts, answer 503 only when postgres is down/)]);
+    expect(v.problems).toEqual([
+      expect.stringMatching(
+        /^\/readyz answered 503 "not ready" while only Redis was cut .*Next: in exercises\/src\/http\/routes\.ts, answer 503 only when postgres is down/,
+      ),
+    ]);
   });
 
   it('says /readyz gave no answer, and points at the probe timeout, when the call during the cut hung', () => {
@@ -55,7 +65,9 @@ describe('redis-cut verdict', () => {
   it('says creating an item does not work at all, not that Redis is in its way, when no creation succeeded, those before the cut included', () => {
     const v = redisCutVerdict({ ...survived, acknowledged: 0, inDb: 0, failed: 300 });
     expect(v.line).toContain('acknowledged 0 · failed 300');
-    expect(v.problems).toEqual([expect.stringMatching(/^All 300 item creations failed, those sent before Redis was cut too: .*Next: make items\.test\.ts pass/)]);
+    expect(v.problems).toEqual([
+      expect.stringMatching(/^All 300 item creations failed, those sent before Redis was cut too: .*Next: make items\.test\.ts pass/),
+    ]);
   });
 
   it('counts lost and failed writes each with its own next step, alongside a readiness problem', () => {

@@ -52,10 +52,16 @@ describe('the restore drill', () => {
     // An older backup, then bids removed from the source: the newest backup now holds more
     // bids than the source ever could have had since.
     await sql(source.url, `DELETE FROM bids WHERE item_id = '${rows[0]!.id}' AND sequence > 990`);
-    await sql(source.url, `UPDATE items SET last_sequence = 990, highest_bid_cents = b.amount_cents, leader_id = b.bidder_id::uuid FROM bids b WHERE b.item_id = items.id AND b.sequence = 990 AND items.id = '${rows[0]!.id}'`);
+    await sql(
+      source.url,
+      `UPDATE items SET last_sequence = 990, highest_bid_cents = b.amount_cents, leader_id = b.bidder_id::uuid FROM bids b WHERE b.item_id = items.id AND b.sequence = 990 AND items.id = '${rows[0]!.id}'`,
+    );
     await pgDump(source.url, join(backups, 'auction-20260102T000000Z.dump'));
     await sql(source.url, `DELETE FROM bids WHERE item_id = '${rows[0]!.id}' AND sequence > 980`);
-    await sql(source.url, `UPDATE items SET last_sequence = 980, highest_bid_cents = b.amount_cents, leader_id = b.bidder_id::uuid FROM bids b WHERE b.item_id = items.id AND b.sequence = 980 AND items.id = '${rows[0]!.id}'`);
+    await sql(
+      source.url,
+      `UPDATE items SET last_sequence = 980, highest_bid_cents = b.amount_cents, leader_id = b.bidder_id::uuid FROM bids b WHERE b.item_id = items.id AND b.sequence = 980 AND items.id = '${rows[0]!.id}'`,
+    );
 
     const report = await restoreDrill({ sourceUrl: source.url, backupsDir: backups, minIncrementCents: 100n });
     expect(report.dump.path).toBe(join(backups, 'auction-20260102T000000Z.dump'));
@@ -75,7 +81,9 @@ describe('the restore drill', () => {
 
       const report = await restoreDrill({ sourceUrl: source.url, dump: join(dir, 'broken.dump'), minIncrementCents: 100n });
       expect(report.differences).toHaveLength(1);
-      expect(report.differences[0]).toMatch(/^the restore breaks an invariant the source keeps \(item [0-9a-f-]{36}: item shows \d+ by [0-9a-f-]{36}, the last accepted bid is \d+ by /);
+      expect(report.differences[0]).toMatch(
+        /^the restore breaks an invariant the source keeps \(item [0-9a-f-]{36}: item shows \d+ by [0-9a-f-]{36}, the last accepted bid is \d+ by /,
+      );
     } finally {
       await dropDatabase(env.workbook.databaseUrl, copy);
     }
@@ -84,6 +92,8 @@ describe('the restore drill', () => {
   it('says what is wrong when the dump is missing or is not a dump', async () => {
     await expect(restoreDrill({ sourceUrl: source.url, dump: join(dir, 'nope.dump'), minIncrementCents: 100n })).rejects.toThrow(RestoreDrillRefused);
     await promisify(execFile)('sh', ['-c', `echo not a dump > ${join(dir, 'text.dump')}`]);
-    await expect(restoreDrill({ sourceUrl: source.url, dump: join(dir, 'text.dump'), minIncrementCents: 100n })).rejects.toThrow(/pg_restore could not restore .*text\.dump/);
+    await expect(restoreDrill({ sourceUrl: source.url, dump: join(dir, 'text.dump'), minIncrementCents: 100n })).rejects.toThrow(
+      /pg_restore could not restore .*text\.dump/,
+    );
   });
 });

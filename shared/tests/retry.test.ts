@@ -4,26 +4,34 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { backoffMs, sqlStateRetry, sqlStatesOf, type Backoff } from '../retry.ts';
 
-const policy = fc.record({ firstMs: fc.integer({ min: 1, max: 10_000 }), maxMs: fc.integer({ min: 1, max: 600_000 }), jitter: fc.constantFrom('full' as const, 'equal' as const) });
+const policy = fc.record({
+  firstMs: fc.integer({ min: 1, max: 10_000 }),
+  maxMs: fc.integer({ min: 1, max: 600_000 }),
+  jitter: fc.constantFrom('full' as const, 'equal' as const),
+});
 const attempt = fc.integer({ min: 1, max: 10_000 });
 const random = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 const ceiling = (n: number, p: Backoff) => Math.min(p.maxMs, p.firstMs * 2 ** Math.min(n - 1, 30));
 
 describe('backoffMs', () => {
   it('is a whole number of milliseconds within [0, maxMs], for any attempt (even after days of retrying)', () => {
-    fc.assert(fc.property(attempt, policy, random, (n, p, r) => {
-      const d = backoffMs(n, p, () => r);
-      return Number.isInteger(d) && d >= 0 && d <= p.maxMs;
-    }));
+    fc.assert(
+      fc.property(attempt, policy, random, (n, p, r) => {
+        const d = backoffMs(n, p, () => r);
+        return Number.isInteger(d) && d >= 0 && d <= p.maxMs;
+      }),
+    );
   });
 
   it('stays within its jitter range: [0, ceiling] for full, [ceiling/2, ceiling] for equal', () => {
-    fc.assert(fc.property(attempt, policy, random, (n, p, r) => {
-      const d = backoffMs(n, p, () => r);
-      const c = ceiling(n, p);
-      const low = p.jitter === 'equal' ? Math.floor(c / 2) : 0;
-      return d >= low && d <= Math.ceil(c);
-    }));
+    fc.assert(
+      fc.property(attempt, policy, random, (n, p, r) => {
+        const d = backoffMs(n, p, () => r);
+        const c = ceiling(n, p);
+        const low = p.jitter === 'equal' ? Math.floor(c / 2) : 0;
+        return d >= low && d <= Math.ceil(c);
+      }),
+    );
   });
 
   it('never shrinks from one attempt to the next for the same draw, and doubles until the cap', () => {
@@ -40,7 +48,17 @@ describe('backoffMs', () => {
 
 describe('the retryable SQLSTATEs', () => {
   it('says why each may succeed again, and nothing for an error that would fail again', () => {
-    expect(['40001', '40P01', '55P03', '57P01', '08006', '08000', '23505', '22012', undefined].map(sqlStateRetry)).toEqual(['conflict', 'conflict', 'lock-timeout', 'connection', 'connection', 'connection', undefined, undefined, undefined]);
+    expect(['40001', '40P01', '55P03', '57P01', '08006', '08000', '23505', '22012', undefined].map(sqlStateRetry)).toEqual([
+      'conflict',
+      'conflict',
+      'lock-timeout',
+      'connection',
+      'connection',
+      'connection',
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect([...sqlStatesOf('conflict')].sort()).toEqual(['40001', '40P01']);
     expect([...sqlStatesOf('lock-timeout', 'conflict')].sort()).toEqual(['40001', '40P01', '55P03']);
   });

@@ -37,11 +37,22 @@ describe('seedAuctions', () => {
     const scratch = await env.scratchDatabase();
     const empty = `wb_seed_empty_${Date.now()}`;
     try {
-      await expect(seedAuctions({ databaseUrl: scratch.url, bids: 0 })).rejects.toMatchObject({ name: 'SeedRefused', message: expect.stringContaining('--bids') });
-      await expect(seedAuctions({ databaseUrl: scratch.url, bids: 10, items: 11 })).rejects.toMatchObject({ name: 'SeedRefused', message: expect.stringContaining('--items') });
+      await expect(seedAuctions({ databaseUrl: scratch.url, bids: 0 })).rejects.toMatchObject({
+        name: 'SeedRefused',
+        message: expect.stringContaining('--bids'),
+      });
+      await expect(seedAuctions({ databaseUrl: scratch.url, bids: 10, items: 11 })).rejects.toMatchObject({
+        name: 'SeedRefused',
+        message: expect.stringContaining('--items'),
+      });
       await createDatabase(env.workbook.databaseUrl, empty);
-      await expect(seedAuctions({ databaseUrl: databaseUrlFor(env.workbook.databaseUrl, empty), bids: 10 })).rejects.toMatchObject({ name: 'SeedRefused', message: expect.stringContaining('npm run migrate') });
-      const { rows } = await withPgClient(scratch.url, (client) => client.query('SELECT (SELECT count(*)::int FROM items) AS items, (SELECT count(*)::int FROM bids) AS bids'));
+      await expect(seedAuctions({ databaseUrl: databaseUrlFor(env.workbook.databaseUrl, empty), bids: 10 })).rejects.toMatchObject({
+        name: 'SeedRefused',
+        message: expect.stringContaining('npm run migrate'),
+      });
+      const { rows } = await withPgClient(scratch.url, (client) =>
+        client.query('SELECT (SELECT count(*)::int FROM items) AS items, (SELECT count(*)::int FROM bids) AS bids'),
+      );
       expect(rows[0]).toEqual({ items: 0, bids: 0 });
     } finally {
       await dropDatabase(env.workbook.databaseUrl, empty);

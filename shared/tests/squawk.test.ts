@@ -15,7 +15,8 @@ const run = promisify(execFile);
 const bundled = join(repoRoot, 'node_modules', '@squawk-cli', `${process.platform}-${process.arch}`, 'bin', 'squawk');
 const onPath = spawnSync('squawk', ['--version']).status === 0 ? 'squawk' : undefined;
 const squawk = existsSync(bundled) ? bundled : onPath;
-if (!squawk) console.warn(`squawk not found (no ${bundled}, none on PATH): the migration lint is skipped. Install it: brew install squawk, or pip install squawk-cli.`);
+if (!squawk)
+  console.warn(`squawk not found (no ${bundled}, none on PATH): the migration lint is skipped. Install it: brew install squawk, or pip install squawk-cli.`);
 const migrations = join(repoRoot, 'solutions', 'migrations');
 
 /** Migrations written before the table was live (milestones 1–4 create empty tables): squawk's baseline. */
@@ -28,7 +29,10 @@ async function lint(file: string, inTransaction: boolean): Promise<string[]> {
     return { stdout: err.stdout ?? '' };
   });
   // "path:line:col: warning: rule message" → "rule"
-  return result.stdout.split('\n').filter(Boolean).map((line) => line.split(': ')[2]?.split(' ')[0] ?? line);
+  return result.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(': ')[2]?.split(' ')[0] ?? line);
 }
 
 describe.skipIf(!squawk)('squawk', () => {

@@ -27,13 +27,15 @@ const title = missing.length
 /** The shipped Caddyfile with the test CA added after its acme_ca line; refuses a file without one. */
 export function withAcmeRoot(caddyfile: string, caRootPath: string): string {
   const acmeCa = /^(\s*)acme_ca \{\$ACME_CA:[^}]+\}\s*$/m;
-  if (!acmeCa.test(caddyfile)) throw new Error('deploy/vps/Caddyfile has no `acme_ca {$ACME_CA:…}` line in its global options: the ACME test points Caddy at its CA through it.');
+  if (!acmeCa.test(caddyfile))
+    throw new Error('deploy/vps/Caddyfile has no `acme_ca {$ACME_CA:…}` line in its global options: the ACME test points Caddy at its CA through it.');
   return caddyfile.replace(acmeCa, (line, indent: string) => `${line}\n${indent}acme_ca_root ${caRootPath}`);
 }
 
 /** Resolves every name to 127.0.0.1: the client's own "DNS" for auction.test. */
 const toLoopback: net.LookupFunction = (_host, options, callback) => {
-  if ((options as { all?: boolean }).all) (callback as unknown as (err: null, addresses: Array<{ address: string; family: number }>) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
+  if ((options as { all?: boolean }).all)
+    (callback as unknown as (err: null, addresses: Array<{ address: string; family: number }>) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
   else callback(null, '127.0.0.1', 4);
 };
 
@@ -53,13 +55,40 @@ describe.skipIf(missing.length > 0)(title, () => {
     await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=workbook test ACME CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
     await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'pebble.key', '-out', 'pebble.csr']);
     await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    await openssl(['x509', '-req', '-in', 'pebble.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'pebble.pem']);
+    await openssl([
+      'x509',
+      '-req',
+      '-in',
+      'pebble.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      'san.ext',
+      '-out',
+      'pebble.pem',
+    ]);
     const ca = await readFile(join(dir, 'ca.pem'), 'utf8');
 
     const [acmePort, managementPort, challengeHttp, challengeTls] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     await writeFile(
       join(dir, 'pebble.json'),
-      JSON.stringify({ pebble: { listenAddress: `127.0.0.1:${acmePort}`, managementListenAddress: `127.0.0.1:${managementPort}`, certificate: join(dir, 'pebble.pem'), privateKey: join(dir, 'pebble.key'), httpPort: challengeHttp, tlsPort: challengeTls, ocspResponderURL: '', externalAccountBindingRequired: false } }),
+      JSON.stringify({
+        pebble: {
+          listenAddress: `127.0.0.1:${acmePort}`,
+          managementListenAddress: `127.0.0.1:${managementPort}`,
+          certificate: join(dir, 'pebble.pem'),
+          privateKey: join(dir, 'pebble.key'),
+          httpPort: challengeHttp,
+          tlsPort: challengeTls,
+          ocspResponderURL: '',
+          externalAccountBindingRequired: false,
+        },
+      }),
     );
     const directory = `https://127.0.0.1:${acmePort}/dir`;
     pebble = await startBinary({
@@ -147,11 +176,22 @@ function get(url: string, options: { ca?: string }): Promise<Answer> {
   const u = new URL(url);
   const client = u.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.get(url, { lookup: toLoopback, ca: options.ca, servername: u.hostname === '127.0.0.1' ? undefined : u.hostname, agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, certificate: (res.socket as tls.TLSSocket).getPeerCertificate?.() ?? ({} as tls.PeerCertificate) }));
-    });
+    const req = client.get(
+      url,
+      { lookup: toLoopback, ca: options.ca, servername: u.hostname === '127.0.0.1' ? undefined : u.hostname, agent: false, timeout: 5_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            certificate: (res.socket as tls.TLSSocket).getPeerCertificate?.() ?? ({} as tls.PeerCertificate),
+          }),
+        );
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on('error', reject);
   });

@@ -22,7 +22,13 @@ function oldNode(): string | undefined {
 
 describe('which Node the workbook runs on', () => {
   it.each([
-    ['20.20.2', false], ['22.21.9', false], ['v22.22.0', true], ['22.22.1', true], ['24.0.0', true], ['26.1.0', true], ['18.20.0', false],
+    ['20.20.2', false],
+    ['22.21.9', false],
+    ['v22.22.0', true],
+    ['22.22.1', true],
+    ['24.0.0', true],
+    ['26.1.0', true],
+    ['18.20.0', false],
   ])('%s is supported: %s', (version, supported) => {
     expect(nodeIsSupported(version)).toBe(supported);
   });

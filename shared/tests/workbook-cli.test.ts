@@ -20,7 +20,9 @@ import { hashTreeFor, repoRoot } from '../workbook/trees.ts';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', join(repoRoot, 'shared/workbook/cli.ts'), ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } }).then((r) => r.stdout);
+  run(process.execPath, ['--import', 'tsx', join(repoRoot, 'shared/workbook/cli.ts'), ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } }).then(
+    (r) => r.stdout,
+  );
 
 /** Text that dictates code: SQL statements, arrow functions, calls with arguments spelled out. */
 const CODE = /\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE (UNIQUE )?INDEX|ALTER TABLE|ON CONFLICT|FOR UPDATE)\b|=>|\w\(\w+(, \w+)+\)/;
@@ -100,7 +102,9 @@ describe('npm run answers: each answer once the learner ran what shows it', () =
 
   it('unlocks an answer shown by a test of shared/tests with `answers … --run`, since no milestone command runs that file', () => {
     const [answer] = parseAnswers('## 10. Does a refused bid keep the lock?\n<!-- unlocked-by: test postgres-lessons.test.ts -->\nIt depends.\n');
-    expect(howToUnlock(answer!, 3, (file) => file !== 'postgres-lessons.test.ts')).toBe('npm run answers -- 3 10 --run (it runs shared/tests/postgres-lessons.test.ts, then shows the answer)');
+    expect(howToUnlock(answer!, 3, (file) => file !== 'postgres-lessons.test.ts')).toBe(
+      'npm run answers -- 3 10 --run (it runs shared/tests/postgres-lessons.test.ts, then shows the answer)',
+    );
     expect(howToUnlock(answer!, 3)).toBe('npm run milestone:3 (it runs postgres-lessons.test.ts)');
   });
 
@@ -140,14 +144,18 @@ describe('npm run answers: each answer once the learner ran what shows it', () =
       const lesson = await readFile(join(repoRoot, 'milestones', m.slug, 'README.md'), 'utf8');
       expect(lesson, `milestones/${m.slug}/README.md still shows an answer in <details>`).not.toMatch(/<details>/);
       const answers = parseAnswers(answersText, answersFile);
-      expect(answers.map((a) => a.number), `milestones/${m.slug}/answers.md: numbered 1..n`).toEqual(answers.map((_, i) => i + 1));
+      expect(
+        answers.map((a) => a.number),
+        `milestones/${m.slug}/answers.md: numbered 1..n`,
+      ).toEqual(answers.map((_, i) => i + 1));
       for (const a of answers) expect(a.body.length, `answer ${m.n}.${a.number} is empty`).toBeGreaterThan(40);
     }
   });
 });
 
 describe('failures in the domain’s words', () => {
-  const vitestTimeout = 'TestTimeoutError: Test timed out in 180000ms.\nIf this is a long-running test, pass a timeout value as the last argument or configure it globally with "testTimeout".\nStill waiting for: a log line matching (l) => l.msg === \'relay started\' from bid-worker.ts (since 10:01:02)';
+  const vitestTimeout =
+    'TestTimeoutError: Test timed out in 180000ms.\nIf this is a long-running test, pass a timeout value as the last argument or configure it globally with "testTimeout".\nStill waiting for: a log line matching (l) => l.msg === \'relay started\' from bid-worker.ts (since 10:01:02)';
 
   it('never shows vitest’s timeout advice: says how long, what the test still waited for, and whether the machine was overloaded', () => {
     const busy = explainFailure(vitestTimeout, { load: 9.5, cores: 2 });
@@ -155,29 +163,46 @@ describe('failures in the domain’s words', () => {
     expect(busy.text).toContain('did not finish within 180 s');
     expect(busy.text).toContain("It was still waiting for a log line matching (l) => l.msg === 'relay started' from bid-worker.ts");
     expect(busy.text).toContain('overloaded (load average 9.5 on 2 cores)');
-    const quiet = explainFailure('Test timed out in 5000ms.\nIf this is a long-running test, pass a timeout value as the last argument or configure it globally with "testTimeout".', { load: 0.5, cores: availableParallelism() });
+    const quiet = explainFailure(
+      'Test timed out in 5000ms.\nIf this is a long-running test, pass a timeout value as the last argument or configure it globally with "testTimeout".',
+      { load: 0.5, cores: availableParallelism() },
+    );
     expect(quiet.text).toContain('was not overloaded');
     expect(quiet.text).not.toMatch(/pass a timeout value/);
   });
 
   it('says a failure caused by a stub is an unwritten step, with its task and milestone', () => {
-    const e = explainFailure("TodoError: TODO(m3): answer a replayed request in bidding/accept-bid.ts. Run `npm run hint -- 3` for a hint.");
+    const e = explainFailure('TodoError: TODO(m3): answer a replayed request in bidding/accept-bid.ts. Run `npm run hint -- 3` for a hint.');
     expect(e.todo).toEqual({ milestone: 3, task: 'answer a replayed request in bidding/accept-bid.ts' });
     expect(e.text).toMatch(/^Not written yet: answer a replayed request in bidding\/accept-bid\.ts \(a milestone-3 stub/);
-    const waited = explainFailure('StubNotWritten: bid-service.ts reached code that is not written yet: TODO(m1): answer /readyz in http/routes.ts. The test stopped waiting, since a stub never starts working; write that step, then run the test again (`npm run hint -- 1` for a hint).');
+    const waited = explainFailure(
+      'StubNotWritten: bid-service.ts reached code that is not written yet: TODO(m1): answer /readyz in http/routes.ts. The test stopped waiting, since a stub never starts working; write that step, then run the test again (`npm run hint -- 1` for a hint).',
+    );
     expect(waited.todo).toEqual({ milestone: 1, task: 'answer /readyz in http/routes.ts' });
   });
 
   it('shows the first failure in the lesson’s step order, and lists the others one line each', () => {
     const m3 = milestones.find((m) => m.n === 3)!;
     const tests = [
-      { file: 'milestones/03-row-locking/invariants.test.ts', name: 'keeps the invariants', status: 'failed', message: "AssertionError: the item's highest bid: expected null to be undefined\n\n- Expected\n+ Received" },
+      {
+        file: 'milestones/03-row-locking/invariants.test.ts',
+        name: 'keeps the invariants',
+        status: 'failed',
+        message: "AssertionError: the item's highest bid: expected null to be undefined\n\n- Expected\n+ Received",
+      },
       { file: 'milestones/03-row-locking/race.test.ts', name: 'one winner', status: 'passed', message: '' },
-      { file: 'milestones/03-row-locking/locking.test.ts', name: 'busy after the lock timeout', status: 'failed', message: 'Not written yet: bound the waits in bidding/bid-transaction.ts' },
+      {
+        file: 'milestones/03-row-locking/locking.test.ts',
+        name: 'busy after the lock timeout',
+        status: 'failed',
+        message: 'Not written yet: bound the waits in bidding/bid-transaction.ts',
+      },
     ];
     const ordered = inStepOrder(m3, tests);
     expect(ordered.map((t) => t.name)).toEqual(['one winner', 'busy after the lock timeout', 'keeps the invariants']);
-    expect(otherFailures(ordered)).toEqual(["invariants.test.ts › keeps the invariants: AssertionError: the item's highest bid: expected null to be undefined"]);
+    expect(otherFailures(ordered)).toEqual([
+      "invariants.test.ts › keeps the invariants: AssertionError: the item's highest bid: expected null to be undefined",
+    ]);
   });
 });
 

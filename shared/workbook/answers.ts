@@ -60,7 +60,11 @@ export function howToUnlock(answer: Answer, n: number, isMilestoneTest: (file: s
   if (answer.unlockedBy.length === 0) return `npm run milestone:${n}`;
   return answer.unlockedBy
     .map((u) =>
-      u.kind === 'scenario' ? `npm run chaos -- ${n} ${u.name}` : isMilestoneTest(u.name) ? `npm run milestone:${n} (it runs ${u.name})` : `npm run answers -- ${n} ${answer.number} --run (it runs shared/tests/${u.name}, then shows the answer)`,
+      u.kind === 'scenario'
+        ? `npm run chaos -- ${n} ${u.name}`
+        : isMilestoneTest(u.name)
+          ? `npm run milestone:${n} (it runs ${u.name})`
+          : `npm run answers -- ${n} ${answer.number} --run (it runs shared/tests/${u.name}, then shows the answer)`,
     )
     .join(', or ');
 }

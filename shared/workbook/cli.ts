@@ -50,7 +50,10 @@ const USAGE = `Usage:
 function parseMilestone(raw: string | undefined, command: string): number {
   const n = Number(raw);
   if (!raw || !Number.isInteger(n) || !milestone(n)) {
-    throw new LearnerError(`"${command}" needs a milestone number from ${milestones[0]!.n} to ${milestones.at(-1)!.n}${raw ? `, got "${raw}"` : ''}.`, `npm run ${command} -- 1`);
+    throw new LearnerError(
+      `"${command}" needs a milestone number from ${milestones[0]!.n} to ${milestones.at(-1)!.n}${raw ? `, got "${raw}"` : ''}.`,
+      `npm run ${command} -- 1`,
+    );
   }
   return n;
 }
@@ -59,18 +62,34 @@ async function main(argv: string[]): Promise<number> {
   if (!nodeIsSupported(process.versions.node)) {
     // Only reached when the CLI is started directly: every npm script runs through
     // scripts/with-node.mjs, which brings Node 24 from the npm registry when this one is older.
-    throw new LearnerError(`Node ${process.versions.node} is too old: the workbook needs Node ${MINIMUM_NODE} or newer (24 LTS recommended).`, 'run the command through npm (npm run milestone:1, npm run doctor, …): it fetches Node 24 from the npm registry into .workbook/node by itself');
+    throw new LearnerError(
+      `Node ${process.versions.node} is too old: the workbook needs Node ${MINIMUM_NODE} or newer (24 LTS recommended).`,
+      'run the command through npm (npm run milestone:1, npm run doctor, …): it fetches Node 24 from the npm registry into .workbook/node by itself',
+    );
   }
   const flags = new Set(argv.filter((a) => a.startsWith('--')));
   const [command, ...args] = argv.filter((a) => !a.startsWith('--'));
   const json = flags.has('--json');
   switch (command) {
     case 'milestone':
-      return milestoneCommand({ n: parseMilestone(args[0], 'milestone'), solution: flags.has('--solution'), json, force: flags.has('--force'), watch: flags.has('--watch'), all: flags.has('--all') });
+      return milestoneCommand({
+        n: parseMilestone(args[0], 'milestone'),
+        solution: flags.has('--solution'),
+        json,
+        force: flags.has('--force'),
+        watch: flags.has('--watch'),
+        all: flags.has('--all'),
+      });
     case 'hint':
-      return hintCommand(milestone(parseMilestone(args[0], 'hint'))!, { ...(args[1] ? { file: args[1] } : {}), level: flags.has('--code') ? 'code' : flags.has('--more') ? 'approach' : 'concept' });
+      return hintCommand(milestone(parseMilestone(args[0], 'hint'))!, {
+        ...(args[1] ? { file: args[1] } : {}),
+        level: flags.has('--code') ? 'code' : flags.has('--more') ? 'approach' : 'concept',
+      });
     case 'answers':
-      return answersCommand(milestone(parseMilestone(args[0], 'answers'))!, args.slice(1).join(' ') || undefined, { anyway: flags.has('--anyway'), run: flags.has('--run') });
+      return answersCommand(milestone(parseMilestone(args[0], 'answers'))!, args.slice(1).join(' ') || undefined, {
+        anyway: flags.has('--anyway'),
+        run: flags.has('--run'),
+      });
     case 'review':
       return reviewCommand(parseMilestone(args[0], 'review'), { whitespace: flags.has('--whitespace') });
     case 'reset':
@@ -94,7 +113,11 @@ async function main(argv: string[]): Promise<number> {
     case 'generate': {
       const { written, removed } = await generateExercises();
       say(`exercises/ generated from solutions/: ${written} files written, ${removed} removed.`);
-      say(writeEnvExample() ? ".env.example: its list of variables rewritten from shared/config.ts." : ".env.example: its list of variables already matches shared/config.ts.");
+      say(
+        writeEnvExample()
+          ? '.env.example: its list of variables rewritten from shared/config.ts.'
+          : '.env.example: its list of variables already matches shared/config.ts.',
+      );
       return 0;
     }
     case 'seed':
@@ -119,9 +142,12 @@ main(process.argv.slice(2)).then(
     // Learner-facing: what happened and what to do next; the stack only for workbook bugs.
     if (err instanceof LearnerError) say(`${red(err.what)}\nNext: ${bold(err.next)}`);
     else if (err instanceof ConfigError) say(`${red(err.message)}\nNext: fix it in your environment or .env, then run the command again.`);
-    else if (err instanceof RegionSyntaxError) say(`${red(`A region marker is broken: ${err.message}`)}\nNext: restore the "// #region …" and "// #endregion" lines (git diff shows what changed).`);
-    else say(`${red(`The workbook failed unexpectedly: ${coerceError(err).message}`)}\n${yellow('This is probably a bug in the workbook; the details:')}\n${coerceError(err).stack ?? ''}\nNext: ${bold('npm run doctor')}, and report it if the services are fine.`);
+    else if (err instanceof RegionSyntaxError)
+      say(`${red(`A region marker is broken: ${err.message}`)}\nNext: restore the "// #region …" and "// #endregion" lines (git diff shows what changed).`);
+    else
+      say(
+        `${red(`The workbook failed unexpectedly: ${coerceError(err).message}`)}\n${yellow('This is probably a bug in the workbook; the details:')}\n${coerceError(err).stack ?? ''}\nNext: ${bold('npm run doctor')}, and report it if the services are fine.`,
+      );
     process.exit(1);
   },
 );
-

@@ -40,7 +40,9 @@ export function explainFailure(message: string, load?: { load: number; cores: nu
     const hook = timeout[1] === 'Hook';
     const seconds = Math.round(Number(timeout[2]) / 1000);
     const waits = [...message.matchAll(WAITING_FOR)].map((m) => m[1]!);
-    const what = waits.length ? `It was still waiting for ${waits.join('; and for ')}.` : 'It was still waiting for an answer (a service, a log line, an event or a query) when the time ran out.';
+    const what = waits.length
+      ? `It was still waiting for ${waits.join('; and for ')}.`
+      : 'It was still waiting for an answer (a service, a log line, an event or a query) when the time ran out.';
     const rest = message.replace(TIMED_OUT, '').replace(RUNNER_ADVICE, '').replace(WAITING_FOR, '').trim();
     const sentence = load ? loadSentence(load.load, load.cores) : loadSentence();
     return {
@@ -53,6 +55,10 @@ export function explainFailure(message: string, load?: { load: number; cores: nu
 
 /** One line for a failure in the --all list. */
 export function oneLine(message: string, max = 160): string {
-  const first = message.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '(no message)';
+  const first =
+    message
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? '(no message)';
   return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }

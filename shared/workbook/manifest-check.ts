@@ -47,34 +47,70 @@ async function countProblems({ root, milestones }: ManifestInput): Promise<Manif
   const out: ManifestProblem[] = [];
   milestones.forEach((m, i) => {
     if (m.n !== i + 1) {
-      out.push({ rule: 'count', where: MANIFEST, problem: `milestone ${m.n} (${m.slug}) is entry ${i + 1} of the list: the trees T_k, the checks and the CLI count milestones 1 to N from this list.`, fix: `Number the milestones 1, 2, 3, … in the order they are listed.` });
+      out.push({
+        rule: 'count',
+        where: MANIFEST,
+        problem: `milestone ${m.n} (${m.slug}) is entry ${i + 1} of the list: the trees T_k, the checks and the CLI count milestones 1 to N from this list.`,
+        fix: `Number the milestones 1, 2, 3, … in the order they are listed.`,
+      });
     }
     const prefix = `${String(m.n).padStart(2, '0')}-`;
     if (!m.slug.startsWith(prefix)) {
-      out.push({ rule: 'count', where: MANIFEST, problem: `milestone ${m.n}'s slug "${m.slug}" does not start with "${prefix}": a test file's milestone is read from its folder's number.`, fix: `Name the folder and the slug "${prefix}<name>".` });
+      out.push({
+        rule: 'count',
+        where: MANIFEST,
+        problem: `milestone ${m.n}'s slug "${m.slug}" does not start with "${prefix}": a test file's milestone is read from its folder's number.`,
+        fix: `Name the folder and the slug "${prefix}<name>".`,
+      });
     }
     if (!existsSync(join(root, folderOf(m)))) {
-      out.push({ rule: 'count', where: MANIFEST, problem: `milestone ${m.n} names the folder ${folderOf(m)}/, which does not exist.`, fix: `Create ${folderOf(m)}/ (lesson, tests, chaos/), or correct the slug.` });
+      out.push({
+        rule: 'count',
+        where: MANIFEST,
+        problem: `milestone ${m.n} names the folder ${folderOf(m)}/, which does not exist.`,
+        fix: `Create ${folderOf(m)}/ (lesson, tests, chaos/), or correct the slug.`,
+      });
     }
   });
   const listed = new Set(milestones.map((m) => m.slug));
   for (const dir of await subfolders(join(root, 'milestones'))) {
     if (/^\d+-/.test(dir) && !listed.has(dir)) {
-      out.push({ rule: 'count', where: `milestones/${dir}/`, problem: `this milestone folder is not in ${MANIFEST}: no command runs its tests or shows its hints.`, fix: `Add an entry for it to ${MANIFEST} (n, slug "${dir}", title, ready, summary, hints), or remove the folder.` });
+      out.push({
+        rule: 'count',
+        where: `milestones/${dir}/`,
+        problem: `this milestone folder is not in ${MANIFEST}: no command runs its tests or shows its hints.`,
+        fix: `Add an entry for it to ${MANIFEST} (n, slug "${dir}", title, ready, summary, hints), or remove the folder.`,
+      });
     }
   }
   const scripts = await packageScripts(root);
-  if (scripts === undefined) out.push({ rule: 'count', where: 'package.json', problem: 'it could not be read as JSON with a "scripts" object.', fix: 'Restore package.json (git checkout -- package.json).' });
+  if (scripts === undefined)
+    out.push({
+      rule: 'count',
+      where: 'package.json',
+      problem: 'it could not be read as JSON with a "scripts" object.',
+      fix: 'Restore package.json (git checkout -- package.json).',
+    });
   else {
     for (const m of milestones) {
       if (!scripts[`milestone:${m.n}`]) {
-        out.push({ rule: 'count', where: 'package.json', problem: `there is no "milestone:${m.n}" script, which milestone ${m.n}'s lesson tells the learner to run.`, fix: `Add "milestone:${m.n}": "node scripts/with-node.mjs tsx shared/workbook/cli.ts milestone ${m.n}" to its scripts.` });
+        out.push({
+          rule: 'count',
+          where: 'package.json',
+          problem: `there is no "milestone:${m.n}" script, which milestone ${m.n}'s lesson tells the learner to run.`,
+          fix: `Add "milestone:${m.n}": "node scripts/with-node.mjs tsx shared/workbook/cli.ts milestone ${m.n}" to its scripts.`,
+        });
       }
     }
     for (const name of Object.keys(scripts)) {
       const n = Number(/^milestone:(\d+)$/.exec(name)?.[1]);
       if (n && !milestones.some((m) => m.n === n)) {
-        out.push({ rule: 'count', where: 'package.json', problem: `the script "${name}" runs milestone ${n}, which ${MANIFEST} does not list.`, fix: `Remove the script, or add milestone ${n} to ${MANIFEST}.` });
+        out.push({
+          rule: 'count',
+          where: 'package.json',
+          problem: `the script "${name}" runs milestone ${n}, which ${MANIFEST} does not list.`,
+          fix: `Remove the script, or add milestone ${n} to ${MANIFEST}.`,
+        });
       }
     }
   }
@@ -95,17 +131,32 @@ async function hintProblems({ root, milestones }: ManifestInput): Promise<Manife
     const tests = new Set(await testFiles(join(root, folder)));
     for (const test of tests) {
       if (!(test in m.hints)) {
-        out.push({ rule: 'hints', where: `${folder}/${test}`, problem: `this test file has no hint: a learner whose first failure is here gets none from \`npm run hint -- ${m.n}\`.`, fix: `Add '${test}': { concept, approach, code } to milestone ${m.n}'s hints in ${MANIFEST}, in the order of the lesson's steps.` });
+        out.push({
+          rule: 'hints',
+          where: `${folder}/${test}`,
+          problem: `this test file has no hint: a learner whose first failure is here gets none from \`npm run hint -- ${m.n}\`.`,
+          fix: `Add '${test}': { concept, approach, code } to milestone ${m.n}'s hints in ${MANIFEST}, in the order of the lesson's steps.`,
+        });
       }
     }
     for (const [test, hint] of Object.entries(m.hints)) {
       if (!tests.has(test)) {
-        out.push({ rule: 'hints', where: MANIFEST, problem: `milestone ${m.n} has a hint for ${folder}/${test}, which is not a test file there.`, fix: `Rename the hint to the test file it is for, or remove it if that test is gone.` });
+        out.push({
+          rule: 'hints',
+          where: MANIFEST,
+          problem: `milestone ${m.n} has a hint for ${folder}/${test}, which is not a test file there.`,
+          fix: `Rename the hint to the test file it is for, or remove it if that test is gone.`,
+        });
       }
       for (const [level, text] of Object.entries(hint) as Array<[string, string | undefined]>) {
         for (const path of namedPaths(text ?? '', topLevel)) {
           if (!existsSync(join(root, path))) {
-            out.push({ rule: 'hints', where: MANIFEST, problem: `the ${level} hint of ${folder}/${test} names ${path}, which does not exist: the learner would look for a file that is not there.`, fix: `Correct the path in the hint (or restore the file).` });
+            out.push({
+              rule: 'hints',
+              where: MANIFEST,
+              problem: `the ${level} hint of ${folder}/${test} names ${path}, which does not exist: the learner would look for a file that is not there.`,
+              fix: `Correct the path in the hint (or restore the file).`,
+            });
           }
         }
       }
@@ -136,16 +187,31 @@ async function regionProblems({ root, milestones }: ManifestInput): Promise<Mani
     try {
       regions = readTreeRegions(where, await readFile(join(tree, file), 'utf8'));
     } catch (err) {
-      out.push({ rule: 'regions', where, problem: `its region markers do not parse: ${messageOf(err)}.`, fix: 'Fix the markers as DEVELOPERS.md ("Regions") shows, then run `npm run generate`.' });
+      out.push({
+        rule: 'regions',
+        where,
+        problem: `its region markers do not parse: ${messageOf(err)}.`,
+        fix: 'Fix the markers as DEVELOPERS.md ("Regions") shows, then run `npm run generate`.',
+      });
       continue;
     }
     for (const r of regions) {
       const m = milestones.find((x) => x.n === r.milestone);
       const at = `${where}:${r.start + 1}`;
       if (!m) {
-        out.push({ rule: 'regions', where: at, problem: `the region "m${r.milestone}: ${r.task}" names milestone ${r.milestone}, which ${MANIFEST} does not list: no tree would ever stub it.`, fix: `Give it the number of the milestone whose lesson teaches it (1 to ${milestones.length}).` });
+        out.push({
+          rule: 'regions',
+          where: at,
+          problem: `the region "m${r.milestone}: ${r.task}" names milestone ${r.milestone}, which ${MANIFEST} does not list: no tree would ever stub it.`,
+          fix: `Give it the number of the milestone whose lesson teaches it (1 to ${milestones.length}).`,
+        });
       } else if (!m.ready) {
-        out.push({ rule: 'regions', where: at, problem: `the region "m${r.milestone}: ${r.task}" belongs to milestone ${r.milestone}, which is not ready: learners would get its stub with no lesson or tests.`, fix: `Set ready: true for milestone ${r.milestone} in ${MANIFEST} once its lesson and tests are written, or keep the region out of solutions/ until then.` });
+        out.push({
+          rule: 'regions',
+          where: at,
+          problem: `the region "m${r.milestone}: ${r.task}" belongs to milestone ${r.milestone}, which is not ready: learners would get its stub with no lesson or tests.`,
+          fix: `Set ready: true for milestone ${r.milestone} in ${MANIFEST} once its lesson and tests are written, or keep the region out of solutions/ until then.`,
+        });
       }
     }
   }
@@ -167,7 +233,13 @@ async function chaosProblems({ root, milestones }: ManifestInput): Promise<Manif
       const where = `${folderOf(m)}/chaos/${e.name}`;
       const moveIt = `move it to ${folderOf(m)}/chaos/lib/ and update what imports it.`;
       if (e.isDirectory()) {
-        if (e.name !== 'lib') out.push({ rule: 'chaos', where: `${where}/`, problem: 'chaos/ holds scenarios and one folder, lib/, for what they share.', fix: `Move what is in it to ${folderOf(m)}/chaos/lib/ and update what imports it.` });
+        if (e.name !== 'lib')
+          out.push({
+            rule: 'chaos',
+            where: `${where}/`,
+            problem: 'chaos/ holds scenarios and one folder, lib/, for what they share.',
+            fix: `Move what is in it to ${folderOf(m)}/chaos/lib/ and update what imports it.`,
+          });
         continue;
       }
       if (!e.name.endsWith('.ts')) {
@@ -178,19 +250,41 @@ async function chaosProblems({ root, milestones }: ManifestInput): Promise<Manif
       try {
         module = await import(pathToFileURL(join(dir, e.name)).href);
       } catch (err) {
-        out.push({ rule: 'chaos', where, problem: `this scenario module cannot be loaded: ${messageOf(err)}.`, fix: `Fix it until \`npm run chaos -- ${m.n}\` lists it.` });
+        out.push({
+          rule: 'chaos',
+          where,
+          problem: `this scenario module cannot be loaded: ${messageOf(err)}.`,
+          fix: `Fix it until \`npm run chaos -- ${m.n}\` lists it.`,
+        });
         continue;
       }
       const scenario = scenarioOf(module);
       if (!scenario) {
-        out.push({ rule: 'chaos', where, problem: 'this module exports no scenario (`export const scenario: ChaosScenario`, with a name, its milestone, a summary and run), so `npm run chaos` skips it without a word.', fix: `A scenario: export it. A helper: ${moveIt}` });
+        out.push({
+          rule: 'chaos',
+          where,
+          problem:
+            'this module exports no scenario (`export const scenario: ChaosScenario`, with a name, its milestone, a summary and run), so `npm run chaos` skips it without a word.',
+          fix: `A scenario: export it. A helper: ${moveIt}`,
+        });
         continue;
       }
       if (scenario.milestone !== m.n) {
-        out.push({ rule: 'chaos', where, problem: `its scenario "${scenario.name}" says it belongs to milestone ${scenario.milestone}, but it sits in milestone ${m.n}'s chaos/.`, fix: `Set milestone: ${m.n} in it, or move it to the chaos/ of milestone ${scenario.milestone}.` });
+        out.push({
+          rule: 'chaos',
+          where,
+          problem: `its scenario "${scenario.name}" says it belongs to milestone ${scenario.milestone}, but it sits in milestone ${m.n}'s chaos/.`,
+          fix: `Set milestone: ${m.n} in it, or move it to the chaos/ of milestone ${scenario.milestone}.`,
+        });
       }
       const earlier = names.get(scenario.name);
-      if (earlier) out.push({ rule: 'chaos', where, problem: `its scenario is named "${scenario.name}", like the one of ${earlier}: \`npm run chaos -- ${m.n} ${scenario.name}\` can run only one of them.`, fix: 'Give each scenario a name of its own.' });
+      if (earlier)
+        out.push({
+          rule: 'chaos',
+          where,
+          problem: `its scenario is named "${scenario.name}", like the one of ${earlier}: \`npm run chaos -- ${m.n} ${scenario.name}\` can run only one of them.`,
+          fix: 'Give each scenario a name of its own.',
+        });
       else names.set(scenario.name, relative(root, join(dir, e.name)));
     }
   }

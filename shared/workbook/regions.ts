@@ -66,9 +66,24 @@ function parse(file: string, text: string): Node[] {
       if (top?.inStub) throw new RegionSyntaxError(file, lineNo, 'a region cannot start inside a stub');
       const milestone = Number(head[1]);
       if (top && milestone < top.milestone) {
-        throw new RegionSyntaxError(file, lineNo, `a milestone-${milestone} region cannot sit inside a milestone-${top.milestone} region (it would vanish with the later stub)`);
+        throw new RegionSyntaxError(
+          file,
+          lineNo,
+          `a milestone-${milestone} region cannot sit inside a milestone-${top.milestone} region (it would vanish with the later stub)`,
+        );
       }
-      const region = { kind: 'region' as const, milestone, task: head[2]!.trim(), head: line, tail: '', line: lineNo, body: [], stub: [], inStub: false, prefix };
+      const region = {
+        kind: 'region' as const,
+        milestone,
+        task: head[2]!.trim(),
+        head: line,
+        tail: '',
+        line: lineNo,
+        body: [],
+        stub: [],
+        inStub: false,
+        prefix,
+      };
       (top ? top.body : root).push(region);
       stack.push(region);
     } else if (word === 'stub') {

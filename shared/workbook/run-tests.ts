@@ -26,12 +26,23 @@ export interface TestRun {
   durationMs: number;
 }
 
-export async function runTests(options: { tree: string; paths: string[]; env?: Record<string, string>; /** A vitest config other than the root one (web/vitest.config.ts). */ config?: string }): Promise<TestRun> {
+export async function runTests(options: {
+  tree: string;
+  paths: string[];
+  env?: Record<string, string> /** A vitest config other than the root one (web/vitest.config.ts). */;
+  config?: string;
+}): Promise<TestRun> {
   const started = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'workbook-'));
   const outputFile = join(dir, 'results.json');
   const vitest = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
-  const args = [vitest, 'run', ...options.paths, `--reporter=${join(repoRoot, 'shared/workbook/vitest-reporter.ts')}`, ...(options.config ? ['--config', options.config] : [])];
+  const args = [
+    vitest,
+    'run',
+    ...options.paths,
+    `--reporter=${join(repoRoot, 'shared/workbook/vitest-reporter.ts')}`,
+    ...(options.config ? ['--config', options.config] : []),
+  ];
   const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
@@ -59,7 +70,12 @@ export async function runTests(options: { tree: string; paths: string[]; env?: R
     for (const e of module.errors) fileErrors.push({ file: rel, message: firstLines(explainFailure(e).text) });
     for (const t of module.tests) {
       if (t.state === 'skipped' || t.state === 'pending') continue;
-      tests.push({ file: rel, name: t.name, status: t.state === 'passed' ? 'passed' : 'failed', message: t.state === 'passed' ? '' : firstLines(explainFailure(t.message).text, 30) });
+      tests.push({
+        file: rel,
+        name: t.name,
+        status: t.state === 'passed' ? 'passed' : 'failed',
+        message: t.state === 'passed' ? '' : firstLines(explainFailure(t.message).text, 30),
+      });
     }
   }
   const otherErrors = report ? unhandled : [explainCrash(output.text)];
@@ -71,7 +87,13 @@ export async function runTests(options: { tree: string; paths: string[]; env?: R
 export function partOfRun(run: TestRun, fileIsIn: (file: string) => boolean): TestRun {
   const fileErrors = run.fileErrors.filter((e) => fileIsIn(e.file));
   const error = joinErrors(run.otherErrors, fileErrors);
-  return { tests: run.tests.filter((t) => fileIsIn(t.file)), ...(error ? { error } : {}), fileErrors, otherErrors: run.otherErrors, durationMs: run.durationMs };
+  return {
+    tests: run.tests.filter((t) => fileIsIn(t.file)),
+    ...(error ? { error } : {}),
+    fileErrors,
+    otherErrors: run.otherErrors,
+    durationMs: run.durationMs,
+  };
 }
 
 function joinErrors(otherErrors: string[], fileErrors: TestRun['fileErrors']): string | undefined {

@@ -66,7 +66,10 @@ export function extractSamples(markdown: string, file: string): Sample[] {
 
 /** Every lesson (milestones/NN-*\/README.md) and the top README, relative to the repository. */
 export async function lessonFiles(root = repoRoot): Promise<string[]> {
-  const dirs = (await readdir(join(root, 'milestones'), { withFileTypes: true })).filter((d) => d.isDirectory() && /^\d\d-/.test(d.name)).map((d) => d.name).sort();
+  const dirs = (await readdir(join(root, 'milestones'), { withFileTypes: true }))
+    .filter((d) => d.isDirectory() && /^\d\d-/.test(d.name))
+    .map((d) => d.name)
+    .sort();
   return ['README.md', ...dirs.map((d) => `milestones/${d}/README.md`)];
 }
 
@@ -110,7 +113,10 @@ export async function checkTsSamples(samples: Sample[], root = repoRoot): Promis
     join(dir, 'tsconfig.json'),
     JSON.stringify({ extends: relative(dir, join(root, 'tsconfig.json')), compilerOptions: { noUnusedLocals: false }, include: ['./*.ts'] }, null, 2),
   );
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], { cwd: root, encoding: 'utf8' });
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   const problems: SampleProblem[] = [];
   for (const l of (tsc.stdout + tsc.stderr).split('\n')) {
     const m = /(sample-\d+\.ts)\((\d+),(\d+)\): error (TS\d+: .*)$/.exec(l);
@@ -123,7 +129,8 @@ export async function checkTsSamples(samples: Sample[], root = repoRoot): Promis
         : { file: at.sample.file, line: at.sample.line + line, lang: 'ts', message: m[4]! },
     );
   }
-  if (tsc.status !== 0 && problems.length === 0) problems.push({ file: ts[0]!.file, line: ts[0]!.line, lang: 'ts', message: `tsc failed: ${(tsc.stdout + tsc.stderr).trim().slice(0, 400)}` });
+  if (tsc.status !== 0 && problems.length === 0)
+    problems.push({ file: ts[0]!.file, line: ts[0]!.line, lang: 'ts', message: `tsc failed: ${(tsc.stdout + tsc.stderr).trim().slice(0, 400)}` });
   await rm(dir, { recursive: true, force: true });
   return problems;
 }

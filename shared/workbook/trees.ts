@@ -90,7 +90,11 @@ export async function hashTree(tree: string, parts: readonly string[] = TREE_PAR
   const hash = createHash('sha256');
   for (const file of await listTreeFiles(tree)) {
     if (!parts.some((part) => file.startsWith(`${part}/`))) continue;
-    hash.update(file).update('\0').update(await readFile(join(tree, file))).update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(await readFile(join(tree, file)))
+      .update('\0');
   }
   return hash.digest('hex').slice(0, 12);
 }
@@ -106,7 +110,10 @@ export async function hashTreeFor(tree: string, k: number): Promise<string> {
     const text = await readFile(join(tree, file), 'utf8');
     const lines = text.split('\n');
     // Bottom-up, so earlier line numbers stay valid; a region's marker lines stay.
-    for (const r of readTreeRegions(file, text).filter((x) => x.milestone > k).sort((a, b) => b.start - a.start)) lines.splice(r.start + 1, r.end - r.start - 1);
+    for (const r of readTreeRegions(file, text)
+      .filter((x) => x.milestone > k)
+      .sort((a, b) => b.start - a.start))
+      lines.splice(r.start + 1, r.end - r.start - 1);
     hash.update(file).update('\0').update(lines.join('\n')).update('\0');
   }
   return hash.digest('hex').slice(0, 12);

@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   const redis = createRedis({ url: config.redisUrl, log });
   connectInBackground(redis, log);
   const runs = (role: WorkerRole) => config.worker.roles.includes(role);
-  const consumers = runs('consumers') ? [await startStatsConsumer({ db, amqp, log, metrics, config }), await startReadModelConsumer({ redis, amqp, log, metrics, config })] : [];
+  const consumers = runs('consumers')
+    ? [await startStatsConsumer({ db, amqp, log, metrics, config }), await startReadModelConsumer({ redis, amqp, log, metrics, config })]
+    : [];
   const closer = runs('closer') ? createCloser({ db, log, metrics, config }) : undefined;
   closer?.start();
   const retention = runs('retention') ? createRetention({ db, log, metrics, config }) : undefined;
@@ -43,8 +45,16 @@ async function main(): Promise<void> {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     } else if (req.url === '/readyz') {
       // Ready while it can reach the two things it cannot work without (Redis outages only pause the read model).
-      void Promise.all([db.query('SELECT 1').then(() => true, () => false), Promise.resolve(amqp.connected)]).then(([postgres, rabbitmq]) =>
-        res.writeHead(postgres && rabbitmq ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: postgres && rabbitmq ? 'ready' : 'not ready', postgres, rabbitmq })),
+      void Promise.all([
+        db.query('SELECT 1').then(
+          () => true,
+          () => false,
+        ),
+        Promise.resolve(amqp.connected),
+      ]).then(([postgres, rabbitmq]) =>
+        res
+          .writeHead(postgres && rabbitmq ? 200 : 503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: postgres && rabbitmq ? 'ready' : 'not ready', postgres, rabbitmq })),
       );
     } else if (req.url === '/metrics') {
       void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));

@@ -10,7 +10,12 @@ const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 
 // node-postgres reports a lost or never-established connection, and pg-pool a wait for a free
 // client that timed out, as plain Errors: their messages are all there is to go by.
-const PG_CONNECTION_MESSAGES = [/^Connection terminated/, /^timeout exceeded when trying to connect$/, /^Client has encountered a connection error/, /is not queryable/];
+const PG_CONNECTION_MESSAGES = [
+  /^Connection terminated/,
+  /^timeout exceeded when trying to connect$/,
+  /^Client has encountered a connection error/,
+  /is not queryable/,
+];
 
 export function postgresUnreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

@@ -17,7 +17,9 @@ async function main(): Promise<void> {
     const started = performance.now();
     const { written, current } = await rebuildReadModel({ db, redis, config }, (done) => process.stderr.write(`\r${done} items…`));
     process.stderr.write('\n');
-    console.log(`Read model rebuilt from PostgreSQL in ${((performance.now() - started) / 1000).toFixed(1)} s: ${written} items written, ${current} already current.`);
+    console.log(
+      `Read model rebuilt from PostgreSQL in ${((performance.now() - started) / 1000).toFixed(1)} s: ${written} items written, ${current} already current.`,
+    );
   } finally {
     await db.end();
     if (redis.isOpen) await redis.quit();
@@ -26,6 +28,9 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`read-model:rebuild cannot start: ${err.message}`);
-  else console.error(`read-model:rebuild failed: ${coerceError(err).message}\nRun \`npm run doctor\` to check the services it needs; the milestone-4 code it runs must pass \`npm run milestone:4\`.`);
+  else
+    console.error(
+      `read-model:rebuild failed: ${coerceError(err).message}\nRun \`npm run doctor\` to check the services it needs; the milestone-4 code it runs must pass \`npm run milestone:4\`.`,
+    );
   process.exit(1);
 });

@@ -16,12 +16,7 @@ export interface BidAttempt {
 export type BidOutcome = { ok: true; bid: Bid } | { ok: false; message: string; error: ConnectError };
 
 /** Places the bid, retrying what is worth retrying with the same request id. */
-export async function placeBid(
-  client: AuctionClient,
-  attempt: BidAttempt,
-  onRetry: (message: string) => void,
-  maxAttempts = 6,
-): Promise<BidOutcome> {
+export async function placeBid(client: AuctionClient, attempt: BidAttempt, onRetry: (message: string) => void, maxAttempts = 6): Promise<BidOutcome> {
   for (let n = 1; ; n++) {
     try {
       const { bid } = await client.placeBid({ itemId: attempt.itemId, amountCents: attempt.amountCents, requestId: attempt.requestId });

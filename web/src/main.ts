@@ -111,7 +111,8 @@ function applyLive(next: ItemLive): void {
 }
 
 function renderLive(state: ItemLive): void {
-  $('price').textContent = state.priceCents === undefined ? `no bids yet (starts at ${formatCents(shown?.startPriceCents ?? 0n)})` : formatCents(state.priceCents);
+  $('price').textContent =
+    state.priceCents === undefined ? `no bids yet (starts at ${formatCents(shown?.startPriceCents ?? 0n)})` : formatCents(state.priceCents);
   const me = currentSession()?.userId;
   $('leader').textContent = state.leaderId === undefined ? 'nobody yet' : state.leaderId === me ? 'you' : bidderName(state.leaderId);
   $('bid-count').textContent = String(state.bidCount);
@@ -177,7 +178,9 @@ $('bid').addEventListener('submit', async (event) => {
   const amountCents = parseDollars(new FormData(event.target as HTMLFormElement).get('amount') as string);
   if (amountCents === undefined || amountCents <= 0n) return setMessage('bid-message', 'Enter an amount in dollars, like 12.50.', 'error');
   const attempt: BidAttempt =
-    pendingBid && pendingBid.itemId === shown.id && pendingBid.amountCents === amountCents ? pendingBid : { itemId: shown.id, amountCents, requestId: crypto.randomUUID() };
+    pendingBid && pendingBid.itemId === shown.id && pendingBid.amountCents === amountCents
+      ? pendingBid
+      : { itemId: shown.id, amountCents, requestId: crypto.randomUUID() };
   pendingBid = attempt;
   const button = $<HTMLButtonElement>('bid-button');
   button.disabled = true;
@@ -220,7 +223,11 @@ $('create-item').addEventListener('submit', async (event) => {
   } catch (err) {
     const error = ConnectError.from(err);
     if (error.code === Code.Unauthenticated) endSession();
-    setMessage('create-message', error.code === Code.Unauthenticated ? 'Sign in to sell: items are created by a signed-in seller.' : `Could not create it: ${error.rawMessage}`, 'error');
+    setMessage(
+      'create-message',
+      error.code === Code.Unauthenticated ? 'Sign in to sell: items are created by a signed-in seller.' : `Could not create it: ${error.rawMessage}`,
+      'error',
+    );
   }
 });
 

@@ -40,7 +40,8 @@ const consoleLines: string[] = [];
 const startApi = () => startServiceProcess({ tree: env.tree, entry: 'bid-service.ts', config, extraEnv: { API_PORT: String(apiPort) } });
 
 beforeAll(async () => {
-  if (!existsSync(join(builtWebRoot, 'index.html'))) throw new Error('The page is not built (web/dist/index.html is missing): npm run test:web builds it first; by hand, npm run build:web.');
+  if (!existsSync(join(builtWebRoot, 'index.html')))
+    throw new Error('The page is not built (web/dist/index.html is missing): npm run test:web builds it first; by hand, npm run build:web.');
   await mkdir(artifacts, { recursive: true });
   // Events relayed every 100 ms instead of every second: the 1 s between two pages is the
   // whole path (outbox, relay, RabbitMQ, WatchItem, the ingress, the page), not a poll.
@@ -72,7 +73,10 @@ async function openSignedIn(name: string): Promise<Page> {
     await page.goto(`${ingress.url}/?item=${itemId}`);
     await page.getByTestId('user-name').fill(name);
     await page.getByTestId('sign-in-button').click();
-    await page.getByTestId('who').filter({ hasText: name }).waitFor({ timeout: patient(10_000) });
+    await page
+      .getByTestId('who')
+      .filter({ hasText: name })
+      .waitFor({ timeout: patient(10_000) });
     // Live: the stream's first message (the item's state) is on the page.
     await page.locator('[data-testid=item][data-version]').waitFor({ timeout: patient(15_000) });
   } catch (err) {
@@ -105,7 +109,11 @@ async function itemInDatabase(): Promise<{ priceCents: bigint | null; bidCount: 
       [itemId],
     );
     const row = rows[0]!;
-    return { priceCents: row.highest_bid_cents === null ? null : BigInt(row.highest_bid_cents), bidCount: Number(row.bids), version: String(row.last_sequence) };
+    return {
+      priceCents: row.highest_bid_cents === null ? null : BigInt(row.highest_bid_cents),
+      bidCount: Number(row.bids),
+      version: String(row.last_sequence),
+    };
   } finally {
     await client.end();
   }
@@ -137,7 +145,10 @@ describe('the live auction page, two signed-in bidders on one item', () => {
     expect(minimum, `Bob's page says: ${refused}`).not.toBeNull();
     await shot(bob, '2-too-low-shows-the-minimum.png');
     expect(await bid(bob, minimum![1]!)).toContain(`Your bid of $${minimum![1]} is in`);
-    await alice.getByTestId('price').filter({ hasText: `$${minimum![1]}` }).waitFor({ timeout: patient(5_000) });
+    await alice
+      .getByTestId('price')
+      .filter({ hasText: `$${minimum![1]}` })
+      .waitFor({ timeout: patient(5_000) });
     expect(await text(alice, 'leader')).not.toBe('you');
     expect(await text(bob, 'leader')).toBe('you');
   });
@@ -155,7 +166,10 @@ describe('the live auction page, two signed-in bidders on one item', () => {
     // A third bidder bids through the ingress right after the restart, while the pages may
     // still be waiting out their backoff: they must end on it, whenever they come back.
     const carol = await signIn(config, 'carol');
-    const api = createClient(AuctionService, createConnectTransport({ baseUrl: `${ingress.url}/api`, httpVersion: '2', nodeOptions: { ca: await readFile(ingress.caCertPath) } }));
+    const api = createClient(
+      AuctionService,
+      createConnectTransport({ baseUrl: `${ingress.url}/api`, httpVersion: '2', nodeOptions: { ca: await readFile(ingress.caCertPath) } }),
+    );
     let amountCents = 10_000n;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -176,7 +190,11 @@ describe('the live auction page, two signed-in bidders on one item', () => {
         .waitFor({ timeout: patient(30_000) })
         .then(() => page.locator('[data-testid=banner][data-state=live]').waitFor({ state: 'attached', timeout: patient(5_000) }))
         .catch(async () => {
-          throw new Error(withConsole(`${name}'s page did not reconnect to version ${db.version} (the database's); it shows version ${await page.getByTestId('item').getAttribute('data-version')} and the banner "${await text(page, 'banner')}"`));
+          throw new Error(
+            withConsole(
+              `${name}'s page did not reconnect to version ${db.version} (the database's); it shows version ${await page.getByTestId('item').getAttribute('data-version')} and the banner "${await text(page, 'banner')}"`,
+            ),
+          );
         });
       expect(await text(page, 'price'), `${name}'s price`).toBe(formatCents(db.priceCents!));
       expect(await text(page, 'bid-count'), `${name}'s bid count`).toBe(String(db.bidCount));
@@ -190,7 +208,12 @@ describe('the live auction page, two signed-in bidders on one item', () => {
     // The next bid commits, then its call fails (an injected error after the commit): the
     // answer is lost, the bid is not. Only a retry with the same request id is safe.
     await service.stop('SIGTERM');
-    service = await startServiceProcess({ tree: env.tree, entry: 'bid-service.ts', config: { ...config, failpoints: 'bid.after-commit=error@1' }, extraEnv: { API_PORT: String(apiPort) } });
+    service = await startServiceProcess({
+      tree: env.tree,
+      entry: 'bid-service.ts',
+      config: { ...config, failpoints: 'bid.after-commit=error@1' },
+      extraEnv: { API_PORT: String(apiPort) },
+    });
     for (const page of [alice, bob]) await page.locator('[data-testid=banner][data-state=live]').waitFor({ state: 'attached', timeout: patient(30_000) });
     const before = await itemInDatabase();
     const amount = (before.priceCents! + 100n) / 100n;
@@ -199,7 +222,10 @@ describe('the live auction page, two signed-in bidders on one item', () => {
     const after = await itemInDatabase();
     expect(after.bidCount, 'bids in the database: one click, one bid').toBe(before.bidCount + 1);
     expect(after.priceCents).toBe(amount * 100n);
-    await alice.getByTestId('price').filter({ hasText: `$${amount}.00` }).waitFor({ timeout: patient(5_000) });
+    await alice
+      .getByTestId('price')
+      .filter({ hasText: `$${amount}.00` })
+      .waitFor({ timeout: patient(5_000) });
     await shot(bob, '5-lost-answer-retried-once.png');
   });
 
@@ -221,7 +247,10 @@ describe('the live auction page, two signed-in bidders on one item', () => {
     // Bob clicks while Alice's bid holds the lock.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const bobs = bid(bob, `${dollars + 5n}.00`);
-    await bob.getByTestId('bid-message').filter({ hasText: /^Busy: other bids on this item are being placed; retrying in 0\.5 s/ }).waitFor({ timeout: patient(10_000) });
+    await bob
+      .getByTestId('bid-message')
+      .filter({ hasText: /^Busy: other bids on this item are being placed; retrying in 0\.5 s/ })
+      .waitFor({ timeout: patient(10_000) });
     await shot(bob, '6-busy-retrying.png');
     expect(await alices).toContain('is in');
     expect(await bobs, 'Bob’s bid after its retries').toContain(`Your bid of $${dollars + 5n}.00 is in`);
@@ -234,7 +263,10 @@ describe('the live auction page, two signed-in bidders on one item', () => {
     await bob.getByTestId('new-start-price').fill('25.00');
     await bob.getByTestId('new-minutes').fill('30');
     await bob.getByTestId('create-button').click();
-    await bob.getByTestId('item-title').filter({ hasText: 'Pocket watch, 1920s' }).waitFor({ timeout: patient(10_000) });
+    await bob
+      .getByTestId('item-title')
+      .filter({ hasText: 'Pocket watch, 1920s' })
+      .waitFor({ timeout: patient(10_000) });
     await bob.locator('[data-testid=banner][data-state=live]').waitFor({ state: 'attached', timeout: patient(15_000) });
     expect(await text(bob, 'price')).toBe('no bids yet (starts at $25.00)');
     expect(await text(bob, 'time-left')).toMatch(/^(29|30) min/);

@@ -22,7 +22,9 @@ async function main(): Promise<number> {
   // The page must typecheck and build; a page that does not is one failure, with tsc's words.
   say(bold('web: typecheck and build the page'));
   try {
-    await promisify(execFile)(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'web', 'tsconfig.json')], { cwd: repoRoot });
+    await promisify(execFile)(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'web', 'tsconfig.json')], {
+      cwd: repoRoot,
+    });
     await build({ configFile: join(repoRoot, 'web', 'vite.config.ts'), logLevel: 'warn' });
     say(`  ${green('✓')} web/dist built`);
     passed++;
@@ -36,7 +38,12 @@ async function main(): Promise<number> {
   await rm(artifactsDir, { recursive: true, force: true });
   await mkdir(artifactsDir, { recursive: true });
   say(bold('web: browser tests (Chromium, through the ingress, against solutions/)'));
-  const run = await runTests({ tree: solutionsDir, paths: ['web/tests/'], config: join(repoRoot, 'web', 'vitest.config.ts'), env: { WEB_ARTIFACTS: artifactsDir } });
+  const run = await runTests({
+    tree: solutionsDir,
+    paths: ['web/tests/'],
+    config: join(repoRoot, 'web', 'vitest.config.ts'),
+    env: { WEB_ARTIFACTS: artifactsDir },
+  });
   for (const test of run.tests) {
     if (test.status === 'passed') {
       say(`  ${green('✓')} ${test.name}`);

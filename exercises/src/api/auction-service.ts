@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
-import { AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
+import { type AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
 import type { Bid } from '../bidding/bid.ts';
@@ -23,7 +23,15 @@ import { errorFields } from '#shared/logger.ts';
 import { logEvent } from '#shared/process-events.ts';
 
 const item = (i: Item) =>
-  create(ItemSchema, { id: i.id, title: i.title, description: i.description, startPriceCents: i.startPriceCents, startAt: timestampFromDate(i.startAt), endAt: timestampFromDate(i.endAt), createdAt: timestampFromDate(i.createdAt) });
+  create(ItemSchema, {
+    id: i.id,
+    title: i.title,
+    description: i.description,
+    startPriceCents: i.startPriceCents,
+    startAt: timestampFromDate(i.startAt),
+    endAt: timestampFromDate(i.endAt),
+    createdAt: timestampFromDate(i.createdAt),
+  });
 
 const itemLive = (l: ItemLive) =>
   create(ItemLiveSchema, {
@@ -35,7 +43,15 @@ const itemLive = (l: ItemLive) =>
     ...(l.leaderId === undefined ? {} : { leaderId: l.leaderId }),
   });
 
-const bid = (b: Bid) => create(BidSchema, { id: b.id, itemId: b.itemId, userId: b.userId, amountCents: b.amountCents, sequence: b.sequence, placedAt: timestampFromDate(b.placedAt) });
+const bid = (b: Bid) =>
+  create(BidSchema, {
+    id: b.id,
+    itemId: b.itemId,
+    userId: b.userId,
+    amountCents: b.amountCents,
+    sequence: b.sequence,
+    placedAt: timestampFromDate(b.placedAt),
+  });
 
 const iso = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString() : undefined);
 

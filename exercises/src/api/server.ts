@@ -101,7 +101,14 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
   const hub = await startWatchHub(deps);
   const verifier = await createTokenVerifier(deps.config.auth, deps.log);
   deps.metrics.registry.registerMetric(
-    new Gauge({ name: 'api_watch_streams', help: 'Open WatchItem streams.', registers: [], collect() { this.set(hub.watchers); } }),
+    new Gauge({
+      name: 'api_watch_streams',
+      help: 'Open WatchItem streams.',
+      registers: [],
+      collect() {
+        this.set(hub.watchers);
+      },
+    }),
   );
   const handler = connectNodeAdapter({
     requestPathPrefix: API_PREFIX,

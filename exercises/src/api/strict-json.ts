@@ -42,6 +42,8 @@ function refuseRoundedNumbers(text: string): void {
     if (!(err instanceof RoundedNumber)) return;
     const field = apiFieldName(err.key);
     const description = 'must be sent as a JSON string of digits above 2^53 (9007199254740991): as a JSON number it arrives rounded';
-    throw new ConnectError(`${field} ${description}`, Code.InvalidArgument, undefined, [{ desc: FieldViolationSchema, value: create(FieldViolationSchema, { field, description }) }]);
+    throw new ConnectError(`${field} ${description}`, Code.InvalidArgument, undefined, [
+      { desc: FieldViolationSchema, value: create(FieldViolationSchema, { field, description }) },
+    ]);
   }
 }

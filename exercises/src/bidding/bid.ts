@@ -34,7 +34,14 @@ export function bidFromRow(row: DbBid): Bid {
 }
 
 export function bidToJson(bid: Bid) {
-  return { id: bid.id, itemId: bid.itemId, userId: bid.userId, amountCents: bid.amountCents.toString(), sequence: bid.sequence.toString(), placedAt: bid.placedAt.toISOString() };
+  return {
+    id: bid.id,
+    itemId: bid.itemId,
+    userId: bid.userId,
+    amountCents: bid.amountCents.toString(),
+    sequence: bid.sequence.toString(),
+    placedAt: bid.placedAt.toISOString(),
+  };
 }
 
 /** Checks untrusted input: item and user are UUIDs, the amount is whole positive cents, at most the largest bid. */

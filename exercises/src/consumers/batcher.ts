@@ -12,7 +12,10 @@ interface Waiting {
   reject: (err: unknown) => void;
 }
 
-export function createBatcher(applyBatch: (batch: Array<{ messageId: string; message: AuctionEvent }>) => Promise<Outcome[]>, options: { maxSize: number; lingerMs: number }) {
+export function createBatcher(
+  applyBatch: (batch: Array<{ messageId: string; message: AuctionEvent }>) => Promise<Outcome[]>,
+  options: { maxSize: number; lingerMs: number },
+) {
   let pending: Waiting[] = [];
   let timer: NodeJS.Timeout | undefined;
 

@@ -7,5 +7,10 @@ import { postgresUnreachable } from '../postgres-unreachable.ts';
 export function isDependencyDown(err: unknown): boolean {
   // PostgreSQL by the table the API's answers use; Redis by its client's own error classes.
   if (postgresUnreachable(err)) return true;
-  return err instanceof ClientClosedError || err instanceof ClientOfflineError || err instanceof SocketClosedUnexpectedlyError || err instanceof ConnectionTimeoutError;
+  return (
+    err instanceof ClientClosedError ||
+    err instanceof ClientOfflineError ||
+    err instanceof SocketClosedUnexpectedlyError ||
+    err instanceof ConnectionTimeoutError
+  );
 }

@@ -17,14 +17,25 @@ export interface DependencyGate {
   stop(): void;
 }
 
-export function createDependencyGate(deps: { dependency: string; probe: () => Promise<unknown>; log: Logger; maxDelayMs: number; onChange?: (down: boolean) => void }): DependencyGate {
+export function createDependencyGate(deps: {
+  dependency: string;
+  probe: () => Promise<unknown>;
+  log: Logger;
+  maxDelayMs: number;
+  onChange?: (down: boolean) => void;
+}): DependencyGate {
   const stopped = new AbortController();
   let outage: Promise<'up' | 'stopped'> | undefined;
 
   async function waitForDependency(reason: string): Promise<'up' | 'stopped'> {
     const since = Date.now();
     deps.onChange?.(true);
-    logEvent(deps.log, 'warn', { event: 'dependency-down', dependency: deps.dependency, reason }, `${deps.dependency} is unreachable: the consumer keeps the messages it holds, takes no more, and resumes when ${deps.dependency} answers`);
+    logEvent(
+      deps.log,
+      'warn',
+      { event: 'dependency-down', dependency: deps.dependency, reason },
+      `${deps.dependency} is unreachable: the consumer keeps the messages it holds, takes no more, and resumes when ${deps.dependency} answers`,
+    );
     try {
       for (let attempt = 1; ; attempt++) {
         await sleep(backoffMs(attempt, { firstMs: 100, maxMs: deps.maxDelayMs, jitter: 'full' }), undefined, { signal: stopped.signal });

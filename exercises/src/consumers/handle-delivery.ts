@@ -20,7 +20,11 @@ export interface DeliveryPolicy {
  * an attempt: retried with a growing pause until `maxAttempts`, then dead-lettered. The caller
  * acks only after this resolves, so only after the commit.
  */
-export async function handleDelivery(delivery: Delivery, apply: (messageId: string, message: AuctionEvent) => Promise<'applied' | 'duplicate'>, policy: DeliveryPolicy): Promise<Outcome> {
+export async function handleDelivery(
+  delivery: Delivery,
+  apply: (messageId: string, message: AuctionEvent) => Promise<'applied' | 'duplicate'>,
+  policy: DeliveryPolicy,
+): Promise<Outcome> {
   // #region m4: dead-letter what can never work, apply the rest, wait out an outage, retry the message's own failures a bounded number of times
   throw new TodoError('m4', 'decide what becomes of a delivery in consumers/handle-delivery.ts');
   // #endregion

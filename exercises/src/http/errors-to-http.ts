@@ -8,7 +8,10 @@ export interface HttpError {
 }
 
 /** A bug (anything toDomainError does not know): 500, and not a word of what it said. */
-export const INTERNAL: HttpError = { status: 500, body: { error: { code: 'internal', message: 'internal error; the server log has the details under this correlation id' } } };
+export const INTERNAL: HttpError = {
+  status: 500,
+  body: { error: { code: 'internal', message: 'internal error; the server log has the details under this correlation id' } },
+};
 
 /** The one place errors become HTTP answers: a DomainError by its code, anything else a 500 that leaks nothing. */
 export function errorToHttp(err: unknown): HttpError {

@@ -35,9 +35,15 @@ function refuseUnparsable(err: NodeJS.ErrnoException, socket: Duplex): void {
   const body = JSON.stringify({
     error: tooLarge
       ? { code: 'resource_exhausted', message: 'the request headers are larger than the server accepts; send fewer or shorter headers' }
-      : { code: 'invalid_argument', message: `the request is not valid HTTP/1.1 (${err.code ?? 'parse error'}); percent-encode anything outside printable ASCII in the path`, field: 'request' },
+      : {
+          code: 'invalid_argument',
+          message: `the request is not valid HTTP/1.1 (${err.code ?? 'parse error'}); percent-encode anything outside printable ASCII in the path`,
+          field: 'request',
+        },
   });
-  socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** The path of the request target, as sent: origin form ("/items?limit=5") or absolute form. */
@@ -86,8 +92,7 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
       if (!res.headersSent) {
         for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
         sendJson(res, answer.status, answer.body);
-      }
-      else res.destroy();
+      } else res.destroy();
     }
   };
 

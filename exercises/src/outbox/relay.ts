@@ -64,7 +64,10 @@ export function createRelay(deps: RelayDeps): Relay {
     await opened.assertExchange(config.amqp.exchange, 'topic', { durable: true });
     opened.on('return', (msg) => {
       metrics.outbox.unroutable.inc();
-      log.warn({ messageId: msg.properties.messageId, routingKey: msg.fields.routingKey, correlationId: correlationIdOf(msg.properties.headers) }, 'no queue is bound for this event; the broker returned it');
+      log.warn(
+        { messageId: msg.properties.messageId, routingKey: msg.fields.routingKey, correlationId: correlationIdOf(msg.properties.headers) },
+        'no queue is bound for this event; the broker returned it',
+      );
     });
     opened.on('error', (err: Error) => log.warn(errorFields(err), 'relay channel error'));
     opened.on('close', () => {
@@ -91,7 +94,9 @@ export function createRelay(deps: RelayDeps): Relay {
       // partition's leader lock, and no other relay could publish the partition until TCP
       // keepalive gave up (about 2 h by default, and never through a proxy that keeps answering
       // it). PostgreSQL ends the session after this long idle instead; its transaction rolls back.
-      await tx.query(`SELECT set_config('synchronous_commit', 'off', true), set_config('idle_in_transaction_session_timeout', $1::text, true)`, [String(config.outbox.idleInTransactionTimeoutMs)]);
+      await tx.query(`SELECT set_config('synchronous_commit', 'off', true), set_config('idle_in_transaction_session_timeout', $1::text, true)`, [
+        String(config.outbox.idleInTransactionTimeoutMs),
+      ]);
       if (!(await becomeLeader(tx, partition))) return { leader: false, claimed: 0, published: 0, setAside: 0, rows: [] as OutboxRow[] };
       const rows = await claimBatch(tx, config.outbox.batchSize, partition);
       const rejected = rows.flatMap((row) => {
@@ -109,7 +114,10 @@ export function createRelay(deps: RelayDeps): Relay {
         await withTimeout(publishBatch(ch, config.amqp.exchange, publishable), PUBLISH_TIMEOUT_MS, 'the broker did not confirm the batch');
         // The crash the lesson asks about: published and confirmed, not yet marked.
         await failpoint('relay.after-publish');
-        await markPublished(tx, publishable.map((row) => row.id));
+        await markPublished(
+          tx,
+          publishable.map((row) => row.id),
+        );
       }
       return { leader: true, claimed: rows.length, published: publishable.length, setAside: rejected.length, rows: publishable };
     });
@@ -117,7 +125,12 @@ export function createRelay(deps: RelayDeps): Relay {
     for (const row of outcome.rows) {
       metrics.outbox.publishLag.observe((now - row.created_at.getTime()) / 1000);
       // A batch holds many requests' events: each line carries its own event's correlation id.
-      logEvent(log, 'debug', { event: 'event-published', messageId: row.id, eventType: row.event_type, correlationId: correlationIdOf(row.headers) }, 'event published');
+      logEvent(
+        log,
+        'debug',
+        { event: 'event-published', messageId: row.id, eventType: row.event_type, correlationId: correlationIdOf(row.headers) },
+        'event published',
+      );
     }
     metrics.outbox.published.inc(outcome.published);
     await samplePending();
@@ -169,7 +182,12 @@ export function createRelay(deps: RelayDeps): Relay {
         // (the dashboard, OutboxBacklog): sample it here too, not only after a batch went out.
         await samplePending().catch(() => undefined);
         const delay = backoffDelay(failures, config.outbox.backoffMaxMs);
-        logEvent(log, 'warn', { event: 'relay-batch-failed', ...errorFields(err), partition: partition.index, attempt: failures, retryInMs: delay }, 'relay batch failed; every row stays in the outbox');
+        logEvent(
+          log,
+          'warn',
+          { event: 'relay-batch-failed', ...errorFields(err), partition: partition.index, attempt: failures, retryInMs: delay },
+          'relay batch failed; every row stays in the outbox',
+        );
         await dropChannel(partition);
         await new Promise((r) => setTimeout(r, delay));
       }

@@ -4,13 +4,14 @@
 import { itemLoad } from '#shared/http-load.ts';
 import { itemsInDatabase } from '#shared/scenario-data.ts';
 import { sampleReadiness, sleep, waitUntilReady } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import { databaseUrlFor } from '#shared/migrate.ts';
 
 export const scenario: ChaosScenario = {
   name: 'pg-connections-killed',
   milestone: 1,
-  summary: 'Kills all PostgreSQL connections under load and refuses new ones for 2 s; /readyz must go red and come back, no acknowledged item lost, no restart.',
+  summary:
+    'Kills all PostgreSQL connections under load and refuses new ones for 2 s; /readyz must go red and come back, no acknowledged item lost, no restart.',
   async run(ctx) {
     const env = await ctx.instance();
     const { database } = env;
@@ -21,7 +22,11 @@ export const scenario: ChaosScenario = {
     const service = await env.service('bid-service.ts');
     ctx.say(`bid-service pid ${service.pid} on ${service.url}, database ${database.name}`);
     const readiness = env.own(sampleReadiness(service.url), (r) => r.stop(), 'readiness sampler');
-    const load = env.own(itemLoad(service.url, { workers: 4, maxRequests: 20_000, title: 'chaos lamp', startPriceCents: '9007199254740993' }), (l) => l.stop(), 'item load');
+    const load = env.own(
+      itemLoad(service.url, { workers: 4, maxRequests: 20_000, title: 'chaos lamp', startPriceCents: '9007199254740993' }),
+      (l) => l.stop(),
+      'item load',
+    );
     await sleep(1_500);
     const cutAt = Date.now();
     ctx.say('cut: ALLOW_CONNECTIONS false, pg_terminate_backend on every connection of the service');
@@ -38,13 +43,23 @@ export const scenario: ChaosScenario = {
     const lost = result.acknowledged.length - inDb;
     // Nothing was broken yet: a request that failed then is the service's own fault.
     const failedBefore = result.failedAt.filter((at) => at < cutAt).length;
-      const alive = service.events('listening').length === 1 && (await Promise.race([service.exited.then(() => false), sleep(50).then(() => true)]));
+    const alive = service.events('listening').length === 1 && (await Promise.race([service.exited.then(() => false), sleep(50).then(() => true)]));
     const restarts = alive ? 0 : 1;
     const ok = lost === 0 && failedBefore === 0 && ready.wentRed && ready.cameBack && restarts === 0 && result.acknowledged.length > 0;
     return {
       ok,
       line: `requests ${result.sent} · acknowledged ${result.acknowledged.length} · ${failedBefore > 0 ? `failed before the cut ${failedBefore} · ` : ''}failed during the cut ${result.failed - failedBefore} · in db ${inDb} · lost ${lost} · connections killed ${killed.rowCount} · /readyz ${ready.wentRed ? `red ${ready.redSeconds.toFixed(1)} s` : 'never red'} then ${ready.cameBack ? 'green' : 'NOT green'} · restarts ${restarts}`,
-      facts: { sent: result.sent, acknowledged: result.acknowledged.length, failed: result.failed, failedBefore, inDb, lost, wentRed: ready.wentRed, cameBack: ready.cameBack, restarts },
+      facts: {
+        sent: result.sent,
+        acknowledged: result.acknowledged.length,
+        failed: result.failed,
+        failedBefore,
+        inDb,
+        lost,
+        wentRed: ready.wentRed,
+        cameBack: ready.cameBack,
+        restarts,
+      },
     };
   },
 };

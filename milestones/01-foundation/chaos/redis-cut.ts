@@ -5,7 +5,7 @@
 import { itemLoad } from '#shared/http-load.ts';
 import { itemsInDatabase } from '#shared/scenario-data.ts';
 import { sampleReadiness, sleep, waitUntilReady } from '#shared/scenario-observers.ts';
-import { type ChaosScenario, type Verdict } from '#shared/scenario.ts';
+import type { ChaosScenario, Verdict } from '#shared/scenario.ts';
 
 /** How long the one /readyz call in the middle of the cut may take before it counts as no answer. */
 const DURING_TIMEOUT_MS = 3_000;
@@ -44,34 +44,54 @@ export function redisCutVerdict(o: RedisCutObserved): Omit<Verdict, 'facts'> {
 
   const problems: string[] = [];
   if (lost > 0) {
-    problems.push(`${lost} of the ${o.acknowledged} items answered 201 are not in the database. Next: answer 201 only after the INSERT in exercises/src/items/create-item.ts has returned (await it; no fire-and-forget).`);
+    problems.push(
+      `${lost} of the ${o.acknowledged} items answered 201 are not in the database. Next: answer 201 only after the INSERT in exercises/src/items/create-item.ts has returned (await it; no fire-and-forget).`,
+    );
   }
   if (o.failed > 0 && o.acknowledged === 0) {
     // The load starts a second before the cut: nothing acknowledged means it never worked.
-    problems.push(`All ${o.failed} item creations failed, those sent before Redis was cut too: creating an item does not work yet, with or without Redis. Next: make items.test.ts pass (\`npm run milestone:1\` shows the first failure), then run this again.`);
+    problems.push(
+      `All ${o.failed} item creations failed, those sent before Redis was cut too: creating an item does not work yet, with or without Redis. Next: make items.test.ts pass (\`npm run milestone:1\` shows the first failure), then run this again.`,
+    );
   } else if (o.failed > 0) {
-    problems.push(`${o.failed} of ${o.sent} item creations failed while Redis was cut, and milestone 1 never needs Redis to write. Next: find what on the create-item path waits for Redis (the service's log lines of those requests) and take it off that path.`);
+    problems.push(
+      `${o.failed} of ${o.sent} item creations failed while Redis was cut, and milestone 1 never needs Redis to write. Next: find what on the create-item path waits for Redis (the service's log lines of those requests) and take it off that path.`,
+    );
   }
   if (during.code === 0) {
-    problems.push(`/readyz gave no answer within ${DURING_TIMEOUT_MS / 1000} s while Redis was cut. Next: bound each probe with measure(timeoutMs, …) in ${CHECKS}, so a dead Redis is reported down after healthTimeoutMs instead of holding the answer.`);
+    problems.push(
+      `/readyz gave no answer within ${DURING_TIMEOUT_MS / 1000} s while Redis was cut. Next: bound each probe with measure(timeoutMs, …) in ${CHECKS}, so a dead Redis is reported down after healthTimeoutMs instead of holding the answer.`,
+    );
   } else if (during.code !== 200) {
-    problems.push(`/readyz answered ${during.code} "${during.status ?? 'no status'}" while only Redis was cut (PostgreSQL was up): readiness followed Redis, so one Redis blip would take every pod out of rotation. Next: in ${ROUTES}, answer 503 only when postgres is down; Redis or RabbitMQ down is 200 "degraded".`);
+    problems.push(
+      `/readyz answered ${during.code} "${during.status ?? 'no status'}" while only Redis was cut (PostgreSQL was up): readiness followed Redis, so one Redis blip would take every pod out of rotation. Next: in ${ROUTES}, answer 503 only when postgres is down; Redis or RabbitMQ down is 200 "degraded".`,
+    );
   } else {
     if (during.redis !== 'down') {
-      problems.push(`/readyz answered 200 while Redis was cut, but its body said redis ${during.redis ?? 'nothing'} instead of "down": the answer did not come from a fresh check of Redis. Next: call checkDependencies(deps) on every /readyz (${ROUTES}), with a real PING each call in ${CHECKS}.`);
+      problems.push(
+        `/readyz answered 200 while Redis was cut, but its body said redis ${during.redis ?? 'nothing'} instead of "down": the answer did not come from a fresh check of Redis. Next: call checkDependencies(deps) on every /readyz (${ROUTES}), with a real PING each call in ${CHECKS}.`,
+      );
     }
     if (during.postgres !== 'up') {
-      problems.push(`/readyz answered 200 while Redis was cut, but its body said postgres ${during.postgres ?? 'nothing'} although PostgreSQL was up. Next: report each dependency by its own probe (dependencies.postgres from SELECT 1 on deps.probeDb in ${CHECKS}).`);
+      problems.push(
+        `/readyz answered 200 while Redis was cut, but its body said postgres ${during.postgres ?? 'nothing'} although PostgreSQL was up. Next: report each dependency by its own probe (dependencies.postgres from SELECT 1 on deps.probeDb in ${CHECKS}).`,
+      );
     }
     if (during.redis === 'down' && during.status !== 'degraded') {
-      problems.push(`/readyz answered 200 "${during.status ?? 'no status'}" while its own body said redis down: serving without a dependency is "degraded", so that a dashboard tells it from healthy. Next: in ${ROUTES}, status "degraded" and degraded: ["redis"] when Redis (or RabbitMQ) is down, "ready" only when all three are up.`);
+      problems.push(
+        `/readyz answered 200 "${during.status ?? 'no status'}" while its own body said redis down: serving without a dependency is "degraded", so that a dashboard tells it from healthy. Next: in ${ROUTES}, status "degraded" and degraded: ["redis"] when Redis (or RabbitMQ) is down, "ready" only when all three are up.`,
+      );
     }
   }
   if (o.wentRed && during.code === 200) {
-    problems.push(`/readyz answered other than 200 for ${o.redSeconds.toFixed(1)} s of the run (sampled every 100 ms), though not at the moment checked mid-cut. Next: it must stay 200 while PostgreSQL is up; if it timed out, run \`npm run milestone:1\` (readiness.test.ts shows whether the probe waits in the app pool).`);
+    problems.push(
+      `/readyz answered other than 200 for ${o.redSeconds.toFixed(1)} s of the run (sampled every 100 ms), though not at the moment checked mid-cut. Next: it must stay 200 while PostgreSQL is up; if it timed out, run \`npm run milestone:1\` (readiness.test.ts shows whether the probe waits in the app pool).`,
+    );
   }
   if (o.restarts > 0) {
-    problems.push(`bid-service started ${o.restarts} more time(s) during the run: it went down while Redis was cut. Next: a lost Redis connection must not end the process; look for the error it exited with in the service's log.`);
+    problems.push(
+      `bid-service started ${o.restarts} more time(s) during the run: it went down while Redis was cut. Next: a lost Redis connection must not end the process; look for the error it exited with in the service's log.`,
+    );
   }
   return { ok: problems.length === 0, line, problems };
 }
@@ -108,11 +128,33 @@ export const scenario: ChaosScenario = {
     const result = await load.stop();
     const ready = await readiness.stop();
     const inDb = await itemsInDatabase(database.url, result.acknowledged, '100');
-      const restarts = service.events('listening').length - 1;
-    const verdict = redisCutVerdict({ sent: result.sent, acknowledged: result.acknowledged.length, failed: result.failed, inDb, during, wentRed: ready.wentRed, redSeconds: ready.redSeconds, restarts });
+    const restarts = service.events('listening').length - 1;
+    const verdict = redisCutVerdict({
+      sent: result.sent,
+      acknowledged: result.acknowledged.length,
+      failed: result.failed,
+      inDb,
+      during,
+      wentRed: ready.wentRed,
+      redSeconds: ready.redSeconds,
+      restarts,
+    });
     return {
       ...verdict,
-      facts: { sent: result.sent, acknowledged: result.acknowledged.length, failed: result.failed, inDb, lost: result.acknowledged.length - inDb, duringCode: during.code, duringStatus: during.status ?? 'no answer', duringRedis: during.redis ?? 'not reported', duringPostgres: during.postgres ?? 'not reported', wentRed: ready.wentRed, redSeconds: ready.redSeconds, restarts },
+      facts: {
+        sent: result.sent,
+        acknowledged: result.acknowledged.length,
+        failed: result.failed,
+        inDb,
+        lost: result.acknowledged.length - inDb,
+        duringCode: during.code,
+        duringStatus: during.status ?? 'no answer',
+        duringRedis: during.redis ?? 'not reported',
+        duringPostgres: during.postgres ?? 'not reported',
+        wentRed: ready.wentRed,
+        redSeconds: ready.redSeconds,
+        restarts,
+      },
     };
   },
 };

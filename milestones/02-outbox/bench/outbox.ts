@@ -25,8 +25,6 @@ export interface BenchResult {
   report?: ReturnType<typeof barsAgainstCeiling>;
 }
 
-
-
 export const benchmark = {
   name: 'outbox',
   milestone: 2,
@@ -45,13 +43,28 @@ export const benchmark = {
     // Events of 100 items, as a busy auction has: partitions spread them over relay loops.
     const items = await openItems(database.url, 100);
     const itemId = items[0]!;
-    const payload = Buffer.from(bidPlacedToProto({ eventId: randomUUID(), itemId: itemId!, bidId: randomUUID(), userId: randomUUID(), amountCents: 123_456n, sequence: 1n, placedAt: new Date(), correlationId: 'bench' }));
+    const payload = Buffer.from(
+      bidPlacedToProto({
+        eventId: randomUUID(),
+        itemId: itemId!,
+        bidId: randomUUID(),
+        userId: randomUUID(),
+        amountCents: 123_456n,
+        sequence: 1n,
+        placedAt: new Date(),
+        correlationId: 'bench',
+      }),
+    );
     try {
       // 1 and 2, alternated over size.rounds so a burst of noise hits both sides; the best of each counts.
       const pending = async () => (await db.query('SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).rowCount ?? 0;
       // The relay alone: from milestone 4 a bid-worker also runs the closer and the consumers,
       // which would apply every event of the benchmark and compete with what is measured.
-      const worker = await startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config: { ...config, worker: { roles: ['relay'] }, outbox: { ...config.outbox, batchSize: BATCH, pollMs: 50 } } });
+      const worker = await startServiceProcess({
+        tree: ctx.tree,
+        entry: 'bid-worker.ts',
+        config: { ...config, worker: { roles: ['relay'] }, outbox: { ...config.outbox, batchSize: BATCH, pollMs: 50 } },
+      });
       let ceiling = 0;
       let relay = 0;
       for (let round = 1; round <= size.rounds; round++) {
@@ -59,7 +72,15 @@ export const benchmark = {
         let started = performance.now();
         for (let i = 0; i < size.drainEvents; i += BATCH) {
           for (let j = 0; j < BATCH; j++) {
-            if (!channel.publish(exchange, 'bid.placed', payload, { persistent: true, mandatory: true, messageId: randomUUID(), type: BID_PLACED, headers: { 'x-correlation-id': 'bench' } })) {
+            if (
+              !channel.publish(exchange, 'bid.placed', payload, {
+                persistent: true,
+                mandatory: true,
+                messageId: randomUUID(),
+                type: BID_PLACED,
+                headers: { 'x-correlation-id': 'bench' },
+              })
+            ) {
               await new Promise((r) => channel.once('drain', r));
             }
           }
@@ -89,14 +110,18 @@ export const benchmark = {
       const committedAt = new Map<string, number>();
       const lags: number[] = [];
       const early = new Map<string, number>();
-      await channel.consume(queue, (msg) => {
-        if (!msg) return;
-        const bidId = bidPlacedFromProto(msg.content).bidId;
-        const at = performance.now();
-        const committed = committedAt.get(bidId);
-        if (committed === undefined) early.set(bidId, at);
-        else lags.push(at - committed);
-      }, { noAck: true });
+      await channel.consume(
+        queue,
+        (msg) => {
+          if (!msg) return;
+          const bidId = bidPlacedFromProto(msg.content).bidId;
+          const at = performance.now();
+          const committed = committedAt.get(bidId);
+          if (committed === undefined) early.set(bidId, at);
+          else lags.push(at - committed);
+        },
+        { noAck: true },
+      );
       // Rising amounts per item, round-robin over the items, so the rules accept every bid
       // unless two on one item commit out of order (counted as rejected, not as a failure).
       const bidsOnItem = new Map<string, number>();
@@ -114,15 +139,21 @@ export const benchmark = {
         const wait = t0 + (i * 1000) / size.steadyRate - performance.now();
         if (wait > 0) await sleep(wait);
         inflight.push(
-          placeBid({ db, config }, { itemId: items[i % items.length], userId: randomUUID(), amountCents: String(1_000 * nextOn(items[i % items.length]!)) }).then((bid) => {
-            const now = performance.now();
-            const seen = early.get(bid.id);
-            if (seen === undefined) committedAt.set(bid.id, now);
-            else lags.push(Math.max(0, seen - now));
-          }, (err: Error) => {
-            if (err.name === 'BidTooLow') rejected++;
-            else refused++;
-          }),
+          placeBid(
+            { db, config },
+            { itemId: items[i % items.length], userId: randomUUID(), amountCents: String(1_000 * nextOn(items[i % items.length]!)) },
+          ).then(
+            (bid) => {
+              const now = performance.now();
+              const seen = early.get(bid.id);
+              if (seen === undefined) committedAt.set(bid.id, now);
+              else lags.push(Math.max(0, seen - now));
+            },
+            (err: Error) => {
+              if (err.name === 'BidTooLow') rejected++;
+              else refused++;
+            },
+          ),
         );
       }
       const offered = total / ((performance.now() - t0) / 1000);
@@ -156,4 +187,3 @@ export const benchmark = {
     }
   },
 };
-

@@ -3,19 +3,22 @@
 import { placeBidsOverHttp } from '#shared/http-load.ts';
 import { deliveryVerdict, openItems } from '#shared/scenario-data.ts';
 import { settle, sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 
 export const scenario: ChaosScenario = {
   name: 'broker-down',
   milestone: 2,
-  summary: 'Cuts bid-worker off from RabbitMQ for 3 s while 500 bids arrive at 100/s; every bid must be accepted and every event delivered once the broker is back.',
+  summary:
+    'Cuts bid-worker off from RabbitMQ for 3 s while 500 bids arrive at 100/s; every bid must be accepted and every event delivered once the broker is back.',
   async run(ctx) {
     // All released when the scenario ends, however it ends (a bid-service that does not start included).
     const env = await ctx.instance();
     const { database, config } = env;
     const proxy = await env.faultProxy(ctx.infra.amqpUrl);
     const collector = await env.collectEvents();
-    const worker = await env.service('bid-worker.ts', { config: { ...config, amqpUrl: proxy.url(ctx.infra.amqpUrl), outbox: { ...config.outbox, pollMs: 100, backoffMaxMs: 1_000 } } });
+    const worker = await env.service('bid-worker.ts', {
+      config: { ...config, amqpUrl: proxy.url(ctx.infra.amqpUrl), outbox: { ...config.outbox, pollMs: 100, backoffMaxMs: 1_000 } },
+    });
     const service = await env.service('bid-service.ts');
     const items = await openItems(database.url, 5);
     const load = placeBidsOverHttp({ serviceUrl: () => service.url, items, count: 500, perSecond: 100, concurrency: 4 });
@@ -30,7 +33,7 @@ export const scenario: ChaosScenario = {
     const placed = await load;
     await settle(() => collector.messages.length, { atLeast: placed.acknowledged.length });
     const v = await deliveryVerdict(database.url, collector.messages);
-      const retries = worker.events('relay-batch-failed').length;
+    const retries = worker.events('relay-batch-failed').length;
     return {
       ok: placed.failed === 0 && v.lost === 0 && v.inDb === placed.acknowledged.length && v.inDb === 500 && retries > 0,
       line: `placed ${placed.acknowledged.length} · refused ${placed.failed} · in db ${v.inDb} · published ${v.published} · lost ${v.lost} · duplicates delivered ${v.duplicates} · relay retries ${retries}`,

@@ -6,7 +6,7 @@
 import { placeBidsOverHttp } from '#shared/http-load.ts';
 import { deliveryVerdict, openItems } from '#shared/scenario-data.ts';
 import { sampleReadiness, settle, sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 
 const PER_SECOND = 200;
 const BEFORE_MS = 3_000;
@@ -16,14 +16,15 @@ const AFTER_MS = 2_000;
 export const scenario: ChaosScenario = {
   name: 'broker-outage-ready',
   milestone: 2,
-  summary: 'Cuts bid-service and bid-worker off from RabbitMQ for 20 s under 200 bids/s; the API must stay ready (degraded) and accept every bid, and every event must arrive once the broker is back.',
+  summary:
+    'Cuts bid-service and bid-worker off from RabbitMQ for 20 s under 200 bids/s; the API must stay ready (degraded) and accept every bid, and every event must arrive once the broker is back.',
   async run(ctx) {
     const env = await ctx.instance();
     const { database, config } = env;
     const proxy = await env.faultProxy(ctx.infra.amqpUrl);
     const amqpUrl = proxy.url(ctx.infra.amqpUrl);
     const collector = await env.collectEvents();
-    const worker = await env.service('bid-worker.ts', { config: { ...config, amqpUrl, outbox: { ...config.outbox, pollMs: 100, backoffMaxMs: 1_000 } } });
+    await env.service('bid-worker.ts', { config: { ...config, amqpUrl, outbox: { ...config.outbox, pollMs: 100, backoffMaxMs: 1_000 } } });
     const service = await env.service('bid-service.ts', { config: { ...config, amqpUrl } });
     const counter = await env.pgClient();
     const items = await openItems(database.url, 16);
@@ -31,10 +32,12 @@ export const scenario: ChaosScenario = {
     const count = (PER_SECOND * (BEFORE_MS + OUTAGE_MS + AFTER_MS)) / 1000;
     let acknowledged: string[] = [];
     const stopLoad = env.own(new AbortController(), (c) => c.abort(), 'bid load');
-    const load = placeBidsOverHttp({ serviceUrl: () => service.url, items, count, perSecond: PER_SECOND, concurrency: 16, signal: stopLoad.signal }).then((r) => {
-      acknowledged = r.acknowledged;
-      return r;
-    });
+    const load = placeBidsOverHttp({ serviceUrl: () => service.url, items, count, perSecond: PER_SECOND, concurrency: 16, signal: stopLoad.signal }).then(
+      (r) => {
+        acknowledged = r.acknowledged;
+        return r;
+      },
+    );
     // placeBidsOverHttp returns its list at the end; bids accepted while it runs are counted in the database.
     const bidsInDb = async () => Number((await counter.query<{ n: string }>('SELECT count(*) AS n FROM bids')).rows[0]!.n);
     await sleep(BEFORE_MS);

@@ -3,7 +3,7 @@
 import { placeBidsOverHttp } from '#shared/http-load.ts';
 import { deliveryVerdict, openItems } from '#shared/scenario-data.ts';
 import { settle } from '#shared/scenario-observers.ts';
-import { type ChaosContext, type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosContext, ChaosScenario } from '#shared/scenario.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 
 const BIDS = 100;
@@ -44,7 +44,8 @@ export const scenario: ChaosScenario = {
     ctx.say(`naive: placed ${naive.acknowledged} · in db ${naive.inDb} · published ${naive.published} · lost ${naive.lost}`);
     ctx.say('outbox: bid and event in one transaction, relay publishes');
     const outbox = await run(ctx, 'outbox');
-    const line = (r: typeof naive) => `placed ${r.acknowledged} · in db ${r.inDb} · published ${r.published} · lost ${r.lost} · duplicates delivered ${r.duplicates}`;
+    const line = (r: typeof naive) =>
+      `placed ${r.acknowledged} · in db ${r.inDb} · published ${r.published} · lost ${r.lost} · duplicates delivered ${r.duplicates}`;
     return {
       // The demonstration holds when the naive version lost what the outbox kept.
       ok: naive.crashes === 1 && outbox.crashes === 1 && naive.lost >= 1 && outbox.lost === 0 && outbox.inDb > 0 && outbox.published === outbox.inDb,

@@ -20,7 +20,6 @@ const SIZES = {
 };
 const script = fileURLToPath(new URL('./place-bid.pgbench.sql', import.meta.url));
 
-
 type Place = (deps: unknown, input: unknown) => Promise<unknown>;
 
 export const benchmark = {
@@ -49,10 +48,17 @@ export const benchmark = {
       const bidder = await bidderColumn(db);
       const bidderVars = ['-D', `bidder=${bidder}`, '-D', `bidder_type=${bidder === 'user_id' ? 'uuid' : 'text'}`];
       const acceptedSoFar = async () => Number((await db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids')).rows[0]!.n);
-      for (const [shape, nitems] of [['hot item', 1], [`${fmt(size.spreadItems)} items`, size.spreadItems]] as const) {
+      for (const [shape, nitems] of [
+        ['hot item', 1],
+        [`${fmt(size.spreadItems)} items`, size.spreadItems],
+      ] as const) {
         ctx.say(`${shape}: pgbench ceiling, ${size.clients} clients, ${size.seconds} s`);
         const before = await acceptedSoFar();
-        const pgbench = spawnSync('pgbench', ['-n', '-c', String(size.clients), '-j', '2', '-T', String(size.seconds), '-D', `nitems=${nitems}`, ...bidderVars, '-f', script, database.url], { encoding: 'utf8' });
+        const pgbench = spawnSync(
+          'pgbench',
+          ['-n', '-c', String(size.clients), '-j', '2', '-T', String(size.seconds), '-D', `nitems=${nitems}`, ...bidderVars, '-f', script, database.url],
+          { encoding: 'utf8' },
+        );
         const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench.stdout)?.[1] ?? NaN);
         const pgLatency = Number(/latency average = ([\d.]+) ms/.exec(pgbench.stdout)?.[1] ?? NaN);
         if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(pgbench.stderr || pgbench.stdout).slice(0, 500)}`);
@@ -61,7 +67,9 @@ export const benchmark = {
         const processed = Number(/number of transactions actually processed: (\d+)/.exec(pgbench.stdout)?.[1] ?? NaN);
         const ceiling = acceptedByPgbench / size.seconds;
         bars.push({ label: `${shape}: pgbench (ceiling)`, value: ceiling, kind: 'ceiling' });
-        rows.push(`| ${shape} | pgbench, same transaction in SQL (ceiling) | ${fmt(ceiling)} | ${fmt(processed - acceptedByPgbench)} | avg ${pgLatency.toFixed(1)} ms | – | 100% |`);
+        rows.push(
+          `| ${shape} | pgbench, same transaction in SQL (ceiling) | ${fmt(ceiling)} | ${fmt(processed - acceptedByPgbench)} | avg ${pgLatency.toFixed(1)} ms | – | 100% |`,
+        );
         for (const [name, place] of variants) {
           ctx.say(`${shape}: ${name}, ${size.clients} clients, ${size.seconds} s`);
           let accepted = 0;
@@ -99,7 +107,11 @@ export const benchmark = {
       }
       return {
         ok,
-        table: [`| shape | bids by | bids/s accepted | refused | latency | invariant violations (hot item) | vs ceiling |`, `|---|---|---|---|---|---|---|`, ...rows],
+        table: [
+          `| shape | bids by | bids/s accepted | refused | latency | invariant violations (hot item) | vs ceiling |`,
+          `|---|---|---|---|---|---|---|`,
+          ...rows,
+        ],
         report: barsAgainstCeiling(`Accepted bids/s, ${size.clients} clients, against pgbench running the same transaction`, 'bids/s accepted', bars),
       };
     } finally {

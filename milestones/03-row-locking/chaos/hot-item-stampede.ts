@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { bidInvariantViolations } from '../lib/bid-invariants.ts';
 import { postBid } from '#shared/http-load.ts';
 import { openItems } from '#shared/scenario-data.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 
 const BIDS = 500;
 const BIDDERS = 50;

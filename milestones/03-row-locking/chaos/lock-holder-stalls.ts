@@ -11,7 +11,7 @@ import { bidInvariantViolations } from '../lib/bid-invariants.ts';
 import { postBid } from '#shared/http-load.ts';
 import { openItems } from '#shared/scenario-data.ts';
 import { sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 
 const LOCK_TIMEOUT_MS = 300;
 /** createDb's pool size (shared/db.ts): the connections one bid-service has for bids. */
@@ -27,7 +27,9 @@ type Answer = { status: number; code?: string };
 
 /** Sends BURST bids at once to the stalled item, and then one to another item. */
 function burst(serviceUrl: string, stalledItem: string, otherItem: string, from: number) {
-  const onStalled = Array.from({ length: BURST }, (_, i) => postBid(serviceUrl, stalledItem, { userId: randomUUID(), amountCents: String(from + 1_000 * (i + 1)) }));
+  const onStalled = Array.from({ length: BURST }, (_, i) =>
+    postBid(serviceUrl, stalledItem, { userId: randomUUID(), amountCents: String(from + 1_000 * (i + 1)) }),
+  );
   return { onStalled, onOther: () => timed(postBid(serviceUrl, otherItem, { userId: randomUUID(), amountCents: '1000' })) };
 }
 
@@ -38,7 +40,9 @@ async function timed(answer: Promise<Answer>): Promise<Answer & { at: number }> 
 
 /** Sessions of the scenario's database waiting for a lock: the bids queued behind the stall. */
 async function lockWaiters(client: pg.Client): Promise<number> {
-  const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+  const { rows } = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+  );
   return rows[0]!.n;
 }
 
@@ -84,8 +88,10 @@ export const scenario: ChaosScenario = {
     const violations = await bidInvariantViolations(database.url, itemId!, config.bidding.minIncrementCents);
     await service.stop('SIGTERM');
 
-      // The same stall without a lock_timeout: admission keeps all but two connections out of the wait.
-    const unbounded = await env.service('bid-service.ts', { config: { ...config, bidding: { ...config.bidding, lockTimeoutMs: UNBOUNDED_MS, statementTimeoutMs: UNBOUNDED_MS } } });
+    // The same stall without a lock_timeout: admission keeps all but two connections out of the wait.
+    const unbounded = await env.service('bid-service.ts', {
+      config: { ...config, bidding: { ...config.bidding, lockTimeoutMs: UNBOUNDED_MS, statementTimeoutMs: UNBOUNDED_MS } },
+    });
     const [stalledItem, otherItem2] = await openItems(database.url, 2);
     const holder2 = await env.pgClient();
     // Its own session: inside the holder's transaction, pg_stat_activity would be the snapshot of its first read.
@@ -106,15 +112,33 @@ export const scenario: ChaosScenario = {
     await holder2.query('ROLLBACK');
     const other2 = await pending;
     await Promise.all(queued.onStalled);
-      const otherBeforeRelease2 = other2.status === 201 && other2.at < released;
+    const otherBeforeRelease2 = other2.status === 201 && other2.at < released;
     return {
-        ok: during.length > 0 && busy === during.length && acceptedAfter === after.length && violations.length === 0 && burstBusy === BURST && otherBeforeRelease && waiting <= ADMITTED_PER_ITEM && otherBeforeRelease2,
+      ok:
+        during.length > 0 &&
+        busy === during.length &&
+        acceptedAfter === after.length &&
+        violations.length === 0 &&
+        burstBusy === BURST &&
+        otherBeforeRelease &&
+        waiting <= ADMITTED_PER_ITEM &&
+        otherBeforeRelease2,
       line:
         `during the stall: ${during.length} bids · busy ${busy} · slowest answer ${(slowest / 1000).toFixed(2)} s (lock_timeout ${(LOCK_TIMEOUT_MS / 1000).toFixed(1)} s) · ` +
         `${BURST} bids at once (pool ${POOL_CONNECTIONS}): busy ${burstBusy}, a bid on another item ${other.status}${otherBeforeRelease ? ' while the lock was held' : ' only after the release'} (${((other.at - sentOther) / 1000).toFixed(2)} s) · ` +
         `after release: ${after.length} bids · accepted ${acceptedAfter} · invariant violations ${violations.length} · ` +
-          `without lock_timeout: ${waiting} of ${POOL_CONNECTIONS} connections waiting for the lock (${BURST} bids sent), the bid on another item ${other2.status} ${otherBeforeRelease2 ? 'while the lock was held' : 'only after the release'} (${((other2.at - sentOther2) / 1000).toFixed(2)} s)`,
-        facts: { during: during.length, busy, slowestMs: Math.round(slowest), burstBusy, otherBeforeRelease, acceptedAfter, violations: violations.length, waitingConnections: waiting, otherBeforeRelease2 },
+        `without lock_timeout: ${waiting} of ${POOL_CONNECTIONS} connections waiting for the lock (${BURST} bids sent), the bid on another item ${other2.status} ${otherBeforeRelease2 ? 'while the lock was held' : 'only after the release'} (${((other2.at - sentOther2) / 1000).toFixed(2)} s)`,
+      facts: {
+        during: during.length,
+        busy,
+        slowestMs: Math.round(slowest),
+        burstBusy,
+        otherBeforeRelease,
+        acceptedAfter,
+        violations: violations.length,
+        waitingConnections: waiting,
+        otherBeforeRelease2,
+      },
     };
   },
 };

@@ -11,8 +11,14 @@ import { withPgClient } from '#shared/pg-client.ts';
 export async function bidInvariantViolations(databaseUrl: string, itemId: string, minIncrementCents: bigint): Promise<string[]> {
   return withPgClient(databaseUrl, async (client) => {
     const bidder = await bidderColumn(client);
-    const { rows: bids } = await client.query<{ id: string; user_id: string; amount_cents: string; sequence: string }>(`SELECT id, ${bidder}::text AS user_id, amount_cents, sequence FROM bids WHERE item_id = $1 ORDER BY sequence`, [itemId]);
-    const { rows: items } = await client.query<{ highest_bid_cents: string | null; leader_id: string | null }>('SELECT highest_bid_cents, leader_id FROM items WHERE id = $1', [itemId]);
+    const { rows: bids } = await client.query<{ id: string; user_id: string; amount_cents: string; sequence: string }>(
+      `SELECT id, ${bidder}::text AS user_id, amount_cents, sequence FROM bids WHERE item_id = $1 ORDER BY sequence`,
+      [itemId],
+    );
+    const { rows: items } = await client.query<{ highest_bid_cents: string | null; leader_id: string | null }>(
+      'SELECT highest_bid_cents, leader_id FROM items WHERE id = $1',
+      [itemId],
+    );
     const { rows: events } = await client.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE aggregate_id = $1', [itemId]);
     const violations: string[] = [];
     bids.forEach((bid, i) => {

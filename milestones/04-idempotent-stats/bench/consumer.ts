@@ -54,7 +54,16 @@ export const benchmark = {
       await channel.assertExchange(config.amqp.exchange, 'topic', { durable: true });
       const messages = Array.from({ length: size.messages }, (_, i) => {
         const eventId = randomUUID();
-        const payload = bidPlacedToProto({ eventId, itemId: randomUUID(), bidId: randomUUID(), userId: userId(1 + (i % USERS)), amountCents: 1_000n, sequence: 1n, placedAt: new Date(), correlationId: 'bench' });
+        const payload = bidPlacedToProto({
+          eventId,
+          itemId: randomUUID(),
+          bidId: randomUUID(),
+          userId: userId(1 + (i % USERS)),
+          amountCents: 1_000n,
+          sequence: 1n,
+          placedAt: new Date(),
+          correlationId: 'bench',
+        });
         return { eventId, payload: Buffer.from(payload) };
       });
       const backlog = async (publish: (m: (typeof messages)[number]) => void) => {
@@ -62,7 +71,9 @@ export const benchmark = {
         await channel.waitForConfirms();
       };
 
-      const { consumerQueueOptions, declareConsumerQueues } = (await import(pathToFileURL(join(ctx.tree, 'src/consumers/consumer-queues.ts')).href)) as QueueDeclarations;
+      const { consumerQueueOptions, declareConsumerQueues } = (await import(
+        pathToFileURL(join(ctx.tree, 'src/consumers/consumer-queues.ts')).href
+      )) as QueueDeclarations;
       // Ceiling 1: the same messages through the same kind of queue, acked with no work.
       ctx.say(`raw consume-and-ack: ${fmt(size.messages)} messages, prefetch ${PREFETCH}`);
       await channel.assertQueue(rawQueue, consumerQueueOptions(`${rawQueue}.dead`));
@@ -73,7 +84,11 @@ export const benchmark = {
 
       // Ceiling 2: the consumer's effect in SQL, one transaction per message, at its concurrency.
       ctx.say(`pgbench: the consumer's effect in SQL, ${POOL} clients, ${size.pgbenchSeconds} s`);
-      const pgbench = spawnSync('pgbench', ['-n', '-c', String(POOL), '-j', '2', '-T', String(size.pgbenchSeconds), '-D', `users=${USERS}`, '-f', script, database.url], { encoding: 'utf8' });
+      const pgbench = spawnSync(
+        'pgbench',
+        ['-n', '-c', String(POOL), '-j', '2', '-T', String(size.pgbenchSeconds), '-D', `users=${USERS}`, '-f', script, database.url],
+        { encoding: 'utf8' },
+      );
       const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench.stdout)?.[1] ?? NaN);
       if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(pgbench.stderr || pgbench.stdout).slice(0, 500)}`);
       rows.push(`| pgbench, the effect as one SQL transaction per message (ceiling) | ${fmt(tps)} | – | – |`);
@@ -88,10 +103,13 @@ export const benchmark = {
       const { startStatsConsumer } = (await import(pathToFileURL(join(ctx.tree, 'src/consumers/consumers.ts')).href)) as { startStatsConsumer: StartConsumer };
       const ceiling = Math.min(rawRate, tps);
       for (const batchSize of [1, config.consumer.batchSize]) {
-        const name = batchSize === 1 ? 'stats consumer, one transaction per message' : `stats consumer, batches of up to ${batchSize} per transaction (as shipped)`;
+        const name =
+          batchSize === 1 ? 'stats consumer, one transaction per message' : `stats consumer, batches of up to ${batchSize} per transaction (as shipped)`;
         ctx.say(`${name}: ${fmt(size.messages)} messages, prefetch ${PREFETCH}, pool ${POOL}`);
         await db.query('TRUNCATE user_stats, processed_messages');
-        await backlog((m) => channel.publish(config.amqp.exchange, BID_PLACED_ROUTING_KEY, m.payload, { persistent: true, messageId: m.eventId, type: BID_PLACED }));
+        await backlog((m) =>
+          channel.publish(config.amqp.exchange, BID_PLACED_ROUTING_KEY, m.payload, { persistent: true, messageId: m.eventId, type: BID_PLACED }),
+        );
         const client = await createAmqp({ url: config.amqpUrl, log, name: 'bench-consumer' });
         await client.whenConnected();
         const metrics = createMetrics({ defaults: false });
@@ -128,10 +146,20 @@ export const benchmark = {
             title: `Stats consumer, ${fmt(size.messages)} BidPlaced, prefetch ${PREFETCH}, pool ${POOL}: messages/s against the ceilings`,
             width: 420,
             layer: [
-              { mark: 'bar', encoding: { y: { field: 'consumedBy', type: 'nominal', sort: null, title: null }, x: { field: 'perSecond', type: 'quantitative', title: 'messages per second' } } },
+              {
+                mark: 'bar',
+                encoding: {
+                  y: { field: 'consumedBy', type: 'nominal', sort: null, title: null },
+                  x: { field: 'perSecond', type: 'quantitative', title: 'messages per second' },
+                },
+              },
               {
                 mark: { type: 'text', align: 'left', dx: 4 },
-                encoding: { y: { field: 'consumedBy', type: 'nominal', sort: null }, x: { field: 'perSecond', type: 'quantitative' }, text: { field: 'share', type: 'quantitative', format: '.0%' } },
+                encoding: {
+                  y: { field: 'consumedBy', type: 'nominal', sort: null },
+                  x: { field: 'perSecond', type: 'quantitative' },
+                  text: { field: 'share', type: 'quantitative', format: '.0%' },
+                },
               },
             ],
           },

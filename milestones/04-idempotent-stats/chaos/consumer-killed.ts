@@ -6,7 +6,7 @@ import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, ide
 import { bidUntilAuctionsEnd } from '#shared/http-load.ts';
 import { duplicatesSkipped, itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
 import { sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 
 const ITEMS = 20;
@@ -25,6 +25,7 @@ export const scenario: ChaosScenario = {
     const startWorker = () => env.service('bid-worker.ts', { config, extraEnv: { LOG_LEVEL: 'debug' } });
     const workers: ServiceProcess[] = [];
     let service: ServiceProcess | undefined;
+    // biome-ignore lint/style/useConst: todo() reads it before the load is started, so it cannot be a const declared there.
     let load: ReturnType<typeof bidUntilAuctionsEnd> | undefined;
     const todo = () => {
       for (const p of [service, ...workers]) {
@@ -38,7 +39,14 @@ export const scenario: ChaosScenario = {
     service = svc;
     const items = await itemsEndingSoon(config.databaseUrl, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
     const started = Date.now();
-    load = bidUntilAuctionsEnd({ serviceUrl: () => service!.url, items, bidders: Array.from({ length: BIDDERS }, () => randomUUID()), pauseMs: 60, timeoutMs: 15_000, signal: abort.signal });
+    load = bidUntilAuctionsEnd({
+      serviceUrl: () => service!.url,
+      items,
+      bidders: Array.from({ length: BIDDERS }, () => randomUUID()),
+      pauseMs: 60,
+      timeoutMs: 15_000,
+      signal: abort.signal,
+    });
     let stopped: Awaited<typeof load> | undefined;
     void load.then((r) => (stopped = r));
     let kills = 0;
@@ -64,7 +72,10 @@ export const scenario: ChaosScenario = {
     const skipped = duplicatesSkipped(workers);
     return {
       ok: idempotentStatsHeld(state) && kills === KILLS,
-      line: idempotentStatsLine(state, [`worker kills ${kills}`, `duplicates skipped: user-stats ${skipped['user-stats'] ?? 0}, read-model ${skipped['read-model'] ?? 0}`]),
+      line: idempotentStatsLine(state, [
+        `worker kills ${kills}`,
+        `duplicates skipped: user-stats ${skipped['user-stats'] ?? 0}, read-model ${skipped['read-model'] ?? 0}`,
+      ]),
       facts: {
         ...idempotentStatsFacts(state),
         kills,

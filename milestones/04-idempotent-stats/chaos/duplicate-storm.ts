@@ -9,7 +9,7 @@ import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, ide
 import { bidUntilAuctionsEnd } from '#shared/http-load.ts';
 import { duplicatesSkipped, isTodoLine, itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
 import { sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 
 const ITEMS = 20;
@@ -75,12 +75,16 @@ export const scenario: ChaosScenario = {
     service = await env.service('bid-service.ts', { config });
     // Released first, whatever fails: the bids stop and the storm starts no more workers (one
     // it is starting now finishes, at once); then the kit stops the processes.
-    env.own(abort, async (a) => {
-      a.abort();
-      calmDown();
-      await first.catch(() => undefined);
-      await storm.catch(() => undefined);
-    }, 'bidders and the storm');
+    env.own(
+      abort,
+      async (a) => {
+        a.abort();
+        calmDown();
+        await first.catch(() => undefined);
+        await storm.catch(() => undefined);
+      },
+      'bidders and the storm',
+    );
     const items = await itemsEndingSoon(env.database.url, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
     const started = Date.now();
     storm = (async () => {
@@ -91,7 +95,10 @@ export const scenario: ChaosScenario = {
           ctx.say(`crash ${crashes.length} at ${crashes.at(-1)} (before it was up), ${((Date.now() - started) / 1000).toFixed(1)} s in`);
           continue;
         }
-        const unwritten = worker.waitForLog(isTodoLine, WORKER_CHANCE_MS).then(() => undefined, () => undefined);
+        const unwritten = worker.waitForLog(isTodoLine, WORKER_CHANCE_MS).then(
+          () => undefined,
+          () => undefined,
+        );
         const ended = await Promise.race([worker.exited, sleep(WORKER_CHANCE_MS).then(() => undefined), unwritten, calm]);
         if (ended?.signal === 'SIGKILL') {
           crashes.push(firedCrash(worker.otherOutput.join('\n')) ?? 'unknown');
@@ -109,7 +116,14 @@ export const scenario: ChaosScenario = {
       ctx.say(`a clean worker runs from ${((Date.now() - started) / 1000).toFixed(1)} s`);
     })();
     storm.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-    const load = await bidUntilAuctionsEnd({ serviceUrl: () => service!.url, items, bidders: Array.from({ length: BIDDERS }, () => randomUUID()), pauseMs: 60, timeoutMs: 15_000, signal: abort.signal });
+    const load = await bidUntilAuctionsEnd({
+      serviceUrl: () => service!.url,
+      items,
+      bidders: Array.from({ length: BIDDERS }, () => randomUUID()),
+      pauseMs: 60,
+      timeoutMs: 15_000,
+      signal: abort.signal,
+    });
     if (load.unimplemented) throw new Error(`bid-service did not accept bids: ${load.unimplemented}`);
     ctx.say(`load over: ${load.accepted} bids accepted, ${load.tooLow} too low, ${load.ended} after the end, ${load.failed} failed`);
     await storm;

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
 import { consumerQueueDepths, itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
 import { sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import { createDb } from '#shared/db.ts';
 import { createLogger } from '#shared/logger.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
@@ -37,9 +37,11 @@ export const scenario: ChaosScenario = {
     };
     // The consumers reach PostgreSQL through the proxy; the relay and the closer do not, so
     // events keep arriving in the queues during the outage.
-    const consumers = await env.service('bid-worker.ts', { config: { ...config, databaseUrl: proxy.url(config.databaseUrl), worker: { roles: ['consumers'] } } });
+    const consumers = await env.service('bid-worker.ts', {
+      config: { ...config, databaseUrl: proxy.url(config.databaseUrl), worker: { roles: ['consumers'] } },
+    });
     processes.push(consumers);
-      await consumers.waitForEvent('consuming', (e) => e.consumer === 'user-stats', 15_000);
+    await consumers.waitForEvent('consuming', (e) => e.consumer === 'user-stats', 15_000);
     const relay = await env.service('bid-worker.ts', { config: { ...config, worker: { roles: ['relay', 'closer'] } } });
     processes.push(relay);
 
@@ -56,7 +58,8 @@ export const scenario: ChaosScenario = {
     );
     // The auctions end now: the closer's AuctionClosed events join the backlog.
     await db.query('UPDATE items SET end_at = now() WHERE id = ANY($1::uuid[])', [items]);
-    while ((await db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')).rows[0]!.n !== '0' && Date.now() - cutAt < OUTAGE_MS) await sleep(200);
+    while ((await db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')).rows[0]!.n !== '0' && Date.now() - cutAt < OUTAGE_MS)
+      await sleep(200);
     todo();
     ctx.say(`all bids published ${((Date.now() - cutAt) / 1000).toFixed(1)} s into the outage`);
     await sleep(Math.max(0, OUTAGE_MS - (Date.now() - cutAt)));
@@ -66,11 +69,15 @@ export const scenario: ChaosScenario = {
 
     const state = await waitForIdempotentStats(config, items, { timeoutMs: 30_000, check: todo });
     describeIdempotentStats(state, ctx.say);
-      const held = consumers.events('dependency-down', (e) => e.consumer === 'user-stats' && e.dependency === 'PostgreSQL').length > 0;
+    const held = consumers.events('dependency-down', (e) => e.consumer === 'user-stats' && e.dependency === 'PostgreSQL').length > 0;
     return {
       ok: idempotentStatsHeld(state) && backlog >= ITEMS * BIDS_PER_ITEM - config.consumer.prefetch,
       // The consumers' own dead-letter count goes last, right before the differences.
-      line: idempotentStatsLine({ ...state, deadLettered: 0 }, [`PostgreSQL cut ${OUTAGE_MS / 1000} s with a backlog of ${backlog}`, `consumer held its messages: ${held ? 'yes' : 'no'}`, `dead-lettered ${state.deadLettered}`]),
+      line: idempotentStatsLine({ ...state, deadLettered: 0 }, [
+        `PostgreSQL cut ${OUTAGE_MS / 1000} s with a backlog of ${backlog}`,
+        `consumer held its messages: ${held ? 'yes' : 'no'}`,
+        `dead-lettered ${state.deadLettered}`,
+      ]),
       facts: { ...idempotentStatsFacts(state), backlog, deadLetteredDuringOutage, held },
     };
   },

@@ -9,7 +9,7 @@ import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, ide
 import { bidUntilAuctionsEnd } from '#shared/http-load.ts';
 import { itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
 import { sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import { deleteRedisKeys } from '#shared/redis.ts';
 import type { Config } from '#shared/config.ts';
 import { createDb, type Db } from '#shared/db.ts';
@@ -47,14 +47,22 @@ export const scenario: ChaosScenario = {
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
     const log = createLogger({ name: 'chaos', level: 'silent' });
     const db = env.own(createDb({ url: config.databaseUrl, log, max: 2 }), (d) => d.end(), 'pool');
-    const redis = env.own(createRedis({ url: config.redisUrl, log }), async (r) => {
-      if (r.isOpen) await r.quit();
-    }, 'Redis client');
+    const redis = env.own(
+      createRedis({ url: config.redisUrl, log }),
+      async (r) => {
+        if (r.isOpen) await r.quit();
+      },
+      'Redis client',
+    );
     let service: ServiceProcess | undefined;
     let worker: ServiceProcess | undefined;
+    // biome-ignore lint/style/useConst: todo() reads it before the load is started, so it cannot be a const declared there.
     let load: ReturnType<typeof bidUntilAuctionsEnd> | undefined;
     const todo = () => {
-      for (const [name, p] of [['bid-service', service], ['bid-worker', worker]] as const) {
+      for (const [name, p] of [
+        ['bid-service', service],
+        ['bid-worker', worker],
+      ] as const) {
         const said = p && loggedTodo(p);
         if (said) throw new Error(`${name} runs unwritten code (${said})`);
       }
@@ -62,13 +70,17 @@ export const scenario: ChaosScenario = {
     const abort = env.own(new AbortController(), (a) => a.abort(), 'bidders');
     const { rebuildReadModel } = (await import(pathToFileURL(join(ctx.tree, 'src/read-model/rebuild-read-model.ts')).href)) as { rebuildReadModel: Rebuild };
     await redis.connect();
-    [service, worker] = await Promise.all([
-      env.service('bid-service.ts', { config }),
-      env.service('bid-worker.ts', { config }),
-    ]);
+    [service, worker] = await Promise.all([env.service('bid-service.ts', { config }), env.service('bid-worker.ts', { config })]);
     const items = await itemsEndingSoon(config.databaseUrl, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
     const loadStarted = Date.now();
-    load = bidUntilAuctionsEnd({ serviceUrl: () => service!.url, items, bidders: Array.from({ length: BIDDERS }, () => randomUUID()), pauseMs: 60, timeoutMs: 15_000, signal: abort.signal });
+    load = bidUntilAuctionsEnd({
+      serviceUrl: () => service!.url,
+      items,
+      bidders: Array.from({ length: BIDDERS }, () => randomUUID()),
+      pauseMs: 60,
+      timeoutMs: 15_000,
+      signal: abort.signal,
+    });
     load.catch(() => undefined); // awaited below
     await Promise.race([sleep(WIPE_AT_MS), load]);
     const early = await Promise.race([load, sleep(0).then(() => undefined)]);

@@ -38,7 +38,12 @@ export async function statsDifferences(databaseUrl: string): Promise<Array<{ use
  * price and leader of the last accepted bid, bid count, version (the item's last sequence).
  * A missing hash is a difference.
  */
-export async function readModelDifferences(databaseUrl: string, redisUrl: string, keyPrefix: string, itemIds: string[]): Promise<Array<{ itemId: string; expected: string; actual: string }>> {
+export async function readModelDifferences(
+  databaseUrl: string,
+  redisUrl: string,
+  keyPrefix: string,
+  itemIds: string[],
+): Promise<Array<{ itemId: string; expected: string; actual: string }>> {
   return withPgClient(databaseUrl, async (client) => {
     const redis = createClient({ url: redisUrl });
     try {
@@ -116,13 +121,23 @@ export async function idempotentStatsState(config: Config, itemIds: string[]): P
  * (late duplicates must change nothing), or until `timeoutMs`. `check` may throw to stop at
  * once (a process logged unwritten code). Returns the last state read.
  */
-export async function waitForIdempotentStats(config: Config, itemIds: string[], options: { timeoutMs: number; check?: () => void }): Promise<IdempotentStatsState> {
+export async function waitForIdempotentStats(
+  config: Config,
+  itemIds: string[],
+  options: { timeoutMs: number; check?: () => void },
+): Promise<IdempotentStatsState> {
   const deadline = Date.now() + options.timeoutMs;
   let agreedBefore = false;
   for (;;) {
     options.check?.();
     const state = await idempotentStatsState(config, itemIds);
-    const agreed = state.closed === state.items && state.unpublished === 0 && state.queued === 0 && state.appliedOnce === state.events && state.statsDifferences.length === 0 && state.readModelDifferences.length === 0;
+    const agreed =
+      state.closed === state.items &&
+      state.unpublished === 0 &&
+      state.queued === 0 &&
+      state.appliedOnce === state.events &&
+      state.statsDifferences.length === 0 &&
+      state.readModelDifferences.length === 0;
     if ((agreed && agreedBefore) || Date.now() > deadline) return state;
     agreedBefore = agreed;
     await sleep(agreed ? 600 : 300);
@@ -137,12 +152,21 @@ export function idempotentStatsLine(state: IdempotentStatsState, middle: string[
     ...(state.appliedOnce < state.events ? [`not yet applied by user-stats ${state.events - state.appliedOnce}`] : []),
     ...(state.deadLettered > 0 ? [`dead-lettered ${state.deadLettered}`] : []),
   ];
-  return [`bids ${state.bids}`, `auctions closed ${state.closed} of ${state.items}`, ...middle, ...unfinished, `user_stats differences ${state.statsDifferences.length}`, `read model differences ${state.readModelDifferences.length}`].join(' · ');
+  return [
+    `bids ${state.bids}`,
+    `auctions closed ${state.closed} of ${state.items}`,
+    ...middle,
+    ...unfinished,
+    `user_stats differences ${state.statsDifferences.length}`,
+    `read model differences ${state.readModelDifferences.length}`,
+  ].join(' · ');
 }
 
 /** Says what the state shows: events published and applied, and the first differences of each kind. */
 export function describeIdempotentStats(state: IdempotentStatsState, say: (line: string) => void): void {
-  say(`${state.events} events in the outbox, ${state.events - state.unpublished} published, ${state.appliedOnce} applied once by user-stats, ${state.queued} still queued, ${state.deadLettered} dead-lettered`);
+  say(
+    `${state.events} events in the outbox, ${state.events - state.unpublished} published, ${state.appliedOnce} applied once by user-stats, ${state.queued} still queued, ${state.deadLettered} dead-lettered`,
+  );
   for (const d of state.statsDifferences.slice(0, 3)) say(`user_stats of ${d.user_id}: expected ${d.expected} (bids/won/spent), found ${d.actual}`);
   for (const d of state.readModelDifferences.slice(0, 3)) say(`read model of ${d.itemId}: expected ${d.expected}, found ${d.actual}`);
 }

@@ -138,7 +138,8 @@ export const benchmark = {
           let quarter = 0;
           const onProgress = (p: BackfillProgress) => {
             last = p;
-            if (p.scanned >= (quarter + 1) * (size.bids / 4) && ++quarter < 4) ctx.say(`  ${fmt(p.scanned)} rows, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+            if (p.scanned >= (quarter + 1) * (size.bids / 4) && ++quarter < 4)
+              ctx.say(`  ${fmt(p.scanned)} rows, ${((performance.now() - started) / 1000).toFixed(0)} s`);
           };
           const result = await withDb(urlOf(names.main), log, 1, (backfillDb) =>
             runBackfill({ db: backfillDb, log, config: configFor(names.main) }, { onProgress, signal }).catch((err: Error) => {
@@ -190,7 +191,15 @@ export const benchmark = {
           await sleep(size.afterSeconds * 1000);
           const outcomes = await bids.stop();
           // Until the load stopped: the bids queued behind the ALTER are answered after it.
-          return { rows, seconds: (ended - started) / 1000, timeline: timeline(outcomes, started, bids.started + WARMUP_SECONDS * 1000), before: latencies(outcomes, bids.started + WARMUP_SECONDS * 1000, started), during: latencies(outcomes, started, ended), stall: longestStall(outcomes, started, performance.now()), ...tally(outcomes) };
+          return {
+            rows,
+            seconds: (ended - started) / 1000,
+            timeline: timeline(outcomes, started, bids.started + WARMUP_SECONDS * 1000),
+            before: latencies(outcomes, bids.started + WARMUP_SECONDS * 1000, started),
+            during: latencies(outcomes, started, ended),
+            stall: longestStall(outcomes, started, performance.now()),
+            ...tally(outcomes),
+          };
         } finally {
           await bids.stop();
         }
@@ -199,14 +208,23 @@ export const benchmark = {
       const p99During = percentile(backfill.during, 99);
       const quietShare = quiet.scanned / quiet.seconds / (ceiling.rows / ceiling.seconds);
       const targets = [
-        [`backfill of ${fmt(backfill.rows)} rows ≤ ${TARGET.backfillSeconds} s`, backfill.seconds <= TARGET.backfillSeconds && backfill.rows >= size.bids, `${backfill.seconds.toFixed(1)} s`],
+        [
+          `backfill of ${fmt(backfill.rows)} rows ≤ ${TARGET.backfillSeconds} s`,
+          backfill.seconds <= TARGET.backfillSeconds && backfill.rows >= size.bids,
+          `${backfill.seconds.toFixed(1)} s`,
+        ],
         [`bid p99 during the backfill < ${TARGET.p99Ms} ms`, p99During < TARGET.p99Ms, `${p99During.toFixed(1)} ms`],
-        [`runBackfill with no bids ≥ ${TARGET.quietShareOfCeiling * 100}% of the ceiling`, quietShare >= TARGET.quietShareOfCeiling, `${(quietShare * 100).toFixed(0)}%`],
+        [
+          `runBackfill with no bids ≥ ${TARGET.quietShareOfCeiling * 100}% of the ceiling`,
+          quietShare >= TARGET.quietShareOfCeiling,
+          `${(quietShare * 100).toFixed(0)}%`,
+        ],
         ['failed bids 0', backfill.failed === 0, fmt(backfill.failed)],
         ['rows with bidder_id ≠ user_id::text afterwards 0', backfill.unfilled === 0, fmt(backfill.unfilled)],
       ] as const;
       const ms = (sorted: number[]) => `p50 ${percentile(sorted, 50).toFixed(1)} ms · p99 ${percentile(sorted, 99).toFixed(1)} ms`;
-      const failed = (r: { failed: number; tooLow: number; reasons: string }) => `${fmt(r.failed)}${r.reasons ? ` (${r.reasons})` : ''} · too low ${fmt(r.tooLow)}`;
+      const failed = (r: { failed: number; tooLow: number; reasons: string }) =>
+        `${fmt(r.failed)}${r.reasons ? ` (${r.reasons})` : ''} · too low ${fmt(r.tooLow)}`;
       return {
         ok: targets.every(([, met]) => met),
         table: [
@@ -226,7 +244,10 @@ export const benchmark = {
           ],
           chart: {
             $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-            title: { text: `Bid latency (p99 per ${WINDOW_MS} ms) at ${PER_SECOND} bids/s while bids.user_id becomes text`, subtitle: `${fmt(backfill.rows)} rows; 0 s is when the change starts` },
+            title: {
+              text: `Bid latency (p99 per ${WINDOW_MS} ms) at ${PER_SECOND} bids/s while bids.user_id becomes text`,
+              subtitle: `${fmt(backfill.rows)} rows; 0 s is when the change starts`,
+            },
             width: 640,
             height: 320,
             mark: { type: 'line', interpolate: 'step-after', point: false },
@@ -284,8 +305,7 @@ function startBidLoad(db: Db, streams: Stream[]) {
         .place({ db, config: stream.config }, { itemId: stream.items[k]!, userId: randomUUID(), amountCents: amountCents.toString() })
         .then(
           (): Omit<Outcome, 'due' | 'ms'> => ({ result: 'accepted' }),
-          (err: Error): Omit<Outcome, 'due' | 'ms'> =>
-            err.name === 'BidTooLow' ? { result: 'too-low' } : { result: 'failed', reason: reasonOf(err) },
+          (err: Error): Omit<Outcome, 'due' | 'ms'> => (err.name === 'BidTooLow' ? { result: 'too-low' } : { result: 'failed', reason: reasonOf(err) }),
         )
         .then((o) => {
           outcomes.push({ due, ms: performance.now() - due, ...o });
@@ -306,7 +326,8 @@ function startBidLoad(db: Db, streams: Stream[]) {
 }
 
 /** The error's class, or for a plain Error its message ("timeout exceeded when trying to connect": no pool connection within 5 s). */
-const reasonOf = (err: Error) => (err.name === 'Error' || err.name === 'error' ? err.message.replace('timeout exceeded when trying to connect', 'pool connection timeout') : err.name);
+const reasonOf = (err: Error) =>
+  err.name === 'Error' || err.name === 'error' ? err.message.replace('timeout exceeded when trying to connect', 'pool connection timeout') : err.name;
 
 /**
  * The p99 latency of the bids due in each WINDOW_MS window from `from`, in seconds since
@@ -321,16 +342,32 @@ function timeline(outcomes: Outcome[], zero: number, from: number): Array<{ seco
   }
   return [...windows]
     .sort(([a], [b]) => a - b)
-    .map(([w, ms]) => ({ seconds: (w * WINDOW_MS) / 1000, p99Ms: Math.max(0.1, percentile(ms.sort((a, b) => a - b), 99)), bids: ms.length }));
+    .map(([w, ms]) => ({
+      seconds: (w * WINDOW_MS) / 1000,
+      p99Ms: Math.max(
+        0.1,
+        percentile(
+          ms.sort((a, b) => a - b),
+          99,
+        ),
+      ),
+      bids: ms.length,
+    }));
 }
 
 /** Latencies of the bids due in [from, to), ascending. */
 const latencies = (outcomes: Outcome[], from: number, to: number) =>
-  outcomes.filter((o) => o.due >= from && o.due < to).map((o) => o.ms).sort((a, b) => a - b);
+  outcomes
+    .filter((o) => o.due >= from && o.due < to)
+    .map((o) => o.ms)
+    .sort((a, b) => a - b);
 
 /** Seconds of the longest stretch in [from, to] in which no bid was accepted (the edges count). */
 function longestStall(outcomes: Outcome[], from: number, to: number): number {
-  const answered = outcomes.filter((o) => o.result === 'accepted').map((o) => o.due + o.ms).filter((t) => t >= from && t <= to);
+  const answered = outcomes
+    .filter((o) => o.result === 'accepted')
+    .map((o) => o.due + o.ms)
+    .filter((t) => t >= from && t <= to);
   const points = [from, ...answered.sort((a, b) => a - b), to];
   let longest = 0;
   for (let i = 1; i < points.length; i++) longest = Math.max(longest, points[i]! - points[i - 1]!);
@@ -344,7 +381,11 @@ function tally(outcomes: Outcome[]) {
   return {
     failed: outcomes.filter((o) => o.result === 'failed').length,
     tooLow: outcomes.filter((o) => o.result === 'too-low').length,
-    reasons: [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([reason, n]) => `${reason}: ${fmt(n)}`).join(', '),
+    reasons: [...reasons]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([reason, n]) => `${reason}: ${fmt(n)}`)
+      .join(', '),
   };
 }
 
@@ -372,7 +413,10 @@ async function fillUnthrottled(client: pg.Client, batchSize: number): Promise<{ 
 
 async function hasColumn(url: string, table: string, column: string): Promise<boolean> {
   return withClient(url, async (c) => {
-    const { rowCount } = await c.query('SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2', [table, column]);
+    const { rowCount } = await c.query(
+      'SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2',
+      [table, column],
+    );
     return rowCount === 1;
   });
 }

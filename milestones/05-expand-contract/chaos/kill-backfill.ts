@@ -4,7 +4,7 @@
 // and no bidder noticed.
 import { fmt } from '#shared/bench-stats.ts';
 import { sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import { runMigrations } from '#shared/migrate.ts';
 import { seedAuctions } from '#shared/seed.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
@@ -34,24 +34,40 @@ export const scenario: ChaosScenario = {
     const newConfig = { ...env.config, bidding: { ...env.config.bidding, bidderPhase: 'dual-write' as const } };
     const services: ServiceProcess[] = [];
     // A backfill run is a child process of its own: killed (and waited for) on release.
-    const backfill = (failpoints?: string): BackfillRun => env.own(startBackfill({ tree: ctx.tree, config: newConfig, failpoints }), (r) => (r.kill(), r.exited), 'backfill run');
+    const backfill = (failpoints?: string): BackfillRun =>
+      env.own(startBackfill({ tree: ctx.tree, config: newConfig, failpoints }), (r) => (r.kill(), r.exited), 'backfill run');
     const admin = await env.pgClient();
     ctx.say(`seeding ${fmt(BIDS)} bids (COPY)`);
     await seedAuctions({ databaseUrl: database.url, bids: BIDS });
     await admin.query('VACUUM ANALYZE bids');
     const items = await itemIds(database.url);
     services.push(await env.service('bid-service.ts', { config: oldConfig }));
-    const bidders = env.own(streamBids({ services: () => services.map((s) => s.url), items, workers: WORKERS, pauseMs: 20 }), (b) => b.stop().catch(() => undefined), 'bidders');
+    const bidders = env.own(
+      streamBids({ services: () => services.map((s) => s.url), items, workers: WORKERS, pauseMs: 20 }),
+      (b) => b.stop().catch(() => undefined),
+      'bidders',
+    );
     await sleep(1_000);
     assertBiddingWritten(bidders.answers);
 
     // Expand under load, with the old version running: the runner's lock_timeout and retries.
     ctx.say(`migrating to ${EXPAND} while the old version takes bids`);
-    await runMigrations({ databaseUrl: database.url, tree: ctx.tree, direction: 'up', to: EXPAND, attempts: 10, onRetry: ({ attempt }) => ctx.say(`expand gave up on its lock (attempt ${attempt}); retrying`) });
-    const { rows: columns } = await admin.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'bids' AND column_name = 'bidder_id'`);
+    await runMigrations({
+      databaseUrl: database.url,
+      tree: ctx.tree,
+      direction: 'up',
+      to: EXPAND,
+      attempts: 10,
+      onRetry: ({ attempt }) => ctx.say(`expand gave up on its lock (attempt ${attempt}); retrying`),
+    });
+    const { rows: columns } = await admin.query(
+      `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'bids' AND column_name = 'bidder_id'`,
+    );
     const { rows: tables } = await admin.query(`SELECT to_regclass('backfill_checkpoints') IS NOT NULL AS exists`);
     if (columns.length === 0 || !tables[0].exists) {
-      throw new Error(`${EXPAND} ran, but bids.bidder_id or backfill_checkpoints is not there: write the expand migration (milestones/05-expand-contract/README.md, step 1)`);
+      throw new Error(
+        `${EXPAND} ran, but bids.bidder_id or backfill_checkpoints is not there: write the expand migration (milestones/05-expand-contract/README.md, step 1)`,
+      );
     }
     const { rows: toFillRows } = await admin.query<{ n: string }>('SELECT count(*) AS n FROM bids WHERE bidder_id IS NULL');
     const toFill = Number(toFillRows[0]!.n);
@@ -62,10 +78,15 @@ export const scenario: ChaosScenario = {
     const crashing = backfill(`backfill.after-batch=crash@${CRASH_AT_BATCH}`);
     const first = await crashing.exited;
     const afterCrash = await readCheckpoint(admin);
-    ctx.say(`run 1 ended (${first.signal ?? `exit ${first.code}`}): ${crashing.output.find((l) => l.includes('failpoint')) ?? crashing.output.at(-1) ?? 'no output'}`);
+    ctx.say(
+      `run 1 ended (${first.signal ?? `exit ${first.code}`}): ${crashing.output.find((l) => l.includes('failpoint')) ?? crashing.output.at(-1) ?? 'no output'}`,
+    );
     ctx.say(`checkpoint after run 1: ${describe(afterCrash)}`);
     const crashed = first.signal === 'SIGKILL' && afterCrash !== undefined;
-    if (!crashed) throw new Error(`the backfill did not die at its failpoint (${first.signal ?? `exit ${first.code}`}): ${crashing.output.slice(-3).join(' / ') || 'no output'}`);
+    if (!crashed)
+      throw new Error(
+        `the backfill did not die at its failpoint (${first.signal ?? `exit ${first.code}`}): ${crashing.output.slice(-3).join(' / ') || 'no output'}`,
+      );
 
     // Run 2: kill -9 once it has moved the checkpoint a few times, at whatever line it is on.
     const killed = backfill();
@@ -86,7 +107,9 @@ export const scenario: ChaosScenario = {
     const second = await killed.exited;
     const afterKill = await readCheckpoint(admin);
     const killedMidway = second.signal === 'SIGKILL' && backfillSummary(killed.output) === undefined;
-    ctx.say(`run 2 ${killedMidway ? 'killed with kill -9 mid-run' : `was not killed mid-run (${second.signal ?? `exit ${second.code}`})`}; checkpoint: ${describe(afterKill)}`);
+    ctx.say(
+      `run 2 ${killedMidway ? 'killed with kill -9 mid-run' : `was not killed mid-run (${second.signal ?? `exit ${second.code}`})`}; checkpoint: ${describe(afterKill)}`,
+    );
 
     // Run 3: to the end, from the checkpoint.
     const { rows: allRows } = await admin.query<{ n: string }>('SELECT count(*) AS n FROM bids');

@@ -5,7 +5,7 @@
 // 2 s, lets the bids through, and tries again until the reader has gone.
 import { fmt } from '#shared/bench-stats.ts';
 import { sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import { runMigrations } from '#shared/migrate.ts';
 import { seedAuctions } from '#shared/seed.ts';
 import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, tally, type Answer } from './lib/bid-stream.ts';
@@ -36,7 +36,10 @@ export const scenario: ChaosScenario = {
     const env = await ctx.instance({}, { migrateTo: BEFORE_EXPAND });
     const { database } = env;
     const config = { ...env.config, bidding: { ...env.config.bidding, bidderPhase: 'user-id' as const } };
-    const [holder, ddl] = await Promise.all([env.pgClient(database.url, { applicationName: 'chaos-long-reader' }), env.pgClient(database.url, { applicationName: 'chaos-ddl' })]);
+    const [holder, ddl] = await Promise.all([
+      env.pgClient(database.url, { applicationName: 'chaos-long-reader' }),
+      env.pgClient(database.url, { applicationName: 'chaos-ddl' }),
+    ]);
     ctx.say(`seeding ${fmt(BIDS)} bids (COPY)`);
     await seedAuctions({ databaseUrl: database.url, bids: BIDS });
     const items = await itemIds(database.url);
@@ -55,7 +58,7 @@ export const scenario: ChaosScenario = {
       let ended = 0;
       const done = run().then(
         () => void (ended = performance.now()),
-          (err: unknown) => coerceError(err),
+        (err: unknown) => coerceError(err),
       );
       await sleep(HOLD_MS);
       await holder.query('COMMIT');
@@ -101,12 +104,17 @@ export const scenario: ChaosScenario = {
         });
         migrated = true;
       } catch (err) {
-          migrationError = coerceError(err).message.split('\n')[0]!;
+        migrationError = coerceError(err).message.split('\n')[0]!;
       }
     });
-    ctx.say(`B: the migration ${migrated ? 'succeeded' : `failed (${migrationError})`} after ${s1(b.ddlSeconds)} s; no bid accepted for ${s1(b.gapSeconds)} s, ${b.busy} busy (503)`);
-    const { rows: expanded } = await ddl.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'bids' AND column_name = 'bidder_id'`);
-    if (migrated && expanded.length === 0) throw new Error(`${EXPAND} ran, but bids.bidder_id is not there: write the expand migration (milestones/05-expand-contract/README.md, step 1)`);
+    ctx.say(
+      `B: the migration ${migrated ? 'succeeded' : `failed (${migrationError})`} after ${s1(b.ddlSeconds)} s; no bid accepted for ${s1(b.gapSeconds)} s, ${b.busy} busy (503)`,
+    );
+    const { rows: expanded } = await ddl.query(
+      `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'bids' AND column_name = 'bidder_id'`,
+    );
+    if (migrated && expanded.length === 0)
+      throw new Error(`${EXPAND} ran, but bids.bidder_id is not there: write the expand migration (milestones/05-expand-contract/README.md, step 1)`);
 
     const answers = await bidders.stop();
     assertBiddingWritten(answers);

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { fmt, percentile } from '#shared/bench-stats.ts';
 import { sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import { seedAuctions } from '#shared/seed.ts';
 import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, type Answer } from './lib/bid-stream.ts';
 
@@ -36,7 +36,12 @@ export const scenario: ChaosScenario = {
     const bidders = env.own(streamBids({ services: () => [url], items, workers: WORKERS }), (b) => b.stop().catch(() => undefined), 'bidders');
     await sleep(2_000);
     assertBiddingWritten(bidders.answers);
-    ctx.say(naiveSql.split('\n').find((l) => /^\s*ALTER/i.test(l))?.trim() ?? 'the naive ALTER');
+    ctx.say(
+      naiveSql
+        .split('\n')
+        .find((l) => /^\s*ALTER/i.test(l))
+        ?.trim() ?? 'the naive ALTER',
+    );
     const alterStarted = performance.now();
     await admin.query(naiveSql);
     const alterEnded = performance.now();
@@ -52,7 +57,12 @@ export const scenario: ChaosScenario = {
     const facts = {
       alterSeconds: Number(((alterEnded - alterStarted) / 1000).toFixed(1)),
       bidsBefore: before.length,
-      p99BeforeMs: Math.round(percentile(before.map((a) => a.ms).sort((x, y) => x - y), 99)),
+      p99BeforeMs: Math.round(
+        percentile(
+          before.map((a) => a.ms).sort((x, y) => x - y),
+          99,
+        ),
+      ),
       bidsDuring: during.length,
       acceptedDuring: count(during, (a) => a.status === 201),
       busyDuring: count(during, (a) => a.status === 503),

@@ -44,7 +44,24 @@ async function pgbenchCeiling(databaseUrl: string, items: string[], clients: num
     await db.query('CREATE SEQUENCE bench_amounts START 1');
     // The bidder column of this tree's schema: user_id (uuid) before milestone 5's contract, bidder_id (text) after.
     const bidder = await bidderColumn(db);
-    const args = ['-n', '-c', String(clients), '-j', '2', '-T', String(seconds), '-D', `nitems=${items.length}`, '-D', `bidder=${bidder}`, '-D', `bidder_type=${bidder === 'user_id' ? 'uuid' : 'text'}`, '-f', pgbenchScript, databaseUrl];
+    const args = [
+      '-n',
+      '-c',
+      String(clients),
+      '-j',
+      '2',
+      '-T',
+      String(seconds),
+      '-D',
+      `nitems=${items.length}`,
+      '-D',
+      `bidder=${bidder}`,
+      '-D',
+      `bidder_type=${bidder === 'user_id' ? 'uuid' : 'text'}`,
+      '-f',
+      pgbenchScript,
+      databaseUrl,
+    ];
     const pgbench = spawnSync('pgbench', args, { encoding: 'utf8' });
     const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench.stdout)?.[1] ?? NaN);
     if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(pgbench.stderr || pgbench.stdout).slice(0, 500)}`);
@@ -95,11 +112,19 @@ export const benchmark = {
   async run(ctx: BenchContext) {
     const size = SIZES[ctx.smoke ? 'smoke' : 'full'];
     const env = await ctx.instance();
-    const config = { ...env.config, healthTimeoutMs: 2_000, bidding: { ...env.config.bidding, minIncrementCents: 1n }, outbox: { ...env.config.outbox, pollMs: 50 } };
+    const config = {
+      ...env.config,
+      healthTimeoutMs: 2_000,
+      bidding: { ...env.config.bidding, minIncrementCents: 1n },
+      outbox: { ...env.config.outbox, pollMs: 50 },
+    };
     const processes: ServiceProcess[] = [];
     let ingress: Ingress | undefined;
     try {
-      const [worker, service] = await Promise.all([startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config }), startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config })]);
+      const [worker, service] = await Promise.all([
+        startServiceProcess({ tree: ctx.tree, entry: 'bid-worker.ts', config }),
+        startServiceProcess({ tree: ctx.tree, entry: 'bid-service.ts', config }),
+      ]);
       processes.push(worker!, service!);
       if (!service!.apiUrl) throw new Error('bid-service did not log its apiPort: it starts the API server in bid-service.ts');
       ingress = await startIngress({ upstreams: [new URL(service!.apiUrl).host] });
@@ -124,7 +149,12 @@ export const benchmark = {
       const d2 = await unaryLoad(size, direct, items, nextAmount);
       const d = d1.perSecond >= d2.perSecond ? d1 : d2;
       ctx.say(`direct runs: ${fmt(d1.perSecond)} and ${fmt(d2.perSecond)} calls/s; the ceiling is the better one`);
-      for (const [path, r] of [['direct', d1], ['ingress', i], ['direct again', d2]] as const) for (const [m, n] of [...r.errors].slice(0, 2)) ctx.say(`${path}: ${n} calls failed: ${m.slice(0, 160)}`);
+      for (const [path, r] of [
+        ['direct', d1],
+        ['ingress', i],
+        ['direct again', d2],
+      ] as const)
+        for (const [m, n] of [...r.errors].slice(0, 2)) ctx.say(`${path}: ${n} calls failed: ${m.slice(0, 160)}`);
 
       // Fan-out: every stream must first have the item's current state, then 20 bids one after another.
       ctx.say(`fan-out: ${size.streams} WatchItem streams through the ingress on one item, ${size.fanoutBids} bids`);
@@ -167,7 +197,11 @@ export const benchmark = {
       const targets = [
         [`direct ≥ ${TARGET.databaseShare * 100}% of pgbench's tps`, ofDatabase >= TARGET.databaseShare, `${(ofDatabase * 100).toFixed(0)}%`],
         [`ingress ≥ ${TARGET.ingressShare * 100}% of direct calls/s`, share >= TARGET.ingressShare, `${(share * 100).toFixed(0)}%`],
-        [`fan-out p99 < ${TARGET.fanoutP99Ms} ms at ${size.streams} streams`, missing === 0 && opened === size.streams && fanoutP99 < TARGET.fanoutP99Ms, `${fanoutP99.toFixed(1)} ms${missing ? `, ${fmt(missing)} deliveries missing` : ''}`],
+        [
+          `fan-out p99 < ${TARGET.fanoutP99Ms} ms at ${size.streams} streams`,
+          missing === 0 && opened === size.streams && fanoutP99 < TARGET.fanoutP99Ms,
+          `${fanoutP99.toFixed(1)} ms${missing ? `, ${fmt(missing)} deliveries missing` : ''}`,
+        ],
       ] as const;
       const ms = (sorted: number[]) => `p50 ${percentile(sorted, 50).toFixed(1)} ms · p99 ${percentile(sorted, 99).toFixed(1)} ms`;
       return {
@@ -195,10 +229,20 @@ export const benchmark = {
             title: `PlaceBid, ${size.items} items, ${size.clients} clients: calls/s against pgbench on the same transaction`,
             width: 420,
             layer: [
-              { mark: 'bar', encoding: { y: { field: 'path', type: 'nominal', sort: null, title: null }, x: { field: 'perSecond', type: 'quantitative', title: 'calls (transactions) per second' } } },
+              {
+                mark: 'bar',
+                encoding: {
+                  y: { field: 'path', type: 'nominal', sort: null, title: null },
+                  x: { field: 'perSecond', type: 'quantitative', title: 'calls (transactions) per second' },
+                },
+              },
               {
                 mark: { type: 'text', align: 'left', dx: 4 },
-                encoding: { y: { field: 'path', type: 'nominal', sort: null }, x: { field: 'perSecond', type: 'quantitative' }, text: { field: 'share', type: 'quantitative', format: '.0%' } },
+                encoding: {
+                  y: { field: 'path', type: 'nominal', sort: null },
+                  x: { field: 'perSecond', type: 'quantitative' },
+                  text: { field: 'share', type: 'quantitative', format: '.0%' },
+                },
               },
             ],
           },

@@ -5,11 +5,22 @@
 import { readFileSync } from 'node:fs';
 import { openItems } from '#shared/scenario-data.ts';
 import { samplePeakRss, sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import { startIngress } from '#shared/test/ingress.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { bidLoad, bidsVerdict, freePorts, ingressClient } from './lib/api-load.ts';
-import { MALFORMED_PATHS, fivexx, malformedHttp2, oversizedHttp2, rapidReset, rawHttp1, slowHeaders, streamFlood, type StatusCounts, type StreamFlood } from './lib/hostile.ts';
+import {
+  MALFORMED_PATHS,
+  fivexx,
+  malformedHttp2,
+  oversizedHttp2,
+  rapidReset,
+  rawHttp1,
+  slowHeaders,
+  streamFlood,
+  type StatusCounts,
+  type StreamFlood,
+} from './lib/hostile.ts';
 
 const STREAMS_ON_ONE_CONNECTION = 5_000;
 const RESETS = 3_000;
@@ -53,10 +64,14 @@ export const scenario: ChaosScenario = {
 
     const client = ingressClient(ingress);
     const bids = bidLoad({ client: () => client, auth: config, items, clients: 4, signal: stopBids.signal, pauseMs: 20 });
-    env.own(bids, async (b) => {
-      stopBids.abort();
-      await b.catch(() => undefined);
-    }, 'bid load');
+    env.own(
+      bids,
+      async (b) => {
+        stopBids.abort();
+        await b.catch(() => undefined);
+      },
+      'bid load',
+    );
     ctx.say(`real bids flowing through the ingress; attacks start`);
 
     // Phase 1, all at once: rapid reset, slow headers, oversized bodies, 5,000 streams on one connection.
@@ -82,11 +97,20 @@ export const scenario: ChaosScenario = {
         ]);
       })(),
     ]);
-    ctx.say(`rapid reset: ${resetDirect.streams} streams cancelled on ${resetDirect.connections} connection(s) straight, ${resetIngress.streams} on ${resetIngress.connections} through the ingress`);
-    ctx.say(`slow headers: ${slowDirect.cutByServer} of ${slowDirect.opened} cut by bid-service, ${slowIngress.cutByServer} of ${slowIngress.opened} by the ingress within ${SLOW_FOR_MS / 1000} s`);
-    ctx.say(`oversized bodies (2 MiB) answered: HTTP/1.1 ${describe(http1)} · API port ${describe(statuses.direct ?? {})} · ingress ${describe(statuses.ingress ?? {})}`);
+    ctx.say(
+      `rapid reset: ${resetDirect.streams} streams cancelled on ${resetDirect.connections} connection(s) straight, ${resetIngress.streams} on ${resetIngress.connections} through the ingress`,
+    );
+    ctx.say(
+      `slow headers: ${slowDirect.cutByServer} of ${slowDirect.opened} cut by bid-service, ${slowIngress.cutByServer} of ${slowIngress.opened} by the ingress within ${SLOW_FOR_MS / 1000} s`,
+    );
+    ctx.say(
+      `oversized bodies (2 MiB) answered: HTTP/1.1 ${describe(http1)} · API port ${describe(statuses.direct ?? {})} · ingress ${describe(statuses.ingress ?? {})}`,
+    );
 
-    for (const [where, f] of Object.entries(floods)) ctx.say(`${STREAMS_ON_ONE_CONNECTION} WatchItem streams on one connection ${where}: open ${f.open} · refused ${describe(f.refused)} · not started (held back by the connection's stream limit) ${f.waiting}`);
+    for (const [where, f] of Object.entries(floods))
+      ctx.say(
+        `${STREAMS_ON_ONE_CONNECTION} WatchItem streams on one connection ${where}: open ${f.open} · refused ${describe(f.refused)} · not started (held back by the connection's stream limit) ${f.waiting}`,
+      );
     releaseStreams.abort();
 
     // Phase 2, last because a URL decoder outside the error boundary kills the process: malformed URLs.
@@ -117,19 +141,44 @@ export const scenario: ChaosScenario = {
     const unanswered = placed.gaveUp.length;
     // Why the ingress failed requests, once per distinct reason (Caddy logs one line per request).
     const reasons = new Map<string, number>();
-    for (const line of ingress.logs().split('\n').filter((l) => /"level":"error"/.test(l))) {
+    for (const line of ingress
+      .logs()
+      .split('\n')
+      .filter((l) => /"level":"error"/.test(l))) {
       const { msg, error } = JSON.parse(line) as { msg?: string; error?: string };
       const key = `${msg}${error ? `: ${error.slice(0, 120)}` : ''}`;
       reasons.set(key, (reasons.get(key) ?? 0) + 1);
     }
     for (const [reason, n] of reasons) ctx.say(`ingress error ×${n}: ${reason}`);
-    ctx.say(`real bids: ${placed.accepted.length} accepted, ${placed.refused} refused (too low), ${placed.gaveUp.length} unanswered, resent ${placed.retries} (${describe(placed.retryCodes)})`);
+    ctx.say(
+      `real bids: ${placed.accepted.length} accepted, ${placed.refused} refused (too low), ${placed.gaveUp.length} unanswered, resent ${placed.retries} (${describe(placed.retryCodes)})`,
+    );
     return {
-      ok: crashes === 0 && answered5xx === 0 && lost === 0 && unanswered === 0 && placed.accepted.length > 0 && peak.service! <= BOUND_MB.service && peak.ingress! <= BOUND_MB.ingress,
+      ok:
+        crashes === 0 &&
+        answered5xx === 0 &&
+        lost === 0 &&
+        unanswered === 0 &&
+        placed.accepted.length > 0 &&
+        peak.service! <= BOUND_MB.service &&
+        peak.ingress! <= BOUND_MB.ingress,
       line: `crashes ${crashes} · 5xx ${answered5xx} · bids lost ${lost} · unanswered ${unanswered} · peak RSS service ${peak.service} MB · ingress ${peak.ingress} MB (bounds ${BOUND_MB.service} and ${BOUND_MB.ingress} MB) · bids accepted ${placed.accepted.length}`,
-      facts: { crashes, fivexx: answered5xx, lost, unanswered, peakServiceMb: peak.service!, peakIngressMb: peak.ingress!, accepted: placed.accepted.length, openDirect: floods.direct?.open ?? 0, openIngress: floods.ingress?.open ?? 0 },
+      facts: {
+        crashes,
+        fivexx: answered5xx,
+        lost,
+        unanswered,
+        peakServiceMb: peak.service!,
+        peakIngressMb: peak.ingress!,
+        accepted: placed.accepted.length,
+        openDirect: floods.direct?.open ?? 0,
+        openIngress: floods.ingress?.open ?? 0,
+      },
     };
   },
 };
 
-const describe = (counts: Record<string, number>) => Object.entries(counts).map(([k, n]) => `${k}×${n}`).join(' ') || 'none';
+const describe = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .map(([k, n]) => `${k}×${n}`)
+    .join(' ') || 'none';

@@ -4,7 +4,7 @@
 // be placed twice, and no answered bid may be missing from the database.
 import { openItems } from '#shared/scenario-data.ts';
 import { sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import { startIngress } from '#shared/test/ingress.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { bidLoad, bidsVerdict, freePorts, ingressClient } from './lib/api-load.ts';
@@ -34,26 +34,48 @@ export const scenario: ChaosScenario = {
     const t0 = Date.now();
     const load = bidLoad({ client: () => client, auth: config, items, clients: CLIENTS, signal: abort.signal });
     // Released before the ingress: the bids stop first, as a rollout's clients would.
-    env.own(load, async (l) => {
-      abort.abort();
-      await l.catch(() => undefined);
-    }, 'bid load');
+    env.own(
+      load,
+      async (l) => {
+        abort.abort();
+        await l.catch(() => undefined);
+      },
+      'bid load',
+    );
     await sleep(KILL_AFTER_MS);
-      const before = victim!.events('rpc').length;
+    const before = victim!.events('rpc').length;
     await victim!.stop('SIGKILL');
-    ctx.say(`kill -9 bid-service on :${ports[0]} at ${((Date.now() - t0) / 1000).toFixed(1)} s, after it answered ${before} calls; starting a replacement on the same port`);
+    ctx.say(
+      `kill -9 bid-service on :${ports[0]} at ${((Date.now() - t0) / 1000).toFixed(1)} s, after it answered ${before} calls; starting a replacement on the same port`,
+    );
     processes.push(await startService(ports[0]!));
     ctx.say(`replacement listening at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await sleep(Math.max(0, RUN_MS - (Date.now() - t0)));
     abort.abort();
     const result = await load;
-    ctx.say(`load over: ${result.sent} bids sent, ${result.accepted.length} accepted, ${result.refused} refused (too low), ${result.gaveUp.length} unanswered; ${result.retries} resends (${Object.entries(result.retryCodes).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'})`);
+    ctx.say(
+      `load over: ${result.sent} bids sent, ${result.accepted.length} accepted, ${result.refused} refused (too low), ${result.gaveUp.length} unanswered; ${result.retries} resends (${
+        Object.entries(result.retryCodes)
+          .map(([c, n]) => `${c} ${n}`)
+          .join(', ') || 'none'
+      })`,
+    );
     for (const reason of result.gaveUp.slice(0, 3)) ctx.say(`unanswered: ${reason}`);
     const db = await bidsVerdict(config.databaseUrl, result.accepted);
     return {
       ok: db.duplicated === 0 && db.lost === 0 && result.gaveUp.length === 0 && result.accepted.length > 0,
       line: `bids answered ${result.accepted.length} · in db ${db.inDb} · duplicated ${db.duplicated} · lost ${db.lost} · resent ${result.retries} (answered after a resend ${result.acceptedAfterResend}) · unanswered ${result.gaveUp.length}`,
-      facts: { sent: result.sent, answered: result.accepted.length, refused: result.refused, inDb: db.inDb, duplicated: db.duplicated, lost: db.lost, retries: result.retries, acceptedAfterResend: result.acceptedAfterResend, unanswered: result.gaveUp.length },
+      facts: {
+        sent: result.sent,
+        answered: result.accepted.length,
+        refused: result.refused,
+        inDb: db.inDb,
+        duplicated: db.duplicated,
+        lost: db.lost,
+        retries: result.retries,
+        acceptedAfterResend: result.acceptedAfterResend,
+        unanswered: result.gaveUp.length,
+      },
     };
   },
 };

@@ -5,7 +5,7 @@
 // its retries, no stream may end any other way, and every watcher must end on the db's state.
 import { openItems } from '#shared/scenario-data.ts';
 import { sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import { startIngress } from '#shared/test/ingress.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
 import { bidLoad, bidsVerdict, freePorts, ingressClient, itemStates, watch, type Watcher } from './lib/api-load.ts';
@@ -36,14 +36,26 @@ export const scenario: ChaosScenario = {
     const ingress = env.own(await startIngress({ upstreams: ports.map((p) => `127.0.0.1:${p}`) }), (i) => i.stop(), 'ingress');
     const client = ingressClient(ingress);
     const items = await openItems(config.databaseUrl, ITEMS);
-    for (const itemId of items) for (let i = 0; i < WATCHERS_PER_ITEM; i++) watchers.push(env.own(watch(() => client, itemId), (w) => w.stop(), 'watcher'));
+    for (const itemId of items)
+      for (let i = 0; i < WATCHERS_PER_ITEM; i++)
+        watchers.push(
+          env.own(
+            watch(() => client, itemId),
+            (w) => w.stop(),
+            'watcher',
+          ),
+        );
     const t0 = Date.now();
     const at = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
     const load = bidLoad({ client: () => client, auth: config, items, clients: CLIENTS, signal: abort.signal, pauseMs: 20 });
-    env.own(load, async (l) => {
-      abort.abort();
-      await l.catch(() => undefined);
-    }, 'bid load');
+    env.own(
+      load,
+      async (l) => {
+        abort.abort();
+        await l.catch(() => undefined);
+      },
+      'bid load',
+    );
     await sleep(2_000);
     for (let i = 0; i < serving.length; i++) {
       const old = serving[i]!;
@@ -63,7 +75,13 @@ export const scenario: ChaosScenario = {
     }
     abort.abort();
     const result = await load;
-    ctx.say(`load over: ${result.sent} bids sent, ${result.accepted.length} accepted, ${result.refused} refused (too low), ${result.gaveUp.length} failed after retries; ${result.retries} resends (${Object.entries(result.retryCodes).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'})`);
+    ctx.say(
+      `load over: ${result.sent} bids sent, ${result.accepted.length} accepted, ${result.refused} refused (too low), ${result.gaveUp.length} failed after retries; ${result.retries} resends (${
+        Object.entries(result.retryCodes)
+          .map(([c, n]) => `${c} ${n}`)
+          .join(', ') || 'none'
+      })`,
+    );
     for (const reason of result.gaveUp.slice(0, 3)) ctx.say(`failed: ${reason}`);
     // The worker publishes the last bids' events; the watchers must catch up with the database.
     const deadline = Date.now() + 10_000;
@@ -83,15 +101,40 @@ export const scenario: ChaosScenario = {
     for (const [m, n] of Object.entries(why)) ctx.say(`streams ended unavailable ${n}×: ${m.slice(0, 160)}`);
     const by503 = new Map<number, number>();
     for (const w of watchers) for (const t of w.ingress503At) by503.set(Math.floor((t - t0) / 1000), (by503.get(Math.floor((t - t0) / 1000)) ?? 0) + 1);
-    if (by503.size) ctx.say(`ingress 503s by second: ${[...by503].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}s:${n}`).join(' ')}`);
+    if (by503.size)
+      ctx.say(
+        `ingress 503s by second: ${[...by503]
+          .sort((a, b) => a[0] - b[0])
+          .map(([s, n]) => `${s}s:${n}`)
+          .join(' ')}`,
+      );
     const ingress503s = [...by503.values()].reduce((a, b) => a + b, 0);
     const reconnects = watchers.reduce((n, w) => n + w.reconnects, 0);
     const wentBack = watchers.reduce((n, w) => n + w.wentBack, 0);
     const db = await bidsVerdict(config.databaseUrl, result.accepted);
     return {
-      ok: result.gaveUp.length === 0 && badEnds.length === 0 && stale.length === 0 && wentBack === 0 && db.lost === 0 && db.duplicated === 0 && result.accepted.length > 0,
+      ok:
+        result.gaveUp.length === 0 &&
+        badEnds.length === 0 &&
+        stale.length === 0 &&
+        wentBack === 0 &&
+        db.lost === 0 &&
+        db.duplicated === 0 &&
+        result.accepted.length > 0,
       line: `bids answered ${result.accepted.length} · failed after retries ${result.gaveUp.length} · in db ${db.inDb} · lost ${db.lost} · duplicated ${db.duplicated} · streams reconnected ${reconnects} · ended otherwise ${badEnds.length} · ingress 503s ${ingress503s} · watchers on the db state ${watchers.length - stale.length} of ${watchers.length}`,
-      facts: { answered: result.accepted.length, failedAfterRetries: result.gaveUp.length, retries: result.retries, inDb: db.inDb, lost: db.lost, duplicated: db.duplicated, reconnects, badEnds: badEnds.length, ingress503s, staleWatchers: stale.length, wentBack },
+      facts: {
+        answered: result.accepted.length,
+        failedAfterRetries: result.gaveUp.length,
+        retries: result.retries,
+        inDb: db.inDb,
+        lost: db.lost,
+        duplicated: db.duplicated,
+        reconnects,
+        badEnds: badEnds.length,
+        ingress503s,
+        staleWatchers: stale.length,
+        wentBack,
+      },
     };
   },
 };

@@ -5,7 +5,7 @@
 import { readModelDifferences, statsDifferences } from '../../04-idempotent-stats/lib/idempotent-stats.ts';
 import { consumerQueueDepths, openItems } from '#shared/scenario-data.ts';
 import { sleep } from '#shared/scenario-observers.ts';
-import { type ChaosScenario } from '#shared/scenario.ts';
+import type { ChaosScenario } from '#shared/scenario.ts';
 import { loadNote, patient } from '#shared/test/patience.ts';
 import { withPgClient } from '#shared/pg-client.ts';
 import type { ServiceProcess } from '#shared/test/service-process.ts';
@@ -18,7 +18,9 @@ const WORKERS = 3;
 const DRAIN_TIMEOUT_MS = 20_000;
 
 async function pendingEvents(databaseUrl: string): Promise<number> {
-  return withPgClient(databaseUrl, async (client) => Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')).rows[0]!.n));
+  return withPgClient(databaseUrl, async (client) =>
+    Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')).rows[0]!.n),
+  );
 }
 
 export const scenario: ChaosScenario = {
@@ -38,7 +40,9 @@ export const scenario: ChaosScenario = {
     const t0 = Date.now();
     const placed = await bidLoad({ client: () => client, auth: config, items, clients: CLIENTS, signal: abort.signal, maxAccepted: BIDS });
     const backlog = await pendingEvents(config.databaseUrl);
-    ctx.say(`${placed.accepted.length} bids accepted (${placed.refused} refused too low) in ${((Date.now() - t0) / 1000).toFixed(1)} s with no worker running: ${backlog} outbox events pending`);
+    ctx.say(
+      `${placed.accepted.length} bids accepted (${placed.refused} refused too low) in ${((Date.now() - t0) / 1000).toFixed(1)} s with no worker running: ${backlog} outbox events pending`,
+    );
     const startedAt = Date.now();
     processes.push(...(await Promise.all(Array.from({ length: WORKERS }, () => env.service('bid-worker.ts', { config })))));
     ctx.say(`${WORKERS} bid-workers listening after ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
@@ -76,10 +80,13 @@ export const scenario: ChaosScenario = {
     stats = await statsDifferences(config.databaseUrl);
     readModel = await readModelDifferences(config.databaseUrl, config.redisUrl, config.redis.keyPrefix, items);
     const drainSeconds = drainedAt === undefined ? undefined : (drainedAt - startedAt) / 1000;
-    ctx.say(`drained ${drainSeconds === undefined ? `not within the time limit (${drainTimeoutMs / 1000} s; ${loadNote()})` : `in ${drainSeconds.toFixed(1)} s`}`);
+    ctx.say(
+      `drained ${drainSeconds === undefined ? `not within the time limit (${drainTimeoutMs / 1000} s; ${loadNote()})` : `in ${drainSeconds.toFixed(1)} s`}`,
+    );
     // Messages the consumers had to try again, by reason (a deadlock between workers' batches, …).
     const retried: Record<string, number> = {};
-      for (const w of processes.slice(1)) for (const l of w.events('message-retried')) retried[String(l.reason).slice(0, 100)] = (retried[String(l.reason).slice(0, 100)] ?? 0) + 1;
+    for (const w of processes.slice(1))
+      for (const l of w.events('message-retried')) retried[String(l.reason).slice(0, 100)] = (retried[String(l.reason).slice(0, 100)] ?? 0) + 1;
     for (const [reason, n] of Object.entries(retried).slice(0, 3)) ctx.say(`messages tried again ${n}×: ${reason}`);
     const retries = Object.values(retried).reduce((a, b) => a + b, 0);
     for (const d of stats.slice(0, 3)) ctx.say(`user_stats of ${d.user_id}: expected ${d.expected} (bids/won/spent), found ${d.actual}`);
@@ -89,7 +96,18 @@ export const scenario: ChaosScenario = {
     return {
       ok: drained && stats.length === 0 && readModel.length === 0 && db.lost === 0 && db.duplicated === 0 && backlog > 0,
       line: `backlog ${backlog} events · outbox pending ${pending} · queued ${queued} · dead-lettered ${deadLettered} · user_stats differences ${stats.length} · read model differences ${readModel.length} · lost ${db.lost} · consumer retries ${retries} · time to drain ${drainSeconds === undefined ? `over ${drainTimeoutMs / 1000} s` : `${drainSeconds.toFixed(1)} s`}`,
-      facts: { bids: placed.accepted.length, backlog, pending, queued, deadLettered, statsDifferences: stats.length, readModelDifferences: readModel.length, lost: db.lost, consumerRetries: retries, drainSeconds: drainSeconds ?? -1 },
+      facts: {
+        bids: placed.accepted.length,
+        backlog,
+        pending,
+        queued,
+        deadLettered,
+        statsDifferences: stats.length,
+        readModelDifferences: readModel.length,
+        lost: db.lost,
+        consumerRetries: retries,
+        drainSeconds: drainSeconds ?? -1,
+      },
     };
   },
 };

@@ -13,7 +13,11 @@ import { recordRun, seenIn } from '../runs.ts';
 import { repoRoot, solutionsDir } from '../trees.ts';
 import { bold, dim, green, say, yellow } from '../ui.ts';
 
-export async function answersCommand(m: Milestone, question: string | undefined, options: { anyway: boolean; run?: boolean; runsFile?: string }): Promise<number> {
+export async function answersCommand(
+  m: Milestone,
+  question: string | undefined,
+  options: { anyway: boolean; run?: boolean; runsFile?: string },
+): Promise<number> {
   const file = join(repoRoot, 'milestones', m.slug, 'answers.md');
   if (!existsSync(file)) {
     say(`Milestone ${m.n} (${m.title}) has no answers yet: its questions are answered in the lesson, milestones/${m.slug}/README.md.`);
@@ -26,13 +30,19 @@ export async function answersCommand(m: Milestone, question: string | undefined,
     say(bold(`The failure inquiry of milestone ${m.n}: ${m.title}`));
     for (const a of answers) {
       const open = isUnlocked(a, seen);
-      say(`  ${open ? green('unlocked') : dim('locked  ')}  ${bold(String(a.number))}. ${a.title}${open ? '' : dim(`  (run ${howToUnlock(a, m.n, isMilestoneTest)})`)}`);
+      say(
+        `  ${open ? green('unlocked') : dim('locked  ')}  ${bold(String(a.number))}. ${a.title}${open ? '' : dim(`  (run ${howToUnlock(a, m.n, isMilestoneTest)})`)}`,
+      );
     }
     say(`\nPredict first, in writing; then run what the question names. Read one answer with ${bold(`npm run answers -- ${m.n} <number>`)}.`);
     return 0;
   }
   const answer = findAnswer(answers, question);
-  if (!answer) throw new LearnerError(`Milestone ${m.n} has no question "${question}": its questions are numbered 1 to ${answers.length}.`, `npm run answers -- ${m.n}  (the list)`);
+  if (!answer)
+    throw new LearnerError(
+      `Milestone ${m.n} has no question "${question}": its questions are numbered 1 to ${answers.length}.`,
+      `npm run answers -- ${m.n}  (the list)`,
+    );
   const sharedTests = answer.unlockedBy.filter((u) => u.kind === 'test' && !isMilestoneTest(u.name) && existsSync(join(repoRoot, 'shared/tests', u.name)));
   if (options.run && !isUnlocked(answer, seen) && sharedTests.length > 0) {
     const paths = sharedTests.map((u) => `shared/tests/${u.name}`);

@@ -45,7 +45,9 @@ export async function benchCommand(name: string | undefined, options: { solution
   if (chosen.length === 0) {
     say(name ? red(`There is no benchmark "${name}".`) : bold('Benchmarks:'));
     for (const b of benchmarks) say(`  ${bold(b.name)} (milestone ${b.milestone})  ${b.summary}`);
-    say(`\nRun one: npm run bench -- ${benchmarks[0]?.name ?? '<name>'}   (add -- --solution for the reference; \`all --smoke\` runs every one end to end at a small size)`);
+    say(
+      `\nRun one: npm run bench -- ${benchmarks[0]?.name ?? '<name>'}   (add -- --solution for the reference; \`all --smoke\` runs every one end to end at a small size)`,
+    );
     return name ? 2 : 0;
   }
   const tree = options.solution ? solutionsDir : exercisesDir;
@@ -74,8 +76,14 @@ async function runOne(bench: Loaded, base: Omit<BenchContext, 'instance'>, optio
   } catch (err) {
     if (coerceError(err).name === 'LearnerError') throw err;
     say(red(`\nThe benchmark could not run: ${coerceError(err).message}.`));
-    say(`It measures milestone ${bench.milestone}'s code, so that milestone has to pass first. Does \`npm run milestone:${bench.milestone}${options.solution ? ' -- --solution' : ''}\` pass?`);
-    say(options.solution ? 'Next: npm run doctor' : `Next: npm run milestone:${bench.milestone}   (or measure the reference: npm run bench -- ${bench.name} --solution)`);
+    say(
+      `It measures milestone ${bench.milestone}'s code, so that milestone has to pass first. Does \`npm run milestone:${bench.milestone}${options.solution ? ' -- --solution' : ''}\` pass?`,
+    );
+    say(
+      options.solution
+        ? 'Next: npm run doctor'
+        : `Next: npm run milestone:${bench.milestone}   (or measure the reference: npm run bench -- ${bench.name} --solution)`,
+    );
     return 1;
   }
   say('');
@@ -91,10 +99,15 @@ async function runOne(bench: Loaded, base: Omit<BenchContext, 'instance'>, optio
     await mkdir(results, { recursive: true });
     const file = join(results, bench.name);
     const when = new Date().toISOString();
-    await writeFile(`${file}.json`, `${JSON.stringify({ benchmark: bench.name, tree: treeLabel(base.tree), ranAt: when, ok: result.ok, table: result.table, data: result.report.data, chart: result.report.chart }, null, 2)}\n`);
+    await writeFile(
+      `${file}.json`,
+      `${JSON.stringify({ benchmark: bench.name, tree: treeLabel(base.tree), ranAt: when, ok: result.ok, table: result.table, data: result.report.data, chart: result.report.chart }, null, 2)}\n`,
+    );
     await writeFile(`${file}.svg`, await renderChartSvg(result.report));
     say(dim(`\nresults: ${relative(repoRoot, file)}.json and .svg`));
   }
-  say(`\n${result.ok ? green('every target met') : red('a target was missed')} (figures vary from run to run; compare with the ceiling, not with another machine)`);
+  say(
+    `\n${result.ok ? green('every target met') : red('a target was missed')} (figures vary from run to run; compare with the ceiling, not with another machine)`,
+  );
   return result.ok ? 0 : 1;
 }

@@ -16,7 +16,14 @@ import { recordRun } from '../runs.ts';
  */
 export function scenarioOf(module: unknown): ChaosScenario | undefined {
   const scenario = (module as { scenario?: Partial<ChaosScenario> } | undefined)?.scenario;
-  if (!scenario || typeof scenario.name !== 'string' || typeof scenario.milestone !== 'number' || typeof scenario.summary !== 'string' || typeof scenario.run !== 'function') return undefined;
+  if (
+    !scenario ||
+    typeof scenario.name !== 'string' ||
+    typeof scenario.milestone !== 'number' ||
+    typeof scenario.summary !== 'string' ||
+    typeof scenario.run !== 'function'
+  )
+    return undefined;
   return scenario as ChaosScenario;
 }
 
@@ -59,7 +66,11 @@ export async function chaosCommand(n: number, name: string | undefined, options:
   say(dim(scenario.summary));
   const verdict = await runScenario(scenario, tree, (line) => say(dim(`  ${line}`))).catch((err: Error) => {
     if (err.name === 'LearnerError') throw err;
-    return { ok: false, line: `the scenario could not finish: ${err.message}. Does \`npm run milestone:${n}${options.solution ? ' -- --solution' : ''}\` pass?`, facts: {} };
+    return {
+      ok: false,
+      line: `the scenario could not finish: ${err.message}. Does \`npm run milestone:${n}${options.solution ? ' -- --solution' : ''}\` pass?`,
+      facts: {},
+    };
   });
   // Seen: the answers this scenario shows unlock (npm run answers).
   await recordRun(milestone(n)!.slug, { scenarios: [scenario.name] });
@@ -67,7 +78,8 @@ export async function chaosCommand(n: number, name: string | undefined, options:
   if (!verdict.ok && 'problems' in verdict && verdict.problems?.length) {
     // The scenario said what went wrong and the next step for each: that, not generic advice.
     for (const problem of verdict.problems) say(`${red('✗')} ${problem}`);
-    if (options.solution) say(`The reference should survive this: run \`npm run doctor\`, then this scenario again; if it still fails, report it with the lines above.`);
+    if (options.solution)
+      say(`The reference should survive this: run \`npm run doctor\`, then this scenario again; if it still fails, report it with the lines above.`);
   } else if (!verdict.ok) {
     say(
       options.solution

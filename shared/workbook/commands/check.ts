@@ -41,7 +41,10 @@ const runCache = new Map<string, Promise<TestRun>>();
 async function testsOn(tree: string, ns: number[]): Promise<TestRun> {
   const key = `${await hashTree(tree)}:${ns.join(',')}`;
   if (!runCache.has(key)) {
-    runCache.set(key, prepare(tree).then(() => oneOfFew(() => runTests({ tree, paths: ns.map(milestonePath) }))));
+    runCache.set(
+      key,
+      prepare(tree).then(() => oneOfFew(() => runTests({ tree, paths: ns.map(milestonePath) }))),
+    );
   }
   return runCache.get(key)!;
 }
@@ -100,7 +103,17 @@ async function retriedAlone(tree: string, run: TestRun): Promise<{ run: TestRun;
   return { run: { tests, fileErrors, otherErrors, ...(all.length ? { error: all.join('\n') } : {}), durationMs: run.durationMs + second.durationMs }, flaky };
 }
 const flakyLines = (label: string, flaky: TestRecord[]) =>
-  flaky.map((t) => `${label}: flaky, failed in the parallel run and passed alone: ${t.file} › ${t.name}\n${indent(t.message.split('\n').filter((l) => l.trim()).slice(0, 2).join('\n'), '      ')}`);
+  flaky.map(
+    (t) =>
+      `${label}: flaky, failed in the parallel run and passed alone: ${t.file} › ${t.name}\n${indent(
+        t.message
+          .split('\n')
+          .filter((l) => l.trim())
+          .slice(0, 2)
+          .join('\n'),
+        '      ',
+      )}`,
+  );
 
 /**
  * Queues every run infra, green, progress and teeth will read, the longest first (green, then
@@ -109,12 +122,20 @@ const flakyLines = (label: string, flaky: TestRecord[]) =>
  */
 async function startTreeRuns(names: readonly CheckName[]): Promise<void> {
   // A failure is reported by the check that reads the run; until then it is only started here.
-  const started = (k: number) => void runOnTree(k).then(({ run }) => run.catch(() => {}), () => {});
+  const started = (k: number) =>
+    void runOnTree(k).then(
+      ({ run }) => run.catch(() => {}),
+      () => {},
+    );
   // T_1 .. T_(last-1); T_last is solutions/, which green runs.
   const progressTrees = names.includes('progress') ? Array.from({ length: LAST_MILESTONE - 1 }, (_, i) => LAST_MILESTONE - 1 - i) : [];
   const teethTrees = names.includes('teeth') ? ready.map((m) => m.n - 1) : [];
   const trees = [...new Set([...progressTrees, ...teethTrees])].sort((a, b) => b - a);
-  if (names.includes('green')) void testsOn(solutionsDir, ready.map((m) => m.n)).catch(() => {});
+  if (names.includes('green'))
+    void testsOn(
+      solutionsDir,
+      ready.map((m) => m.n),
+    ).catch(() => {});
   for (const k of trees.filter((k) => k >= 3)) started(k);
   if (names.includes('infra')) void runInfra().catch(() => {});
   for (const k of trees.filter((k) => k < 3)) started(k);
@@ -137,7 +158,13 @@ async function typecheck(): Promise<CheckResult> {
   const tsc = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: repoRoot, encoding: 'utf8' });
   const errors = (tsc.stdout + tsc.stderr).split('\n').filter((l) => /error TS/.test(l));
   const ok = tsc.status === 0;
-  return { check: 'typecheck', passed: ok ? 1 : 0, failed: ok ? 0 : 1, problems: ok ? [] : errors.length ? errors : [(tsc.stdout + tsc.stderr).trim()], json: { errors } };
+  return {
+    check: 'typecheck',
+    passed: ok ? 1 : 0,
+    failed: ok ? 0 : 1,
+    problems: ok ? [] : errors.length ? errors : [(tsc.stdout + tsc.stderr).trim()],
+    json: { errors },
+  };
 }
 
 /**
@@ -147,7 +174,11 @@ async function typecheck(): Promise<CheckResult> {
  */
 async function lint(): Promise<CheckResult> {
   const biome = join(repoRoot, 'node_modules/@biomejs/biome/bin/biome');
-  const run = spawnSync(process.execPath, [biome, 'ci', '--error-on-warnings', '--reporter=github', '--max-diagnostics=none', '.'], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const run = spawnSync(process.execPath, [biome, 'ci', '--error-on-warnings', '--reporter=github', '--max-diagnostics=none', '.'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   // The GitHub reporter: one line per diagnostic, `::error title=<rule>,file=<path>,line=…,col=…::<message>`.
   const found = [...run.stdout.matchAll(/^::(?:error|warning) title=([^,]+),file=([^,]+),line=(\d+),endLine=\d+,col=(\d+)[^:]*::(.*)$/gm)].map((m) => ({
     rule: m[1]!,
@@ -161,13 +192,17 @@ async function lint(): Promise<CheckResult> {
   if (unformatted.length) problems.push(`not formatted as Biome writes them: ${unformatted.join(', ')}`);
   if (run.status !== 0 && found.length === 0) {
     const why = (run.stdout + run.stderr).trim() || run.error?.message || `exit ${run.status}`;
-    problems.push(`Biome could not check the code: ${why}\nRun \`npm install\` if @biomejs/biome is missing, fix biome.jsonc if it names the problem, then \`npm run check -- lint\` again.`);
+    problems.push(
+      `Biome could not check the code: ${why}\nRun \`npm install\` if @biomejs/biome is missing, fix biome.jsonc if it names the problem, then \`npm run check -- lint\` again.`,
+    );
   } else if (found.length) {
     const generated = found.some((f) => f.file.startsWith('exercises/'));
     problems.push(
       'Run `npm run lint:fix` (Biome writes its safe fixes and the formatting, then exercises/ is regenerated), then fix what is still listed by hand; ' +
         'a rule that is wrong for one line gets `// biome-ignore lint/<group>/<rule>: <why>` above it (see DEVELOPERS.md, "Lint and format").' +
-        (generated ? ' A file of exercises/ still listed after it comes from a stub (a `// #stub` comment in solutions/) that Biome would write otherwise: change the stub there, then `npm run generate`.' : ''),
+        (generated
+          ? ' A file of exercises/ still listed after it comes from a stub (a `// #stub` comment in solutions/) that Biome would write otherwise: change the stub there, then `npm run generate`.'
+          : ''),
     );
   }
   const ok = run.status === 0 && found.length === 0;
@@ -235,7 +270,10 @@ export interface BreakingChange {
 export function breakingChanges(protoDir: string): { changes: BreakingChange[] } | { error: string } {
   const against = join(repoRoot, 'proto', EVENTS_BASELINE);
   // --path is resolved against the working directory, so buf runs inside protoDir.
-  const run = spawnSync(join(repoRoot, 'node_modules/.bin/buf'), ['breaking', '.', '--against', against, '--path', EVENTS_PATH, '--error-format', 'json'], { cwd: protoDir, encoding: 'utf8' });
+  const run = spawnSync(join(repoRoot, 'node_modules/.bin/buf'), ['breaking', '.', '--against', against, '--path', EVENTS_PATH, '--error-format', 'json'], {
+    cwd: protoDir,
+    encoding: 'utf8',
+  });
   if (run.status === 0) return { changes: [] };
   const changes: BreakingChange[] = [];
   for (const line of run.stdout.split('\n').filter((l) => l.trim().startsWith('{'))) {
@@ -244,21 +282,33 @@ export function breakingChanges(protoDir: string): { changes: BreakingChange[] }
     changes.push({ file: v.path, line: v.start_line, column: v.start_column, rule: v.type, message: v.message.replace(/ See https:\/\/\S+ for .*$/, '') });
   }
   const compile = changes.filter((c) => c.rule === 'COMPILE');
-  if (compile.length) return { error: `buf breaking cannot compare proto/${EVENTS_PATH} until it compiles: ${compile.map((c) => `${c.file}:${c.line}:${c.column}: ${c.message}`).join('; ')}. Fix the .proto, then run \`npm run check contracts\` again.` };
+  if (compile.length)
+    return {
+      error: `buf breaking cannot compare proto/${EVENTS_PATH} until it compiles: ${compile.map((c) => `${c.file}:${c.line}:${c.column}: ${c.message}`).join('; ')}. Fix the .proto, then run \`npm run check contracts\` again.`,
+    };
   // 100 is buf's exit code for violations; anything else means the comparison did not run.
   if (run.status === 100 && changes.length) return { changes };
   const why = (run.stdout + run.stderr).trim().replace(/\.$/, '') || run.error?.message || `exit ${run.status}`;
-  return { error: `buf breaking could not compare proto/${EVENTS_PATH} with proto/${EVENTS_BASELINE}: ${why}. Run \`npm install\` if buf is missing, restore the baseline with \`git checkout -- proto/${EVENTS_BASELINE}\` if it is, then run \`npm run check contracts\` again.` };
+  return {
+    error: `buf breaking could not compare proto/${EVENTS_PATH} with proto/${EVENTS_BASELINE}: ${why}. Run \`npm install\` if buf is missing, restore the baseline with \`git checkout -- proto/${EVENTS_BASELINE}\` if it is, then run \`npm run check contracts\` again.`,
+  };
 }
 
 const GENERATED_API = 'shared/api/gen';
 
 async function differingFiles(expectedDir: string, actualDir: string): Promise<string[]> {
-  const list = async (dir: string) => ((await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) as Dirent[]).filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+  const list = async (dir: string) =>
+    ((await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) as Dirent[])
+      .filter((e) => e.isFile())
+      .map((e) => relative(dir, join(e.parentPath, e.name)))
+      .sort();
   const [expected, actual] = await Promise.all([list(expectedDir), list(actualDir)]);
   const out: string[] = [];
   for (const f of new Set([...expected, ...actual])) {
-    const [a, b] = await Promise.all([readFile(join(expectedDir, f), 'utf8').catch(() => undefined), readFile(join(actualDir, f), 'utf8').catch(() => undefined)]);
+    const [a, b] = await Promise.all([
+      readFile(join(expectedDir, f), 'utf8').catch(() => undefined),
+      readFile(join(actualDir, f), 'utf8').catch(() => undefined),
+    ]);
     if (a !== b) out.push(a === undefined ? `${f} (not generated any more)` : b === undefined ? `${f} (missing)` : `${f} (differs)`);
   }
   return out;
@@ -297,12 +347,22 @@ async function manifest(): Promise<CheckResult> {
 
 async function sync(): Promise<CheckResult> {
   const drift = await syncDrift();
-  return { check: 'sync', passed: drift.length ? 0 : 1, failed: drift.length ? 1 : 0, problems: drift.length ? [`exercises/ is not what solutions/ generates; run \`npm run generate\` and commit:`, ...drift] : [], json: { drift } };
+  return {
+    check: 'sync',
+    passed: drift.length ? 0 : 1,
+    failed: drift.length ? 1 : 0,
+    problems: drift.length ? [`exercises/ is not what solutions/ generates; run \`npm run generate\` and commit:`, ...drift] : [],
+    json: { drift },
+  };
 }
 
 function fromRun(run: TestRun, expect: 'passed' | 'failed', label: string): Pick<CheckResult, 'passed' | 'failed' | 'problems'> {
   const wrong = run.tests.filter((t) => t.status !== expect);
-  const problems = wrong.map((t) => (expect === 'passed' ? `${label}: ✗ ${t.file} › ${t.name}\n${indent(t.message, '      ')}` : `${label}: passes against its stub, so it asserts nothing about the learner's work: ${t.file} › ${t.name}`));
+  const problems = wrong.map((t) =>
+    expect === 'passed'
+      ? `${label}: ✗ ${t.file} › ${t.name}\n${indent(t.message, '      ')}`
+      : `${label}: passes against its stub, so it asserts nothing about the learner's work: ${t.file} › ${t.name}`,
+  );
   if (run.error) problems.push(`${label}: ${run.error}`);
   if (run.tests.length === 0) problems.push(`${label}: no test ran`);
   return { passed: run.tests.length - wrong.length, failed: wrong.length + (run.error || run.tests.length === 0 ? 1 : 0), problems };
@@ -313,12 +373,28 @@ const runInfra = () => (infraRun ??= prepare(solutionsDir).then(() => oneOfFew((
 
 async function infra(): Promise<CheckResult> {
   const { run, flaky } = await retriedAlone(solutionsDir, await runInfra());
-  return { check: 'infra', ...fromRun(run, 'passed', 'shared'), flaky: flakyLines('shared', flaky), json: { tests: run.tests.length, flaky: flaky.map((t) => `${t.file} › ${t.name}`) } };
+  return {
+    check: 'infra',
+    ...fromRun(run, 'passed', 'shared'),
+    flaky: flakyLines('shared', flaky),
+    json: { tests: run.tests.length, flaky: flaky.map((t) => `${t.file} › ${t.name}`) },
+  };
 }
 
 async function green(): Promise<CheckResult> {
-  const { run, flaky } = await retriedAlone(solutionsDir, await testsOn(solutionsDir, ready.map((m) => m.n)));
-  return { check: 'green', ...fromRun(run, 'passed', 'solutions'), flaky: flakyLines('solutions', flaky), json: { tests: run.tests.length, flaky: flaky.map((t) => `${t.file} › ${t.name}`) } };
+  const { run, flaky } = await retriedAlone(
+    solutionsDir,
+    await testsOn(
+      solutionsDir,
+      ready.map((m) => m.n),
+    ),
+  );
+  return {
+    check: 'green',
+    ...fromRun(run, 'passed', 'solutions'),
+    flaky: flakyLines('solutions', flaky),
+    json: { tests: run.tests.length, flaky: flaky.map((t) => `${t.file} › ${t.name}`) },
+  };
 }
 
 async function progress(): Promise<CheckResult> {
@@ -338,13 +414,23 @@ async function progress(): Promise<CheckResult> {
       continue;
     }
     seen.set(key, k);
-    const retried = await retriedAlone(tree, partOfRun(await run, (file) => milestoneOf(file) <= k));
+    const retried = await retriedAlone(
+      tree,
+      partOfRun(await run, (file) => milestoneOf(file) <= k),
+    );
     const r = fromRun(retried.run, 'passed', `T_${k}`);
     out.passed += r.passed;
     out.failed += r.failed;
     out.problems.push(...r.problems);
     out.flaky = [...(out.flaky ?? []), ...flakyLines(`T_${k}`, retried.flaky)];
-    (out.json.trees as unknown[]).push({ k, tree: treeLabel(tree), milestones: ns, passed: r.passed, failed: r.failed, flaky: retried.flaky.map((t) => `${t.file} › ${t.name}`) });
+    (out.json.trees as unknown[]).push({
+      k,
+      tree: treeLabel(tree),
+      milestones: ns,
+      passed: r.passed,
+      failed: r.failed,
+      flaky: retried.flaky.map((t) => `${t.file} › ${t.name}`),
+    });
   }
   return out;
 }
@@ -357,7 +443,11 @@ async function teeth(): Promise<CheckResult> {
     out.passed += r.passed;
     out.failed += r.failed;
     out.problems.push(...r.problems);
-    (out.json.milestones as unknown[]).push({ milestone: m.n, tests: mine.tests.length, failedAgainstPrevious: mine.tests.filter((t) => t.status === 'failed').length });
+    (out.json.milestones as unknown[]).push({
+      milestone: m.n,
+      tests: mine.tests.length,
+      failedAgainstPrevious: mine.tests.filter((t) => t.status === 'failed').length,
+    });
   }
   return out;
 }
@@ -368,7 +458,11 @@ async function chaos(): Promise<CheckResult> {
     for (const scenario of await loadScenarios(m.n)) {
       // What the scenario said along the way is kept for a failure: it says what went wrong.
       const said: string[] = [];
-      const verdict = await runScenario(scenario, solutionsDir, (line) => said.push(line)).catch((err: Error) => ({ ok: false, line: `crashed: ${err.message}`, facts: {} }));
+      const verdict = await runScenario(scenario, solutionsDir, (line) => said.push(line)).catch((err: Error) => ({
+        ok: false,
+        line: `crashed: ${err.message}`,
+        facts: {},
+      }));
       if (verdict.ok) out.passed++;
       else {
         out.failed++;
@@ -404,12 +498,21 @@ export async function checkCommand(which: string, options: { json: boolean }): P
       say(`${result.failed === 0 ? greenText('✓') : red('✗')} ${bold(name)}  ${result.passed} passed, ${result.failed} failed  ${dim(`(${seconds} s)`)}`);
       for (const p of result.problems) say(indent(p));
       for (const f of result.flaky ?? []) say(indent(dim(f)));
-      if (name === 'teeth') for (const m of result.json.milestones as Array<{ milestone: number; tests: number; failedAgainstPrevious: number }>) say(dim(`    milestone ${m.milestone}: ${m.failedAgainstPrevious} of ${m.tests} tests fail against T_${m.milestone - 1}`));
+      if (name === 'teeth')
+        for (const m of result.json.milestones as Array<{ milestone: number; tests: number; failedAgainstPrevious: number }>)
+          say(dim(`    milestone ${m.milestone}: ${m.failedAgainstPrevious} of ${m.tests} tests fail against T_${m.milestone - 1}`));
     }
   }
   const passed = results.reduce((a, r) => a + r.passed, 0);
   const failed = results.reduce((a, r) => a + r.failed, 0);
-  if (options.json) say(JSON.stringify(names.length === 1 ? { check: results[0]!.check, passed, failed, ...results[0]!.json } : { checks: results.map((r) => ({ check: r.check, passed: r.passed, failed: r.failed, problems: r.problems, ...r.json })), passed, failed }));
+  if (options.json)
+    say(
+      JSON.stringify(
+        names.length === 1
+          ? { check: results[0]!.check, passed, failed, ...results[0]!.json }
+          : { checks: results.map((r) => ({ check: r.check, passed: r.passed, failed: r.failed, problems: r.problems, ...r.json })), passed, failed },
+      ),
+    );
   else {
     if (names.length > 1) say(dim(`\n${names.join(', ')}: ${((Date.now() - startedAll) / 1000).toFixed(0)} s`));
     const flaky = results.reduce((a, r) => a + (r.flaky?.length ?? 0), 0);

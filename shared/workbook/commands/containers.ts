@@ -20,7 +20,10 @@ const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@'
 export async function containersCommand(options: { json: boolean }): Promise<number> {
   const settings = loadWorkbookSettings();
   if (settings.infra !== 'testcontainers') {
-    throw new LearnerError('This runs the tests with services from Testcontainers only, and WORKBOOK_INFRA is not "testcontainers" here.', 'npm run test:containers (it sets WORKBOOK_INFRA itself)');
+    throw new LearnerError(
+      'This runs the tests with services from Testcontainers only, and WORKBOOK_INFRA is not "testcontainers" here.',
+      'npm run test:containers (it sets WORKBOOK_INFRA itself)',
+    );
   }
   const { findEngine } = await import('../../test/containers.ts');
   const started = Date.now();
@@ -31,7 +34,12 @@ export async function containersCommand(options: { json: boolean }): Promise<num
   // Starts the containers (or finds last run's) and migrates the template; vitest's global
   // setup then lands on the same containers, which Testcontainers finds by their reuse hash.
   const infra = await prepare(solutionsDir);
-  if (!options.json) say(dim(`Services from containers: ${redact(infra.databaseUrl)}, ${redact(infra.amqpUrl)}, ${infra.redisUrl} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`));
+  if (!options.json)
+    say(
+      dim(
+        `Services from containers: ${redact(infra.databaseUrl)}, ${redact(infra.amqpUrl)}, ${infra.redisUrl} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      ),
+    );
 
   const ready = milestones.filter((m) => m.ready);
   const paths = [...ready.map((m) => relative(repoRoot, join(repoRoot, 'milestones', m.slug))), CONTAINERS_TESTS];
@@ -43,7 +51,17 @@ export async function containersCommand(options: { json: boolean }): Promise<num
   const failed = failedTests.length + (run.error || run.tests.length === 0 ? 1 : 0);
 
   if (options.json) {
-    say(JSON.stringify({ engine, images: settings.images, passed, failed, durationMs: Date.now() - started, tests: run.tests, ...(run.error ? { error: run.error } : {}) }));
+    say(
+      JSON.stringify({
+        engine,
+        images: settings.images,
+        passed,
+        failed,
+        durationMs: Date.now() - started,
+        tests: run.tests,
+        ...(run.error ? { error: run.error } : {}),
+      }),
+    );
     return failed === 0 ? 0 : 1;
   }
   const files = new Map<string, { passed: number; failed: number }>();

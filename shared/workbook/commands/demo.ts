@@ -39,7 +39,8 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     if (at < 0) return fallback;
     const raw = argv[at + 1] ?? '';
     const n = Number(raw);
-    if (!/^\d+$/.test(raw) || n > max) throw new LearnerError(`${flag} needs a whole number up to ${max}, got ${JSON.stringify(raw)}.`, `npm run demo -- ${flag} ${Math.min(3, max)}`);
+    if (!/^\d+$/.test(raw) || n > max)
+      throw new LearnerError(`${flag} needs a whole number up to ${max}, got ${JSON.stringify(raw)}.`, `npm run demo -- ${flag} ${Math.min(3, max)}`);
     return n;
   };
   return { bidders: value('--bidders', 0, 50), mine: argv.includes('--mine'), port: value('--port', 8443, 65535) };
@@ -77,7 +78,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const ran = await runMigrations({ databaseUrl, tree, direction: 'up', ...config.migrations });
     say(`  ${green('✓')} database ${name} ${ran.length ? `migrated (${ran.length} migrations)` : 'up to date'}`);
   } catch (err) {
-    if (err instanceof MigrationFailed) throw new LearnerError(`The demo database could not be migrated: ${err.cause.message}.`, options.mine ? 'finish the migrations of milestones 1-5 (npm run milestone:N), or run the reference: npm run demo' : (err.next ?? 'npm run doctor'));
+    if (err instanceof MigrationFailed)
+      throw new LearnerError(
+        `The demo database could not be migrated: ${err.cause.message}.`,
+        options.mine ? 'finish the migrations of milestones 1-5 (npm run milestone:N), or run the reference: npm run demo' : (err.next ?? 'npm run doctor'),
+      );
     throw err;
   }
 
@@ -111,13 +116,24 @@ export async function demoCommand(argv: string[]): Promise<number> {
       );
     });
     // Caddy's data in .workbook/demo/caddy: the same local CA every run, so you trust it once.
-    const ingress = await startIngress({ upstreams: [`127.0.0.1:${apiPort}`], webRoot: builtWebRoot, dir: join(workDir, 'demo', 'caddy'), port: options.port }).catch((err: Error) => {
-      throw new LearnerError(`The ingress did not start: ${err.message}`, /address already in use/.test(err.message) ? `another port: npm run demo -- --port ${options.port + 1}` : 'npm run doctor');
+    const ingress = await startIngress({
+      upstreams: [`127.0.0.1:${apiPort}`],
+      webRoot: builtWebRoot,
+      dir: join(workDir, 'demo', 'caddy'),
+      port: options.port,
+    }).catch((err: Error) => {
+      throw new LearnerError(
+        `The ingress did not start: ${err.message}`,
+        /address already in use/.test(err.message) ? `another port: npm run demo -- --port ${options.port + 1}` : 'npm run doctor',
+      );
     });
     running.ingress = ingress;
     say(`  ${green('✓')} bid-worker, bid-service and the ingress are running`);
 
-    const api = createClient(AuctionService, createConnectTransport({ baseUrl: `${ingress.url}/api`, httpVersion: '2', nodeOptions: { ca: await readFile(ingress.caCertPath) } }));
+    const api = createClient(
+      AuctionService,
+      createConnectTransport({ baseUrl: `${ingress.url}/api`, httpVersion: '2', nodeOptions: { ca: await readFile(ingress.caCertPath) } }),
+    );
     const items = await createLots(api).catch((err: unknown) => {
       const error = ConnectError.from(err);
       // A stub of yours answers unimplemented with its TODO: say which, not "a bug in the workbook".
@@ -144,7 +160,15 @@ async function createLots(api: AuctionClient): Promise<string[]> {
   const headers = { authorization: `Bearer ${seller.token}` };
   const ids: string[] = [];
   for (const lot of LOTS) {
-    const { item } = await api.createItem({ title: lot.title, description: 'Put up by npm run demo.', startPriceCents: lot.cents, endAt: timestampFromDate(new Date(Date.now() + lot.minutes * 60_000)) }, { headers });
+    const { item } = await api.createItem(
+      {
+        title: lot.title,
+        description: 'Put up by npm run demo.',
+        startPriceCents: lot.cents,
+        endAt: timestampFromDate(new Date(Date.now() + lot.minutes * 60_000)),
+      },
+      { headers },
+    );
     ids.push(item!.id);
   }
   return ids;
@@ -152,7 +176,8 @@ async function createLots(api: AuctionClient): Promise<string[]> {
 
 /** A bidder that, every 2 to 6 s, outbids the leader of a random open auction by the minimum. */
 async function simulatedBidder(api: AuctionClient, userName: string, stop: AbortSignal): Promise<void> {
-  const pause = (ms: number) => new Promise<void>((resolve) => (stop.aborted ? resolve() : (setTimeout(resolve, ms), stop.addEventListener('abort', () => resolve(), { once: true }))));
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => (stop.aborted ? resolve() : (setTimeout(resolve, ms), stop.addEventListener('abort', () => resolve(), { once: true }))));
   let token: { token: string; expiresAtMs: number } | undefined;
   while (!stop.aborted) {
     await pause(2_000 + Math.random() * 4_000);
@@ -203,7 +228,11 @@ class Running {
       // moment to say it is stopping, so this is not taken for a crash.
       await new Promise((resolve) => setTimeout(resolve, 300));
       if (this.stopping.signal.aborted) return;
-      say(yellow(`\n${name} (pid ${child.pid}) exited (${ended.signal ?? `code ${ended.code}`}); starting it again in 3 s, as a supervisor would. Watch the page.`));
+      say(
+        yellow(
+          `\n${name} (pid ${child.pid}) exited (${ended.signal ?? `code ${ended.code}`}); starting it again in 3 s, as a supervisor would. Watch the page.`,
+        ),
+      );
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       if (this.stopping.signal.aborted) return;
       try {
@@ -241,7 +270,9 @@ function printInstructions(ingress: Ingress, running: Running, options: DemoOpti
   say('                         The demo starts it again after 3 s; the outbox still has every event, and the page catches up.');
   say(`  kill the API:          kill ${pid('bid-service')}     the page's banner says it is reconnecting; it comes back and re-reads the item.`);
   say('  bid too low, bid twice: the page says the minimum; a retried click reuses its request id and counts once.');
-  say(`  sign out and bid:      the form asks you to sign in; the API answers unauthenticated (${options.bidders ? `${options.bidders} bots are bidding meanwhile` : 'npm run demo -- --bidders 3 adds bots'}).`);
+  say(
+    `  sign out and bid:      the form asks you to sign in; the API answers unauthenticated (${options.bidders ? `${options.bidders} bots are bidding meanwhile` : 'npm run demo -- --bidders 3 adds bots'}).`,
+  );
   say('');
   say(dim('Ctrl-C stops everything.'));
 }

@@ -28,14 +28,21 @@ function reasonOf(msg: GetMessage): string {
   const own = headers[DEAD_LETTER_REASON_HEADER];
   if (own !== undefined) return String(own);
   const death = (headers['x-death'] as Death[] | undefined)?.[0];
-  if (death?.reason === 'delivery_limit') return `delivered more often than the queue's delivery limit without an outcome (its consumer crashed or lost its channel each time; dead-lettered by RabbitMQ from ${death.queue})`;
+  if (death?.reason === 'delivery_limit')
+    return `delivered more often than the queue's delivery limit without an outcome (its consumer crashed or lost its channel each time; dead-lettered by RabbitMQ from ${death.queue})`;
   if (death) return `dead-lettered by RabbitMQ from ${death.queue}: ${death.reason}`;
   return 'no reason recorded';
 }
 
 function toDeadLetter(consumer: ConsumerName, msg: GetMessage): DeadLetter {
   const correlationId = msg.properties.headers?.['x-correlation-id'];
-  return { consumer, messageId: msg.properties.messageId as string | undefined, type: msg.properties.type as string | undefined, reason: reasonOf(msg), correlationId: correlationId === undefined ? undefined : String(correlationId) };
+  return {
+    consumer,
+    messageId: msg.properties.messageId as string | undefined,
+    type: msg.properties.type as string | undefined,
+    reason: reasonOf(msg),
+    correlationId: correlationId === undefined ? undefined : String(correlationId),
+  };
 }
 
 /** Opens a connection for one operation; a missing queue or a broker that is down becomes a LearnerError. */
@@ -85,7 +92,10 @@ export async function listDeadLetters(config: Pick<Config, 'amqpUrl' | 'amqp'>, 
 }
 
 /** Moves dead letters (all, or those with message id `id`) back to their consumer's queue; returns what it moved. */
-export async function replayDeadLetters(config: Pick<Config, 'amqpUrl' | 'amqp'>, options: { id?: string; consumers?: readonly ConsumerName[] } = {}): Promise<DeadLetter[]> {
+export async function replayDeadLetters(
+  config: Pick<Config, 'amqpUrl' | 'amqp'>,
+  options: { id?: string; consumers?: readonly ConsumerName[] } = {},
+): Promise<DeadLetter[]> {
   return withBroker(config, async (connection) => {
     const replayed: DeadLetter[] = [];
     for (const consumer of options.consumers ?? CONSUMERS) {
@@ -94,10 +104,20 @@ export async function replayDeadLetters(config: Pick<Config, 'amqpUrl' | 'amqp'>
       await drain(connection, deadLetterQueue, async (ch, msg) => {
         if (options.id !== undefined && msg.properties.messageId !== options.id) return;
         // Sent to a queue that does not exist, a message is dropped and still confirmed.
-        if (!queueChecked && !(await queueExists(connection, queue))) throw new LearnerError(`The ${consumer} consumer's queue ${queue} does not exist, so nothing can be replayed into it (the dead letters stay where they are).`, 'npm run start:worker (it declares the queues), then npm run dlq -- replay again');
+        if (!queueChecked && !(await queueExists(connection, queue)))
+          throw new LearnerError(
+            `The ${consumer} consumer's queue ${queue} does not exist, so nothing can be replayed into it (the dead letters stay where they are).`,
+            'npm run start:worker (it declares the queues), then npm run dlq -- replay again',
+          );
         queueChecked = true;
         // The copy starts afresh: no reason, no attempts spent, no broker history.
-        const { [DEAD_LETTER_REASON_HEADER]: _reason, [ATTEMPT_HEADER]: _attempt, [DELIVERY_COUNT_HEADER]: _count, 'x-death': _death, ...headers } = msg.properties.headers ?? {};
+        const {
+          [DEAD_LETTER_REASON_HEADER]: _reason,
+          [ATTEMPT_HEADER]: _attempt,
+          [DELIVERY_COUNT_HEADER]: _count,
+          'x-death': _death,
+          ...headers
+        } = msg.properties.headers ?? {};
         ch.sendToQueue(queue, msg.content, { ...msg.properties, persistent: true, headers });
         await (ch as amqp.ConfirmChannel).waitForConfirms();
         ch.ack(msg);
@@ -114,9 +134,11 @@ export async function dlqCommand(argv: string[], options: { config?: Config } = 
   const config = options.config ?? loadConfig();
   const flagValue = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
   const consumerArg = flagValue('--consumer');
-  if (consumerArg !== undefined && !(CONSUMERS as readonly string[]).includes(consumerArg)) throw new LearnerError(`--consumer must be one of ${CONSUMERS.join(', ')}, got ${JSON.stringify(consumerArg)}.`, USAGE);
+  if (consumerArg !== undefined && !(CONSUMERS as readonly string[]).includes(consumerArg))
+    throw new LearnerError(`--consumer must be one of ${CONSUMERS.join(', ')}, got ${JSON.stringify(consumerArg)}.`, USAGE);
   const consumers = consumerArg ? [consumerArg as ConsumerName] : CONSUMERS;
-  const line = (d: DeadLetter) => `${bold(d.messageId ?? '(no message id)')} ${d.type ?? '(no type)'} ${dim(`[${d.consumer}${d.correlationId ? `, correlation ${d.correlationId}` : ''}]`)}\n    ${d.reason}`;
+  const line = (d: DeadLetter) =>
+    `${bold(d.messageId ?? '(no message id)')} ${d.type ?? '(no type)'} ${dim(`[${d.consumer}${d.correlationId ? `, correlation ${d.correlationId}` : ''}]`)}\n    ${d.reason}`;
   const verb = argv.find((a) => a === 'list' || a === 'replay');
   if (verb === 'list') {
     const found = await listDeadLetters(config, consumers);
@@ -133,7 +155,11 @@ export async function dlqCommand(argv: string[], options: { config?: Config } = 
     if (argv.includes('--id') && !id) throw new LearnerError('--id needs the message id to replay.', 'npm run dlq -- list (shows the ids)');
     const replayed = await replayDeadLetters(config, { consumers, ...(id ? { id } : {}) });
     if (id && replayed.length === 0) throw new LearnerError(`No dead-lettered message has the id ${id}.`, 'npm run dlq -- list (shows the ids)');
-    say(replayed.length === 0 ? 'Nothing to replay: the dead-letter queues are empty.' : `Replayed ${replayed.length} message${replayed.length === 1 ? '' : 's'} to the consumer's queue:`);
+    say(
+      replayed.length === 0
+        ? 'Nothing to replay: the dead-letter queues are empty.'
+        : `Replayed ${replayed.length} message${replayed.length === 1 ? '' : 's'} to the consumer's queue:`,
+    );
     for (const d of replayed) say(line(d));
     return 0;
   }

@@ -59,37 +59,63 @@ export async function doctorCommand(options: { json: boolean }): Promise<number>
   // Forced to containers and none running: the services on the compose ports are not the
   // ones a run would use, so they are not checked.
   const urls = infra ?? (forced ? undefined : { ...composeDefaults, ...Object.fromEntries(Object.entries(settings.explicitUrls).filter(([, v]) => v)) });
-  const services = urls ? await Promise.all(endpoints(urls).map(async (e): Promise<ServiceReport> => {
-    const started = performance.now();
-    try {
-      if (!(await tcpReachable(e.host, e.port, 1_000))) throw new Error(`nothing answers on ${e.host}:${e.port}`);
-      const version = await serviceVersion(e.name, e.url);
-      return { name: e.name, url: redact(e.url), ok: true, detail: `${version}, answered in ${Math.round(performance.now() - started)} ms` };
-    } catch (err) {
-      return { name: e.name, url: redact(e.url), ok: false, detail: coerceError(err).message, fix: e.startHint };
-    }
-  })) : [];
+  const services = urls
+    ? await Promise.all(
+        endpoints(urls).map(async (e): Promise<ServiceReport> => {
+          const started = performance.now();
+          try {
+            if (!(await tcpReachable(e.host, e.port, 1_000))) throw new Error(`nothing answers on ${e.host}:${e.port}`);
+            const version = await serviceVersion(e.name, e.url);
+            return { name: e.name, url: redact(e.url), ok: true, detail: `${version}, answered in ${Math.round(performance.now() - started)} ms` };
+          } catch (err) {
+            return { name: e.name, url: redact(e.url), ok: false, detail: coerceError(err).message, fix: e.startHint };
+          }
+        }),
+      )
+    : [];
   const ok = nodeOk && (forced ? Boolean(engine.label) && imagesOk && services.every((s) => s.ok) : services.every((s) => s.ok));
   if (options.json) {
-    say(JSON.stringify({ ok, node: { version: settings.nodeVersion, ok: nodeOk }, infrastructure: infra?.source ?? 'none', forced, images: settings.images, engine, services }));
+    say(
+      JSON.stringify({
+        ok,
+        node: { version: settings.nodeVersion, ok: nodeOk },
+        infrastructure: infra?.source ?? 'none',
+        forced,
+        images: settings.images,
+        engine,
+        services,
+      }),
+    );
     return ok ? 0 : 1;
   }
   say(bold('Workbook doctor'));
-  const fetched = nodeOk && process.execPath.includes(join('.workbook', 'node')) ? ' (fetched by the workbook from the npm registry into .workbook/node, because the machine\'s Node is older)' : '';
-  say(`${nodeOk ? green('✓') : red('✗')} Node ${settings.nodeVersion}${fetched}${nodeOk ? '' : ` — the workbook needs Node ${MINIMUM_NODE} or newer (24 LTS recommended). Fix: run it as \`npm run doctor\`: every npm script fetches Node 24 from the npm registry by itself.`}`);
+  const fetched =
+    nodeOk && process.execPath.includes(join('.workbook', 'node'))
+      ? " (fetched by the workbook from the npm registry into .workbook/node, because the machine's Node is older)"
+      : '';
+  say(
+    `${nodeOk ? green('✓') : red('✗')} Node ${settings.nodeVersion}${fetched}${nodeOk ? '' : ` — the workbook needs Node ${MINIMUM_NODE} or newer (24 LTS recommended). Fix: run it as \`npm run doctor\`: every npm script fetches Node 24 from the npm registry by itself.`}`,
+  );
   // The workbook's commands run on the fetched Node; the learner's shell and editor do not.
   // The same registry package, installed by hand, puts it there too (no nvm, no nodejs.org).
   const route = manualNodeRoute(process.platform, process.arch);
   if ((fetched || !nodeOk) && route) {
-    say(dim(`  ${nodeOk ? 'Your shell and editor still run the older Node. To have' : 'Or put'} Node 24 on PATH ${nodeOk ? 'there too' : 'yourself'}, from the same registry:\n    ${route[0]}\n    ${route[1]}   (add this line to ~/.bashrc or ~/.zshrc to keep it)`));
+    say(
+      dim(
+        `  ${nodeOk ? 'Your shell and editor still run the older Node. To have' : 'Or put'} Node 24 on PATH ${nodeOk ? 'there too' : 'yourself'}, from the same registry:\n    ${route[0]}\n    ${route[1]}   (add this line to ~/.bashrc or ~/.zshrc to keep it)`,
+      ),
+    );
   }
   const engineName = engine.label ? `${engine.label} (${engine.endpoint})` : 'no container engine';
   if (forced) {
     say(`${engine.label ? green('✓') : red('✗')} Infrastructure: Testcontainers only (WORKBOOK_INFRA=testcontainers), on ${engineName}`);
   } else {
-    const source = infra?.source === 'env' ? 'the URLs in DATABASE_URL / AMQP_URL / REDIS_URL'
-      : infra?.source === 'local' ? 'services already running on the docker-compose ports of 127.0.0.1 (docker compose, or local installs)'
-      : 'none found';
+    const source =
+      infra?.source === 'env'
+        ? 'the URLs in DATABASE_URL / AMQP_URL / REDIS_URL'
+        : infra?.source === 'local'
+          ? 'services already running on the docker-compose ports of 127.0.0.1 (docker compose, or local installs)'
+          : 'none found';
     say(`${infra ? green('✓') : red('✗')} Infrastructure: ${source}`);
   }
   // With containers forced, the engine is the infrastructure: it comes before the services.
@@ -102,8 +128,16 @@ export async function doctorCommand(options: { json: boolean }): Promise<number>
   if (!forced) reportEngine(engine, { forced, inUse: !infra });
   // Not needed before milestone 6, so it never makes the doctor fail.
   const caddy = await caddyVersion();
-  say(caddy ? `${green('✓')} caddy ${caddy} (the ingress the milestone-6 tests run)` : `${yellow('·')} caddy not found: milestone 6 runs the real ingress. Fix: apt-get install caddy (Debian, Ubuntu) or brew install caddy (macOS)`);
-  say(ok ? green(`\nAll good. Next: ${forced ? 'npm run test:containers' : 'npm run milestone:1'}`) : yellow('\nFix the lines marked ✗, then run `npm run doctor` again.'));
+  say(
+    caddy
+      ? `${green('✓')} caddy ${caddy} (the ingress the milestone-6 tests run)`
+      : `${yellow('·')} caddy not found: milestone 6 runs the real ingress. Fix: apt-get install caddy (Debian, Ubuntu) or brew install caddy (macOS)`,
+  );
+  say(
+    ok
+      ? green(`\nAll good. Next: ${forced ? 'npm run test:containers' : 'npm run milestone:1'}`)
+      : yellow('\nFix the lines marked ✗, then run `npm run doctor` again.'),
+  );
   return ok ? 0 : 1;
 }
 
@@ -134,9 +168,11 @@ function reportEngine(engine: EngineReport, how: { forced: boolean; inUse: boole
   say(`${mark} Images: ${images}`);
   if (how.inUse && !how.forced) say(`${yellow('!')} Nothing answers on the docker-compose ports, so the tests will start these images with Testcontainers.`);
   if (missing.length && how.inUse) {
-    say(/podman/i.test(engine.label)
-      ? '    Fix: bash scripts/containers/podman.sh build, then eval "$(bash scripts/containers/podman.sh env)" (or set WORKBOOK_*_IMAGE to images you have)'
-      : `    ${how.forced ? 'Fix' : 'Note'}: Testcontainers pulls them on first use; without a registry, set WORKBOOK_*_IMAGE to images you have`);
+    say(
+      /podman/i.test(engine.label)
+        ? '    Fix: bash scripts/containers/podman.sh build, then eval "$(bash scripts/containers/podman.sh env)" (or set WORKBOOK_*_IMAGE to images you have)'
+        : `    ${how.forced ? 'Fix' : 'Note'}: Testcontainers pulls them on first use; without a registry, set WORKBOOK_*_IMAGE to images you have`,
+    );
   }
 }
 
@@ -144,9 +180,13 @@ async function serviceVersion(name: string, url: string): Promise<string> {
   if (name === 'PostgreSQL') {
     const u = new URL(url);
     u.pathname = '/postgres';
-    return withPgClient(u.toString(), async (client) => {
-      return `PostgreSQL ${(await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v}`;
-    }, { connectionTimeoutMillis: 2_000 });
+    return withPgClient(
+      u.toString(),
+      async (client) => {
+        return `PostgreSQL ${(await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v}`;
+      },
+      { connectionTimeoutMillis: 2_000 },
+    );
   }
   if (name === 'RabbitMQ') {
     const conn = await amqp.connect(url, { timeout: 2_000 });

@@ -25,7 +25,16 @@ export async function eventsCommand(): Promise<number> {
       } catch (err) {
         event = `cannot decode: ${coerceError(err).message}`;
       }
-      say(JSON.stringify({ messageId: msg.properties.messageId, type: msg.properties.type, routingKey: msg.fields.routingKey, redelivered: msg.fields.redelivered, headers: msg.properties.headers, event }));
+      say(
+        JSON.stringify({
+          messageId: msg.properties.messageId,
+          type: msg.properties.type,
+          routingKey: msg.fields.routingKey,
+          redelivered: msg.fields.redelivered,
+          headers: msg.properties.headers,
+          event,
+        }),
+      );
     },
     { noAck: true },
   );

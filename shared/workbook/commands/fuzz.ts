@@ -11,11 +11,15 @@ export async function fuzzCommand(argv: string[], options: { solution: boolean }
   const flagValue = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
   const runs = flagValue('--runs');
   const seed = flagValue('--seed');
-  if (runs !== undefined && !/^[1-9][0-9]{0,6}$/.test(runs)) throw new LearnerError(`--runs needs a whole number of requests from 1 to 9999999, got ${JSON.stringify(runs)}.`, 'npm run fuzz -- --runs 20000');
-  if (seed !== undefined && !/^-?[0-9]{1,10}$/.test(seed)) throw new LearnerError(`--seed needs the whole number a fuzz run printed, got ${JSON.stringify(seed)}.`, 'npm run fuzz -- --seed 20260523 --runs 1500');
+  if (runs !== undefined && !/^[1-9][0-9]{0,6}$/.test(runs))
+    throw new LearnerError(`--runs needs a whole number of requests from 1 to 9999999, got ${JSON.stringify(runs)}.`, 'npm run fuzz -- --runs 20000');
+  if (seed !== undefined && !/^-?[0-9]{1,10}$/.test(seed))
+    throw new LearnerError(`--seed needs the whole number a fuzz run printed, got ${JSON.stringify(seed)}.`, 'npm run fuzz -- --seed 20260523 --runs 1500');
   const tree = options.solution ? solutionsDir : exercisesDir;
   await prepare(tree);
-  say(`Fuzzing bid-service (${options.solution ? 'the reference' : 'your code'}) with ${runs ?? 'the default number of'} generated requests${seed ? `, seed ${seed}` : ''}.`);
+  say(
+    `Fuzzing bid-service (${options.solution ? 'the reference' : 'your code'}) with ${runs ?? 'the default number of'} generated requests${seed ? `, seed ${seed}` : ''}.`,
+  );
   const child = spawn(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', FUZZ_TEST], {
     cwd: repoRoot,
     stdio: 'inherit',

@@ -31,7 +31,8 @@ export function hintCommand(m: Milestone, options: { file?: string; level: HintL
     say(`${yellow(`Milestone ${m.n} has no test file "${options.file}".`)} Its test files: ${Object.keys(m.hints).join(', ')}.`);
     return 2;
   }
-  const what = options.level === 'concept' ? 'the concept and the file' : options.level === 'approach' ? 'the concept and the approach' : 'every level, code included';
+  const what =
+    options.level === 'concept' ? 'the concept and the file' : options.level === 'approach' ? 'the concept and the approach' : 'every level, code included';
   say(bold(`Hints for milestone ${m.n}: ${m.title}`) + dim(` (${what})`));
   for (const file of files) {
     say(`\n${bold(file)}`);

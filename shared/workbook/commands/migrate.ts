@@ -29,7 +29,11 @@ export async function migrationFiles(tree: string): Promise<MigrationFile[]> {
   return Promise.all(
     names.map(async (file) => {
       const text = await readFile(join(dir, file), 'utf8');
-      return { name: file.replace(/\.sql$/, ''), milestone: Number(/^--\s*#region m(\d)/m.exec(text)?.[1] ?? 0), sha256: createHash('sha256').update(text).digest('hex') };
+      return {
+        name: file.replace(/\.sql$/, ''),
+        milestone: Number(/^--\s*#region m(\d)/m.exec(text)?.[1] ?? 0),
+        sha256: createHash('sha256').update(text).digest('hex'),
+      };
     }),
   );
 }
@@ -54,7 +58,9 @@ const CHECKSUMS = 'workbook_migration_checksums';
 
 /** Applied migrations (oldest first) with the checksum recorded when they ran, if any. */
 export async function appliedMigrations(client: pg.Client): Promise<Array<{ name: string; sha256: string | null; ranAt: Date }>> {
-  const exists = await client.query<{ t: string | null; c: string | null }>(`SELECT to_regclass('pgmigrations')::text AS t, to_regclass('${CHECKSUMS}')::text AS c`);
+  const exists = await client.query<{ t: string | null; c: string | null }>(
+    `SELECT to_regclass('pgmigrations')::text AS t, to_regclass('${CHECKSUMS}')::text AS c`,
+  );
   if (!exists.rows[0]!.t) return [];
   const withSums = exists.rows[0]!.c !== null;
   const { rows } = await client.query<{ name: string; sha256: string | null; run_on: Date }>(
@@ -76,7 +82,10 @@ export async function recordChecksums(client: pg.Client, files: MigrationFile[])
 }
 
 /** Applied migrations whose file is not what ran (or is gone). */
-export function changedSinceApplied(applied: Array<{ name: string; sha256: string | null }>, files: MigrationFile[]): Array<{ name: string; why: 'changed' | 'missing' }> {
+export function changedSinceApplied(
+  applied: Array<{ name: string; sha256: string | null }>,
+  files: MigrationFile[],
+): Array<{ name: string; why: 'changed' | 'missing' }> {
   const byName = new Map(files.map((f) => [f.name, f]));
   return applied.flatMap((a): Array<{ name: string; why: 'changed' | 'missing' }> => {
     const f = byName.get(a.name);
@@ -86,9 +95,13 @@ export function changedSinceApplied(applied: Array<{ name: string; sha256: strin
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  return withPgClient(url, async (client) => {
-    return await fn(client);
-  }, { connectionTimeoutMillis: 5_000 });
+  return withPgClient(
+    url,
+    async (client) => {
+      return await fn(client);
+    },
+    { connectionTimeoutMillis: 5_000 },
+  );
 }
 
 export async function migrateCommand(argv: string[], flags: Set<string>): Promise<number> {
@@ -108,7 +121,8 @@ export async function migrateCommand(argv: string[], flags: Set<string>): Promis
   // --to NAME (up to and including that migration) or --count N; the value is the word after the flag.
   const flagValue = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
   const count = flagValue('--count') === undefined ? undefined : Number(flagValue('--count'));
-  if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new LearnerError(`--count needs a whole number of migrations, got ${JSON.stringify(flagValue('--count'))}.`, 'npm run migrate -- down --count 1');
+  if (count !== undefined && !(Number.isInteger(count) && count > 0))
+    throw new LearnerError(`--count needs a whole number of migrations, got ${JSON.stringify(flagValue('--count'))}.`, 'npm run migrate -- down --count 1');
 
   const files = await migrationFiles(tree);
   const applied = await withClient(config.databaseUrl, appliedMigrations);
@@ -116,7 +130,10 @@ export async function migrateCommand(argv: string[], flags: Set<string>): Promis
   if (changed.length) {
     const first = changed[0]!;
     const undo = applied.length - applied.findIndex((a) => a.name === first.name);
-    const what = first.why === 'missing' ? `${treeName}/migrations/${first.name}.sql is gone, but the database ${name} has it applied` : `${treeName}/migrations/${first.name}.sql changed since it was applied to the database ${name}`;
+    const what =
+      first.why === 'missing'
+        ? `${treeName}/migrations/${first.name}.sql is gone, but the database ${name} has it applied`
+        : `${treeName}/migrations/${first.name}.sql changed since it was applied to the database ${name}`;
     throw new LearnerError(
       `${what}. The database still has the old version, and an applied migration never runs again, so your change would never reach it.`,
       `npm run migrate -- --fresh   (drops the database ${name} and applies your migrations from scratch: it holds only what you put there by hand)\n` +
@@ -137,7 +154,8 @@ export async function migrateCommand(argv: string[], flags: Set<string>): Promis
     ...(to ? { to } : {}),
     ...(count ? { count } : {}),
     ...config.migrations,
-    onRetry: ({ attempt, attempts, delayMs, error }) => say(`A lock was not granted in time (${error.message}); attempt ${attempt} of ${attempts} gave up, trying again in ${delayMs} ms.`),
+    onRetry: ({ attempt, attempts, delayMs, error }) =>
+      say(`A lock was not granted in time (${error.message}); attempt ${attempt} of ${attempts} gave up, trying again in ${delayMs} ms.`),
   }).catch(async (err: unknown) => {
     if (!(err instanceof MigrationFailed)) throw err;
     const now = await withClient(config.databaseUrl, appliedMigrations).catch(() => []);
@@ -146,17 +164,29 @@ export async function migrateCommand(argv: string[], flags: Set<string>): Promis
       const stuck = now.at(-1)?.name ?? '(unknown)';
       throw new LearnerError(
         `Undoing ${stuck} failed: ${err.cause.message}. It is still applied; the migrations after it (if any) were undone.`,
-        err.next ?? `fix the Down Migration section of ${treeName}/migrations/${stuck}.sql (it must undo exactly what its Up Migration did), then npm run migrate -- down again`,
+        err.next ??
+          `fix the Down Migration section of ${treeName}/migrations/${stuck}.sql (it must undo exactly what its Up Migration did), then npm run migrate -- down again`,
       );
     }
     const stuck = files.find((f) => pendingBefore.has(f.name) && !now.some((a) => a.name === f.name))?.name ?? '(unknown)';
-    throw new LearnerError(`Applying ${stuck} failed: ${err.cause.message}. The migrations before it were applied; this one was not.`, err.next ?? `fix the Up Migration section of ${treeName}/migrations/${stuck}.sql, then npm run migrate again`);
+    throw new LearnerError(
+      `Applying ${stuck} failed: ${err.cause.message}. The migrations before it were applied; this one was not.`,
+      err.next ?? `fix the Up Migration section of ${treeName}/migrations/${stuck}.sql, then npm run migrate again`,
+    );
   });
   await withClient(config.databaseUrl, (c) => recordChecksums(c, files));
 
-  const scope = direction === 'up' && !all && !flagValue('--to') && count === undefined ? ` (the migrations of milestones 1 to ${on}: you are on milestone ${on}; ${bold('-- --all')} applies the later ones, still stubs, too)` : '';
+  const scope =
+    direction === 'up' && !all && !flagValue('--to') && count === undefined
+      ? ` (the migrations of milestones 1 to ${on}: you are on milestone ${on}; ${bold('-- --all')} applies the later ones, still stubs, too)`
+      : '';
   if (ran.length) say(`${direction === 'up' ? 'Applied' : 'Undid'}: ${ran.join(', ')}${scope}`);
-  else say(direction === 'up' ? `Nothing to migrate: the database ${name} is up to date${scope}.` : `Nothing to undo: no migration is applied to the database ${name}.`);
+  else
+    say(
+      direction === 'up'
+        ? `Nothing to migrate: the database ${name} is up to date${scope}.`
+        : `Nothing to undo: no migration is applied to the database ${name}.`,
+    );
   if (direction === 'up' && !all) {
     const later = files.filter((f) => f.milestone > on).length;
     if (later && !ran.length) say(dim(`${later} later migrations wait for their milestones.`));

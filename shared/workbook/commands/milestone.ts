@@ -64,7 +64,9 @@ export function otherFailures(tests: Array<{ file: string; name: string; status:
 export async function milestoneCommand(options: MilestoneOptions): Promise<number> {
   const m = findMilestone(options.n);
   if (!m) {
-    say(`There is no milestone ${options.n}. The milestones are ${milestones[0]!.n} to ${milestones.at(-1)!.n}: ${milestones.map((x) => `${x.n} ${x.title}`).join(', ')}.`);
+    say(
+      `There is no milestone ${options.n}. The milestones are ${milestones[0]!.n} to ${milestones.at(-1)!.n}: ${milestones.map((x) => `${x.n} ${x.title}`).join(', ')}.`,
+    );
     return 2;
   }
   const tree = options.solution ? solutionsDir : exercisesDir;
@@ -99,7 +101,10 @@ async function runOnce(m: Milestone, tree: string, options: MilestoneOptions): P
       if (!result) {
         if (!options.json) say(dim(`Checking that milestone ${earlier.n} (${earlier.title}) still passes…`));
         const run = await runMilestone(earlier, tree);
-        result = { passed: run.tests.filter((t) => t.status === 'passed').length, failed: run.tests.filter((t) => t.status === 'failed').length + (run.error ? 1 : 0) };
+        result = {
+          passed: run.tests.filter((t) => t.status === 'passed').length,
+          failed: run.tests.filter((t) => t.status === 'failed').length + (run.error ? 1 : 0),
+        };
       }
       if (result.failed > 0) {
         const text = `Milestone ${m.n} (${m.title}) is locked: milestone ${earlier.n} (${earlier.title}) is not done yet, ${result.failed} of its tests fail.`;
@@ -129,7 +134,16 @@ async function runOnce(m: Milestone, tree: string, options: MilestoneOptions): P
   const failed = run.tests.length - passed + (run.error ? 1 : 0);
 
   if (options.json) {
-    say(JSON.stringify({ milestone: m.n, tree: label, passed, failed, tests: run.tests.map(({ name, status, message }) => ({ name, status, message })), ...(run.error ? { error: run.error } : {}) }));
+    say(
+      JSON.stringify({
+        milestone: m.n,
+        tree: label,
+        passed,
+        failed,
+        tests: run.tests.map(({ name, status, message }) => ({ name, status, message })),
+        ...(run.error ? { error: run.error } : {}),
+      }),
+    );
     return failed === 0 ? 0 : 1;
   }
 
@@ -155,14 +169,21 @@ async function runOnce(m: Milestone, tree: string, options: MilestoneOptions): P
     if (options.all && rest.length) {
       say(`\n${red(`The other ${rest.length} ${rest.length === 1 ? 'failure' : 'failures'}:`)}`);
       for (const line of rest) say(`  ${red('✗')} ${line}`);
-    } else if (rest.length) say(dim(`\n${rest.length} more ${rest.length === 1 ? 'failure' : 'failures'}: ${bold(`npm run milestone:${m.n} -- --all`)} lists each in one line.`));
+    } else if (rest.length)
+      say(dim(`\n${rest.length} more ${rest.length === 1 ? 'failure' : 'failures'}: ${bold(`npm run milestone:${m.n} -- --all`)} lists each in one line.`));
   }
   say(`\n${failed === 0 ? green(`All ${passed} tests pass.`) : `${green(`${passed} passed`)}, ${red(`${failed} failed`)}.`}`);
   say(progressLine(await states(label, hashFor)));
   const next = milestones.find((x) => x.n === m.n + 1);
-  if (failed > 0) say(`Next: ${first ? 'make the first failure pass, then ' : ''}run ${bold(`npm run milestone:${m.n}`)} again (${bold(`npm run hint -- ${m.n}`)} for more help, add ${bold('-- --watch')} to rerun on save).`);
+  if (failed > 0)
+    say(
+      `Next: ${first ? 'make the first failure pass, then ' : ''}run ${bold(`npm run milestone:${m.n}`)} again (${bold(`npm run hint -- ${m.n}`)} for more help, add ${bold('-- --watch')} to rerun on save).`,
+    );
   else if (options.solution) say(`That was the reference in solutions/. Your own code runs with ${bold(`npm run milestone:${m.n}`)}.`);
-  else if (next) say(`Next: read milestones/${next.slug}/README.md, then ${bold(`npm run milestone:${next.n}`)}. Try ${bold(`npm run chaos -- ${m.n}`)} to see what your code survives.`);
+  else if (next)
+    say(
+      `Next: read milestones/${next.slug}/README.md, then ${bold(`npm run milestone:${next.n}`)}. Try ${bold(`npm run chaos -- ${m.n}`)} to see what your code survives.`,
+    );
   else say('That was the last milestone. Well done.');
   return failed === 0 ? 0 : 1;
 }

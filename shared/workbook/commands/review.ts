@@ -37,7 +37,11 @@ async function regionPairs(n: number): Promise<RegionPair[]> {
     for (const ref of refs) {
       const mine = learnerRegions.find((r) => r.task === ref.task);
       const shown = atN.find((r) => r.task === ref.task);
-      if (!mine || !shown) throw new LearnerError(`The region "m${n}: ${ref.task}" in exercises/${file} is missing or its marker line was edited.`, `restore the marker lines (git diff exercises/${file} shows them)`);
+      if (!mine || !shown)
+        throw new LearnerError(
+          `The region "m${n}: ${ref.task}" in exercises/${file} is missing or its marker line was edited.`,
+          `restore the marker lines (git diff exercises/${file} shows them)`,
+        );
       pairs.push({ file, milestone: n, task: ref.task, learner: mine.body, reference: shown.body, stub: ref.stub, start: mine.start, end: mine.end });
     }
   }
@@ -55,7 +59,9 @@ export function regionDiff(learner: string, reference: string, dir: string, opti
   writeFileSync(mine, `${learner}\n`);
   writeFileSync(ref, `${reference}\n`);
   const ignore = options.whitespace ? [] : ['--ignore-all-space', '--ignore-blank-lines'];
-  const diff = spawnSync('git', ['diff', '--no-index', '--no-prefix', ...ignore, `--color=${options.color ? 'always' : 'never'}`, mine, ref], { encoding: 'utf8' });
+  const diff = spawnSync('git', ['diff', '--no-index', '--no-prefix', ...ignore, `--color=${options.color ? 'always' : 'never'}`, mine, ref], {
+    encoding: 'utf8',
+  });
   return diff.stdout.split('\n').slice(4).join('\n').trimEnd();
 }
 
@@ -81,7 +87,7 @@ export async function reviewCommand(n: number, options: { whitespace?: boolean }
       } else if (!body) say(green('  identical to the reference\n'));
       else {
         changed++;
-        say(dim('  - your line   + the reference\'s line'));
+        say(dim("  - your line   + the reference's line"));
         say(body.replace(/^/gm, '  '));
         say('');
       }
@@ -89,7 +95,9 @@ export async function reviewCommand(n: number, options: { whitespace?: boolean }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  say(`${pairs.length} regions, ${changed} differ from the reference${whitespaceOnly ? `, ${whitespaceOnly} only in whitespace (shown with ${bold(`npm run review -- ${n} --whitespace`)})` : ''}. Differences are not errors: the tests are the judge (npm run milestone:${n}).`);
+  say(
+    `${pairs.length} regions, ${changed} differ from the reference${whitespaceOnly ? `, ${whitespaceOnly} only in whitespace (shown with ${bold(`npm run review -- ${n} --whitespace`)})` : ''}. Differences are not errors: the tests are the judge (npm run milestone:${n}).`,
+  );
   return 0;
 }
 
@@ -106,7 +114,9 @@ export async function resetCommand(n: number, options: { yes: boolean }): Promis
       return 1;
     }
     const rl = createInterface({ input: process.stdin, output: process.stdout });
-    const answer = await rl.question(`This puts back the milestone-${n} stubs in ${pairs.length} regions of ${files.length} files (${files.join(', ')}), discarding your code there. Nothing else changes. Continue? [y/N] `);
+    const answer = await rl.question(
+      `This puts back the milestone-${n} stubs in ${pairs.length} regions of ${files.length} files (${files.join(', ')}), discarding your code there. Nothing else changes. Continue? [y/N] `,
+    );
     rl.close();
     if (!/^y(es)?$/i.test(answer.trim())) {
       say('Nothing changed.');

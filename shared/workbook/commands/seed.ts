@@ -12,7 +12,8 @@ function optionValue(argv: string[], name: string): number | undefined {
   if (at < 0) return undefined;
   const raw = argv[at + 1];
   const n = Number(raw);
-  if (!raw || !/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new LearnerError(`${name} needs a whole number, got ${JSON.stringify(raw ?? '')}.`, `npm run seed -- ${name} 1000000`);
+  if (!raw || !/^\d+$/.test(raw) || !Number.isSafeInteger(n))
+    throw new LearnerError(`${name} needs a whole number, got ${JSON.stringify(raw ?? '')}.`, `npm run seed -- ${name} 1000000`);
   return n;
 }
 

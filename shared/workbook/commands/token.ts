@@ -12,7 +12,10 @@ export async function tokenCommand(argv: string[]): Promise<number> {
   const ttlRaw = ttlAt === -1 ? undefined : args[ttlAt + 1];
   const userName = args.find((a, i) => !a.startsWith('--') && (ttlAt === -1 || i !== ttlAt + 1));
   if (!userName || !DEMO_USER_NAME.test(userName)) {
-    throw new LearnerError(`"token" needs a demo user's name (letters, digits, dots, dashes, underscores; at most 64)${userName ? `, got ${JSON.stringify(userName)}` : ''}.`, 'npm run token -- alice');
+    throw new LearnerError(
+      `"token" needs a demo user's name (letters, digits, dots, dashes, underscores; at most 64)${userName ? `, got ${JSON.stringify(userName)}` : ''}.`,
+      'npm run token -- alice',
+    );
   }
   const ttlSeconds = ttlRaw === undefined ? undefined : Number(ttlRaw);
   if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && ttlSeconds > 0 && ttlSeconds <= 86_400)) {
@@ -20,7 +23,10 @@ export async function tokenCommand(argv: string[]): Promise<number> {
   }
   const { auth } = loadConfig();
   if (auth.keySet.kind !== 'file') {
-    throw new LearnerError(`AUTH_JWKS_URL is set (${auth.keySet.url}): this API trusts that identity provider's keys, not the development key, so a dev token would be refused.`, 'get a token from the identity provider, or unset AUTH_JWKS_URL for development');
+    throw new LearnerError(
+      `AUTH_JWKS_URL is set (${auth.keySet.url}): this API trusts that identity provider's keys, not the development key, so a dev token would be refused.`,
+      'get a token from the identity provider, or unset AUTH_JWKS_URL for development',
+    );
   }
   const issued = await issueDevToken(auth, userName, ttlSeconds === undefined ? {} : { ttlSeconds });
   process.stdout.write(`${issued.token}\n`);

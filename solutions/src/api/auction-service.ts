@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
-import { AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
+import { type AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
 import { TodoError } from '#shared/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
 import type { Bid } from '../bidding/bid.ts';
@@ -23,7 +23,15 @@ import { errorFields } from '#shared/logger.ts';
 import { logEvent } from '#shared/process-events.ts';
 
 const item = (i: Item) =>
-  create(ItemSchema, { id: i.id, title: i.title, description: i.description, startPriceCents: i.startPriceCents, startAt: timestampFromDate(i.startAt), endAt: timestampFromDate(i.endAt), createdAt: timestampFromDate(i.createdAt) });
+  create(ItemSchema, {
+    id: i.id,
+    title: i.title,
+    description: i.description,
+    startPriceCents: i.startPriceCents,
+    startAt: timestampFromDate(i.startAt),
+    endAt: timestampFromDate(i.endAt),
+    createdAt: timestampFromDate(i.createdAt),
+  });
 
 const itemLive = (l: ItemLive) =>
   create(ItemLiveSchema, {
@@ -35,7 +43,15 @@ const itemLive = (l: ItemLive) =>
     ...(l.leaderId === undefined ? {} : { leaderId: l.leaderId }),
   });
 
-const bid = (b: Bid) => create(BidSchema, { id: b.id, itemId: b.itemId, userId: b.userId, amountCents: b.amountCents, sequence: b.sequence, placedAt: timestampFromDate(b.placedAt) });
+const bid = (b: Bid) =>
+  create(BidSchema, {
+    id: b.id,
+    itemId: b.itemId,
+    userId: b.userId,
+    amountCents: b.amountCents,
+    sequence: b.sequence,
+    placedAt: timestampFromDate(b.placedAt),
+  });
 
 const iso = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString() : undefined);
 
@@ -76,7 +92,17 @@ export function auctionService(deps: AppDeps & { hub: WatchHub }): ServiceImpl<t
       guard(async () => {
         signedInCaller(ctx);
         // Proto3 has no "absent" for a string or an int64: an empty title or a zero price reaches the validation as such.
-        return { item: item(await createItem(deps, { title: req.title, description: req.description, startPriceCents: req.startPriceCents.toString(), startAt: iso(req.startAt), endAt: iso(req.endAt) ?? '' })) };
+        return {
+          item: item(
+            await createItem(deps, {
+              title: req.title,
+              description: req.description,
+              startPriceCents: req.startPriceCents.toString(),
+              startAt: iso(req.startAt),
+              endAt: iso(req.endAt) ?? '',
+            }),
+          ),
+        };
       }),
     getItem: (req) => guard(async () => ({ item: item(await getItem(deps, req.id)), live: itemLive(await readItemLive(deps, req.id)) })),
     listItems: (req) =>
@@ -91,7 +117,12 @@ export function auctionService(deps: AppDeps & { hub: WatchHub }): ServiceImpl<t
             deps,
             // The bidder is the token's subject, never a field of the request: request ids are
             // then scoped to the signed-in bidder (milestone 3's lookup is by bidder and id).
-            { itemId: req.itemId, userId: signedInCaller(ctx).id, amountCents: req.amountCents.toString(), ...(req.requestId ? { requestId: req.requestId } : {}) },
+            {
+              itemId: req.itemId,
+              userId: signedInCaller(ctx).id,
+              amountCents: req.amountCents.toString(),
+              ...(req.requestId ? { requestId: req.requestId } : {}),
+            },
             deadlineOf(ctx),
           ),
         ),

@@ -33,7 +33,8 @@ export function authenticate(verifier: TokenVerifier, toConnect: (err: unknown) 
   return (next) => async (req) => {
     if (PUBLIC_METHODS.has(req.method.name)) return next(req);
     const header = req.header.get('authorization');
-    if (header === null || header.trim() === '') throw toConnect(new Unauthenticated('missing', `sign in first: ${req.method.name} needs an \`authorization: Bearer <token>\` header`));
+    if (header === null || header.trim() === '')
+      throw toConnect(new Unauthenticated('missing', `sign in first: ${req.method.name} needs an \`authorization: Bearer <token>\` header`));
     // RFC 6750: the scheme is case-insensitive; exactly one token after it.
     const bearer = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
     if (!bearer) throw toConnect(new Unauthenticated('malformed', 'the authorization header must be `Bearer <token>`, with one token and nothing else'));

@@ -34,13 +34,18 @@ export function domainErrorToConnect(err: DomainError): ConnectError {
   switch (err.code) {
     case 'invalid_input': {
       const field = apiFieldName(err.field);
-      return new ConnectError(`${field} ${err.problem}`, Code.InvalidArgument, undefined, [{ desc: FieldViolationSchema, value: create(FieldViolationSchema, { field, description: err.problem }) }]);
+      return new ConnectError(`${field} ${err.problem}`, Code.InvalidArgument, undefined, [
+        { desc: FieldViolationSchema, value: create(FieldViolationSchema, { field, description: err.problem }) },
+      ]);
     }
     case 'item_not_found':
       return new ConnectError(err.message, Code.NotFound);
     // The bidder can outbid: the detail says the amount to reach.
     case 'bid_too_low': {
-      const detail = create(BidTooLowDetailSchema, { minimumNextBidCents: err.minimumNextCents, ...(err.currentCents === undefined ? {} : { currentPriceCents: err.currentCents }) });
+      const detail = create(BidTooLowDetailSchema, {
+        minimumNextBidCents: err.minimumNextCents,
+        ...(err.currentCents === undefined ? {} : { currentPriceCents: err.currentCents }),
+      });
       return new ConnectError(err.message, Code.FailedPrecondition, undefined, [{ desc: BidTooLowDetailSchema, value: detail }]);
     }
     case 'auction_ended':

@@ -7,6 +7,7 @@ import { SignInDisabled, ValidationError } from '../errors.ts';
 
 export async function signIn(auth: AuthConfig, userName: string): Promise<DevToken> {
   if (!auth.devSignIn) throw new SignInDisabled();
-  if (!DEMO_USER_NAME.test(userName)) throw new ValidationError('userName', 'must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit (e.g. alice)');
+  if (!DEMO_USER_NAME.test(userName))
+    throw new ValidationError('userName', 'must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit (e.g. alice)');
   return issueDevToken(auth, userName);
 }

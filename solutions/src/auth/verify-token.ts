@@ -28,7 +28,10 @@ const REMOTE_TIMEOUT_MS = 5_000;
 export async function createTokenVerifier(auth: AuthConfig, log: Logger): Promise<TokenVerifier> {
   // Dev sign-in: the key pair exists before the first token is issued or checked.
   if (auth.devSignIn && auth.keySet.kind === 'file') await devSigningKey(auth.keySet.path);
-  const keys = auth.keySet.kind === 'url' ? createRemoteJWKSet(new URL(auth.keySet.url), { timeoutDuration: REMOTE_TIMEOUT_MS }) : await localKeySet(auth.keySet.path, log);
+  const keys =
+    auth.keySet.kind === 'url'
+      ? createRemoteJWKSet(new URL(auth.keySet.url), { timeoutDuration: REMOTE_TIMEOUT_MS })
+      : await localKeySet(auth.keySet.path, log);
   return {
     async verify(token) {
       try {
@@ -59,8 +62,14 @@ async function localKeySet(path: string, log: Logger): Promise<JWTVerifyGetKey> 
       loaded = createLocalJWKSet(JSON.parse(await readFile(path, 'utf8')));
     } catch (err) {
       const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read as a JWKS (${coerceError(err).message})`;
-      log.warn({ jwksFile: path }, `the API's key set ${path} ${why}: every PlaceBid and CreateItem will be refused (set AUTH_JWKS_FILE or AUTH_JWKS_URL, or AUTH_DEV_SIGN_IN=true for development)`);
-      return new Unauthenticated('no_key_set', `this server cannot verify tokens: its key set (${path}) ${why}; the operator must configure AUTH_JWKS_FILE or AUTH_JWKS_URL`);
+      log.warn(
+        { jwksFile: path },
+        `the API's key set ${path} ${why}: every PlaceBid and CreateItem will be refused (set AUTH_JWKS_FILE or AUTH_JWKS_URL, or AUTH_DEV_SIGN_IN=true for development)`,
+      );
+      return new Unauthenticated(
+        'no_key_set',
+        `this server cannot verify tokens: its key set (${path}) ${why}; the operator must configure AUTH_JWKS_FILE or AUTH_JWKS_URL`,
+      );
     }
     return undefined;
   };
@@ -81,13 +90,31 @@ function refusal(err: unknown, auth: AuthConfig): Error {
     const exp = typeof err.payload.exp === 'number' ? ` at ${new Date(err.payload.exp * 1000).toISOString()}` : '';
     return new Unauthenticated('expired', `the bearer token expired${exp}: sign in again for a new one`);
   }
-  if (err instanceof errors.JWSSignatureVerificationFailed) return new Unauthenticated('bad_signature', 'the bearer token’s signature does not match its content: it was altered, or signed by a key this server does not trust');
-  if (err instanceof errors.JWKSNoMatchingKey) return new Unauthenticated('unknown_key', 'the bearer token was signed by a key this server does not trust (no key in its key set matches the token’s kid and algorithm)');
-  if (err instanceof errors.JOSEAlgNotAllowed) return new Unauthenticated('algorithm_not_allowed', `the bearer token’s algorithm is not accepted here (accepted: ${auth.algorithms.join(', ')})`);
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return new Unauthenticated(
+      'bad_signature',
+      'the bearer token’s signature does not match its content: it was altered, or signed by a key this server does not trust',
+    );
+  if (err instanceof errors.JWKSNoMatchingKey)
+    return new Unauthenticated(
+      'unknown_key',
+      'the bearer token was signed by a key this server does not trust (no key in its key set matches the token’s kid and algorithm)',
+    );
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return new Unauthenticated('algorithm_not_allowed', `the bearer token’s algorithm is not accepted here (accepted: ${auth.algorithms.join(', ')})`);
   if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.claim === 'iss') return new Unauthenticated('wrong_issuer', `the bearer token was issued by ${JSON.stringify(err.payload.iss ?? null)}, not by ${JSON.stringify(auth.issuer)}`);
-    if (err.claim === 'aud') return new Unauthenticated('wrong_audience', `the bearer token is meant for ${JSON.stringify(err.payload.aud ?? null)}, not for this API (${JSON.stringify(auth.audience)})`);
-    if (err.claim === 'nbf' || err.claim === 'iat') return new Unauthenticated('not_yet_valid', 'the bearer token is not valid yet (its nbf or iat is in the future): check the issuer’s clock');
+    if (err.claim === 'iss')
+      return new Unauthenticated(
+        'wrong_issuer',
+        `the bearer token was issued by ${JSON.stringify(err.payload.iss ?? null)}, not by ${JSON.stringify(auth.issuer)}`,
+      );
+    if (err.claim === 'aud')
+      return new Unauthenticated(
+        'wrong_audience',
+        `the bearer token is meant for ${JSON.stringify(err.payload.aud ?? null)}, not for this API (${JSON.stringify(auth.audience)})`,
+      );
+    if (err.claim === 'nbf' || err.claim === 'iat')
+      return new Unauthenticated('not_yet_valid', 'the bearer token is not valid yet (its nbf or iat is in the future): check the issuer’s clock');
     return new Unauthenticated('invalid_claims', `the bearer token’s ${err.claim} claim is missing or wrong: ${err.message}`);
   }
   if (err instanceof errors.JWKSTimeout || (err instanceof TypeError && auth.keySet.kind === 'url')) {

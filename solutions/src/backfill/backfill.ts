@@ -49,7 +49,11 @@ const RETRYABLE = sqlStatesOf('lock-timeout', 'conflict');
  */
 export async function runBackfill(
   deps: { db: Db; log: Logger; config: BackfillConfig },
-  options: { onProgress?: (p: BackfillProgress) => void; signal?: AbortSignal; /** Look at every row again, not only those after the checkpoint (a row written around the trigger). */ fromStart?: boolean } = {},
+  options: {
+    onProgress?: (p: BackfillProgress) => void;
+    signal?: AbortSignal /** Look at every row again, not only those after the checkpoint (a row written around the trigger). */;
+    fromStart?: boolean;
+  } = {},
 ): Promise<BackfillResult> {
   const { batchSize, pauseMs, lockTimeoutMs } = deps.config.backfill;
   const start = options.fromStart ? { lastId: START } : await withTransaction(deps.db, (tx) => readCheckpoint(tx));
@@ -58,7 +62,18 @@ export async function runBackfill(
   deps.log.info({ resumedAfter: start.lastId, total }, 'backfill starting');
   const began = performance.now();
   let afterId = start.lastId;
-  const progress: BackfillProgress = { filled: 0, scanned: 0, total, rowsPerSecond: 0, etaSeconds: 0, retries: 0, pauseMs, yielded: 0, yieldedSeconds: 0, pace: 1 };
+  const progress: BackfillProgress = {
+    filled: 0,
+    scanned: 0,
+    total,
+    rowsPerSecond: 0,
+    etaSeconds: 0,
+    retries: 0,
+    pauseMs,
+    yielded: 0,
+    yieldedSeconds: 0,
+    pace: 1,
+  };
   const throttle = createThrottle({ pauseMs });
   let batches = 0;
   for (;;) {

@@ -55,7 +55,9 @@ export async function fillBidderBatch(tx: DbClient, afterId: string, batchSize: 
 /** Where the last run stopped: START when none ran yet. */
 export async function readCheckpoint(tx: DbClient): Promise<{ lastId: string; rowsFilled: bigint }> {
   // #region m5: read the checkpoint
-  const { rows } = await tx.query<{ last_id: string; rows_filled: bigint }>('SELECT last_id, rows_filled FROM backfill_checkpoints WHERE name = $1', [CHECKPOINT]);
+  const { rows } = await tx.query<{ last_id: string; rows_filled: bigint }>('SELECT last_id, rows_filled FROM backfill_checkpoints WHERE name = $1', [
+    CHECKPOINT,
+  ]);
   return rows[0] ? { lastId: rows[0].last_id, rowsFilled: rows[0].rows_filled } : { lastId: START, rowsFilled: 0n };
   // #stub
   // throw new TodoError('m5', 'read the backfill checkpoint in backfill/fill-bidder-batch.ts');

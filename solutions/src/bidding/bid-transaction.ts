@@ -53,7 +53,12 @@ export interface BidCall {
  * caller's deadline bounds all of it: the wait for a connection, each statement, the retries,
  * and the COMMIT, which a bid past its deadline never reaches (DeadlineExceeded).
  */
-export async function runBidTransaction(deps: { db: Db; config: { bidding: BidTransactionConfig } }, itemId: string, fn: (tx: DbClient) => Promise<Bid>, call: BidCall = {}): Promise<Bid> {
+export async function runBidTransaction(
+  deps: { db: Db; config: { bidding: BidTransactionConfig } },
+  itemId: string,
+  fn: (tx: DbClient) => Promise<Bid>,
+  call: BidCall = {},
+): Promise<Bid> {
   const { bidding } = deps.config;
   // #region m3: bound lock waits and statements, retry deadlocks, answer replays, report a lock timeout as Busy, keep to the deadline
   const left = () => (call.deadline === undefined ? Infinity : call.deadline - performance.now());

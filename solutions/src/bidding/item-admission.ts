@@ -53,10 +53,13 @@ export async function takeTurn(db: Db, itemId: string, limits: { lockTimeoutMs: 
       resolve();
     };
     const byDeadline = left < limits.lockTimeoutMs;
-    const timer = setTimeout(() => {
-      line.queue.splice(line.queue.indexOf(admit), 1);
-      reject(byDeadline ? new DeadlineExceeded(itemId) : new Busy(itemId, limits.lockTimeoutMs));
-    }, Math.min(left, limits.lockTimeoutMs));
+    const timer = setTimeout(
+      () => {
+        line.queue.splice(line.queue.indexOf(admit), 1);
+        reject(byDeadline ? new DeadlineExceeded(itemId) : new Busy(itemId, limits.lockTimeoutMs));
+      },
+      Math.min(left, limits.lockTimeoutMs),
+    );
     line.queue.push(admit);
   });
   return release;

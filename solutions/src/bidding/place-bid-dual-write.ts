@@ -9,7 +9,10 @@ import { parseNewBid, type Bid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
 import { insertBid } from './insert-bid.ts';
 
-export async function placeBidDualWrite(deps: { db: Db; amqp: Amqp; config: { amqp: { exchange: string }; bidding: { maxBidCents: bigint; bidderPhase: BidderPhase } } }, input: unknown): Promise<Bid> {
+export async function placeBidDualWrite(
+  deps: { db: Db; amqp: Amqp; config: { amqp: { exchange: string }; bidding: { maxBidCents: bigint; bidderPhase: BidderPhase } } },
+  input: unknown,
+): Promise<Bid> {
   const parsed = parseNewBid(input, deps.config.bidding);
   if ('error' in parsed) throw parsed.error;
   const placed = await withTransaction(deps.db, (tx) => insertBid(tx, parsed.value, deps.config.bidding.bidderPhase));

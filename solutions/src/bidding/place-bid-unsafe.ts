@@ -7,7 +7,10 @@ import type { BidderPhase } from '#shared/config.ts';
 import { bidFromRow, minimumNextBid, parseNewBid, type Bid, type DbBid } from './bid.ts';
 import { bidderColumns } from './bidder-columns.ts';
 
-export async function placeBidUnsafe(deps: { db: Db; config: { bidding: { minIncrementCents: bigint; maxBidCents: bigint; bidderPhase: BidderPhase } } }, input: unknown): Promise<Bid> {
+export async function placeBidUnsafe(
+  deps: { db: Db; config: { bidding: { minIncrementCents: bigint; maxBidCents: bigint; bidderPhase: BidderPhase } } },
+  input: unknown,
+): Promise<Bid> {
   const parsed = parseNewBid(input, deps.config.bidding);
   if ('error' in parsed) throw parsed.error;
   const bid = parsed.value;

@@ -99,7 +99,12 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       log.warn({ messageId: delivery.messageId, type: delivery.type, reason: outcome.reason }, 'message dead-lettered');
       await republish(ch, deadLetterQueue, msg, { [DEAD_LETTER_REASON_HEADER]: outcome.reason });
     } else if (outcome.kind === 'retry') {
-      logEvent(log, 'warn', { event: 'message-retried', messageId: delivery.messageId, attempt: delivery.attempt, reason: outcome.reason, retryInMs: outcome.delayMs }, 'message failed; trying again');
+      logEvent(
+        log,
+        'warn',
+        { event: 'message-retried', messageId: delivery.messageId, attempt: delivery.attempt, reason: outcome.reason, retryInMs: outcome.delayMs },
+        'message failed; trying again',
+      );
       await new Promise((r) => setTimeout(r, outcome.delayMs));
       // The attempt count travels with the message: a copy goes to the back of the queue
       // before the original is acked (a crash in between makes a duplicate, never a loss).
@@ -107,7 +112,10 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
     }
     ch.ack(msg);
     logEvent(log, 'debug', { event: 'message-handled', messageId: delivery.messageId, outcome: outcome.kind }, 'message handled');
-    deps.metrics.consumer.messages.inc({ consumer: spec.name, outcome: outcome.kind === 'dead-letter' ? 'dead_lettered' : outcome.kind === 'retry' ? 'retried' : outcome.kind });
+    deps.metrics.consumer.messages.inc({
+      consumer: spec.name,
+      outcome: outcome.kind === 'dead-letter' ? 'dead_lettered' : outcome.kind === 'retry' ? 'retried' : outcome.kind,
+    });
     deps.metrics.consumer.processing.observe({ consumer: spec.name }, (performance.now() - started) / 1000);
   }
 
@@ -142,7 +150,10 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       // The trace goes on: every line about this message carries the correlation id of the
       // request that caused it (the relay copied it from the outbox row to the headers).
       const correlationId = correlationIdOf(msg.properties.headers);
-      const handle = () => settle(ch, msg).catch((err: Error) => log.warn({ ...errorFields(err), messageId: msg.properties.messageId as unknown }, 'settling a message failed; RabbitMQ redelivers it'));
+      const handle = () =>
+        settle(ch, msg).catch((err: Error) =>
+          log.warn({ ...errorFields(err), messageId: msg.properties.messageId as unknown }, 'settling a message failed; RabbitMQ redelivers it'),
+        );
       const settling = correlationId ? withCorrelationId(correlationId, handle) : handle();
       inHand.add(settling);
       void settling.finally(() => inHand.delete(settling));

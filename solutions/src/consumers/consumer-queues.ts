@@ -64,7 +64,11 @@ export class QueueTypeMismatch extends Error {
  * and unused, so no message is lost; otherwise QueueTypeMismatch says what to do. Each declare
  * gets its own channel: a refused one closes its channel.
  */
-export async function declareConsumerQueues(connection: { createChannel(): Promise<Channel> }, names: { queue: string; deadLetterQueue: string }, log: Logger): Promise<void> {
+export async function declareConsumerQueues(
+  connection: { createChannel(): Promise<Channel> },
+  names: { queue: string; deadLetterQueue: string },
+  log: Logger,
+): Promise<void> {
   const declare = async (queue: string, options: Options.AssertQueue) => {
     const attempt = async (run: (ch: Channel) => Promise<unknown>) => {
       const ch = await connection.createChannel();

@@ -17,10 +17,18 @@ const bindings = [BID_PLACED_ROUTING_KEY, AUCTION_CLOSED_ROUTING_KEY];
  */
 export function startStatsConsumer(deps: ConsumerDeps & { db: Db }) {
   const { batchSize } = deps.config.consumer;
-  const apply = batchSize > 1 ? createBatcher((batch) => applyStatsBatch(deps, batch), { maxSize: batchSize, lingerMs: 2 }) : (messageId: string, message: Parameters<typeof applyStatsOnce>[2]) => applyStatsOnce(deps, messageId, message);
+  const apply =
+    batchSize > 1
+      ? createBatcher((batch) => applyStatsBatch(deps, batch), { maxSize: batchSize, lingerMs: 2 })
+      : (messageId: string, message: Parameters<typeof applyStatsOnce>[2]) => applyStatsOnce(deps, messageId, message);
   return startConsumer(deps, { name: STATS_CONSUMER, bindings, apply, dependency: { name: 'PostgreSQL', probe: () => deps.db.query('SELECT 1') } });
 }
 
 /** The items' live state in Redis, each event applied only if newer than what is there. */
 export const startReadModelConsumer = (deps: ConsumerDeps & { redis: Redis; config: Pick<Config, 'redis'> }) =>
-  startConsumer(deps, { name: READ_MODEL_CONSUMER, bindings, apply: (messageId, message) => applyToReadModel(deps, messageId, message), dependency: { name: 'Redis', probe: () => deps.redis.ping() } });
+  startConsumer(deps, {
+    name: READ_MODEL_CONSUMER,
+    bindings,
+    apply: (messageId, message) => applyToReadModel(deps, messageId, message),
+    dependency: { name: 'Redis', probe: () => deps.redis.ping() },
+  });

@@ -20,7 +20,11 @@ export interface DeliveryPolicy {
  * an attempt: retried with a growing pause until `maxAttempts`, then dead-lettered. The caller
  * acks only after this resolves, so only after the commit.
  */
-export async function handleDelivery(delivery: Delivery, apply: (messageId: string, message: AuctionEvent) => Promise<'applied' | 'duplicate'>, policy: DeliveryPolicy): Promise<Outcome> {
+export async function handleDelivery(
+  delivery: Delivery,
+  apply: (messageId: string, message: AuctionEvent) => Promise<'applied' | 'duplicate'>,
+  policy: DeliveryPolicy,
+): Promise<Outcome> {
   // #region m4: dead-letter what can never work, apply the rest, wait out an outage, retry the message's own failures a bounded number of times
   if (!delivery.messageId) return { kind: 'dead-letter', reason: 'the message has no message id, so it cannot be deduplicated' };
   let message: AuctionEvent;
@@ -31,7 +35,8 @@ export async function handleDelivery(delivery: Delivery, apply: (messageId: stri
     throw err;
   }
   // The relay sends the event's id as the message id; anything else is not ours to deduplicate.
-  if (delivery.messageId !== message.event.eventId) return { kind: 'dead-letter', reason: `the message id ${delivery.messageId} is not the event's id ${message.event.eventId}` };
+  if (delivery.messageId !== message.event.eventId)
+    return { kind: 'dead-letter', reason: `the message id ${delivery.messageId} is not the event's id ${message.event.eventId}` };
   try {
     return { kind: await apply(delivery.messageId, message) };
   } catch (err) {

@@ -8,7 +8,10 @@ export interface HttpError {
 }
 
 /** A bug (anything toDomainError does not know): 500, and not a word of what it said. */
-export const INTERNAL: HttpError = { status: 500, body: { error: { code: 'internal', message: 'internal error; the server log has the details under this correlation id' } } };
+export const INTERNAL: HttpError = {
+  status: 500,
+  body: { error: { code: 'internal', message: 'internal error; the server log has the details under this correlation id' } },
+};
 
 /** The one place errors become HTTP answers: a DomainError by its code, anything else a 500 that leaks nothing. */
 export function errorToHttp(err: unknown): HttpError {
@@ -47,13 +50,33 @@ export function domainErrorToHttp(err: DomainError): HttpError {
       return { status: 404, body: { error: { code: 'not_found', message: err.message } } };
     // The bidder can outbid: tell them the price to beat (money as strings of cents).
     case 'bid_too_low':
-      return { status: 409, body: { error: { code: 'bid_too_low', message: err.message, currentCents: err.currentCents?.toString() ?? null, minimumNextCents: err.minimumNextCents.toString() } } };
+      return {
+        status: 409,
+        body: {
+          error: {
+            code: 'bid_too_low',
+            message: err.message,
+            currentCents: err.currentCents?.toString() ?? null,
+            minimumNextCents: err.minimumNextCents.toString(),
+          },
+        },
+      };
     case 'auction_ended':
       return { status: 409, body: { error: { code: 'auction_ended', message: err.message, endedAt: err.endedAt.toISOString() } } };
     // The id is taken by another request: retrying with it can never succeed; the client mints a new one.
     case 'request_id_reused': {
       const { bidId, itemId, amountCents } = err.original;
-      return { status: 409, body: { error: { code: 'request_id_reused', message: err.message, requestId: err.requestId, original: { bidId, itemId, amountCents: amountCents.toString() } } } };
+      return {
+        status: 409,
+        body: {
+          error: {
+            code: 'request_id_reused',
+            message: err.message,
+            requestId: err.requestId,
+            original: { bidId, itemId, amountCents: amountCents.toString() },
+          },
+        },
+      };
     }
     // The caller's deadline passed before the commit: rolled back, the same answer as Connect's.
     case 'deadline_exceeded':
@@ -71,7 +94,11 @@ export function domainErrorToHttp(err: DomainError): HttpError {
       return { status: 504, body: { error: { code: 'deadline_exceeded', message: err.message } } };
     // No valid bearer token: 401 with the challenge RFC 6750 asks for, the reason in the body.
     case 'unauthenticated':
-      return { status: 401, body: { error: { code: 'unauthenticated', message: err.message, reason: err.reason } }, headers: { 'www-authenticate': bearerChallenge(err.reason) } };
+      return {
+        status: 401,
+        body: { error: { code: 'unauthenticated', message: err.message, reason: err.reason } },
+        headers: { 'www-authenticate': bearerChallenge(err.reason) },
+      };
     // Turned off here, not broken: 403, never a 5xx that would page someone for a client's call.
     case 'sign_in_disabled':
       return { status: 403, body: { error: { code: 'permission_denied', message: err.message } } };

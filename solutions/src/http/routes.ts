@@ -140,7 +140,8 @@ export const routes: Route[] = [
       const body = await readJsonBody(req);
       const input = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...body, itemId: params.id } : body;
       // The naive dual write exists only so the lesson can show what it loses (BID_WRITE_MODE=dual-write).
-      const bid = deps.config.bidWriteMode === 'dual-write' ? await countOutcome(deps.metrics, () => placeBidDualWrite(deps, input)) : await placeBid(deps, input);
+      const bid =
+        deps.config.bidWriteMode === 'dual-write' ? await countOutcome(deps.metrics, () => placeBidDualWrite(deps, input)) : await placeBid(deps, input);
       sendJson(res, 201, bidToJson(bid));
     },
   },

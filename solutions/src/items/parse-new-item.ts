@@ -80,7 +80,9 @@ const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\
 export function parseTimestamp(raw: unknown): Date | undefined {
   const m = typeof raw === 'string' ? ISO_WITH_ZONE.exec(raw) : null;
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second = 0, zoneHours = 0, zoneMinutes = 0] = m.slice(1).map((part) => (part === undefined ? undefined : Number(part))) as number[];
+  const [year, month, day, hour, minute, second = 0, zoneHours = 0, zoneMinutes = 0] = m
+    .slice(1)
+    .map((part) => (part === undefined ? undefined : Number(part))) as number[];
   if (hour! > 23 || minute! > 59 || second > 59 || zoneHours > 23 || zoneMinutes > 59) return undefined;
   const calendar = new Date(Date.UTC(year!, month! - 1, day!));
   if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month! - 1 || calendar.getUTCDate() !== day) return undefined;

@@ -15,7 +15,9 @@ export interface Partition {
  */
 export async function becomeLeader(tx: DbClient, partition: Partition): Promise<boolean> {
   // #region m2: take the partition's leader lock for this transaction only, without waiting
-  const { rows } = await tx.query<{ leader: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('auction-outbox-relay'), $1::int) AS leader`, [partition.index]);
+  const { rows } = await tx.query<{ leader: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('auction-outbox-relay'), $1::int) AS leader`, [
+    partition.index,
+  ]);
   return rows[0]?.leader === true;
   // #stub
   // throw new TodoError('m2', 'take the leader lock in outbox/claim-batch.ts');

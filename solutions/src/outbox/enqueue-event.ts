@@ -17,7 +17,16 @@ export async function enqueueEvent(tx: DbClient, event: OutboxEvent): Promise<vo
        VALUES ($1::uuid, $2::text, $3::uuid, $4::text, $5::text, $6::bytea, $7::jsonb)
      )
      SELECT pg_notify($8::text, '')`,
-    [event.id, event.aggregateType, event.aggregateId, event.eventType, event.routingKey, Buffer.from(event.payload), JSON.stringify(event.headers), OUTBOX_CHANNEL],
+    [
+      event.id,
+      event.aggregateType,
+      event.aggregateId,
+      event.eventType,
+      event.routingKey,
+      Buffer.from(event.payload),
+      JSON.stringify(event.headers),
+      OUTBOX_CHANNEL,
+    ],
   );
   // #stub
   // throw new TodoError('m2', 'write the outbox row in outbox/enqueue-event.ts');

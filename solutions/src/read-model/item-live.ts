@@ -49,7 +49,11 @@ export function liveChangeOf(message: AuctionEvent): { itemId: string; version: 
   }
   const e = message.event;
   // While the auction is open only bids move the sequence: the n-th bid is sequence n.
-  return { itemId: e.itemId, version: e.sequence, fields: { status: 'open', price_cents: e.amountCents.toString(), leader_id: e.userId, bid_count: e.sequence.toString() } };
+  return {
+    itemId: e.itemId,
+    version: e.sequence,
+    fields: { status: 'open', price_cents: e.amountCents.toString(), leader_id: e.userId, bid_count: e.sequence.toString() },
+  };
 }
 
 /** An ItemLive from the fields the read model stores. */

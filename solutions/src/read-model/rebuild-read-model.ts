@@ -10,12 +10,20 @@ import { setIfNewer } from './set-if-newer.ts';
  * through setIfNewer with its version, so the rebuild never moves an item back past an event
  * the consumer applied meanwhile. Returns how many items it wrote and how many were already current.
  */
-export async function rebuildReadModel(deps: { db: Db; redis: Redis; config: Pick<Config, 'redis'> }, onProgress?: (done: number) => void): Promise<{ written: number; current: number }> {
+export async function rebuildReadModel(
+  deps: { db: Db; redis: Redis; config: Pick<Config, 'redis'> },
+  onProgress?: (done: number) => void,
+): Promise<{ written: number; current: number }> {
   let written = 0;
   let current = 0;
   for await (const page of allItemsLive(deps.db)) {
     for (const item of page) {
-      const fields = { status: item.status, price_cents: item.priceCents?.toString() ?? '', leader_id: item.leaderId ?? '', bid_count: item.bidCount.toString() };
+      const fields = {
+        status: item.status,
+        price_cents: item.priceCents?.toString() ?? '',
+        leader_id: item.leaderId ?? '',
+        bid_count: item.bidCount.toString(),
+      };
       if (await setIfNewer(deps.redis, itemKey(deps.config, item.itemId), item.version, fields)) written++;
       else current++;
     }

@@ -36,7 +36,7 @@ export function applyStatsOnce(deps: { db: Db }, messageId: string, message: Auc
 }
 
 /** The user_stats row a message changes: the bidder of a BidPlaced, the winner of an AuctionClosed. */
-const statsRowOf = (message: AuctionEvent) => (message.type === AUCTION_CLOSED ? message.event.winnerId ?? '' : message.event.userId);
+const statsRowOf = (message: AuctionEvent) => (message.type === AUCTION_CLOSED ? (message.event.winnerId ?? '') : message.event.userId);
 
 /**
  * Several messages in one transaction: one COMMIT (one WAL flush) for the batch instead of
@@ -52,10 +52,12 @@ const statsRowOf = (message: AuctionEvent) => (message.type === AUCTION_CLOSED ?
  */
 export function applyStatsBatch(deps: { db: Db }, batch: ReadonlyArray<{ messageId: string; message: AuctionEvent }>): Promise<Array<'applied' | 'duplicate'>> {
   const lockKey = (i: number) => [statsRowOf(batch[i]!.message), batch[i]!.messageId] as const;
-  const order = batch.map((_, i) => i).sort((a, b) => {
-    const [[ra, ma], [rb, mb]] = [lockKey(a), lockKey(b)];
-    return ra < rb ? -1 : ra > rb ? 1 : ma < mb ? -1 : ma > mb ? 1 : a - b;
-  });
+  const order = batch
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const [[ra, ma], [rb, mb]] = [lockKey(a), lockKey(b)];
+      return ra < rb ? -1 : ra > rb ? 1 : ma < mb ? -1 : ma > mb ? 1 : a - b;
+    });
   return withTransaction(deps.db, async (tx) => {
     const outcomes = new Array<'applied' | 'duplicate'>(batch.length);
     for (const i of order) outcomes[i] = await recordOnce(tx, batch[i]!.messageId, batch[i]!.message);

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import { configToEnv, type Config } from '#shared/config.ts';
 import { repoRoot } from '#shared/workbook/trees.ts';
 
@@ -65,6 +65,8 @@ export interface Checkpoint {
 
 /** The backfill's row in backfill_checkpoints, if it wrote one. */
 export async function readCheckpoint(db: pg.Client): Promise<Checkpoint | undefined> {
-  const { rows } = await db.query<{ last_id: string; rows_filled: string }>(`SELECT last_id, rows_filled FROM backfill_checkpoints WHERE name = 'bids.bidder_id'`);
+  const { rows } = await db.query<{ last_id: string; rows_filled: string }>(
+    `SELECT last_id, rows_filled FROM backfill_checkpoints WHERE name = 'bids.bidder_id'`,
+  );
   return rows[0] && { lastId: rows[0].last_id, rowsFilled: Number(rows[0].rows_filled) };
 }

@@ -70,7 +70,8 @@ export function streamBids(options: { services: () => string[]; items: string[];
 /** Throws when bid-service answered 501: the tree's bidding code is not written yet, so nothing here can be measured. */
 export function assertBiddingWritten(answers: Answer[], milestone = 3): void {
   const todo = answers.find((a) => a.status === 501);
-  if (todo) throw new Error(`bid-service answered 501: its bidding code is not written yet (${todo.message ?? 'unimplemented'}); milestone ${milestone} comes first`);
+  if (todo)
+    throw new Error(`bid-service answered 501: its bidding code is not written yet (${todo.message ?? 'unimplemented'}); milestone ${milestone} comes first`);
 }
 
 /** Accepted, legitimately too low (a later bid on the item overtook it), busy (503), and anything else. */

@@ -19,22 +19,38 @@ export type AuctionClient = Client<typeof AuctionService>;
 /** A client of the API through the ingress: TLS with its local CA, HTTP/2; with `token`, each call without an authorization header of its own is signed in with it. */
 export function ingressClient(ingress: Pick<Ingress, 'url' | 'caCertPath'>, token?: string): AuctionClient {
   const ca = readFileSync(ingress.caCertPath);
-  return createClient(AuctionService, createConnectTransport({ baseUrl: `${ingress.url}/api`, httpVersion: '2', useBinaryFormat: true, nodeOptions: { ca }, interceptors: token ? [withBearer(token)] : [] }));
+  return createClient(
+    AuctionService,
+    createConnectTransport({
+      baseUrl: `${ingress.url}/api`,
+      httpVersion: '2',
+      useBinaryFormat: true,
+      nodeOptions: { ca },
+      interceptors: token ? [withBearer(token)] : [],
+    }),
+  );
 }
 
 /** A client of one bid-service's API over h2c, as the ingress talks to it; `token` as for ingressClient. */
 export function directClient(apiUrl: string, token?: string): AuctionClient {
-  return createClient(AuctionService, createConnectTransport({ baseUrl: `${apiUrl}/api`, httpVersion: '2', useBinaryFormat: true, interceptors: token ? [withBearer(token)] : [] }));
+  return createClient(
+    AuctionService,
+    createConnectTransport({ baseUrl: `${apiUrl}/api`, httpVersion: '2', useBinaryFormat: true, interceptors: token ? [withBearer(token)] : [] }),
+  );
 }
 
 /** `n` free TCP ports, all held until every one is found, then released. */
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
@@ -48,7 +64,14 @@ export async function freePorts(n: number): Promise<number[]> {
  */
 export function isRetryable(err: unknown): boolean {
   const code = ConnectError.from(err).code;
-  return code === Code.Unavailable || code === Code.Unknown || code === Code.Internal || code === Code.DeadlineExceeded || code === Code.Aborted || code === Code.Canceled;
+  return (
+    code === Code.Unavailable ||
+    code === Code.Unknown ||
+    code === Code.Internal ||
+    code === Code.DeadlineExceeded ||
+    code === Code.Aborted ||
+    code === Code.Canceled
+  );
 }
 
 export type BidAnswer = { kind: 'accepted'; bid: Bid } | { kind: 'refused'; code: Code; minimumNextCents?: bigint } | { kind: 'gave-up'; lastError: string };
@@ -99,7 +122,17 @@ export interface BidLoadResult {
  * each bid a new request id, outbidding the price it last saw; refusals (too low) teach it the
  * minimum. Every logical bid is retried with the same request id until answered.
  */
-export async function bidLoad(options: { client: () => AuctionClient; auth: Pick<Config, 'auth'>; items: string[]; clients: number; signal: AbortSignal; maxAccepted?: number; pauseMs?: number; startCents?: bigint; incrementCents?: bigint }): Promise<BidLoadResult> {
+export async function bidLoad(options: {
+  client: () => AuctionClient;
+  auth: Pick<Config, 'auth'>;
+  items: string[];
+  clients: number;
+  signal: AbortSignal;
+  maxAccepted?: number;
+  pauseMs?: number;
+  startCents?: bigint;
+  incrementCents?: bigint;
+}): Promise<BidLoadResult> {
   const increment = options.incrementCents ?? 100n;
   const minimum = new Map(options.items.map((id) => [id, options.startCents ?? 100n]));
   const result: BidLoadResult = { sent: 0, accepted: [], refused: 0, gaveUp: [], retries: 0, retryCodes: {}, acceptedAfterResend: 0 };
@@ -110,13 +143,17 @@ export async function bidLoad(options: { client: () => AuctionClient; auth: Pick
       const amountCents = minimum.get(itemId)! + increment * BigInt(Math.floor(Math.random() * 3));
       const requestId = crypto.randomUUID();
       result.sent++;
-      const answer = await placeUntilAnswered(options.client, { itemId, amountCents, requestId }, {
-        token,
-        onRetry: (err) => {
-          result.retries++;
-          result.retryCodes[Code[err.code]] = (result.retryCodes[Code[err.code]] ?? 0) + 1;
+      const answer = await placeUntilAnswered(
+        options.client,
+        { itemId, amountCents, requestId },
+        {
+          token,
+          onRetry: (err) => {
+            result.retries++;
+            result.retryCodes[Code[err.code]] = (result.retryCodes[Code[err.code]] ?? 0) + 1;
+          },
         },
-      });
+      );
       if (answer.kind === 'accepted') {
         result.accepted.push(answer.bid);
         if (answer.attempts > 1) result.acceptedAfterResend++;
@@ -178,7 +215,20 @@ export interface Watcher {
 /** A WatchItem stream that reconnects whenever it ends with `unavailable` (or its connection drops), resuming from the current state. */
 export function watch(client: () => AuctionClient, itemId: string): Watcher {
   const abort = new AbortController();
-  const w: Watcher = { itemId, last: undefined, lastVersion: -1n, reconnects: 0, unavailable: {}, ingress503At: [], badEnds: [], wentBack: 0, stop: async () => { abort.abort(); await done; } };
+  const w: Watcher = {
+    itemId,
+    last: undefined,
+    lastVersion: -1n,
+    reconnects: 0,
+    unavailable: {},
+    ingress503At: [],
+    badEnds: [],
+    wentBack: 0,
+    stop: async () => {
+      abort.abort();
+      await done;
+    },
+  };
   const done = (async () => {
     while (!abort.signal.aborted) {
       try {

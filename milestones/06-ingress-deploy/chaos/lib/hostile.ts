@@ -61,7 +61,14 @@ export async function rapidReset(target: H2Target, path: string, n: number): Pro
  * Slow headers (slowloris): `n` connections that send an HTTP/1.1 request line and then one
  * header byte every `everyMs`, never finishing, for `forMs`. Reports how many the server cut.
  */
-export async function slowHeaders(options: { host: string; port: number; ca?: Buffer; n: number; everyMs: number; forMs: number }): Promise<{ opened: number; cutByServer: number }> {
+export async function slowHeaders(options: {
+  host: string;
+  port: number;
+  ca?: Buffer;
+  n: number;
+  everyMs: number;
+  forMs: number;
+}): Promise<{ opened: number; cutByServer: number }> {
   const one = () =>
     new Promise<'cut' | 'held' | 'refused'>((resolve) => {
       const socket = options.ca
@@ -93,7 +100,14 @@ export async function slowHeaders(options: { host: string; port: number; ca?: Bu
 /** One HTTP/1.1 request with the path sent exactly as given (no URL normalization). */
 export function rawHttp1(options: { host: string; port: number; method: string; path: string; body?: Buffer }): Promise<number | 'error'> {
   return new Promise((resolve) => {
-    const req = httpRequest({ host: options.host, port: options.port, method: options.method, path: options.path, headers: { 'content-type': 'application/json' }, timeout: 10_000 });
+    const req = httpRequest({
+      host: options.host,
+      port: options.port,
+      method: options.method,
+      path: options.path,
+      headers: { 'content-type': 'application/json' },
+      timeout: 10_000,
+    });
     req.on('response', (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
@@ -106,11 +120,18 @@ export function rawHttp1(options: { host: string; port: number; method: string; 
 }
 
 /** One HTTP/2 request on `session`, the path as given; its status, or `error`. */
-export function rawHttp2(session: ClientHttp2Session, options: { method: string; path: string; contentType?: string; body?: Buffer }): Promise<number | 'error'> {
+export function rawHttp2(
+  session: ClientHttp2Session,
+  options: { method: string; path: string; contentType?: string; body?: Buffer },
+): Promise<number | 'error'> {
   return new Promise((resolve) => {
     let req;
     try {
-      req = session.request({ [constants.HTTP2_HEADER_METHOD]: options.method, [constants.HTTP2_HEADER_PATH]: options.path, 'content-type': options.contentType ?? 'application/json' });
+      req = session.request({
+        [constants.HTTP2_HEADER_METHOD]: options.method,
+        [constants.HTTP2_HEADER_PATH]: options.path,
+        'content-type': options.contentType ?? 'application/json',
+      });
     } catch {
       resolve('error');
       return;
@@ -153,7 +174,15 @@ async function onSession(target: H2Target, fn: (session: ClientHttp2Session, sta
 }
 
 /** Paths a URL decoder chokes on: broken percent-escapes, a NUL, dot segments, a huge one. */
-export const MALFORMED_PATHS = ['/items/%E0%A4%A', '/items/%ZZ/bids', '/items/%', '/items/%00', '/items/%C0%AF..%C0%AF/live', '/..%2F..%2Fetc%2Fpasswd', `/items/${'%41'.repeat(3_000)}`];
+export const MALFORMED_PATHS = [
+  '/items/%E0%A4%A',
+  '/items/%ZZ/bids',
+  '/items/%',
+  '/items/%00',
+  '/items/%C0%AF..%C0%AF/live',
+  '/..%2F..%2Fetc%2Fpasswd',
+  `/items/${'%41'.repeat(3_000)}`,
+];
 
 export interface StreamFlood {
   /** Streams whose first message arrived. */
