@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { defineConfig } from 'vitest/config';
-import { loadWorkbookSettings } from './shared/config.ts';
-import { exercisesDir, repoRoot } from './shared/workbook/trees.ts';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { loadWorkbookSettings } from './runtime/config.ts';
+import { exercisesDir, repoRoot } from './workbook/trees.ts';
 
 // Tests import the app as #app/...; this resolves it to the tree under test
 // (exercises/ by default, solutions/ or a generated T_k when the workbook CLI says so).
@@ -9,20 +9,30 @@ const settings = loadWorkbookSettings();
 const tree = settings.tree ?? exercisesDir;
 // The proof that services came from containers means something only when they must
 // (WORKBOOK_INFRA=testcontainers, set by npm run test:containers); no other run sees it.
-const containersTests = settings.infra === 'testcontainers' ? ['shared/containers-tests/**/*.test.ts'] : [];
+const containersTests = settings.infra === 'testcontainers' ? ['testkit/containers-tests/**/*.test.ts'] : [];
 
 export default defineConfig({
   resolve: {
     alias: [
       { find: /^#app\/(.*)$/, replacement: `${tree}/src/$1` },
-      { find: /^#shared\/(.*)$/, replacement: `${repoRoot}shared/$1` },
+      { find: /^#(runtime|testkit|workbook)\/(.*)$/, replacement: `${repoRoot}$1/$2` },
     ],
   },
   test: {
-    include: ['milestones/**/*.test.ts', 'shared/tests/**/*.test.ts', ...containersTests],
-    globalSetup: ['shared/test/global-setup.ts'],
+    include: [
+      'milestones/**/*.test.ts',
+      'runtime/**/*.test.ts',
+      'testkit/**/*.test.ts',
+      'workbook/**/*.test.ts',
+      'deploy/tests/**/*.test.ts',
+      'scripts/**/*.test.ts',
+      ...containersTests,
+    ],
+    // The kit's own container tests run only where containersTests includes them.
+    exclude: [...configDefaults.exclude, ...(containersTests.length > 0 ? [] : ['testkit/containers-tests/**'])],
+    globalSetup: ['testkit/global-setup.ts'],
     // Above the longest wait inside a test (a process start of up to 15 s, then a wait of up to
-    // 30 s for events, each up to 4 times longer on an overloaded machine: shared/test/patience.ts):
+    // 30 s for events, each up to 4 times longer on an overloaded machine: testkit/patience.ts):
     // a slow test then fails with what it waited for, not with "timed out".
     testTimeout: 180_000,
     hookTimeout: 180_000,
@@ -36,7 +46,7 @@ export default defineConfig({
     // CPU of a run on two cores). Each file still gets its own database, names, keys and
     // processes from the harness; between-files.ts resets what lives in the worker itself.
     isolate: false,
-    setupFiles: ['shared/test/between-files.ts'],
+    setupFiles: ['testkit/between-files.ts'],
     restoreMocks: true,
   },
 });

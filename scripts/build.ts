@@ -12,7 +12,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
-import { coerceError } from '../shared/coerce-error.ts';
+import { coerceError } from '../runtime/coerce-error.ts';
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
@@ -20,26 +20,26 @@ export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 export const ENTRY_POINTS = ['bid-service', 'bid-worker'] as const;
 
 /**
- * One-shot commands the image also runs, from shared/: `node dist/migrate.js expand|contract`
+ * One-shot commands the image also runs, from runtime/: `node dist/migrate.js expand|contract`
  * (the rollout's migration steps, deploy/vps/compose.yml and deploy/k8s/migrate-*.yaml). The
  * tree's migrations are copied to <out-dir>/migrations for it.
  */
-export const ONE_SHOT_ENTRY_POINTS = { migrate: 'shared/migrate-main.ts' } as const;
+export const ONE_SHOT_ENTRY_POINTS = { migrate: 'runtime/migrate-main.ts' } as const;
 
 /**
  * Modules that find files next to themselves with import.meta.url, and the files (a folder
  * from the repo root, and their ending) they read. In the bundle every such module sees
  * import.meta.url as if it still sat at its repo path under the out dir, and these files are
- * copied there: `new URL('../../proto/', import.meta.url)` in shared/events/contracts.ts finds
+ * copied there: `new URL('../../proto/', import.meta.url)` in runtime/events/contracts.ts finds
  * <out-dir>/proto/ from any working directory.
  */
 const FILES_READ_AT_RUNTIME: Record<string, { folder: string; ending: string }[]> = {
-  'shared/events/contracts.ts': [{ folder: 'proto', ending: '.proto' }],
+  'runtime/events/contracts.ts': [{ folder: 'proto', ending: '.proto' }],
 };
 
 /**
  * How the app is bundled, for the image and for the test kit's service processes
- * (shared/test/bundled-entry.ts) alike: packages stay external, names and a linked source map
+ * (testkit/bundled-entry.ts) alike: packages stay external, names and a linked source map
  * are kept, so stack traces, logs and error names show classes and files as they are written.
  */
 export const APP_BUNDLE_OPTIONS = {
@@ -117,14 +117,14 @@ function resolveTree(tree: string): string {
   return resolve(tree);
 }
 
-/** #app/* is the chosen tree's src/ (package.json maps it to exercises/ only); #shared/* is shared/. */
+/** #app/* is the chosen tree's src/ (package.json maps it to exercises/ only); #runtime/* is runtime/. */
 export function treeImports(tree: string): esbuild.Plugin {
   return {
     name: 'tree-imports',
     setup(b) {
-      b.onResolve({ filter: /^#(app|shared)\// }, (args) => {
-        const [, scope, rest] = /^#(app|shared)\/(.*)$/.exec(args.path)!;
-        return { path: scope === 'app' ? join(tree, 'src', rest!) : join(repoRoot, 'shared', rest!) };
+      b.onResolve({ filter: /^#(app|runtime)\// }, (args) => {
+        const [, scope, rest] = /^#(app|runtime)\/(.*)$/.exec(args.path)!;
+        return { path: scope === 'app' ? join(tree, 'src', rest!) : join(repoRoot, 'runtime', rest!) };
       });
     },
   };

@@ -1,5 +1,5 @@
 // Which Node the workbook runs on: one answer for the launcher (scripts/with-node.mjs, plain
-// JavaScript so it runs on an old Node) and for the workbook's own commands (shared/config.ts).
+// JavaScript so it runs on an old Node) and for the workbook's own commands (runtime/config.ts).
 
 /** The oldest Node the workbook runs on (testcontainers 12 needs 22.22; vitest 5 needs 22.12). */
 export const MINIMUM = '22.22';

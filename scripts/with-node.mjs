@@ -83,8 +83,7 @@ function pathWithSupportedNode() {
 
 function main(argv) {
   const [command, ...args] = argv;
-  if (!command)
-    fail('scripts/with-node.mjs runs a command on a supported Node, and was given none.', 'node scripts/with-node.mjs tsx shared/workbook/cli.ts doctor');
+  if (!command) fail('scripts/with-node.mjs runs a command on a supported Node, and was given none.', 'node scripts/with-node.mjs tsx workbook/cli.ts doctor');
   const env = { ...process.env, PATH: pathWithSupportedNode() };
   const child = spawn(command, args, { stdio: 'inherit', env, shell: process.platform === 'win32' });
   // Ctrl-C reaches the whole process group, the child included: wait for it to finish its own

@@ -1,9 +1,9 @@
-// The page's browser tests (npm run test:web): the root config (#app, #shared, the services'
+// The page's browser tests (npm run test:web): the root config (#app, #runtime, #testkit, the services'
 // global setup, the test harness) with only web/tests. Not in the root config's include, so
 // `npm test` never starts a browser: CI runs these after the chaos scenarios.
 import { defineConfig } from 'vitest/config';
 import base from '../vitest.config.ts';
-import { repoRoot } from '../shared/workbook/trees.ts';
+import { repoRoot } from '../workbook/trees.ts';
 
 export default defineConfig({
   ...base,

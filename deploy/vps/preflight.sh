@@ -3,7 +3,7 @@
 # exit 0. It refuses a secret that is unset, short, a published default (postgres, guest, the
 # placeholders of deploy/vps/.env.example), or holding characters that would break the
 # connection URLs the app is given (postgres://user:PASSWORD@postgres:5432/…).
-# shared/tests/vps-compose.test.ts runs it with good and bad values.
+# deploy/tests/compose.test.ts runs it with good and bad values.
 set -u
 failed=0
 refuse() {

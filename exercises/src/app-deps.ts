@@ -1,9 +1,9 @@
-import type { Config } from '#shared/config.ts';
-import { createAmqp, type Amqp } from '#shared/amqp.ts';
-import { createDb, type Db } from '#shared/db.ts';
-import type { Logger } from '#shared/logger.ts';
-import { createMetrics, type Metrics } from '#shared/metrics.ts';
-import { connectInBackground, createRedis, type Redis } from '#shared/redis.ts';
+import type { Config } from '#runtime/config.ts';
+import { createAmqp, type Amqp } from '#runtime/amqp.ts';
+import { createDb, type Db } from '#runtime/db.ts';
+import type { Logger } from '#runtime/logger.ts';
+import { createMetrics, type Metrics } from '#runtime/metrics.ts';
+import { connectInBackground, createRedis, type Redis } from '#runtime/redis.ts';
 
 /** Everything a handler may need, passed explicitly as one argument. */
 export interface AppDeps {

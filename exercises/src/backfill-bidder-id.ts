@@ -1,13 +1,13 @@
 // npm run backfill: fills bids.bidder_id for the rows written before the expand migration,
 // while the app keeps taking bids. Safe to stop (Ctrl-C, kill -9) and run again: it resumes
 // after the last batch that committed.
-import { ConfigError, serviceConfig } from '#shared/config.ts';
-import { createDb } from '#shared/db.ts';
-import { configureFailpoints } from '#shared/failpoints.ts';
-import { createLogger } from '#shared/logger.ts';
-import { progressReporter } from '#shared/progress-bar.ts';
+import { ConfigError, serviceConfig } from '#runtime/config.ts';
+import { createDb } from '#runtime/db.ts';
+import { configureFailpoints } from '#runtime/failpoints.ts';
+import { createLogger } from '#runtime/logger.ts';
+import { progressReporter } from '#runtime/progress-bar.ts';
 import { runBackfill } from './backfill/backfill.ts';
-import { coerceError } from '#shared/coerce-error.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
 
 async function main(): Promise<void> {
   const config = serviceConfig('bid-worker');

@@ -1,14 +1,14 @@
 // Entry point of the API process. Run with `npm run start:service` (or `tsx solutions/src/bid-service.ts`).
 import type { Server } from 'node:http';
-import { ConfigError, serviceConfig } from '#shared/config.ts';
-import { configureFailpoints, onFailpointFired } from '#shared/failpoints.ts';
-import { createLogger } from '#shared/logger.ts';
-import { onShutdown } from '#shared/shutdown.ts';
+import { ConfigError, serviceConfig } from '#runtime/config.ts';
+import { configureFailpoints, onFailpointFired } from '#runtime/failpoints.ts';
+import { createLogger } from '#runtime/logger.ts';
+import { onShutdown } from '#runtime/shutdown.ts';
 import { startApiServer, type ApiServer } from './api/server.ts';
 import { createAppDeps, type AppDeps } from './app-deps.ts';
 import { createHttpServer } from './http/server.ts';
-import { coerceError } from '#shared/coerce-error.ts';
-import { logEvent } from '#shared/process-events.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
+import { logEvent } from '#runtime/process-events.ts';
 
 async function main(): Promise<void> {
   const config = serviceConfig('bid-service');
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const closeServer = (http: Server) => closeServers(deps, api, http);
 
   // #region m1: on SIGTERM, stop taking requests, finish the ones in flight, close every connection, exit 0
-  // TODO(m1): handle SIGTERM with onShutdown from #shared/shutdown.ts (see the milestone-1 README, step 6).
+  // TODO(m1): handle SIGTERM with onShutdown from #runtime/shutdown.ts (see the milestone-1 README, step 6).
   // #endregion
 }
 

@@ -1,20 +1,20 @@
 // Entry point of the worker process: the outbox relay (milestone 2), the auction closer, the
 // consumers of the events and the retention job (milestone 4). Serves /healthz, /readyz and /metrics for its orchestrator.
 import { createServer, type Server } from 'node:http';
-import { ConfigError, serviceConfig, type WorkerRole } from '#shared/config.ts';
-import { createAmqp } from '#shared/amqp.ts';
-import { createDb } from '#shared/db.ts';
-import { configureFailpoints, onFailpointFired } from '#shared/failpoints.ts';
-import { createLogger } from '#shared/logger.ts';
-import { createMetrics } from '#shared/metrics.ts';
-import { connectInBackground, createRedis } from '#shared/redis.ts';
-import { onShutdown } from '#shared/shutdown.ts';
+import { ConfigError, serviceConfig, type WorkerRole } from '#runtime/config.ts';
+import { createAmqp } from '#runtime/amqp.ts';
+import { createDb } from '#runtime/db.ts';
+import { configureFailpoints, onFailpointFired } from '#runtime/failpoints.ts';
+import { createLogger } from '#runtime/logger.ts';
+import { createMetrics } from '#runtime/metrics.ts';
+import { connectInBackground, createRedis } from '#runtime/redis.ts';
+import { onShutdown } from '#runtime/shutdown.ts';
 import { createCloser } from './auctions/closer.ts';
 import { startReadModelConsumer, startStatsConsumer } from './consumers/consumers.ts';
 import { createRelay } from './outbox/relay.ts';
 import { createRetention } from './retention/retention.ts';
-import { coerceError } from '#shared/coerce-error.ts';
-import { logEvent } from '#shared/process-events.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
+import { logEvent } from '#runtime/process-events.ts';
 
 async function main(): Promise<void> {
   const config = serviceConfig('bid-worker');

@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppDeps, type AppDeps } from '#app/app-deps.ts';
 import { checkDependencies, type DependencyReport } from '#app/health/check-dependencies.ts';
-import { startFaultProxy, type FaultProxy } from '#shared/fault-proxy.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { eventually } from '#shared/test/eventually.ts';
+import { startFaultProxy, type FaultProxy } from '#testkit/fault-proxy.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { eventually } from '#testkit/eventually.ts';
 
 const env = useTestEnv();
 let deps: AppDeps;

@@ -2,10 +2,10 @@
 // answers each with a 4xx naming the field, or a 503 to retry, and stays up. Nothing a request
 // carries may end the process, and no answer repeats what the driver said.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFaultProxy, type FaultProxy } from '#shared/fault-proxy.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import { startFaultProxy, type FaultProxy } from '#testkit/fault-proxy.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { startServiceProcess, type ServiceProcess } from '#testkit/service-process.ts';
 
 const env = useTestEnv();
 let pgProxy: FaultProxy;

@@ -4,8 +4,8 @@ import { ItemNotFound } from '#app/errors.ts';
 import { createItem } from '#app/items/create-item.ts';
 import { getItem } from '#app/items/get-item.ts';
 import { listItems } from '#app/items/list-items.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { rejection } from '#shared/test/rejection.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { rejection } from '#testkit/rejection.ts';
 
 const env = useTestEnv();
 const NOW = new Date('2030-06-01T12:00:00Z');
@@ -83,7 +83,7 @@ describe('items', () => {
 
   it('lists every item once, in creation order, a page at a time', async () => {
     const scratch = await env.scratchDatabase();
-    const { createDb } = await import('#shared/db.ts');
+    const { createDb } = await import('#runtime/db.ts');
     const db = createDb({ url: scratch.url, log: env.log });
     try {
       const ids: string[] = [];
@@ -109,7 +109,7 @@ describe('items', () => {
 
   it('pages through items sharing one created_at (inserted in one transaction) without skipping or repeating any', async () => {
     const scratch = await env.scratchDatabase();
-    const { createDb } = await import('#shared/db.ts');
+    const { createDb } = await import('#runtime/db.ts');
     const db = createDb({ url: scratch.url, log: env.log });
     try {
       // One statement, one transaction: now() is the same for all seven, so created_at alone cannot order them.

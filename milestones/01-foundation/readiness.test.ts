@@ -2,10 +2,10 @@
 // answers), degraded, not unready, when RabbitMQ or Redis is down, and never called down just
 // because every connection of the pool is busy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFaultProxy, type FaultProxy } from '#shared/fault-proxy.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import { startFaultProxy, type FaultProxy } from '#testkit/fault-proxy.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { startServiceProcess, type ServiceProcess } from '#testkit/service-process.ts';
 
 const env = useTestEnv();
 const proxies: Record<'postgres' | 'rabbitmq', FaultProxy> = {} as never;

@@ -1,10 +1,10 @@
 // Milestone 1 · the schema: money is BIGINT cents and the database refuses what can never be true.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { createDb, type Db } from '#shared/db.ts';
-import { runMigrations } from '#shared/migrate.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { withPgClient } from '#shared/pg-client.ts';
+import { createDb, type Db } from '#runtime/db.ts';
+import { runMigrations } from '#runtime/migrate.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { withPgClient } from '#runtime/pg-client.ts';
 
 const env = useTestEnv();
 // The schema as milestone 1's migration leaves it: later milestones change bids (milestone 5

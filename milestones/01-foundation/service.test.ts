@@ -1,10 +1,10 @@
 // Milestone 1 · bid-service as a real process: probes, metrics, correlation ids, clean exit.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFaultProxy, type FaultProxy } from '#shared/fault-proxy.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import { startFaultProxy, type FaultProxy } from '#testkit/fault-proxy.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { startServiceProcess, type ServiceProcess } from '#testkit/service-process.ts';
 
 const env = useTestEnv();
 let redisProxy: FaultProxy;

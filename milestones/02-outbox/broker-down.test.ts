@@ -1,10 +1,10 @@
 // Milestone 2 · RabbitMQ unreachable while bids keep coming: every bid accepted, every event delivered once it is back.
 import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
-import { startFaultProxy } from '#shared/fault-proxy.ts';
-import { collectEvents } from '#shared/test/event-collector.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { startFaultProxy } from '#testkit/fault-proxy.ts';
+import { collectEvents } from '#testkit/event-collector.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, inProcessRelay, metricValue, openItem, pendingOutbox } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -2,8 +2,8 @@
 // nothing once vacuumed (the partial index holds pending rows only).
 import { describe, expect, it } from 'vitest';
 import { claimBatch } from '#app/outbox/claim-batch.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { pagesReadByClaim, pendingRows, publishedRows } from './claim-pages.ts';
 
 const env = useTestEnv();

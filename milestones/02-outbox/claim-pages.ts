@@ -2,7 +2,7 @@
 // PostgreSQL's own EXPLAIN (ANALYZE, BUFFERS), around the relay's claimBatch itself (its SQL is
 // not copied here). Used by claim-pages.test.ts and `npm run bench -- claim-pages`.
 import { randomUUID } from 'node:crypto';
-import type { DbClient, Db } from '#shared/db.ts';
+import type { DbClient, Db } from '#runtime/db.ts';
 import type { claimBatch as ClaimBatch, Partition } from '#app/outbox/claim-batch.ts';
 
 type Plan = { Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number } };

@@ -1,8 +1,8 @@
 // Milestone 2 · the lesson's question: the power cuts out after the bid commits, before the publish.
 import { describe, expect, it } from 'vitest';
-import { collectEvents } from '#shared/test/event-collector.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { startServiceProcess } from '#shared/test/service-process.ts';
+import { collectEvents } from '#testkit/event-collector.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { startServiceProcess } from '#testkit/service-process.ts';
 import { aBidder, count, inProcessRelay, openItem, pendingOutbox } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -1,12 +1,12 @@
 // Named fixtures of the milestone-2 tests.
 import { randomUUID } from 'node:crypto';
 import { createRelay, type Relay } from '#app/outbox/relay.ts';
-import { createAmqp, type Amqp } from '#shared/amqp.ts';
-import type { Db } from '#shared/db.ts';
-import { createMetrics, type Metrics } from '#shared/metrics.ts';
-import type { EventCollector } from '#shared/test/event-collector.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import type { TestEnv } from '#shared/test/harness.ts';
+import { createAmqp, type Amqp } from '#runtime/amqp.ts';
+import type { Db } from '#runtime/db.ts';
+import { createMetrics, type Metrics } from '#runtime/metrics.ts';
+import type { EventCollector } from '#testkit/event-collector.ts';
+import { eventually } from '#testkit/eventually.ts';
+import type { TestEnv } from '#testkit/harness.ts';
 
 /** An open item, written directly so these tests do not depend on milestone-1 code paths. */
 export async function openItem(db: Db, startPriceCents = '100'): Promise<string> {

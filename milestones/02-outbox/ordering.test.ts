@@ -1,10 +1,10 @@
 // Milestone 2 · two relays running at once, and each item's events still arrive in commit order.
 import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
-import { collectEvents } from '#shared/test/event-collector.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { startServiceProcess } from '#shared/test/service-process.ts';
+import { collectEvents } from '#testkit/event-collector.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { startServiceProcess } from '#testkit/service-process.ts';
 import { aBidder, openItem, pendingOutbox } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { ItemNotFound } from '#app/errors.ts';
 import type { Bid } from '#app/bidding/bid.ts';
 import { placeBid } from '#app/bidding/place-bid.ts';
-import { bidPlacedFromProto, BID_PLACED } from '#shared/events/bid-placed.ts';
-import { withCorrelationId } from '#shared/logger.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { rejection } from '#shared/test/rejection.ts';
+import { bidPlacedFromProto, BID_PLACED } from '#runtime/events/bid-placed.ts';
+import { withCorrelationId } from '#runtime/logger.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { rejection } from '#testkit/rejection.ts';
 import { aBidder, count, openItem } from './fixtures.ts';
 
 const env = useTestEnv();

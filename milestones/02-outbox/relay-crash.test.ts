@@ -1,11 +1,11 @@
 // Milestone 2 · bid-worker crashing mid-batch, vanishing from the network mid-batch, and stopping on SIGTERM.
 import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
-import { startFaultProxy } from '#shared/fault-proxy.ts';
-import { collectEvents } from '#shared/test/event-collector.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { startServiceProcess } from '#shared/test/service-process.ts';
+import { startFaultProxy } from '#testkit/fault-proxy.ts';
+import { collectEvents } from '#testkit/event-collector.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { startServiceProcess } from '#testkit/service-process.ts';
 import { aBidder, count, inProcessRelay, openItem, pendingOutbox } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -2,12 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
-import { BID_PLACED, bidPlacedToProto } from '#shared/events/bid-placed.ts';
-import { withCorrelationId } from '#shared/logger.ts';
-import { collectEvents, type EventCollector } from '#shared/test/event-collector.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { patient } from '#shared/test/patience.ts';
+import { BID_PLACED, bidPlacedToProto } from '#runtime/events/bid-placed.ts';
+import { withCorrelationId } from '#runtime/logger.ts';
+import { collectEvents, type EventCollector } from '#testkit/event-collector.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { patient } from '#testkit/patience.ts';
 import { aBidder, count, inProcessRelay, metricValue, openItem, pendingOutbox, type RunningRelay } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -1,7 +1,7 @@
 // Named fixtures of the milestone-3 tests.
 import { randomUUID } from 'node:crypto';
-import { bidderColumn } from '#shared/bidder-column.ts';
-import type { Db } from '#shared/db.ts';
+import { bidderColumn } from '#testkit/bidder-column.ts';
+import type { Db } from '#runtime/db.ts';
 
 /** An open item starting at `startPriceCents`, written directly. */
 export async function openItem(db: Db, startPriceCents = 1_000n, endsIn = "interval '1 day'"): Promise<string> {

@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { placeBidOptimistic } from '#app/bidding/place-bid-optimistic.ts';
 import { AuctionEnded, BidTooLow } from '#app/errors.ts';
-import { bidPlacedFromProto } from '#shared/events/bid-placed.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { rejection } from '#shared/test/rejection.ts';
+import { bidPlacedFromProto } from '#runtime/events/bid-placed.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { rejection } from '#testkit/rejection.ts';
 import { aBidder, endedItem, openItem, snapshot } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -5,9 +5,9 @@ import { withRetries } from '#app/bidding/bid-transaction.ts';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { placeBidOptimistic } from '#app/bidding/place-bid-optimistic.ts';
 import { AuctionEnded, Busy, RetriesExhausted } from '#app/errors.ts';
-import { createDb } from '#shared/db.ts';
-import { clearFailpoints, failpointHits, setFailpoint } from '#shared/failpoints.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { createDb } from '#runtime/db.ts';
+import { clearFailpoints, failpointHits, setFailpoint } from '#runtime/failpoints.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, openItem, snapshot } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -2,8 +2,8 @@
 // nothing above it is accepted, so no bid can leave an item at a price nobody can beat.
 import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
-import { loadConfig } from '#shared/config.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { loadConfig } from '#runtime/config.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 
 const env = useTestEnv();
 const aBidder = () => crypto.randomUUID();

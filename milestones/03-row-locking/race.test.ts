@@ -2,9 +2,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { placeBidUnsafe } from '#app/bidding/place-bid-unsafe.ts';
-import { clearFailpoints, failpointHits, setFailpoint } from '#shared/failpoints.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { clearFailpoints, failpointHits, setFailpoint } from '#runtime/failpoints.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, openItem, snapshot } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { placeBidOptimistic } from '#app/bidding/place-bid-optimistic.ts';
 import { errorToHttp } from '#app/http/errors-to-http.ts';
-import { bidderColumn } from '#shared/bidder-column.ts';
-import { clearFailpoints, setFailpoint } from '#shared/failpoints.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { bidderColumn } from '#testkit/bidder-column.ts';
+import { clearFailpoints, setFailpoint } from '#runtime/failpoints.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, endedItem, openItem, snapshot } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { AuctionEnded, BidTooLow } from '#app/errors.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, openItem, snapshot } from './fixtures.ts';
 
 const env = useTestEnv();

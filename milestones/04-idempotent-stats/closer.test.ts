@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { closeDueAuctions } from '#app/auctions/close-due-auctions.ts';
 import { placeBid } from '#app/bidding/place-bid.ts';
-import { createDb } from '#shared/db.ts';
-import { auctionClosedFromProto } from '#shared/events/auction-closed.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { createDb } from '#runtime/db.ts';
+import { auctionClosedFromProto } from '#runtime/events/auction-closed.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -1,8 +1,8 @@
 // Milestone 4 · the bid-worker dying between its database commit and its ack, and before its commit.
 import { describe, expect, it } from 'vitest';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { startServiceProcess, type ServiceProcess } from '#testkit/service-process.ts';
 import { aBidder, auctionClosed, exitOf, usePublisher, statsOf, throwIfTodo } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -2,11 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { applyStatsBatch, applyStatsOnce } from '#app/stats/apply-stats-once.ts';
 import { applyStatsNaive } from '#app/stats/apply-stats-naive.ts';
-import { AUCTION_CLOSED } from '#shared/events/auction-closed.ts';
-import { BID_PLACED } from '#shared/events/bid-placed.ts';
-import { clearFailpoints, setFailpoint } from '#shared/failpoints.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { AUCTION_CLOSED } from '#runtime/events/auction-closed.ts';
+import { BID_PLACED } from '#runtime/events/bid-placed.ts';
+import { clearFailpoints, setFailpoint } from '#runtime/failpoints.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, auctionClosed, bidPlaced, inProcessConsumers, usePublisher, statsOf } from './fixtures.ts';
 
 const env = useTestEnv();

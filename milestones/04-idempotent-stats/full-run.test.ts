@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { readItemLive } from '#app/read-model/read-item-live.ts';
 import { itemLiveFromDb } from '#app/read-model/item-live-from-db.ts';
-import { queueNames } from '#shared/queues.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { startServiceProcess } from '#shared/test/service-process.ts';
+import { queueNames } from '#runtime/queues.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { startServiceProcess } from '#testkit/service-process.ts';
 import { idempotentStatsState, statsDifferences, waitForIdempotentStats } from './lib/idempotent-stats.ts';
 import { aBidder, anItem, exitOf, publisher, testRedis, throwIfTodo, whatHappened } from './fixtures.ts';
 

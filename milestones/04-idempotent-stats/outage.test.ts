@@ -1,9 +1,9 @@
 // Milestone 4 · PostgreSQL down for longer than a message's attempts last: an outage is not poison.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '#shared/db.ts';
-import { startFaultProxy, type FaultProxy } from '#shared/fault-proxy.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { createDb, type Db } from '#runtime/db.ts';
+import { startFaultProxy, type FaultProxy } from '#testkit/fault-proxy.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, bidPlaced, inProcessConsumers, usePublisher, statsOf } from './fixtures.ts';
 
 const env = useTestEnv();

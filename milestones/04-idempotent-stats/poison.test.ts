@@ -2,11 +2,11 @@
 import amqp from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { DELIVERY_LIMIT } from '#app/consumers/consumer-queues.ts';
-import { AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto } from '#shared/events/auction-closed.ts';
-import { BID_PLACED, BID_PLACED_ROUTING_KEY } from '#shared/events/bid-placed.ts';
-import { clearFailpoints, setFailpoint } from '#shared/failpoints.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto } from '#runtime/events/auction-closed.ts';
+import { BID_PLACED, BID_PLACED_ROUTING_KEY } from '#runtime/events/bid-placed.ts';
+import { clearFailpoints, setFailpoint } from '#runtime/failpoints.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, auctionClosed, inProcessConsumers, usePublisher, statsOf } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyToReadModel } from '#app/read-model/apply-to-read-model.ts';
 import { readItemLive } from '#app/read-model/read-item-live.ts';
 import { rebuildReadModel } from '#app/read-model/rebuild-read-model.ts';
-import { AUCTION_CLOSED } from '#shared/events/auction-closed.ts';
-import { BID_PLACED } from '#shared/events/bid-placed.ts';
-import { createRedis } from '#shared/redis.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { AUCTION_CLOSED } from '#runtime/events/auction-closed.ts';
+import { BID_PLACED } from '#runtime/events/bid-placed.ts';
+import { createRedis } from '#runtime/redis.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, anItem, auctionClosed, bidPlaced, testRedis } from './fixtures.ts';
 
 const env = useTestEnv();

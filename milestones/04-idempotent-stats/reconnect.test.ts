@@ -1,8 +1,8 @@
 // Milestone 4 · RabbitMQ's connection cut while the consumer is mid-stream.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFaultProxy, type FaultProxy } from '#shared/fault-proxy.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { startFaultProxy, type FaultProxy } from '#testkit/fault-proxy.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, bidPlaced, inProcessConsumers, usePublisher, statsOf } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -2,11 +2,11 @@
 // lines about that event (relay, consumers, a failed attempt) carry it.
 import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
-import { withCorrelationId } from '#shared/logger.ts';
-import { eventsIn } from '#shared/process-events.ts';
-import { eventually } from '#shared/test/eventually.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { startServiceProcess } from '#shared/test/service-process.ts';
+import { withCorrelationId } from '#runtime/logger.ts';
+import { eventsIn } from '#runtime/process-events.ts';
+import { eventually } from '#testkit/eventually.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { startServiceProcess } from '#testkit/service-process.ts';
 import { aBidder, anItem, statsOf, throwIfTodo } from './fixtures.ts';
 
 const env = useTestEnv();

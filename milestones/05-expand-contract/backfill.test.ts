@@ -3,9 +3,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runBackfill } from '#app/backfill/backfill.ts';
 import { fillBidderBatch, START } from '#app/backfill/fill-bidder-batch.ts';
-import { withTransaction } from '#shared/db.ts';
-import { clearFailpoints, setFailpoint } from '#shared/failpoints.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { withTransaction } from '#runtime/db.ts';
+import { clearFailpoints, setFailpoint } from '#runtime/failpoints.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { EXPAND, rolloutDatabase, wrongBidderIds, type RolloutDatabase } from './fixtures.ts';
 
 const env = useTestEnv();

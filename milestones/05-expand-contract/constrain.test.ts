@@ -2,9 +2,9 @@
 // to fix it; a failed concurrent index build leaves an INVALID index that the migration repairs.
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBackfill } from '#app/backfill/backfill.ts';
-import { invalidIndexes, MigrationFailed } from '#shared/migrate.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { loadNote, patient } from '#shared/test/patience.ts';
+import { invalidIndexes, MigrationFailed } from '#runtime/migrate.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { loadNote, patient } from '#testkit/patience.ts';
 import { aBidder, bidsSchema, CHECK, EXPAND, INDEX, openItem, rolloutDatabase, VALIDATE, type RolloutDatabase } from './fixtures.ts';
 
 const env = useTestEnv();

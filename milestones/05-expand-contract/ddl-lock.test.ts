@@ -1,8 +1,8 @@
 // Milestone 5 · DDL behind a long transaction: with a lock_timeout it gives up instead of
 // holding every bid in the lock queue behind it, and a retry succeeds once the lock is gone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MigrationFailed } from '#shared/migrate.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { MigrationFailed } from '#runtime/migrate.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, EXPAND, openItem, rolloutDatabase, type RolloutDatabase } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -2,9 +2,9 @@
 // user_id, the new one writes both; when the backfill is done every row has the right bidder_id.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackfill } from '#app/backfill/backfill.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, EXPAND, openItem, rolloutDatabase, wrongBidderIds, type RolloutDatabase } from './fixtures.ts';
-import { coerceError } from '#shared/coerce-error.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
 
 const env = useTestEnv();
 let rollout: RolloutDatabase;

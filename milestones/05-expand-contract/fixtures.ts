@@ -3,11 +3,11 @@
 // BIDDER_PHASE, as old and new versions do during a rollout.
 import { randomUUID } from 'node:crypto';
 import { placeBid } from '#app/bidding/place-bid.ts';
-import type { BidderPhase, Config } from '#shared/config.ts';
-import { createDb, type Db } from '#shared/db.ts';
-import { runMigrations } from '#shared/migrate.ts';
-import { seedAuctions } from '#shared/seed.ts';
-import type { TestEnv } from '#shared/test/harness.ts';
+import type { BidderPhase, Config } from '#runtime/config.ts';
+import { createDb, type Db } from '#runtime/db.ts';
+import { runMigrations } from '#runtime/migrate.ts';
+import { seedAuctions } from '#testkit/seed.ts';
+import type { TestEnv } from '#testkit/harness.ts';
 
 export const MILESTONE_4 = '1764000000003_closing-and-stats';
 export const EXPAND = '1764000000004_expand-bidder-id';

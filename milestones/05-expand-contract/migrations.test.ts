@@ -2,8 +2,8 @@
 // phase before it, the bids survive the round trip, and up again works.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackfill } from '#app/backfill/backfill.ts';
-import { runMigrations } from '#shared/migrate.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { runMigrations } from '#runtime/migrate.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { bidsSchema, CHECK, CONTRACT, EXPAND, INDEX, rolloutDatabase, VALIDATE, type RolloutDatabase } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -2,8 +2,8 @@
 // answers a replayed request from the columns its phase reads; after the contract only the
 // last version (bidder_id only) runs, and the others fail loudly rather than write half a bid.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BidderPhase } from '#shared/config.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import type { BidderPhase } from '#runtime/config.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, CONTRACT, EXPAND, INDEX, openItem, rolloutDatabase, type RolloutDatabase } from './fixtures.ts';
 
 const env = useTestEnv();

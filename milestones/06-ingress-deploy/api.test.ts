@@ -3,10 +3,10 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BidTooLowDetailSchema, BusyDetailSchema, CreateItemRequestSchema, FieldViolationSchema } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
-import { bidPlacedFromProto } from '#shared/events/bid-placed.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { BidTooLowDetailSchema, BusyDetailSchema, CreateItemRequestSchema, FieldViolationSchema } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { bidPlacedFromProto } from '#runtime/events/bid-placed.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { apiClient, rawConnectCall, signIn, startService, tomorrow, type AuctionClient, type SignedIn } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -6,10 +6,10 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { readFile } from 'node:fs/promises';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bidderColumn } from '#shared/bidder-column.ts';
-import { devSigningKeyFile, DEV_ALGORITHM } from '#shared/dev-auth.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { bidderColumn } from '#testkit/bidder-column.ts';
+import { devSigningKeyFile, DEV_ALGORITHM } from '#runtime/dev-auth.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { apiClient, rawConnectCall, signIn, startService, tomorrow, type AuctionClient, type SignedIn } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -1,21 +1,21 @@
 // Milestone 6, step 6 · the image, the compose app services and the worker's Kubernetes manifest
 // you write, in your tree's deploy/ (exercises/deploy/ unless WORKBOOK_TREE names another tree).
 // Nothing is built or deployed: no Docker engine or cluster runs the tests. Each file is read as
-// data and held to the rules the reference's are held to (shared/tests/image.test.ts,
+// data and held to the rules the reference's are held to (deploy/tests/image.test.ts,
 // compose.test.ts, k8s.test.ts): the Dockerfile's stages, the app services merged onto
 // docker-compose.yml as `docker compose -f docker-compose.yml -f <tree>/deploy/compose.app.yml`
 // merges them, and the worker's manifest against the Kubernetes and KEDA schemas and with the
 // provided manifests of deploy/k8s. What only a real engine shows (the image builds, its
 // processes start) is image.test.ts's, which bundles and starts the reference's entry points.
 import { existsSync, readFileSync } from 'node:fs';
-import { coerceError } from '#shared/coerce-error.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
 import { join, relative } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '#shared/config.ts';
-import { appServiceProblems, load, merge, validateCompose } from '#shared/test/compose-files.ts';
-import { dockerfileProblems, dockerignorePatterns, parseDockerfile } from '#shared/test/dockerfile.ts';
-import { id, loadManifests, manifestsOf, problems, validate } from '#shared/test/k8s-manifests.ts';
-import { repoRoot } from '#shared/workbook/trees.ts';
+import { loadConfig } from '#runtime/config.ts';
+import { appServiceProblems, load, merge, validateCompose } from '#testkit/compose-files.ts';
+import { dockerfileProblems, dockerignorePatterns, parseDockerfile } from '#testkit/dockerfile.ts';
+import { id, loadManifests, manifestsOf, problems, validate } from '#testkit/k8s-manifests.ts';
+import { repoRoot } from '#workbook/trees.ts';
 
 const tree = inject('workbook').tree;
 /** A path of the tree as the learner sees it, from the repo root: exercises/deploy/Dockerfile. */

@@ -2,13 +2,13 @@
 import { connect } from 'node:http2';
 import { createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
-import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
-import type { Config } from '#shared/config.ts';
-import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
-import type { TestEnv } from '#shared/test/harness.ts';
-import { withBearer, type SignedIn } from '#shared/test/sign-in.ts';
+import { AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import type { Config } from '#runtime/config.ts';
+import { startServiceProcess, type ServiceProcess } from '#testkit/service-process.ts';
+import type { TestEnv } from '#testkit/harness.ts';
+import { withBearer, type SignedIn } from '#testkit/sign-in.ts';
 
-export { signIn, type SignedIn } from '#shared/test/sign-in.ts';
+export { signIn, type SignedIn } from '#testkit/sign-in.ts';
 
 export type AuctionClient = Client<typeof AuctionService>;
 

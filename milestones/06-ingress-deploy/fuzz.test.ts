@@ -12,14 +12,19 @@ import fc from 'fast-check';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateItemRequestSchema, CreateItemResponseSchema, PlaceBidRequestSchema, PlaceBidResponseSchema } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
+import {
+  CreateItemRequestSchema,
+  CreateItemResponseSchema,
+  PlaceBidRequestSchema,
+  PlaceBidResponseSchema,
+} from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
 import { generateKeyPair, SignJWT } from 'jose';
-import { loadWorkbookSettings } from '#shared/config.ts';
-import { DEV_ALGORITHM, issueDevToken } from '#shared/dev-auth.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { loadWorkbookSettings } from '#runtime/config.ts';
+import { DEV_ALGORITHM, issueDevToken } from '#runtime/dev-auth.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
 import { startService } from './fixtures.ts';
-import { coerceError } from '#shared/coerce-error.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
 
 const env = useTestEnv();
 const settings = loadWorkbookSettings().fuzz;

@@ -1,18 +1,18 @@
 // Milestone 6 · through the real ingress (the Caddyfile docker-compose mounts): TLS to the
 // client, h2c to bid-service; the stream arrives change by change; HTTP/1.1 clients still get
-// unary calls. (That it answers 404 itself outside /api is shared/tests/ingress.test.ts.)
+// unary calls. (That it answers 404 itself outside /api is deploy/tests/ingress.test.ts.)
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
-import { startIngress, type Ingress } from '#shared/test/ingress.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { withBearer } from '#shared/test/sign-in.ts';
-import { repoRoot } from '#shared/workbook/trees.ts';
+import { AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { startIngress, type Ingress } from '#testkit/ingress.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { withBearer } from '#testkit/sign-in.ts';
+import { repoRoot } from '#workbook/trees.ts';
 import { signIn, startService, startWorker, tomorrow, type SignedIn } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -6,9 +6,9 @@ import { compressionGzip, createConnectTransport } from '@connectrpc/connect-nod
 import { createClient } from '@connectrpc/connect';
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { apiClient, signIn, startService, tomorrow, type AuctionClient } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -3,8 +3,8 @@
 // reconnect), and the process exits 0. Nothing acknowledged is lost.
 import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { apiClient, signIn, startService, startWorker, tomorrow } from './fixtures.ts';
 
 const env = useTestEnv();

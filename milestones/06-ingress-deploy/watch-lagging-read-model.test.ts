@@ -2,8 +2,8 @@
 // read model lags behind the commits (by a consumer's backlog), and a stream that started from
 // it would show a bidder a price already beaten.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { apiClient, signIn, startService, startWorker, tomorrow, type AuctionClient } from './fixtures.ts';
 
 const env = useTestEnv();

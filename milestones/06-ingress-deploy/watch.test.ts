@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WatchFeed } from '#app/api/watch-feed.ts';
 import type { ItemLive } from '#app/read-model/item-live.ts';
-import { startFaultProxy } from '#shared/fault-proxy.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
+import { startFaultProxy } from '#testkit/fault-proxy.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
+import { useTestEnv } from '#testkit/harness.ts';
 import { apiClient, signIn, startService, startWorker, tomorrow, type AuctionClient } from './fixtures.ts';
 
 const env = useTestEnv();

@@ -27,7 +27,7 @@ CONF=/etc/containers/containers.conf.d/50-workbook.conf
 SUITE=bookworm
 BASE_IMAGE=localhost/workbook-debian:$SUITE
 SERVICES=(postgres rabbitmq redis)
-# The harness takes these names from WORKBOOK_*_IMAGE (shared/config.ts); `env` prints them.
+# The harness takes these names from WORKBOOK_*_IMAGE (runtime/config.ts); `env` prints them.
 declare -A IMAGE=(
   [postgres]=localhost/workbook-postgres:15
   [rabbitmq]=localhost/workbook-rabbitmq:3-management

@@ -22,4 +22,4 @@ if [ -z "${DOCKER_HOST:-}" ] && ! docker_socket; then
   eval "$(bash scripts/containers/podman.sh env)"
 fi
 export WORKBOOK_INFRA=testcontainers
-exec node_modules/.bin/tsx shared/workbook/cli.ts containers "$@"
+exec node_modules/.bin/tsx workbook/cli.ts containers "$@"

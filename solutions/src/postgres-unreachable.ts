@@ -2,7 +2,7 @@
 // or message is wrong". One table for the answers (errors.ts: 503 / unavailable) and for the
 // consumers (consumers/dependency-down.ts: hold the message, do not spend its attempts).
 import pg from 'pg';
-import { sqlStateRetry } from '#shared/retry.ts';
+import { sqlStateRetry } from '#runtime/retry.ts';
 
 // The socket could not be opened or was lost (a server restarting, a network cut). Node's own
 // codes, the same whichever client met them.

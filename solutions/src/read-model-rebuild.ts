@@ -1,11 +1,11 @@
 // npm run read-model:rebuild: repopulates the Redis read model from PostgreSQL (after a
 // flush, or to start a new read model). Safe while the bid-worker consumes.
-import { ConfigError, serviceConfig } from '#shared/config.ts';
-import { createDb } from '#shared/db.ts';
-import { createLogger } from '#shared/logger.ts';
-import { createRedis } from '#shared/redis.ts';
+import { ConfigError, serviceConfig } from '#runtime/config.ts';
+import { createDb } from '#runtime/db.ts';
+import { createLogger } from '#runtime/logger.ts';
+import { createRedis } from '#runtime/redis.ts';
 import { rebuildReadModel } from './read-model/rebuild-read-model.ts';
-import { coerceError } from '#shared/coerce-error.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
 
 async function main(): Promise<void> {
   const config = serviceConfig('bid-worker');

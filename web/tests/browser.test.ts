@@ -10,17 +10,17 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import type { Browser, Page } from 'playwright-core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BidTooLowDetailSchema, AuctionService } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
-import { openItems } from '#shared/scenario-data.ts';
-import type { Config } from '#shared/config.ts';
-import { freePort } from '#shared/test/binary-process.ts';
-import { launchBrowser } from '#shared/test/browser.ts';
-import { useTestEnv } from '#shared/test/harness.ts';
-import { builtWebRoot, startIngress, type Ingress } from '#shared/test/ingress.ts';
-import { patient } from '#shared/test/patience.ts';
-import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
-import { signIn } from '#shared/test/sign-in.ts';
-import { workDir } from '#shared/workbook/trees.ts';
+import { BidTooLowDetailSchema, AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { openItems } from '#testkit/scenario-data.ts';
+import type { Config } from '#runtime/config.ts';
+import { freePort } from '#testkit/binary-process.ts';
+import { launchBrowser } from '#testkit/browser.ts';
+import { useTestEnv } from '#testkit/harness.ts';
+import { builtWebRoot, startIngress, type Ingress } from '#testkit/ingress.ts';
+import { patient } from '#testkit/patience.ts';
+import { startServiceProcess, type ServiceProcess } from '#testkit/service-process.ts';
+import { signIn } from '#testkit/sign-in.ts';
+import { workDir } from '#workbook/trees.ts';
 import { formatCents } from '../src/money.ts';
 
 const env = useTestEnv();
@@ -64,7 +64,7 @@ afterAll(async () => {
 /** A browser context of its own (its own session storage: its own bidder), on the item, signed in. */
 async function openSignedIn(name: string): Promise<Page> {
   // The ingress's certificate is from Caddy's local CA, which this browser profile does not
-  // know; the TLS itself is tested in shared/tests/ingress.test.ts.
+  // know; the TLS itself is tested in deploy/tests/ingress.test.ts.
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 760 } });
   const page = await context.newPage();
   page.on('console', (m) => consoleLines.push(`[${name}] ${m.type()}: ${m.text()}`));

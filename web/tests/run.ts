@@ -7,9 +7,9 @@ import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'vite';
-import { bold, dim, green, indent, red, say } from '../../shared/workbook/ui.ts';
-import { runTests } from '../../shared/workbook/run-tests.ts';
-import { repoRoot, solutionsDir, workDir } from '../../shared/workbook/trees.ts';
+import { bold, dim, green, indent, red, say } from '../../workbook/ui.ts';
+import { runTests } from '../../workbook/run-tests.ts';
+import { repoRoot, solutionsDir, workDir } from '../../workbook/trees.ts';
 import { LESSON_SCREENSHOTS } from './screenshots.ts';
 
 export const artifactsDir = join(workDir, 'artifacts', 'web');

@@ -1,8 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
-import { type AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import { type AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
 import type { Bid } from '../bidding/bid.ts';
 import type { BidCall } from '../bidding/bid-transaction.ts';
@@ -18,9 +18,9 @@ import { signedInCaller } from './authenticate.ts';
 import { errorToConnect } from './errors-to-connect.ts';
 import type { WatchHub } from './watch-hub.ts';
 import { watchItem } from './watch-item.ts';
-import { coerceError } from '#shared/coerce-error.ts';
-import { errorFields } from '#shared/logger.ts';
-import { logEvent } from '#shared/process-events.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
+import { errorFields } from '#runtime/logger.ts';
+import { logEvent } from '#runtime/process-events.ts';
 
 const item = (i: Item) =>
   create(ItemSchema, {

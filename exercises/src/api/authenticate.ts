@@ -2,7 +2,7 @@
 // `authorization: Bearer <jwt>`, has it verified, and hands the caller to the handler through
 // the call's context values. The handler never reads a bidder from the request body.
 import { createContextKey, type HandlerContext, type Interceptor } from '@connectrpc/connect';
-import { TodoError } from '#shared/todo-error.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import type { Caller, TokenVerifier } from '../auth/verify-token.ts';
 import { Unauthenticated } from '../errors.ts';
 

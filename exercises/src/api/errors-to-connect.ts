@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { BidTooLowDetailSchema, BusyDetailSchema, FieldViolationSchema } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import { BidTooLowDetailSchema, BusyDetailSchema, FieldViolationSchema } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { toDomainError, type DomainError } from '../errors.ts';
 
 /** The API's name of a field ("start_price_cents"), from the app's ("startPriceCents"). */

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from '@connectrpc/connect';
-import type { Db } from '#shared/db.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { Db } from '#runtime/db.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import type { ItemLive } from '../read-model/item-live.ts';
 import { readCommittedItemLive } from '../read-model/item-live-from-db.ts';
 import type { WatchHub } from './watch-hub.ts';

@@ -1,8 +1,8 @@
-import type { Config } from '#shared/config.ts';
-import type { Db } from '#shared/db.ts';
-import type { Logger } from '#shared/logger.ts';
-import { newCorrelationId } from '#shared/logger.ts';
-import type { Metrics } from '#shared/metrics.ts';
+import type { Config } from '#runtime/config.ts';
+import type { Db } from '#runtime/db.ts';
+import type { Logger } from '#runtime/logger.ts';
+import { newCorrelationId } from '#runtime/logger.ts';
+import type { Metrics } from '#runtime/metrics.ts';
 import { periodicJob } from '../jobs/periodic-job.ts';
 import { closeDueAuctions } from './close-due-auctions.ts';
 

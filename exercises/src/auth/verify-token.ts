@@ -5,11 +5,11 @@
 // with a tolerance, iss and aud are each a classic way to get JWTs wrong.
 import { readFile } from 'node:fs/promises';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import type { AuthConfig } from '#shared/config.ts';
-import { devSigningKey } from '#shared/dev-auth.ts';
-import type { Logger } from '#shared/logger.ts';
+import type { AuthConfig } from '#runtime/config.ts';
+import { devSigningKey } from '#runtime/dev-auth.ts';
+import type { Logger } from '#runtime/logger.ts';
 import { DependencyUnavailable, Unauthenticated } from '../errors.ts';
-import { coerceError } from '#shared/coerce-error.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
 
 /** Who is calling: the token's subject, and the name it carries, when any. */
 export interface Caller {

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { withTransaction, type Db } from '#shared/db.ts';
-import { failpoint } from '#shared/failpoints.ts';
-import type { Logger } from '#shared/logger.ts';
-import { sqlStatesOf } from '#shared/retry.ts';
+import { withTransaction, type Db } from '#runtime/db.ts';
+import { failpoint } from '#runtime/failpoints.ts';
+import type { Logger } from '#runtime/logger.ts';
+import { sqlStatesOf } from '#runtime/retry.ts';
 import { fillBidderBatch, readCheckpoint, START } from './fill-bidder-batch.ts';
 import { createThrottle } from './throttle.ts';
 

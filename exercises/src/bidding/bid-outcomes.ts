@@ -1,6 +1,6 @@
-import type { Metrics } from '#shared/metrics.ts';
+import type { Metrics } from '#runtime/metrics.ts';
 import type { Bid } from './bid.ts';
-import { coerceError } from '#shared/coerce-error.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
 
 /** The `reason` label of auction_bids_rejected_total for each refusal; anything else is `error`. */
 const REASONS: Record<string, string> = {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto } from '#shared/events/bid-placed.ts';
+import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto } from '#runtime/events/bid-placed.ts';
 import type { OutboxEvent } from '../outbox/outbox-event.ts';
 import type { Bid } from './bid.ts';
 

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { PoolWaitTimeout, withTransaction, type Db, type DbClient } from '#shared/db.ts';
-import { failpoint } from '#shared/failpoints.ts';
-import { sqlStatesOf } from '#shared/retry.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import { PoolWaitTimeout, withTransaction, type Db, type DbClient } from '#runtime/db.ts';
+import { failpoint } from '#runtime/failpoints.ts';
+import { sqlStatesOf } from '#runtime/retry.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { Busy, DeadlineExceeded, RetriesExhausted } from '../errors.ts';
 import type { Bid } from './bid.ts';
 import { ReplayedRequest } from './replayed-request.ts';

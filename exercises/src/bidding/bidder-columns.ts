@@ -1,4 +1,4 @@
-import type { BidderPhase } from '#shared/config.ts';
+import type { BidderPhase } from '#runtime/config.ts';
 
 /**
  * How one app version names the bidder in SQL on bids. Milestone 5 moves the bidder from

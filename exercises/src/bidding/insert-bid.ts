@@ -1,6 +1,6 @@
-import type { DbClient } from '#shared/db.ts';
+import type { DbClient } from '#runtime/db.ts';
 import { ItemNotFound } from '../errors.ts';
-import type { BidderPhase } from '#shared/config.ts';
+import type { BidderPhase } from '#runtime/config.ts';
 import { bidFromRow, type Bid, type DbBid, type NewBid } from './bid.ts';
 import { bidderColumns } from './bidder-columns.ts';
 

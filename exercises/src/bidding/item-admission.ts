@@ -1,4 +1,4 @@
-import type { Db } from '#shared/db.ts';
+import type { Db } from '#runtime/db.ts';
 import { BidTooLow, Busy, DeadlineExceeded } from '../errors.ts';
 import type { Bid, NewBid } from './bid.ts';
 import type { BidRules } from './accept-bid.ts';

@@ -1,4 +1,4 @@
-import { withClient, type Db } from '#shared/db.ts';
+import { withClient, type Db } from '#runtime/db.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
 import { minimumNextBid, type NewBid } from './bid.ts';
 import { bidderColumns } from './bidder-columns.ts';

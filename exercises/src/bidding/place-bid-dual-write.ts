@@ -1,10 +1,10 @@
 // The naive version the lesson shows first: commit, then publish. Not how to do it.
-import type { Amqp } from '#shared/amqp.ts';
-import type { BidderPhase } from '#shared/config.ts';
-import { withTransaction, type Db } from '#shared/db.ts';
-import { failpoint } from '#shared/failpoints.ts';
-import { currentCorrelationId, newCorrelationId } from '#shared/logger.ts';
-import { publishConfirmed } from '#shared/publish.ts';
+import type { Amqp } from '#runtime/amqp.ts';
+import type { BidderPhase } from '#runtime/config.ts';
+import { withTransaction, type Db } from '#runtime/db.ts';
+import { failpoint } from '#runtime/failpoints.ts';
+import { currentCorrelationId, newCorrelationId } from '#runtime/logger.ts';
+import { publishConfirmed } from '#runtime/publish.ts';
 import { parseNewBid, type Bid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
 import { insertBid } from './insert-bid.ts';

@@ -1,6 +1,6 @@
-import type { Db, DbClient } from '#shared/db.ts';
-import { currentCorrelationId, newCorrelationId } from '#shared/logger.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { Db, DbClient } from '#runtime/db.ts';
+import { currentCorrelationId, newCorrelationId } from '#runtime/logger.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
 import { enqueueEvent } from '../outbox/enqueue-event.ts';
 import type { BidRules } from './accept-bid.ts';

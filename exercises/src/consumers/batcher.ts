@@ -2,7 +2,7 @@
 // a batch goes when it is full or when no other message arrived for `lingerMs`. Each caller
 // gets its own message's outcome; if the batch fails, every caller gets the error, and each
 // message is then retried or dead-lettered on its own by handleDelivery.
-import type { AuctionEvent } from '#shared/events/decode.ts';
+import type { AuctionEvent } from '#runtime/events/decode.ts';
 
 type Outcome = 'applied' | 'duplicate';
 interface Waiting {

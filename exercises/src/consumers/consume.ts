@@ -3,20 +3,20 @@
 // to is down, and starting again after RabbitMQ comes back. What happens to each message is
 // handleDelivery's decision.
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { openWhenConnected, type Amqp } from '#shared/amqp.ts';
-import type { Config } from '#shared/config.ts';
-import type { AuctionEvent } from '#shared/events/decode.ts';
-import { failpoint } from '#shared/failpoints.ts';
-import { correlationIdOf, errorFields, withCorrelationId, type Logger } from '#shared/logger.ts';
-import { logEvent } from '#shared/process-events.ts';
-import type { Metrics } from '#shared/metrics.ts';
-import { queueNames, type ConsumerName } from '#shared/queues.ts';
+import { openWhenConnected, type Amqp } from '#runtime/amqp.ts';
+import type { Config } from '#runtime/config.ts';
+import type { AuctionEvent } from '#runtime/events/decode.ts';
+import { failpoint } from '#runtime/failpoints.ts';
+import { correlationIdOf, errorFields, withCorrelationId, type Logger } from '#runtime/logger.ts';
+import { logEvent } from '#runtime/process-events.ts';
+import type { Metrics } from '#runtime/metrics.ts';
+import { queueNames, type ConsumerName } from '#runtime/queues.ts';
 import { declareConsumerQueues } from './consumer-queues.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, DELIVERY_COUNT_HEADER, ORIGINAL_ROUTING_KEY_HEADER, type Delivery, type Outcome } from './delivery.ts';
 import { createDependencyGate } from './dependency-gate.ts';
 import { handleDelivery } from './handle-delivery.ts';
-import { coerceError } from '#shared/coerce-error.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
 
 export interface ConsumerSpec {
   /** Names the queue (<prefix><name>), its dead-letter queue (<prefix><name>.dead), metrics and failpoints. */

@@ -22,4 +22,4 @@ export type Outcome =
   | { kind: 'wait'; reason: string };
 
 // The headers are shared with the workbook's dead-letter tool (npm run dlq).
-export { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, DELIVERY_COUNT_HEADER, ORIGINAL_ROUTING_KEY_HEADER } from '#shared/queues.ts';
+export { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, DELIVERY_COUNT_HEADER, ORIGINAL_ROUTING_KEY_HEADER } from '#runtime/queues.ts';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { correlationIdFrom, errorFields, withCorrelationId } from '#shared/logger.ts';
-import { logEvent } from '#shared/process-events.ts';
+import { correlationIdFrom, errorFields, withCorrelationId } from '#runtime/logger.ts';
+import { logEvent } from '#runtime/process-events.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { ValidationError } from '../errors.ts';
 import { errorToHttp, INTERNAL } from './errors-to-http.ts';

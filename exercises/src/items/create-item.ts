@@ -1,6 +1,6 @@
-import type { Db } from '#shared/db.ts';
-import { failpoint } from '#shared/failpoints.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { Db } from '#runtime/db.ts';
+import { failpoint } from '#runtime/failpoints.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { itemFromRow, type DbItem, type Item } from './item.ts';
 import { parseNewItem } from './parse-new-item.ts';
 

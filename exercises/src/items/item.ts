@@ -1,5 +1,5 @@
 // An item up for auction. DbItem is the row as node-postgres returns it (int8 as bigint,
-// see shared/db.ts); Item is what the rest of the app uses. They meet only in itemFromRow.
+// see runtime/db.ts); Item is what the rest of the app uses. They meet only in itemFromRow.
 
 export interface Item {
   id: string;

@@ -1,5 +1,5 @@
-import type { Db } from '#shared/db.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { Db } from '#runtime/db.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { ValidationError } from '../errors.ts';
 import { itemFromRow, type DbItem, type Item } from './item.ts';
 import { parseItemId } from './parse-new-item.ts';

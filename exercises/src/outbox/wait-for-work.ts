@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { Logger } from '#shared/logger.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { Logger } from '#runtime/logger.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { OUTBOX_CHANNEL } from './outbox-event.ts';
 
 export interface WorkSignal {

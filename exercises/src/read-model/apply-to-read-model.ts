@@ -1,8 +1,8 @@
-import type { Config } from '#shared/config.ts';
-import type { AuctionEvent } from '#shared/events/decode.ts';
-import { failpoint } from '#shared/failpoints.ts';
-import type { ConsumerName } from '#shared/queues.ts';
-import type { Redis } from '#shared/redis.ts';
+import type { Config } from '#runtime/config.ts';
+import type { AuctionEvent } from '#runtime/events/decode.ts';
+import { failpoint } from '#runtime/failpoints.ts';
+import type { ConsumerName } from '#runtime/queues.ts';
+import type { Redis } from '#runtime/redis.ts';
 import { itemKey, liveChangeOf } from './item-live.ts';
 import { setIfNewer } from './set-if-newer.ts';
 

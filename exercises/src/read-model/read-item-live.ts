@@ -1,8 +1,8 @@
-import type { Config } from '#shared/config.ts';
-import type { Db } from '#shared/db.ts';
-import type { Logger } from '#shared/logger.ts';
-import type { Redis } from '#shared/redis.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { Config } from '#runtime/config.ts';
+import type { Db } from '#runtime/db.ts';
+import type { Logger } from '#runtime/logger.ts';
+import type { Redis } from '#runtime/redis.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { ItemNotFound } from '../errors.ts';
 import { parseItemId } from '../items/parse-new-item.ts';
 import { itemKey, type ItemLive } from './item-live.ts';

@@ -1,6 +1,6 @@
-import type { Config } from '#shared/config.ts';
-import type { Db } from '#shared/db.ts';
-import type { Redis } from '#shared/redis.ts';
+import type { Config } from '#runtime/config.ts';
+import type { Db } from '#runtime/db.ts';
+import type { Redis } from '#runtime/redis.ts';
 import { itemKey } from './item-live.ts';
 import { allItemsLive } from './item-live-from-db.ts';
 import { setIfNewer } from './set-if-newer.ts';

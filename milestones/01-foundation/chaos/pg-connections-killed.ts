@@ -1,11 +1,11 @@
 // Terminates every PostgreSQL connection of a running bid-service while it takes writes,
 // and keeps the database refusing new ones for 2 s. Answers the lesson's question: does a
 // dead pool connection kill the process, lose an acknowledged write, or need a restart?
-import { itemLoad } from '#shared/http-load.ts';
-import { itemsInDatabase } from '#shared/scenario-data.ts';
-import { sampleReadiness, sleep, waitUntilReady } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
-import { databaseUrlFor } from '#shared/migrate.ts';
+import { itemLoad } from '#testkit/http-load.ts';
+import { itemsInDatabase } from '#testkit/scenario-data.ts';
+import { sampleReadiness, sleep, waitUntilReady } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
+import { databaseUrlFor } from '#runtime/migrate.ts';
 
 export const scenario: ChaosScenario = {
   name: 'pg-connections-killed',

@@ -2,10 +2,10 @@
 // touched) for 2 s while it takes writes. Redis is not on the write path in milestone 1, so
 // writes must keep succeeding, and /readyz must stay 200 while its body reports Redis down
 // (degraded): a shared Redis blip must not take every pod out of rotation.
-import { itemLoad } from '#shared/http-load.ts';
-import { itemsInDatabase } from '#shared/scenario-data.ts';
-import { sampleReadiness, sleep, waitUntilReady } from '#shared/scenario-observers.ts';
-import type { ChaosScenario, Verdict } from '#shared/scenario.ts';
+import { itemLoad } from '#testkit/http-load.ts';
+import { itemsInDatabase } from '#testkit/scenario-data.ts';
+import { sampleReadiness, sleep, waitUntilReady } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario, Verdict } from '#testkit/scenario.ts';
 
 /** How long the one /readyz call in the middle of the cut may take before it counts as no answer. */
 const DURING_TIMEOUT_MS = 3_000;

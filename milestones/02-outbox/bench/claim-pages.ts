@@ -3,9 +3,9 @@
 // beside them, before and after VACUUM, and after the retention job deleted them.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { barsAgainstCeiling, fmt, type BenchContext } from '#shared/bench-stats.ts';
-import { createDb } from '#shared/db.ts';
-import { createLogger } from '#shared/logger.ts';
+import { barsAgainstCeiling, fmt, type BenchContext } from '#runtime/bench-stats.ts';
+import { createDb } from '#runtime/db.ts';
+import { createLogger } from '#runtime/logger.ts';
 import { pagesReadByClaim, pendingRows, publishedRows } from '../claim-pages.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */

@@ -5,13 +5,13 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import amqp from 'amqplib';
-import { openItems } from '#shared/scenario-data.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import { createDb } from '#shared/db.ts';
-import { BID_PLACED, bidPlacedFromProto, bidPlacedToProto } from '#shared/events/bid-placed.ts';
-import { barsAgainstCeiling, fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
-import { createLogger } from '#shared/logger.ts';
-import { startServiceProcess } from '#shared/test/service-process.ts';
+import { openItems } from '#testkit/scenario-data.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import { createDb } from '#runtime/db.ts';
+import { BID_PLACED, bidPlacedFromProto, bidPlacedToProto } from '#runtime/events/bid-placed.ts';
+import { barsAgainstCeiling, fmt, percentile, type BenchContext } from '#runtime/bench-stats.ts';
+import { createLogger } from '#runtime/logger.ts';
+import { startServiceProcess } from '#testkit/service-process.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = {

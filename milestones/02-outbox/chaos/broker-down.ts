@@ -1,9 +1,9 @@
 // RabbitMQ becomes unreachable for the relay (fault proxy: only bid-worker's connection)
 // for 3 s while bids arrive at a steady rate. Bids must keep being accepted; no event lost.
-import { placeBidsOverHttp } from '#shared/http-load.ts';
-import { deliveryVerdict, openItems } from '#shared/scenario-data.ts';
-import { settle, sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
+import { placeBidsOverHttp } from '#testkit/http-load.ts';
+import { deliveryVerdict, openItems } from '#testkit/scenario-data.ts';
+import { settle, sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
 
 export const scenario: ChaosScenario = {
   name: 'broker-down',

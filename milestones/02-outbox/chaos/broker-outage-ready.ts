@@ -3,10 +3,10 @@
 // what the outbox is for, so the API must stay in rotation the whole time: /readyz 200
 // (degraded), every bid accepted, every event delivered once the broker is back. The load
 // runs for a fixed time; a busy machine may place fewer than 200/s (the verdict counts them).
-import { placeBidsOverHttp } from '#shared/http-load.ts';
-import { deliveryVerdict, openItems } from '#shared/scenario-data.ts';
-import { sampleReadiness, settle, sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
+import { placeBidsOverHttp } from '#testkit/http-load.ts';
+import { deliveryVerdict, openItems } from '#testkit/scenario-data.ts';
+import { sampleReadiness, settle, sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
 
 const PER_SECOND = 200;
 const BEFORE_MS = 3_000;

@@ -1,10 +1,10 @@
 // The lesson's question, side by side: bid-service dies right after a bid commits, once with
 // the naive dual write, once with the outbox. What reaches the consumers?
-import { placeBidsOverHttp } from '#shared/http-load.ts';
-import { deliveryVerdict, openItems } from '#shared/scenario-data.ts';
-import { settle } from '#shared/scenario-observers.ts';
-import type { ChaosContext, ChaosScenario } from '#shared/scenario.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { placeBidsOverHttp } from '#testkit/http-load.ts';
+import { deliveryVerdict, openItems } from '#testkit/scenario-data.ts';
+import { settle } from '#testkit/scenario-observers.ts';
+import type { ChaosContext, ChaosScenario } from '#testkit/scenario.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
 
 const BIDS = 100;
 

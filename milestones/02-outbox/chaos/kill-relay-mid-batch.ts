@@ -1,9 +1,9 @@
 // Two bid-workers; the one relaying is killed (SIGKILL) after publishing a batch and before
 // marking it. The other must take over: nothing lost, the unmarked batch delivered twice.
-import { placeBidsOverHttp } from '#shared/http-load.ts';
-import { deliveryVerdict, openItems } from '#shared/scenario-data.ts';
-import { settle } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
+import { placeBidsOverHttp } from '#testkit/http-load.ts';
+import { deliveryVerdict, openItems } from '#testkit/scenario-data.ts';
+import { settle } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
 
 export const scenario: ChaosScenario = {
   name: 'kill-relay-mid-batch',

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fileURLToPath } from 'node:url';
 import { bidInvariantViolations } from '../lib/bid-invariants.ts';
-import { openItems } from '#shared/scenario-data.ts';
-import { bidderColumn } from '#shared/bidder-column.ts';
-import { createDb } from '#shared/db.ts';
-import { barsAgainstCeiling, fmt, percentile, type Bar, type BenchContext } from '#shared/bench-stats.ts';
-import { createLogger } from '#shared/logger.ts';
+import { openItems } from '#testkit/scenario-data.ts';
+import { bidderColumn } from '#testkit/bidder-column.ts';
+import { createDb } from '#runtime/db.ts';
+import { barsAgainstCeiling, fmt, percentile, type Bar, type BenchContext } from '#runtime/bench-stats.ts';
+import { createLogger } from '#runtime/logger.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = {

@@ -5,16 +5,16 @@
 // clients and at as many as the server allows up to 256 (the hot-item ceiling, and how it
 // collapses as waiters pile up on one row lock); and the same HTTP load from 8 clients.
 import { spawnSync } from 'node:child_process';
-import { coerceError } from '#shared/coerce-error.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
-import { openItems } from '#shared/scenario-data.ts';
+import { fmt, percentile, type BenchContext } from '#runtime/bench-stats.ts';
+import { openItems } from '#testkit/scenario-data.ts';
 import { bidInvariantViolations } from '../lib/bid-invariants.ts';
-import { bidderColumn } from '#shared/bidder-column.ts';
-import { createDb } from '#shared/db.ts';
-import { createLogger } from '#shared/logger.ts';
+import { bidderColumn } from '#testkit/bidder-column.ts';
+import { createDb } from '#runtime/db.ts';
+import { createLogger } from '#runtime/logger.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = {

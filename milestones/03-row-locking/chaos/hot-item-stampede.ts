@@ -2,9 +2,9 @@
 // must be accepted or refused with a typed reason, and the item's invariants must hold.
 import { randomUUID } from 'node:crypto';
 import { bidInvariantViolations } from '../lib/bid-invariants.ts';
-import { postBid } from '#shared/http-load.ts';
-import { openItems } from '#shared/scenario-data.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
+import { postBid } from '#testkit/http-load.ts';
+import { openItems } from '#testkit/scenario-data.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
 
 const BIDS = 500;
 const BIDDERS = 50;

@@ -8,13 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { bidInvariantViolations } from '../lib/bid-invariants.ts';
-import { postBid } from '#shared/http-load.ts';
-import { openItems } from '#shared/scenario-data.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
+import { postBid } from '#testkit/http-load.ts';
+import { openItems } from '#testkit/scenario-data.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
 
 const LOCK_TIMEOUT_MS = 300;
-/** createDb's pool size (shared/db.ts): the connections one bid-service has for bids. */
+/** createDb's pool size (runtime/db.ts): the connections one bid-service has for bids. */
 const POOL_CONNECTIONS = 10;
 /** Bids sent at once to the stalled item: more than the pool has connections. */
 const BURST = POOL_CONNECTIONS + 2;

@@ -1,7 +1,7 @@
 // Milestone 3's invariants on one item, checked by its chaos scenarios, its benchmark and the
 // restore drill.
-import { bidderColumn } from '#shared/bidder-column.ts';
-import { withPgClient } from '#shared/pg-client.ts';
+import { bidderColumn } from '#testkit/bidder-column.ts';
+import { withPgClient } from '#runtime/pg-client.ts';
 
 /**
  * Milestone 3's invariants on one item, read from the database: accepted bids rise by at least

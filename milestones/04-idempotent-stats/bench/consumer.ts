@@ -7,13 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import amqp, { type Channel, type Options } from 'amqplib';
-import { createAmqp } from '#shared/amqp.ts';
-import { fmt, type BenchContext } from '#shared/bench-stats.ts';
-import { createDb } from '#shared/db.ts';
-import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto } from '#shared/events/bid-placed.ts';
-import { createLogger, type Logger } from '#shared/logger.ts';
-import { createMetrics } from '#shared/metrics.ts';
-import { CONSUMERS, queueNames } from '#shared/queues.ts';
+import { createAmqp } from '#runtime/amqp.ts';
+import { fmt, type BenchContext } from '#runtime/bench-stats.ts';
+import { createDb } from '#runtime/db.ts';
+import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto } from '#runtime/events/bid-placed.ts';
+import { createLogger, type Logger } from '#runtime/logger.ts';
+import { createMetrics } from '#runtime/metrics.ts';
+import { CONSUMERS, queueNames } from '#runtime/queues.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = {

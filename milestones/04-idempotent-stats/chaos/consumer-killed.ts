@@ -3,11 +3,11 @@
 // user_stats and the Redis read model must still end exactly where bids and items say.
 import { randomUUID } from 'node:crypto';
 import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
-import { bidUntilAuctionsEnd } from '#shared/http-load.ts';
-import { duplicatesSkipped, itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { bidUntilAuctionsEnd } from '#testkit/http-load.ts';
+import { duplicatesSkipped, itemsEndingSoon, loggedTodo } from '#testkit/scenario-data.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
 
 const ITEMS = 20;
 const BIDDERS = 10;

@@ -4,13 +4,13 @@
 // restart crashes somewhere else; then one clean worker finishes. user_stats and the Redis
 // read model must end exactly where a query over bids and items says.
 import { randomUUID } from 'node:crypto';
-import { coerceError } from '#shared/coerce-error.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
 import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
-import { bidUntilAuctionsEnd } from '#shared/http-load.ts';
-import { duplicatesSkipped, isTodoLine, itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { bidUntilAuctionsEnd } from '#testkit/http-load.ts';
+import { duplicatesSkipped, isTodoLine, itemsEndingSoon, loggedTodo } from '#testkit/scenario-data.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
 
 const ITEMS = 20;
 const BIDDERS = 10;

@@ -5,12 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
-import { consumerQueueDepths, itemsEndingSoon, loggedTodo } from '#shared/scenario-data.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
-import { createDb } from '#shared/db.ts';
-import { createLogger } from '#shared/logger.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { consumerQueueDepths, itemsEndingSoon, loggedTodo } from '#testkit/scenario-data.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
+import { createDb } from '#runtime/db.ts';
+import { createLogger } from '#runtime/logger.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
 
 const ITEMS = 20;
 const BIDS_PER_ITEM = 100;

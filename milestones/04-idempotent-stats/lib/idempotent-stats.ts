@@ -2,11 +2,11 @@
 // event published and consumed once. Its tests, chaos scenarios and the restore drill read it.
 import type pg from 'pg';
 import { createClient } from 'redis';
-import { bidderColumn } from '#shared/bidder-column.ts';
-import type { Config } from '#shared/config.ts';
-import { consumerQueueDepths } from '#shared/scenario-data.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import { withPgClient } from '#shared/pg-client.ts';
+import { bidderColumn } from '#testkit/bidder-column.ts';
+import type { Config } from '#runtime/config.ts';
+import { consumerQueueDepths } from '#testkit/scenario-data.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import { withPgClient } from '#runtime/pg-client.ts';
 
 /** Users whose user_stats row differs from their stats computed from scratch over bids and items. */
 export async function statsDifferences(databaseUrl: string): Promise<Array<{ user_id: string; expected: string; actual: string }>> {

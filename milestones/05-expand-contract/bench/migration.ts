@@ -10,14 +10,14 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
-import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
-import { openItems } from '#shared/scenario-data.ts';
-import { loadConfig, type BidderPhase, type Config } from '#shared/config.ts';
-import { createDb, type Db } from '#shared/db.ts';
-import { createLogger, type Logger } from '#shared/logger.ts';
-import { createDatabase, databaseUrlFor, dropDatabase, runMigrations } from '#shared/migrate.ts';
-import { seedAuctions } from '#shared/seed.ts';
-import { withPgClient } from '#shared/pg-client.ts';
+import { fmt, percentile, type BenchContext } from '#runtime/bench-stats.ts';
+import { openItems } from '#testkit/scenario-data.ts';
+import { loadConfig, type BidderPhase, type Config } from '#runtime/config.ts';
+import { createDb, type Db } from '#runtime/db.ts';
+import { createLogger, type Logger } from '#runtime/logger.ts';
+import { createDatabase, databaseUrlFor, dropDatabase, runMigrations } from '#runtime/migrate.ts';
+import { seedAuctions } from '#testkit/seed.ts';
+import { withPgClient } from '#runtime/pg-client.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = {

@@ -2,12 +2,12 @@
 // after a batch committed, once by kill -9 at whatever line it was on. Each run must resume after
 // the checkpoint of the last batch that committed; in the end every row is filled exactly once,
 // and no bidder noticed.
-import { fmt } from '#shared/bench-stats.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
-import { runMigrations } from '#shared/migrate.ts';
-import { seedAuctions } from '#shared/seed.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { fmt } from '#runtime/bench-stats.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
+import { runMigrations } from '#runtime/migrate.ts';
+import { seedAuctions } from '#testkit/seed.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
 import { backfillSummary, readCheckpoint, startBackfill, type BackfillRun, type Checkpoint } from './lib/backfill-process.ts';
 import { assertBiddingWritten, itemIds, lostBids, streamBids, tally } from './lib/bid-stream.ts';
 

@@ -3,13 +3,13 @@
 // waiting ALTER: the table is shut for as long as the reader runs. Part A runs the ALTER with
 // no lock_timeout; part B runs the expand migration through the runner, which gives up after
 // 2 s, lets the bids through, and tries again until the reader has gone.
-import { fmt } from '#shared/bench-stats.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
-import { runMigrations } from '#shared/migrate.ts';
-import { seedAuctions } from '#shared/seed.ts';
+import { fmt } from '#runtime/bench-stats.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
+import { runMigrations } from '#runtime/migrate.ts';
+import { seedAuctions } from '#testkit/seed.ts';
 import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, tally, type Answer } from './lib/bid-stream.ts';
-import { coerceError } from '#shared/coerce-error.ts';
+import { coerceError } from '#runtime/coerce-error.ts';
 
 const BIDS = 20_000;
 const WORKERS = 6;

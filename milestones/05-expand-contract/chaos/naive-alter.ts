@@ -2,10 +2,10 @@
 // while bidders keep bidding. It measures what every bidder sees while the table is rewritten
 // under an ACCESS EXCLUSIVE lock. Nothing is lost; the price is availability.
 import { readFile } from 'node:fs/promises';
-import { fmt, percentile } from '#shared/bench-stats.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
-import { seedAuctions } from '#shared/seed.ts';
+import { fmt, percentile } from '#runtime/bench-stats.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
+import { seedAuctions } from '#testkit/seed.ts';
 import { answeredAt, assertBiddingWritten, itemIds, longestGapSeconds, lostBids, streamBids, type Answer } from './lib/bid-stream.ts';
 
 const BIDS = 1_000_000;

@@ -10,15 +10,15 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { ConnectError } from '@connectrpc/connect';
-import { fmt, percentile, type BenchContext } from '#shared/bench-stats.ts';
-import { bidderColumn } from '#shared/bidder-column.ts';
-import { createDb } from '#shared/db.ts';
-import { createLogger } from '#shared/logger.ts';
-import { openItems } from '#shared/scenario-data.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import { startIngress, type Ingress } from '#shared/test/ingress.ts';
-import { signIn } from '#shared/test/sign-in.ts';
-import { startServiceProcess, type ServiceProcess } from '#shared/test/service-process.ts';
+import { fmt, percentile, type BenchContext } from '#runtime/bench-stats.ts';
+import { bidderColumn } from '#testkit/bidder-column.ts';
+import { createDb } from '#runtime/db.ts';
+import { createLogger } from '#runtime/logger.ts';
+import { openItems } from '#testkit/scenario-data.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import { startIngress, type Ingress } from '#testkit/ingress.ts';
+import { signIn } from '#testkit/sign-in.ts';
+import { startServiceProcess, type ServiceProcess } from '#testkit/service-process.ts';
 import { directClient, ingressClient, type AuctionClient } from '../chaos/lib/api-load.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */

@@ -3,11 +3,11 @@
 // malformed URLs and oversized bodies. Nothing may crash, nothing may answer 5xx, no
 // acknowledged bid may be lost, and the memory of both processes must stay bounded.
 import { readFileSync } from 'node:fs';
-import { openItems } from '#shared/scenario-data.ts';
-import { samplePeakRss, sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
-import { startIngress } from '#shared/test/ingress.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { openItems } from '#testkit/scenario-data.ts';
+import { samplePeakRss, sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
+import { startIngress } from '#testkit/ingress.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
 import { bidLoad, bidsVerdict, freePorts, ingressClient } from './lib/api-load.ts';
 import {
   MALFORMED_PATHS,

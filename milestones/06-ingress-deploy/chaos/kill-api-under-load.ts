@@ -2,11 +2,11 @@
 // flight on the killed process are lost mid-answer; each client sends the same request (same
 // request id) again until it is answered, and the ingress sends it to the survivor. No bid may
 // be placed twice, and no answered bid may be missing from the database.
-import { openItems } from '#shared/scenario-data.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
-import { startIngress } from '#shared/test/ingress.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { openItems } from '#testkit/scenario-data.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
+import { startIngress } from '#testkit/ingress.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
 import { bidLoad, bidsVerdict, freePorts, ingressClient } from './lib/api-load.ts';
 
 const CLIENTS = 16;

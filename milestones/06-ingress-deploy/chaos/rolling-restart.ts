@@ -3,11 +3,11 @@
 // Clients keep bidding and keep WatchItem streams open; a stream the draining service ends
 // with `unavailable` reconnects and resumes from the current state. No bid call may fail after
 // its retries, no stream may end any other way, and every watcher must end on the db's state.
-import { openItems } from '#shared/scenario-data.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
-import { startIngress } from '#shared/test/ingress.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { openItems } from '#testkit/scenario-data.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
+import { startIngress } from '#testkit/ingress.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
 import { bidLoad, bidsVerdict, freePorts, ingressClient, itemStates, watch, type Watcher } from './lib/api-load.ts';
 
 const CLIENTS = 8;

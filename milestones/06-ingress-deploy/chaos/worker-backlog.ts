@@ -3,12 +3,12 @@
 // would: their relays claim the backlog side by side, their consumers share the queues. The
 // backlog must drain completely, and user_stats and the read model must end exact.
 import { readModelDifferences, statsDifferences } from '../../04-idempotent-stats/lib/idempotent-stats.ts';
-import { consumerQueueDepths, openItems } from '#shared/scenario-data.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import type { ChaosScenario } from '#shared/scenario.ts';
-import { loadNote, patient } from '#shared/test/patience.ts';
-import { withPgClient } from '#shared/pg-client.ts';
-import type { ServiceProcess } from '#shared/test/service-process.ts';
+import { consumerQueueDepths, openItems } from '#testkit/scenario-data.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import type { ChaosScenario } from '#testkit/scenario.ts';
+import { loadNote, patient } from '#testkit/patience.ts';
+import { withPgClient } from '#runtime/pg-client.ts';
+import type { ServiceProcess } from '#testkit/service-process.ts';
 import { bidLoad, bidsVerdict, directClient } from './lib/api-load.ts';
 
 const BIDS = 1_500;

@@ -1,5 +1,5 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { correlationIdFrom } from '#shared/logger.ts';
+import { correlationIdFrom } from '#runtime/logger.ts';
 
 /**
  * Gives every API response an x-correlation-id, before Connect sees the request: errors

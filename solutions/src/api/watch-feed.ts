@@ -1,4 +1,4 @@
-import { TodoError } from '#shared/todo-error.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import type { ItemLive } from '../read-model/item-live.ts';
 
 /** What a feed hands its stream: a new state, or "read the current state again" (updates may have been missed). */

@@ -3,12 +3,12 @@
 // to the exchange and hands every BidPlaced and AuctionClosed to the streams watching its item.
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { openWhenConnected, type Amqp } from '#shared/amqp.ts';
-import type { Config } from '#shared/config.ts';
-import { AUCTION_CLOSED_ROUTING_KEY } from '#shared/events/auction-closed.ts';
-import { BID_PLACED_ROUTING_KEY } from '#shared/events/bid-placed.ts';
-import { decodeEvent } from '#shared/events/decode.ts';
-import { errorFields, type Logger } from '#shared/logger.ts';
+import { openWhenConnected, type Amqp } from '#runtime/amqp.ts';
+import type { Config } from '#runtime/config.ts';
+import { AUCTION_CLOSED_ROUTING_KEY } from '#runtime/events/auction-closed.ts';
+import { BID_PLACED_ROUTING_KEY } from '#runtime/events/bid-placed.ts';
+import { decodeEvent } from '#runtime/events/decode.ts';
+import { errorFields, type Logger } from '#runtime/logger.ts';
 import { itemLiveFromFields, liveChangeOf } from '../read-model/item-live.ts';
 import { WatchFeed } from './watch-feed.ts';
 

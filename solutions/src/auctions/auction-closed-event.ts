@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto, type AuctionClosed } from '#shared/events/auction-closed.ts';
+import { AUCTION_CLOSED, AUCTION_CLOSED_ROUTING_KEY, auctionClosedToProto, type AuctionClosed } from '#runtime/events/auction-closed.ts';
 import type { OutboxEvent } from '../outbox/outbox-event.ts';
 
 /** An auction as the closer settled it: its AuctionClosed event without the event's own ids. */

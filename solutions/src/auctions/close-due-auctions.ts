@@ -1,6 +1,6 @@
-import { withTransaction, type Db } from '#shared/db.ts';
-import { failpoint } from '#shared/failpoints.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import { withTransaction, type Db } from '#runtime/db.ts';
+import { failpoint } from '#runtime/failpoints.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { enqueueEvent } from '../outbox/enqueue-event.ts';
 import { auctionClosedEvent, type ClosedAuction } from './auction-closed-event.ts';
 

@@ -1,5 +1,5 @@
-import type { DbClient } from '#shared/db.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { DbClient } from '#runtime/db.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 
 /** The backfill's row in backfill_checkpoints. */
 export const CHECKPOINT = 'bids.bidder_id';

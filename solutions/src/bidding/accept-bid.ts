@@ -1,6 +1,6 @@
-import type { BidderPhase } from '#shared/config.ts';
-import type { DbClient } from '#shared/db.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { BidderPhase } from '#runtime/config.ts';
+import type { DbClient } from '#runtime/db.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound, RequestIdReused } from '../errors.ts';
 import { bidFromRow, minimumNextBid, type Bid, type DbBid, type NewBid } from './bid.ts';
 import { bidderColumns, type BidderColumns } from './bidder-columns.ts';

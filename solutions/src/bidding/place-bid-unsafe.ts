@@ -1,9 +1,9 @@
 // The read-then-write version the lesson shows first: the rules are checked against a read
 // that no lock protects, so two bids can both pass against the same old price. Not how to do it.
-import { withTransaction, type Db } from '#shared/db.ts';
-import { failpoint } from '#shared/failpoints.ts';
+import { withTransaction, type Db } from '#runtime/db.ts';
+import { failpoint } from '#runtime/failpoints.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
-import type { BidderPhase } from '#shared/config.ts';
+import type { BidderPhase } from '#runtime/config.ts';
 import { bidFromRow, minimumNextBid, parseNewBid, type Bid, type DbBid } from './bid.ts';
 import { bidderColumns } from './bidder-columns.ts';
 

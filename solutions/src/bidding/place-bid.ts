@@ -1,8 +1,8 @@
-import type { Db } from '#shared/db.ts';
-import { failpoint } from '#shared/failpoints.ts';
-import type { Metrics } from '#shared/metrics.ts';
-import { currentCorrelationId, newCorrelationId } from '#shared/logger.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { Db } from '#runtime/db.ts';
+import { failpoint } from '#runtime/failpoints.ts';
+import type { Metrics } from '#runtime/metrics.ts';
+import { currentCorrelationId, newCorrelationId } from '#runtime/logger.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { enqueueEvent } from '../outbox/enqueue-event.ts';
 import { parseNewBid, type Bid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';

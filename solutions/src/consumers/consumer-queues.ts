@@ -2,7 +2,7 @@
 // message gets, where it goes after that. Declared the same way by every worker (RabbitMQ
 // refuses a declare whose arguments differ from the existing queue's).
 import type { Channel, Options } from 'amqplib';
-import type { Logger } from '#shared/logger.ts';
+import type { Logger } from '#runtime/logger.ts';
 
 /**
  * Deliveries of one message, counted by RabbitMQ (header x-delivery-count), after which the

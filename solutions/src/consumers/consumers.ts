@@ -1,8 +1,8 @@
-import type { Db } from '#shared/db.ts';
-import { AUCTION_CLOSED_ROUTING_KEY } from '#shared/events/auction-closed.ts';
-import { BID_PLACED_ROUTING_KEY } from '#shared/events/bid-placed.ts';
-import type { Redis } from '#shared/redis.ts';
-import type { Config } from '#shared/config.ts';
+import type { Db } from '#runtime/db.ts';
+import { AUCTION_CLOSED_ROUTING_KEY } from '#runtime/events/auction-closed.ts';
+import { BID_PLACED_ROUTING_KEY } from '#runtime/events/bid-placed.ts';
+import type { Redis } from '#runtime/redis.ts';
+import type { Config } from '#runtime/config.ts';
 import { applyToReadModel, READ_MODEL_CONSUMER } from '../read-model/apply-to-read-model.ts';
 import { applyStatsBatch, applyStatsOnce, STATS_CONSUMER } from '../stats/apply-stats-once.ts';
 import { createBatcher } from './batcher.ts';

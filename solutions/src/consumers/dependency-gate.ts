@@ -4,9 +4,9 @@
 // handled again as the same attempt. Unacked messages fill the consumer's prefetch, so
 // RabbitMQ stops sending more: the backlog waits in the queue, not in this process.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorFields, type Logger } from '#shared/logger.ts';
-import { logEvent } from '#shared/process-events.ts';
-import { backoffMs } from '#shared/retry.ts';
+import { errorFields, type Logger } from '#runtime/logger.ts';
+import { logEvent } from '#runtime/process-events.ts';
+import { backoffMs } from '#runtime/retry.ts';
 
 export interface DependencyGate {
   /** At once ('up') while the dependency is up; during an outage, once a probe succeeds ('up') or the gate is stopped ('stopped'). */

@@ -1,6 +1,6 @@
-import { ContractError } from '#shared/events/contracts.ts';
-import { decodeEvent, type AuctionEvent } from '#shared/events/decode.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import { ContractError } from '#runtime/events/contracts.ts';
+import { decodeEvent, type AuctionEvent } from '#runtime/events/decode.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import type { Delivery, Outcome } from './delivery.ts';
 import { isDependencyDown } from './dependency-down.ts';
 

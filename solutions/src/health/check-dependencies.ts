@@ -1,8 +1,8 @@
-import type { Amqp } from '#shared/amqp.ts';
-import type { Db } from '#shared/db.ts';
-import type { Redis } from '#shared/redis.ts';
-import { TodoError } from '#shared/todo-error.ts';
-import { withTimeout } from '#shared/with-timeout.ts';
+import type { Amqp } from '#runtime/amqp.ts';
+import type { Db } from '#runtime/db.ts';
+import type { Redis } from '#runtime/redis.ts';
+import { TodoError } from '#runtime/todo-error.ts';
+import { withTimeout } from '#runtime/with-timeout.ts';
 
 export type DependencyName = 'postgres' | 'rabbitmq' | 'redis';
 

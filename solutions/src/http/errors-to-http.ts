@@ -1,4 +1,4 @@
-import { TodoError } from '#shared/todo-error.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { toDomainError, type DomainError } from '../errors.ts';
 
 export interface HttpError {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TodoError } from '#shared/todo-error.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { ValidationError } from '../errors.ts';
 import { checkDependencies } from '../health/check-dependencies.ts';

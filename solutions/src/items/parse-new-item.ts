@@ -1,4 +1,4 @@
-import { TodoError } from '#shared/todo-error.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { ValidationError } from '../errors.ts';
 import type { NewItem } from './item.ts';
 

@@ -1,7 +1,7 @@
 // The loop of the bid-worker's periodic jobs (the auction closer, the retention job): a round,
 // then a pause, until stopped. One loop for both, so both stop the same way on SIGTERM.
-import { errorFields, type Logger } from '#shared/logger.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import { errorFields, type Logger } from '#runtime/logger.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 
 export interface PeriodicJob {
   start(): void;

@@ -1,4 +1,4 @@
-import { TodoError } from '#shared/todo-error.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 
 /**
  * How long to wait before retry number `attempt` (1, 2, …): exponential from 100 ms, capped

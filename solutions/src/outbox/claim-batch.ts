@@ -1,5 +1,5 @@
-import type { DbClient } from '#shared/db.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { DbClient } from '#runtime/db.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import type { OutboxRow } from './outbox-event.ts';
 
 /** Items are spread over partitions; each partition has one publisher at a time. */

@@ -1,5 +1,5 @@
-import type { DbClient } from '#shared/db.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { DbClient } from '#runtime/db.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { OUTBOX_CHANNEL, type OutboxEvent } from './outbox-event.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { ConfirmChannel } from 'amqplib';
-import { TodoError } from '#shared/todo-error.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import type { OutboxRow } from './outbox-event.ts';
 
 /**

@@ -2,15 +2,15 @@
 // one transaction per batch. Runs in bid-worker. The pieces the learner writes are in
 // claim-batch.ts, screen-row.ts, publish-batch.ts, wait-for-work.ts and backoff.ts.
 import type { ConfirmChannel } from 'amqplib';
-import type { Amqp } from '#shared/amqp.ts';
-import type { Config } from '#shared/config.ts';
-import { withTransaction, type Db } from '#shared/db.ts';
-import { logEvent } from '#shared/process-events.ts';
-import { failpoint } from '#shared/failpoints.ts';
-import { correlationIdOf, errorFields, type Logger } from '#shared/logger.ts';
-import type { Metrics } from '#shared/metrics.ts';
-import { TodoError } from '#shared/todo-error.ts';
-import { withTimeout } from '#shared/with-timeout.ts';
+import type { Amqp } from '#runtime/amqp.ts';
+import type { Config } from '#runtime/config.ts';
+import { withTransaction, type Db } from '#runtime/db.ts';
+import { logEvent } from '#runtime/process-events.ts';
+import { failpoint } from '#runtime/failpoints.ts';
+import { correlationIdOf, errorFields, type Logger } from '#runtime/logger.ts';
+import type { Metrics } from '#runtime/metrics.ts';
+import { TodoError } from '#runtime/todo-error.ts';
+import { withTimeout } from '#runtime/with-timeout.ts';
 import { backoffDelay } from './backoff.ts';
 import { becomeLeader, claimBatch, markPublished, setAside, type Partition } from './claim-batch.ts';
 import { publishBatch } from './publish-batch.ts';

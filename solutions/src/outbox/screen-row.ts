@@ -1,5 +1,5 @@
-import { eventDecoders } from '#shared/events/decode.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import { eventDecoders } from '#runtime/events/decode.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import type { OutboxRow } from './outbox-event.ts';
 
 /**

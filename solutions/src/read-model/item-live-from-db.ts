@@ -1,4 +1,4 @@
-import type { Db } from '#shared/db.ts';
+import type { Db } from '#runtime/db.ts';
 import { ItemNotFound } from '../errors.ts';
 import { parseItemId } from '../items/parse-new-item.ts';
 import type { ItemLive } from './item-live.ts';

@@ -1,6 +1,6 @@
-import type { Config } from '#shared/config.ts';
-import { AUCTION_CLOSED } from '#shared/events/auction-closed.ts';
-import type { AuctionEvent } from '#shared/events/decode.ts';
+import type { Config } from '#runtime/config.ts';
+import { AUCTION_CLOSED } from '#runtime/events/auction-closed.ts';
+import type { AuctionEvent } from '#runtime/events/decode.ts';
 
 /** An item's live state, as the read model keeps it: what a bidder's screen shows. */
 export interface ItemLive {

@@ -1,5 +1,5 @@
-import type { Redis } from '#shared/redis.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { Redis } from '#runtime/redis.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import type { ItemLiveFields } from './item-live.ts';
 
 /**

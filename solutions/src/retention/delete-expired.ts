@@ -1,7 +1,7 @@
 // What the retention job deletes, one batch per statement: each batch holds its row locks and
 // its share of the WAL only briefly, and bids and consumers never wait behind one huge DELETE.
-import type { Db } from '#shared/db.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import type { Db } from '#runtime/db.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 
 /** The tables the retention job keeps short, as its metrics label them. */
 export const RETAINED_TABLES = ['outbox', 'processed_messages'] as const;

@@ -1,9 +1,9 @@
 // The retention job of the bid-worker: published outbox rows and processed message ids are kept
 // for a window, then deleted, so neither table (nor its indexes) grows for ever.
-import type { Config } from '#shared/config.ts';
-import type { Db } from '#shared/db.ts';
-import type { Logger } from '#shared/logger.ts';
-import type { Metrics } from '#shared/metrics.ts';
+import type { Config } from '#runtime/config.ts';
+import type { Db } from '#runtime/db.ts';
+import type { Logger } from '#runtime/logger.ts';
+import type { Metrics } from '#runtime/metrics.ts';
 import { periodicJob } from '../jobs/periodic-job.ts';
 import { countExpired, deleteProcessedMessages, deletePublishedOutbox, type Expiry, type RetainedTable } from './delete-expired.ts';
 

@@ -1,7 +1,7 @@
-import type { DbClient } from '#shared/db.ts';
-import type { AuctionEvent } from '#shared/events/decode.ts';
-import { AUCTION_CLOSED } from '#shared/events/auction-closed.ts';
-import { failpoint } from '#shared/failpoints.ts';
+import type { DbClient } from '#runtime/db.ts';
+import type { AuctionEvent } from '#runtime/events/decode.ts';
+import { AUCTION_CLOSED } from '#runtime/events/auction-closed.ts';
+import { failpoint } from '#runtime/failpoints.ts';
 
 /**
  * The effect of one event on the user's stats: a bid adds to bids_placed; a won auction adds

@@ -1,5 +1,5 @@
-import { withTransaction, type Db } from '#shared/db.ts';
-import type { AuctionEvent } from '#shared/events/decode.ts';
+import { withTransaction, type Db } from '#runtime/db.ts';
+import type { AuctionEvent } from '#runtime/events/decode.ts';
 import { addToStats } from './add-to-stats.ts';
 
 /**

@@ -1,8 +1,8 @@
-import { withTransaction, type Db, type DbClient } from '#shared/db.ts';
-import { AUCTION_CLOSED } from '#shared/events/auction-closed.ts';
-import type { AuctionEvent } from '#shared/events/decode.ts';
-import type { ConsumerName } from '#shared/queues.ts';
-import { TodoError } from '#shared/todo-error.ts';
+import { withTransaction, type Db, type DbClient } from '#runtime/db.ts';
+import { AUCTION_CLOSED } from '#runtime/events/auction-closed.ts';
+import type { AuctionEvent } from '#runtime/events/decode.ts';
+import type { ConsumerName } from '#runtime/queues.ts';
+import { TodoError } from '#runtime/todo-error.ts';
 import { addToStats } from './add-to-stats.ts';
 
 export const STATS_CONSUMER = 'user-stats' satisfies ConsumerName;

@@ -5,10 +5,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
-import { configToEnv, type Config } from '#shared/config.ts';
-import { repoRoot } from '#shared/workbook/trees.ts';
+import { configToEnv, type Config } from '#runtime/config.ts';
+import { repoRoot } from '#workbook/trees.ts';
 
-const exitWithParent = pathToFileURL(join(repoRoot, 'shared/test/exit-with-parent.ts')).href;
+const exitWithParent = pathToFileURL(join(repoRoot, 'testkit/exit-with-parent.ts')).href;
 
 export interface BackfillRun {
   pid: number;

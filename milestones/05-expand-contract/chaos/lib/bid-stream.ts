@@ -2,7 +2,7 @@
 // a backfill runs, every answer recorded with its time, and the measures read from them.
 // (In chaos/lib/: chaos/ holds only scenarios, which `npm run check -- manifest` enforces.)
 import { randomInt, randomUUID } from 'node:crypto';
-import { withPgClient } from '#shared/pg-client.ts';
+import { withPgClient } from '#runtime/pg-client.ts';
 
 export interface Answer {
   /** performance.now() when the bid was sent. */

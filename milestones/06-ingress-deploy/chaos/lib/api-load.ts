@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Code, ConnectError, createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import { AuctionService, BidTooLowDetailSchema, type Bid } from '#shared/api/gen/auction/api/v1/auction_pb.ts';
-import { bidderColumn } from '#shared/bidder-column.ts';
-import { sleep } from '#shared/scenario-observers.ts';
-import type { Config } from '#shared/config.ts';
-import type { Ingress } from '#shared/test/ingress.ts';
-import { signIn, withBearer } from '#shared/test/sign-in.ts';
-import { withPgClient } from '#shared/pg-client.ts';
+import { AuctionService, BidTooLowDetailSchema, type Bid } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { bidderColumn } from '#testkit/bidder-column.ts';
+import { sleep } from '#testkit/scenario-observers.ts';
+import type { Config } from '#runtime/config.ts';
+import type { Ingress } from '#testkit/ingress.ts';
+import { signIn, withBearer } from '#testkit/sign-in.ts';
+import { withPgClient } from '#runtime/pg-client.ts';
 
 export type AuctionClient = Client<typeof AuctionService>;
 

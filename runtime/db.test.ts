@@ -1,0 +1,80 @@
+// runtime/db.ts: what a failed transaction does to the connection it ran on, and what BEGIN carries.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, withTransaction, type Db, type DbClient } from './db.ts';
+import { useTestEnv } from '../testkit/harness.ts';
+
+const env = useTestEnv();
+let db: Db;
+const backend = async () => withTransaction(db, async (tx) => (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+
+beforeAll(async () => {
+  // One connection, so "the same backend afterwards" means "the connection was kept".
+  db = createDb({ url: env.config.databaseUrl, log: env.log, max: 1 });
+  await db.query('CREATE TABLE db_test (k int PRIMARY KEY)');
+});
+afterAll(async () => {
+  await db.end();
+});
+
+describe('withTransaction', () => {
+  it('rolls back when the caller throws, and keeps the connection for the next transaction', async () => {
+    const before = await backend();
+    const refused = withTransaction(db, async (tx) => {
+      await tx.query('INSERT INTO db_test VALUES (1)');
+      throw new Error('refused by a business rule');
+    });
+    await expect(refused).rejects.toThrow('refused by a business rule');
+    expect((await db.query('SELECT count(*)::int AS n FROM db_test')).rows[0].n, 'rows left by the failed transaction').toBe(0);
+    expect(await backend(), 'backend process after the failure').toBe(before);
+  });
+
+  it('keeps the connection after a constraint violation', async () => {
+    await db.query('INSERT INTO db_test VALUES (2)');
+    const before = await backend();
+    await expect(withTransaction(db, (tx) => tx.query('INSERT INTO db_test VALUES (2)'))).rejects.toMatchObject({ code: '23505' });
+    expect(await backend()).toBe(before);
+  });
+
+  it('discards a connection whose server process was terminated, and the next transaction works', async () => {
+    const before = await backend();
+    const killed = withTransaction(db, async (tx) => {
+      await env.db.query('SELECT pg_terminate_backend($1)', [before]);
+      return tx.query('SELECT 1');
+    });
+    await expect(killed).rejects.toThrow();
+    const after = await backend();
+    expect(after, 'a new backend process').not.toBe(before);
+    expect(db.totalCount, 'connections in the pool').toBe(1);
+  });
+
+  it("sends `begin` in BEGIN's own message: one round trip, settings for this transaction only", async () => {
+    // Every message the transaction's connection is given, BEGIN and COMMIT included.
+    const sent: string[] = [];
+    let counted: DbClient | undefined;
+    const count = (client: DbClient) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => (sent.push(String(args[0])), query(...args));
+      counted = client;
+      db.off('acquire', count);
+    };
+    db.on('acquire', count);
+    const seen = await withTransaction(
+      db,
+      async (tx) =>
+        (
+          await tx.query<{ lock: string; statement: string }>(
+            `SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement`,
+          )
+        ).rows[0],
+      { begin: () => `SET LOCAL lock_timeout = '123ms'; SET LOCAL statement_timeout = '456ms'` },
+    );
+    delete (counted as unknown as { query?: unknown }).query; // the prototype's again
+    expect(seen, 'the settings inside the transaction').toEqual({ lock: '123ms', statement: '456ms' });
+    expect(
+      sent.map((text) => text.split(';')[0]),
+      'messages sent: the settings ride with BEGIN',
+    ).toEqual(['BEGIN', expect.stringContaining('current_setting'), 'COMMIT']);
+    const after = (await db.query<{ lock: string }>(`SELECT current_setting('lock_timeout') AS lock`)).rows[0]!.lock;
+    expect(after, 'lock_timeout on the pooled connection afterwards').toBe('0');
+  });
+});
