@@ -1,24 +1,22 @@
 // npm run bench -- bids: placeBid (pessimistic) and placeBidOptimistic on one hot item and
 // spread over 1,000 items, each next to pgbench running the same transaction in SQL against
 // the same database in the same run (place-bid.pgbench.sql).
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { fileURLToPath } from 'node:url';
 import { bidInvariantViolations } from '../lib/bid-invariants.ts';
 import { openItems } from '#testkit/scenario-data.ts';
 import { bidderColumn } from '#testkit/bidder-column.ts';
 import { createDb } from '#runtime/db.ts';
 import { barsAgainstCeiling, fmt, percentile, type Bar, type BenchContext } from '#runtime/bench-stats.ts';
 import { createLogger } from '#runtime/logger.ts';
+import { runPlaceBidPgbench } from '../lib/place-bid-pgbench.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = {
   full: { clients: 8, seconds: 8, spreadItems: 1_000 },
   smoke: { clients: 4, seconds: 1, spreadItems: 50 },
 };
-const script = fileURLToPath(new URL('./place-bid.pgbench.sql', import.meta.url));
 
 type Place = (deps: unknown, input: unknown) => Promise<unknown>;
 
@@ -46,7 +44,6 @@ export const benchmark = {
       await db.query('CREATE SEQUENCE bench_amounts START 1000000000');
       // The bidder column of this tree's schema: user_id (uuid) before milestone 5's contract, bidder_id (text) after.
       const bidder = await bidderColumn(db);
-      const bidderVars = ['-D', `bidder=${bidder}`, '-D', `bidder_type=${bidder === 'user_id' ? 'uuid' : 'text'}`];
       const acceptedSoFar = async () => Number((await db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids')).rows[0]!.n);
       for (const [shape, nitems] of [
         ['hot item', 1],
@@ -54,17 +51,11 @@ export const benchmark = {
       ] as const) {
         ctx.say(`${shape}: pgbench ceiling, ${size.clients} clients, ${size.seconds} s`);
         const before = await acceptedSoFar();
-        const pgbench = spawnSync(
-          'pgbench',
-          ['-n', '-c', String(size.clients), '-j', '2', '-T', String(size.seconds), '-D', `nitems=${nitems}`, ...bidderVars, '-f', script, database.url],
-          { encoding: 'utf8' },
-        );
-        const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench.stdout)?.[1] ?? NaN);
-        const pgLatency = Number(/latency average = ([\d.]+) ms/.exec(pgbench.stdout)?.[1] ?? NaN);
-        if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(pgbench.stderr || pgbench.stdout).slice(0, 500)}`);
+        const pgbench = runPlaceBidPgbench({ databaseUrl: database.url, clients: size.clients, seconds: size.seconds, items: nitems, bidder });
+        const { processed } = pgbench;
+        const pgLatency = pgbench.latencyAverageMs;
         // Accepted bids per second, like the Node.js rows; tps also counts refused ones.
         const acceptedByPgbench = (await acceptedSoFar()) - before;
-        const processed = Number(/number of transactions actually processed: (\d+)/.exec(pgbench.stdout)?.[1] ?? NaN);
         const ceiling = acceptedByPgbench / size.seconds;
         bars.push({ label: `${shape}: pgbench (ceiling)`, value: ceiling, kind: 'ceiling' });
         rows.push(

@@ -1,20 +1,13 @@
-// npm run bench -- stampede: a closing minute on one item. 256 clients bid through bid-service
-// over HTTP, each a little above the last price it was told, so by the time most bids arrive a
-// faster one has already beaten them. Next to it, in the same run and on the same database:
-// pgbench running the same bid transaction in SQL (place-bid.pgbench.sql) on one item at 8
-// clients and at as many as the server allows up to 256 (the hot-item ceiling, and how it
-// collapses as waiters pile up on one row lock); and the same HTTP load from 8 clients.
-import { spawnSync } from 'node:child_process';
 import { coerceError } from '#runtime/coerce-error.ts';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { fmt, percentile, type BenchContext } from '#runtime/bench-stats.ts';
 import { openItems } from '#testkit/scenario-data.ts';
 import { bidInvariantViolations } from '../lib/bid-invariants.ts';
 import { bidderColumn } from '#testkit/bidder-column.ts';
 import { createDb } from '#runtime/db.ts';
 import { createLogger } from '#runtime/logger.ts';
+import { runPlaceBidPgbench } from '../lib/place-bid-pgbench.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = {
@@ -31,7 +24,6 @@ const TARGET = { answersVsPgbench8: 2, tooLowP99Ms: 25, acceptedP99Ms: 100 };
  * not builds a queue that shows in the percentiles.
  */
 const THINK_MAX_MS = 200;
-const script = fileURLToPath(new URL('./place-bid.pgbench.sql', import.meta.url));
 /** Connections left for everyone else on a shared server when pgbench takes the rest. */
 const SPARE_CONNECTIONS = 25;
 
@@ -112,33 +104,10 @@ async function stampede(options: { url: string; itemId: string; clients: number;
   };
 }
 
-/** pgbench on one item: transactions/s (each one an answer, accepted or refused) and accepted bids/s. */
+/** pgbench on one item: transactions/s (each one an answer, accepted or refused) and their average latency. */
 function pgbenchHotItem(databaseUrl: string, clients: number, seconds: number, bidder: string) {
-  const args = [
-    '-n',
-    '-c',
-    String(clients),
-    '-j',
-    '2',
-    '-T',
-    String(seconds),
-    '-D',
-    'nitems=1',
-    '-D',
-    `bidder=${bidder}`,
-    '-D',
-    `bidder_type=${bidder === 'user_id' ? 'uuid' : 'text'}`,
-    '-f',
-    script,
-    databaseUrl,
-  ];
-  const run = spawnSync('pgbench', args, { encoding: 'utf8' });
-  // A run too short for one transaction to finish (a smoke run on a loaded machine) prints no tps: that is 0, not a failure.
-  const none = /number of transactions actually processed: 0\n/.test(run.stdout);
-  const tps = none ? 0 : Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(run.stdout)?.[1] ?? NaN);
-  const latency = Number(/latency average = ([\d.]+) ms/.exec(run.stdout)?.[1] ?? NaN);
-  if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(run.stderr || run.stdout).slice(0, 500)}`);
-  return { tps, latency };
+  const run = runPlaceBidPgbench({ databaseUrl, clients, seconds, items: 1, bidder });
+  return { tps: run.tps, latency: run.latencyAverageMs };
 }
 
 const ms = (sorted: number[]) => `p50 ${percentile(sorted, 50).toFixed(1)} ms · p99 ${percentile(sorted, 99).toFixed(1)} ms`;

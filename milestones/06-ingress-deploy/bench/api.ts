@@ -1,13 +1,4 @@
-// npm run bench -- api: unary PlaceBid calls per second and their latency through the ingress
-// (TLS to Caddy, h2c on to bid-service) next to the same calls straight to bid-service's h2c
-// port in the same run (the ceiling); then WatchItem fan-out: 100 streams on one item, and for
-// each of 20 bids the time from its commit (the PlaceBid answer) to each stream receiving it.
-// First of all, the database's own ceiling: pgbench running PlaceBid's transaction in SQL
-// (milestone 3's place-bid.pgbench.sql) over the same items at the same client count. Direct
-// calls/s as a share of it says what the API, the process and node-postgres cost on top.
-import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { ConnectError } from '@connectrpc/connect';
 import { fmt, percentile, type BenchContext } from '#runtime/bench-stats.ts';
@@ -20,6 +11,7 @@ import { startIngress, type Ingress } from '#testkit/ingress.ts';
 import { signIn } from '#testkit/sign-in.ts';
 import { startServiceProcess, type ServiceProcess } from '#testkit/service-process.ts';
 import { directClient, ingressClient, type AuctionClient } from '../chaos/lib/api-load.ts';
+import { runPlaceBidPgbench } from '../../03-row-locking/lib/place-bid-pgbench.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = {
@@ -28,7 +20,6 @@ const SIZES = {
 };
 type Size = (typeof SIZES)['full'];
 const TARGET = { databaseShare: 0.5, ingressShare: 0.5, fanoutP99Ms: 250 };
-const pgbenchScript = fileURLToPath(new URL('../../03-row-locking/bench/place-bid.pgbench.sql', import.meta.url));
 
 /**
  * pgbench running PlaceBid's transaction (lock the item, check, write the bid and its outbox
@@ -44,27 +35,7 @@ async function pgbenchCeiling(databaseUrl: string, items: string[], clients: num
     await db.query('CREATE SEQUENCE bench_amounts START 1');
     // The bidder column of this tree's schema: user_id (uuid) before milestone 5's contract, bidder_id (text) after.
     const bidder = await bidderColumn(db);
-    const args = [
-      '-n',
-      '-c',
-      String(clients),
-      '-j',
-      '2',
-      '-T',
-      String(seconds),
-      '-D',
-      `nitems=${items.length}`,
-      '-D',
-      `bidder=${bidder}`,
-      '-D',
-      `bidder_type=${bidder === 'user_id' ? 'uuid' : 'text'}`,
-      '-f',
-      pgbenchScript,
-      databaseUrl,
-    ];
-    const pgbench = spawnSync('pgbench', args, { encoding: 'utf8' });
-    const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench.stdout)?.[1] ?? NaN);
-    if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(pgbench.stderr || pgbench.stdout).slice(0, 500)}`);
+    const { tps } = runPlaceBidPgbench({ databaseUrl, clients, seconds, items: items.length, bidder });
     const { rows } = await db.query<{ highest: bigint | null }>('SELECT max(highest_bid_cents) AS highest FROM items WHERE id = ANY($1::uuid[])', [items]);
     await db.query('DROP TABLE bench_items; DROP SEQUENCE bench_amounts');
     return { tps, highest: rows[0]!.highest ?? 0n };
