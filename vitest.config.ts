@@ -44,7 +44,8 @@ export default defineConfig({
     maxWorkers: Math.max(3, availableParallelism() - 1),
     // A worker runs file after file instead of starting afresh for each (a quarter of the
     // CPU of a run on two cores). Each file still gets its own database, names, keys and
-    // processes from the harness; between-files.ts resets what lives in the worker itself.
+    // processes from the harness; between-files.ts resets what lives in the worker itself and
+    // the module registry, so each file imports fresh modules (testkit/module-isolation.test.ts).
     isolate: false,
     setupFiles: ['testkit/between-files.ts'],
     restoreMocks: true,

@@ -1,5 +1,6 @@
 // Test files take turns in a few long-lived workers (vitest.config.ts: isolate false), so what
-// one file turns on inside this process is turned off before the next one runs there.
+// one file turns on inside this process is turned off before the next one runs there, and the
+// next file gets fresh modules.
 import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
 import { clearFailpoints } from '../runtime/failpoints.ts';
 import { testFileStarted } from './stub-in-the-way.ts';
@@ -22,4 +23,9 @@ afterEach((ctx) => {
 afterAll(() => {
   clearFailpoints();
   vi.useRealTimers();
+  // The next file in this worker imports every module afresh (the app's, the runtime's, the kit's):
+  // module-level state (a cursor, a cache, a known highest bid) cannot leak from one file into
+  // another and make it pass or fail for the wrong reason. Only evaluation is repeated, not the
+  // transform, and node_modules stay loaded: the shared worker keeps most of its speed.
+  vi.resetModules();
 });
