@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
+import { listenForWork } from '#app/outbox/wait-for-work.ts';
 import { BID_PLACED, bidPlacedToProto } from '#runtime/events/bid-placed.ts';
 import { withCorrelationId } from '#runtime/logger.ts';
 import { collectEvents, type EventCollector } from '#testkit/event-collector.ts';
@@ -82,6 +83,27 @@ describe('relay', () => {
     const itemId = await openItem(env.db);
     await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
     await relay.delivered(collector!, 1);
+  });
+
+  it('wakes once its LISTEN connection is up: a row that committed before the LISTEN took effect had no one to notify', async () => {
+    // No NOTIFY is sent and the poll is ten minutes away: only the connection coming up can end
+    // this wait. Without that wake, a bid committed while the LISTEN connection was (re)connecting
+    // waits for the poll (seen under load: a relay started with a long poll never published it).
+    const signal = listenForWork({ databaseUrl: env.config.databaseUrl, log: env.log });
+    const limitMs = patient(10_000);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const outcome = await Promise.race([
+        signal.wait(600_000).then(() => 'woke' as const),
+        new Promise<'still waiting'>((resolve) => {
+          timer = setTimeout(() => resolve('still waiting'), limitMs);
+        }),
+      ]);
+      expect(outcome, `wait(600 s) ${limitMs} ms after listenForWork, with no NOTIFY: it should end once the LISTEN connection is up`).toBe('woke');
+    } finally {
+      clearTimeout(timer);
+      await signal.close();
+    }
   });
 
   it('still finds a row that committed without a NOTIFY, by polling', async () => {

@@ -36,6 +36,9 @@ export function listenForWork(deps: { databaseUrl: string; log: Logger }): WorkS
         await candidate.connect();
         await candidate.query(`LISTEN ${OUTBOX_CHANNEL}`);
         client = candidate;
+        // A row that committed before this LISTEN took effect (at start, or while the connection
+        // was down) notified no one: wake the relay to read the table once now, not at the next poll.
+        wakeAll();
       } catch {
         await candidate.end().catch(() => undefined);
         await new Promise((r) => setTimeout(r, 500));
