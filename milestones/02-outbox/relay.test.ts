@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
+import { OUTBOX_CHANNEL } from '#app/outbox/outbox-event.ts';
 import { listenForWork } from '#app/outbox/wait-for-work.ts';
 import { BID_PLACED, bidPlacedToProto } from '#runtime/events/bid-placed.ts';
 import { withCorrelationId } from '#runtime/logger.ts';
@@ -102,6 +103,31 @@ describe('relay', () => {
       expect(outcome, `wait(600 s) ${limitMs} ms after listenForWork, with no NOTIFY: it should end once the LISTEN connection is up`).toBe('woke');
     } finally {
       clearTimeout(timer);
+      await signal.close();
+    }
+  });
+
+  it('does not sleep through a NOTIFY that came while the relay was busy, not waiting', async () => {
+    const signal = listenForWork({ databaseUrl: env.config.databaseUrl, log: env.log });
+    const limitMs = patient(10_000);
+    let timer: NodeJS.Timeout | undefined;
+    const within = (p: Promise<void>) =>
+      Promise.race([
+        p.then(() => 'woke' as const),
+        new Promise<'still waiting'>((resolve) => {
+          timer = setTimeout(() => resolve('still waiting'), limitMs);
+        }),
+      ]).finally(() => clearTimeout(timer));
+    try {
+      // The LISTEN connection is up once a wait ends without a NOTIFY (the test above).
+      await within(signal.wait(600_000));
+      // Now no one waits, as while the relay reads the table: a row commits and notifies.
+      await env.db.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+      // Time for PostgreSQL to deliver it to the LISTEN connection, which no wait() is watching.
+      await new Promise((r) => setTimeout(r, patient(300)));
+      const outcome = await within(signal.wait(600_000));
+      expect(outcome, `the relay's next wait(600 s), after a NOTIFY that came while it was not waiting: it should return at once`).toBe('woke');
+    } finally {
       await signal.close();
     }
   });

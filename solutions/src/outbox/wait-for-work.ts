@@ -17,7 +17,12 @@ export interface WorkSignal {
 export function listenForWork(deps: { databaseUrl: string; log: Logger }): WorkSignal {
   // #region m2: LISTEN for outbox notifications on a connection of its own, reconnecting when it drops
   const waiting = new Set<() => void>();
+  // A notification that came while no one waited (the relay was busy reading the table, which
+  // began before that row committed): the next wait() returns at once instead of sleeping
+  // through it until the poll.
+  let unheard = false;
   const wakeAll = () => {
+    if (waiting.size === 0) unheard = true;
     for (const wake of [...waiting]) wake();
   };
   let client: pg.Client | undefined;
@@ -49,7 +54,10 @@ export function listenForWork(deps: { databaseUrl: string; log: Logger }): WorkS
   return {
     wait: (ms) =>
       new Promise<void>((resolve) => {
-        if (closed) return resolve();
+        if (closed || unheard) {
+          unheard = false;
+          return resolve();
+        }
         const timer = setTimeout(done, ms);
         function done() {
           clearTimeout(timer);
