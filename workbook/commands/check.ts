@@ -50,17 +50,15 @@ async function testsOn(tree: string, ns: number[]): Promise<TestRun> {
 }
 
 /**
- * At most five vitest runs at once. One run leaves half of two cores idle: its files wait on
+ * At most four vitest runs at once. One run leaves half of two cores idle: its files wait on
  * services, processes and timers, and its last stretch is one slow file while the other
  * workers have nothing left. On this two-core machine npm test took 424 s with one run at a
- * time, 383 s with two, 347-394 s with three and 311-365 s with four, longest first. Since each
- * file gets fresh modules (testkit/between-files.ts; check green 99 s against 88 s without),
- * four took 373-382 s and five 350 s (one flaky file's second run included). Four and five load
+ * time, 383 s with two, 347-394 s with three and 311-365 s with four, longest first. Four load
  * the machine past its cores (load average 13-14), so a test waiting on a real service can
  * miss its bound: such a file runs once more, alone, at the end (retriedAlone below), and the
  * test kit's waits scale with the load (testkit/patience.ts).
  */
-const RUNS_AT_ONCE = 5;
+const RUNS_AT_ONCE = 4;
 let running = 0;
 const waiting: Array<() => void> = [];
 const idleWaiters: Array<() => void> = [];
