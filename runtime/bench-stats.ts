@@ -20,6 +20,8 @@ export interface Bar {
   label: string;
   value: number;
   kind: 'ceiling' | 'measured';
+  /** Its share of the ceiling it is judged against, written at the end of the bar when given. */
+  share?: number;
 }
 
 /**
@@ -33,18 +35,27 @@ export function barsAgainstCeiling(title: string, unit: string, bars: Bar[]): { 
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title,
       width: 480,
-      mark: 'bar',
       encoding: {
-        y: { field: 'label', type: 'nominal', sort: { field: 'order' }, title: null, axis: { labelLimit: 360 } },
+        y: { field: 'label', type: 'nominal', sort: { field: 'order', op: 'min' }, title: null, axis: { labelLimit: 360 } },
         x: { field: 'value', type: 'quantitative', title: unit },
-        color: {
-          field: 'kind',
-          type: 'nominal',
-          title: null,
-          scale: { domain: ['ceiling', 'measured'], range: ['#9e9e9e', '#1f77b4'] },
-          legend: { orient: 'top', labelLimit: 400 },
-        },
       },
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            color: {
+              field: 'kind',
+              type: 'nominal',
+              title: null,
+              scale: { domain: ['ceiling', 'measured'], range: ['#9e9e9e', '#1f77b4'] },
+              legend: { orient: 'top', labelLimit: 400 },
+            },
+          },
+        },
+        ...(bars.some((b) => b.share !== undefined)
+          ? [{ mark: { type: 'text', align: 'left', dx: 4 }, encoding: { text: { field: 'share', type: 'quantitative', format: '.0%' } } }]
+          : []),
+      ],
     },
   };
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import amqp, { type Channel, type Options } from 'amqplib';
 import { createAmqp } from '#runtime/amqp.ts';
-import { fmt, type BenchContext } from '#runtime/bench-stats.ts';
+import { barsAgainstCeiling, type Bar, fmt, type BenchContext } from '#runtime/bench-stats.ts';
 import { createDb } from '#runtime/db.ts';
 import { BID_PLACED, BID_PLACED_ROUTING_KEY, bidPlacedToProto } from '#runtime/events/bid-placed.ts';
 import { createLogger, type Logger } from '#runtime/logger.ts';
@@ -47,7 +47,7 @@ export const benchmark = {
     const connection = await amqp.connect(config.amqpUrl);
     const channel = await connection.createConfirmChannel();
     const rows: string[] = [];
-    const data: Array<{ consumedBy: string; perSecond: number; share: number | null }> = [];
+    const bars: Bar[] = [];
     let ok = true;
     const rawQueue = `${config.amqp.queuePrefix}bench-raw`;
     try {
@@ -80,7 +80,7 @@ export const benchmark = {
       await backlog((m) => channel.sendToQueue(rawQueue, m.payload, { persistent: true, messageId: m.eventId, type: BID_PLACED }));
       const rawRate = await timeConsume(config.amqpUrl, rawQueue, size.messages);
       rows.push(`| raw consume-and-ack, no work (ceiling) | ${fmt(rawRate)} | – | – |`);
-      data.push({ consumedBy: 'raw consume-and-ack (ceiling)', perSecond: Math.round(rawRate), share: null });
+      bars.push({ label: 'raw consume-and-ack (ceiling)', value: Math.round(rawRate), kind: 'ceiling' });
 
       // Ceiling 2: the consumer's effect in SQL, one transaction per message, at its concurrency.
       ctx.say(`pgbench: the consumer's effect in SQL, ${POOL} clients, ${size.pgbenchSeconds} s`);
@@ -92,7 +92,7 @@ export const benchmark = {
       const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench.stdout)?.[1] ?? NaN);
       if (Number.isNaN(tps)) throw new Error(`pgbench did not report tps: ${(pgbench.stderr || pgbench.stdout).slice(0, 500)}`);
       rows.push(`| pgbench, the effect as one SQL transaction per message (ceiling) | ${fmt(tps)} | – | – |`);
-      data.push({ consumedBy: 'pgbench, the effect in SQL (ceiling)', perSecond: Math.round(tps), share: null });
+      bars.push({ label: 'pgbench, the effect in SQL (ceiling)', value: Math.round(tps), kind: 'ceiling' });
       await db.query('TRUNCATE user_stats, processed_messages');
 
       // The consumer under test, on a backlog published before it starts: one transaction per
@@ -133,37 +133,17 @@ export const benchmark = {
         rows.push(
           `| ${name} | ${fmt(rate)} | ${exact ? `yes: ${fmt(size.messages)} recorded, ${fmt(size.messages)} counted` : `NO: ${check[0]!.processed} recorded, ${check[0]!.counted} counted`} | ${(share * 100).toFixed(0)}% of the lower ceiling${target ? ` (target ≥ ${TARGET_SHARE * 100}%: ${share >= TARGET_SHARE ? 'PASS' : 'FAIL'})` : ''} |`,
         );
-        data.push({ consumedBy: name, perSecond: Math.round(rate), share });
+        bars.push({ label: name, value: Math.round(rate), kind: 'measured', share });
       }
       return {
         ok,
         table: ['| consumed by | messages/s | effects exactly once | vs ceiling |', '|---|---|---|---|', ...rows],
         // Bars against the ceilings: both ceilings, then each way of consuming, labelled with its share of the lower one.
-        report: {
-          data,
-          chart: {
-            $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-            title: `Stats consumer, ${fmt(size.messages)} BidPlaced, prefetch ${PREFETCH}, pool ${POOL}: messages/s against the ceilings`,
-            width: 420,
-            layer: [
-              {
-                mark: 'bar',
-                encoding: {
-                  y: { field: 'consumedBy', type: 'nominal', sort: null, title: null },
-                  x: { field: 'perSecond', type: 'quantitative', title: 'messages per second' },
-                },
-              },
-              {
-                mark: { type: 'text', align: 'left', dx: 4 },
-                encoding: {
-                  y: { field: 'consumedBy', type: 'nominal', sort: null },
-                  x: { field: 'perSecond', type: 'quantitative' },
-                  text: { field: 'share', type: 'quantitative', format: '.0%' },
-                },
-              },
-            ],
-          },
-        },
+        report: barsAgainstCeiling(
+          `Stats consumer, ${fmt(size.messages)} BidPlaced, prefetch ${PREFETCH}, pool ${POOL}: messages/s against the ceilings`,
+          'messages per second',
+          bars,
+        ),
       };
     } finally {
       await channel.deleteQueue(rawQueue).catch(() => undefined);

@@ -1,7 +1,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { ConnectError } from '@connectrpc/connect';
-import { fmt, percentile, type BenchContext } from '#runtime/bench-stats.ts';
+import { barsAgainstCeiling, fmt, percentile, type BenchContext } from '#runtime/bench-stats.ts';
 import { bidderColumn } from '#testkit/bidder-column.ts';
 import { createDb } from '#runtime/db.ts';
 import { createLogger } from '#runtime/logger.ts';
@@ -189,35 +189,15 @@ export const benchmark = {
           `Targets: ${targets.map(([what, met, value]) => `${what}: ${value} ${met ? '✓' : '✗'}`).join(' · ')}`,
         ],
         // Bars against the ceiling: pgbench, then each HTTP path, in calls (transactions) per second.
-        report: {
-          data: [
-            { path: 'pgbench (database ceiling)', perSecond: Math.round(database.tps), share: 1 },
-            { path: 'direct h2c', perSecond: Math.round(d.perSecond), share: ofDatabase },
-            { path: 'through the ingress', perSecond: Math.round(i.perSecond), share: i.perSecond / database.tps },
+        report: barsAgainstCeiling(
+          `PlaceBid, ${size.items} items, ${size.clients} clients: calls/s against pgbench on the same transaction`,
+          'calls (transactions) per second',
+          [
+            { label: 'pgbench (database ceiling)', value: Math.round(database.tps), kind: 'ceiling', share: 1 },
+            { label: 'direct h2c', value: Math.round(d.perSecond), kind: 'measured', share: ofDatabase },
+            { label: 'through the ingress', value: Math.round(i.perSecond), kind: 'measured', share: i.perSecond / database.tps },
           ],
-          chart: {
-            $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-            title: `PlaceBid, ${size.items} items, ${size.clients} clients: calls/s against pgbench on the same transaction`,
-            width: 420,
-            layer: [
-              {
-                mark: 'bar',
-                encoding: {
-                  y: { field: 'path', type: 'nominal', sort: null, title: null },
-                  x: { field: 'perSecond', type: 'quantitative', title: 'calls (transactions) per second' },
-                },
-              },
-              {
-                mark: { type: 'text', align: 'left', dx: 4 },
-                encoding: {
-                  y: { field: 'path', type: 'nominal', sort: null },
-                  x: { field: 'perSecond', type: 'quantitative' },
-                  text: { field: 'share', type: 'quantitative', format: '.0%' },
-                },
-              },
-            ],
-          },
-        },
+        ),
       };
     } finally {
       await ingress?.stop();
