@@ -97,6 +97,20 @@ export function loggedTodo(proc: ServiceProcess): string | undefined {
   return line && `${line.msg}: ${String(line.todo ?? loggedErrorMessage(line))}`;
 }
 
+/**
+ * A check a scenario calls while it waits: throws, naming the process, as soon as one of them
+ * logged code not written yet, since waiting longer would only end in a timeout that hides why.
+ * `processes` is read at each call, so processes started later (a worker started again) count.
+ */
+export function throwIfUnwritten(processes: () => Array<[name: string, proc: ServiceProcess | undefined]>): () => void {
+  return () => {
+    for (const [name, proc] of processes()) {
+      const said = proc && loggedTodo(proc);
+      if (said) throw new Error(`${name} runs unwritten code (${said})`);
+    }
+  };
+}
+
 /** Deliveries a worker's consumers found already applied (logged at debug level as 'message handled', outcome 'duplicate'), per consumer. */
 export function duplicatesSkipped(workers: ServiceProcess[]): Record<string, number> {
   const counts: Record<string, number> = {};

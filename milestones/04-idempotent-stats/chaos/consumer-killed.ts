@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
 import { bidUntilAuctionsEnd } from '#testkit/http-load.ts';
-import { duplicatesSkipped, itemsEndingSoon, loggedTodo } from '#testkit/scenario-data.ts';
+import { duplicatesSkipped, itemsEndingSoon, throwIfUnwritten } from '#testkit/scenario-data.ts';
 import { sleep } from '#testkit/scenario-observers.ts';
 import type { ChaosScenario } from '#testkit/scenario.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
@@ -27,12 +27,7 @@ export const scenario: ChaosScenario = {
     let service: ServiceProcess | undefined;
     // biome-ignore lint/style/useConst: todo() reads it before the load is started, so it cannot be a const declared there.
     let load: ReturnType<typeof bidUntilAuctionsEnd> | undefined;
-    const todo = () => {
-      for (const p of [service, ...workers]) {
-        const said = p && loggedTodo(p);
-        if (said) throw new Error(`${p === service ? 'bid-service' : 'bid-worker'} runs unwritten code (${said})`);
-      }
-    };
+    const todo = throwIfUnwritten(() => [['bid-service', service], ...workers.map((w): [string, ServiceProcess] => ['bid-worker', w])]);
     const abort = env.own(new AbortController(), (a) => a.abort(), 'bidders');
     const [first, svc] = await Promise.all([startWorker(), env.service('bid-service.ts', { config })]);
     workers.push(first);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { coerceError } from '#runtime/coerce-error.ts';
 import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
 import { bidUntilAuctionsEnd } from '#testkit/http-load.ts';
-import { duplicatesSkipped, isTodoLine, itemsEndingSoon, loggedTodo } from '#testkit/scenario-data.ts';
+import { duplicatesSkipped, isTodoLine, itemsEndingSoon, loggedTodo, throwIfUnwritten } from '#testkit/scenario-data.ts';
 import { sleep } from '#testkit/scenario-observers.ts';
 import type { ChaosScenario } from '#testkit/scenario.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
@@ -62,12 +62,7 @@ export const scenario: ChaosScenario = {
       }
     };
     const abort = new AbortController();
-    const todo = () => {
-      for (const p of [service, ...workers]) {
-        const said = p && loggedTodo(p);
-        if (said) throw new Error(`${p === service ? 'bid-service' : 'bid-worker'} runs unwritten code (${said})`);
-      }
-    };
+    const todo = throwIfUnwritten(() => [['bid-service', service], ...workers.map((w): [string, ServiceProcess] => ['bid-worker', w])]);
     // The first failpointed worker starts next to bid-service, ready when the bids begin.
     let first: Promise<ServiceProcess | undefined> = Promise.resolve(undefined);
     first = startWorker(STORM[0]!);

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
-import { consumerQueueDepths, itemsEndingSoon, loggedTodo } from '#testkit/scenario-data.ts';
+import { consumerQueueDepths, itemsEndingSoon, throwIfUnwritten } from '#testkit/scenario-data.ts';
 import { sleep } from '#testkit/scenario-observers.ts';
 import type { ChaosScenario } from '#testkit/scenario.ts';
 import { createDb } from '#runtime/db.ts';
@@ -29,12 +29,7 @@ export const scenario: ChaosScenario = {
     const log = createLogger({ name: 'chaos', level: 'silent' });
     const db = env.own(createDb({ url: config.databaseUrl, log, max: 20 }), (d) => d.end(), 'pool');
     const processes: ServiceProcess[] = [];
-    const todo = () => {
-      for (const p of processes) {
-        const said = loggedTodo(p);
-        if (said) throw new Error(`bid-worker runs unwritten code (${said})`);
-      }
-    };
+    const todo = throwIfUnwritten(() => processes.map((p) => ['bid-worker', p]));
     // The consumers reach PostgreSQL through the proxy; the relay and the closer do not, so
     // events keep arriving in the queues during the outage.
     const consumers = await env.service('bid-worker.ts', {

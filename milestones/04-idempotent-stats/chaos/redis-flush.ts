@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
 import { bidUntilAuctionsEnd } from '#testkit/http-load.ts';
-import { itemsEndingSoon, loggedTodo } from '#testkit/scenario-data.ts';
+import { itemsEndingSoon, throwIfUnwritten } from '#testkit/scenario-data.ts';
 import { sleep } from '#testkit/scenario-observers.ts';
 import type { ChaosScenario } from '#testkit/scenario.ts';
 import { deleteRedisKeys } from '#runtime/redis.ts';
@@ -58,15 +58,10 @@ export const scenario: ChaosScenario = {
     let worker: ServiceProcess | undefined;
     // biome-ignore lint/style/useConst: todo() reads it before the load is started, so it cannot be a const declared there.
     let load: ReturnType<typeof bidUntilAuctionsEnd> | undefined;
-    const todo = () => {
-      for (const [name, p] of [
-        ['bid-service', service],
-        ['bid-worker', worker],
-      ] as const) {
-        const said = p && loggedTodo(p);
-        if (said) throw new Error(`${name} runs unwritten code (${said})`);
-      }
-    };
+    const todo = throwIfUnwritten(() => [
+      ['bid-service', service],
+      ['bid-worker', worker],
+    ]);
     const abort = env.own(new AbortController(), (a) => a.abort(), 'bidders');
     const { rebuildReadModel } = (await import(pathToFileURL(join(ctx.tree, 'src/read-model/rebuild-read-model.ts')).href)) as { rebuildReadModel: Rebuild };
     await redis.connect();
