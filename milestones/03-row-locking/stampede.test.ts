@@ -5,6 +5,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { AuctionEnded, BidTooLow } from '#app/errors.ts';
+import { createDb } from '#runtime/db.ts';
 import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, openItem, snapshot } from './fixtures.ts';
 
@@ -133,6 +134,58 @@ describe('placeBid refuses what a committed bid already beats, without waiting f
       }),
       { numRuns: 10 },
     );
+  });
+});
+
+describe('a stampede of too-low bids asks the database for the item’s clock once, not once per bid', () => {
+  /**
+   * A pool of its own (what placeBid knows is kept per pool), counting the connections it hands
+   * out: a bid refused without any is refused without a round trip.
+   */
+  function countingPool() {
+    const db = createDb({ url: env.config.databaseUrl, log: env.log });
+    const taken = { acquired: 0, released: 0 };
+    db.on('acquire', () => taken.acquired++);
+    db.on('release', () => taken.released++);
+    const idle = async () => {
+      while (taken.released < taken.acquired) await sleep(10);
+    };
+    return { deps: { ...env, db }, db, taken, idle };
+  }
+  const tooLow = (deps: typeof env, itemId: string) => placeBid(deps, { itemId, userId: aBidder(), amountCents: '1500' });
+
+  it('twenty too-low bids arriving after the clock expired share one read of it', async () => {
+    const { deps, db, taken } = countingPool();
+    try {
+      const itemId = await openItem(db);
+      await placeBid(deps, { itemId, userId: aBidder(), amountCents: '2000' });
+      await expect(tooLow(deps, itemId), 'the first refusal reads the clock').rejects.toBeInstanceOf(BidTooLow);
+      await sleep(1_100); // longer than a read of the clock is trusted
+      const before = taken.acquired;
+      const answers = await Promise.all(Array.from({ length: 20 }, () => tooLow(deps, itemId).catch((e: unknown) => e)));
+      for (const a of answers) expect(a).toMatchObject({ name: 'BidTooLow', currentCents: 2000n });
+      expect(taken.acquired - before, 'connections the twenty refusals took: one read of the clock, shared').toBe(1);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('a refusal after half the clock’s trust renews it unawaited: the refusal after it expired makes no round trip', async () => {
+    const { deps, db, taken, idle } = countingPool();
+    try {
+      const itemId = await openItem(db);
+      await placeBid(deps, { itemId, userId: aBidder(), amountCents: '2000' });
+      await expect(tooLow(deps, itemId), 'the first refusal reads the clock').rejects.toBeInstanceOf(BidTooLow);
+      await sleep(600);
+      await expect(tooLow(deps, itemId), 'refused from the clock it has, renewing it').rejects.toBeInstanceOf(BidTooLow);
+      await idle();
+      await sleep(500); // the first read is now older than it is trusted; the renewal is not
+      const before = taken.acquired;
+      await expect(tooLow(deps, itemId)).rejects.toBeInstanceOf(BidTooLow);
+      expect(taken.acquired - before, 'connections the refusal took').toBe(0);
+    } finally {
+      await db.end();
+    }
   });
 });
 
