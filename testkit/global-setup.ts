@@ -2,7 +2,7 @@
 // of the tree under test exists. Test files then clone it (testkit/harness.ts).
 import type { TestProject } from 'vitest/node';
 import { loadWorkbookSettings } from '../runtime/config.ts';
-import { ensureTemplate } from '../runtime/migrate.ts';
+import { dropDatabasesOfEndedRuns, dropDatabasesWithPrefix, ensureTemplate, runDatabasePrefix } from '../runtime/migrate.ts';
 import { exercisesDir, hashTree } from '../workbook/trees.ts';
 import { resolveInfra } from './infra.ts';
 
@@ -13,6 +13,8 @@ export interface WorkbookContext {
   redisUrl: string;
   tree: string;
   template: string;
+  /** Every database a test file of this run creates starts with it; the run drops them together at its end. */
+  databasePrefix: string;
 }
 
 declare module 'vitest' {
@@ -26,8 +28,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const infra = await resolveInfra(settings);
   const tree = settings.tree ?? exercisesDir;
   const template = await ensureTemplate({ databaseUrl: infra.databaseUrl, tree, migrationsHash: await hashTree(tree, ['migrations']) });
-  project.provide('workbook', { source: infra.source, databaseUrl: infra.databaseUrl, amqpUrl: infra.amqpUrl, redisUrl: infra.redisUrl, tree, template });
+  // A run killed before its teardown left its databases: gone now, whoever's run it was.
+  await dropDatabasesOfEndedRuns(infra.databaseUrl);
+  const databasePrefix = runDatabasePrefix(process.pid);
+  project.provide('workbook', { source: infra.source, databaseUrl: infra.databaseUrl, amqpUrl: infra.amqpUrl, redisUrl: infra.redisUrl, tree, template, databasePrefix });
   return async () => {
-    await infra.stop?.();
+    try {
+      await dropDatabasesWithPrefix(infra.databaseUrl, databasePrefix);
+    } finally {
+      await infra.stop?.();
+    }
   };
 }

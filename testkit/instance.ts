@@ -37,6 +37,15 @@ export interface InstanceOptions {
   overrides?: Partial<Config>;
   /** An empty database migrated up to and including this migration instead of the template's clone (a rollout starts before it). */
   migrateTo?: string;
+  /**
+   * The databases' names start with this instead, and release leaves them to whoever drops every
+   * database of that prefix at once (a vitest run's teardown: global-setup.ts). PostgreSQL forces
+   * an immediate checkpoint for each DROP DATABASE and the dropper waits for it: one per test file
+   * cost each file a second or two at the end, and put a checkpoint (every dirty page of every
+   * file written out, then a full-page image in the WAL for each first change after it) about
+   * every second of npm test. Drops sent together wait for one or two checkpoints in all.
+   */
+  databasesDroppedWith?: string;
 }
 
 export interface Instance {
@@ -67,7 +76,7 @@ export interface Instance {
 /** Opens an instance whose every resource is released by `releasers` (the caller releases them when its test file, scenario or benchmark ends). */
 export async function openInstance(base: InstanceBase, options: InstanceOptions, owner: Releasers): Promise<Instance> {
   const id = randomBytes(4).toString('hex');
-  const name = `wb_${options.kind}_${id}`;
+  const name = `${options.databasesDroppedWith ?? `wb_${options.kind}_`}${id}`;
   // The instance's own stack, released with its owner's (or earlier, by release()).
   const releasers = new Releasers();
   owner.defer(() => releasers.release(), `instance ${id}`);
@@ -76,7 +85,7 @@ export async function openInstance(base: InstanceBase, options: InstanceOptions,
   const ownDatabase = (created: { url: string; drop: () => Promise<void> }, what: string) => {
     let dropped: Promise<void> | undefined;
     const drop = () => (dropped ??= created.drop());
-    releasers.defer(drop, what);
+    if (options.databasesDroppedWith === undefined) releasers.defer(drop, what);
     return { url: created.url, drop };
   };
   let database: { name: string; url: string };
