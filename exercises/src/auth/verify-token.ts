@@ -27,7 +27,7 @@ const REMOTE_TIMEOUT_MS = 5_000;
 
 /**
  * Verified tokens remembered, so that a client sending the same token on every call pays for
- * the signature check once (jose and WebCrypto were about 4% of bid-service's CPU under bench
+ * the signature check once (jose and WebCrypto were about 3.5% of bid-service's CPU under bench
  * api). Bounded: past it the oldest entry goes. An entry is trusted until the token's exp,
  * never past it, and for at most CACHED_TOKEN_MS, so that a key removed from the key set stops
  * being trusted within that time. Keyed by the whole token string: a token altered in any byte
