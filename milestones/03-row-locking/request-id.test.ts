@@ -4,7 +4,8 @@ import { placeBid } from '#app/bidding/place-bid.ts';
 import { placeBidOptimistic } from '#app/bidding/place-bid-optimistic.ts';
 import { errorToHttp } from '#app/http/errors-to-http.ts';
 import { bidderColumn } from '#testkit/bidder-column.ts';
-import { clearFailpoints, setFailpoint } from '#runtime/failpoints.ts';
+import { clearFailpoints, failpointHits, setFailpoint } from '#runtime/failpoints.ts';
+import { eventually } from '#testkit/eventually.ts';
 import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, endedItem, openItem, snapshot } from './fixtures.ts';
 
@@ -25,6 +26,32 @@ describe.each([
     expect(second).toEqual(first);
     expect(later).toEqual(first);
     expect(first.id).toBe(bids[0]!.id);
+  });
+
+  it('a copy of the request that commits while this one waits for the item lock: its bid, not BidTooLow', async () => {
+    const itemId = await openItem(env.db);
+    const request = { itemId, userId: aBidder(), amountCents: '2500', requestId: 'checkout-43' };
+    // The first copy pauses before COMMIT, holding the item's lock; the second starts then and waits for it.
+    setFailpoint('bid.before-commit', 'delay(300)@1');
+    try {
+      const first = place(env, request);
+      await Promise.race([
+        eventually(
+          async () => failpointHits('bid.before-commit'),
+          (n) => n >= 1,
+          'the first copy paused before its COMMIT',
+        ),
+        first.then(() => Promise.reject(new Error('the first copy finished without pausing at the failpoint'))),
+      ]);
+      const second = await place(env, request).catch((err: unknown) => err);
+      expect(
+        second,
+        'the second copy, which waited for the lock while the first committed: a replay check that reads the snapshot taken before the wait (in the same statement as the lock) cannot see the first bid, and the rules then refuse the copy as too low',
+      ).toEqual(await first);
+      expect((await snapshot(env.db, itemId)).bids, 'bids').toHaveLength(1);
+    } finally {
+      clearFailpoints();
+    }
   });
 
   it('the id sent again with another amount, or for another (even ended) item, is refused as RequestIdReused naming the original, and writes nothing', async () => {

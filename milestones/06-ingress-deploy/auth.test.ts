@@ -117,7 +117,21 @@ describe('signed-in bidders', () => {
     expect([Code[err.code], err.rawMessage]).toEqual(['Unauthenticated', expect.stringMatching(/expired/)]);
   });
 
+  // The server remembers a verified token until its exp (auth/verify-token.ts): the two tests
+  // below use a token right after it was accepted, so that only the cache could let them through.
+  it('refuses a token that expired after it was accepted: a verified token is remembered only until its exp', async () => {
+    // Expired 2 s ago, within the server's clock tolerance (5 s): accepted now, refused once the tolerance has passed.
+    const expiring = await forge({ exp: Math.floor(Date.now() / 1000) - 2 });
+    const accepted = await anonymous.placeBid({ itemId, amountCents: 9_000n }, bearer(expiring));
+    expect(accepted.bid?.amountCents, 'the bid placed within the clock tolerance').toBe(9_000n);
+    await new Promise((r) => setTimeout(r, 3_500));
+    const err = await refusal(anonymous.placeBid({ itemId, amountCents: 9_500n }, bearer(expiring)));
+    expect([Code[err.code], err.rawMessage], 'the same token once past exp and the tolerance').toEqual(['Unauthenticated', expect.stringMatching(/expired/)]);
+  });
+
   it('refuses a tampered token (its payload changed after signing), saying its signature does not match', async () => {
+    // The genuine token is accepted (and remembered) first: the altered one must still be checked in full.
+    await anonymous.placeBid({ itemId, amountCents: 9_900n }, bearer(alice.token));
     const [header, payload, signature] = alice.token.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
     const tampered = [header, Buffer.from(JSON.stringify({ ...claims, sub: crypto.randomUUID() })).toString('base64url'), signature].join('.');
