@@ -31,7 +31,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // A run killed before its teardown left its databases: gone now, whoever's run it was.
   await dropDatabasesOfEndedRuns(infra.databaseUrl);
   const databasePrefix = runDatabasePrefix(process.pid);
-  project.provide('workbook', { source: infra.source, databaseUrl: infra.databaseUrl, amqpUrl: infra.amqpUrl, redisUrl: infra.redisUrl, tree, template, databasePrefix });
+  project.provide('workbook', {
+    source: infra.source,
+    databaseUrl: infra.databaseUrl,
+    amqpUrl: infra.amqpUrl,
+    redisUrl: infra.redisUrl,
+    tree,
+    template,
+    databasePrefix,
+  });
   return async () => {
     try {
       await dropDatabasesWithPrefix(infra.databaseUrl, databasePrefix);
