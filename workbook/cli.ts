@@ -1,29 +1,14 @@
 // The workbook CLI: npm run milestone:N | hint | reset | review | chaos | doctor | check | generate | migrate | events | dlq | token | demo.
 import { ConfigError, MINIMUM_NODE, nodeIsSupported } from '../runtime/config.ts';
-import { restoreDrillCommand } from './commands/restore-drill.ts';
-import { demoCommand } from './commands/demo.ts';
-import { seedCommand } from './commands/seed.ts';
-import { tokenCommand } from './commands/token.ts';
 import { milestone, milestones } from '../milestones/manifest.ts';
 import { RegionSyntaxError } from './regions.ts';
 import { LearnerError } from './prepare.ts';
 import { bold, red, say, yellow } from './ui.ts';
-import { benchCommand } from './commands/bench.ts';
-import { chaosCommand } from './commands/chaos.ts';
-import { checkCommand } from './commands/check.ts';
-import { containersCommand } from './commands/containers.ts';
-import { dlqCommand } from './commands/dlq.ts';
-import { doctorCommand } from './commands/doctor.ts';
-import { eventsCommand } from './commands/events.ts';
-import { fuzzCommand } from './commands/fuzz.ts';
-import { generateExercises } from './commands/generate.ts';
-import { writeEnvExample } from './env-example.ts';
-import { milestoneCommand } from './commands/milestone.ts';
-import { resetCommand, reviewCommand } from './commands/review.ts';
-import { answersCommand } from './commands/answers.ts';
-import { migrateCommand } from './commands/migrate.ts';
-import { hintCommand } from './commands/hint.ts';
 import { coerceError } from '../runtime/coerce-error.ts';
+
+// Each command's module is imported when it runs, not before: importing every command (the
+// containers' client, esbuild, the chart renderer…) cost each start about three seconds of CPU,
+// which a learner's `npm run milestone:N` paid on every run for code it never used.
 
 const USAGE = `Usage:
   npm run milestone:N [-- --solution] [-- --watch] [-- --force] [-- --all] [-- --json]   (--all: every failure, one line each)
@@ -72,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
   const json = flags.has('--json');
   switch (command) {
     case 'milestone':
-      return milestoneCommand({
+      return (await import('./commands/milestone.ts')).milestoneCommand({
         n: parseMilestone(args[0], 'milestone'),
         solution: flags.has('--solution'),
         json,
@@ -81,55 +66,55 @@ async function main(argv: string[]): Promise<number> {
         all: flags.has('--all'),
       });
     case 'hint':
-      return hintCommand(milestone(parseMilestone(args[0], 'hint'))!, {
+      return (await import('./commands/hint.ts')).hintCommand(milestone(parseMilestone(args[0], 'hint'))!, {
         ...(args[1] ? { file: args[1] } : {}),
         level: flags.has('--code') ? 'code' : flags.has('--more') ? 'approach' : 'concept',
       });
     case 'answers':
-      return answersCommand(milestone(parseMilestone(args[0], 'answers'))!, args.slice(1).join(' ') || undefined, {
+      return (await import('./commands/answers.ts')).answersCommand(milestone(parseMilestone(args[0], 'answers'))!, args.slice(1).join(' ') || undefined, {
         anyway: flags.has('--anyway'),
         run: flags.has('--run'),
       });
     case 'review':
-      return reviewCommand(parseMilestone(args[0], 'review'), { whitespace: flags.has('--whitespace') });
+      return (await import('./commands/review.ts')).reviewCommand(parseMilestone(args[0], 'review'), { whitespace: flags.has('--whitespace') });
     case 'reset':
-      return resetCommand(parseMilestone(args[0], 'reset'), { yes: flags.has('--yes') });
+      return (await import('./commands/review.ts')).resetCommand(parseMilestone(args[0], 'reset'), { yes: flags.has('--yes') });
     case 'chaos':
-      return chaosCommand(parseMilestone(args[0], 'chaos'), args[1], { solution: flags.has('--solution') });
+      return (await import('./commands/chaos.ts')).chaosCommand(parseMilestone(args[0], 'chaos'), args[1], { solution: flags.has('--solution') });
     case 'containers':
-      return containersCommand({ json });
+      return (await import('./commands/containers.ts')).containersCommand({ json });
     case 'events':
-      return eventsCommand();
+      return (await import('./commands/events.ts')).eventsCommand();
     case 'dlq':
-      return dlqCommand(argv.slice(argv.indexOf('dlq') + 1));
+      return (await import('./commands/dlq.ts')).dlqCommand(argv.slice(argv.indexOf('dlq') + 1));
     case 'bench':
-      return benchCommand(args[0], { solution: flags.has('--solution'), smoke: flags.has('--smoke') });
+      return (await import('./commands/bench.ts')).benchCommand(args[0], { solution: flags.has('--solution'), smoke: flags.has('--smoke') });
     case 'doctor':
-      return doctorCommand({ json });
+      return (await import('./commands/doctor.ts')).doctorCommand({ json });
     case 'fuzz':
-      return fuzzCommand(argv, { solution: flags.has('--solution') });
+      return (await import('./commands/fuzz.ts')).fuzzCommand(argv, { solution: flags.has('--solution') });
     case 'check':
-      return checkCommand(args[0] ?? 'all', { json });
+      return (await import('./commands/check.ts')).checkCommand(args[0] ?? 'all', { json });
     case 'generate': {
-      const { written, removed } = await generateExercises();
+      const { written, removed } = await (await import('./commands/generate.ts')).generateExercises();
       say(`exercises/ generated from solutions/: ${written} files written, ${removed} removed.`);
       say(
-        writeEnvExample()
+        (await import('./env-example.ts')).writeEnvExample()
           ? '.env.example: its list of variables rewritten from runtime/config.ts.'
           : '.env.example: its list of variables already matches runtime/config.ts.',
       );
       return 0;
     }
     case 'seed':
-      return seedCommand(argv);
+      return (await import('./commands/seed.ts')).seedCommand(argv);
     case 'token':
-      return tokenCommand(argv);
+      return (await import('./commands/token.ts')).tokenCommand(argv);
     case 'restore-drill':
-      return restoreDrillCommand(argv);
+      return (await import('./commands/restore-drill.ts')).restoreDrillCommand(argv);
     case 'demo':
-      return demoCommand(argv);
+      return (await import('./commands/demo.ts')).demoCommand(argv);
     case 'migrate':
-      return migrateCommand(argv, flags);
+      return (await import('./commands/migrate.ts')).migrateCommand(argv, flags);
     default:
       say(command ? `${red(`Unknown command "${command}".`)}\n\n${USAGE}` : USAGE);
       return command ? 2 : 0;
