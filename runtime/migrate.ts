@@ -232,41 +232,6 @@ export async function dropDatabase(url: string, name: string): Promise<void> {
   await withAdmin(url, (c) => c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`));
 }
 
-/** The prefix of a vitest run's databases: its process id says whether the run still goes on. */
-export const runDatabasePrefix = (pid: number) => `wb_run_${pid}_`;
-
-/**
- * Drops every database named `prefix…`, all at once. Each DROP DATABASE waits for a checkpoint
- * PostgreSQL forces for it; drops sent together share one or two, where one after the other
- * wait for one each.
- */
-export async function dropDatabasesWithPrefix(url: string, prefix: string): Promise<string[]> {
-  const names = await withAdmin(url, async (c) =>
-    (await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1::text)', [prefix])).rows.map((r) => r.datname),
-  );
-  await Promise.all(names.map((name) => dropDatabase(url, name)));
-  return names;
-}
-
-/** Drops the databases of runs (runDatabasePrefix) whose process is gone: killed before their teardown ran. */
-export async function dropDatabasesOfEndedRuns(url: string): Promise<string[]> {
-  const names = await withAdmin(url, async (c) =>
-    (await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname ~ '^wb_run_[0-9]+_'`)).rows.map((r) => r.datname),
-  );
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      // EPERM: a process of another user has that id; it runs.
-      return (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  };
-  const ended = names.filter((name) => !alive(Number(/^wb_run_(\d+)_/.exec(name)![1])));
-  await Promise.all(ended.map((name) => dropDatabase(url, name).catch(() => undefined)));
-  return ended;
-}
-
 const TEMPLATE_PREFIX = 'wb_tpl_';
 /** Templates kept: every T_k, solutions/ and the learner's exercises/ have one, with room for a second checkout (a git worktree) on the same server. */
 const TEMPLATES_KEPT = 24;

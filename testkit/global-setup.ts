@@ -2,7 +2,8 @@
 // of the tree under test exists. Test files then clone it (testkit/harness.ts).
 import type { TestProject } from 'vitest/node';
 import { loadWorkbookSettings } from '../runtime/config.ts';
-import { dropDatabasesOfEndedRuns, dropDatabasesWithPrefix, ensureTemplate, runDatabasePrefix } from '../runtime/migrate.ts';
+import { ensureTemplate } from '../runtime/migrate.ts';
+import { dropDatabasesOfEndedRuns, dropRunDatabases, runDatabasePrefix } from './run-databases.ts';
 import { exercisesDir, hashTree } from '../workbook/trees.ts';
 import { resolveInfra } from './infra.ts';
 
@@ -42,7 +43,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   return async () => {
     try {
-      await dropDatabasesWithPrefix(infra.databaseUrl, databasePrefix);
+      await dropRunDatabases(infra.databaseUrl, databasePrefix);
     } finally {
       await infra.stop?.();
     }

@@ -34,7 +34,7 @@ export function useTestEnv(): TestEnv {
     const workbook = inject('workbook');
     const instance = await openInstance(
       { databaseUrl: workbook.databaseUrl, amqpUrl: workbook.amqpUrl, redisUrl: workbook.redisUrl, template: workbook.template, tree: workbook.tree },
-      // The file's databases are dropped with the run's, together at its end (global-setup.ts).
+      // The file's databases are dropped with the run's, together at its end (run-databases.ts).
       { kind: 'test', overrides: { logLevel: 'silent', healthTimeoutMs: 1_000 }, databasesDroppedWith: workbook.databasePrefix },
       releasers,
     );

@@ -37,14 +37,7 @@ export interface InstanceOptions {
   overrides?: Partial<Config>;
   /** An empty database migrated up to and including this migration instead of the template's clone (a rollout starts before it). */
   migrateTo?: string;
-  /**
-   * The databases' names start with this instead, and release leaves them to whoever drops every
-   * database of that prefix at once (a vitest run's teardown: global-setup.ts). PostgreSQL forces
-   * an immediate checkpoint for each DROP DATABASE and the dropper waits for it: one per test file
-   * cost each file a second or two at the end, and put a checkpoint (every dirty page of every
-   * file written out, then a full-page image in the WAL for each first change after it) about
-   * every second of npm test. Drops sent together wait for one or two checkpoints in all.
-   */
+  /** The databases' names start with this instead, and release leaves them to the run that drops every database of that prefix together (run-databases.ts). */
   databasesDroppedWith?: string;
 }
 

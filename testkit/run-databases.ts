@@ -1,0 +1,40 @@
+// The databases of one vitest run: each test file clones its own from the template, and the run
+// drops them all together at its end (global-setup.ts), not each file at its own end.
+// PostgreSQL forces an immediate checkpoint for each DROP DATABASE, and the dropper waits for
+// it: one drop per test file cost each file a second or two, and put a checkpoint about every
+// second of npm test (every dirty page of every file written out, then a full-page image in
+// the WAL for the first change of each page after it). Drops sent together share one or two.
+import { databaseUrlFor, dropDatabase } from '../runtime/migrate.ts';
+import { withPgClient } from '../runtime/pg-client.ts';
+
+/** The prefix of the databases of the run whose main process is `pid`: the id says whether the run still goes on. */
+export const runDatabasePrefix = (pid: number) => `wb_run_${pid}_`;
+
+const namesLike = (url: string, pattern: string) =>
+  withPgClient(databaseUrlFor(url, 'postgres'), async (c) =>
+    (await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname ~ $1::text ORDER BY datname', [pattern])).rows.map((r) => r.datname),
+  );
+
+/** Drops every database named `prefix…`, all at once; returns their names. */
+export async function dropRunDatabases(url: string, prefix: string): Promise<string[]> {
+  const names = (await namesLike(url, `^wb_run_`)).filter((name) => name.startsWith(prefix));
+  await Promise.all(names.map((name) => dropDatabase(url, name)));
+  return names;
+}
+
+/** Drops the databases of runs whose process is gone (killed before their teardown ran); returns their names. */
+export async function dropDatabasesOfEndedRuns(url: string): Promise<string[]> {
+  const ended = (await namesLike(url, '^wb_run_[0-9]+_')).filter((name) => !processRuns(Number(/^wb_run_(\d+)_/.exec(name)![1])));
+  await Promise.all(ended.map((name) => dropDatabase(url, name).catch(() => undefined)));
+  return ended;
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: a process of another user has that id; it runs.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
