@@ -2,6 +2,7 @@
 // the ingress or straight to a bid-service, bidders that retry the same request (same request
 // id) until it is answered, watchers that reconnect, and what the database says afterwards.
 // (In chaos/lib/: chaos/ holds only scenarios, which `npm run check -- manifest` enforces.)
+import { patient } from '#testkit/patience.ts';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Code, ConnectError, createClient, type Client } from '@connectrpc/connect';
@@ -85,7 +86,9 @@ export async function placeUntilAnswered(
   req: { itemId: string; amountCents: bigint; requestId: string },
   options: { token: string; timeoutMs?: number; giveUpAfterMs?: number; onRetry?: (err: ConnectError) => void },
 ): Promise<BidAnswer & { attempts: number }> {
-  const giveUpAt = Date.now() + (options.giveUpAfterMs ?? 20_000);
+  // Longer on an overloaded machine (testkit/patience.ts): CI's first run on a fresh machine shares
+  // it with package installs, and at load 30 four real bids of hostile-clients gave up after 20 s.
+  const giveUpAt = Date.now() + patient(options.giveUpAfterMs ?? 20_000);
   for (let attempts = 1; ; attempts++) {
     try {
       const { bid } = await client().placeBid(req, { timeoutMs: options.timeoutMs ?? 5_000, headers: { authorization: `Bearer ${options.token}` } });
