@@ -5,7 +5,7 @@ import { failpoint } from '#runtime/failpoints.ts';
 import type { Logger } from '#runtime/logger.ts';
 import { sqlStatesOf } from '#runtime/retry.ts';
 import { fillBidderBatch, readCheckpoint, START } from './fill-bidder-batch.ts';
-import { throttleStep, TRAFFIC_WINDOW_MS } from './throttle.ts';
+import { throttleStep, TRAFFIC_WINDOW_MS, type Traffic } from './throttle.ts';
 
 export interface BackfillConfig {
   backfill: { batchSize: number; pauseMs: number; lockTimeoutMs: number };
@@ -42,19 +42,19 @@ export interface BackfillResult extends BackfillProgress {
 
 /**
  * The other client sessions of this database that are running something or ran something in
- * the last TRAFFIC_WINDOW_MS: the traffic throttle.ts yields to. Read in the batch's
+ * the last TRAFFIC_WINDOW_MS: the traffic throttle.ts yields to, and how many of them are in flight. Read in the batch's
  * transaction, so on the batch's own connection (pg_backend_pid() is the backfill's), and as its
  * last statement: pg_stat_activity is read once per transaction, at its first use. Background
  * workers (autovacuum, the checkpointer) are not traffic: backend_type 'client backend' only.
  */
-async function trafficNow(tx: DbClient): Promise<{ sessions: number }> {
-  const { rows } = await tx.query<{ sessions: number }>(
-    `SELECT count(*)::int AS sessions FROM pg_stat_activity
+async function trafficNow(tx: DbClient): Promise<Traffic> {
+  const { rows } = await tx.query<Traffic>(
+    `SELECT count(*)::int AS sessions, (count(*) FILTER (WHERE state <> 'idle'))::int AS "inFlight" FROM pg_stat_activity
       WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
         AND (state = 'active' OR state_change > clock_timestamp() - make_interval(secs => $1::int / 1000.0))`,
     [TRAFFIC_WINDOW_MS],
   );
-  return { sessions: rows[0]!.sessions };
+  return rows[0]!;
 }
 
 /** SQLSTATEs a batch can meet while the app and other DDL run: lock timeout, deadlock, serialization. */

@@ -6,8 +6,14 @@
  * database that ran something in the last TRAFFIC_WINDOW_MS (pg_stat_activity, measured by
  * backfill.ts after each batch). While there are any, two things change:
  * - the backfill holds at most BUSY_SHARE of its time: after a batch of `ms` it waits
- *   `ms × (1 / BUSY_SHARE − 1)` (as long as the batch took, at one half), so its backend leaves a
- *   core to the bids at least half the time, on a machine that may have only two;
+ *   `ms × (1 / share − 1)` (as long as the batch took, at one half), so its backend leaves a core
+ *   to the bids at least half the time, on a machine that may have only two. The share falls
+ *   further with the sessions in flight when the batch ended (running a statement or inside a
+ *   transaction): BUSY_SHARE / n for n of them. That is the database's queue: at 200 bids/s on a
+ *   healthy machine about one is in flight at any moment, and when the bids pile up (a busy
+ *   machine: the first benchmark runs of this throttle saw bid p50 go from 44 ms to 1.5 s at a
+ *   fixed half share) all the pool's connections are, and the backfill all but stops (up to
+ *   MAX_PAUSE_MS between batches) until they drain;
  * - its batches shrink to BUSY_BATCH_FRACTION of the configured size: a bid that commits while a
  *   batch runs flushes the WAL the batch wrote before it, and waits for the CPU the batch holds,
  *   so the shorter the batch, the shorter the worst wait of a bid that lands in it.
@@ -30,6 +36,8 @@
 export interface Traffic {
   /** Other client sessions of the backfill's database active in the last TRAFFIC_WINDOW_MS. */
   sessions: number;
+  /** Of those, the ones in flight when the batch ended: running a statement or inside a transaction. */
+  inFlight: number;
 }
 
 export interface ThrottleStep {
@@ -62,7 +70,7 @@ export function throttleStep(
   const { pauseMs, batchSize, busyShare = BUSY_SHARE, busyBatchFraction = BUSY_BATCH_FRACTION, maxPauseMs = Math.max(MAX_PAUSE_MS, pauseMs) } = options;
   if (traffic.sessions === 0) return { pauseMs, batchSize, yielding: false };
   // In the database batchMs out of every batchMs + pause: that is busyShare when the pause is batchMs × (1/share − 1).
-  const share = Math.min(1, Math.max(0.01, busyShare));
+  const share = Math.min(1, Math.max(0.01, busyShare)) / Math.max(1, traffic.inFlight);
   const pause = Math.min(maxPauseMs, Math.max(pauseMs, batchMs * (1 / share - 1)));
   return { pauseMs: pause, batchSize: Math.max(1, Math.round(batchSize * busyBatchFraction)), yielding: true };
 }
