@@ -1,12 +1,16 @@
 // Milestone 5 · the backfill: killed midway it resumes after the last batch that committed,
-// skips nothing, fills nothing twice; a batch that meets a row lock gives up and is retried.
+// skips nothing, fills nothing twice; a batch that meets a row lock gives up and is retried;
+// while other sessions use the database it runs shorter batches and pauses longer.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runBackfill } from '#app/backfill/backfill.ts';
 import { fillBidderBatch, START } from '#app/backfill/fill-bidder-batch.ts';
-import { withTransaction } from '#runtime/db.ts';
+import { TRAFFIC_WINDOW_MS } from '#app/backfill/throttle.ts';
+import { placeBid } from '#app/bidding/place-bid.ts';
+import type { Config } from '#runtime/config.ts';
+import { createDb, withTransaction } from '#runtime/db.ts';
 import { clearFailpoints, setFailpoint } from '#runtime/failpoints.ts';
 import { useTestEnv } from '#testkit/harness.ts';
-import { EXPAND, rolloutDatabase, wrongBidderIds, type RolloutDatabase } from './fixtures.ts';
+import { aBidder, EXPAND, openItem, rolloutDatabase, wrongBidderIds, type RolloutDatabase } from './fixtures.ts';
 
 const env = useTestEnv();
 let rollout: RolloutDatabase;
@@ -66,36 +70,77 @@ describe('backfill', () => {
     }
   });
 
-  it('yields to the traffic: batches that run slower than their quiet pace make it pause longer, and it speeds up again once they are back', async () => {
+  it('yields to the traffic: while other sessions bid it runs shorter batches with pauses as long as each batch, and its own pace again once they stop', async () => {
     await rollout.db.query('UPDATE bids SET bidder_id = NULL');
     await rollout.db.query('DELETE FROM backfill_checkpoints');
     // Now, not mid-run: an autovacuum of the rows just updated would slow batches for real.
     await rollout.db.query('VACUUM bids');
-    // Batches 4 to 7 take 300 ms longer, as they would on a database busy with bids.
-    const steps: Array<{ batch: number; pauseMs: number; pace: number; yielded: number }> = [];
-    const result = await runBackfill(
-      { db: rollout.db, log: env.log, config: { backfill: { batchSize: 1_000, pauseMs: 10, lockTimeoutMs: 1_000 } } },
-      {
-        onProgress: (p) => {
-          steps.push({ batch: steps.length + 1, pauseMs: Math.round(p.pauseMs), pace: Math.round(p.pace * 10) / 10, yielded: p.yielded });
-          if (steps.length === 3) setFailpoint('backfill.in-batch', 'delay(300)');
-          if (steps.length === 7) clearFailpoints();
+    // Bids from a pool of their own, its connection opened now so the first bid goes out the moment they start.
+    const bidderDb = createDb({ url: rollout.url, log: env.log, max: 1, applicationName: 'bidder' });
+    await bidderDb.query('SELECT 1');
+    const config: Config = { ...rollout.config, bidding: { ...rollout.config.bidding, bidderPhase: 'dual-write' } };
+    const item = await openItem(rollout.db);
+    // The setup's own queries are traffic too, for TRAFFIC_WINDOW_MS: let them age out first.
+    await new Promise((resolve) => setTimeout(resolve, TRAFFIC_WINDOW_MS + 300));
+    let bidding = false;
+    let bids = 0;
+    const bidLoop = async () => {
+      for (let amount = 1_000n; bidding; amount += config.bidding.minIncrementCents) {
+        await placeBid({ db: bidderDb, config }, { itemId: item, userId: aBidder(), amountCents: amount.toString() });
+        bids++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    let loop: Promise<void> = Promise.resolve();
+    const steps: Array<{ batch: number; batchMs: number; pauseMs: number; batchSize: number; traffic: number; yielded: number }> = [];
+    try {
+      const result = await runBackfill(
+        { db: rollout.db, log: env.log, config: { backfill: { batchSize: 1_000, pauseMs: 10, lockTimeoutMs: 1_000 } } },
+        {
+          onProgress: (p) => {
+            steps.push({
+              batch: steps.length + 1,
+              batchMs: Math.round(p.batchMs),
+              pauseMs: Math.round(p.pauseMs),
+              batchSize: p.batchSize,
+              traffic: p.traffic,
+              yielded: p.yielded,
+            });
+            if (steps.length === 3) {
+              bidding = true;
+              loop = bidLoop();
+            }
+            if (steps.length === 7) {
+              bidding = false;
+              // Longer than the window a session counts as traffic for (throttle.ts), before batch 8.
+              setFailpoint('backfill.after-batch', `delay(${TRAFFIC_WINDOW_MS + 300})@1`);
+            }
+          },
         },
-      },
-    );
-    // From the second slow batch on: one slow batch alone may be noise.
-    const slow = steps.filter((s) => s.batch >= 5 && s.batch <= 7);
-    expect(
-      slow.map((s) => s.pauseMs >= 300),
-      `pauses after the slow batches 5 to 7 (each batch's progress.pauseMs): two batches in a row far slower than the fastest recent one mean the database is busy, and the backfill waits at least as long as the slowdown cost before its next batch. Pauses: ${JSON.stringify(steps)}`,
-    ).toEqual([true, true, true]);
-    expect(result.yielded, 'batches that made the backfill yield').toBeGreaterThanOrEqual(3);
-    // The shortest, not the last: a batch may still run slow for a reason of its own (the machine is shared).
-    const after = Math.min(...steps.filter((s) => s.batch >= 9).map((s) => s.pauseMs));
-    expect(after, `the shortest pause after batches 9 to 12, back at their pace (pauses: ${JSON.stringify(steps)})`).toBeLessThan(
-      Math.max(...slow.map((s) => s.pauseMs)) / 4,
-    );
-    expect(await wrongBidderIds(rollout.db), 'rows whose bidder_id is not their user_id').toBe(0);
+      );
+      const show = JSON.stringify(steps);
+      expect(
+        steps.slice(0, 3).map((s) => s.yielded),
+        `yields after batches 1 to 3, with no one else in the database (steps: ${show})`,
+      ).toEqual([0, 0, 0]);
+      // From the 5th: the bids start after the 3rd, and the first may still be connecting while the 4th runs.
+      const busy = steps.filter((s) => s.batch >= 5 && s.batch <= 7);
+      expect(
+        busy.map((s) => ({ sawTheBids: s.traffic > 0, pausedAsLongAsTheBatch: s.pauseMs >= s.batchMs, shorterBatches: s.batchSize < 1_000 })),
+        `batches 5 to 7 ran while another session placed bids (${bids} of them): each should see it (progress.traffic, from pg_stat_activity), be followed by a pause at least as long as itself and make the next batch shorter (steps: ${show})`,
+      ).toEqual(busy.map(() => ({ sawTheBids: true, pausedAsLongAsTheBatch: true, shorterBatches: true })));
+      const after = steps.filter((s) => s.batch >= 8);
+      expect(
+        after.map((s) => ({ pauseMs: s.pauseMs, batchSize: s.batchSize })).slice(0, -1),
+        `from batch 8 on, the bids stopped more than a second ago: the configured pause and size again (steps: ${show})`,
+      ).toEqual(after.slice(0, -1).map(() => ({ pauseMs: 10, batchSize: 1_000 })));
+      expect(result.yielded, 'batches that made the backfill yield').toBeGreaterThanOrEqual(3);
+      expect(await wrongBidderIds(rollout.db), 'rows whose bidder_id is not their user_id').toBe(0);
+    } finally {
+      bidding = false;
+      await loop;
+      await bidderDb.end();
+    }
   });
 
   it('a late batch reads about as many rows as the first: each batch starts after the last id, so the backfill stays linear', async () => {

@@ -1,62 +1,76 @@
 /**
- * How long the backfill waits before its next batch: the backfill yields to the traffic it
- * shares the database with, as GitLab's batched background migrations do on database health.
+ * How the backfill paces itself: it yields to the traffic it shares the database with, as
+ * GitLab's batched background migrations pause on database health.
  *
- * The health signal is the batch's own duration per row against the fastest of the recent
- * batches (its quiet pace). It is cheap (a clock, no query) and local (no metrics system), and
- * it rises with what hurts the bids: a batch that waits for the CPU, for the disk or for a WAL
- * flush behind the bids' commits takes longer, and a bid's commit waits behind the same things.
- * Two batches in a row that took `slowdownRatio` times their quiet pace or more are a sign the
- * database is busy (one alone is as often noise: on a shared machine, with no bids at all, a
- * third of the batches of one run came out 2× slower than the fastest, each on its own), and
- * the backfill then waits as long as the slowdown cost before its next batch (a
- * batch at 3× its pace waits twice its own duration; up to MAX_PAUSE_MS): its share of the
- * database falls to about 1/ratio while the slowdown lasts. A batch back at its pace is
- * followed by the configured pause. No memory beyond the baseline, on purpose: a first version
- * doubled the pause per slow batch, and on a loaded machine a batch right after a 2 s pause ran
- * 2-3× slower (its process had lost the CPU), so long pauses made slow batches made long
- * pauses, and the backfill stayed at its longest pause after the load was gone.
+ * The signal is the traffic itself, read from PostgreSQL: the other client sessions of this
+ * database that ran something in the last TRAFFIC_WINDOW_MS (pg_stat_activity, measured by
+ * backfill.ts after each batch). While there are any, two things change:
+ * - the backfill holds at most BUSY_SHARE of its time: after a batch of `ms` it waits
+ *   `ms × (1 / share − 1)` (as long as the batch took, at one half), so its backend leaves a core
+ *   to the bids at least half the time, on a machine that may have only two. The share falls
+ *   further with the sessions in flight when the batch ended (running a statement or inside a
+ *   transaction): BUSY_SHARE / n for n of them. That is the database's queue: at 200 bids/s on a
+ *   healthy machine about one is in flight at any moment, and when the bids pile up (a busy
+ *   machine: the first benchmark runs of this throttle saw bid p50 go from 44 ms to 1.5 s at a
+ *   fixed half share) all the pool's connections are, and the backfill all but stops (up to
+ *   MAX_PAUSE_MS between batches) until they drain;
+ * - its batches shrink to BUSY_BATCH_FRACTION of the configured size: a bid that commits while a
+ *   batch runs flushes the WAL the batch wrote before it, and waits for the CPU the batch holds,
+ *   so the shorter the batch, the shorter the worst wait of a bid that lands in it.
+ * With no one else in the database the backfill runs its configured batches with the configured
+ * pause, at the speed it would have without a throttle.
  *
- * What it cannot see: a machine busy from the first batch on (the quiet pace is then the busy
- * one). The baseline is the fastest batch of the last BASELINE_WINDOW, not of the whole run, so
- * a lucky batch early on does not keep every later one looking slow.
+ * Why not the batch's own duration (the first version of this throttle): on a shared machine a
+ * batch's time per row moves with everything else that runs, and in the benchmark it did not
+ * move with the bids. With no bids at all it yielded 9 times (65% of the ceiling); with bids it
+ * yielded none while their p99 tripled. Other sessions in the database are what the backfill is
+ * asked to make room for, and pg_stat_activity sees them at once, whatever their speed.
+ *
+ * What it cannot see: load that is not a session of this database: other databases on the same
+ * server, other processes on the machine (they slow the bids as much, and the backfill keeps its
+ * configured pace); and sessions of another role whose state the backfill's role may not read
+ * (pg_stat_activity shows it only to the same role or members of pg_read_all_stats). It also
+ * cannot tell one bid a second from a thousand: any traffic halves the backfill's share, so it
+ * never takes the bids' latency itself into account (that would need the app's metrics).
  */
-export interface Throttle {
-  /** After a batch of `rows` rows that took `ms`: the pause before the next one. */
-  next(ms: number, rows: number): ThrottleStep;
+export interface Traffic {
+  /** Other client sessions of the backfill's database active in the last TRAFFIC_WINDOW_MS. */
+  sessions: number;
+  /** Of those, the ones in flight when the batch ended: running a statement or inside a transaction. */
+  inFlight: number;
 }
 
 export interface ThrottleStep {
+  /** The pause before the next batch. */
   pauseMs: number;
-  /** The batch's ms per row over the fastest recent batch's: 1 at the quiet pace. */
-  ratio: number;
-  /** True when this batch and the one before were slow enough to make the backfill yield. */
+  /** Rows the next batch looks at. */
+  batchSize: number;
+  /** True when traffic made the backfill slow down. */
   yielding: boolean;
 }
 
-/** A batch this many times slower per row than its recent fastest means the database is busy. */
-export const SLOWDOWN_RATIO = 2;
-/** The longest pause: the backfill keeps moving however busy the database is (its alert watches the checkpoint). */
+/** A session that ran something this recently counts as traffic: bids a few seconds apart keep the backfill yielding between them. */
+export const TRAFFIC_WINDOW_MS = 1_000;
+/** The share of its time the backfill spends in the database while there is traffic. */
+export const BUSY_SHARE = 0.5;
+/** While there is traffic, batches of this fraction of BACKFILL_BATCH_SIZE. */
+export const BUSY_BATCH_FRACTION = 0.2;
+/** The longest pause: the backfill keeps moving however busy the database is. */
 export const MAX_PAUSE_MS = 2_000;
-/** Batches the quiet pace is taken over. */
-export const BASELINE_WINDOW = 50;
 
-export function createThrottle(options: { pauseMs: number; slowdownRatio?: number; maxPauseMs?: number; window?: number }): Throttle {
-  const { pauseMs, slowdownRatio = SLOWDOWN_RATIO, maxPauseMs = Math.max(MAX_PAUSE_MS, options.pauseMs), window = BASELINE_WINDOW } = options;
-  const recent: number[] = [];
-  let slowBefore = false;
-  return {
-    next(ms, rows) {
-      // Per row: a batch that met fewer rows (a retry, the last one) is compared on its pace.
-      const perRow = ms / Math.max(rows, 1);
-      recent.push(perRow);
-      if (recent.length > window) recent.shift();
-      const ratio = perRow / Math.min(...recent);
-      const slow = ratio >= slowdownRatio;
-      const yielding = slow && slowBefore;
-      slowBefore = slow;
-      const pause = yielding ? Math.min(maxPauseMs, Math.max(pauseMs, ms * (ratio - 1))) : pauseMs;
-      return { pauseMs: pause, ratio, yielding };
-    },
-  };
+/**
+ * After a batch that took `batchMs`, with `traffic` measured at its end: the pause before the
+ * next batch and its size. Pure: the measuring is backfill.ts's.
+ */
+export function throttleStep(
+  batchMs: number,
+  traffic: Traffic,
+  options: { pauseMs: number; batchSize: number; busyShare?: number; busyBatchFraction?: number; maxPauseMs?: number },
+): ThrottleStep {
+  const { pauseMs, batchSize, busyShare = BUSY_SHARE, busyBatchFraction = BUSY_BATCH_FRACTION, maxPauseMs = Math.max(MAX_PAUSE_MS, pauseMs) } = options;
+  if (traffic.sessions === 0) return { pauseMs, batchSize, yielding: false };
+  // In the database batchMs out of every batchMs + pause: that is busyShare when the pause is batchMs × (1/share − 1).
+  const share = Math.min(1, Math.max(0.01, busyShare)) / Math.max(1, traffic.inFlight);
+  const pause = Math.min(maxPauseMs, Math.max(pauseMs, batchMs * (1 / share - 1)));
+  return { pauseMs: pause, batchSize: Math.max(1, Math.round(batchSize * busyBatchFraction)), yielding: true };
 }

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { withTransaction, type Db } from '#runtime/db.ts';
+import { withTransaction, type Db, type DbClient } from '#runtime/db.ts';
 import { failpoint } from '#runtime/failpoints.ts';
 import type { Logger } from '#runtime/logger.ts';
 import { sqlStatesOf } from '#runtime/retry.ts';
 import { fillBidderBatch, readCheckpoint, START } from './fill-bidder-batch.ts';
-import { createThrottle } from './throttle.ts';
+import { throttleStep, TRAFFIC_WINDOW_MS, type Traffic } from './throttle.ts';
 
 export interface BackfillConfig {
   backfill: { batchSize: number; pauseMs: number; lockTimeoutMs: number };
@@ -23,11 +23,13 @@ export interface BackfillProgress {
   etaSeconds: number;
   /** Batches given up on a lock and run again. */
   retries: number;
-  /** The pause before the next batch, and how many batches so far made the backfill yield (throttle.ts). */
+  /** The pause before the next batch and its size, and how many batches so far made the backfill yield (throttle.ts). */
   pauseMs: number;
+  batchSize: number;
   yielded: number;
-  /** The last batch's ms per row over the fastest recent batch's: 1 at the quiet pace. */
-  pace: number;
+  /** The last batch: how long it took, and the other sessions of the database active around its end (the traffic). */
+  batchMs: number;
+  traffic: number;
   /** Seconds paused beyond the configured pause: what yielding to the traffic cost this run. */
   yieldedSeconds: number;
 }
@@ -38,13 +40,30 @@ export interface BackfillResult extends BackfillProgress {
   seconds: number;
 }
 
+/**
+ * The other client sessions of this database that are running something or ran something in
+ * the last TRAFFIC_WINDOW_MS: the traffic throttle.ts yields to, and how many of them are in flight. Read in the batch's
+ * transaction, so on the batch's own connection (pg_backend_pid() is the backfill's), and as its
+ * last statement: pg_stat_activity is read once per transaction, at its first use. Background
+ * workers (autovacuum, the checkpointer) are not traffic: backend_type 'client backend' only.
+ */
+async function trafficNow(tx: DbClient): Promise<Traffic> {
+  const { rows } = await tx.query<Traffic>(
+    `SELECT count(*)::int AS sessions, (count(*) FILTER (WHERE state <> 'idle'))::int AS "inFlight" FROM pg_stat_activity
+      WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+        AND (state = 'active' OR state_change > clock_timestamp() - make_interval(secs => $1::int / 1000.0))`,
+    [TRAFFIC_WINDOW_MS],
+  );
+  return rows[0]!;
+}
+
 /** SQLSTATEs a batch can meet while the app and other DDL run: lock timeout, deadlock, serialization. */
 const RETRYABLE = sqlStatesOf('lock-timeout', 'conflict');
 
 /**
  * Fills bids.bidder_id batch by batch while bids keep coming: each batch a short transaction
- * with a lock_timeout, a pause between batches that grows while batches run slower than their
- * quiet pace (the database is busy: throttle.ts), resumable from its checkpoint, and safe to run
+ * with a lock_timeout, a pause between batches, and shorter batches and longer pauses while other
+ * sessions use the database (it yields to the traffic: throttle.ts), resumable from its checkpoint, and safe to run
  * twice (a filled row is skipped). Ends when a batch finds no bid after the checkpoint.
  */
 export async function runBackfill(
@@ -72,10 +91,12 @@ export async function runBackfill(
     pauseMs,
     yielded: 0,
     yieldedSeconds: 0,
-    pace: 1,
+    batchSize,
+    batchMs: 0,
+    traffic: 0,
   };
-  const throttle = createThrottle({ pauseMs });
   let batches = 0;
+  let size = batchSize;
   for (;;) {
     options.signal?.throwIfAborted();
     let batch;
@@ -83,10 +104,10 @@ export async function runBackfill(
     try {
       batch = await withTransaction(deps.db, async (tx) => {
         await tx.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
-        const result = await fillBidderBatch(tx, afterId, batchSize);
+        const result = await fillBidderBatch(tx, afterId, size);
         // A stand-in for a busy database in tests: the batch takes longer, as it would waiting for the CPU or the disk.
         await failpoint('backfill.in-batch');
-        return result;
+        return { ...result, traffic: await trafficNow(tx) };
       });
     } catch (err) {
       if (!(err instanceof pg.DatabaseError && RETRYABLE.has(err.code ?? ''))) throw err;
@@ -104,16 +125,21 @@ export async function runBackfill(
     const seconds = (performance.now() - began) / 1000;
     progress.rowsPerSecond = seconds > 0 ? progress.scanned / seconds : 0;
     progress.etaSeconds = progress.rowsPerSecond > 0 ? Math.max(0, progress.total - progress.scanned) / progress.rowsPerSecond : 0;
-    // A short batch is the last one: no pause after it, and its few rows do not judge the pace.
-    const last = batch.scanned < batchSize;
+    // A short batch is the last one: no pause after it.
+    const last = batch.scanned < size;
+    progress.batchMs = batchMs;
+    progress.traffic = batch.traffic.sessions;
     if (!last) {
-      const step = throttle.next(batchMs, batch.scanned);
+      const step = throttleStep(batchMs, batch.traffic, { pauseMs, batchSize });
       progress.pauseMs = step.pauseMs;
-      progress.pace = step.ratio;
+      progress.batchSize = size = step.batchSize;
       progress.yieldedSeconds += (step.pauseMs - pauseMs) / 1000;
       if (step.yielding) {
         progress.yielded++;
-        deps.log.debug({ batchMs: Math.round(batchMs), ratio: step.ratio, pauseMs: step.pauseMs }, 'backfill batch ran slow: yielding to the traffic');
+        deps.log.debug(
+          { batchMs: Math.round(batchMs), sessions: batch.traffic.sessions, pauseMs: step.pauseMs, batchSize: size },
+          'other sessions in the database: the backfill yields to them',
+        );
       }
     }
     options.onProgress?.({ ...progress });
