@@ -299,6 +299,13 @@ export const milestones: Milestone[] = [
           'One statement per batch: pick the next ids after the checkpoint, fill the rows still empty, and record the last id, so the batch and its checkpoint commit together.',
         code: 'fillBidderBatch: WITH batch AS (SELECT id FROM bids WHERE id > $1 ORDER BY id LIMIT $2), an UPDATE … FROM batch WHERE bidder_id IS NULL, and an INSERT … ON CONFLICT (name) DO UPDATE of backfill_checkpoints with the last id of the batch: all one statement, so the batch and its checkpoint commit together. Never OFFSET: the test counts the rows each batch reads, and a late batch must read about as many as the first. readCheckpoint returns START when there is no row yet.',
       },
+      'throttle.test.ts': {
+        concept:
+          'The backfill yields to the traffic it shares the database with: while other sessions of the database are active, it spends at most a share of its time in batches, and its batches shrink. File: backfill/throttle.ts, throttleStep (step 2).',
+        approach:
+          'No traffic: the configured pause and batch size, whatever the batch took. Traffic: a pause long enough that the batch time over batch time plus pause is BUSY_SHARE divided by the sessions in flight, never under the configured pause nor over MAX_PAUSE_MS, and a batch of BUSY_BATCH_FRACTION of the size, at least one row.',
+        code: 'throttleStep: return the configured pause and size when traffic.sessions is 0; otherwise share = BUSY_SHARE / max(1, traffic.inFlight), pause = batchMs × (1 / share − 1) clamped between pauseMs and MAX_PAUSE_MS, batchSize = max(1, round(batchSize × BUSY_BATCH_FRACTION)), yielding true.',
+      },
       'constrain.test.ts': {
         concept:
           'Constrain without a long lock: add the check NOT VALID, validate it later, build the unique index concurrently. Files: migrations 1764000000005 to 1764000000007 (step 3).',

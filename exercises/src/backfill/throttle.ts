@@ -1,3 +1,5 @@
+import { TodoError } from '#runtime/todo-error.ts';
+
 /**
  * How the backfill paces itself: it yields to the traffic it shares the database with, as
  * GitLab's batched background migrations pause on database health.
@@ -67,10 +69,8 @@ export function throttleStep(
   traffic: Traffic,
   options: { pauseMs: number; batchSize: number; busyShare?: number; busyBatchFraction?: number; maxPauseMs?: number },
 ): ThrottleStep {
-  const { pauseMs, batchSize, busyShare = BUSY_SHARE, busyBatchFraction = BUSY_BATCH_FRACTION, maxPauseMs = Math.max(MAX_PAUSE_MS, pauseMs) } = options;
-  if (traffic.sessions === 0) return { pauseMs, batchSize, yielding: false };
-  // In the database batchMs out of every batchMs + pause: that is busyShare when the pause is batchMs × (1/share − 1).
-  const share = Math.min(1, Math.max(0.01, busyShare)) / Math.max(1, traffic.inFlight);
-  const pause = Math.min(maxPauseMs, Math.max(pauseMs, batchMs * (1 / share - 1)));
-  return { pauseMs: pause, batchSize: Math.max(1, Math.round(batchSize * busyBatchFraction)), yielding: true };
+  // #region m5: decide the pause and the next batch's size from the traffic
+  void [batchMs, traffic, options, BUSY_SHARE, BUSY_BATCH_FRACTION, MAX_PAUSE_MS];
+  throw new TodoError('m5', 'decide the pause and the next batch size from the traffic in backfill/throttle.ts (throttleStep)');
+  // #endregion
 }
