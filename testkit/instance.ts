@@ -17,6 +17,7 @@ import { deleteRedisKeys } from '../runtime/redis.ts';
 import { repoRoot } from '../workbook/trees.ts';
 import { collectEvents, type EventCollector } from './event-collector.ts';
 import { Releasers } from './releasers.ts';
+import { ownedDatabasePrefix } from './run-databases.ts';
 import { startServiceProcess, type ServiceProcess } from './service-process.ts';
 
 /** Where the services are and which tree is under test. */
@@ -69,7 +70,8 @@ export interface Instance {
 /** Opens an instance whose every resource is released by `releasers` (the caller releases them when its test file, scenario or benchmark ends). */
 export async function openInstance(base: InstanceBase, options: InstanceOptions, owner: Releasers): Promise<Instance> {
   const id = randomBytes(4).toString('hex');
-  const name = `${options.databasesDroppedWith ?? `wb_${options.kind}_`}${id}`;
+  // A scenario's or benchmark's database carries its process id: one a killed run left is swept (run-databases.ts).
+  const name = `${options.databasesDroppedWith ?? (options.kind === 'test' ? 'wb_test_' : ownedDatabasePrefix(options.kind, process.pid))}${id}`;
   // The instance's own stack, released with its owner's (or earlier, by release()).
   const releasers = new Releasers();
   owner.defer(() => releasers.release(), `instance ${id}`);

@@ -10,6 +10,16 @@ import { withPgClient } from '../runtime/pg-client.ts';
 /** The prefix of the databases of the run whose main process is `pid`: the id says whether the run still goes on. */
 export const runDatabasePrefix = (pid: number) => `wb_run_${pid}_`;
 
+/**
+ * The prefix of the databases a scenario or benchmark of process `pid` opens (`wb_chaos_<pid>_…`,
+ * `wb_bench_<pid>_…`). Each is dropped when its scenario ends; one that a killed `npm run chaos`
+ * or `bench` left is swept, like a killed vitest run's, once its process is gone.
+ */
+export const ownedDatabasePrefix = (kind: 'chaos' | 'bench', pid: number) => `wb_${kind}_${pid}_`;
+
+/** Every name the two prefixes above give, with the process id in its first group. */
+const OWNED = '^wb_(?:run|chaos|bench)_([0-9]+)_';
+
 const namesLike = (url: string, pattern: string) =>
   withPgClient(databaseUrlFor(url, 'postgres'), async (c) =>
     (await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname ~ $1::text ORDER BY datname', [pattern])).rows.map((r) => r.datname),
@@ -17,14 +27,14 @@ const namesLike = (url: string, pattern: string) =>
 
 /** Drops every database named `prefix…`, all at once; returns their names. */
 export async function dropRunDatabases(url: string, prefix: string): Promise<string[]> {
-  const names = (await namesLike(url, `^wb_run_`)).filter((name) => name.startsWith(prefix));
+  const names = (await namesLike(url, `^${prefix.replace(/[^A-Za-z0-9_]/g, '\\$&')}`)).filter((name) => name.startsWith(prefix));
   await Promise.all(names.map((name) => dropDatabase(url, name)));
   return names;
 }
 
-/** Drops the databases of runs whose process is gone (killed before their teardown ran); returns their names. */
+/** Drops the databases of runs, scenarios and benchmarks whose process is gone (killed before their teardown ran); returns their names. */
 export async function dropDatabasesOfEndedRuns(url: string): Promise<string[]> {
-  const ended = (await namesLike(url, '^wb_run_[0-9]+_')).filter((name) => !processRuns(Number(/^wb_run_(\d+)_/.exec(name)![1])));
+  const ended = (await namesLike(url, OWNED)).filter((name) => !processRuns(Number(new RegExp(OWNED).exec(name)![1])));
   await Promise.all(ended.map((name) => dropDatabase(url, name).catch(() => undefined)));
   return ended;
 }

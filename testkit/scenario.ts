@@ -5,6 +5,7 @@
 import type { Config } from '../runtime/config.ts';
 import type { Infra } from './infra.ts';
 import { openInstance, type Instance } from './instance.ts';
+import { dropDatabasesOfEndedRuns } from './run-databases.ts';
 import { withReleasers } from './releasers.ts';
 
 export interface ChaosContext {
@@ -27,7 +28,9 @@ export interface ChaosContext {
  * Runs `fn` (a scenario or a benchmark) with a context whose instances, and all they handed
  * out, are released when it ends, whatever failed.
  */
-export function withScenarioContext<T>(base: Omit<ChaosContext, 'instance'>, kind: 'chaos' | 'bench', fn: (ctx: ChaosContext) => Promise<T>): Promise<T> {
+export async function withScenarioContext<T>(base: Omit<ChaosContext, 'instance'>, kind: 'chaos' | 'bench', fn: (ctx: ChaosContext) => Promise<T>): Promise<T> {
+  // What a killed scenario, benchmark or test run left behind goes first (run-databases.ts).
+  await dropDatabasesOfEndedRuns(base.infra.databaseUrl).catch(() => undefined);
   return withReleasers((releasers) =>
     fn({
       ...base,
