@@ -486,9 +486,10 @@ export async function checkCommand(which: string, options: { json: boolean }): P
   checksAsked = new Set(names);
   const startedAll = Date.now();
   const results: CheckResult[] = [];
+  // The vitest runs start first, a few at a time, and the short checks (typecheck, lint, …) run
+  // beside them: tsc alone keeps one of two cores busy, and the runs have minutes to go anyway.
+  if (names.some((name) => name === 'infra' || name === 'green' || name === 'progress' || name === 'teeth')) await startTreeRuns(names);
   for (const name of names) {
-    // Once the checks that run alone are done, the vitest runs start, a few at a time.
-    if (name === 'infra' || name === 'green' || name === 'progress' || name === 'teeth') await startTreeRuns(names);
     const started = Date.now();
     if (!options.json) say(dim(`${name} …`));
     const result = await run[name]();
