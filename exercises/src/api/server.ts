@@ -2,7 +2,7 @@
 // TLS and speaks HTTP/2 to it. Every RPC is under /api; health stays on the HTTP/1.1 port,
 // because kubelet probes do not speak h2c.
 import type { IncomingHttpHeaders } from 'node:http';
-import { constants, createServer, type Http2Server, type Http2Session } from 'node:http2';
+import { createServer, type Http2Server, type Http2Session } from 'node:http2';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { compressionGzip, connectNodeAdapter } from '@connectrpc/connect-node';
 import { codeToString } from '@connectrpc/connect/protocol-connect';
@@ -140,14 +140,12 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
       // on the error (a protocol header); the Connect protocol asks for it, so it is on every answer.
       res.setHeader('accept-encoding', ACCEPT_COMPRESSION.map((c) => c.name).join(','));
       // An answer sent before the request was read to its end (a body over API_READ_MAX_BYTES,
-      // refused unread): what is left of the body is read and dropped, and RST_STREAM(NO_ERROR)
-      // tells the client to stop sending it (RFC 9113, 8.1). Left unread, it stops node reading
-      // the connection: the client's close is never seen, the stream stays open, and a graceful
-      // shutdown waits for it until its grace period ends, then exits 1.
+      // refused unread): what is left of the body is read and dropped. Left unread, it stops node
+      // reading the connection: the client's close is never seen, the stream stays open, and a
+      // graceful shutdown waits for it until its grace period ends, then exits 1. (No RST_STREAM:
+      // the writable side ends before a gRPC answer's trailers are sent, and it would cut them.)
       req.stream.once('finish', () => {
-        if (req.readableEnded) return;
-        req.resume();
-        req.stream.close(constants.NGHTTP2_NO_ERROR);
+        if (!req.readableEnded) req.resume();
       });
       handler(req, res);
     }),
