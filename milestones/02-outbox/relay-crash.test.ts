@@ -27,16 +27,18 @@ describe('bid-worker', () => {
       });
       expect(await pendingOutbox(env.db), 'rows left unmarked by the crash').toBe(3);
 
-      const second = await worker();
+      // The next relay: the same code, in this process (a second process start would only add a second).
+      const next = await inProcessRelay(env);
       try {
-        await collector.waitFor(6);
+        next.relay.start();
+        await next.delivered(collector, 6);
         await eventually(
           () => pendingOutbox(env.db),
           (n) => n === 0,
-          'rows marked by the second worker',
+          'rows marked by the next relay',
         );
       } finally {
-        await second.stop();
+        await next.close();
       }
       const copies = new Map<string, number>();
       for (const m of collector.messages) copies.set(m.messageId, (copies.get(m.messageId) ?? 0) + 1);

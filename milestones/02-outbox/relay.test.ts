@@ -74,8 +74,10 @@ describe('relay', () => {
     await listen();
     relay = await inProcessRelay(env, { pollMs: 600_000 });
     relay.relay.start();
-    // The relay's LISTEN connection is up once PostgreSQL shows it (a NOTIFY before that is lost).
-    const listening = () => count(env.db, `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`);
+    // The relay's LISTEN connection is up once PostgreSQL shows it done with its LISTEN (a NOTIFY
+    // before that is lost): idle after it, not still running it.
+    const listening = () =>
+      count(env.db, `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND state = 'idle'`);
     await eventually(
       async () => (relay!.relay.failure ? Promise.reject(relay!.relay.failure) : listening()),
       (n) => n > 0,

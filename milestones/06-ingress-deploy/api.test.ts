@@ -13,13 +13,22 @@ const env = useTestEnv();
 let service: ServiceProcess & { apiUrl: string };
 let api: AuctionClient;
 let bidder: SignedIn;
+// The deadline tests' service. Its lock and statement timeouts (60 s) outlast every wait of these
+// tests, so only the caller's deadline can end a bid early; and it stalls every bid 1 s between its
+// last statement and COMMIT (a bid stuck behind a lock never gets that far). Started with the other.
+let late: ServiceProcess & { apiUrl: string };
+let lateApi: AuctionClient;
 beforeAll(async () => {
-  // A short lock timeout, so that Busy comes quickly.
-  service = await startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 300 } });
-  bidder = await signIn(env.config);
+  [service, late, bidder] = await Promise.all([
+    // A short lock timeout, so that Busy comes quickly.
+    startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 300 } }),
+    startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 60_000, statementTimeoutMs: 60_000 }, failpoints: 'bid.before-commit=delay(1000)' }),
+    signIn(env.config),
+  ]);
   api = apiClient(service.apiUrl, 'connect', bidder);
+  lateApi = apiClient(late.apiUrl, 'connect', bidder);
 });
-afterAll(() => service?.stop());
+afterAll(() => Promise.all([service?.stop(), late?.stop()]));
 
 const uuid = () => crypto.randomUUID();
 const count = async (table: 'items' | 'bids') => (await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n;
@@ -117,43 +126,46 @@ describe('the API over h2c', () => {
   });
 
   it('honors the caller’s deadline: a bid stuck behind a lock ends with deadline_exceeded and is never written', async () => {
-    // A service whose lock_timeout (5 s) outlasts the lock below: only the deadline can stop the bid.
-    const patient = await startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 5_000 } });
-    const client = apiClient(patient.apiUrl, 'connect', await signIn(env.config));
-    const { item } = await client.createItem({ title: 'Desk', startPriceCents: 100n, endAt: tomorrow() });
+    const { item } = await lateApi.createItem({ title: 'Desk', startPriceCents: 100n, endAt: tomorrow() });
+    const correlationId = `deadline-lock-${uuid()}`;
     const holder = await env.db.connect();
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [item!.id]);
-      const late = await connectError(client.placeBid({ itemId: item!.id, amountCents: 100n }, { timeoutMs: 200 }));
-      expect(late.code).toBe(Code.DeadlineExceeded);
-      // Held well past the deadline: a server that ignored it would still be waiting, and write once this ends.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const expired = await connectError(
+        lateApi.placeBid({ itemId: item!.id, amountCents: 100n }, { timeoutMs: 200, headers: { 'x-correlation-id': correlationId } }),
+      );
+      expect(expired.code).toBe(Code.DeadlineExceeded);
+      // The server's own end of the call (its rpc event), while the lock is still held: a server
+      // that ignored the deadline is still waiting for the lock (for 60 s), and writes once it ends.
+      const ended = await late
+        .waitForEvent('rpc', (e) => e.correlationId === correlationId, 5_000)
+        .catch((err: Error) => {
+          throw new Error(
+            `the server did not end the call while the lock was held, long after its 200 ms deadline: the bid ignores the caller's deadline and waits for the lock (${err.message.split('\n')[0]})`,
+          );
+        });
+      expect(ended.code, 'how the server ended the call, while the lock was still held').toBe('deadline_exceeded');
     } finally {
       await holder.query('ROLLBACK');
       holder.release();
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
     const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids WHERE item_id = $1', [item!.id]);
     expect(rows[0]!.n, 'bids written by the call that ran out of time').toBe(0n);
-    await patient.stop();
   });
 
   it('a bid whose deadline passes inside its transaction is rolled back: deadline_exceeded, and no bid row', async () => {
     // Every statement of the bid is quick; it stalls between its last statement and COMMIT.
-    const slow = await startService(env, { failpoints: 'bid.before-commit=delay(1000)' });
-    try {
-      const client = apiClient(slow.apiUrl, 'connect', await signIn(env.config));
-      const { item } = await client.createItem({ title: 'Chair', startPriceCents: 100n, endAt: tomorrow() });
-      const late = await connectError(client.placeBid({ itemId: item!.id, amountCents: 100n }, { timeoutMs: 300 }));
-      expect(late.code).toBe(Code.DeadlineExceeded);
-      // Past the stall: a server that commits anyway has written the bid by now.
-      await new Promise((resolve) => setTimeout(resolve, 1_200));
-      const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids WHERE item_id = $1', [item!.id]);
-      expect(rows[0]!.n, 'bids written by the call that ran out of time').toBe(0n);
-    } finally {
-      await slow.stop();
-    }
+    const { item } = await lateApi.createItem({ title: 'Chair', startPriceCents: 100n, endAt: tomorrow() });
+    const correlationId = `deadline-commit-${uuid()}`;
+    const expired = await connectError(
+      lateApi.placeBid({ itemId: item!.id, amountCents: 100n }, { timeoutMs: 300, headers: { 'x-correlation-id': correlationId } }),
+    );
+    expect(expired.code).toBe(Code.DeadlineExceeded);
+    // The server ends the call (its rpc event) only past the stall: committed by then, or rolled back.
+    const ended = await late.waitForEvent('rpc', (e) => e.correlationId === correlationId);
+    const { rows } = await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids WHERE item_id = $1', [item!.id]);
+    expect({ code: ended.code, bids: rows[0]!.n }, 'how the server ended the call, and the bids it wrote').toEqual({ code: 'deadline_exceeded', bids: 0n });
   });
 
   it('counts each PlaceBid in the bid metrics: accepted, refused by reason, and the lock wait', async () => {

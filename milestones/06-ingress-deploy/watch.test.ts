@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WatchFeed } from '#app/api/watch-feed.ts';
 import type { ItemLive } from '#app/read-model/item-live.ts';
-import { startFaultProxy } from '#testkit/fault-proxy.ts';
+import { collectEvents } from '#testkit/event-collector.ts';
+import { startFaultProxy, type FaultProxy } from '#testkit/fault-proxy.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
 import { useTestEnv } from '#testkit/harness.ts';
 import { apiClient, signIn, startService, startWorker, tomorrow, type AuctionClient } from './fixtures.ts';
@@ -12,12 +13,22 @@ const env = useTestEnv();
 let service: ServiceProcess & { apiUrl: string };
 let worker: ServiceProcess;
 let api: AuctionClient;
+// A second bid-service whose RabbitMQ connection goes through a fault proxy (the outage test).
+let proxy: FaultProxy;
+let cut: ServiceProcess & { apiUrl: string };
 beforeAll(async () => {
-  [service, worker] = await Promise.all([startService(env), startWorker(env)]);
+  proxy = await startFaultProxy({ target: env.config.amqpUrl });
+  // Every process the file needs, started at once. The worker's closer looks for ended auctions every 100 ms (1 s by default).
+  [service, worker, cut] = await Promise.all([
+    startService(env),
+    startWorker(env, { closer: { ...env.config.closer, pollMs: 100 } }),
+    startService(env, { amqpUrl: proxy.url(env.config.amqpUrl) }),
+  ]);
   api = apiClient(service.apiUrl, 'connect', await signIn(env.config));
 });
 afterAll(async () => {
-  await Promise.all([service?.stop(), worker?.stop()]);
+  await Promise.all([service?.stop(), worker?.stop(), cut?.stop()]);
+  await proxy?.close();
 });
 
 const openStreams = async () => {
@@ -27,7 +38,7 @@ const openStreams = async () => {
 
 describe('WatchItem', () => {
   it('sends the current state, then every bid in order, then the close; and lets go when the client leaves', async () => {
-    const { item } = await api.createItem({ title: 'Globe', startPriceCents: 100n, endAt: { seconds: BigInt(Math.floor(Date.now() / 1000) + 4), nanos: 0 } });
+    const { item } = await api.createItem({ title: 'Globe', startPriceCents: 100n, endAt: tomorrow() });
     await api.placeBid({ itemId: item!.id, amountCents: 100n });
     const leaving = new AbortController();
     const seen: Array<[bigint, bigint | undefined, number]> = [];
@@ -39,6 +50,8 @@ describe('WatchItem', () => {
     })();
     await vi.waitFor(() => expect(seen.length, 'the first message: the state now').toBeGreaterThan(0), { timeout: 5_000, interval: 50 });
     for (const amount of [200n, 300n, 400n, 500n]) await api.placeBid({ itemId: item!.id, amountCents: amount });
+    // The auction ends now: its end is moved to now rather than waited for, and the worker's closer closes it.
+    await env.db.query('UPDATE items SET end_at = now() WHERE id = $1', [item!.id]);
     await watching;
     // The first state may already include the first bid (version 1) or not yet (version 0): what follows is every change once, in order.
     const first = Number(seen[0]![0]);
@@ -73,13 +86,12 @@ describe('WatchItem', () => {
 
 describe('WatchItem while the service’s RabbitMQ connection is down', () => {
   it('misses the events published meanwhile, and catches up by reading the state again once it reconnects', async () => {
-    const proxy = await startFaultProxy({ target: env.config.amqpUrl });
-    const cut = await startService(env, { amqpUrl: proxy.url(env.config.amqpUrl) });
+    const client = apiClient(cut.apiUrl, 'connect', await signIn(env.config));
+    const { item } = await client.createItem({ title: 'Loom', startPriceCents: 100n, endAt: tomorrow() });
+    const versions: bigint[] = [];
+    const done = new AbortController();
+    const collector = await collectEvents({ amqpUrl: env.config.amqpUrl, exchange: env.config.amqp.exchange });
     try {
-      const client = apiClient(cut.apiUrl, 'connect', await signIn(env.config));
-      const { item } = await client.createItem({ title: 'Loom', startPriceCents: 100n, endAt: tomorrow() });
-      const versions: bigint[] = [];
-      const done = new AbortController();
       const watching = (async () => {
         for await (const { live } of client.watchItem({ itemId: item!.id }, { signal: done.signal })) {
           versions.push(live!.version);
@@ -89,9 +101,10 @@ describe('WatchItem while the service’s RabbitMQ connection is down', () => {
       await vi.waitFor(() => expect(versions, 'the first state').toEqual([0n]), { timeout: 5_000, interval: 50 });
       proxy.refuse(true);
       proxy.cutAll();
-      // Placed while the hub hears nothing: their events reach the worker, not this service.
+      // Placed while the hub hears nothing: their events reach the worker (and this test's
+      // collector), not this service. Published, all three, before the hub may reconnect.
       for (const amount of [100n, 200n, 300n]) await client.placeBid({ itemId: item!.id, amountCents: amount });
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await collector.waitFor(3);
       proxy.refuse(false);
       await Promise.race([
         watching,
@@ -101,10 +114,9 @@ describe('WatchItem while the service’s RabbitMQ connection is down', () => {
       ]);
       expect(versions.at(-1), 'the last state the stream sent').toBe(3n);
       expect(versions, 'versions, in order, each once').toEqual([...new Set(versions)].sort((a, b) => (a < b ? -1 : 1)));
-      done.abort();
     } finally {
-      await cut.stop();
-      await proxy.close();
+      done.abort();
+      await collector.close();
     }
   });
 });

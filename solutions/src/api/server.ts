@@ -139,6 +139,14 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
       // connect-es answers an unknown encoding with `unimplemented` but drops the list it puts
       // on the error (a protocol header); the Connect protocol asks for it, so it is on every answer.
       res.setHeader('accept-encoding', ACCEPT_COMPRESSION.map((c) => c.name).join(','));
+      // An answer sent before the request was read to its end (a body over API_READ_MAX_BYTES,
+      // refused unread): what is left of the body is read and dropped. Left unread, it stops node
+      // reading the connection: the client's close is never seen, the stream stays open, and a
+      // graceful shutdown waits for it until its grace period ends, then exits 1. (No RST_STREAM:
+      // the writable side ends before a gRPC answer's trailers are sent, and it would cut them.)
+      req.stream.once('finish', () => {
+        if (!req.readableEnded) req.resume();
+      });
       handler(req, res);
     }),
   );
