@@ -27,6 +27,21 @@ afterEach(async () => {
 
 const listen = async () => (collector = await collectEvents({ amqpUrl: env.config.amqpUrl, exchange: env.config.amqp.exchange }));
 
+/** 'woke' if the wait ends within `limitMs`, else 'still waiting'. */
+async function wokeWithin(wait: Promise<unknown>, limitMs = patient(10_000)): Promise<'woke' | 'still waiting'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      wait.then(() => 'woke' as const),
+      new Promise<'still waiting'>((resolve) => {
+        timer = setTimeout(() => resolve('still waiting'), limitMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** An outbox row written in `tx` (its own transaction), so a test decides when it commits. */
 async function insertOutboxRow(tx: { query: (sql: string, params: unknown[]) => Promise<unknown> }, itemId: string): Promise<string> {
   const id = randomUUID();
@@ -92,45 +107,51 @@ describe('relay', () => {
     // No NOTIFY is sent and the poll is ten minutes away: only the connection coming up can end
     // this wait. Without that wake, a bid committed while the LISTEN connection was (re)connecting
     // waits for the poll (seen under load: a relay started with a long poll never published it).
-    const signal = listenForWork({ databaseUrl: env.config.databaseUrl, log: env.log });
+    const listener = listenForWork({ databaseUrl: env.config.databaseUrl, log: env.log });
     const limitMs = patient(10_000);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const outcome = await Promise.race([
-        signal.wait(600_000).then(() => 'woke' as const),
-        new Promise<'still waiting'>((resolve) => {
-          timer = setTimeout(() => resolve('still waiting'), limitMs);
-        }),
-      ]);
+      const outcome = await wokeWithin(listener.signal().wait(600_000), limitMs);
       expect(outcome, `wait(600 s) ${limitMs} ms after listenForWork, with no NOTIFY: it should end once the LISTEN connection is up`).toBe('woke');
     } finally {
-      clearTimeout(timer);
-      await signal.close();
+      await listener.close();
     }
   });
 
   it('does not sleep through a NOTIFY that came while the relay was busy, not waiting', async () => {
-    const signal = listenForWork({ databaseUrl: env.config.databaseUrl, log: env.log });
-    const limitMs = patient(10_000);
-    let timer: NodeJS.Timeout | undefined;
-    const within = (p: Promise<void>) =>
-      Promise.race([
-        p.then(() => 'woke' as const),
-        new Promise<'still waiting'>((resolve) => {
-          timer = setTimeout(() => resolve('still waiting'), limitMs);
-        }),
-      ]).finally(() => clearTimeout(timer));
+    const listener = listenForWork({ databaseUrl: env.config.databaseUrl, log: env.log });
+    const signal = listener.signal();
     try {
       // The LISTEN connection is up once a wait ends without a NOTIFY (the test above).
-      await within(signal.wait(600_000));
+      await wokeWithin(signal.wait(600_000));
       // Now no one waits, as while the relay reads the table: a row commits and notifies.
       await env.db.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
       // Time for PostgreSQL to deliver it to the LISTEN connection, which no wait() is watching.
       await new Promise((r) => setTimeout(r, patient(300)));
-      const outcome = await within(signal.wait(600_000));
+      const outcome = await wokeWithin(signal.wait(600_000));
       expect(outcome, `the relay's next wait(600 s), after a NOTIFY that came while it was not waiting: it should return at once`).toBe('woke');
     } finally {
-      await signal.close();
+      await listener.close();
+    }
+  });
+
+  it('does not let one loop sleep through a NOTIFY that came while it was busy and another loop waited', async () => {
+    // The relay runs a loop per partition, each waiting on its own signal of the one LISTEN
+    // connection. A bid in partition 1 commits while loop 1 is still reading its partition (a
+    // read that began before the commit) and loop 0, idle, waits: loop 0 wakes and finds nothing.
+    const listener = listenForWork({ databaseUrl: env.config.databaseUrl, log: env.log });
+    const [loop0, loop1] = [listener.signal(), listener.signal()];
+    try {
+      // The LISTEN connection is up once both loops' first waits end without a NOTIFY.
+      expect(await wokeWithin(Promise.all([loop0.wait(600_000), loop1.wait(600_000)])), 'both loops woke once the LISTEN was up').toBe('woke');
+      const loop0Waits = loop0.wait(600_000);
+      await env.db.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+      // Loop 0 woke: the NOTIFY reached the LISTEN connection while loop 1 was not waiting.
+      expect(await wokeWithin(loop0Waits), "loop 0's wait(600 s), which a NOTIFY should end").toBe('woke');
+      // At once: nothing is left to wait for, so a second is plenty.
+      const outcome = await wokeWithin(loop1.wait(600_000), patient(1_000));
+      expect(outcome, `loop 1's next wait(600 s), after a NOTIFY that woke loop 0 while loop 1 was busy: it should return at once`).toBe('woke');
+    } finally {
+      await listener.close();
     }
   });
 

@@ -16,7 +16,7 @@ import { becomeLeader, claimBatch, markPublished, setAside, type Partition } fro
 import { publishBatch } from './publish-batch.ts';
 import { problemWith } from './screen-row.ts';
 import type { OutboxRow } from './outbox-event.ts';
-import { listenForWork, type WorkSignal } from './wait-for-work.ts';
+import { listenForWork, type WorkListener, type WorkSignal } from './wait-for-work.ts';
 
 export interface RelayDeps {
   db: Db;
@@ -52,7 +52,7 @@ export function createRelay(deps: RelayDeps): Relay {
   const partitions: Partition[] = Array.from({ length: config.outbox.partitions }, (_, index) => ({ index, count: config.outbox.partitions }));
   let stopping = false;
   let loop: Promise<void> | undefined;
-  let signal: WorkSignal | undefined;
+  let listener: WorkListener | undefined;
   let pendingSampledAt = 0;
   let failure: Error | undefined;
 
@@ -158,9 +158,10 @@ export function createRelay(deps: RelayDeps): Relay {
   };
 
   const run = async () => {
-    signal = listenForWork({ databaseUrl: config.databaseUrl, log });
-    await Promise.all(partitions.map((partition) => runPartition(partition, signal!)));
-    await signal.close();
+    listener = listenForWork({ databaseUrl: config.databaseUrl, log });
+    // A signal per loop: a NOTIFY that wakes one waiting loop must also reach a loop that is busy.
+    await Promise.all(partitions.map((partition) => runPartition(partition, listener!.signal())));
+    await listener.close();
   };
 
   const runPartition = async (partition: Partition, signal: WorkSignal) => {
@@ -210,7 +211,7 @@ export function createRelay(deps: RelayDeps): Relay {
     async stop() {
       stopping = true;
       // Wake an idle relay; a batch in flight finishes first.
-      await signal?.close();
+      await listener?.close();
       await loop;
     },
     relayBatch,

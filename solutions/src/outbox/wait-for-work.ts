@@ -3,9 +3,16 @@ import type { Logger } from '#runtime/logger.ts';
 import { TodoError } from '#runtime/todo-error.ts';
 import { OUTBOX_CHANNEL } from './outbox-event.ts';
 
+/** What one relay loop waits on between two reads of the table. */
 export interface WorkSignal {
-  /** Resolves on the next NOTIFY, or after `ms` (the polling fallback), whichever comes first. Several may wait at once. */
+  /** Resolves on the next NOTIFY, or after `ms` (the polling fallback), whichever comes first. */
   wait(ms: number): Promise<void>;
+}
+
+/** The LISTEN connection, shared by the relay's loops (one per partition). */
+export interface WorkListener {
+  /** A signal of its own for one loop of the relay, which runs one loop per partition, all on this one connection. */
+  signal(): WorkSignal;
   close(): Promise<void>;
 }
 
@@ -14,15 +21,18 @@ export interface WorkSignal {
  * sent while this connection is down is lost, which is why wait() also times out: polling
  * is the fallback, the table is the truth.
  */
-export function listenForWork(deps: { databaseUrl: string; log: Logger }): WorkSignal {
+export function listenForWork(deps: { databaseUrl: string; log: Logger }): WorkListener {
   // #region m2: LISTEN for outbox notifications on a connection of its own, reconnecting when it drops
   const waiting = new Set<() => void>();
-  // A notification that came while no one waited (the relay was busy reading the table, which
-  // began before that row committed): the next wait() returns at once instead of sleeping
-  // through it until the poll.
-  let unheard = false;
+  // Every notification counts one, and each loop's signal remembers how many it had heard when
+  // its last wait() ended. One that came while that loop was busy reading the table (a read
+  // which began before that row committed) makes its next wait() return at once instead of
+  // sleeping through it until the poll. One flag for all the loops would not do: the NOTIFY
+  // that wakes a waiting loop must still reach a loop that was busy, whose partition the row
+  // may be in.
+  let notifications = 0;
   const wakeAll = () => {
-    if (waiting.size === 0) unheard = true;
+    notifications++;
     for (const wake of [...waiting]) wake();
   };
   let client: pg.Client | undefined;
@@ -52,20 +62,27 @@ export function listenForWork(deps: { databaseUrl: string; log: Logger }): WorkS
   };
   void connect();
   return {
-    wait: (ms) =>
-      new Promise<void>((resolve) => {
-        if (closed || unheard) {
-          unheard = false;
-          return resolve();
-        }
-        const timer = setTimeout(done, ms);
-        function done() {
-          clearTimeout(timer);
-          waiting.delete(done);
-          resolve();
-        }
-        waiting.add(done);
-      }),
+    signal() {
+      // What came before the loop's first read of the table, that read finds.
+      let heard = notifications;
+      return {
+        wait: (ms) =>
+          new Promise<void>((resolve) => {
+            if (closed || heard < notifications) {
+              heard = notifications;
+              return resolve();
+            }
+            const timer = setTimeout(done, ms);
+            function done() {
+              clearTimeout(timer);
+              waiting.delete(done);
+              heard = notifications;
+              resolve();
+            }
+            waiting.add(done);
+          }),
+      };
+    },
     async close() {
       closed = true;
       wakeAll();
