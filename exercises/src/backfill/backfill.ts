@@ -102,13 +102,24 @@ export async function runBackfill(
     let batch;
     const batchStarted = performance.now();
     try {
-      batch = await withTransaction(deps.db, async (tx) => {
-        await tx.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
-        const result = await fillBidderBatch(tx, afterId, size);
-        // A stand-in for a busy database in tests: the batch takes longer, as it would waiting for the CPU or the disk.
-        await failpoint('backfill.in-batch');
-        return { ...result, traffic: await trafficNow(tx) };
-      });
+      // The lock_timeout goes in BEGIN's own message: while bids flow the batches are small, and
+      // each round trip is a larger part of one. (lockTimeoutMs is an integer: config.ts parses it.)
+      // synchronous_commit stays on. Off, it would be safe here (a batch lost in a crash takes its
+      // checkpoint with it and is simply done again), but it would not spare the bids the batch's
+      // WAL: a commit flushes all the WAL before its own, so the batch's would be flushed by the
+      // next bid to commit (one every 5 ms at 200 bids/s; the WAL writer wakes every 200 ms),
+      // holding the lock NOTIFY takes at commit (throttle.ts). On, the batch flushes its own WAL
+      // at its COMMIT, before its pause.
+      batch = await withTransaction(
+        deps.db,
+        async (tx) => {
+          const result = await fillBidderBatch(tx, afterId, size);
+          // A stand-in for a busy database in tests: the batch takes longer, as it would waiting for the CPU or the disk.
+          await failpoint('backfill.in-batch');
+          return { ...result, traffic: await trafficNow(tx) };
+        },
+        { begin: () => `SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}` },
+      );
     } catch (err) {
       if (!(err instanceof pg.DatabaseError && RETRYABLE.has(err.code ?? ''))) throw err;
       progress.retries++;
