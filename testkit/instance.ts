@@ -54,7 +54,10 @@ export interface Instance {
   /** Registers the release of `resource` with the instance's and hands it back. */
   own<T>(resource: T, release: (resource: T) => unknown, what?: string): T;
   /** Starts an entry point of the tree (bid-service.ts, bid-worker.ts) with this config or `options.config`; stopped (SIGTERM, then SIGKILL) on release. */
-  service(entry: string, options?: { config?: Config; extraEnv?: Record<string, string>; startTimeoutMs?: number }): Promise<ServiceProcess>;
+  service(
+    entry: string,
+    options?: { config?: Config; extraEnv?: Record<string, string>; startTimeoutMs?: number; keepLine?: (line: string) => boolean },
+  ): Promise<ServiceProcess>;
   /** A fault proxy in front of `target` (a service URL); closed on release. */
   faultProxy(target: FaultProxyOptions['target']): Promise<FaultProxy>;
   /** Collects the events published on this instance's exchange; closed on release. */
@@ -129,7 +132,14 @@ export async function openInstance(base: InstanceBase, options: InstanceOptions,
     own,
     service: async (entry, o = {}) =>
       own(
-        await startServiceProcess({ tree: base.tree, entry, config: o.config ?? config, extraEnv: o.extraEnv, startTimeoutMs: o.startTimeoutMs }),
+        await startServiceProcess({
+          tree: base.tree,
+          entry,
+          config: o.config ?? config,
+          extraEnv: o.extraEnv,
+          startTimeoutMs: o.startTimeoutMs,
+          keepLine: o.keepLine,
+        }),
         (p) => p.stop('SIGTERM', 5_000),
         `${entry} process`,
       ),

@@ -73,6 +73,13 @@ export async function startServiceProcess(options: {
   config: Config;
   startTimeoutMs?: number;
   extraEnv?: Record<string, string>;
+  /**
+   * Which lines of output to parse and keep in `logs` (every line unless given); a line left
+   * out is still read, and still seen by the stub check. A benchmark that sends thousands of
+   * requests a second keeps none of their per-request lines, which it never reads: parsing and
+   * keeping them all made its own process, which times the answers, collect garbage for longer.
+   */
+  keepLine?: (line: string) => boolean;
 }): Promise<ServiceProcess> {
   const entryPath = join(options.tree, 'src', options.entry);
   // From a bundle built once per content (testkit/bundled-entry.ts); through tsx when esbuild cannot build it.
@@ -106,6 +113,7 @@ export async function startServiceProcess(options: {
   const waiters = new Set<() => void>();
   const onLine = (line: string) => {
     noticeTodo(line, options.entry.replace(/\.ts$/, ''));
+    if (options.keepLine && !options.keepLine(line)) return;
     try {
       const parsed = JSON.parse(line) as LogLine;
       if (typeof parsed === 'object' && parsed && 'msg' in parsed) logs.push(parsed);

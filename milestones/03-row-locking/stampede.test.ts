@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { AuctionEnded, BidTooLow } from '#app/errors.ts';
 import { createDb } from '#runtime/db.ts';
+import { startFaultProxy } from '#testkit/fault-proxy.ts';
 import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, openItem, snapshot } from './fixtures.ts';
 
@@ -185,6 +186,38 @@ describe('a stampede of too-low bids asks the database for the item’s clock on
       expect(taken.acquired - before, 'connections the refusal took').toBe(0);
     } finally {
       await db.end();
+    }
+  });
+
+  it('a read of the clock that comes back after a newer one does not replace it: the newer read keeps answering refusals', async () => {
+    // Two connections through a proxy that can slow one read down: chunks already held keep
+    // their delay when the proxy's latency changes, so a read sent first can come back last.
+    const proxy = await startFaultProxy({ target: env.config.databaseUrl });
+    const db = createDb({ url: proxy.url(env.config.databaseUrl), log: env.log, max: 2 });
+    const deps = { ...env, db };
+    try {
+      const itemId = await openItem(db);
+      await placeBid(deps, { itemId, userId: aBidder(), amountCents: '2000' });
+      await Promise.all([db.query('SELECT pg_sleep(0.05)'), db.query('SELECT pg_sleep(0.05)')]); // both connections open
+      proxy.latency(1_200);
+      // A too-low bid with a request id makes its own read of the item and the clock, held 1.2 s on its way.
+      const early = placeBid(deps, { itemId, userId: aBidder(), amountCents: '1500', requestId: 'slow-read' }).catch((e: unknown) => e);
+      await sleep(900);
+      proxy.latency(0);
+      // 0.9 s later a too-low bid finds no clock yet and reads one (readClock): sent last, back first.
+      await expect(tooLow(deps, itemId)).rejects.toBeInstanceOf(BidTooLow);
+      expect(await early, 'the bid whose read was held').toBeInstanceOf(BidTooLow);
+      // The held read was sent more than a second ago: expired. The newer one, sent about 0.3 s
+      // ago, proves the auction open for 0.7 s more, so the next refusal needs no round trip,
+      // and a slow network cannot delay it.
+      proxy.latency(1_000);
+      const sent = performance.now();
+      await expect(tooLow(deps, itemId)).rejects.toBeInstanceOf(BidTooLow);
+      expect(performance.now() - sent, 'ms to refuse a too-low bid while a round trip takes 2 s').toBeLessThan(500);
+    } finally {
+      proxy.latency(0);
+      await db.end();
+      await proxy.close();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { withClient, type Db } from '#runtime/db.ts';
+import { withClient, type Db, type DbClient } from '#runtime/db.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
 import { minimumNextBid, type NewBid } from './bid.ts';
 import { bidderColumns } from './bidder-columns.ts';
@@ -98,25 +98,54 @@ function certainlyOpen(known: Known): boolean {
   return elapsed < END_TRUSTED_MS && known.clock.dbNowMs + elapsed < known.clock.endAtMs;
 }
 
+/** The item as a plain read sees it: the latest committed row, whoever holds its lock. */
+interface UnlockedItem {
+  start_price_cents: bigint;
+  highest_bid_cents: bigint | null;
+  end_at: Date;
+  /** By the database's clock, at the read. */
+  ended: boolean;
+}
+
+/**
+ * Reads the item on `client` without a lock (no FOR UPDATE, so no wait), and records what it
+ * read: the committed highest bid (knowHighest) and the item's end with the database's clock
+ * (recordClock). Undefined when there is no such item. Every read of the item outside the
+ * lock goes through here, the shared one (readClock) and a refusal's own.
+ */
+async function readItemUnlocked(client: DbClient, db: Db, itemId: string): Promise<UnlockedItem | undefined> {
+  const askedAt = performance.now();
+  const { rows } = await client.query<UnlockedItem & { db_now: Date }>(
+    `SELECT start_price_cents, highest_bid_cents, end_at, clock_timestamp() AS db_now, end_at <= clock_timestamp() AS ended FROM items WHERE id = $1::uuid`,
+    [itemId],
+  );
+  const item = rows[0];
+  if (!item) return undefined;
+  knowHighest(db, itemId, item.highest_bid_cents);
+  recordClock(knownOf(db, itemId), { endAtMs: item.end_at.getTime(), dbNowMs: item.db_now.getTime(), askedAt });
+  return item;
+}
+
+/**
+ * Keeps the clock of the read sent last. Reads overlap (the shared one, a refusal's own) and
+ * come back in any order; one sent earlier proves less: its trust runs out sooner, and the end
+ * it saw may have been moved since, as the newer read saw.
+ */
+function recordClock(known: Known, clock: NonNullable<Known['clock']>): void {
+  if (!known.clock || clock.askedAt > known.clock.askedAt) known.clock = clock;
+}
+
 /**
  * Reads the item's end, the database's clock and the committed highest bid into `known`: one
  * read per item at a time, which every refusal that wants one shares, never one per bid. It
  * reports no error: a refusal that still cannot tell asks the database itself, and hears it.
  */
 function readClock(db: Db, itemId: string, known: Known): Promise<void> {
-  known.reading ??= withClient(db, async (client) => {
-    const askedAt = performance.now();
-    const { rows } = await client.query<{ highest_bid_cents: bigint | null; end_at: Date; db_now: Date }>(
-      `SELECT highest_bid_cents, end_at, clock_timestamp() AS db_now FROM items WHERE id = $1::uuid`,
-      [itemId],
-    );
-    const item = rows[0];
-    if (!item) return;
-    knowHighest(db, itemId, item.highest_bid_cents);
-    // A bid's own read (below) may have come back meanwhile with a later one.
-    if (!known.clock || askedAt > known.clock.askedAt) known.clock = { endAtMs: item.end_at.getTime(), dbNowMs: item.db_now.getTime(), askedAt };
-  })
-    .catch(() => undefined)
+  known.reading ??= withClient(db, (client) => readItemUnlocked(client, db, itemId))
+    .then(
+      () => undefined,
+      () => undefined,
+    )
     .finally(() => {
       known.reading = undefined;
     });

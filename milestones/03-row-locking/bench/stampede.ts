@@ -1,9 +1,9 @@
 import { coerceError } from '#runtime/coerce-error.ts';
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fmt, percentile, type BenchContext } from '#runtime/bench-stats.ts';
+import { KeepAliveClient } from '#testkit/keep-alive-client.ts';
 import { openItems } from '#testkit/scenario-data.ts';
 import { bidInvariantViolations } from '../lib/bid-invariants.ts';
 import { bidderColumn } from '#testkit/bidder-column.ts';
@@ -38,44 +38,6 @@ interface Answer {
 }
 
 /**
- * One POST of a JSON body through `agent`: its status and parsed answer. node:http, not fetch:
- * the clients share one process and two cores with the service they measure, and fetch cost
- * that process about 450 µs of CPU per request against 100-130 µs for node:http with a
- * keep-alive agent (the same 20,000 requests to a stub server, back to back). At 2,300
- * answers/s the difference is most of a core taken from bid-service.
- */
-function postJson(agent: Agent, url: string, body: string, timeoutMs: number): Promise<{ status: number; json: unknown }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        signal: AbortSignal.timeout(timeoutMs),
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          try {
-            resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) });
-          } catch (err) {
-            reject(err);
-          }
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/**
  * `clients` bidders on one item for `seconds`, each bidding the minimum it was last told plus
  * up to two increments, pausing up to THINK_MAX_MS after each answer; the answers after
  * `warmupSeconds` are kept. A bidder told it leads
@@ -84,12 +46,6 @@ function postJson(agent: Agent, url: string, body: string, timeoutMs: number): P
 async function stampede(options: { url: string; itemId: string; clients: number; seconds: number; warmupSeconds: number; incrementCents: bigint }) {
   const answers: Answer[] = [];
   const errors = new Map<string, number>();
-  // Connections kept open between bids, as a browser keeps one. An idle one is closed here
-  // after 4 s, before the server's keep-alive timeout (Node's default, 5 s) closes it under a
-  // bid just sent on it: with the agent's default (lifo) reuse, the connections opened in the
-  // first second sat idle, and 13 bids failed with ECONNRESET at 5.25 s in one run. fifo reuse
-  // keeps them all in turn.
-  const agent = new Agent({ keepAlive: true, maxSockets: options.clients, scheduling: 'fifo', timeout: 4_000 });
   // This process's own stalls: a client's answer read late is charged to the service.
   const ownDelay = monitorEventLoopDelay({ resolution: 1 });
   ownDelay.enable();
@@ -99,13 +55,17 @@ async function stampede(options: { url: string; itemId: string; clients: number;
   await Promise.all(
     Array.from({ length: options.clients }, async () => {
       const userId = randomUUID();
+      // A connection of its own, kept open between bids as a browser keeps one; it idles at
+      // most THINK_MAX_MS, far below the server's keep-alive timeout (5 s). Not node:http: what
+      // the clients spend, the service they share two cores with loses (testkit/keep-alive-client.ts).
+      const client = new KeepAliveClient(options.url, { timeoutMs: 10_000 });
       let minimum = 100n;
       while (performance.now() < until) {
         const amount = minimum + BigInt(Math.floor(Math.random() * Number(options.incrementCents * 2n + 1n)));
         const started = performance.now();
         let outcome: Outcome;
         try {
-          const res = await postJson(agent, `${options.url}/items/${options.itemId}/bids`, JSON.stringify({ userId, amountCents: String(amount) }), 10_000);
+          const res = await client.postJson(`/items/${options.itemId}/bids`, JSON.stringify({ userId, amountCents: String(amount) }));
           const json = res.json as { error?: { code?: string; minimumNextCents?: string } };
           if (res.status === 201) {
             outcome = 'accepted';
@@ -128,10 +88,10 @@ async function stampede(options: { url: string; itemId: string; clients: number;
         if (started >= measuredFrom && now <= until) answers.push({ t: (now - measuredFrom) / 1000, ms: now - started, outcome });
         await new Promise((r) => setTimeout(r, Math.random() * THINK_MAX_MS));
       }
+      client.close();
     }),
   );
   ownDelay.disable();
-  agent.destroy();
   const of = (o: Outcome) =>
     answers
       .filter((a) => a.outcome === o)
@@ -193,7 +153,9 @@ export const benchmark = {
     const env = await ctx.instance();
     const { database, config } = env;
     const db = env.own(createDb({ url: database.url, log: createLogger({ name: 'bench', level: 'silent' }), max: 1 }), (d) => d.end(), 'pool');
-    const service = await env.service('bid-service.ts');
+    // Its one line per request is read but not kept: this process times the answers, and never
+    // reads those lines (testkit/service-process.ts, keepLine).
+    const service = await env.service('bid-service.ts', { keepLine: (line) => !line.endsWith('"msg":"request"}') });
     const [pgItem, fewItem, manyItem] = await openItems(database.url, 3);
     await db.query('CREATE TABLE bench_items (n int PRIMARY KEY, id uuid NOT NULL)');
     await db.query('INSERT INTO bench_items VALUES (1, $1)', [pgItem]);
