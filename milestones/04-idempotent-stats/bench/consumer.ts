@@ -48,8 +48,11 @@ type QueueDeclarations = {
   declareConsumerQueues(connection: { createChannel(): Promise<Channel> }, names: { queue: string; deadLetterQueue: string }, log: Logger): Promise<void>;
 };
 type Window = { warmupSeconds: number; seconds: number };
-/** A rate over the window, and how long the window really was (shorter if the backlog ran out). */
-type Rate = { perSecond: number; seconds: number };
+/**
+ * A rate over the window, how long the window really was (shorter if the backlog ran out), and
+ * for a consumer how long it took to handle its first message (what the warm-up leaves out).
+ */
+type Rate = { perSecond: number; seconds: number; startedAfterMs?: number };
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const list = (xs: number[]) => xs.map(fmt).join(' / ');
 
@@ -107,6 +110,7 @@ export const benchmark = {
       await channel.assertQueue(rawQueue, consumerQueueOptions(`${rawQueue}.dead`));
       await backlog(size.rawMessages, (m) => channel.sendToQueue(rawQueue, m.payload, { persistent: true, messageId: m.eventId, type: BID_PLACED }));
       const raw = await timeConsume(config.amqpUrl, rawQueue, size.rawMessages, window);
+      await channel.deleteQueue(rawQueue); // and what is left in it, before the next runs
       ctx.say(`  ${fmt(raw.perSecond)}/s over ${raw.seconds.toFixed(1)} s`);
 
       // Ceiling 2: the consumer's effect in SQL, one transaction per message, at its concurrency.
@@ -124,11 +128,9 @@ export const benchmark = {
       await channel.bindQueue(queue, config.amqp.exchange, BID_PLACED_ROUTING_KEY);
       const { startStatsConsumer } = (await import(pathToFileURL(join(ctx.tree, 'src/consumers/consumers.ts')).href)) as { startStatsConsumer: StartConsumer };
       const consume = async (batchSize: number, expected: number): Promise<Rate & { exact: string | undefined }> => {
-        // Enough to outlast the window at the pace of raw consume-and-ack (`expected`). What is
-        // left after the window stays in the queue and is purged.
+        // Enough to outlast the window at the pace of raw consume-and-ack (`expected`).
         const messages = Math.max(500, Math.ceil(expected * (window.warmupSeconds + window.seconds) * BACKLOG_MARGIN));
         await clean();
-        await channel.purgeQueue(queue);
         await backlog(messages, (m) =>
           channel.publish(config.amqp.exchange, BID_PLACED_ROUTING_KEY, m.payload, { persistent: true, messageId: m.eventId, type: BID_PLACED }),
         );
@@ -141,9 +143,11 @@ export const benchmark = {
         const started = performance.now();
         const consumer = await startStatsConsumer({ db, amqp: client, log, metrics, config: { ...config, consumer: { ...config.consumer, batchSize } } });
         const rate = await overWindow(() => handled(), messages, window, started);
-        // Stopping settles the messages in hand; the rest go back to the queue unapplied.
+        // Stopping settles the messages in hand; the rest go back to the queue unapplied, and
+        // go: the next run starts with RabbitMQ as this one did.
         await consumer.stop();
         await client.close();
+        await channel.purgeQueue(queue);
         // Exactly once: every message the consumer acked as applied recorded once and its bid
         // counted once, none acked otherwise (every id is new), none recorded without its ack.
         const applied = await handled('applied');
@@ -154,7 +158,9 @@ export const benchmark = {
         const { processed, counted } = check[0]!;
         const exact = total === applied && processed === BigInt(applied) && counted === BigInt(applied);
         const name = batchSize === 1 ? 'a transaction per message' : `batches of up to ${batchSize}`;
-        ctx.say(`stats consumer, ${name}: ${fmt(rate.perSecond)}/s over ${rate.seconds.toFixed(1)} s (backlog ${fmt(messages)}, ${fmt(applied)} applied)`);
+        ctx.say(
+          `stats consumer, ${name}: ${fmt(rate.perSecond)}/s over ${rate.seconds.toFixed(1)} s (first message after ${fmt(rate.startedAfterMs ?? Number.NaN)} ms, backlog ${fmt(messages)}, ${fmt(applied)} applied)`,
+        );
         return { ...rate, exact: exact ? undefined : `NO: ${fmt(total)} acked, ${fmt(applied)} as applied, ${processed} recorded, ${counted} counted` };
       };
 
@@ -231,11 +237,13 @@ async function overWindow(done: () => number | Promise<number>, total: number, w
   const from = started + window.warmupSeconds * 1000;
   const until = from + window.seconds * 1000;
   let first: { at: number; n: number } | undefined;
+  let startedAfterMs = Number.NaN;
   for (;;) {
     const at = performance.now();
     const n = await done();
+    if (n > 0 && Number.isNaN(startedAfterMs)) startedAfterMs = at - started;
     if (!first && at >= from) first = { at, n };
-    if (first && (at >= until || n >= total)) return { perSecond: (n - first.n) / ((at - first.at) / 1000), seconds: (at - first.at) / 1000 };
+    if (first && (at >= until || n >= total)) return { perSecond: (n - first.n) / ((at - first.at) / 1000), seconds: (at - first.at) / 1000, startedAfterMs };
     await new Promise((r) => setTimeout(r, 20));
   }
 }
