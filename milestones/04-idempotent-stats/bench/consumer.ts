@@ -4,6 +4,7 @@
 // kind of queue with no work, and pgbench running the consumer's effect in SQL at the
 // consumer's concurrency.
 import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -142,7 +143,21 @@ export const benchmark = {
           (await counter.get()).values.filter((v) => outcome === undefined || v.labels.outcome === outcome).reduce((s, v) => s + v.value, 0);
         const started = performance.now();
         const consumer = await startStatsConsumer({ db, amqp: client, log, metrics, config: { ...config, consumer: { ...config.consumer, batchSize } } });
-        const rate = await overWindow(() => handled(), messages, window, started);
+        // CPU per message, this process and its PostgreSQL backends, over the window: on a
+        // loaded machine a rate measures the share of the CPUs a run was given, this what it spent.
+        let cpuFrom: { at: number; cpu: number } | undefined;
+        const cpuNow = async () => ({ at: await handled(), cpu: cpuMicros(process.cpuUsage()) + (await backendsCpuMicros(db)) });
+        const rate = await overWindow(
+          async () => {
+            if (!cpuFrom && performance.now() >= started + window.warmupSeconds * 1000) cpuFrom = await cpuNow();
+            return handled();
+          },
+          messages,
+          window,
+          started,
+        );
+        const cpuTo = await cpuNow();
+        const cpuPerMessageMs = cpuFrom && cpuTo.at > cpuFrom.at ? (cpuTo.cpu - cpuFrom.cpu) / 1000 / (cpuTo.at - cpuFrom.at) : Number.NaN;
         // Stopping settles the messages in hand; the rest go back to the queue unapplied, and
         // go: the next run starts with RabbitMQ as this one did.
         await consumer.stop();
@@ -159,7 +174,7 @@ export const benchmark = {
         const exact = total === applied && processed === BigInt(applied) && counted === BigInt(applied);
         const name = batchSize === 1 ? 'a transaction per message' : `batches of up to ${batchSize}`;
         ctx.say(
-          `stats consumer, ${name}: ${fmt(rate.perSecond)}/s over ${rate.seconds.toFixed(1)} s (first message after ${fmt(rate.startedAfterMs ?? Number.NaN)} ms, backlog ${fmt(messages)}, ${fmt(applied)} applied)`,
+          `stats consumer, ${name}: ${fmt(rate.perSecond)}/s over ${rate.seconds.toFixed(1)} s (first message after ${fmt(rate.startedAfterMs ?? Number.NaN)} ms, CPU ${cpuPerMessageMs.toFixed(3)} ms per message in this process and its PostgreSQL backends, backlog ${fmt(messages)}, ${fmt(applied)} applied)`,
         );
         return { ...rate, exact: exact ? undefined : `NO: ${fmt(total)} acked, ${fmt(applied)} as applied, ${processed} recorded, ${counted} counted` };
       };
@@ -247,6 +262,25 @@ async function overWindow(done: () => number | Promise<number>, total: number, w
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
+
+/** CPU time so far of the PostgreSQL backends serving this database, in microseconds; NaN unless PostgreSQL runs on this machine (/proc). */
+async function backendsCpuMicros(db: { query: (sql: string) => Promise<{ rows: Array<{ pid: number }> }> }): Promise<number> {
+  const { rows } = await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  let ticks = 0;
+  for (const { pid } of rows) {
+    // PostgreSQL in a container or on another machine: no figure rather than a wrong one.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    if (stat === undefined) return Number.NaN;
+    // Fields 14 and 15 (utime, stime), counted after the ")" that ends the command name.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  }
+  return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+}
+/** Linux's USER_HZ, in which /proc counts CPU time. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** pgbench for the warm-up and the window; the rate from its per-second progress lines after the warm-up. */
 function runPgbench(url: string, window: Window): Rate {
