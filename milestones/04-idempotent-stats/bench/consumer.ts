@@ -69,6 +69,9 @@ export const benchmark = {
     const log = createLogger({ name: 'bench', level: 'silent' });
     const db = createDb({ url: database.url, log, max: POOL });
     const connection = await amqp.connect(config.amqpUrl);
+    // A broker that closes the connection (541 INTERNAL_ERROR seen once while deleting the
+    // queues at the end) fails the call in progress; unheard, the event would end the process.
+    connection.on('error', (err: Error) => ctx.say(`RabbitMQ closed the benchmark's connection: ${err.message}`));
     const channel = await connection.createConfirmChannel();
     const rows: string[] = [];
     const bars: Bar[] = [];
