@@ -208,14 +208,14 @@ export const milestones: Milestone[] = [
         concept:
           'A consumer applies each message at most once: the message id and the effect commit in one transaction, and the ack comes after the commit. Files: exercises/migrations/1764000000003_closing-and-stats.sql (step 1), stats/apply-stats-once.ts (step 2).',
         approach:
-          'Record the message id in processed_messages and apply the stats in the same transaction; an id already recorded means a duplicate, so skip the effect. The ack comes only after that transaction committed.',
-        code: "First the schema: exercises/migrations/1764000000003_closing-and-stats.sql (step 1 of milestones/04-idempotent-stats/README.md). Then recordOnce in stats/apply-stats-once.ts, in the caller's transaction tx: INSERT INTO processed_messages (consumer, message_id) … ON CONFLICT DO NOTHING; rowCount 0 means a duplicate (return it); otherwise addToStats(tx, message) and return 'applied'. applyStatsOnce and applyStatsBatch wrap it in a transaction; the ack comes after, in consumers/consume.ts.",
+          'Record the batch’s message ids in processed_messages with one statement that tells you which ones it inserted, and apply the stats of only those messages in the same transaction; an id already recorded, or given twice in the batch, means a duplicate, so skip its effect. The ack comes only after that transaction committed.',
+        code: "First the schema: exercises/migrations/1764000000003_closing-and-stats.sql (step 1 of milestones/04-idempotent-stats/README.md). Then recordOnce in stats/apply-stats-once.ts, in the caller's transaction tx, for the whole batch: INSERT INTO processed_messages (consumer, message_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING message_id. A message whose id came back is 'applied', any other 'duplicate'; an id given twice comes back once, so only its first copy is applied (a Set of the returned ids, each taken once; PostgreSQL writes them in lower case). Then addToStats(tx, the applied messages) and return the answers in the batch's order. applyStatsOnce and applyStatsBatch wrap it in a transaction; the ack comes after, in consumers/consume.ts.",
       },
       'crash.test.ts': {
         concept:
           'A crash after the commit and before the ack redelivers a message that is already recorded: a duplicate, not a second effect. File: stats/apply-stats-once.ts (step 2).',
         approach: 'If the id and the effect commit together and the ack follows the commit, there is nothing more to write.',
-        code: 'If applyStatsOnce records the message id in the same transaction as addToStats, and handleDelivery returns only after it committed, this follows: a crash after the commit leaves a recorded id (the redelivery is a duplicate), a crash before it leaves nothing (the redelivery applies).',
+        code: 'If recordOnce records the message ids in the same transaction as addToStats, and handleDelivery returns only after it committed, this follows: a crash after the commit leaves a recorded id (the redelivery is a duplicate), a crash before it leaves nothing (the redelivery applies).',
       },
       'poison.test.ts': {
         concept:

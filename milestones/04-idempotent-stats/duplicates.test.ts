@@ -87,8 +87,10 @@ describe('batches from several consumers at once', () => {
       messageId: event.eventId,
       message: { type: BID_PLACED, event } as const,
     }));
-    // Each applied message pauses inside its transaction, so the two batches interleave: each
-    // holds the message id it inserted first when it reaches the other's.
+    // Each batch pauses inside its transaction after its writes, so the two overlap: the second
+    // batch's insert meets ids the first holds and waits for its commit. (Both ids go in one
+    // statement each, in sorted order; unsorted, the two statements deadlock only when they
+    // run at the same microsecond, so this checks the answers more than the order.)
     setFailpoint('stats.before-commit', 'delay(300)');
     try {
       const results = await Promise.allSettled([applyStatsBatch(env, [m1!, m2!]), applyStatsBatch(env, [m2!, m1!])]);

@@ -14,6 +14,7 @@ import { queueNames, type ConsumerName } from '#runtime/queues.ts';
 import { declareConsumerQueues } from './consumer-queues.ts';
 import { TodoError } from '#runtime/todo-error.ts';
 import { ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, DELIVERY_COUNT_HEADER, ORIGINAL_ROUTING_KEY_HEADER, type Delivery, type Outcome } from './delivery.ts';
+import { createAcker, type Acker } from './acker.ts';
 import { createDependencyGate } from './dependency-gate.ts';
 import { handleDelivery } from './handle-delivery.ts';
 import { coerceError } from '#runtime/coerce-error.ts';
@@ -54,6 +55,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
   const log = deps.log.child({ consumer: spec.name });
   const inHand = new Set<Promise<void>>();
   let channel: ConfirmChannel | undefined;
+  let acker: Acker | undefined;
   let consumerTag: string | undefined;
   let failure: Error | undefined;
   let stopping = false;
@@ -62,7 +64,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
   const bound = new Promise<void>((resolve) => (markBound = resolve));
   const gate = createDependencyGate({ dependency: spec.dependency.name, probe: spec.dependency.probe, log, maxDelayMs: 5_000 });
 
-  async function settle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+  async function settle(ch: ConfirmChannel, acks: Acker, msg: ConsumeMessage): Promise<void> {
     const started = performance.now();
     const delivery: Delivery = {
       messageId: msg.properties.messageId as string | undefined,
@@ -83,6 +85,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
           // Unfinished exercise code: leave the message queued and stop, saying why, once.
           log.info({ todo: err.message }, `the ${spec.name} consumer is not written yet; it stops and leaves its messages queued`);
           ch.nack(msg, false, true);
+          acks.forget(msg);
           failure = err;
           stopping = true;
           void ch.close().catch(() => undefined);
@@ -110,7 +113,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       // before the original is acked (a crash in between makes a duplicate, never a loss).
       await republish(ch, queue, msg, { [ATTEMPT_HEADER]: delivery.attempt + 1 });
     }
-    ch.ack(msg);
+    acks.ack(msg);
     logEvent(log, 'debug', { event: 'message-handled', messageId: delivery.messageId, outcome: outcome.kind }, 'message handled');
     deps.metrics.consumer.messages.inc({
       consumer: spec.name,
@@ -132,6 +135,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
 
   async function open(): Promise<void> {
     const ch = await deps.amqp.createConfirmChannel();
+    const acks = createAcker(ch);
     ch.on('error', (err: Error) => log.warn(errorFields(err), 'consumer channel error'));
     ch.on('close', () => {
       channel = undefined;
@@ -147,11 +151,12 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
     await ch.prefetch(deps.config.consumer.prefetch);
     ({ consumerTag } = await ch.consume(queue, (msg) => {
       if (!msg) return; // the queue was deleted: the channel closes and reopen() says so
+      acks.delivered(msg);
       // The trace goes on: every line about this message carries the correlation id of the
       // request that caused it (the relay copied it from the outbox row to the headers).
       const correlationId = correlationIdOf(msg.properties.headers);
       const handle = () =>
-        settle(ch, msg).catch((err: Error) =>
+        settle(ch, acks, msg).catch((err: Error) =>
           log.warn({ ...errorFields(err), messageId: msg.properties.messageId as unknown }, 'settling a message failed; RabbitMQ redelivers it'),
         );
       const settling = correlationId ? withCorrelationId(correlationId, handle) : handle();
@@ -159,6 +164,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       void settling.finally(() => inHand.delete(settling));
     }));
     channel = ch;
+    acker = acks;
     logEvent(log, 'info', { event: 'consuming', queue, prefetch: deps.config.consumer.prefetch }, 'consuming');
   }
 
@@ -192,6 +198,7 @@ export async function startConsumer(deps: ConsumerDeps, spec: ConsumerSpec): Pro
       // No new deliveries; the ones in hand are settled (acked) before the channel closes.
       if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
       await Promise.allSettled(inHand);
+      acker?.flush();
       await channel?.close().catch(() => undefined);
     },
   };

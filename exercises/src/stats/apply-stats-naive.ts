@@ -7,6 +7,6 @@ import { addToStats } from './add-to-stats.ts';
  * least once, a message delivered twice is counted twice.
  */
 export async function applyStatsNaive(deps: { db: Db }, _messageId: string, message: AuctionEvent): Promise<'applied'> {
-  await withTransaction(deps.db, (tx) => addToStats(tx, message));
+  await withTransaction(deps.db, (tx) => addToStats(tx, [message]));
   return 'applied';
 }

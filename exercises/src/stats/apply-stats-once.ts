@@ -1,5 +1,4 @@
 import { withTransaction, type Db, type DbClient } from '#runtime/db.ts';
-import { AUCTION_CLOSED } from '#runtime/events/auction-closed.ts';
 import type { AuctionEvent } from '#runtime/events/decode.ts';
 import type { ConsumerName } from '#runtime/queues.ts';
 import { TodoError } from '#runtime/todo-error.ts';
@@ -7,48 +6,52 @@ import { addToStats } from './add-to-stats.ts';
 
 export const STATS_CONSUMER = 'user-stats' satisfies ConsumerName;
 
+export type Applied = 'applied' | 'duplicate';
+
 /**
- * Inside the caller's transaction: records the message id in processed_messages and applies
- * the message's effect, or, when the id is already recorded, changes nothing and returns
- * 'duplicate'. The id and the effect commit together, or neither does.
+ * Inside the caller's transaction: records the messages' ids in processed_messages and applies
+ * the effect of each message whose id was not recorded yet ('applied'); a message whose id is
+ * already recorded, by an earlier transaction or earlier in this batch, changes nothing
+ * ('duplicate'). The ids and the effects commit together, or none does. One answer per
+ * message, in the batch's order.
  */
-export async function recordOnce(tx: DbClient, messageId: string, message: AuctionEvent): Promise<'applied' | 'duplicate'> {
-  // #region m4: record the message id and apply its effect in the caller's transaction; a known id is a duplicate
-  throw new TodoError('m4', 'record the message and apply it once in stats/apply-stats-once.ts');
+export async function recordOnce(tx: DbClient, batch: ReadonlyArray<{ messageId: string; message: AuctionEvent }>): Promise<Applied[]> {
+  // #region m4: record the messages' ids and apply the effects of the new ones in the caller's transaction; a known id is a duplicate
+  throw new TodoError('m4', 'record the messages and apply each once in stats/apply-stats-once.ts');
   // #endregion
 }
 
 /** One message in its own transaction. */
-export function applyStatsOnce(deps: { db: Db }, messageId: string, message: AuctionEvent): Promise<'applied' | 'duplicate'> {
-  return withTransaction(deps.db, (tx) => recordOnce(tx, messageId, message));
+export async function applyStatsOnce(deps: { db: Db }, messageId: string, message: AuctionEvent): Promise<Applied> {
+  const [outcome] = await withTransaction(deps.db, (tx) => recordOnce(tx, [{ messageId, message }]));
+  return outcome!;
 }
-
-/** The user_stats row a message changes: the bidder of a BidPlaced, the winner of an AuctionClosed. */
-const statsRowOf = (message: AuctionEvent) => (message.type === AUCTION_CLOSED ? (message.event.winnerId ?? '') : message.event.userId);
 
 /**
  * Several messages in one transaction: one COMMIT (one WAL flush) for the batch instead of
- * one per message. All of them commit, or none does; the same id twice in a batch is a
+ * one per message, and two statements (recordOnce's insert, addToStats' update) instead of
+ * two per message. All of them commit, or none does; the same id twice in a batch is a
  * duplicate the second time, as across batches.
  *
- * They are applied in the order of what they lock, not in arrival order: the user_stats row,
- * then the message's processed_messages key. Two workers' batches that touch the same users in
- * different orders would each hold one row and wait for the other's; two that hold the same
- * messages of one user in different orders (a redelivery overlapping a batch in flight) would
- * each hold one message id and wait for the other's. Either is a deadlock, and a batch rolled
- * back. Sums do not care about the order.
+ * recordOnce inserts the ids in the order it is given them, so it is given them sorted: two
+ * batches that hold some of the same messages (a redelivery overlapping a batch in flight)
+ * then wait for each other's ids in the same order, never each holding one the other needs,
+ * which would be a deadlock and a batch rolled back. addToStats then locks the users' rows in
+ * user order, for the same reason. Sums do not care about the order; the answers go back in
+ * the batch's order.
  */
-export function applyStatsBatch(deps: { db: Db }, batch: ReadonlyArray<{ messageId: string; message: AuctionEvent }>): Promise<Array<'applied' | 'duplicate'>> {
-  const lockKey = (i: number) => [statsRowOf(batch[i]!.message), batch[i]!.messageId] as const;
+export async function applyStatsBatch(deps: { db: Db }, batch: ReadonlyArray<{ messageId: string; message: AuctionEvent }>): Promise<Applied[]> {
   const order = batch
-    .map((_, i) => i)
-    .sort((a, b) => {
-      const [[ra, ma], [rb, mb]] = [lockKey(a), lockKey(b)];
-      return ra < rb ? -1 : ra > rb ? 1 : ma < mb ? -1 : ma > mb ? 1 : a - b;
-    });
-  return withTransaction(deps.db, async (tx) => {
-    const outcomes = new Array<'applied' | 'duplicate'>(batch.length);
-    for (const i of order) outcomes[i] = await recordOnce(tx, batch[i]!.messageId, batch[i]!.message);
-    return outcomes;
-  });
+    .map((m, i) => ({ id: m.messageId.toLowerCase(), i }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.i - b.i))
+    .map(({ i }) => i);
+  const sorted = await withTransaction(deps.db, (tx) =>
+    recordOnce(
+      tx,
+      order.map((i) => batch[i]!),
+    ),
+  );
+  const outcomes = new Array<Applied>(batch.length);
+  for (const [k, i] of order.entries()) outcomes[i] = sorted[k]!;
+  return outcomes;
 }
