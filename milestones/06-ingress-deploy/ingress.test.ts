@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
-import { createConnectTransport } from '@connectrpc/connect-node';
+import { createConnectTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
 import { startIngress, type Ingress } from '#testkit/ingress.ts';
@@ -29,22 +29,24 @@ beforeAll(async () => {
   ca = readFileSync(ingress.caCertPath);
 });
 afterAll(async () => {
+  // Our clients' connections end first: the ingress's graceful stop waits (up to its 5 s grace
+  // period) for every client connection to close, and an HTTP/2 client keeps an idle one open.
+  for (const session of sessions) session.abort();
   await ingress?.stop();
   await Promise.all([service?.stop(), worker?.stop()]);
 });
 
+/** The HTTP/2 connections of the clients below, closed before the ingress stops. */
+const sessions: Http2SessionManager[] = [];
 /** A client through the ingress, signed in as the seller unless `anonymous`. */
-const client = (httpVersion: '2' | '1.1', anonymous = false) =>
-  createClient(
-    AuctionService,
-    createConnectTransport({
-      baseUrl: `${ingress.url}/api`,
-      httpVersion,
-      useBinaryFormat: httpVersion === '2',
-      nodeOptions: { ca },
-      interceptors: anonymous ? [] : [withBearer(seller.token)],
-    }),
-  );
+const client = (httpVersion: '2' | '1.1', anonymous = false) => {
+  const common = { baseUrl: `${ingress.url}/api`, interceptors: anonymous ? [] : [withBearer(seller.token)] };
+  // HTTP/1.1: a connection of its own for each call (no keep-alive agent), closed once answered.
+  if (httpVersion === '1.1') return createClient(AuctionService, createConnectTransport({ ...common, httpVersion, nodeOptions: { ca, agent: false } }));
+  const sessionManager = new Http2SessionManager(common.baseUrl, undefined, { ca });
+  sessions.push(sessionManager);
+  return createClient(AuctionService, createConnectTransport({ ...common, httpVersion, useBinaryFormat: true, sessionManager }));
+};
 
 /** `buf curl` (node_modules/.bin/buf), the tool a person tries the API with, through the ingress with its CA; what it printed. */
 async function bufCurl(method: string, body: object, headers: string[] = []): Promise<string> {
