@@ -10,22 +10,28 @@ import { bidderColumn } from '#testkit/bidder-column.ts';
 import { devSigningKeyFile, DEV_ALGORITHM } from '#runtime/dev-auth.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
 import { useTestEnv } from '#testkit/harness.ts';
+import { machineSlowdown } from '#testkit/patience.ts';
 import { apiClient, rawConnectCall, signIn, startService, tomorrow, type AuctionClient, type SignedIn } from './fixtures.ts';
 
 const env = useTestEnv();
 let service: ServiceProcess & { apiUrl: string };
+// A service where dev sign-in is off, as in production (the last test); started with the other.
+let production: ServiceProcess & { apiUrl: string };
 let anonymous: AuctionClient;
 let alice: SignedIn;
 let itemId: string;
 beforeAll(async () => {
-  service = await startService(env);
+  [service, production, alice] = await Promise.all([
+    startService(env),
+    startService(env, { auth: { ...env.config.auth, devSignIn: false } }),
+    signIn(env.config, 'alice'),
+  ]);
   anonymous = apiClient(service.apiUrl);
-  alice = await signIn(env.config, 'alice');
   itemId = (
     await env.db.query<{ id: string }>(`INSERT INTO items (title, start_price_cents, end_at) VALUES ('Lot', 100, now() + interval '1 day') RETURNING id`)
   ).rows[0]!.id;
 });
-afterAll(() => service?.stop());
+afterAll(() => Promise.all([service?.stop(), production?.stop()]));
 
 const count = async (table: 'items' | 'bids') => (await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n;
 
@@ -120,11 +126,18 @@ describe('signed-in bidders', () => {
   // The server remembers a verified token until its exp (auth/verify-token.ts): the two tests
   // below use a token right after it was accepted, so that only the cache could let them through.
   it('refuses a token that expired after it was accepted: a verified token is remembered only until its exp', async () => {
-    // Expired 2 s ago, within the server's clock tolerance (5 s): accepted now, refused once the tolerance has passed.
-    const expiring = await forge({ exp: Math.floor(Date.now() / 1000) - 2 });
+    // Already expired, but within the server's clock tolerance for the next `window` seconds: accepted
+    // now, refused once exp + tolerance has passed. jose counts whole seconds (exp <= floor(now) -
+    // tolerance is expired), so the window is between window - 1 and window seconds long; a busy
+    // machine gets a longer one (up to 3 s), for the first call to arrive inside it.
+    const tolerance = env.config.auth.clockToleranceSeconds;
+    const window = Math.min(tolerance, 3, 1 + Math.ceil(machineSlowdown()));
+    const refusedFrom = (Math.floor(Date.now() / 1000) + window) * 1000;
+    const expiring = await forge({ exp: refusedFrom / 1000 - tolerance });
     const accepted = await anonymous.placeBid({ itemId, amountCents: 9_000n }, bearer(expiring));
     expect(accepted.bid?.amountCents, 'the bid placed within the clock tolerance').toBe(9_000n);
-    await new Promise((r) => setTimeout(r, 3_500));
+    // The server shares this machine's clock: from refusedFrom on, jose refuses the token.
+    await new Promise((r) => setTimeout(r, Math.max(0, refusedFrom - Date.now()) + 50));
     const err = await refusal(anonymous.placeBid({ itemId, amountCents: 9_500n }, bearer(expiring)));
     expect([Code[err.code], err.rawMessage], 'the same token once past exp and the tolerance').toEqual(['Unauthenticated', expect.stringMatching(/expired/)]);
   });
@@ -192,15 +205,10 @@ describe('signed-in bidders', () => {
   });
 
   it('answers SignIn with permission_denied where dev sign-in is off, and still verifies tokens there', async () => {
-    const production = await startService(env, { auth: { ...env.config.auth, devSignIn: false } });
-    try {
-      const client = apiClient(production.apiUrl);
-      const err = await refusal(client.signIn({ userName: 'alice' }));
-      expect([Code[err.code], err.rawMessage]).toEqual(['PermissionDenied', expect.stringMatching(/turned off/)]);
-      const { bid } = await client.placeBid({ itemId, amountCents: 20_000n }, bearer(alice.token));
-      expect(bid?.userId, 'a token from the trusted key set still works').toBe(alice.bidderId);
-    } finally {
-      await production.stop();
-    }
+    const client = apiClient(production.apiUrl);
+    const err = await refusal(client.signIn({ userName: 'alice' }));
+    expect([Code[err.code], err.rawMessage]).toEqual(['PermissionDenied', expect.stringMatching(/turned off/)]);
+    const { bid } = await client.placeBid({ itemId, amountCents: 20_000n }, bearer(alice.token));
+    expect(bid?.userId, 'a token from the trusted key set still works').toBe(alice.bidderId);
   });
 });

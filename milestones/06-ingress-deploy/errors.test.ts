@@ -14,18 +14,23 @@ import { apiClient, signIn, startService, tomorrow, type AuctionClient, type Sig
 const env = useTestEnv();
 let pgProxy: FaultProxy;
 let service: ServiceProcess & { apiUrl: string };
+// The statement-timeout test's service (lock_timeout outlasts statement_timeout there), started with the other.
+let slow: ServiceProcess & { apiUrl: string };
 let api: AuctionClient;
 let bidder: SignedIn;
 
 beforeAll(async () => {
   pgProxy = await startFaultProxy({ target: env.config.databaseUrl });
-  // The 2nd item insert fails on a failpoint: the unexpected error whose words must stay in the log.
-  service = await startService(env, { databaseUrl: pgProxy.url(env.config.databaseUrl), failpoints: 'items.before-insert=error@2' });
-  bidder = await signIn(env.config);
+  [service, slow, bidder] = await Promise.all([
+    // The 2nd item insert fails on a failpoint: the unexpected error whose words must stay in the log.
+    startService(env, { databaseUrl: pgProxy.url(env.config.databaseUrl), failpoints: 'items.before-insert=error@2' }),
+    startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 5_000, statementTimeoutMs: 300 } }),
+    signIn(env.config),
+  ]);
   api = apiClient(service.apiUrl, 'connect', bidder);
 });
 afterAll(async () => {
-  await service?.stop();
+  await Promise.all([service?.stop(), slow?.stop()]);
   await pgProxy?.close();
 });
 
@@ -172,8 +177,7 @@ describe('one error model on both transports', () => {
   });
 
   it('maps a statement timeout the same way on both transports: 504 / deadline_exceeded, nothing written', async () => {
-    // lock_timeout outlasts statement_timeout here: the held lock below ends the bid by 57014.
-    const slow = await startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 5_000, statementTimeoutMs: 300 } });
+    // lock_timeout outlasts statement_timeout on `slow`: the held lock below ends the bid by 57014.
     const itemId = await openItem();
     const holder = await env.db.connect();
     try {
@@ -187,7 +191,6 @@ describe('one error model on both transports', () => {
     } finally {
       await holder.query('ROLLBACK');
       holder.release();
-      await slow.stop();
     }
     expect(
       (await count('bids')) - (await env.db.query<{ n: bigint }>('SELECT count(*) AS n FROM bids WHERE item_id <> $1', [itemId])).rows[0]!.n,
@@ -198,6 +201,8 @@ describe('one error model on both transports', () => {
   it('while PostgreSQL is cut under load, refuses every call with 503 / unavailable and a Retry-After, and loses no acknowledged bid', async () => {
     const items = await Promise.all([0, 1, 2, 3, 4, 5].map(() => openItem()));
     const acknowledged: string[] = [];
+    // Acknowledged bids by transport, to see each of them answer before the cut and after it.
+    const acks = { http: 0, connect: 0 };
     const refusals: string[] = [];
     const wrong: string[] = [];
     let running = true;
@@ -211,6 +216,7 @@ describe('one error model on both transports', () => {
           try {
             const { bid } = await api.placeBid({ itemId, amountCents }, { timeoutMs: 10_000 });
             acknowledged.push(bid!.id);
+            acks.connect++;
           } catch (err) {
             const e = ConnectError.from(err);
             if (e.code === Code.Unavailable && /^\d+$/.test(e.metadata.get('retry-after') ?? '')) refusals.push('connect');
@@ -222,8 +228,10 @@ describe('one error model on both transports', () => {
             body: JSON.stringify({ userId: uuid(), amountCents: amountCents.toString() }),
           });
           const body = await res.text();
-          if (res.status === 201) acknowledged.push(JSON.parse(body).id);
-          else if (res.status === 503 && JSON.parse(body).error?.code === 'unavailable' && /^\d+$/.test(res.headers.get('retry-after') ?? ''))
+          if (res.status === 201) {
+            acknowledged.push(JSON.parse(body).id);
+            acks.http++;
+          } else if (res.status === 503 && JSON.parse(body).error?.code === 'unavailable' && /^\d+$/.test(res.headers.get('retry-after') ?? ''))
             refusals.push('http');
           else wrong.push(`HTTP ${res.status} ${body} (retry-after ${res.headers.get('retry-after')})`);
         }
@@ -232,17 +240,20 @@ describe('one error model on both transports', () => {
       }
     };
     const bidders = Promise.all([0, 1, 2, 3, 4, 5].map(bidder));
-    await new Promise((r) => setTimeout(r, 500));
+    // Each phase lasts until the bidders saw what it is for (a wrong answer ends it at once: the assertions below say which).
+    const until = (what: string, done: () => boolean) =>
+      eventually(
+        async () => ({ acks: { ...acks }, refusals: [...new Set(refusals)], wrong: wrong.length }),
+        () => wrong.length > 0 || done(),
+        what,
+      );
+    await until('bids acknowledged on both transports before the cut', () => acks.http > 0 && acks.connect > 0);
     pgProxy.refuse(true);
     pgProxy.cutAll();
-    await new Promise((r) => setTimeout(r, 1_500));
+    await until('refusals on both transports while PostgreSQL is cut', () => new Set(refusals).size === 2);
     pgProxy.refuse(false);
-    await eventually(
-      async () => acknowledged.length,
-      () => true,
-      'bids after PostgreSQL is back',
-    );
-    await new Promise((r) => setTimeout(r, 1_000));
+    const back = { ...acks };
+    await until('bids acknowledged on both transports after PostgreSQL is back', () => acks.http > back.http && acks.connect > back.connect);
     running = false;
     await bidders;
 

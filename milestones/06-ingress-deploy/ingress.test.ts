@@ -1,11 +1,12 @@
 // Milestone 6 · through the real ingress (the Caddyfile docker-compose mounts): TLS to the
 // client, h2c to bid-service; the stream arrives change by change; HTTP/1.1 clients still get
 // unary calls. (That it answers 404 itself outside /api is deploy/tests/ingress.test.ts.)
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
-import { createConnectTransport } from '@connectrpc/connect-node';
+import { createConnectTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
 import { startIngress, type Ingress } from '#testkit/ingress.ts';
@@ -28,25 +29,27 @@ beforeAll(async () => {
   ca = readFileSync(ingress.caCertPath);
 });
 afterAll(async () => {
+  // Our clients' connections end first: the ingress's graceful stop waits (up to its 5 s grace
+  // period) for every client connection to close, and an HTTP/2 client keeps an idle one open.
+  for (const session of sessions) session.abort();
   await ingress?.stop();
   await Promise.all([service?.stop(), worker?.stop()]);
 });
 
+/** The HTTP/2 connections of the clients below, closed before the ingress stops. */
+const sessions: Http2SessionManager[] = [];
 /** A client through the ingress, signed in as the seller unless `anonymous`. */
-const client = (httpVersion: '2' | '1.1', anonymous = false) =>
-  createClient(
-    AuctionService,
-    createConnectTransport({
-      baseUrl: `${ingress.url}/api`,
-      httpVersion,
-      useBinaryFormat: httpVersion === '2',
-      nodeOptions: { ca },
-      interceptors: anonymous ? [] : [withBearer(seller.token)],
-    }),
-  );
+const client = (httpVersion: '2' | '1.1', anonymous = false) => {
+  const common = { baseUrl: `${ingress.url}/api`, interceptors: anonymous ? [] : [withBearer(seller.token)] };
+  // HTTP/1.1: a connection of its own for each call (no keep-alive agent), closed once answered.
+  if (httpVersion === '1.1') return createClient(AuctionService, createConnectTransport({ ...common, httpVersion, nodeOptions: { ca, agent: false } }));
+  const sessionManager = new Http2SessionManager(common.baseUrl, undefined, { ca });
+  sessions.push(sessionManager);
+  return createClient(AuctionService, createConnectTransport({ ...common, httpVersion, useBinaryFormat: true, sessionManager }));
+};
 
-/** `buf curl` (node_modules/.bin/buf), the tool a person tries the API with, through the ingress with its CA. */
-function bufCurl(method: string, body: object, headers: string[] = []): { status: number | null; output: string } {
+/** `buf curl` (node_modules/.bin/buf), the tool a person tries the API with, through the ingress with its CA; what it printed. */
+async function bufCurl(method: string, body: object, headers: string[] = []): Promise<string> {
   const args = [
     'curl',
     '--schema',
@@ -58,8 +61,11 @@ function bufCurl(method: string, body: object, headers: string[] = []): { status
     ...headers.flatMap((h) => ['--header', h]),
     `${ingress.url}/api/auction.api.v1.AuctionService/${method}`,
   ];
-  const run = spawnSync(join(repoRoot, 'node_modules/.bin/buf'), args, { encoding: 'utf8', timeout: 60_000 });
-  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+  // buf curl exits non-zero for an error answer: its output is what the test reads either way.
+  const run = await promisify(execFile)(join(repoRoot, 'node_modules/.bin/buf'), args, { encoding: 'utf8', timeout: 60_000 }).catch(
+    (err: { stdout?: string; stderr?: string; message: string }) => ({ stdout: err.stdout ?? err.message, stderr: err.stderr ?? '' }),
+  );
+  return `${run.stdout}${run.stderr}`;
 }
 
 describe('through the ingress (TLS, then h2c)', () => {
@@ -100,11 +106,14 @@ describe('through the ingress (TLS, then h2c)', () => {
       );
       expect(refused, `PlaceBid and CreateItem over HTTP/${httpVersion} without a token`).toEqual(['Unauthenticated', 'Unauthenticated']);
     }
-    const bid = bufCurl('PlaceBid', { itemId: item!.id, amountCents: '100' });
-    expect(bid.output, 'buf curl PlaceBid without a token').toMatch(/"code": "unauthenticated"/);
-    const created = bufCurl('CreateItem', { title: 'Free', startPriceCents: '100', endAt: new Date(Date.now() + 86_400_000).toISOString() });
-    expect(created.output, 'buf curl CreateItem without a token').toMatch(/"code": "unauthenticated"/);
-    const signedIn = bufCurl('PlaceBid', { itemId: item!.id, amountCents: '100' }, [`Authorization: Bearer ${seller.token}`]);
-    expect(signedIn.output, 'buf curl PlaceBid with the seller’s token').toMatch(new RegExp(`"userId": "${seller.bidderId}"`));
+    // Three runs of buf curl at once: each is a process that compiles proto/ before its call.
+    const [bid, created, signedIn] = await Promise.all([
+      bufCurl('PlaceBid', { itemId: item!.id, amountCents: '100' }),
+      bufCurl('CreateItem', { title: 'Free', startPriceCents: '100', endAt: new Date(Date.now() + 86_400_000).toISOString() }),
+      bufCurl('PlaceBid', { itemId: item!.id, amountCents: '100' }, [`Authorization: Bearer ${seller.token}`]),
+    ]);
+    expect(bid, 'buf curl PlaceBid without a token').toMatch(/"code": "unauthenticated"/);
+    expect(created, 'buf curl CreateItem without a token').toMatch(/"code": "unauthenticated"/);
+    expect(signedIn, 'buf curl PlaceBid with the seller’s token').toMatch(new RegExp(`"userId": "${seller.bidderId}"`));
   });
 });

@@ -9,21 +9,27 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
 import { useTestEnv } from '#testkit/harness.ts';
-import { apiClient, signIn, startService, tomorrow, type AuctionClient } from './fixtures.ts';
+import { apiClient, signIn, startService, tomorrow, type AuctionClient, type SignedIn } from './fixtures.ts';
 
 const env = useTestEnv();
 const limits = { maxConcurrentStreams: 8, sessionIdleTimeoutMs: 500, maxWatchStreams: 3 };
-// The idle timeout has a service of its own: at 500 ms it would also close the shared client's
+// The idle timeout has a service of its own (idleService, started with the other): at 500 ms it would also close the shared client's
 // connection between two calls of the other tests on a busy machine, and a call sent as the
 // GOAWAY crosses it is refused (REFUSED_STREAM), which connect-node does not retry.
 const { sessionIdleTimeoutMs: _idle, ...streamLimits } = limits;
 let service: ServiceProcess & { apiUrl: string };
+let idleService: ServiceProcess & { apiUrl: string };
 let api: AuctionClient;
 beforeAll(async () => {
-  service = await startService(env, { api: { ...env.config.api, ...streamLimits } });
-  api = apiClient(service.apiUrl, 'connect', await signIn(env.config));
+  let bidder: SignedIn;
+  [service, idleService, bidder] = await Promise.all([
+    startService(env, { api: { ...env.config.api, ...streamLimits } }),
+    startService(env, { api: { ...env.config.api, ...limits } }),
+    signIn(env.config),
+  ]);
+  api = apiClient(service.apiUrl, 'connect', bidder);
 });
-afterAll(() => service?.stop());
+afterAll(() => Promise.all([service?.stop(), idleService?.stop()]));
 
 const metricLines = async (prefix: string) => (await (await fetch(`${service.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith(prefix));
 
@@ -70,21 +76,16 @@ describe('the API port’s limits', () => {
     leave.abort();
     await Promise.all(open);
 
-    const idleService = await startService(env, { api: { ...env.config.api, ...limits } });
-    try {
-      const idle = await rawSession(idleService.apiUrl);
-      const closedAfter = await new Promise<number>((resolve) => {
-        const started = performance.now();
-        idle.once('close', () => resolve(performance.now() - started));
-        setTimeout(() => resolve(Infinity), limits.sessionIdleTimeoutMs + 3_000).unref();
-      });
-      idle.destroy();
-      expect(closedAfter, `ms until the server closed a connection that sent nothing (idle timeout ${limits.sessionIdleTimeoutMs} ms)`).toBeLessThan(
-        limits.sessionIdleTimeoutMs + 3_000,
-      );
-    } finally {
-      await idleService.stop();
-    }
+    const idle = await rawSession(idleService.apiUrl);
+    const closedAfter = await new Promise<number>((resolve) => {
+      const started = performance.now();
+      idle.once('close', () => resolve(performance.now() - started));
+      setTimeout(() => resolve(Infinity), limits.sessionIdleTimeoutMs + 3_000).unref();
+    });
+    idle.destroy();
+    expect(closedAfter, `ms until the server closed a connection that sent nothing (idle timeout ${limits.sessionIdleTimeoutMs} ms)`).toBeLessThan(
+      limits.sessionIdleTimeoutMs + 3_000,
+    );
   });
 
   it('records each call in a latency histogram by procedure and Connect code name', async () => {

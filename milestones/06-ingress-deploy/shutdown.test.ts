@@ -11,14 +11,15 @@ import { apiClient, rawConnectCall, signIn, startService, startWorker, tomorrow 
 
 const env = useTestEnv();
 let worker: ServiceProcess;
+let service: ServiceProcess & { apiUrl: string };
 beforeAll(async () => {
-  worker = await startWorker(env);
+  [worker, service] = await Promise.all([startWorker(env), startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 10_000 } })]);
 });
-afterAll(() => worker?.stop());
+// The test ends the service itself (SIGTERM); stop() is for a test that failed before that.
+afterAll(() => Promise.all([worker?.stop(), service?.stop()]));
 
 describe('SIGTERM', () => {
   it('finishes the bids in flight, ends the stream with unavailable, turns readiness red first, and exits 0', async () => {
-    const service = await startService(env, { bidding: { ...env.config.bidding, lockTimeoutMs: 10_000 } });
     const seller = await signIn(env.config);
     const api = apiClient(service.apiUrl, 'connect', seller);
     const { item } = await api.createItem({ title: 'Harp', startPriceCents: 100n, endAt: tomorrow() });
