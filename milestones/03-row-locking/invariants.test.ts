@@ -71,7 +71,9 @@ describe.each([
 
   it('refuses a bid the app’s clock calls open when the database says the auction ended', async () => {
     const itemId = await endedItem(env.db);
-    vi.useFakeTimers({ toFake: ['Date'] });
+    // The process's clock an hour behind, still moving: a frozen Date (the default) also froze
+    // every wait that reads it, and once in CI (T_3, ci3) the bid and the test waited for ever.
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
     vi.setSystemTime(new Date(Date.now() - 3_600_000));
     const err = await place(env, { itemId, userId: aBidder(), amountCents: '5000' }).catch((e: unknown) => e);
     vi.useRealTimers();
