@@ -9,7 +9,7 @@
 //   <!-- sample: skip (pseudo-code: the shape of the idea, not code to type) -->
 // Context lines are prepended to the sample, in order, before it is typechecked.
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { loadModule, parseSync } from 'libpg-query';
 import { repoRoot } from './trees.ts';
@@ -98,41 +98,45 @@ export async function checkSqlSamples(samples: Sample[]): Promise<SampleProblem[
 export async function checkTsSamples(samples: Sample[], root = repoRoot): Promise<SampleProblem[]> {
   const ts = samples.filter((x) => x.lang === 'ts' && !x.skip);
   if (ts.length === 0) return [];
-  const dir = join(root, '.workbook', 'samples');
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  const where = new Map<string, { sample: Sample; offset: number }>();
-  for (const [i, s] of ts.entries()) {
-    const name = `sample-${String(i).padStart(3, '0')}.ts`;
-    // `export {}` makes each file a module of its own: two samples may declare the same name.
-    const head = ['export {};', ...s.context];
-    await writeFile(join(dir, name), `${head.join('\n')}\n${s.code}\n`);
-    where.set(name, { sample: s, offset: head.length });
-  }
-  await writeFile(
-    join(dir, 'tsconfig.json'),
-    JSON.stringify({ extends: relative(dir, join(root, 'tsconfig.json')), compilerOptions: { noUnusedLocals: false }, include: ['./*.ts'] }, null, 2),
-  );
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  const problems: SampleProblem[] = [];
-  for (const l of (tsc.stdout + tsc.stderr).split('\n')) {
-    const m = /(sample-\d+\.ts)\((\d+),(\d+)\): error (TS\d+: .*)$/.exec(l);
-    if (!m) continue;
-    const at = where.get(m[1]!)!;
-    const line = Number(m[2]) - at.offset - 1;
-    problems.push(
-      line < 0
-        ? { file: at.sample.file, line: at.sample.line, lang: 'ts', message: `its sample-context does not compile: ${m[4]}` }
-        : { file: at.sample.file, line: at.sample.line + line, lang: 'ts', message: m[4]! },
+  // A directory of its own per call: npm test runs this check while workbook-cli.test.ts calls it
+  // too, and one shared directory let each run delete and read the other's files.
+  await mkdir(join(root, '.workbook'), { recursive: true });
+  const dir = await mkdtemp(join(root, '.workbook', 'samples-'));
+  try {
+    const where = new Map<string, { sample: Sample; offset: number }>();
+    for (const [i, s] of ts.entries()) {
+      const name = `sample-${String(i).padStart(3, '0')}.ts`;
+      // `export {}` makes each file a module of its own: two samples may declare the same name.
+      const head = ['export {};', ...s.context];
+      await writeFile(join(dir, name), `${head.join('\n')}\n${s.code}\n`);
+      where.set(name, { sample: s, offset: head.length });
+    }
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({ extends: relative(dir, join(root, 'tsconfig.json')), compilerOptions: { noUnusedLocals: false }, include: ['./*.ts'] }, null, 2),
     );
+    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    const problems: SampleProblem[] = [];
+    for (const l of (tsc.stdout + tsc.stderr).split('\n')) {
+      const m = /(sample-\d+\.ts)\((\d+),(\d+)\): error (TS\d+: .*)$/.exec(l);
+      if (!m) continue;
+      const at = where.get(m[1]!)!;
+      const line = Number(m[2]) - at.offset - 1;
+      problems.push(
+        line < 0
+          ? { file: at.sample.file, line: at.sample.line, lang: 'ts', message: `its sample-context does not compile: ${m[4]}` }
+          : { file: at.sample.file, line: at.sample.line + line, lang: 'ts', message: m[4]! },
+      );
+    }
+    if (tsc.status !== 0 && problems.length === 0)
+      problems.push({ file: ts[0]!.file, line: ts[0]!.line, lang: 'ts', message: `tsc failed: ${(tsc.stdout + tsc.stderr).trim().slice(0, 400)}` });
+    return problems;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  if (tsc.status !== 0 && problems.length === 0)
-    problems.push({ file: ts[0]!.file, line: ts[0]!.line, lang: 'ts', message: `tsc failed: ${(tsc.stdout + tsc.stderr).trim().slice(0, 400)}` });
-  await rm(dir, { recursive: true, force: true });
-  return problems;
 }
 
 /** Every sample of every lesson, checked. */

@@ -265,6 +265,13 @@ describe('the lessons’ code samples are checked', () => {
     expect(problems[0]).toMatchObject({ file: 'lesson.md', line: 5, lang: 'ts' });
     expect(problems[0]!.message).toMatch(/TS2\d+/);
   });
+
+  it('checks two sets of samples at once without one reading the other’s files (npm test runs this file beside the samples check)', async () => {
+    const good = ['```ts', 'const price: bigint = 100n;', '```'].join('\n');
+    const [bad, fine] = await Promise.all([checkTsSamples(extractSamples(lesson, 'lesson.md')), checkTsSamples(extractSamples(good, 'good.md'))]);
+    expect(fine, 'a correct sample reported with another run’s problems').toEqual([]);
+    expect(bad.map((p) => [p.file, p.line])).toEqual([['lesson.md', 5]]);
+  });
 });
 
 describe('the learner’s loop: an earlier milestone runs again only when what its tests depend on changed', () => {
