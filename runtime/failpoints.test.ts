@@ -16,7 +16,7 @@ import {
 beforeEach(() => clearFailpoints());
 
 const help =
-  'Expected name=action[;name=action...] with action off | crash | error | delay(ms), ' +
+  'Expected name=action[;name=action...] with action off | crash | error | delay(ms) | pause, ' +
   'optionally @n to fire only on the n-th hit, e.g. "outbox.after-commit=crash@2;bid.before-write=delay(300)".';
 
 function syntaxErrorOf(run: () => unknown): FailpointSyntaxError {
@@ -54,7 +54,7 @@ describe('parseFailpoints', () => {
   it('says exactly what is wrong, quoting the bad part and showing a valid example', () => {
     expect(syntaxErrorOf(() => parseFailpoints('a=off;b=explode')).message).toBe(
       'bad failpoint "b=explode": unknown action "explode". Expected name=action[;name=action...] with action ' +
-        'off | crash | error | delay(ms), optionally @n to fire only on the n-th hit, ' +
+        'off | crash | error | delay(ms) | pause, optionally @n to fire only on the n-th hit, ' +
         'e.g. "outbox.after-commit=crash@2;bid.before-write=delay(300)".',
     );
   });
@@ -120,6 +120,23 @@ describe('failpoint()', () => {
     await failpoint('slow');
     // Lower bound only; 1 ms slack because timers have 1 ms resolution.
     expect(performance.now() - start).toBeGreaterThanOrEqual(49);
+  });
+
+  it('pause holds every caller until the test sets that failpoint again or clears it, however long that takes', async () => {
+    setFailpoint('gap', 'pause@1');
+    setFailpoint('other', 'pause');
+    const order: string[] = [];
+    const first = failpoint('gap').then(() => order.push('first released'));
+    await failpoint('gap'); // the second hit: @1 lets it through
+    const other = failpoint('other').then(() => order.push('other released'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(order, 'nothing released before the test moved on').toEqual([]);
+    setFailpoint('gap', 'off');
+    await first;
+    expect(order, 'setting "gap" releases only "gap"').toEqual(['first released']);
+    clearFailpoints();
+    await other;
+    expect(order).toEqual(['first released', 'other released']);
   });
 });
 

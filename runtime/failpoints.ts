@@ -8,7 +8,7 @@
 import { writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type FailpointAction = { kind: 'off' } | { kind: 'crash' } | { kind: 'error' } | { kind: 'delay'; ms: number };
+export type FailpointAction = { kind: 'off' } | { kind: 'crash' } | { kind: 'error' } | { kind: 'delay'; ms: number } | { kind: 'pause' };
 
 export interface FailpointSpec {
   action: FailpointAction;
@@ -33,12 +33,12 @@ export class FailpointSyntaxError extends Error {
 
 const example = 'outbox.after-commit=crash@2;bid.before-write=delay(300)';
 const namePattern = /^[A-Za-z0-9_.:-]+$/;
-const actionPattern = /^(off|crash|error|delay\((\d+)\))(?:@(\d+))?$/;
+const actionPattern = /^(off|crash|error|pause|delay\((\d+)\))(?:@(\d+))?$/;
 
 function syntaxError(bad: string, why: string): FailpointSyntaxError {
   return new FailpointSyntaxError(
     `bad failpoint ${JSON.stringify(bad)}: ${why}. ` +
-      `Expected name=action[;name=action...] with action off | crash | error | delay(ms), ` +
+      `Expected name=action[;name=action...] with action off | crash | error | delay(ms) | pause, ` +
       `optionally @n to fire only on the n-th hit, e.g. "${example}".`,
   );
 }
@@ -61,7 +61,7 @@ export function parseFailpoints(text: string): Map<string, FailpointSpec> {
     const m = actionPattern.exec(actionText);
     if (!m) throw syntaxError(part, `unknown action ${JSON.stringify(actionText)}`);
     const [, verb, ms, nth] = m;
-    const action: FailpointAction = ms !== undefined ? { kind: 'delay', ms: Number(ms) } : { kind: verb as 'off' | 'crash' | 'error' };
+    const action: FailpointAction = ms !== undefined ? { kind: 'delay', ms: Number(ms) } : { kind: verb as 'off' | 'crash' | 'error' | 'pause' };
     const spec: FailpointSpec = { action };
     if (nth !== undefined) {
       if (Number(nth) < 1) throw syntaxError(part, 'hits count from 1');
@@ -77,11 +77,22 @@ export function parseFailpoints(text: string): Map<string, FailpointSpec> {
 
 let active = new Map<string, FailpointSpec>();
 const hits = new Map<string, number>();
+/** Callers held by a 'pause', by failpoint name: released when that name is set again or cleared. */
+const paused = new Map<string, Array<() => void>>();
+
+function release(name?: string): void {
+  for (const [n, waiters] of paused) {
+    if (name !== undefined && n !== name) continue;
+    paused.delete(n);
+    for (const go of waiters) go();
+  }
+}
 
 /** Replaces the active set (used at process start with config.failpoints, and by tests). Resets all hit counts. */
 export function configureFailpoints(text: string | Map<string, FailpointSpec>): void {
   active = typeof text === 'string' ? parseFailpoints(text) : new Map(text);
   hits.clear();
+  release();
 }
 
 /** Sets (or replaces) one failpoint, e.g. setFailpoint('bid.before-write', 'error@2'). Resets that name's hit count. */
@@ -91,12 +102,14 @@ export function setFailpoint(name: string, spec: string): void {
   if (parsed.size !== 1 || !only) throw syntaxError(`${name}=${spec}`, 'expected exactly one failpoint');
   active.set(name.trim(), only);
   hits.delete(name.trim());
+  release(name.trim());
 }
 
 /** Removes every failpoint and resets all hit counts. */
 export function clearFailpoints(): void {
   active.clear();
   hits.clear();
+  release();
 }
 
 /**
@@ -120,6 +133,12 @@ export async function failpoint(name: string): Promise<void> {
       throw new FailpointError(name, hit);
     case 'delay':
       await sleep(spec.action.ms);
+      return;
+    case 'pause':
+      // Held until the test moves on (setFailpoint on this name, configureFailpoints or
+      // clearFailpoints), not for a fixed time: "the other side commits inside the gap" must
+      // hold however slow the machine is, and a delay only makes it likely.
+      await new Promise<void>((go) => paused.set(name, [...(paused.get(name) ?? []), go]));
       return;
     case 'crash':
       // Like a power loss: SIGKILL cannot be caught, so no finally block, exit handler or

@@ -14,8 +14,10 @@ afterEach(() => clearFailpoints());
 describe('two bids racing', () => {
   it('read-then-write accepts both against the same old price and the price goes down; placeBid keeps it rising', async () => {
     // Unsafe: the 300 bid reads, pauses (failpoint) while the 500 bid commits, then writes over it.
+    // 'pause' holds it until the 500 bid has committed however slow the machine is; a fixed
+    // delay(500) let the 300 bid go first once in CI (both accepted, in the other order).
     const unsafeItem = await openItem(env.db, 100n);
-    setFailpoint('bid.after-read', 'delay(500)@1');
+    setFailpoint('bid.after-read', 'pause@1');
     const low = placeBidUnsafe(env, { itemId: unsafeItem, userId: aBidder(), amountCents: '300' });
     await Promise.race([
       eventually(
@@ -26,6 +28,7 @@ describe('two bids racing', () => {
       low.then(() => Promise.reject(new Error('the 300 bid finished without pausing at the failpoint'))),
     ]);
     await placeBidUnsafe(env, { itemId: unsafeItem, userId: aBidder(), amountCents: '500' });
+    clearFailpoints(); // the 300 bid goes on from its read and writes
     await low;
     const unsafe = await snapshot(env.db, unsafeItem);
     expect(
@@ -33,7 +36,6 @@ describe('two bids racing', () => {
       'unsafe: both accepted',
     ).toEqual([500n, 300n]);
     expect(unsafe.item.highest_bid_cents, 'unsafe: the price went down to').toBe(300n);
-    clearFailpoints();
 
     // placeBid under the same two calls: the second waits for the first's row lock and checks the new price.
     const safeItem = await openItem(env.db, 100n);
