@@ -1,4 +1,4 @@
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { errorFields, type Logger } from './logger.ts';
 import { backoffMs, type Backoff } from './retry.ts';
 

@@ -1,5 +1,5 @@
 import amqp from 'amqplib';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { withPgClient } from '../runtime/pg-client.ts';
 import { coerceError } from '../runtime/coerce-error.ts';
 import { backoffMs, type Backoff } from '../runtime/retry.ts';

@@ -3,6 +3,7 @@
 // reconnect), and the process exits 0. Nothing acknowledged is lost.
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
+import { connect } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { CreateItemRequestSchema } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
@@ -99,5 +100,42 @@ describe('SIGTERM', () => {
     const { rows } = await env.db.query<{ id: string }>('SELECT id FROM bids WHERE item_id = $1', [item!.id]);
     expect(new Set(rows.map((r) => r.id)), 'bids in the table: exactly the accepted ones').toEqual(new Set(accepted));
     expect(exit, 'the process exit (1: its shutdown did not finish within the grace period)').toEqual({ code: 0, signal: null });
+  });
+
+  it('is not held by a client that stops reading its stream and keeps its connection open: the process still exits 0', async () => {
+    // A Connect client that leaves its for-await loop at the auction's last message does this:
+    // the stream's end stays unread, so its connection does not close after the server's
+    // GOAWAY, and the server's graceful close (a FIN, then waiting for the peer's) waited for it
+    // until the grace period ended, then exited 1.
+    const own = await startService(env);
+    const seller = await signIn(env.config);
+    const { item } = await apiClient(own.apiUrl, 'connect', seller).createItem({ title: 'Lute', startPriceCents: 100n, endAt: tomorrow() });
+    const session = connect(own.apiUrl);
+    session.on('error', () => undefined);
+    onTestFinished(() => void session.destroy());
+    const json = Buffer.from(JSON.stringify({ itemId: item!.id }));
+    const envelope = Buffer.alloc(5 + json.length);
+    envelope.writeUInt32BE(json.length, 1);
+    json.copy(envelope, 5);
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/api/auction.api.v1.AuctionService/WatchItem',
+      'content-type': 'application/connect+json',
+      'connect-protocol-version': '1',
+      ...seller.headers,
+    });
+    stream.on('error', () => undefined);
+    stream.end(envelope);
+    stream.pause(); // never read: what the server sends stays in this client's buffer
+    await vi.waitFor(async () => expect(await (await fetch(`${own.url}/metrics`)).text()).toMatch(/^api_watch_streams 1/m), { timeout: 5_000, interval: 50 });
+
+    process.kill(own.pid, 'SIGTERM');
+    expect(
+      await own.exited,
+      `the process exit (1: its shutdown waited the whole grace period, ${env.config.http.shutdownGraceMs} ms, for the client to hang up)`,
+    ).toEqual({
+      code: 0,
+      signal: null,
+    });
   });
 });

@@ -3,7 +3,7 @@
 // the Testcontainers path can never pass by quietly using the services on this machine.
 import { hostname } from 'node:os';
 import amqp from 'amqplib';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { getContainerRuntimeClient } from 'testcontainers';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { workbookContainers, type ServiceKey, type WorkbookContainer } from '../containers.ts';

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import amqp from 'amqplib';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { composeDefaults, loadWorkbookSettings, manualNodeRoute, MINIMUM_NODE, nodeIsSupported, type WorkbookSettings } from '../../runtime/config.ts';
 import { endpoints, resolveInfra, tcpReachable, type Infra } from '../../testkit/infra.ts';
 import { bold, dim, green, red, say, yellow } from '../ui.ts';

@@ -2,6 +2,7 @@
 // TLS and speaks HTTP/2 to it. Every RPC is under /api; health stays on the HTTP/1.1 port,
 // because kubelet probes do not speak h2c.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import { createServer, type Http2Server, type Http2Session } from 'node:http2';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { compressionGzip, connectNodeAdapter } from '@connectrpc/connect-node';
@@ -21,6 +22,13 @@ import { startWatchHub, type WatchHub } from './watch-hub.ts';
 import { shuttingDown } from './watch-item.ts';
 
 export const API_PREFIX = '/api';
+/**
+ * How long a shutdown gives a client to hang up once every call on its connection is done.
+ * Node's graceful close sends GOAWAY and a FIN, then waits for the client's own FIN; a client
+ * with a response it has not read to its end (a for-await loop left at the last message of a
+ * stream) never sends it, and the process would wait its whole grace period, then exit 1.
+ */
+export const PEER_HANGUP_MS = 500;
 
 export interface ApiServer {
   server: Http2Server;
@@ -152,6 +160,15 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
   );
   const sessions = new Set<Http2Session>();
   const openStreams = new Map<Http2Session, number>();
+  // The connections themselves: a session's socket is a proxy that refuses destroy().
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  // Calls in flight over every connection, and who waits for the last one to end.
+  let calls = 0;
+  const callsDone: Array<() => void> = [];
   server.on('session', (session) => {
     sessions.add(session);
     openStreams.set(session, 0);
@@ -170,7 +187,11 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
     const session = stream.session;
     if (!session) return;
     openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
-    stream.once('close', () => openStreams.has(session) && openStreams.set(session, openStreams.get(session)! - 1));
+    calls++;
+    stream.once('close', () => {
+      if (openStreams.has(session)) openStreams.set(session, openStreams.get(session)! - 1);
+      if (--calls === 0) for (const done of callsDone.splice(0)) done();
+    });
   });
   await new Promise<void>((resolve) => server.listen(deps.config.http.apiPort, deps.config.http.host, resolve));
   const address = server.address();
@@ -183,7 +204,13 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
       // GOAWAY: each connection finishes the calls it has and takes no new ones.
       for (const session of sessions) session.close();
       await hub.close(shuttingDown());
+      if (calls > 0) await new Promise<void>((resolve) => callsDone.push(resolve));
+      // Every call answered: a connection still open now waits only for its client to hang up.
+      const hangUp = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, PEER_HANGUP_MS);
       await closed;
+      clearTimeout(hangUp);
     },
   };
 }

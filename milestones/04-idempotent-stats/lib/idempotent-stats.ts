@@ -1,7 +1,7 @@
 // Milestone 4's verdict: user_stats and the read model equal what bids and items say, every
 // event published and consumed once. Its tests, chaos scenarios and the restore drill read it.
 import type pg from 'pg';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { bidderColumn } from '#testkit/bidder-column.ts';
 import type { Config } from '#runtime/config.ts';
 import { consumerQueueDepths } from '#testkit/scenario-data.ts';
