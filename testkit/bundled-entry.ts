@@ -3,8 +3,8 @@
 // runtime/, instead of through tsx. Measured on this two-core machine, a bid-service started
 // through tsx used 1.8-2.0 s of CPU before it listened, from a bundle 1.0-1.2 s; npm test starts
 // a few hundred of them. The bundle keeps the modules' names (keepNames) and maps stack traces
-// back to the .ts files (a linked source map, --enable-source-maps), so what a learner reads in
-// a failure is unchanged. Code esbuild cannot bundle (a syntax error in the learner's file) runs
+// back to the .ts files (a linked source map, read only when a stack is: testkit/mapped-stacks.ts),
+// so what a learner reads in a failure is unchanged. Code esbuild cannot bundle (a syntax error in the learner's file) runs
 // through tsx as before, which reports it.
 //
 // Unlike the image's bundle, this one also holds the packages (see bundlePackages below), and
@@ -20,18 +20,26 @@ import { APP_BUNDLE_OPTIONS, treeImports } from '../scripts/build.ts';
 import { listTreeFiles, repoRoot, workDir } from '../workbook/trees.ts';
 
 const bundlesDir = join(workDir, 'bundles');
-const exitWithParent = join(repoRoot, 'testkit/exit-with-parent.ts');
+const servicePreload = join(repoRoot, 'testkit/service-preload.ts');
+/** What the preload is built from. */
+const PRELOAD_FILES = ['testkit/service-preload.ts', 'testkit/exit-with-parent.ts', 'testkit/mapped-stacks.ts'];
 
-/** What a bundled start runs: node --enable-source-maps --import <preload> <entry>. */
+/** What a bundled start runs: node --import <preload> <entry>. */
 export interface BundledEntry {
   entry: string;
   preload: string;
 }
 
-/** The content of everything a bundle can contain: the tree's src/ and runtime/ (the app imports parts of it). */
+/** The content of everything a bundle can contain: the tree's src/, runtime/ (the app imports parts of it) and the preload's files. */
 async function contentKey(tree: string, entry: string): Promise<string> {
   // The format's name too: a bundle built the way an earlier version of this file built them is not reused.
-  const hash = createHash('sha256').update('packages bundled, own map').update('\0').update(tree).update('\0').update(entry).update('\0');
+  const hash = createHash('sha256')
+    .update('packages bundled, own map, stacks mapped by the preload')
+    .update('\0')
+    .update(tree)
+    .update('\0')
+    .update(entry)
+    .update('\0');
   for (const file of await listTreeFiles(tree)) {
     if (file.startsWith('src/'))
       hash
@@ -40,6 +48,8 @@ async function contentKey(tree: string, entry: string): Promise<string> {
         .update(await readFile(join(tree, file)))
         .update('\0');
   }
+  // The preload is bundled beside the entry: its files count too.
+  for (const file of PRELOAD_FILES) hash.update(file).update('\0').update(await readFile(join(repoRoot, file))).update('\0');
   const shared = join(repoRoot, 'runtime');
   for (const file of (await readdir(shared, { recursive: true })).filter((f) => f.endsWith('.ts')).sort()) {
     hash
@@ -107,7 +117,7 @@ const building = new Map<string, Promise<BundledEntry>>();
 export async function bundledEntry(tree: string, entry: string): Promise<BundledEntry | undefined> {
   const key = await contentKey(tree, entry);
   const dir = join(bundlesDir, key);
-  const result = { entry: join(dir, `${basename(entry, '.ts')}.mjs`), preload: join(dir, 'exit-with-parent.mjs') };
+  const result = { entry: join(dir, `${basename(entry, '.ts')}.mjs`), preload: join(dir, 'preload.mjs') };
   if (existsSync(result.entry) && existsSync(result.preload)) return result;
   if (!building.has(key)) {
     building.set(
@@ -120,7 +130,7 @@ export async function bundledEntry(tree: string, entry: string): Promise<Bundled
           await esbuild.build({
             entryPoints: [
               { in: join(tree, 'src', entry), out: basename(entry, '.ts') },
-              { in: exitWithParent, out: 'exit-with-parent' },
+              { in: servicePreload, out: 'preload' },
             ],
             outdir: tmp,
             outExtension: { '.js': '.mjs' },

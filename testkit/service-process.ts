@@ -85,7 +85,7 @@ export async function startServiceProcess(options: {
   // From a bundle built once per content (testkit/bundled-entry.ts); through tsx when esbuild cannot build it.
   const bundle = await bundledEntry(options.tree, options.entry);
   const args = bundle
-    ? ['--enable-source-maps', '--import', pathToFileURL(bundle.preload).href, bundle.entry]
+    ? ['--import', pathToFileURL(bundle.preload).href, bundle.entry]
     : ['--import', 'tsx', '--import', exitWithParent, entryPath];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repoRoot,
