@@ -1,16 +1,13 @@
 // kill -9 on the bid-worker while it consumes, three times, each time started again, as an
 // orchestrator would. Whatever it had in hand (applied or not, acked or not) is redelivered;
 // user_stats and the Redis read model must still end exactly where bids and items say.
-import { randomUUID } from 'node:crypto';
+import { bidUntilTheyClose, closingAuctionsText, itemsClosingSoon } from '../lib/closing-auctions.ts';
 import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
-import { bidUntilAuctionsEnd } from '#testkit/http-load.ts';
-import { duplicatesSkipped, itemsEndingSoon, throwIfUnwritten } from '#testkit/scenario-data.ts';
+import { duplicatesSkipped, throwIfUnwritten } from '#testkit/scenario-data.ts';
 import { sleep } from '#testkit/scenario-observers.ts';
 import type { ChaosScenario } from '#testkit/scenario.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
 
-const ITEMS = 20;
-const BIDDERS = 10;
 const KILLS = 3;
 
 const handled = (worker: ServiceProcess) => worker.events('message-handled').length;
@@ -18,7 +15,7 @@ const handled = (worker: ServiceProcess) => worker.events('message-handled').len
 export const scenario: ChaosScenario = {
   name: 'consumer-killed',
   milestone: 4,
-  summary: `${BIDDERS} bidders on ${ITEMS} auctions ending during the run; bid-worker is killed with SIGKILL ${KILLS} times while it consumes, and started again each time; user_stats and the read model must equal what bids and items say.`,
+  summary: `${closingAuctionsText}; bid-worker is killed with SIGKILL ${KILLS} times while it consumes, and started again each time; user_stats and the read model must equal what bids and items say.`,
   async run(ctx) {
     const env = await ctx.instance({ closer: { batchSize: 10, pollMs: 100 } });
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
@@ -26,22 +23,15 @@ export const scenario: ChaosScenario = {
     const workers: ServiceProcess[] = [];
     let service: ServiceProcess | undefined;
     // biome-ignore lint/style/useConst: todo() reads it before the load is started, so it cannot be a const declared there.
-    let load: ReturnType<typeof bidUntilAuctionsEnd> | undefined;
+    let load: ReturnType<typeof bidUntilTheyClose> | undefined;
     const todo = throwIfUnwritten(() => [['bid-service', service], ...workers.map((w): [string, ServiceProcess] => ['bid-worker', w])]);
     const abort = env.own(new AbortController(), (a) => a.abort(), 'bidders');
     const [first, svc] = await Promise.all([startWorker(), env.service('bid-service.ts', { config })]);
     workers.push(first);
     service = svc;
-    const items = await itemsEndingSoon(config.databaseUrl, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
+    const items = await itemsClosingSoon(config.databaseUrl);
     const started = Date.now();
-    load = bidUntilAuctionsEnd({
-      serviceUrl: () => service!.url,
-      items,
-      bidders: Array.from({ length: BIDDERS }, () => randomUUID()),
-      pauseMs: 60,
-      timeoutMs: 15_000,
-      signal: abort.signal,
-    });
+    load = bidUntilTheyClose({ serviceUrl: () => service!.url, items, signal: abort.signal });
     let stopped: Awaited<typeof load> | undefined;
     void load.then((r) => (stopped = r));
     let kills = 0;

@@ -3,17 +3,14 @@
 // dies after committing a message and before acking it (RabbitMQ delivers it again). Each
 // restart crashes somewhere else; then one clean worker finishes. user_stats and the Redis
 // read model must end exactly where a query over bids and items says.
-import { randomUUID } from 'node:crypto';
 import { coerceError } from '#runtime/coerce-error.ts';
+import { bidUntilTheyClose, closingAuctionsText, itemsClosingSoon } from '../lib/closing-auctions.ts';
 import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
-import { bidUntilAuctionsEnd } from '#testkit/http-load.ts';
-import { duplicatesSkipped, isTodoLine, itemsEndingSoon, loggedTodo, throwIfUnwritten } from '#testkit/scenario-data.ts';
+import { duplicatesSkipped, isTodoLine, loggedTodo, throwIfUnwritten } from '#testkit/scenario-data.ts';
 import { sleep } from '#testkit/scenario-observers.ts';
 import type { ChaosScenario } from '#testkit/scenario.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
 
-const ITEMS = 20;
-const BIDDERS = 10;
 /**
  * One worker per entry, each dying at its crash point; then a clean one. The relay's come first:
  * they need new outbox rows. A consumer's small hit counts are reached even once the bids have
@@ -36,7 +33,7 @@ const firedCrash = (lines: string) => /failpoint "([^"]+)" fired: crash/.exec(li
 export const scenario: ChaosScenario = {
   name: 'duplicate-storm',
   milestone: 4,
-  summary: `${BIDDERS} bidders on ${ITEMS} auctions ending during the run; bid-worker is crashed ${STORM.length} times, the relay after a publish and the consumers before an ack, then runs clean; user_stats and the read model must equal what bids and items say.`,
+  summary: `${closingAuctionsText}; bid-worker is crashed ${STORM.length} times, the relay after a publish and the consumers before an ack, then runs clean; user_stats and the read model must equal what bids and items say.`,
   async run(ctx) {
     const env = await ctx.instance({ closer: { batchSize: 10, pollMs: 100 } });
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
@@ -80,7 +77,7 @@ export const scenario: ChaosScenario = {
       },
       'bidders and the storm',
     );
-    const items = await itemsEndingSoon(env.database.url, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
+    const items = await itemsClosingSoon(env.database.url);
     const started = Date.now();
     storm = (async () => {
       for (const [i, failpoints] of STORM.entries()) {
@@ -111,14 +108,7 @@ export const scenario: ChaosScenario = {
       ctx.say(`a clean worker runs from ${((Date.now() - started) / 1000).toFixed(1)} s`);
     })();
     storm.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-    const load = await bidUntilAuctionsEnd({
-      serviceUrl: () => service!.url,
-      items,
-      bidders: Array.from({ length: BIDDERS }, () => randomUUID()),
-      pauseMs: 60,
-      timeoutMs: 15_000,
-      signal: abort.signal,
-    });
+    const load = await bidUntilTheyClose({ serviceUrl: () => service!.url, items, signal: abort.signal });
     if (load.unimplemented) throw new Error(`bid-service did not accept bids: ${load.unimplemented}`);
     ctx.say(`load over: ${load.accepted} bids accepted, ${load.tooLow} too low, ${load.ended} after the end, ${load.failed} failed`);
     await storm;

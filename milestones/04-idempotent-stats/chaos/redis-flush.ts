@@ -2,12 +2,11 @@
 // Redis restarted without persistence). Reads must fall back to PostgreSQL meanwhile; the
 // rebuild runs while the consumer keeps applying events, and afterwards every item in Redis
 // must equal what PostgreSQL says: neither side may move an item back.
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { bidUntilTheyClose, closingAuctionsText, itemsClosingSoon } from '../lib/closing-auctions.ts';
 import { describeIdempotentStats, idempotentStatsFacts, idempotentStatsHeld, idempotentStatsLine, waitForIdempotentStats } from '../lib/idempotent-stats.ts';
-import { bidUntilAuctionsEnd } from '#testkit/http-load.ts';
-import { itemsEndingSoon, throwIfUnwritten } from '#testkit/scenario-data.ts';
+import { throwIfUnwritten } from '#testkit/scenario-data.ts';
 import { sleep } from '#testkit/scenario-observers.ts';
 import type { ChaosScenario } from '#testkit/scenario.ts';
 import { deleteRedisKeys } from '#runtime/redis.ts';
@@ -17,8 +16,6 @@ import { createLogger } from '#runtime/logger.ts';
 import { createRedis, type Redis } from '#runtime/redis.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
 
-const ITEMS = 20;
-const BIDDERS = 10;
 /** By then a few auctions have closed: their keys get no more events, only the rebuild brings them back. */
 const WIPE_AT_MS = 4_500;
 /** How long the read model stays empty (but for what the consumer writes) before the rebuild. */
@@ -41,7 +38,7 @@ async function readLive(serviceUrl: string, items: string[]): Promise<LiveRead[]
 export const scenario: ChaosScenario = {
   name: 'redis-flush',
   milestone: 4,
-  summary: `${BIDDERS} bidders on ${ITEMS} auctions ending during the run; ${WIPE_AT_MS / 1000} s in, every read-model key is deleted, reads must fall back to PostgreSQL, then the read model is rebuilt while the consumer runs and must equal PostgreSQL for every item.`,
+  summary: `${closingAuctionsText}; ${WIPE_AT_MS / 1000} s in, every read-model key is deleted, reads must fall back to PostgreSQL, then the read model is rebuilt while the consumer runs and must equal PostgreSQL for every item.`,
   async run(ctx) {
     const env = await ctx.instance({ closer: { batchSize: 10, pollMs: 100 } });
     const config = { ...env.config, outbox: { ...env.config.outbox, pollMs: 100 } };
@@ -57,7 +54,7 @@ export const scenario: ChaosScenario = {
     let service: ServiceProcess | undefined;
     let worker: ServiceProcess | undefined;
     // biome-ignore lint/style/useConst: todo() reads it before the load is started, so it cannot be a const declared there.
-    let load: ReturnType<typeof bidUntilAuctionsEnd> | undefined;
+    let load: ReturnType<typeof bidUntilTheyClose> | undefined;
     const todo = throwIfUnwritten(() => [
       ['bid-service', service],
       ['bid-worker', worker],
@@ -66,16 +63,9 @@ export const scenario: ChaosScenario = {
     const { rebuildReadModel } = (await import(pathToFileURL(join(ctx.tree, 'src/read-model/rebuild-read-model.ts')).href)) as { rebuildReadModel: Rebuild };
     await redis.connect();
     [service, worker] = await Promise.all([env.service('bid-service.ts', { config }), env.service('bid-worker.ts', { config })]);
-    const items = await itemsEndingSoon(config.databaseUrl, ITEMS, { firstEndsInMs: 3_000, everyMs: 250 });
+    const items = await itemsClosingSoon(config.databaseUrl);
     const loadStarted = Date.now();
-    load = bidUntilAuctionsEnd({
-      serviceUrl: () => service!.url,
-      items,
-      bidders: Array.from({ length: BIDDERS }, () => randomUUID()),
-      pauseMs: 60,
-      timeoutMs: 15_000,
-      signal: abort.signal,
-    });
+    load = bidUntilTheyClose({ serviceUrl: () => service!.url, items, signal: abort.signal });
     load.catch(() => undefined); // awaited below
     await Promise.race([sleep(WIPE_AT_MS), load]);
     const early = await Promise.race([load, sleep(0).then(() => undefined)]);
