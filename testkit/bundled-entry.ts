@@ -49,7 +49,12 @@ async function contentKey(tree: string, entry: string): Promise<string> {
         .update('\0');
   }
   // The preload is bundled beside the entry: its files count too.
-  for (const file of PRELOAD_FILES) hash.update(file).update('\0').update(await readFile(join(repoRoot, file))).update('\0');
+  for (const file of PRELOAD_FILES)
+    hash
+      .update(file)
+      .update('\0')
+      .update(await readFile(join(repoRoot, file)))
+      .update('\0');
   const shared = join(repoRoot, 'runtime');
   for (const file of (await readdir(shared, { recursive: true })).filter((f) => f.endsWith('.ts')).sort()) {
     hash

@@ -84,9 +84,7 @@ export async function startServiceProcess(options: {
   const entryPath = join(options.tree, 'src', options.entry);
   // From a bundle built once per content (testkit/bundled-entry.ts); through tsx when esbuild cannot build it.
   const bundle = await bundledEntry(options.tree, options.entry);
-  const args = bundle
-    ? ['--import', pathToFileURL(bundle.preload).href, bundle.entry]
-    : ['--import', 'tsx', '--import', exitWithParent, entryPath];
+  const args = bundle ? ['--import', pathToFileURL(bundle.preload).href, bundle.entry] : ['--import', 'tsx', '--import', exitWithParent, entryPath];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: {
