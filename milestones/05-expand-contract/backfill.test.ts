@@ -9,6 +9,7 @@ import { placeBid } from '#app/bidding/place-bid.ts';
 import type { Config } from '#runtime/config.ts';
 import { createDb, withTransaction } from '#runtime/db.ts';
 import { clearFailpoints, setFailpoint } from '#runtime/failpoints.ts';
+import { eventually } from '#testkit/eventually.ts';
 import { useTestEnv } from '#testkit/harness.ts';
 import { aBidder, EXPAND, openItem, rolloutDatabase, wrongBidderIds, type RolloutDatabase } from './fixtures.ts';
 
@@ -59,7 +60,26 @@ describe('backfill', () => {
       await holder.query('BEGIN');
       await holder.query('SELECT id FROM bids ORDER BY id LIMIT 1 FOR UPDATE');
       const running = backfill({ lockTimeoutMs: 100 });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      running.catch(() => undefined); // awaited below
+      // Hold the lock until the backfill has given up on it at least once: seen waiting for it,
+      // then no longer in that statement while the lock is still held (its lock_timeout ended
+      // it). A fixed 500 ms hold missed it once on a loaded machine: no batch had reached the row yet.
+      const lockWaiters = async () =>
+        (
+          await rollout.db.query<{ pid: number; started: string }>(
+            `SELECT pid, query_start::text AS started FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+          )
+        ).rows;
+      const [waiting] = await Promise.race([
+        eventually(lockWaiters, (w) => w.length > 0, 'a backfill batch waiting for the locked row'),
+        running.then(() => Promise.reject(new Error('the backfill finished while a row it must fill was locked'))),
+      ]);
+      await eventually(
+        lockWaiters,
+        (w) => !w.some((x) => x.pid === waiting!.pid && x.started === waiting!.started),
+        'the backfill giving up on the locked row (its lock_timeout, 100 ms)',
+      );
       await holder.query('COMMIT');
       const result = await running;
       expect(result.retries, 'batches given up on the lock and run again').toBeGreaterThan(0);
