@@ -3,6 +3,7 @@
 // reconnect), and the process exits 0. Nothing acknowledged is lost.
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
+import { encodeEnvelope } from '@connectrpc/connect/protocol';
 import { connect } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { CreateItemRequestSchema } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
@@ -113,10 +114,6 @@ describe('SIGTERM', () => {
     const session = connect(own.apiUrl);
     session.on('error', () => undefined);
     onTestFinished(() => void session.destroy());
-    const json = Buffer.from(JSON.stringify({ itemId: item!.id }));
-    const envelope = Buffer.alloc(5 + json.length);
-    envelope.writeUInt32BE(json.length, 1);
-    json.copy(envelope, 5);
     const stream = session.request({
       ':method': 'POST',
       ':path': '/api/auction.api.v1.AuctionService/WatchItem',
@@ -125,7 +122,7 @@ describe('SIGTERM', () => {
       ...seller.headers,
     });
     stream.on('error', () => undefined);
-    stream.end(envelope);
+    stream.end(encodeEnvelope(0, new TextEncoder().encode(JSON.stringify({ itemId: item!.id }))));
     stream.pause(); // never read: what the server sends stays in this client's buffer
     await vi.waitFor(async () => expect(await (await fetch(`${own.url}/metrics`)).text()).toMatch(/^api_watch_streams 1/m), { timeout: 5_000, interval: 50 });
 

@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { connect, constants, type ClientHttp2Session, type SecureClientSessionOptions } from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
+import { encodeEnvelope } from '@connectrpc/connect/protocol';
 
 /** An HTTP/2 endpoint: h2c (the API port) or TLS (the ingress, trusting its local CA). */
 export interface H2Target {
@@ -203,9 +204,7 @@ export async function streamFlood(target: H2Target, itemId: string, n: number, r
   const session = await openSession(target).catch(() => undefined);
   if (!session) return { open: 0, refused: { 'no connection': n }, waiting: 0 };
   release.addEventListener('abort', () => session.destroy(), { once: true });
-  const json = Buffer.from(JSON.stringify({ itemId }));
-  const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), json]);
-  envelope.writeUInt32BE(json.length, 1);
+  const envelope = encodeEnvelope(0, new TextEncoder().encode(JSON.stringify({ itemId })));
   const settle = (how: { open: true } | { refused: string }) => {
     flood.waiting--;
     if ('open' in how) flood.open++;
