@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { decode, encode } from '@jridgewell/sourcemap-codec';
 import * as esbuild from 'esbuild';
 import { APP_BUNDLE_OPTIONS, treeImports } from '../scripts/build.ts';
-import { listTreeFiles, repoRoot, workDir } from '../workbook/trees.ts';
+import { hashFiles, hashTree, repoRoot, workDir } from '../workbook/trees.ts';
 
 const bundlesDir = join(workDir, 'bundles');
 const servicePreload = join(repoRoot, 'testkit/service-preload.ts');
@@ -32,38 +32,20 @@ export interface BundledEntry {
 
 /** The content of everything a bundle can contain: the tree's src/, runtime/ (the app imports parts of it) and the preload's files. */
 async function contentKey(tree: string, entry: string): Promise<string> {
-  // The format's name too: a bundle built the way an earlier version of this file built them is not reused.
-  const hash = createHash('sha256')
-    .update('packages bundled, own map, stacks mapped by the preload')
-    .update('\0')
-    .update(tree)
-    .update('\0')
-    .update(entry)
-    .update('\0');
-  for (const file of await listTreeFiles(tree)) {
-    if (file.startsWith('src/'))
-      hash
-        .update(file)
-        .update('\0')
-        .update(await readFile(join(tree, file)))
-        .update('\0');
-  }
-  // The preload is bundled beside the entry: its files count too.
-  for (const file of PRELOAD_FILES)
-    hash
-      .update(file)
-      .update('\0')
-      .update(await readFile(join(repoRoot, file)))
-      .update('\0');
-  const shared = join(repoRoot, 'runtime');
-  for (const file of (await readdir(shared, { recursive: true })).filter((f) => f.endsWith('.ts')).sort()) {
-    hash
-      .update(file)
-      .update('\0')
-      .update(await readFile(join(shared, file)))
-      .update('\0');
-  }
-  return hash.digest('hex').slice(0, 16);
+  const runtimeFiles = (await readdir(join(repoRoot, 'runtime'), { recursive: true }))
+    .filter((f) => f.endsWith('.ts'))
+    .sort()
+    .map((f) => `runtime/${f}`);
+  const parts = [
+    // The format's name too: a bundle built the way an earlier version of this file built them is not reused.
+    'packages bundled, own map, stacks mapped by the preload',
+    tree,
+    entry,
+    await hashTree(tree, ['src']),
+    // The preload is bundled beside the entry: its files count too.
+    await hashFiles(repoRoot, [...PRELOAD_FILES, ...runtimeFiles]),
+  ];
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
 }
 
 /** import.meta.url as the module's own file: runtime/events/contracts.ts finds proto/ next to it, wherever the bundle is. */
@@ -93,10 +75,10 @@ const bundlePackages = {
 } as const satisfies esbuild.BuildOptions;
 
 /**
- * Drops the packages' files from a source map. Node parses a process's whole map the first
- * time it maps a stack (and pino asks for one, util.getCallSites, whenever a logger is made):
- * with the packages in it the map is twenty times the size and its parse cost more than the
- * packages' own loading saved. A stack then shows the app's .ts files as written and a
+ * Drops the packages' files from a source map. The whole map is parsed the first time a process
+ * formats a stack (testkit/mapped-stacks.ts; under --enable-source-maps, as Node did before it,
+ * at every start): with the packages in it the map is twenty times the size, and its parse cost
+ * more than the packages' own loading saved. A stack then shows the app's .ts files as written and a
  * package's frames at their place in the bundle, which is what a learner needs of them.
  */
 async function ownFilesOnly(mapFile: string): Promise<void> {

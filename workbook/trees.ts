@@ -95,18 +95,22 @@ export async function fullTreeHash(): Promise<string> {
   return hashTree(dir);
 }
 
-/** Content hash of a tree (or of one part of it), so identical trees share test results. */
-export async function hashTree(tree: string, parts: readonly string[] = TREE_PARTS): Promise<string> {
+/** sha256 over each file's path and bytes (paths relative to `root`, in the order given): what a cache keyed by content compares. */
+export async function hashFiles(root: string, files: readonly string[]): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of await listTreeFiles(tree)) {
-    if (!parts.some((part) => file.startsWith(`${part}/`))) continue;
+  for (const file of files)
     hash
       .update(file)
       .update('\0')
-      .update(await readFile(join(tree, file)))
+      .update(await readFile(join(root, file)))
       .update('\0');
-  }
-  return hash.digest('hex').slice(0, 12);
+  return hash.digest('hex');
+}
+
+/** Content hash of a tree (or of one part of it), so identical trees share test results. */
+export async function hashTree(tree: string, parts: readonly string[] = TREE_PARTS): Promise<string> {
+  const files = (await listTreeFiles(tree)).filter((file) => parts.some((part) => file.startsWith(`${part}/`)));
+  return (await hashFiles(tree, files)).slice(0, 12);
 }
 
 /**
