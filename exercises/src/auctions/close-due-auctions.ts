@@ -2,6 +2,7 @@ import { withTransaction, type Db } from '#runtime/db.ts';
 import { failpoint } from '#runtime/failpoints.ts';
 import { TodoError } from '#runtime/todo-error.ts';
 import { enqueueEvent } from '../outbox/enqueue-event.ts';
+import { wakeRelay } from '../outbox/wake-relay.ts';
 import { auctionClosedEvent, type ClosedAuction } from './auction-closed-event.ts';
 
 /**

@@ -108,8 +108,8 @@ export async function runBackfill(
       // checkpoint with it and is simply done again), but it would not spare the bids the batch's
       // WAL: a commit flushes all the WAL before its own, so the batch's would be flushed by the
       // next bid to commit (one every 5 ms at 200 bids/s; the WAL writer wakes every 200 ms),
-      // holding the lock NOTIFY takes at commit (throttle.ts). On, the batch flushes its own WAL
-      // at its COMMIT, before its pause.
+      // inside that bid's answer time. On, the batch flushes its own WAL at its COMMIT, before
+      // its pause.
       batch = await withTransaction(
         deps.db,
         async (tx) => {

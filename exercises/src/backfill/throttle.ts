@@ -24,9 +24,10 @@ import { TodoError } from '#runtime/todo-error.ts';
  *   the first change to a page after a checkpoint writes the whole page to the WAL. Right
  *   after a checkpoint a 1,000-row batch wrote 19 to 25 MB of WAL (3.5 whole pages a row,
  *   EXPLAIN (ANALYZE, WAL) on a fresh copy of the benchmark's table), and 5 KB a row on average
- *   over the benchmark's whole run. A bid flushes it while holding the lock every transaction
- *   that ran NOTIFY takes at commit (one lock for the whole server; every bid NOTIFYs the outbox
- *   relay), so the bids behind it wait for that flush too. A 250-row batch wrote 4 MB.
+ *   over the benchmark's whole run. A 250-row batch wrote 4 MB. (The bids once flushed it one
+ *   at a time, each behind the lock for the whole server that a transaction which ran NOTIFY
+ *   holds through its commit: bid p99 49 to 66 ms during the backfill. Since the bids wake the
+ *   relay after their commit (outbox/wake-relay.ts) they share the flush: 8 ms.)
  * With no one else in the database the backfill runs its configured batches with the configured
  * pause, at the speed it would have without a throttle.
  *

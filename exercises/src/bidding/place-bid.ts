@@ -4,6 +4,7 @@ import type { Metrics } from '#runtime/metrics.ts';
 import { currentCorrelationId, newCorrelationId } from '#runtime/logger.ts';
 import { TodoError } from '#runtime/todo-error.ts';
 import { enqueueEvent } from '../outbox/enqueue-event.ts';
+import { wakeRelay } from '../outbox/wake-relay.ts';
 import { parseNewBid, type Bid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
 import { acceptBid, type BidRules } from './accept-bid.ts';
@@ -31,7 +32,7 @@ export async function placeBid(
     const correlationId = currentCorrelationId() ?? newCorrelationId();
     const transaction = async (): Promise<Bid> => {
       let placed: Bid;
-      // #region m2: write the bid and its BidPlaced event in one transaction
+      // #region m2: write the bid and its BidPlaced event in one transaction, then wake the relay
       throw new TodoError('m2', 'place the bid and its event in one transaction in bidding/place-bid.ts');
       // #endregion
       return placed;

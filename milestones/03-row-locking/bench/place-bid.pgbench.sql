@@ -1,6 +1,7 @@
 -- The ceiling for `npm run bench -- bids`: placeBid's transaction written in SQL, run by
 -- pgbench against the same database, rules included: lock the item, refuse an amount below
--- the highest bid + 1, else record the bid and its outbox row. Amounts come from one shared
+-- the highest bid + 1, else record the bid and its outbox row. No NOTIFY: placeBid wakes the
+-- relay after its COMMIT, outside the transaction (outbox/wake-relay.ts). Amounts come from one shared
 -- rising sequence, as the Node.js clients' do, so both sides see the same reordering.
 -- The bidder column follows the schema: bidder=user_id bidder_type=uuid before milestone 5's
 -- contract migration, bidder=bidder_id bidder_type=text after (the benchmark looks it up).
@@ -24,5 +25,4 @@ RETURNING i.id, i.leader_id, i.last_sequence
 )
 INSERT INTO outbox (aggregate_type, aggregate_id, event_type, routing_key, payload, headers)
 SELECT 'item', item_id, 'auction.events.v1.BidPlaced', 'bid.placed', decode(repeat('ab', 120), 'hex'), '{"x-correlation-id":"pgbench"}'::jsonb FROM bid;
-SELECT pg_notify('auction_outbox', '');
 COMMIT;

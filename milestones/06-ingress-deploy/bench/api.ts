@@ -23,8 +23,8 @@ const TARGET = { databaseShare: 0.5, ingressShare: 0.5, fanoutP99Ms: 250 };
 
 /**
  * pgbench running PlaceBid's transaction (lock the item, check, write the bid and its outbox
- * row, notify) on `items` from `clients` connections: transactions per second, accepted and
- * refused alike, as calls/s counts answers. Its amounts come from a sequence of its own; the
+ * row; the relay's wake-up comes after it) on `items` from `clients` connections: transactions
+ * per second, accepted and refused alike, as calls/s counts answers. Its amounts come from a sequence of its own; the
  * highest it reached is returned, so that the API's amounts start above it.
  */
 async function pgbenchCeiling(databaseUrl: string, items: string[], clients: number, seconds: number): Promise<{ tps: number; highest: bigint }> {

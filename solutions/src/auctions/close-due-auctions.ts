@@ -2,6 +2,7 @@ import { withTransaction, type Db } from '#runtime/db.ts';
 import { failpoint } from '#runtime/failpoints.ts';
 import { TodoError } from '#runtime/todo-error.ts';
 import { enqueueEvent } from '../outbox/enqueue-event.ts';
+import { wakeRelay } from '../outbox/wake-relay.ts';
 import { auctionClosedEvent, type ClosedAuction } from './auction-closed-event.ts';
 
 /**
@@ -12,7 +13,7 @@ import { auctionClosedEvent, type ClosedAuction } from './auction-closed-event.t
  */
 export async function closeDueAuctions(deps: { db: Db }, options: { batchSize: number; correlationId: string }): Promise<ClosedAuction[]> {
   // #region m4: claim ended auctions with SKIP LOCKED, close them and enqueue AuctionClosed, in one transaction
-  return withTransaction(deps.db, async (tx) => {
+  const closed = await withTransaction(deps.db, async (tx) => {
     const { rows } = await tx.query<{ id: string; winner_id: string | null; final_price_cents: bigint | null; last_sequence: bigint; closed_at: Date }>(
       `WITH due AS (
          SELECT id
@@ -48,6 +49,9 @@ export async function closeDueAuctions(deps: { db: Db }, options: { batchSize: n
     await failpoint('closer.before-commit');
     return closed;
   });
+  // After the COMMIT (wake-relay.ts says why not in the transaction).
+  if (closed.length > 0) wakeRelay(deps.db);
+  return closed;
   // #stub
   // throw new TodoError('m4', 'close ended auctions in auctions/close-due-auctions.ts');
   // #endregion

@@ -3,6 +3,7 @@ import { currentCorrelationId, newCorrelationId } from '#runtime/logger.ts';
 import { TodoError } from '#runtime/todo-error.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound } from '../errors.ts';
 import { enqueueEvent } from '../outbox/enqueue-event.ts';
+import { wakeRelay } from '../outbox/wake-relay.ts';
 import type { BidRules } from './accept-bid.ts';
 import { throwIfReplayed } from './accept-bid.ts';
 import { bidFromRow, minimumNextBid, parseNewBid, type Bid, type DbBid, type NewBid } from './bid.ts';
@@ -19,11 +20,13 @@ export async function placeBidOptimistic(deps: { db: Db; config: { bidding: BidR
   const parsed = parseNewBid(input, deps.config.bidding);
   if ('error' in parsed) throw parsed.error;
   const correlationId = currentCorrelationId() ?? newCorrelationId();
-  return runBidTransaction(deps, parsed.value.itemId, async (tx) => {
+  const placed = await runBidTransaction(deps, parsed.value.itemId, async (tx) => {
     const bid = await acceptBidOptimistic(tx, parsed.value, deps.config.bidding);
     await enqueueEvent(tx, bidPlacedEvent(bid, correlationId));
     return bid;
   });
+  wakeRelay(deps.db);
+  return placed;
 }
 
 export async function acceptBidOptimistic(tx: DbClient, bid: NewBid, rules: BidRules): Promise<Bid> {
