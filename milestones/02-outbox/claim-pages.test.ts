@@ -2,11 +2,30 @@
 // nothing once vacuumed (the partial index holds pending rows only).
 import { describe, expect, it } from 'vitest';
 import { claimBatch } from '#app/outbox/claim-batch.ts';
+import type { Db } from '#runtime/db.ts';
 import { eventually } from '#testkit/eventually.ts';
 import { useTestEnv } from '#testkit/harness.ts';
 import { pagesReadByClaim, pendingRows, publishedRows } from './claim-pages.ts';
 
 const env = useTestEnv();
+
+/** VACUUM (VERBOSE, INDEX_CLEANUP ON) outbox; returns its lines on tuples, the cutoff and the index's pages. */
+async function vacuumReport(db: Db): Promise<string> {
+  const client = await db.connect();
+  const lines: string[] = [];
+  const onNotice = (notice: { message?: string }) => lines.push(...(notice.message ?? '').split('\n'));
+  client.on('notice', onNotice);
+  try {
+    await client.query('VACUUM (VERBOSE, INDEX_CLEANUP ON) outbox');
+  } finally {
+    client.off('notice', onNotice);
+    client.release();
+  }
+  return lines
+    .map((line) => line.trim())
+    .filter((line) => /^(tuples:|removable cutoff:|index scan|index "outbox_pending)/.test(line))
+    .join(' | ');
+}
 
 describe('the claim query as published rows pile up', () => {
   it('reads the same pages with 20,000 published rows (vacuumed) as with none, but for the levels the index grew', async () => {
@@ -27,15 +46,23 @@ describe('the claim query as published rows pile up', () => {
     // 55 pages after VACUUM against 30). VACUUM again until they go; a claim reading through an
     // index that holds published rows never comes down, and the wait then ends in the facts.
     let vacuumed = Number.NaN;
+    // What the last VACUUM said of the table's tuples and its cutoff (VERBOSE), for the facts below.
+    let report = '';
     await eventually(
       async () => {
-        await env.db.query('VACUUM (INDEX_CLEANUP ON) outbox');
+        report = await vacuumReport(env.db);
         return (vacuumed = await pagesReadByClaim(env.db, claimBatch));
       },
       (pages) => pages - withNone <= 2,
       `the claim to read at most 2 pages more than with no published rows (${withNone}) once VACUUM removed the published rows' old versions`,
     ).catch(() => undefined);
-    const facts = `pages one claim reads: with no published rows ${withNone}; with 20,000 before VACUUM ${beforeVacuum}; after VACUUM ${vacuumed}`;
+    // If VACUUM could not remove them, who could still see them: a session of this database holding a snapshot.
+    const { rows: holders } = await env.db.query<{ who: string }>(
+      `SELECT format('pid %s (%s, %s, xmin age %s): %s', pid, application_name, state, age(backend_xmin), left(query, 80)) AS who
+         FROM pg_stat_activity
+        WHERE datname = current_database() AND backend_xmin IS NOT NULL AND pid <> pg_backend_pid()`,
+    );
+    const facts = `pages one claim reads: with no published rows ${withNone}; with 20,000 before VACUUM ${beforeVacuum}; after VACUUM ${vacuumed}; the last VACUUM: ${report || 'no report'}; sessions of this database holding a snapshot now: ${holders.map((h) => h.who).join('; ') || 'none'}`;
     // A B-tree never loses the levels it grew while it held the dead entries: one or two more page reads from root to leaf, and nothing else.
     expect(vacuumed - withNone, facts).toBeLessThanOrEqual(2);
     expect(vacuumed, facts).toBeGreaterThanOrEqual(withNone);
