@@ -26,8 +26,9 @@ import { TodoError } from '#runtime/todo-error.ts';
  *   EXPLAIN (ANALYZE, WAL) on a fresh copy of the benchmark's table), and 5 KB a row on average
  *   over the benchmark's whole run. A 250-row batch wrote 4 MB. (The bids once flushed it one
  *   at a time, each behind the lock for the whole server that a transaction which ran NOTIFY
- *   holds through its commit: bid p99 49 to 66 ms during the backfill. Since the bids wake the
- *   relay after their commit (outbox/wake-relay.ts) they share the flush: 8 ms.)
+ *   holds through its commit: bid p99 49 to 66 ms during the backfill on the days the disk was
+ *   slow. Since the bids wake the relay after their commit (outbox/wake-relay.ts), the bids
+ *   that commit together share one flush.)
  * With no one else in the database the backfill runs its configured batches with the configured
  * pause, at the speed it would have without a throttle.
  *

@@ -20,8 +20,10 @@ const doorbells = new WeakMap<Db, Doorbell>();
  * that queued a notification with one lock for the whole server, taken at commit and held
  * until the commit is done, WAL flush included (async.c, PreCommit_Notify). Every bid then
  * waited for the bids ahead of it to flush one by one, instead of sharing one flush (group
- * commit). With a backfill writing WAL beside 200 bids/s that was the bids' p99: 49 to 66 ms
- * with the NOTIFY in the bid's transaction, 8 ms without it (`npm run bench -- migration`).
+ * commit). pgbench on this workbook's machine, one random UPDATE per transaction: 8 clients
+ * 8,100 to 8,900 tps without a NOTIFY, 4,000 with one inside the transaction; 32 clients
+ * 10,700 against 3,400 (milestone 2's answer 11). On the days this machine's disk was slow it
+ * was the bids' p99 under milestone 5's backfill: 49 to 66 ms.
  *
  * The NOTIFY here still takes that lock, but holds it only for a commit that flushes nothing: a
  * transaction that wrote no row does not wait for its commit record to reach the disk (xact.c,
