@@ -8,6 +8,7 @@ import { AuctionEnded, BidTooLow } from '#app/errors.ts';
 import { createDb } from '#runtime/db.ts';
 import { startFaultProxy } from '#testkit/fault-proxy.ts';
 import { useTestEnv } from '#testkit/harness.ts';
+import { lockWaiters } from '#testkit/lock-waiters.ts';
 import { aBidder, openItem, snapshot } from './fixtures.ts';
 
 const env = useTestEnv();
@@ -234,14 +235,9 @@ describe('placeBid admits at most two transactions per item; the rest wait in th
           placeBid(patient(), { itemId: hot, userId: aBidder(), amountCents: String(2_000 + i * 100) }).catch((e: unknown) => e),
         ),
       );
-      const waiting = async () =>
-        Number(
-          (await env.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))
-            .rows[0]!.n,
-        );
-      while ((await waiting()) === 0 && lock.state.held) await sleep(20);
+      while ((await lockWaiters(env.db)).length === 0 && lock.state.held) await sleep(20);
       await sleep(300);
-      expect(await waiting(), 'transactions waiting for the held item lock').toBeLessThanOrEqual(2);
+      expect((await lockWaiters(env.db)).length, 'transactions waiting for the held item lock').toBeLessThanOrEqual(2);
       const elsewhere = await placeBid(env, { itemId: other, userId: aBidder(), amountCents: '2000' });
       expect(lock.state.held, 'the bid on another item was answered while the hot item was still locked').toBe(true);
       expect(elsewhere.amountCents).toBe(2000n);

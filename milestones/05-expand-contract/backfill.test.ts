@@ -11,6 +11,7 @@ import { createDb, withTransaction } from '#runtime/db.ts';
 import { clearFailpoints, setFailpoint } from '#runtime/failpoints.ts';
 import { eventually } from '#testkit/eventually.ts';
 import { useTestEnv } from '#testkit/harness.ts';
+import { lockWaiters } from '#testkit/lock-waiters.ts';
 import { aBidder, EXPAND, openItem, rolloutDatabase, wrongBidderIds, type RolloutDatabase } from './fixtures.ts';
 
 const env = useTestEnv();
@@ -64,19 +65,13 @@ describe('backfill', () => {
       // Hold the lock until the backfill has given up on it at least once: seen waiting for it,
       // then no longer in that statement while the lock is still held (its lock_timeout ended
       // it). A fixed 500 ms hold missed it once on a loaded machine: no batch had reached the row yet.
-      const lockWaiters = async () =>
-        (
-          await rollout.db.query<{ pid: number; started: string }>(
-            `SELECT pid, query_start::text AS started FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-          )
-        ).rows;
+      const waiters = () => lockWaiters(rollout.db);
       const [waiting] = await Promise.race([
-        eventually(lockWaiters, (w) => w.length > 0, 'a backfill batch waiting for the locked row'),
+        eventually(waiters, (w) => w.length > 0, 'a backfill batch waiting for the locked row'),
         running.then(() => Promise.reject(new Error('the backfill finished while a row it must fill was locked'))),
       ]);
       await eventually(
-        lockWaiters,
+        waiters,
         (w) => !w.some((x) => x.pid === waiting!.pid && x.started === waiting!.started),
         'the backfill giving up on the locked row (its lock_timeout, 100 ms)',
       );

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runBackfill } from '#app/backfill/backfill.ts';
 import { invalidIndexes, MigrationFailed } from '#runtime/migrate.ts';
 import { useTestEnv } from '#testkit/harness.ts';
+import { lockWaiters } from '#testkit/lock-waiters.ts';
 import { loadNote, patient } from '#testkit/patience.ts';
 import { aBidder, bidsSchema, CHECK, EXPAND, INDEX, openItem, rolloutDatabase, VALIDATE, type RolloutDatabase } from './fixtures.ts';
 
@@ -37,10 +38,7 @@ async function bidWhileMigrating(r: RolloutDatabase, lock: 'ROW EXCLUSIVE' | 'SH
     void migrated.finally(() => (migrationEnded = true));
     const deadline = Date.now() + patient(5_000);
     for (;;) {
-      const { rows } = await r.db.query<{ n: bigint }>(
-        `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query ILIKE '%ALTER TABLE%' OR query ILIKE '%CREATE%INDEX%')`,
-      );
-      if (rows[0]!.n > 0n) break;
+      if ((await lockWaiters(r.db, { queryLike: ['%ALTER TABLE%', '%CREATE%INDEX%'] })).length > 0) break;
       if (migrationEnded)
         throw new Error(
           `the migration ${migration} ended without ever waiting for the session holding ${lock} on bids (${String(await migrated)}): it takes no lock on bids, so it does not do its work yet`,

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'v
 import { CreateItemRequestSchema } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
 import { useTestEnv } from '#testkit/harness.ts';
+import { lockWaiters } from '#testkit/lock-waiters.ts';
 import { apiClient, rawConnectCall, signIn, startService, startWorker, tomorrow } from './fixtures.ts';
 
 const env = useTestEnv();
@@ -60,10 +61,7 @@ describe('SIGTERM', () => {
     );
     await vi.waitFor(
       async () => {
-        const { rows } = await env.db.query<{ n: bigint }>(
-          `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
-        );
-        expect(rows[0]!.n, 'bids waiting for the item lock').toBeGreaterThanOrEqual(1n);
+        expect((await lockWaiters(env.db)).length, 'bids waiting for the item lock').toBeGreaterThanOrEqual(1);
       },
       { timeout: 5_000, interval: 50 },
     );

@@ -6,9 +6,9 @@
 // lock (item-admission.ts), the rest wait in the process, and the other item's bid still gets
 // a connection at once (question 3 of the lesson).
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import { bidInvariantViolations } from '../lib/bid-invariants.ts';
 import { postBid } from '#testkit/http-load.ts';
+import { lockWaiters } from '#testkit/lock-waiters.ts';
 import { openItems } from '#testkit/scenario-data.ts';
 import { sleep } from '#testkit/scenario-observers.ts';
 import type { ChaosScenario } from '#testkit/scenario.ts';
@@ -36,14 +36,6 @@ function burst(serviceUrl: string, stalledItem: string, otherItem: string, from:
 async function timed(answer: Promise<Answer>): Promise<Answer & { at: number }> {
   const a = await answer;
   return { ...a, at: performance.now() };
-}
-
-/** Sessions of the scenario's database waiting for a lock: the bids queued behind the stall. */
-async function lockWaiters(client: pg.Client): Promise<number> {
-  const { rows } = await client.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-  );
-  return rows[0]!.n;
 }
 
 export const scenario: ChaosScenario = {
@@ -101,9 +93,9 @@ export const scenario: ChaosScenario = {
     await holder2.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [stalledItem]);
     const queued = burst(unbounded.url, stalledItem!, otherItem2!, 1_000);
     // Polls (not an assertion): until a bid waits for the lock, or 10 s; then gives the rest time to pile up.
-    for (const giveUp = performance.now() + 10_000; (await lockWaiters(observer)) === 0 && performance.now() < giveUp; ) await sleep(50);
+    for (const giveUp = performance.now() + 10_000; (await lockWaiters(observer)).length === 0 && performance.now() < giveUp; ) await sleep(50);
     await sleep(500);
-    waiting = await lockWaiters(observer);
+    waiting = (await lockWaiters(observer)).length;
     const sentOther2 = performance.now();
     const pending = queued.onOther();
     // Held for another second: a bid on another item that needs no more than a free connection is answered within it.
