@@ -5,7 +5,7 @@ import { claimBatch } from '#app/outbox/claim-batch.ts';
 import type { Db } from '#runtime/db.ts';
 import { eventually } from '#testkit/eventually.ts';
 import { useTestEnv } from '#testkit/harness.ts';
-import { pagesReadByClaim, pendingRows, publishedRows } from './claim-pages.ts';
+import { claimPlanShape, pagesReadByClaim, pendingRows, publishedRows } from './claim-pages.ts';
 
 const env = useTestEnv();
 
@@ -37,6 +37,7 @@ describe('the claim query as published rows pile up', () => {
     // Vacuumed too, so both claims see all-visible heap pages (locking a row on one also reads the visibility map).
     await env.db.query('VACUUM outbox');
     const withNone = await pagesReadByClaim(env.db, claimBatch);
+    const planWithNone = await claimPlanShape(env.db, claimBatch);
     await publishedRows(env.db, 20_000);
     const beforeVacuum = await pagesReadByClaim(env.db, claimBatch);
     // Marking a row published is never a HOT update (published_at is in the index's predicate):
@@ -62,7 +63,7 @@ describe('the claim query as published rows pile up', () => {
          FROM pg_stat_activity
         WHERE datname = current_database() AND backend_xmin IS NOT NULL AND pid <> pg_backend_pid()`,
     );
-    const facts = `pages one claim reads: with no published rows ${withNone}; with 20,000 before VACUUM ${beforeVacuum}; after VACUUM ${vacuumed}; the last VACUUM: ${report || 'no report'}; sessions of this database holding a snapshot now: ${holders.map((h) => h.who).join('; ') || 'none'}`;
+    const facts = `pages one claim reads: with no published rows ${withNone} (plan: ${planWithNone}); with 20,000 before VACUUM ${beforeVacuum}; after VACUUM ${vacuumed} (plan: ${await claimPlanShape(env.db, claimBatch)}); the last VACUUM: ${report || 'no report'}; sessions of this database holding a snapshot now: ${holders.map((h) => h.who).join('; ') || 'none'}`;
     // A B-tree never loses the levels it grew while it held the dead entries: one or two more page reads from root to leaf, and nothing else.
     expect(vacuumed - withNone, facts).toBeLessThanOrEqual(2);
     expect(vacuumed, facts).toBeGreaterThanOrEqual(withNone);
