@@ -15,17 +15,25 @@ interface PlanNode {
 
 /** Shared pages (hit or read) one claim of `partition` reads. Runs in a transaction it rolls back, so it claims nothing. */
 export async function pagesReadByClaim(db: Db, claimBatch: typeof ClaimBatch, partition: Partition = { index: 0, count: 4 }, limit = 500): Promise<number> {
-  const plan = await explainClaim(db, claimBatch, partition, limit);
-  return plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+  return (await measureClaim(db, claimBatch, partition, limit)).pages;
 }
 
-/** The plan PostgreSQL ran for one claim, as its nodes from the top: "LockRows > Limit > Index Scan on outbox_pending_idx". */
-export async function claimPlanShape(db: Db, claimBatch: typeof ClaimBatch, partition: Partition = { index: 0, count: 4 }, limit = 500): Promise<string> {
+/**
+ * One claim's pages, and the plan PostgreSQL ran for it, as its nodes from the top ("Limit >
+ * LockRows > Index Scan on outbox_pending_idx"): which plan read them, when they surprise.
+ */
+export async function measureClaim(
+  db: Db,
+  claimBatch: typeof ClaimBatch,
+  partition: Partition = { index: 0, count: 4 },
+  limit = 500,
+): Promise<{ pages: number; plan: string }> {
+  const top = await explainClaim(db, claimBatch, partition, limit);
   const shape = (node: PlanNode): string[] => [
     `${node['Node Type']}${node['Index Name'] ? ` on ${node['Index Name']}` : ''}`,
     ...(node.Plans ?? []).flatMap(shape),
   ];
-  return shape(await explainClaim(db, claimBatch, partition, limit)).join(' > ');
+  return { pages: top['Shared Hit Blocks'] + top['Shared Read Blocks'], plan: shape(top).join(' > ') };
 }
 
 /** EXPLAIN (ANALYZE, BUFFERS) of the relay's own claim statement, in a transaction rolled back. */

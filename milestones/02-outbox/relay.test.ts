@@ -1,6 +1,5 @@
 // Milestone 2 · the relay: what it publishes, how it wakes, and what it does with rows it can never publish.
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { placeBid } from '#app/bidding/place-bid.ts';
 import { OUTBOX_CHANNEL } from '#app/outbox/outbox-event.ts';
@@ -10,6 +9,7 @@ import { clearFailpoints, setFailpoint } from '#runtime/failpoints.ts';
 import { withCorrelationId } from '#runtime/logger.ts';
 import { collectEvents, type EventCollector } from '#testkit/event-collector.ts';
 import { eventually } from '#testkit/eventually.ts';
+import { countNotifications } from '#testkit/notifications.ts';
 import { useTestEnv } from '#testkit/harness.ts';
 import { patient } from '#testkit/patience.ts';
 import { aBidder, count, inProcessRelay, metricValue, openItem, pendingOutbox, type RunningRelay } from './fixtures.ts';
@@ -108,12 +108,8 @@ describe('relay', () => {
   it('is woken after the bid commits, by a NOTIFY sent outside the bid’s transaction', async () => {
     // The test listens itself, and holds the wake-up (wakeRelay's failpoint) until it has seen
     // the bid committed: a NOTIFY that arrives meanwhile came from inside the bid's transaction.
-    const listener = new pg.Client({ connectionString: env.config.databaseUrl });
-    const heard: number[] = [];
-    listener.on('notification', (n) => n.channel === OUTBOX_CHANNEL && heard.push(Date.now()));
-    await listener.connect();
+    const listener = await countNotifications(env.config.databaseUrl, OUTBOX_CHANNEL);
     try {
-      await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
       setFailpoint('outbox.before-wake', 'pause@1');
       const itemId = await openItem(env.db);
       await placeBid(env, { itemId, userId: aBidder(), amountCents: '100' });
@@ -121,18 +117,18 @@ describe('relay', () => {
       // Time for a NOTIFY sent at the bid's commit to reach this connection.
       await new Promise((r) => setTimeout(r, patient(300)));
       expect(
-        heard.length,
+        listener.heard(),
         'NOTIFYs heard between the bid’s COMMIT and its wake-up: the bid’s own transaction notified. Wake the relay with wakeRelay(deps.db) after runBidTransaction returns, not with pg_notify in enqueueEvent',
       ).toBe(0);
       clearFailpoints();
       await eventually(
-        async () => heard.length,
+        async () => listener.heard(),
         (n) => n > 0,
         'a NOTIFY on auction_outbox once the bid had committed: placeBid calls wakeRelay(deps.db) after its transaction',
       );
     } finally {
       clearFailpoints();
-      await listener.end();
+      await listener.close();
     }
   });
 
