@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, withTransaction, type Db, type DbClient } from './db.ts';
 import { useTestEnv } from '../testkit/harness.ts';
+import { startFaultProxy } from '../testkit/fault-proxy.ts';
 
 const env = useTestEnv();
 let db: Db;
@@ -76,5 +77,29 @@ describe('withTransaction', () => {
     ).toEqual(['BEGIN', expect.stringContaining('current_setting'), 'COMMIT']);
     const after = (await db.query<{ lock: string }>(`SELECT current_setting('lock_timeout') AS lock`)).rows[0]!.lock;
     expect(after, 'lock_timeout on the pooled connection afterwards').toBe('0');
+  });
+
+  it('sends BEGIN with the first statement: a transaction of one statement costs two round trips, not three', async () => {
+    // Through a proxy that delays every chunk by 100 ms each way, a round trip takes 200 ms, far
+    // above anything else the transaction does: its duration counts its round trips.
+    const proxy = await startFaultProxy({ target: env.config.databaseUrl });
+    const slow = createDb({ url: proxy.url(env.config.databaseUrl), log: env.log, max: 1 });
+    try {
+      await slow.query('SELECT 1'); // the connection, before the delay
+      proxy.latency(100);
+      const started = performance.now();
+      await withTransaction(slow, (tx) => tx.query('SELECT 1'), { begin: () => "SET LOCAL lock_timeout = '1s'" });
+      const roundTrips = (performance.now() - started) / 200;
+      expect(roundTrips, 'round trips of BEGIN + one statement + COMMIT (BEGIN should ride with the statement)').toBeLessThan(2.5);
+    } finally {
+      await slow.end();
+      await proxy.close();
+    }
+  });
+
+  it('reports a BEGIN that failed, not the statement it took down with it', async () => {
+    const failed = withTransaction(db, (tx) => tx.query('SELECT 1'), { begin: () => "SET LOCAL lock_timeout = 'not a duration'" });
+    await expect(failed).rejects.toMatchObject({ code: '22023' });
+    expect((await db.query('SELECT 1 AS one')).rows[0].one, 'the connection afterwards').toBe(1);
   });
 });
