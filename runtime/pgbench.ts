@@ -15,10 +15,26 @@ export function runPgbench(options: {
   clients: number;
   seconds: number;
   defines?: Record<string, string | number>;
+  /** How statements are sent (pgbench's -M): simple by default; extended as node-postgres sends them, which \startpipeline needs. */
+  protocol?: 'simple' | 'extended' | 'prepared';
 }): PgbenchRun {
   const defines = Object.entries(options.defines ?? {}).flatMap(([name, value]) => ['-D', `${name}=${value}`]);
   const threads = String(Math.min(2, options.clients));
-  const args = ['-n', '-c', String(options.clients), '-j', threads, '-T', String(options.seconds), ...defines, '-f', options.script, options.databaseUrl];
+  const protocol = ['-M', options.protocol ?? 'simple'];
+  const args = [
+    '-n',
+    ...protocol,
+    '-c',
+    String(options.clients),
+    '-j',
+    threads,
+    '-T',
+    String(options.seconds),
+    ...defines,
+    '-f',
+    options.script,
+    options.databaseUrl,
+  ];
   const run = spawnSync('pgbench', args, { encoding: 'utf8' });
   const processed = Number(/number of transactions actually processed: (\d+)/.exec(run.stdout)?.[1] ?? Number.NaN);
   // A run too short for one transaction to finish (a smoke run on a loaded machine) prints no tps: that is 0, not a failure.
