@@ -11,9 +11,11 @@ const INT8_OID = 20;
 
 // node-postgres returns int8 as a string because a JS number loses precision above 2^53.
 // Money is bigint end to end, so int8 columns are read as bigint (per pool, not globally).
+// node-postgres asks for a field's parser on every result, so the one for int8 is made once.
+const parseInt8 = (value: string) => BigInt(value);
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8_OID) return (value: string) => BigInt(value);
+    if (oid === INT8_OID) return parseInt8;
     return pg.types.getTypeParser(oid, format);
   },
 } as pg.CustomTypesConfig;
