@@ -106,9 +106,10 @@ function cpuPerAnswer(before: Record<string, number | undefined>, after: Record<
 
 /**
  * Each run starts from the same tables: VACUUM removes the row versions the run before left.
- * Every bid updates one of 200 item rows, so 8 s of bids leave each row a chain of thousands of
- * dead versions that the next run's locks walk until autovacuum, which then runs during it: the
- * second of two pgbench runs, in any order, came out 30% slower.
+ * Every bid updates one of 200 item rows, so 8 s of bids leave each row thousands of dead
+ * versions, which the next run would otherwise find, or autovacuum would clean up during it.
+ * A confound removed, not an effect measured: three pgbench runs back to back without it gave
+ * 2,026, 1,901 and 2,101 tps.
  */
 async function settle(db: Db): Promise<void> {
   await db.query('VACUUM (ANALYZE) items, bids, outbox');
