@@ -14,3 +14,11 @@ export async function bidderColumn(db: Queryable): Promise<'user_id' | 'bidder_i
   );
   return rows[0]?.name ?? 'user_id';
 }
+
+/** Whether bids.bidder_id exists: milestone 5's expand migration has run. */
+export async function hasBidderId(db: Queryable): Promise<boolean> {
+  const { rows } = await (db as pg.ClientBase).query(
+    `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'bids' AND column_name = 'bidder_id'`,
+  );
+  return rows.length > 0;
+}

@@ -2,6 +2,7 @@
 // after a batch committed, once by kill -9 at whatever line it was on. Each run must resume after
 // the checkpoint of the last batch that committed; in the end every row is filled exactly once,
 // and no bidder noticed.
+import { hasBidderId } from '#testkit/bidder-column.ts';
 import { fmt } from '#runtime/bench-stats.ts';
 import { sleep } from '#testkit/scenario-observers.ts';
 import type { ChaosScenario } from '#testkit/scenario.ts';
@@ -60,11 +61,8 @@ export const scenario: ChaosScenario = {
       attempts: 10,
       onRetry: ({ attempt }) => ctx.say(`expand gave up on its lock (attempt ${attempt}); retrying`),
     });
-    const { rows: columns } = await admin.query(
-      `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'bids' AND column_name = 'bidder_id'`,
-    );
     const { rows: tables } = await admin.query(`SELECT to_regclass('backfill_checkpoints') IS NOT NULL AS exists`);
-    if (columns.length === 0 || !tables[0].exists) {
+    if (!(await hasBidderId(admin)) || !tables[0].exists) {
       throw new Error(
         `${EXPAND} ran, but bids.bidder_id or backfill_checkpoints is not there: write the expand migration (milestones/05-expand-contract/README.md, step 1)`,
       );

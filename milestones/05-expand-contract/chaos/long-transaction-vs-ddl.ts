@@ -3,6 +3,7 @@
 // waiting ALTER: the table is shut for as long as the reader runs. Part A runs the ALTER with
 // no lock_timeout; part B runs the expand migration through the runner, which gives up after
 // 2 s, lets the bids through, and tries again until the reader has gone.
+import { hasBidderId } from '#testkit/bidder-column.ts';
 import { fmt } from '#runtime/bench-stats.ts';
 import { sleep } from '#testkit/scenario-observers.ts';
 import type { ChaosScenario } from '#testkit/scenario.ts';
@@ -110,10 +111,7 @@ export const scenario: ChaosScenario = {
     ctx.say(
       `B: the migration ${migrated ? 'succeeded' : `failed (${migrationError})`} after ${s1(b.ddlSeconds)} s; no bid accepted for ${s1(b.gapSeconds)} s, ${b.busy} busy (503)`,
     );
-    const { rows: expanded } = await ddl.query(
-      `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'bids' AND column_name = 'bidder_id'`,
-    );
-    if (migrated && expanded.length === 0)
+    if (migrated && !(await hasBidderId(ddl)))
       throw new Error(`${EXPAND} ran, but bids.bidder_id is not there: write the expand migration (milestones/05-expand-contract/README.md, step 1)`);
 
     const answers = await bidders.stop();

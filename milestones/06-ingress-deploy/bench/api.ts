@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { barsAgainstCeiling, fmt, percentile, type BenchContext } from '#runtime/bench-stats.ts';
-import { bidderColumn } from '#testkit/bidder-column.ts';
+import { bidderColumn, hasBidderId } from '#testkit/bidder-column.ts';
 import { createDb, type Db } from '#runtime/db.ts';
 import { createLogger } from '#runtime/logger.ts';
 import { openItems } from '#testkit/scenario-data.ts';
@@ -45,41 +45,34 @@ const asSentScript = fileURLToPath(new URL('./place-bid-as-sent.pgbench.sql', im
  * before milestone 5's expand migration, whose bidder_id column the reference's SQL writes.
  */
 async function pgbenchCeilings(
+  db: Db,
   databaseUrl: string,
   items: string[],
   clients: number,
   seconds: number,
 ): Promise<{ asSent: Ceiling | undefined; condensed: Ceiling; highest: bigint }> {
-  const db = createDb({ url: databaseUrl, log: createLogger({ name: 'bench', level: 'silent' }), max: 1 });
   const measured = (run: () => { tps: number; processed: number }): Ceiling => {
     const before = cpuNow({});
     const { tps, processed } = run();
     return { tps, cpu: cpuPerAnswer(before, cpuNow({}), processed) };
   };
-  try {
-    await db.query('CREATE TABLE bench_items (n int PRIMARY KEY, id uuid NOT NULL)');
-    await db.query('INSERT INTO bench_items SELECT g, ($1::uuid[])[g] FROM generate_series(1, $2::int) AS g', [items, items.length]);
-    await db.query('CREATE SEQUENCE bench_amounts START 1');
-    // The bidder column of this tree's schema: user_id (uuid) before milestone 5's contract, bidder_id (text) after.
-    const bidder = await bidderColumn(db);
-    const { rows: columns } = await db.query(
-      `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'bids' AND column_name = 'bidder_id'`,
-    );
-    await settle(db);
-    const asSent =
-      columns.length === 0
-        ? undefined
-        : measured(() => runPgbench({ databaseUrl, script: asSentScript, clients, seconds, protocol: 'extended', defines: { nitems: items.length } }));
-    await settle(db);
-    const condensed = measured(() => runPlaceBidPgbench({ databaseUrl, clients, seconds, items: items.length, bidder }));
-    const { rows } = await db.query<{ highest: bigint | null }>('SELECT max(highest_bid_cents) AS highest FROM items WHERE id = ANY($1::uuid[])', [items]);
-    // Their outbox rows carry a placeholder payload, not events: the relay would only set them aside.
-    await db.query(`DELETE FROM outbox WHERE headers->>'x-correlation-id' = 'pgbench'`);
-    await db.query('DROP TABLE bench_items; DROP SEQUENCE bench_amounts');
-    return { asSent, condensed, highest: rows[0]!.highest ?? 0n };
-  } finally {
-    await db.end();
-  }
+  await db.query('CREATE TABLE bench_items (n int PRIMARY KEY, id uuid NOT NULL)');
+  await db.query('INSERT INTO bench_items SELECT g, ($1::uuid[])[g] FROM generate_series(1, $2::int) AS g', [items, items.length]);
+  await db.query('CREATE SEQUENCE bench_amounts START 1');
+  // The bidder column of this tree's schema: user_id (uuid) before milestone 5's contract, bidder_id (text) after.
+  const bidder = await bidderColumn(db);
+  const expanded = await hasBidderId(db);
+  await settle(db);
+  const asSent = expanded
+    ? measured(() => runPgbench({ databaseUrl, script: asSentScript, clients, seconds, protocol: 'extended', defines: { nitems: items.length } }))
+    : undefined;
+  await settle(db);
+  const condensed = measured(() => runPlaceBidPgbench({ databaseUrl, clients, seconds, items: items.length, bidder }));
+  const { rows } = await db.query<{ highest: bigint | null }>('SELECT max(highest_bid_cents) AS highest FROM items WHERE id = ANY($1::uuid[])', [items]);
+  // Their outbox rows carry a placeholder payload, not events: the relay would only set them aside.
+  await db.query(`DELETE FROM outbox WHERE headers->>'x-correlation-id' = 'pgbench'`);
+  await db.query('DROP TABLE bench_items; DROP SEQUENCE bench_amounts');
+  return { asSent, condensed, highest: rows[0]!.highest ?? 0n };
 }
 
 /** CPU seconds used so far by PostgreSQL, this process (the load client), its ended children (pgbench), and each named group of services' processes. */
@@ -167,7 +160,7 @@ export const benchmark = {
       outbox: { ...env.config.outbox, pollMs: 50 },
     };
     const processes: ServiceProcess[] = [];
-    // Reads the outbox and settles the tables between runs.
+    // Sets up pgbench's tables, reads the outbox and settles the tables between runs.
     const watch = createDb({ url: env.config.databaseUrl, log: createLogger({ name: 'bench', level: 'silent' }), max: 1 });
     const clients: PlaceBidH2[] = [];
     let ingress: Ingress | undefined;
@@ -197,8 +190,8 @@ export const benchmark = {
       const ingressLoad = [placeBidH2({ baseUrl: `${ingress.url}/api`, token, ca: readFileSync(ingress.caCertPath), timeoutMs: 5_000 })];
       clients.push(...direct, ...ingressLoad);
       const items = await openItems(config.databaseUrl, size.items);
-      ctx.say(`pgbench, PlaceBid's transaction condensed, then as bid-service sends it: ${size.clients} clients, ${size.items} items, ${size.seconds} s each`);
-      const ceilings = await pgbenchCeilings(config.databaseUrl, items, size.clients, size.seconds);
+      ctx.say(`pgbench, PlaceBid's transaction as bid-service sends it, then condensed: ${size.clients} clients, ${size.items} items, ${size.seconds} s each`);
+      const ceilings = await pgbenchCeilings(watch, config.databaseUrl, items, size.clients, size.seconds);
       // The target's ceiling is the reference's own statements; before milestone 5's expand (no bidder_id), the condensed script's.
       const database = ceilings.asSent ?? ceilings.condensed;
       let amount = ceilings.highest + 1_000n;
