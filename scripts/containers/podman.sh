@@ -19,9 +19,13 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RECIPES="$HERE/images"
-SOCKET=/run/podman/podman.sock
-PIDFILE=/run/podman/workbook-service.pid
-SERVICE_LOG=/run/podman/workbook-service.log
+# Where the API's socket, PID file and log live. WORKBOOK_PODMAN_RUN_DIR moves them, for the
+# test of `stop` (scripts/containers/podman-service.test.ts); testkit/containers.ts looks for the
+# socket in the default place.
+RUN_DIR=${WORKBOOK_PODMAN_RUN_DIR:-/run/podman}
+SOCKET=$RUN_DIR/podman.sock
+PIDFILE=$RUN_DIR/workbook-service.pid
+SERVICE_LOG=$RUN_DIR/workbook-service.log
 CACHE=/var/cache/workbook-containers
 CONF=/etc/containers/containers.conf.d/50-workbook.conf
 SUITE=bookworm
@@ -360,10 +364,27 @@ start_service() {
 $(tail -n 15 "$SERVICE_LOG")" "bash scripts/containers/podman.sh status"
 }
 
+# The API's PID from PIDFILE, only while that process is still the API started above. The file
+# outlives the process when the machine's processes are stopped without a reboot (/run
+# survives), and the number then belongs to whatever got it next: in CI, a process of the CI
+# run itself, which `up` killed (the shell printed "Terminated" and CI failed with every test
+# passed). The same lesson as reap_dead_containers below.
+service_pid() {
+  local pid
+  [ -f "$PIDFILE" ] || return 1
+  pid=$(cat "$PIDFILE")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "system service --time=0 unix://$SOCKET" || return 1
+  echo "$pid"
+}
+
 stop_service() {
-  if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-    kill "$(cat "$PIDFILE")"
-    [ "${1:-}" = quietly ] || say "stopped podman's Docker API (pid $(cat "$PIDFILE"))"
+  local pid
+  if pid=$(service_pid); then
+    kill "$pid"
+    [ "${1:-}" = quietly ] || say "stopped podman's Docker API (pid $pid)"
+  elif [ -f "$PIDFILE" ] && [ "${1:-}" != quietly ]; then
+    say "podman's Docker API was not running (its PID file named pid $(cat "$PIDFILE"), now another process or none: left alone)"
   fi
   rm -f "$PIDFILE"
 }
