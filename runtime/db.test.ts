@@ -1,6 +1,6 @@
-// runtime/db.ts: what a failed transaction does to the connection it ran on, and what BEGIN carries.
+// runtime/db.ts: what a failed transaction does to the connection it ran on, and what BEGIN and COMMIT carry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, withTransaction, type Db, type DbClient } from './db.ts';
+import { createDb, sendWithCommit, withTransaction, type Db, type DbClient } from './db.ts';
 import { useTestEnv } from '../testkit/harness.ts';
 import { startFaultProxy } from '../testkit/fault-proxy.ts';
 
@@ -95,6 +95,64 @@ describe('withTransaction', () => {
       await slow.end();
       await proxy.close();
     }
+  });
+
+  it('sends the statements given to sendWithCommit with COMMIT: a bid-like transaction of two statements costs two round trips, not three', async () => {
+    const proxy = await startFaultProxy({ target: env.config.databaseUrl });
+    const slow = createDb({ url: proxy.url(env.config.databaseUrl), log: env.log, max: 1 });
+    try {
+      await slow.query('SELECT 1');
+      proxy.latency(100);
+      const started = performance.now();
+      await withTransaction(slow, async (tx) => {
+        await tx.query('INSERT INTO db_test VALUES (100)');
+        sendWithCommit(tx, { text: 'INSERT INTO db_test VALUES ($1)', values: [101] });
+      });
+      const roundTrips = (performance.now() - started) / 200;
+      expect(roundTrips, 'round trips of BEGIN + an awaited INSERT + an INSERT sent with COMMIT').toBeLessThan(2.5);
+      expect((await db.query('SELECT k FROM db_test WHERE k IN (100, 101) ORDER BY k')).rows.map((r) => r.k)).toEqual([100, 101]);
+    } finally {
+      await slow.end();
+      await proxy.close();
+    }
+  });
+
+  it('rolls back everything when a statement sent with COMMIT fails, and throws its error', async () => {
+    await db.query('INSERT INTO db_test VALUES (200)');
+    const failed = withTransaction(db, async (tx) => {
+      await tx.query('INSERT INTO db_test VALUES (201)');
+      sendWithCommit(tx, { text: 'INSERT INTO db_test VALUES ($1)', values: [200] }); // a duplicate key
+      sendWithCommit(tx, { text: 'INSERT INTO db_test VALUES ($1)', values: [202] });
+    });
+    await expect(failed, "the duplicate key's error").rejects.toMatchObject({ code: '23505' });
+    expect(
+      (await db.query('SELECT k FROM db_test WHERE k IN (200, 201, 202) ORDER BY k')).rows.map((r) => r.k),
+      'rows committed',
+    ).toEqual([200]);
+    expect(await backend(), 'a transaction on the same connection afterwards').toBeTypeOf('number');
+  });
+
+  it('sends the statements given to sendWithCommit in the order given, after what fn awaited', async () => {
+    await withTransaction(db, async (tx) => {
+      sendWithCommit(tx, { text: 'UPDATE db_test SET k = 302 WHERE k = 301' });
+      sendWithCommit(tx, { text: 'UPDATE db_test SET k = 303 WHERE k = 302' });
+      await tx.query('INSERT INTO db_test VALUES (301)');
+    });
+    expect((await db.query('SELECT k FROM db_test WHERE k BETWEEN 301 AND 303')).rows.map((r) => r.k)).toEqual([303]);
+  });
+
+  it('refuses sendWithCommit outside the fn of withTransaction, where nothing would send it', async () => {
+    const client = await db.connect();
+    try {
+      expect(() => sendWithCommit(client, { text: 'SELECT 1' })).toThrow(/only inside the fn of withTransaction/);
+    } finally {
+      client.release();
+    }
+    let kept: DbClient | undefined;
+    await withTransaction(db, async (tx) => {
+      kept = tx;
+    });
+    expect(() => sendWithCommit(kept!, { text: 'SELECT 1' }), 'after the transaction ended').toThrow(/only inside the fn of withTransaction/);
   });
 
   it('reports a BEGIN that failed, not the statement it took down with it', async () => {

@@ -6,6 +6,8 @@ import { sqlStateRetry } from './retry.ts';
 
 export type Db = pg.Pool;
 export type DbClient = pg.PoolClient;
+/** A statement and its parameters, as node-postgres takes them: `{ text, values }`. */
+export type DbQuery = pg.QueryConfig;
 
 const INT8_OID = 20;
 
@@ -75,15 +77,41 @@ export interface TransactionOptions {
   begin?: () => string;
 }
 
+/** The statements fn asked to send with COMMIT, per client, while withTransaction runs on it. */
+const withCommit = new WeakMap<DbClient, DbQuery[]>();
+
+/**
+ * Inside withTransaction's `fn`: sends `query` with the COMMIT, in one write, instead of on
+ * its own. Its answer comes back with COMMIT's, so the transaction waits for PostgreSQL once
+ * less. For a statement whose result nothing in the transaction reads, such as an outbox row
+ * (milestone 2): it runs after everything fn awaited, in the order of the calls. If it fails,
+ * PostgreSQL turns the COMMIT into a rollback (a statement after an error in a transaction runs
+ * no more, and COMMIT then rolls back), and withTransaction throws the statement's error: the
+ * transaction committed nothing, as if fn had awaited the statement and thrown.
+ * Outside withTransaction's `fn` it throws at once: nothing would send the statement.
+ * It takes a query, not a function that sends one: a function could await something first and
+ * send its statement after the COMMIT, outside the transaction.
+ */
+export function sendWithCommit(tx: DbClient, query: DbQuery): void {
+  const queries = withCommit.get(tx);
+  if (!queries) throw new Error('sendWithCommit: only inside the fn of withTransaction (runtime/db.ts), which sends the COMMIT it rides with');
+  queries.push(query);
+}
+
 /**
  * BEGIN … COMMIT around `fn`, ROLLBACK if it throws; release cannot be forgotten. BEGIN
- * travels with fn's first statement: a transaction costs its statements and COMMIT in round trips.
+ * travels with fn's first statement, and the statements fn gave sendWithCommit travel with
+ * COMMIT: a transaction costs the statements fn awaits, plus one, in round trips.
  * `acquireTimeoutMs` bounds the wait for a pooled connection: PoolWaitTimeout after it.
  */
 export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const client = await connectWithin(db, options.acquireTimeoutMs);
   const stopWatching = watchForConnectionLoss(client);
   let discard: Error | undefined;
+  const last: DbQuery[] = [];
+  withCommit.set(client, last);
+  // Whether PostgreSQL has ended the transaction already (a COMMIT it turned into a rollback).
+  let ended = false;
   try {
     // Without parameters node-postgres sends the simple query protocol, which carries several
     // statements in one message; PostgreSQL runs them in order and stops at the first error.
@@ -114,14 +142,35 @@ export async function withTransaction<T>(db: Db, fn: (tx: DbClient) => Promise<T
     }
     const failedToBegin = await began;
     if (failedToBegin) throw failedToBegin.err;
-    await client.query('COMMIT');
+    withCommit.delete(client); // fn is done: a late sendWithCommit throws instead of being lost
+    if (last.length === 0) {
+      await client.query('COMMIT');
+      return result;
+    }
+    // Corked as at BEGIN: the statements and COMMIT leave in one write. Pipeline mode sends
+    // COMMIT without waiting for their answers; all are awaited, the first error thrown.
+    let answers: Array<Promise<unknown>>;
+    socket?.cork();
+    try {
+      answers = last.map((query) => client.query(query));
+      answers.push(client.query('COMMIT'));
+    } finally {
+      socket?.uncork();
+    }
+    const settled = await Promise.allSettled(answers);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) {
+      ended = true; // PostgreSQL rolled back at the COMMIT
+      throw failed.reason;
+    }
     return result;
   } catch (err) {
     if (terminatedByServer(err)) discard = coerceError(err);
     // A client that cannot roll back must not go back to the pool inside a transaction.
-    else await client.query('ROLLBACK').catch((rollbackFailed: Error) => (discard = rollbackFailed));
+    else if (!ended) await client.query('ROLLBACK').catch((rollbackFailed: Error) => (discard = rollbackFailed));
     throw err;
   } finally {
+    withCommit.delete(client);
     stopWatching();
     client.release(discard);
   }

@@ -1,9 +1,9 @@
-import type { Db } from '#runtime/db.ts';
+import { sendWithCommit, type Db } from '#runtime/db.ts';
 import { failpoint } from '#runtime/failpoints.ts';
 import type { Metrics } from '#runtime/metrics.ts';
 import { currentCorrelationId, newCorrelationId } from '#runtime/logger.ts';
 import { TodoError } from '#runtime/todo-error.ts';
-import { enqueueEvent } from '../outbox/enqueue-event.ts';
+import { outboxInsert } from '../outbox/enqueue-event.ts';
 import { wakeRelay } from '../outbox/wake-relay.ts';
 import { parseNewBid, type Bid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';

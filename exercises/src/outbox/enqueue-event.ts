@@ -1,6 +1,17 @@
-import type { DbClient } from '#runtime/db.ts';
+import type { DbClient, DbQuery } from '#runtime/db.ts';
 import { TodoError } from '#runtime/todo-error.ts';
 import type { OutboxEvent } from './outbox-event.ts';
+
+/**
+ * The INSERT of the event's outbox row, as a query for the caller to send on its transaction:
+ * enqueueEvent awaits it, or a caller that reads nothing back sends it with its COMMIT
+ * (sendWithCommit, runtime/db.ts), a round trip less.
+ */
+export function outboxInsert(event: OutboxEvent): DbQuery {
+  // #region m2: the outbox row's INSERT, for the caller's transaction
+  throw new TodoError('m2', "write the outbox row's INSERT in outbox/enqueue-event.ts");
+  // #endregion
+}
 
 /**
  * Writes the event into the outbox inside the caller's transaction: it commits, or rolls
@@ -8,7 +19,5 @@ import type { OutboxEvent } from './outbox-event.ts';
  * COMMIT (wakeRelay, wake-relay.ts says why not here).
  */
 export async function enqueueEvent(tx: DbClient, event: OutboxEvent): Promise<void> {
-  // #region m2: insert the outbox row, in the caller's transaction
-  throw new TodoError('m2', 'write the outbox row in outbox/enqueue-event.ts');
-  // #endregion
+  await tx.query(outboxInsert(event));
 }

@@ -6,8 +6,9 @@
 --   1. BEGIN with its SET LOCALs and acceptBid's locked read, in one write (withTransaction,
 --      bid-transaction.ts, accept-bid.ts); pgbench pipelines them;
 --   2. acceptBid's UPDATE of the item and INSERT of the bid, one statement;
---   3. enqueueEvent's INSERT of the outbox row (its payload a placeholder of the same size);
---   4. COMMIT.
+--   3. the INSERT of the outbox row (outboxInsert, its payload a placeholder of the same size)
+--      and COMMIT, in one write (place-bid.ts sends the row with sendWithCommit); pgbench
+--      pipelines them.
 -- Left out, as in milestone 3's script: the relay's wake-up (a NOTIFY after the COMMIT, shared by
 -- the bids that commit meanwhile) and the rule checks, which bid-service makes in JavaScript
 -- (pgbench's bids are all accepted: their amounts rise from one sequence, as the API's do). The
@@ -15,7 +16,7 @@
 -- script makes it too.
 -- Milestone 3's place-bid.pgbench.sql does the same work in fewer statements (the outbox row in
 -- the bid's statement, no replay check): the benchmark reports it beside this one.
--- If acceptBid's or enqueueEvent's SQL changes, change it here too.
+-- If acceptBid's or outboxInsert's SQL changes, change it here too.
 -- Rerun by hand (the benchmark creates bench_items and bench_amounts):
 --   pgbench -n -M extended -c 32 -j 2 -T 8 -D nitems=200 -f milestones/06-ingress-deploy/bench/place-bid-as-sent.pgbench.sql "$DATABASE_URL"
 \set n random(1, :nitems)
@@ -45,6 +46,8 @@ WITH item AS (
      INSERT INTO bids (item_id, bidder_id, amount_cents, sequence, request_id)
      SELECT :item::uuid, :bidder::uuid::text, :amount::bigint, item.last_sequence, :request::text FROM item
   RETURNING id, item_id, bidder_id AS user_id, amount_cents, sequence, placed_at;
+\startpipeline
 INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, routing_key, payload, headers)
      VALUES (gen_random_uuid(), 'item'::text, :item::uuid, 'auction.events.v1.BidPlaced'::text, 'bid.placed'::text, decode(repeat('ab', 120), 'hex'), '{"x-correlation-id":"pgbench"}'::jsonb);
 COMMIT;
+\endpipeline

@@ -1,9 +1,9 @@
-import type { Db } from '#runtime/db.ts';
+import { sendWithCommit, type Db } from '#runtime/db.ts';
 import { failpoint } from '#runtime/failpoints.ts';
 import type { Metrics } from '#runtime/metrics.ts';
 import { currentCorrelationId, newCorrelationId } from '#runtime/logger.ts';
 import { TodoError } from '#runtime/todo-error.ts';
-import { enqueueEvent } from '../outbox/enqueue-event.ts';
+import { outboxInsert } from '../outbox/enqueue-event.ts';
 import { wakeRelay } from '../outbox/wake-relay.ts';
 import { parseNewBid, type Bid } from './bid.ts';
 import { bidPlacedEvent } from './bid-placed-event.ts';
@@ -38,7 +38,10 @@ export async function placeBid(
         parsed.value.itemId,
         async (tx) => {
           const bid = await acceptBid(tx, parsed.value, rules);
-          await enqueueEvent(tx, bidPlacedEvent(bid, correlationId));
+          // Sent with the COMMIT, not awaited on its own: nothing here reads the row back, and
+          // every round trip while the item's row is locked is one every other bidder waits
+          // for. `await enqueueEvent(tx, …)` is as right, one round trip slower.
+          sendWithCommit(tx, outboxInsert(bidPlacedEvent(bid, correlationId)));
           return bid;
         },
         call,
