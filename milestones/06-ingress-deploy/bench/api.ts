@@ -24,7 +24,7 @@ const SIZES = {
 };
 type Size = (typeof SIZES)['full'];
 /** Seconds of unmeasured load on each path before the measured runs. */
-const WARM_UP_SECONDS = 3;
+const WARM_UP_SECONDS = 10;
 /** bid-service processes: one per core, up to four (beyond, this process's one thread would be the limit). */
 const SERVICES = Math.min(availableParallelism(), 4);
 const TARGET = { databaseShare: 0.5, ingressShare: 0.5, fanoutP99Ms: 250 };
@@ -198,7 +198,8 @@ export const benchmark = {
       const nextAmount = () => (amount += 1n);
       // Warm both paths (connections, TLS, the JIT of fresh processes) under the full load before
       // measuring: after one call per client, the first direct run came out 20-35% below the
-      // second in four runs of five.
+      // second in four runs of five; after 3 s on each path, 9-40% below it in nine runs of nine
+      // (511/619, 553/758, 473/585 …). After 10 s the order no longer decides (720/630).
       ctx.say(`warming up: ${WARM_UP_SECONDS} s direct, ${WARM_UP_SECONDS} s through the ingress, unmeasured`);
       const warmUp = { ...size, seconds: Math.min(WARM_UP_SECONDS, size.seconds) };
       await unaryLoad(warmUp, direct, items, nextAmount, {});
