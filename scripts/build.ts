@@ -8,7 +8,7 @@
 //   npm run build -- --tree <dir> --out-dir <dir> any tree (a folder with src/) anywhere
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
@@ -25,17 +25,6 @@ export const ENTRY_POINTS = ['bid-service', 'bid-worker'] as const;
  * tree's migrations are copied to <out-dir>/migrations for it.
  */
 export const ONE_SHOT_ENTRY_POINTS = { migrate: 'runtime/migrate-main.ts' } as const;
-
-/**
- * Modules that find files next to themselves with import.meta.url, and the files (a folder
- * from the repo root, and their ending) they read. In the bundle every such module sees
- * import.meta.url as if it still sat at its repo path under the out dir, and these files are
- * copied there: `new URL('../../proto/', import.meta.url)` in runtime/events/contracts.ts finds
- * <out-dir>/proto/ from any working directory.
- */
-const FILES_READ_AT_RUNTIME: Record<string, { folder: string; ending: string }[]> = {
-  'runtime/events/contracts.ts': [{ folder: 'proto', ending: '.proto' }],
-};
 
 /**
  * How the app is bundled, for the image and for the test kit's service processes
@@ -77,22 +66,11 @@ export async function build(options: { tree?: string; outDir?: string } = {}): P
     ...APP_BUNDLE_OPTIONS,
     metafile: true,
     logLevel: 'warning',
-    plugins: [treeImports(tree), importMetaUrlAsInRepo()],
+    plugins: [treeImports(tree), noImportMetaUrl()],
   });
 
   // dist/ runs as ESM wherever it is copied, whatever package.json sits above it.
   await writeFile(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
-  const bundled = new Set(Object.keys(result.metafile.inputs));
-  for (const [module, files] of Object.entries(FILES_READ_AT_RUNTIME)) {
-    if (!bundled.has(module)) continue;
-    for (const { folder, ending } of files) {
-      for (const file of await readdir(join(repoRoot, folder), { recursive: true })) {
-        if (!file.endsWith(ending)) continue;
-        await mkdir(dirname(join(outDir, folder, file)), { recursive: true });
-        await copyFile(join(repoRoot, folder, file), join(outDir, folder, file));
-      }
-    }
-  }
 
   await mkdir(join(outDir, 'migrations'), { recursive: true });
   for (const file of await readdir(join(tree, 'migrations'))) {
@@ -130,26 +108,27 @@ export function treeImports(tree: string): esbuild.Plugin {
   };
 }
 
-function importMetaUrlAsInRepo(): esbuild.Plugin {
+/**
+ * A bundled module must not find files next to itself with import.meta.url: in the bundle it
+ * sits at <out-dir>/<entry>.js, not at its path in the repository, and the image carries
+ * dist/ alone. What the app reads at run time is code (the contracts: runtime/gen) or
+ * configuration; the migrations are copied to <out-dir>/migrations above.
+ */
+function noImportMetaUrl(): esbuild.Plugin {
   return {
-    name: 'import-meta-url-as-in-repo',
+    name: 'no-import-meta-url',
     setup(b) {
       b.onLoad({ filter: /\.ts$/ }, async (args) => {
         const source = await readFile(args.path, 'utf8');
         if (!source.includes('import.meta.url')) return undefined;
         const fromRoot = relative(repoRoot, args.path).split('\\').join('/');
-        if (!(fromRoot in FILES_READ_AT_RUNTIME)) {
-          return {
-            errors: [
-              {
-                text: `${fromRoot} uses import.meta.url: list the folders it reads at run time in FILES_READ_AT_RUNTIME (scripts/build.ts), so the build copies them next to the bundle.`,
-              },
-            ],
-          };
-        }
-        // The bundle's own URL is <out-dir>/<entry>.js: place this module at <out-dir>/<its repo path>.
-        const contents = source.replaceAll('import.meta.url', `new URL(${JSON.stringify(fromRoot)}, import.meta.url).href`);
-        return { contents, loader: 'ts' };
+        return {
+          errors: [
+            {
+              text: `${fromRoot} uses import.meta.url: in the bundle it is <out-dir>/<entry>.js, and the image has no files beside it. Generate what it reads into code (as runtime/gen holds the contracts), or read it from configuration.`,
+            },
+          ],
+        };
       });
     },
   };

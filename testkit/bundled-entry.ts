@@ -48,7 +48,7 @@ async function contentKey(tree: string, entry: string): Promise<string> {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
 }
 
-/** import.meta.url as the module's own file: runtime/events/contracts.ts finds proto/ next to it, wherever the bundle is. */
+/** import.meta.url as the module's own file, wherever the bundle is: a module of a learner's tree that finds a file next to itself still finds it under test. */
 const importMetaUrlOfSource: esbuild.Plugin = {
   name: 'import-meta-url-of-source',
   setup(b) {

@@ -8,7 +8,7 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 
 export default defineConfig({
   root,
-  // The generated API client lives in ../runtime/api/gen; Vite may read it.
+  // The generated API client lives in ../runtime/gen; Vite may read it.
   server: { fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
 });

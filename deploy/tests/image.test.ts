@@ -143,7 +143,7 @@ describe('the build output', () => {
         for (const path of paths) expect.soft((await fetch(`http://127.0.0.1:${s.port}${path}`)).status, `${s.entry} ${path}`).toBe(200);
       }
 
-      // The event contracts load from dist/proto/ in both bundles: the service encodes the
+      // The event contracts are compiled into both bundles (runtime/gen): the service encodes the
       // BidPlaced of a bid, and the worker relays and decodes it into the read model.
       const service = started.find((s) => s.entry === cmd![0])!;
       const item = await fetch(`http://127.0.0.1:${service.port}/items`, {

@@ -10,7 +10,7 @@ import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
-import { AuctionService } from '../../runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { AuctionService } from '../../runtime/gen/auction/api/v1/auction_pb.ts';
 import { placeBidsOverHttp, postBid } from '../../testkit/http-load.ts';
 import { openItems } from '../../testkit/scenario-data.ts';
 import { startFaultProxy, type FaultProxy } from '../../testkit/fault-proxy.ts';

@@ -3,7 +3,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BidTooLowDetailSchema, BusyDetailSchema, CreateItemRequestSchema, FieldViolationSchema } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { BidTooLowDetailSchema, BusyDetailSchema, CreateItemRequestSchema, FieldViolationSchema } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import { bidPlacedFromProto } from '#runtime/events/bid-placed.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
 import { useTestEnv } from '#testkit/harness.ts';

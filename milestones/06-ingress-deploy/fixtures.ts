@@ -2,7 +2,7 @@
 import { connect } from 'node:http2';
 import { createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
-import { AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { AuctionService } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import type { Config } from '#runtime/config.ts';
 import { startServiceProcess, type ServiceProcess } from '#testkit/service-process.ts';
 import type { TestEnv } from '#testkit/harness.ts';

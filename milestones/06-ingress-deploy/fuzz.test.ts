@@ -12,12 +12,7 @@ import fc from 'fast-check';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CreateItemRequestSchema,
-  CreateItemResponseSchema,
-  PlaceBidRequestSchema,
-  PlaceBidResponseSchema,
-} from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { CreateItemRequestSchema, CreateItemResponseSchema, PlaceBidRequestSchema, PlaceBidResponseSchema } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import { generateKeyPair, SignJWT } from 'jose';
 import { loadWorkbookSettings } from '#runtime/config.ts';
 import { DEV_ALGORITHM, issueDevToken } from '#runtime/dev-auth.ts';

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { AuctionService } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import { startIngress, type Ingress } from '#testkit/ingress.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
 import { useTestEnv } from '#testkit/harness.ts';

@@ -6,7 +6,7 @@ import { compressionGzip, createConnectTransport } from '@connectrpc/connect-nod
 import { createClient } from '@connectrpc/connect';
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { AuctionService } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
 import { useTestEnv } from '#testkit/harness.ts';
 import { apiClient, signIn, startService, tomorrow, type AuctionClient, type SignedIn } from './fixtures.ts';

@@ -6,7 +6,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { encodeEnvelope } from '@connectrpc/connect/protocol';
 import { connect } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { CreateItemRequestSchema } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { CreateItemRequestSchema } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import type { ServiceProcess } from '#testkit/service-process.ts';
 import { useTestEnv } from '#testkit/harness.ts';
 import { lockWaiters } from '#testkit/lock-waiters.ts';

@@ -1,6 +1,7 @@
-import Long from 'long';
-import { ContractError, eventType } from './contracts.ts';
-import { coerceError } from '../coerce-error.ts';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { BidPlacedSchema } from '../gen/auction/events/v1/events_pb.ts';
+import { ContractError, decodePayload } from './contracts.ts';
 
 export const BID_PLACED = 'auction.events.v1.BidPlaced';
 export const BID_PLACED_ROUTING_KEY = 'bid.placed';
@@ -22,24 +23,21 @@ export interface BidPlaced {
   correlationId: string;
 }
 
-const type = () => eventType('BidPlaced');
-const toLong = (n: bigint) => Long.fromString(n.toString(), false);
-const fromLong = (v: unknown): bigint => BigInt(Long.isLong(v) ? (v as Long).toString() : String(v ?? 0));
-
 export function bidPlacedToProto(event: BidPlaced): Uint8Array {
-  const millis = event.placedAt.getTime();
-  const message = type().fromObject({
-    eventId: event.eventId,
-    itemId: event.itemId,
-    bidId: event.bidId,
-    userId: event.userId,
-    bidderId: event.bidderId,
-    amountCents: toLong(event.amountCents),
-    sequence: toLong(event.sequence),
-    placedAt: { seconds: toLong(BigInt(Math.floor(millis / 1000))), nanos: (millis % 1000) * 1_000_000 },
-    correlationId: event.correlationId,
-  });
-  return type().encode(message).finish();
+  return toBinary(
+    BidPlacedSchema,
+    create(BidPlacedSchema, {
+      eventId: event.eventId,
+      itemId: event.itemId,
+      bidId: event.bidId,
+      userId: event.userId,
+      bidderId: event.bidderId ?? '',
+      amountCents: event.amountCents,
+      sequence: event.sequence,
+      placedAt: timestampFromDate(event.placedAt),
+      correlationId: event.correlationId,
+    }),
+  );
 }
 
 /**
@@ -47,31 +45,24 @@ export function bidPlacedToProto(event: BidPlaced): Uint8Array {
  * bidderId is always set: userId when the producer predates bidder_id.
  */
 export function bidPlacedFromProto(payload: Uint8Array): BidPlaced & { bidderId: string } {
-  let decoded: Record<string, unknown>;
-  try {
-    decoded = type().toObject(type().decode(payload), { longs: Long, defaults: true }) as Record<string, unknown>;
-  } catch (err) {
-    throw new ContractError(BID_PLACED, coerceError(err).message);
-  }
-  const placedAt = decoded.placedAt as { seconds?: unknown; nanos?: number } | undefined;
-  const userId = String(decoded.userId);
+  const decoded = decodePayload(BID_PLACED, BidPlacedSchema, payload);
   const event: BidPlaced & { bidderId: string } = {
-    eventId: String(decoded.eventId),
-    itemId: String(decoded.itemId),
-    bidId: String(decoded.bidId),
-    userId,
+    eventId: decoded.eventId,
+    itemId: decoded.itemId,
+    bidId: decoded.bidId,
+    userId: decoded.userId,
     // proto3 cannot tell an empty string from an absent field: empty means an older producer.
-    bidderId: String(decoded.bidderId) || userId,
-    amountCents: fromLong(decoded.amountCents),
-    sequence: fromLong(decoded.sequence),
-    placedAt: new Date(Number(fromLong(placedAt?.seconds)) * 1000 + Math.floor((placedAt?.nanos ?? 0) / 1_000_000)),
-    correlationId: String(decoded.correlationId),
+    bidderId: decoded.bidderId || decoded.userId,
+    amountCents: decoded.amountCents,
+    sequence: decoded.sequence,
+    placedAt: decoded.placedAt ? timestampDate(decoded.placedAt) : new Date(0),
+    correlationId: decoded.correlationId,
   };
   for (const field of ['eventId', 'itemId', 'bidId', 'userId'] as const) {
     if (event[field] === '') throw new ContractError(BID_PLACED, `${field} is missing`);
   }
   if (event.amountCents <= 0n) throw new ContractError(BID_PLACED, 'amountCents must be positive');
   if (event.sequence <= 0n) throw new ContractError(BID_PLACED, 'sequence must be positive');
-  if (!placedAt) throw new ContractError(BID_PLACED, 'placedAt is missing');
+  if (!decoded.placedAt) throw new ContractError(BID_PLACED, 'placedAt is missing');
   return event;
 }

@@ -1,9 +1,9 @@
 // The page's one client of the API: Connect over fetch, to /api on the page's own origin
 // (the ingress serves both, so there is no CORS and no second address to configure).
-// The generated service description is the server's (runtime/api/gen, from proto/).
+// The generated service description is the server's (runtime/gen, from proto/).
 import { createClient, type Client, type Interceptor } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-web';
-import { AuctionService } from '../../runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { AuctionService } from '../../runtime/gen/auction/api/v1/auction_pb.ts';
 import { currentSession } from './session.ts';
 
 export type AuctionClient = Client<typeof AuctionService>;

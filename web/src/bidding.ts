@@ -3,7 +3,7 @@
 // answers a bid it already accepted with that bid instead of placing a second one
 // (milestone 3's idempotency). A new click gets a new id.
 import { Code, ConnectError } from '@connectrpc/connect';
-import { BidTooLowDetailSchema, BusyDetailSchema, FieldViolationSchema, type Bid } from '../../runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { BidTooLowDetailSchema, BusyDetailSchema, FieldViolationSchema, type Bid } from '../../runtime/gen/auction/api/v1/auction_pb.ts';
 import type { AuctionClient } from './api.ts';
 import { formatCents } from './money.ts';
 

@@ -4,7 +4,7 @@
 // double a bid), which a framework's data layer would hide.
 import { ConnectError, Code } from '@connectrpc/connect';
 import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { ItemStatus, type Item, type ItemLive } from '../../runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { ItemStatus, type Item, type ItemLive } from '../../runtime/gen/auction/api/v1/auction_pb.ts';
 import { createAuctionClient } from './api.ts';
 import { answerMayBeLost, explainBidError, placeBid, type BidAttempt } from './bidding.ts';
 import { formatCents, parseDollars } from './money.ts';

@@ -4,7 +4,7 @@
 // the same millisecond. The first message of every stream is the item's current state, so
 // a reconnect re-reads what changed while the page was away instead of trusting its copy.
 import { Code, ConnectError } from '@connectrpc/connect';
-import type { ItemLive } from '../../runtime/api/gen/auction/api/v1/auction_pb.ts';
+import type { ItemLive } from '../../runtime/gen/auction/api/v1/auction_pb.ts';
 import type { AuctionClient } from './api.ts';
 
 export type StreamState =

@@ -10,7 +10,7 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import type { Browser, Page } from 'playwright-core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BidTooLowDetailSchema, AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { BidTooLowDetailSchema, AuctionService } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import { openItems } from '#testkit/scenario-data.ts';
 import type { Config } from '#runtime/config.ts';
 import { freePort } from '#testkit/binary-process.ts';

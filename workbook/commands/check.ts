@@ -211,8 +211,9 @@ async function lint(): Promise<CheckResult> {
 
 /**
  * buf lint over proto/ (STANDARD rules: package versioning, naming); buf breaking: the event
- * contracts still read every message the released ones wrote (EVENTS_BASELINE); and the API
- * contract's generated TypeScript (runtime/api/gen) exactly what buf.gen.yaml generates from it now.
+ * contracts still read every message the released ones wrote (EVENTS_BASELINE); and the
+ * contracts' generated TypeScript (runtime/gen, API and events) exactly what buf.gen.yaml
+ * generates from them now.
  */
 async function contracts(): Promise<CheckResult> {
   const buf = join(repoRoot, 'node_modules/.bin/buf');
@@ -230,13 +231,13 @@ async function contracts(): Promise<CheckResult> {
         `Undo the change above, then run \`npm run check contracts\` again.`,
     );
   }
-  const fresh = await mkdtemp(join(tmpdir(), 'wb-api-gen-'));
+  const fresh = await mkdtemp(join(tmpdir(), 'wb-gen-'));
   try {
     const gen = spawnSync(buf, ['generate', '--template', 'buf.gen.yaml', '--output', fresh], { cwd: repoRoot, encoding: 'utf8' });
     if (gen.status !== 0) problems.push(`buf generate failed: ${(gen.stdout + gen.stderr).trim() || gen.error?.message}`);
     else {
-      const stale = await differingFiles(join(fresh, GENERATED_API), join(repoRoot, GENERATED_API));
-      if (stale.length) problems.push(`${GENERATED_API} is not what proto/ generates; run \`npm run generate:api\` and commit: ${stale.join(', ')}`);
+      const stale = await differingFiles(join(fresh, GENERATED), join(repoRoot, GENERATED));
+      if (stale.length) problems.push(`${GENERATED} is not what proto/ generates; run \`npm run generate:contracts\` and commit: ${stale.join(', ')}`);
     }
   } finally {
     await rm(fresh, { recursive: true, force: true });
@@ -294,7 +295,7 @@ export function breakingChanges(protoDir: string): { changes: BreakingChange[] }
   };
 }
 
-const GENERATED_API = 'runtime/api/gen';
+const GENERATED = 'runtime/gen';
 
 async function differingFiles(expectedDir: string, actualDir: string): Promise<string[]> {
   const list = async (dir: string) =>

@@ -12,7 +12,7 @@ import { createClient, ConnectError, Code, type Client } from '@connectrpc/conne
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { build } from 'vite';
-import { AuctionService, BidTooLowDetailSchema } from '../../runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { AuctionService, BidTooLowDetailSchema } from '../../runtime/gen/auction/api/v1/auction_pb.ts';
 import { loadConfig, type Config } from '../../runtime/config.ts';
 import { createDatabase, databaseExists, databaseName, databaseUrlFor, MigrationFailed, runMigrations } from '../../runtime/migrate.ts';
 import { freePort } from '../../testkit/binary-process.ts';

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
-import { type AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { type AuctionService, BidSchema, ItemLiveSchema, ItemSchema, ItemStatus } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import { TodoError } from '#runtime/todo-error.ts';
 import type { AppDeps } from '../app-deps.ts';
 import type { Bid } from '../bidding/bid.ts';

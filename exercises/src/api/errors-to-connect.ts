@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { BidTooLowDetailSchema, BusyDetailSchema, FieldViolationSchema } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { BidTooLowDetailSchema, BusyDetailSchema, FieldViolationSchema } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import { TodoError } from '#runtime/todo-error.ts';
 import { toDomainError, type DomainError } from '../errors.ts';
 

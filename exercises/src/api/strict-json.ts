@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { FieldViolationSchema } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { FieldViolationSchema } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import { apiFieldName } from './errors-to-connect.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -7,7 +7,7 @@
 // behaviour, this only loads.
 import http2 from 'node:http2';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { PlaceBidRequestSchema, PlaceBidResponseSchema } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { PlaceBidRequestSchema, PlaceBidResponseSchema } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 
 /** How one call ended: accepted; refused as too low (failed_precondition, an answer); or failed, with what went wrong. */
 export type PlaceBidOutcome = { kind: 'accepted' } | { kind: 'refused' } | { kind: 'failed'; reason: string };

@@ -8,7 +8,7 @@ import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { compressionGzip, connectNodeAdapter } from '@connectrpc/connect-node';
 import { codeToString } from '@connectrpc/connect/protocol-connect';
 import { Gauge } from 'prom-client';
-import { AuctionService } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { AuctionService } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import { correlationIdFrom, withCorrelationId } from '#runtime/logger.ts';
 import { logEvent } from '#runtime/process-events.ts';
 import { TodoError } from '#runtime/todo-error.ts';

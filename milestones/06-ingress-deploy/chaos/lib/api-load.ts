@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Code, ConnectError, createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import { AuctionService, BidTooLowDetailSchema, type Bid } from '#runtime/api/gen/auction/api/v1/auction_pb.ts';
+import { AuctionService, BidTooLowDetailSchema, type Bid } from '#runtime/gen/auction/api/v1/auction_pb.ts';
 import { bidderColumn } from '#testkit/bidder-column.ts';
 import { sleep } from '#testkit/scenario-observers.ts';
 import type { Config } from '#runtime/config.ts';
