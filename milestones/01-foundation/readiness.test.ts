@@ -21,7 +21,9 @@ beforeAll(async () => {
       ...env.config,
       databaseUrl: proxies.postgres.url(env.config.databaseUrl),
       amqpUrl: proxies.rabbitmq.url(env.config.amqpUrl),
-      healthTimeoutMs: 1_000,
+      // No case here waits for a probe's timeout (a cut dependency refuses at once), and under
+      // npm test's parallel load a probe of a dependency that is up took over a second.
+      healthTimeoutMs: 3_000,
     },
   });
 });
