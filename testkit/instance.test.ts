@@ -11,6 +11,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { scenario as brokerDown } from '../milestones/02-outbox/chaos/broker-down.ts';
 import { databaseExists, databaseName } from '../runtime/migrate.ts';
 import { openInstance } from './instance.ts';
+import { processRunning } from './process-running.ts';
 import { Releasers, withReleasers } from './releasers.ts';
 import { runScenario } from '../workbook/commands/chaos.ts';
 import { solutionsDir } from '../workbook/trees.ts';
@@ -35,14 +36,6 @@ const server = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1',
   return { tree, probe };
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {
     const socket: Socket = connect(port, '127.0.0.1');
@@ -58,7 +51,7 @@ describe('the kit releases what a scenario acquired', () => {
       const seen = JSON.parse(await readFile(probe, 'utf8')) as { pid: number; databaseUrl: string; amqpUrl: string; exchange: string };
       const proxyPort = Number(new URL(seen.amqpUrl).port);
       const leaks = {
-        workerRunning: alive(seen.pid),
+        workerRunning: processRunning(seen.pid),
         proxyListening: await listening(proxyPort),
         databaseLeft: await databaseExists(workbook.databaseUrl, databaseName(seen.databaseUrl)),
         exchangeLeft: await exchangeExists(workbook.amqpUrl, seen.exchange),

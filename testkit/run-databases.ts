@@ -6,6 +6,7 @@
 // the WAL for the first change of each page after it). Drops sent together share one or two.
 import { databaseUrlFor, dropDatabase } from '../runtime/migrate.ts';
 import { withPgClient } from '../runtime/pg-client.ts';
+import { processRunning } from './process-running.ts';
 
 /** The prefix of the databases of the run whose main process is `pid`: the id says whether the run still goes on. */
 export const runDatabasePrefix = (pid: number) => `wb_run_${pid}_`;
@@ -34,17 +35,7 @@ export async function dropRunDatabases(url: string, prefix: string): Promise<str
 
 /** Drops the databases of runs, scenarios and benchmarks whose process is gone (killed before their teardown ran); returns their names. */
 export async function dropDatabasesOfEndedRuns(url: string): Promise<string[]> {
-  const ended = (await namesLike(url, OWNED)).filter((name) => !processRuns(Number(new RegExp(OWNED).exec(name)![1])));
+  const ended = (await namesLike(url, OWNED)).filter((name) => !processRunning(Number(new RegExp(OWNED).exec(name)![1])));
   await Promise.all(ended.map((name) => dropDatabase(url, name).catch(() => undefined)));
   return ended;
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: a process of another user has that id; it runs.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
