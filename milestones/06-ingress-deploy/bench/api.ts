@@ -200,8 +200,8 @@ export const benchmark = {
       // measuring: after one call per client, the first direct run came out 20-35% below the
       // second in four runs of five; after 3 s on each path, 9-40% below it in nine runs of nine
       // (511/619, 553/758, 473/585 …). After 10 s the order no longer decides (720/630).
-      ctx.say(`warming up: ${WARM_UP_SECONDS} s direct, ${WARM_UP_SECONDS} s through the ingress, unmeasured`);
       const warmUp = { ...size, seconds: Math.min(WARM_UP_SECONDS, size.seconds) };
+      ctx.say(`warming up: ${warmUp.seconds} s direct, ${warmUp.seconds} s through the ingress, unmeasured`);
       await unaryLoad(warmUp, direct, items, nextAmount, {});
       await unaryLoad(warmUp, ingressLoad, items, nextAmount, {});
       // Direct, ingress, direct again: the ceiling is the better direct run, so that the order of
