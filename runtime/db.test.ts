@@ -17,6 +17,30 @@ afterAll(async () => {
   await db.end();
 });
 
+/**
+ * Runs `check` with a pool of one connection through the fault proxy, delaying every chunk by
+ * 100 ms each way: a round trip takes 200 ms, far above anything else a transaction does, so
+ * `roundTrips(work)` counts the round trips of `work`. Each test times the same work two ways
+ * and asserts their difference: on a busy machine (npm test runs files in parallel) both carry
+ * the same extra time, and an absolute bound flaked (2.55 round trips against 2.5).
+ */
+async function withSlowDatabase(check: (slow: Db, roundTrips: (work: () => Promise<unknown>) => Promise<number>) => Promise<void>): Promise<void> {
+  const proxy = await startFaultProxy({ target: env.config.databaseUrl });
+  const slow = createDb({ url: proxy.url(env.config.databaseUrl), log: env.log, max: 1 });
+  try {
+    await slow.query('SELECT 1'); // the connection, before the delay
+    proxy.latency(100);
+    await check(slow, async (work) => {
+      const started = performance.now();
+      await work();
+      return (performance.now() - started) / 200;
+    });
+  } finally {
+    await slow.end();
+    await proxy.close();
+  }
+}
+
 describe('withTransaction', () => {
   it('rolls back when the caller throws, and keeps the connection for the next transaction', async () => {
     const before = await backend();
@@ -80,66 +104,44 @@ describe('withTransaction', () => {
   });
 
   it('sends BEGIN with the first statement: a transaction of one statement costs two round trips, not three', async () => {
-    // Through a proxy that delays every chunk by 100 ms each way, a round trip takes 200 ms, far
-    // above anything else the transaction does: its duration counts its round trips. Measured
-    // against BEGIN, the statement and COMMIT each awaited, on the same connection: on a busy
-    // machine both carry the same extra time, and only their difference has to be a round trip.
-    const proxy = await startFaultProxy({ target: env.config.databaseUrl });
-    const slow = createDb({ url: proxy.url(env.config.databaseUrl), log: env.log, max: 1 });
-    try {
-      await slow.query('SELECT 1'); // the connection, before the delay
-      proxy.latency(100);
-      let started = performance.now();
-      const client = await slow.connect();
-      try {
-        await client.query("BEGIN; SET LOCAL lock_timeout = '1s'");
-        await client.query('SELECT 1');
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
-      const oneByOne = (performance.now() - started) / 200;
-      started = performance.now();
-      await withTransaction(slow, (tx) => tx.query('SELECT 1'), { begin: () => "SET LOCAL lock_timeout = '1s'" });
-      const pipelined = (performance.now() - started) / 200;
+    // Against BEGIN, the statement and COMMIT each awaited, on the same connection.
+    await withSlowDatabase(async (slow, roundTrips) => {
+      const oneByOne = await roundTrips(async () => {
+        const client = await slow.connect();
+        try {
+          await client.query("BEGIN; SET LOCAL lock_timeout = '1s'");
+          await client.query('SELECT 1');
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+      });
+      const pipelined = await roundTrips(() => withTransaction(slow, (tx) => tx.query('SELECT 1'), { begin: () => "SET LOCAL lock_timeout = '1s'" }));
       expect(
         oneByOne - pipelined,
         `round trips saved by BEGIN riding with the statement (one by one: ${oneByOne.toFixed(2)}, withTransaction: ${pipelined.toFixed(2)})`,
       ).toBeGreaterThan(0.6);
-    } finally {
-      await slow.end();
-      await proxy.close();
-    }
+    });
   });
 
   it('sends the statements given to sendWithCommit with COMMIT: a bid-like transaction costs a round trip less than with the statement awaited', async () => {
-    // Measured against the same transaction with the statement awaited, in the same test: on a
-    // busy machine (npm test runs files in parallel) both carry the same extra time, and only
-    // their difference has to be a round trip.
-    const proxy = await startFaultProxy({ target: env.config.databaseUrl });
-    const slow = createDb({ url: proxy.url(env.config.databaseUrl), log: env.log, max: 1 });
-    try {
-      await slow.query('SELECT 1');
-      proxy.latency(100);
-      const timed = async (fn: (tx: DbClient) => Promise<void>) => {
-        const started = performance.now();
-        await withTransaction(slow, fn);
-        return (performance.now() - started) / 200;
-      };
-      const awaited = await timed(async (tx) => {
-        await tx.query('INSERT INTO db_test VALUES (100)');
-        await tx.query('INSERT INTO db_test VALUES ($1)', [101]);
-      });
-      const withCommit = await timed(async (tx) => {
-        await tx.query('INSERT INTO db_test VALUES (102)');
-        sendWithCommit(tx, { text: 'INSERT INTO db_test VALUES ($1)', values: [103] });
-      });
+    // Against the same transaction with the statement awaited.
+    await withSlowDatabase(async (slow, roundTrips) => {
+      const awaited = await roundTrips(() =>
+        withTransaction(slow, async (tx) => {
+          await tx.query('INSERT INTO db_test VALUES (100)');
+          await tx.query('INSERT INTO db_test VALUES ($1)', [101]);
+        }),
+      );
+      const withCommit = await roundTrips(() =>
+        withTransaction(slow, async (tx) => {
+          await tx.query('INSERT INTO db_test VALUES (102)');
+          sendWithCommit(tx, { text: 'INSERT INTO db_test VALUES ($1)', values: [103] });
+        }),
+      );
       expect(awaited - withCommit, `round trips saved (awaited: ${awaited.toFixed(2)}, sent with COMMIT: ${withCommit.toFixed(2)})`).toBeGreaterThan(0.6);
       expect((await db.query('SELECT k FROM db_test WHERE k BETWEEN 100 AND 103 ORDER BY k')).rows.map((r) => r.k)).toEqual([100, 101, 102, 103]);
-    } finally {
-      await slow.end();
-      await proxy.close();
-    }
+    });
   });
 
   it('rolls back everything when a statement sent with COMMIT fails, and throws its error', async () => {
