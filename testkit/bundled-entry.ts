@@ -13,7 +13,6 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { decode, encode } from '@jridgewell/sourcemap-codec';
 import * as esbuild from 'esbuild';
 import { APP_BUNDLE_OPTIONS, treeImports } from '../scripts/build.ts';
@@ -38,7 +37,7 @@ async function contentKey(tree: string, entry: string): Promise<string> {
     .map((f) => `runtime/${f}`);
   const parts = [
     // The format's name too: a bundle built the way an earlier version of this file built them is not reused.
-    'packages bundled, own map, stacks mapped by the preload',
+    'packages bundled, own map, stacks mapped by the preload, import.meta.url as bundled',
     tree,
     entry,
     await hashTree(tree, ['src']),
@@ -47,18 +46,6 @@ async function contentKey(tree: string, entry: string): Promise<string> {
   ];
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
 }
-
-/** import.meta.url as the module's own file, wherever the bundle is: a module of a learner's tree that finds a file next to itself still finds it under test. */
-const importMetaUrlOfSource: esbuild.Plugin = {
-  name: 'import-meta-url-of-source',
-  setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      if (!source.includes('import.meta.url')) return undefined;
-      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
-    });
-  },
-};
 
 /**
  * The packages go into the bundle too. A process of the image loads them from node_modules:
@@ -124,7 +111,7 @@ export async function bundledEntry(tree: string, entry: string): Promise<Bundled
             ...APP_BUNDLE_OPTIONS,
             ...bundlePackages,
             logLevel: 'silent',
-            plugins: [treeImports(tree), importMetaUrlOfSource],
+            plugins: [treeImports(tree)],
           });
           for (const file of await readdir(tmp)) if (file.endsWith('.map')) await ownFilesOnly(join(tmp, file));
           await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
