@@ -128,6 +128,7 @@ describe('config declared once (runtime/config.ts)', () => {
         maxWatchStreams: 1_000,
         streamResetBurst: 10_000,
         streamResetRate: 1_000,
+        maxSessionRejectedStreams: 10_000,
       },
       auth: {
         keySet: { kind: 'file', path: '.workbook/auth/jwks.json' },

@@ -21,6 +21,8 @@ export interface Config {
     /** Cancelled streams (RST_STREAM) one connection may send in a burst, then per second, before it gets GOAWAY. */
     streamResetBurst: number;
     streamResetRate: number;
+    /** New streams Node may refuse in a row on one connection before it closes the connection. */
+    maxSessionRejectedStreams: number;
   };
   /** Bearer tokens on the API's writes (milestone 6): how they are verified, and dev sign-in. */
   auth: AuthConfig;
@@ -433,6 +435,13 @@ const table = [
     'Cancelled streams (RST_STREAM) one connection may send in a burst before it gets GOAWAY.',
   ),
   variable('API_STREAM_RESET_RATE', 'api.streamResetRate', int({ min: 1 }), 1_000, 'Cancelled streams per second one connection may send after the burst.'),
+  variable(
+    'API_MAX_SESSION_REJECTED_STREAMS',
+    'api.maxSessionRejectedStreams',
+    int({ min: 1 }),
+    10_000,
+    'New streams Node may refuse in a row on one connection (ENHANCE_YOUR_CALM) before it closes the connection and every call on it.',
+  ),
   // The key set is one field spelled by two variables: a URL when AUTH_JWKS_URL is set, else a
   // file. configToEnv writes both, one of them empty (unset), so a child process never inherits
   // the other from its parent's environment.

@@ -152,4 +152,65 @@ describe('the API port’s limits', () => {
       session.close();
     }
   });
+
+  it('keeps a connection’s other calls when Node refuses a burst of streams its client was entitled to open', async () => {
+    // Behind the ingress one connection carries every client's calls. When clients cancel, the
+    // ingress resets their streams and opens others in their places, often in one write. Node
+    // (24.21 and later) still counts a stream its client reset until it has read the whole
+    // write, so it refuses the new streams with ENHANCE_YOUR_CALM, although the client kept to
+    // SETTINGS_MAX_CONCURRENT_STREAMS. After 100 refusals in a row Node's default closes the
+    // whole connection, and every other client's call on it fails (a 502 at the ingress).
+    const streams = 200;
+    const burst = 150;
+    const wide = await startService(env, { api: { ...env.config.api, maxConcurrentStreams: streams } });
+    const session = await rawSession(wide.apiUrl);
+    try {
+      const { item } = await api.createItem({ title: 'Music box', startPriceCents: 100n, endAt: tomorrow() });
+      // GetItem calls whose request body is not sent yet: each holds a stream open.
+      const held = Array.from({ length: streams }, () => {
+        const req = session.request(
+          { ':method': 'POST', ':path': '/api/auction.api.v1.AuctionService/GetItem', 'content-type': 'application/json' },
+          { endStream: false },
+        );
+        req.on('error', () => undefined);
+        return req;
+      });
+      // The service has opened them all when it answers a PING sent after their HEADERS.
+      await new Promise<void>((resolve, reject) => session.ping((err) => (err ? reject(err) : resolve())));
+      // Cancel `burst` of them and open as many in their places: one write.
+      for (const req of held.slice(0, burst)) req.close(constants.NGHTTP2_CANCEL);
+      const replacements = Array.from({ length: burst }, () => {
+        const req = session.request({ ':method': 'POST', ':path': '/api/auction.api.v1.AuctionService/GetItem', 'content-type': 'application/json' });
+        req.on('error', () => undefined);
+        return new Promise<void>((resolve) => req.once('close', () => resolve()));
+      });
+      await Promise.all(replacements);
+      // The others send their requests now: each must be answered with the item.
+      const answers = await Promise.all(
+        held.slice(burst).map(
+          (req) =>
+            new Promise<string>((resolve) => {
+              if (req.destroyed)
+                return resolve(`closed before its request was sent: RST_STREAM ${req.rstCode}${session.destroyed ? ', with the whole connection' : ''}`);
+              let body = '';
+              let status = 0;
+              req.on('response', (headers) => (status = Number(headers[':status'])));
+              req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+              req.once('close', () =>
+                resolve(status === 200 && body.includes(item!.id) ? 'the item' : `status ${status}, RST_STREAM ${req.rstCode}: ${body.slice(0, 80)}`),
+              );
+              req.end(JSON.stringify({ id: item!.id }));
+            }),
+        ),
+      );
+      const tally: Record<string, number> = {};
+      for (const answer of answers) tally[answer] = (tally[answer] ?? 0) + 1;
+      expect(tally, `the ${streams - burst} calls left on the connection, answered after ${burst} streams were refused beside them`).toEqual({
+        'the item': streams - burst,
+      });
+    } finally {
+      session.destroy();
+      await wide.stop();
+    }
+  }, 60_000);
 });

@@ -140,8 +140,14 @@ export async function startApiServer(deps: AppDeps): Promise<ApiServer> {
   // Node answers a burst of cancelled streams (HTTP/2 rapid reset) with GOAWAY. Behind the
   // ingress one connection carries every client's calls, and one attacker would cut them all:
   // the budget is set for that connection, and the ingress faces the attackers.
+  // The same holds for refused streams. Node (24.21 and later) counts a stream its client reset
+  // until it has read the rest of that write, so a new stream sent in the same write as the
+  // reset can be refused (ENHANCE_YOUR_CALM) although the client kept to the limit; the ingress
+  // does exactly that when its clients cancel. Node's default closes the connection after 100
+  // refusals in a row, and with it every other client's call (limits.test.ts).
+  const { streamResetBurst, streamResetRate, maxSessionRejectedStreams } = deps.config.api;
   const server = createServer(
-    { settings: { maxConcurrentStreams }, streamResetBurst: deps.config.api.streamResetBurst, streamResetRate: deps.config.api.streamResetRate },
+    { settings: { maxConcurrentStreams }, streamResetBurst, streamResetRate, maxSessionRejectedStreams },
     withCorrelationHeader((req, res) => {
       clampDeadline(req.headers, maxTimeoutMs);
       // connect-es answers an unknown encoding with `unimplemented` but drops the list it puts
