@@ -1,5 +1,6 @@
 import type { BidderPhase } from '#runtime/config.ts';
-import type { DbClient } from '#runtime/db.ts';
+import { randomUUID } from 'node:crypto';
+import { sendWithCommit, type DbClient } from '#runtime/db.ts';
 import { TodoError } from '#runtime/todo-error.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound, RequestIdReused } from '../errors.ts';
 import { bidFromRow, minimumNextBid, type Bid, type DbBid, type NewBid } from './bid.ts';

@@ -5,10 +5,10 @@
 -- node-postgres sends parameters, over the extended protocol (-M extended) as node-postgres does:
 --   1. BEGIN with its SET LOCALs and acceptBid's locked read, in one write (withTransaction,
 --      bid-transaction.ts, accept-bid.ts); pgbench pipelines them;
---   2. acceptBid's UPDATE of the item and INSERT of the bid, one statement;
---   3. the INSERT of the outbox row (outboxInsert, its payload a placeholder of the same size)
---      and COMMIT, in one write (place-bid.ts sends the row with sendWithCommit); pgbench
---      pipelines them.
+--   2. acceptBid's UPDATE of the item and INSERT of the bid, one statement, then the INSERT of
+--      the outbox row (outboxInsert, its payload a placeholder of the same size), then COMMIT, in
+--      one write (accept-bid.ts and place-bid.ts send both statements with sendWithCommit);
+--      pgbench pipelines them.
 -- Left out, as in milestone 3's script: the relay's wake-up (a NOTIFY after the COMMIT, shared by
 -- the bids that commit meanwhile) and the rule checks, which bid-service makes in JavaScript
 -- (pgbench's bids are all accepted: their amounts rise from one sequence, as the API's do). The
@@ -20,7 +20,7 @@
 -- Rerun by hand (the benchmark creates bench_items and bench_amounts):
 --   pgbench -n -M extended -c 32 -j 2 -T 8 -D nitems=200 -f milestones/06-ingress-deploy/bench/place-bid-as-sent.pgbench.sql "$DATABASE_URL"
 \set n random(1, :nitems)
-SELECT nextval('bench_amounts') * 1000 AS amount, id AS item, gen_random_uuid() AS bidder, gen_random_uuid() AS request FROM bench_items WHERE n = :n \gset
+SELECT nextval('bench_amounts') * 1000 AS amount, id AS item, gen_random_uuid() AS bidder, gen_random_uuid() AS request, gen_random_uuid() AS bid FROM bench_items WHERE n = :n \gset
 \startpipeline
 BEGIN;
 SET LOCAL lock_timeout = '2000ms';
@@ -31,22 +31,21 @@ WITH locked AS MATERIALIZED (
         WHERE id = :item::uuid
           FOR UPDATE
      )
-     SELECT start_price_cents, highest_bid_cents, end_at, end_at <= clock_timestamp() AS ended,
+     SELECT start_price_cents, highest_bid_cents, end_at, end_at <= clock_timestamp() AS ended, last_sequence, now() AS placed_at,
             :request::text IS NOT NULL
             AND (EXISTS (SELECT 1 FROM bids WHERE bidder_id = :bidder::uuid::text AND request_id = :request::text)
                  OR last_sequence <> (SELECT last_sequence FROM items WHERE id = :item::uuid)) AS maybe_replayed
        FROM locked;
 \endpipeline
+\startpipeline
 WITH item AS (
        UPDATE items
           SET highest_bid_cents = :amount::bigint, leader_id = :bidder::uuid, last_sequence = last_sequence + 1
         WHERE id = :item::uuid
     RETURNING last_sequence
      )
-     INSERT INTO bids (item_id, bidder_id, amount_cents, sequence, request_id)
-     SELECT :item::uuid, :bidder::uuid::text, :amount::bigint, item.last_sequence, :request::text FROM item
-  RETURNING id, item_id, bidder_id AS user_id, amount_cents, sequence, placed_at;
-\startpipeline
+     INSERT INTO bids (id, item_id, bidder_id, amount_cents, sequence, request_id)
+     SELECT :bid::uuid, :item::uuid, :bidder::uuid::text, :amount::bigint, item.last_sequence, :request::text FROM item;
 INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, routing_key, payload, headers)
      VALUES (gen_random_uuid(), 'item'::text, :item::uuid, 'auction.events.v1.BidPlaced'::text, 'bid.placed'::text, decode(repeat('ab', 120), 'hex'), '{"x-correlation-id":"pgbench"}'::jsonb);
 COMMIT;

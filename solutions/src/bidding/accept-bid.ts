@@ -1,5 +1,6 @@
 import type { BidderPhase } from '#runtime/config.ts';
-import type { DbClient } from '#runtime/db.ts';
+import { randomUUID } from 'node:crypto';
+import { sendWithCommit, type DbClient } from '#runtime/db.ts';
 import { TodoError } from '#runtime/todo-error.ts';
 import { AuctionEnded, BidTooLow, ItemNotFound, RequestIdReused } from '../errors.ts';
 import { bidFromRow, minimumNextBid, type Bid, type DbBid, type NewBid } from './bid.ts';
@@ -33,6 +34,8 @@ export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Pro
     highest_bid_cents: bigint | null;
     end_at: Date;
     ended: boolean;
+    last_sequence: bigint;
+    placed_at: Date;
     maybe_replayed: boolean;
   }>(
     // The select list of a FOR UPDATE query is computed when the row is read, before any
@@ -46,13 +49,17 @@ export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Pro
     // copy of this request that committed during the wait is invisible to the EXISTS; but it
     // moved the item's last_sequence, which the locked row (its newest version) and a plain read
     // of the same row (the snapshot's) then disagree on.
+    // last_sequence and now() tell what an accepted bid's row will hold, so the bid is known
+    // before it is written: now() is the transaction's start, the same all through it, and
+    // placed_at's default; the sequence is the next one, as no other transaction can move
+    // last_sequence while this one holds the row's lock (insertBid, with no lock, could not know it).
     `WITH locked AS MATERIALIZED (
        SELECT start_price_cents, highest_bid_cents, end_at, last_sequence
          FROM items
         WHERE id = $1::uuid
           FOR UPDATE
      )
-     SELECT start_price_cents, highest_bid_cents, end_at, end_at <= clock_timestamp() AS ended,
+     SELECT start_price_cents, highest_bid_cents, end_at, end_at <= clock_timestamp() AS ended, last_sequence, now() AS placed_at,
             $2::text IS NOT NULL
             AND (EXISTS (SELECT 1 FROM bids WHERE ${bidder.matches('$3')} AND request_id = $2::text)
                  OR last_sequence <> (SELECT last_sequence FROM items WHERE id = $1::uuid)) AS maybe_replayed
@@ -67,21 +74,32 @@ export async function acceptBid(tx: DbClient, bid: NewBid, rules: BidRules): Pro
   if (item.ended) throw new AuctionEnded(bid.itemId, item.end_at);
   const minimum = minimumNextBid(item, rules.minIncrementCents);
   if (bid.amountCents < minimum) throw new BidTooLow(bid.itemId, item.highest_bid_cents ?? undefined, minimum);
-  // One statement for both writes: every round trip made while holding the lock is time
-  // every other bidder on this item waits.
-  const { rows } = await tx.query<DbBid>(
-    `WITH item AS (
+  // Both writes in one statement, sent with the COMMIT (sendWithCommit, runtime/db.ts) instead of
+  // awaited: every round trip made while holding the lock is time every other bidder on this
+  // item waits, and nothing here needs the statement's answer. Whatever fails in it fails the
+  // COMMIT, which withTransaction throws; the bid returned here is then never reported.
+  const placed: Bid = {
+    id: randomUUID(),
+    itemId: bid.itemId,
+    userId: bid.userId,
+    amountCents: bid.amountCents,
+    sequence: item.last_sequence + 1n,
+    placedAt: item.placed_at,
+  };
+  // The sequence is counted again in SQL, from the locked row: the same number, and the same
+  // statement as milestone 6's pgbench script sends.
+  sendWithCommit(tx, {
+    text: `WITH item AS (
        UPDATE items
           SET highest_bid_cents = $3::bigint, leader_id = $2::uuid, last_sequence = last_sequence + 1
         WHERE id = $1::uuid
     RETURNING last_sequence
      )
-     INSERT INTO bids (item_id, ${bidder.insert}, amount_cents, sequence, request_id)
-     SELECT $1::uuid, ${bidder.values('$2')}, $3::bigint, item.last_sequence, $4::text FROM item
-  RETURNING id, item_id, ${bidder.read} AS user_id, amount_cents, sequence, placed_at`,
-    [bid.itemId, bid.userId, bid.amountCents.toString(), bid.requestId ?? null],
-  );
-  return bidFromRow(rows[0]!);
+     INSERT INTO bids (id, item_id, ${bidder.insert}, amount_cents, sequence, request_id)
+     SELECT $5::uuid, $1::uuid, ${bidder.values('$2')}, $3::bigint, item.last_sequence, $4::text FROM item`,
+    values: [placed.itemId, placed.userId, placed.amountCents.toString(), bid.requestId ?? null, placed.id],
+  });
+  return placed;
   // #stub
   // // Milestone 2's version: no lock held while checking, no rules. Milestone 3 replaces it.
   // return insertBid(tx, bid, rules.bidderPhase);
