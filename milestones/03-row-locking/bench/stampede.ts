@@ -10,6 +10,7 @@ import { bidderColumn } from '#testkit/bidder-column.ts';
 import { createDb } from '#runtime/db.ts';
 import { createLogger } from '#runtime/logger.ts';
 import { runPlaceBidPgbench } from '../lib/place-bid-pgbench.ts';
+import { describeStalls, watchStalls } from '#testkit/service-stalls.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = {
@@ -177,7 +178,11 @@ export const benchmark = {
     const pgLots = pgbenchHotItem(database.url, pgMany, size.seconds, bidder);
 
     const increment = config.bidding.minIncrementCents;
+    // bid-service's own stalls during each run (its event loop, its garbage collections), from
+    // its /metrics: a tail that follows them is the process's, not the database's.
+    const metricsUrl = `${service.url}/metrics`;
     ctx.say(`bid-service over HTTP, one item: ${size.few} clients, ${size.seconds} s`);
+    const fewWatch = await watchStalls(metricsUrl);
     const few = await stampede({
       url: service.url,
       itemId: fewItem!,
@@ -186,7 +191,9 @@ export const benchmark = {
       warmupSeconds: size.warmupSeconds,
       incrementCents: increment,
     });
+    const fewStalls = await fewWatch?.read();
     ctx.say(`bid-service over HTTP, one item: ${size.many} clients, ${size.seconds} s`);
+    const manyWatch = await watchStalls(metricsUrl);
     const many = await stampede({
       url: service.url,
       itemId: manyItem!,
@@ -195,6 +202,7 @@ export const benchmark = {
       warmupSeconds: size.warmupSeconds,
       incrementCents: increment,
     });
+    const manyStalls = await manyWatch?.read();
     const violations = {
       few: await bidInvariantViolations(database.url, fewItem!, increment),
       many: await bidInvariantViolations(database.url, manyItem!, increment),
@@ -254,7 +262,7 @@ export const benchmark = {
         row(`bid-service over HTTP, ${size.few} clients`, few, violations.few),
         row(`bid-service over HTTP, ${size.many} clients`, many, violations.many),
         '',
-        `Each client pauses 0–${THINK_MAX_MS} ms (uniform) between an answer and its next bid; pgbench's clients do not pause. One bid-service (pool of 10 connections), pgbench and these clients on the same machine, ${size.seconds} s each. The clients' own event loop (a late read of an answer counts in its latency): delay p99 ${few.ownDelayP99Ms.toFixed(1)} ms at ${size.few} clients, ${many.ownDelayP99Ms.toFixed(1)} ms at ${size.many}. Load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs when it ended.`,
+        `Each client pauses 0–${THINK_MAX_MS} ms (uniform) between an answer and its next bid; pgbench's clients do not pause. One bid-service (pool of 10 connections), pgbench and these clients on the same machine, ${size.seconds} s each. The clients' own event loop (a late read of an answer counts in its latency): delay p99 ${few.ownDelayP99Ms.toFixed(1)} ms at ${size.few} clients, ${many.ownDelayP99Ms.toFixed(1)} ms at ${size.many}. bid-service's own stalls (its /metrics; warm-up included): at ${size.few} clients ${describeStalls(fewStalls)}; at ${size.many} clients ${describeStalls(manyStalls)}. Load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs when it ended.`,
         ...targets.map(([what, met, value]) => `${met ? 'met   ' : 'missed'}  ${what}: ${value}`),
       ],
       report: {
