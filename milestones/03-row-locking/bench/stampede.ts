@@ -49,6 +49,9 @@ interface Answer {
  */
 async function stampede(options: { url: string; itemId: string; clients: number; seconds: number; warmupSeconds: number; incrementCents: bigint }) {
   const answers: Answer[] = [];
+  // The service's own stalls (its event loop, its garbage collections), from its /metrics: a
+  // tail that follows them is the process's, not the database's.
+  const serviceWatch = await watchStalls(`${options.url}/metrics`);
   const errors = new Map<string, number>();
   // This process's own stalls: a client's answer read late is charged to the service.
   const ownDelay = monitorEventLoopDelay({ resolution: 1 });
@@ -96,6 +99,7 @@ async function stampede(options: { url: string; itemId: string; clients: number;
     }),
   );
   ownDelay.disable();
+  const serviceStalls = await serviceWatch?.read();
   const of = (o: Outcome) =>
     answers
       .filter((a) => a.outcome === o)
@@ -114,6 +118,8 @@ async function stampede(options: { url: string; itemId: string; clients: number;
     failed: of('failed').length,
     /** The measuring process's event-loop delay, p99 in ms: what of the latencies is its own. */
     ownDelayP99Ms: ownDelay.percentile(99) / 1e6,
+    /** The service's stalls during the run, warm-up included (undefined: its /metrics gave no Node.js defaults). */
+    serviceStalls,
   };
 }
 
@@ -178,11 +184,7 @@ export const benchmark = {
     const pgLots = pgbenchHotItem(database.url, pgMany, size.seconds, bidder);
 
     const increment = config.bidding.minIncrementCents;
-    // bid-service's own stalls during each run (its event loop, its garbage collections), from
-    // its /metrics: a tail that follows them is the process's, not the database's.
-    const metricsUrl = `${service.url}/metrics`;
     ctx.say(`bid-service over HTTP, one item: ${size.few} clients, ${size.seconds} s`);
-    const fewWatch = await watchStalls(metricsUrl);
     const few = await stampede({
       url: service.url,
       itemId: fewItem!,
@@ -191,9 +193,7 @@ export const benchmark = {
       warmupSeconds: size.warmupSeconds,
       incrementCents: increment,
     });
-    const fewStalls = await fewWatch?.read();
     ctx.say(`bid-service over HTTP, one item: ${size.many} clients, ${size.seconds} s`);
-    const manyWatch = await watchStalls(metricsUrl);
     const many = await stampede({
       url: service.url,
       itemId: manyItem!,
@@ -202,7 +202,6 @@ export const benchmark = {
       warmupSeconds: size.warmupSeconds,
       incrementCents: increment,
     });
-    const manyStalls = await manyWatch?.read();
     const violations = {
       few: await bidInvariantViolations(database.url, fewItem!, increment),
       many: await bidInvariantViolations(database.url, manyItem!, increment),
@@ -262,7 +261,7 @@ export const benchmark = {
         row(`bid-service over HTTP, ${size.few} clients`, few, violations.few),
         row(`bid-service over HTTP, ${size.many} clients`, many, violations.many),
         '',
-        `Each client pauses 0–${THINK_MAX_MS} ms (uniform) between an answer and its next bid; pgbench's clients do not pause. One bid-service (pool of 10 connections), pgbench and these clients on the same machine, ${size.seconds} s each. The clients' own event loop (a late read of an answer counts in its latency): delay p99 ${few.ownDelayP99Ms.toFixed(1)} ms at ${size.few} clients, ${many.ownDelayP99Ms.toFixed(1)} ms at ${size.many}. bid-service's own stalls (its /metrics; warm-up included): at ${size.few} clients ${describeStalls(fewStalls)}; at ${size.many} clients ${describeStalls(manyStalls)}. Load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs when it ended.`,
+        `Each client pauses 0–${THINK_MAX_MS} ms (uniform) between an answer and its next bid; pgbench's clients do not pause. One bid-service (pool of 10 connections), pgbench and these clients on the same machine, ${size.seconds} s each. The clients' own event loop (a late read of an answer counts in its latency): delay p99 ${few.ownDelayP99Ms.toFixed(1)} ms at ${size.few} clients, ${many.ownDelayP99Ms.toFixed(1)} ms at ${size.many}. bid-service's own stalls (its /metrics; warm-up included): at ${size.few} clients ${describeStalls(few.serviceStalls)}; at ${size.many} clients ${describeStalls(many.serviceStalls)}. Load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs when it ended.`,
         ...targets.map(([what, met, value]) => `${met ? 'met   ' : 'missed'}  ${what}: ${value}`),
       ],
       report: {
