@@ -24,36 +24,71 @@ export interface Bar {
   share?: number;
 }
 
+/** How a chart of bars reads when its figures are not a throughput under a ceiling. */
+export interface BarsOptions {
+  /** A log scale, for bars orders of magnitude apart (45 pages next to 20,000): on a linear one the small ones vanish. */
+  log?: boolean;
+  /** The legend's name for the grey bar: a floor is judged against too, and is no ceiling. */
+  ceilingName?: string;
+  /** Each bar's value written at its end (when no share is). */
+  values?: boolean;
+}
+
 /**
  * A benchmark's `report` drawn as bars against its ceiling (bench.ts writes it as JSON and
  * SVG): one horizontal bar per measure, in the table's order, the ceilings in their own colour.
  */
-export function barsAgainstCeiling(title: string, unit: string, bars: Bar[]): { data: Record<string, unknown>[]; chart: Record<string, unknown> } {
+export function barsAgainstCeiling(
+  title: string,
+  unit: string,
+  bars: Bar[],
+  options: BarsOptions = {},
+): { data: Record<string, unknown>[]; chart: Record<string, unknown> } {
+  const ceilingName = options.ceilingName ?? 'ceiling';
+  const label = bars.some((b) => b.share !== undefined)
+    ? { field: 'share', type: 'quantitative', format: '.0%' }
+    : options.values
+      ? { field: 'value', type: 'quantitative', format: ',' }
+      : undefined;
   return {
-    data: bars.map((b, order) => ({ ...b, order })),
+    data: bars.map((b, order) => ({ ...b, kind: b.kind === 'ceiling' ? ceilingName : b.kind, order })),
     chart: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title,
       width: 480,
       encoding: {
         y: { field: 'label', type: 'nominal', sort: { field: 'order', op: 'min' }, title: null, axis: { labelLimit: 360 } },
-        x: { field: 'value', type: 'quantitative', title: unit },
+        x: {
+          field: 'value',
+          type: 'quantitative',
+          title: options.log ? `${unit} (log scale)` : unit,
+          ...(options.log ? { scale: { type: 'log', domainMin: 1 } } : {}),
+        },
       },
       layer: [
         {
           mark: 'bar',
           encoding: {
+            // A bar on a log scale cannot start at 0: it starts at 1.
+            ...(options.log ? { x2: { datum: 1 } } : {}),
             color: {
               field: 'kind',
               type: 'nominal',
               title: null,
-              scale: { domain: ['ceiling', 'measured'], range: ['#9e9e9e', '#1f77b4'] },
+              scale: { domain: [ceilingName, 'measured'], range: ['#9e9e9e', '#1f77b4'] },
               legend: { orient: 'top', labelLimit: 400 },
             },
           },
         },
-        ...(bars.some((b) => b.share !== undefined)
-          ? [{ mark: { type: 'text', align: 'left', dx: 4 }, encoding: { text: { field: 'share', type: 'quantitative', format: '.0%' } } }]
+        // A share is written only where there is one: the ceilings have none (vega would write "NaN%").
+        ...(label
+          ? [
+              {
+                mark: { type: 'text', align: 'left', dx: 4 },
+                ...(label.field === 'share' ? { transform: [{ filter: 'isValid(datum.share)' }] } : {}),
+                encoding: { text: label },
+              },
+            ]
           : []),
       ],
     },
