@@ -62,6 +62,40 @@ async function explainClaim(db: Db, claimBatch: typeof ClaimBatch, partition: Pa
   }
 }
 
+/** The pending index's shape, from pgstattuple's pgstatindex: its levels below the root, and its leaf pages that are not deleted (empty ones included). */
+export interface IndexShape {
+  levels: number;
+  leafPages: number;
+}
+
+export async function pendingIndexShape(db: Db): Promise<IndexShape> {
+  // pgstattuple ships with PostgreSQL (contrib, in the postgres image too); creating it needs a superuser, as the workbook's databases have.
+  await db.query('CREATE EXTENSION IF NOT EXISTS pgstattuple');
+  const { rows } = await db.query<{ tree_level: number; leaf_pages: string }>(`SELECT tree_level, leaf_pages FROM pgstatindex('outbox_pending_idx')`);
+  return { levels: Number(rows[0]!.tree_level), leafPages: Number(rows[0]!.leaf_pages) };
+}
+
+/**
+ * What one claim may read once VACUUM has removed the published rows' entries from the pending
+ * index: the pages it read with none, plus one per level the B-tree grew on the way down (a
+ * B-tree never gives a level back), plus one per leaf page VACUUM kept beyond those it had. The
+ * claim's scan walks every leaf left when fewer rows are pending than its limit, and VACUUM
+ * deletes an empty leaf only when it is not the rightmost child of its parent: each parent it
+ * keeps keeps one, so at most two leaves per level grown stay (a million published rows: 2
+ * levels, leaves 1 → 3, 2,738 deleted). More leaves than that means VACUUM did not empty the
+ * index, and the allowance is then no allowance: `emptied` is false.
+ */
+export function vacuumedClaimAllowance(withNone: number, before: IndexShape, after: IndexShape): { pages: number; emptied: boolean; words: string } {
+  const levels = after.levels - before.levels;
+  const leaves = after.leafPages - before.leafPages;
+  const emptied = leaves <= 2 * levels;
+  return {
+    pages: withNone + levels + leaves,
+    emptied,
+    words: `${withNone} with none + ${levels} level${levels === 1 ? '' : 's'} grown + ${leaves} leaf page${leaves === 1 ? '' : 's'} kept (${after.leafPages} left${emptied ? '' : `, more than the ${2 * levels} two per level grown allow: VACUUM did not empty the index`})`,
+  };
+}
+
 /** `n` outbox rows over `items` items, inserted pending and then marked published by one UPDATE, as the relay marks them. */
 export async function publishedRows(db: Db, n: number, items = 1_000): Promise<void> {
   const ids = Array.from({ length: items }, () => randomUUID());

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { barsAgainstCeiling, fmt, type BenchContext } from '#runtime/bench-stats.ts';
 import { createDb } from '#runtime/db.ts';
 import { createLogger } from '#runtime/logger.ts';
-import { pagesReadByClaim, pendingRows, publishedRows } from '../claim-pages.ts';
+import { pagesReadByClaim, pendingIndexShape, pendingRows, publishedRows, vacuumedClaimAllowance } from '../claim-pages.ts';
 
 /** The sizes of a real run, and of a smoke run (`--smoke`: end to end in seconds, no verdicts). */
 const SIZES = { full: { published: 1_000_000 }, smoke: { published: 20_000 } };
@@ -26,6 +26,7 @@ export const benchmark = {
       // Vacuumed like the last measure, so both see all-visible heap pages (locking a row on one also reads the visibility map).
       await db.query('VACUUM outbox');
       const none = await pagesReadByClaim(db, claimBatch);
+      const shapeWithNone = await pendingIndexShape(db);
       ctx.say(`${fmt(PENDING)} pending, no published rows: ${none} pages. Writing ${fmt(size.published)} rows and marking them published…`);
       await publishedRows(db, size.published);
       const beforeVacuum = await pagesReadByClaim(db, claimBatch);
@@ -34,24 +35,30 @@ export const benchmark = {
       await db.query('VACUUM outbox');
       const vacuumed = await pagesReadByClaim(db, claimBatch);
       const { rows } = await db.query<{ size: string }>(`SELECT pg_size_pretty(pg_relation_size('outbox')) AS size`);
-      // A B-tree keeps the levels it grew while it held the million dead entries: a page or two more from root to leaf.
-      const ok = vacuumed - none <= 2;
+      // A B-tree keeps the levels it grew while it held the million dead entries, and a leaf or two under them (claim-pages.ts).
+      const allowance = vacuumedClaimAllowance(none, shapeWithNone, await pendingIndexShape(db));
+      const ok = allowance.emptied && vacuumed <= allowance.pages;
       return {
         ok,
         table: [
           `| outbox | pages one claim reads (shared hit + read) |`,
           `|---|---|`,
           `| ${fmt(PENDING)} pending, 0 published | ${none} |`,
-          `| + ${fmt(size.published)} published, before VACUUM (first claim · second claim) | ${beforeVacuum} · ${beforeVacuumAgain} |`,
-          `| + ${fmt(size.published)} published, after VACUUM (heap ${rows[0]?.size}) | ${vacuumed} ${ok ? 'PASS' : 'FAIL'} (target: the same as with none, plus at most the 2 index levels it grew) |`,
+          `| + ${fmt(size.published)} published, before VACUUM (first claim · second claim) | ${fmt(beforeVacuum)} · ${fmt(beforeVacuumAgain)} |`,
+          `| + ${fmt(size.published)} published, after VACUUM (heap ${rows[0]?.size}) | ${vacuumed} ${ok ? 'PASS' : 'FAIL'} (target ≤ ${allowance.pages}: ${allowance.words}) |`,
         ],
-        // The "ceiling" here is a floor: the pages a claim reads with no published rows at all.
-        report: barsAgainstCeiling(`Pages one relay claim reads, ${fmt(PENDING)} pending rows`, 'pages (shared hit + read)', [
-          { label: '0 published (the floor it is judged against)', value: none, kind: 'ceiling' },
-          { label: `+ ${fmt(size.published)} published, first claim before VACUUM`, value: beforeVacuum, kind: 'measured' },
-          { label: `+ ${fmt(size.published)} published, second claim before VACUUM`, value: beforeVacuumAgain, kind: 'measured' },
-          { label: `+ ${fmt(size.published)} published, after VACUUM`, value: vacuumed, kind: 'measured' },
-        ]),
+        // The grey bar here is a floor: the pages a claim reads with no published rows at all.
+        report: barsAgainstCeiling(
+          `Pages one relay claim reads, ${fmt(PENDING)} pending rows`,
+          'pages (shared hit + read)',
+          [
+            { label: '0 published', value: none, kind: 'ceiling' },
+            { label: `${fmt(size.published)} published, 1st claim before VACUUM`, value: beforeVacuum, kind: 'measured' },
+            { label: `${fmt(size.published)} published, 2nd claim before VACUUM`, value: beforeVacuumAgain, kind: 'measured' },
+            { label: `${fmt(size.published)} published, after VACUUM`, value: vacuumed, kind: 'measured' },
+          ],
+          { log: true, ceilingName: 'floor (the target is judged against it)', values: true },
+        ),
       };
     } finally {
       await db.end();

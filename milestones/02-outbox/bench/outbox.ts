@@ -176,8 +176,8 @@ export const benchmark = {
         ok,
         table,
         report: barsAgainstCeiling('Outbox relay throughput against raw confirmed publishes', 'events/s', [
-          { label: `raw confirmed publishes, batches of ${BATCH} (ceiling)`, value: ceiling, kind: 'ceiling' },
-          { label: `relay, draining ${fmt(size.drainEvents)} rows`, value: relay, kind: 'measured' },
+          { label: `raw publishes, batches of ${BATCH}`, value: ceiling, kind: 'ceiling' },
+          { label: `relay, draining ${fmt(size.drainEvents)} rows`, value: relay, kind: 'measured', share: relay / ceiling },
         ]),
       };
     } finally {
