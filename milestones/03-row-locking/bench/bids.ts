@@ -54,12 +54,16 @@ export const benchmark = {
         const pgbench = runPlaceBidPgbench({ databaseUrl: database.url, clients: size.clients, seconds: size.seconds, items: nitems, bidder });
         const { processed } = pgbench;
         const pgLatency = pgbench.latencyAverageMs;
-        // Accepted bids per second, like the Node.js rows; tps also counts refused ones.
+        // Accepted bids per second, like the Node.js rows; tps also counts refused ones. Both are
+        // shown: on a hot item, how many bids an amount drawn before the transaction wins depends
+        // on the order the bids reach the lock in, which milestone 3's admission queue keeps and
+        // pgbench's sessions, each waiting on the row lock itself, do not; and a refusal, which
+        // writes nothing and flushes nothing at its end, holds the lock for less time.
         const acceptedByPgbench = (await acceptedSoFar()) - before;
         const ceiling = acceptedByPgbench / size.seconds;
         bars.push({ label: `${shape}: pgbench (ceiling)`, value: ceiling, kind: 'ceiling' });
         rows.push(
-          `| ${shape} | pgbench, same transaction in SQL (ceiling) | ${fmt(ceiling)} | ${fmt(processed - acceptedByPgbench)} | avg ${pgLatency.toFixed(1)} ms | – | 100% |`,
+          `| ${shape} | pgbench, same transaction in SQL (ceiling) | ${fmt(ceiling)} | ${fmt(processed - acceptedByPgbench)} | ${fmt(processed / size.seconds)} | avg ${pgLatency.toFixed(1)} ms | – | 100% |`,
         );
         for (const [name, place] of variants) {
           ctx.say(`${shape}: ${name}, ${size.clients} clients, ${size.seconds} s`);
@@ -92,15 +96,15 @@ export const benchmark = {
           if (violations.length > 0 || (target && share < 0.7)) ok = false;
           bars.push({ label: `${shape}: ${name}`, value: rate, kind: 'measured' });
           rows.push(
-            `| ${shape} | ${name} | ${fmt(rate)} | ${fmt(refused)} | p50 ${percentile(sorted, 50).toFixed(1)} ms · p99 ${percentile(sorted, 99).toFixed(1)} ms | ${violations.length} | ${(share * 100).toFixed(0)}%${target ? ` (target ≥ 70%: ${share >= 0.7 ? 'PASS' : 'FAIL'})` : ''} |`,
+            `| ${shape} | ${name} | ${fmt(rate)} | ${fmt(refused)} | ${fmt((accepted + refused) / size.seconds)} | p50 ${percentile(sorted, 50).toFixed(1)} ms · p99 ${percentile(sorted, 99).toFixed(1)} ms | ${violations.length} | ${(share * 100).toFixed(0)}%${target ? ` (target ≥ 70%: ${share >= 0.7 ? 'PASS' : 'FAIL'})` : ''} |`,
           );
         }
       }
       return {
         ok,
         table: [
-          `| shape | bids by | bids/s accepted | refused | latency | invariant violations (hot item) | vs ceiling |`,
-          `|---|---|---|---|---|---|---|`,
+          `| shape | bids by | bids/s accepted | refused | answers/s (accepted + refused) | latency | invariant violations (hot item) | accepted vs ceiling |`,
+          `|---|---|---|---|---|---|---|---|`,
           ...rows,
         ],
         report: barsAgainstCeiling(`Accepted bids/s, ${size.clients} clients, against pgbench running the same transaction`, 'bids/s accepted', bars),
