@@ -206,6 +206,46 @@ describe('the manifest check', () => {
       expect(found[0]!.problem).toMatch(/cannot be loaded: boom at load/);
     });
   });
+
+  describe('bench', () => {
+    const benchModule = (name: string) =>
+      `export const benchmark = { name: '${name}', milestone: 2, summary: 'measures', run: async () => ({ ok: true, table: [] }) };\n`;
+    const run = (fields: Record<string, unknown>) =>
+      JSON.stringify({ benchmark: 'speed', tree: 'solutions', ranAt: '2026-12-06T00:00:00Z', ok: true, table: [], ...fields });
+    beforeEach(async () => {
+      await write('milestones/02-second/bench/speed.ts', benchModule('speed'));
+      await write('milestones/02-second/bench/lib-runner.ts', 'export const runner = 1;\n');
+    });
+
+    it('accepts a benchmark with its reference run committed and its chart linked from the lesson', async () => {
+      await write('milestones/02-second/bench/results/speed.json', run({}));
+      await write('milestones/02-second/bench/results/speed.svg', '<svg/>');
+      await write('milestones/02-second/answers.md', 'Chart: [bench/results/speed.svg](bench/results/speed.svg)\n');
+      expect(await problems()).toEqual([]);
+    });
+
+    it('refuses a benchmark with no run committed, and one whose lesson never links its chart', async () => {
+      const found = await problems();
+      expect(only(found)).toEqual([
+        { rule: 'bench', where: 'milestones/02-second/README.md' },
+        { rule: 'bench', where: 'milestones/02-second/bench/results/speed.json' },
+      ]);
+      expect(found[0]!.fix).toMatch(/\[bench\/results\/speed.svg\]/);
+      expect(found[1]!.problem).toMatch(/has no reference run committed/);
+      expect(found[1]!.fix).toMatch(/npm run bench -- speed --solution/);
+    });
+
+    it('refuses a committed run that missed a target, measured exercises/, or has no chart', async () => {
+      await write('milestones/02-second/README.md', '[chart](bench/results/speed.svg)\n');
+      await write('milestones/02-second/bench/results/speed.json', run({ ok: false, tree: 'exercises' }));
+      const found = await problems();
+      expect(only(found)).toEqual([
+        { rule: 'bench', where: 'milestones/02-second/bench/results/speed.svg' },
+        { rule: 'bench', where: 'milestones/02-second/bench/results/speed.json' },
+      ]);
+      expect(found[1]!.problem).toMatch(/tree "exercises", every target met: false \(expected "speed", "solutions", true\)/);
+    });
+  });
 });
 
 describe('this repository', () => {

@@ -10,7 +10,7 @@ import { scenarioOf } from './commands/chaos.ts';
 import { readTreeRegions } from './regions.ts';
 import { listTreeFiles } from './trees.ts';
 
-export const MANIFEST_RULES = ['count', 'hints', 'regions', 'chaos'] as const;
+export const MANIFEST_RULES = ['count', 'hints', 'regions', 'chaos', 'bench'] as const;
 export type ManifestRule = (typeof MANIFEST_RULES)[number];
 
 export interface ManifestProblem {
@@ -30,7 +30,7 @@ export interface ManifestInput {
 }
 
 export async function checkManifest(input: ManifestInput): Promise<ManifestProblem[]> {
-  const found = await Promise.all([countProblems(input), hintProblems(input), regionProblems(input), chaosProblems(input)]);
+  const found = await Promise.all([countProblems(input), hintProblems(input), regionProblems(input), chaosProblems(input), benchProblems(input)]);
   return found.flat();
 }
 
@@ -286,6 +286,71 @@ async function chaosProblems({ root, milestones }: ManifestInput): Promise<Manif
           fix: 'Give each scenario a name of its own.',
         });
       else names.set(scenario.name, relative(root, join(dir, e.name)));
+    }
+  }
+  return out;
+}
+
+/**
+ * Every benchmark has a reference run committed beside it, and its lesson shows it: the run's
+ * table and data in bench/results/<name>.json and its chart in <name>.svg, measured on
+ * solutions/ with every target met, and the chart linked from the milestone's README.md or
+ * answers.md. A benchmark whose only record is a table typed into a lesson cannot be checked
+ * against the run it came from, and its chart, the picture a reader would rather look at, does
+ * not exist.
+ */
+async function benchProblems({ root, milestones }: ManifestInput): Promise<ManifestProblem[]> {
+  const out: ManifestProblem[] = [];
+  for (const m of milestones) {
+    const dir = join(root, folderOf(m), 'bench');
+    const modules = ((await readdir(dir).catch(() => [])) as string[]).filter((f) => f.endsWith('.ts')).sort();
+    if (modules.length === 0) continue;
+    const lessons = (await Promise.all(['README.md', 'answers.md'].map((f) => readFile(join(root, folderOf(m), f), 'utf8').catch(() => '')))).join('\n');
+    for (const file of modules) {
+      const where = `${folderOf(m)}/bench/${file}`;
+      let name: unknown;
+      try {
+        name = ((await import(pathToFileURL(join(dir, file)).href)) as { benchmark?: { name?: unknown } }).benchmark?.name;
+      } catch (err) {
+        out.push({
+          rule: 'bench',
+          where,
+          problem: `this benchmark module cannot be loaded: ${messageOf(err)}.`,
+          fix: 'Fix it until `npm run bench` lists it.',
+        });
+        continue;
+      }
+      if (typeof name !== 'string') continue; // a helper beside the benchmarks, such as a pgbench runner
+      const results = `${folderOf(m)}/bench/results/${name}`;
+      const rerun = `Run \`npm run bench -- ${name} --solution\` on a quiet machine until it prints "every target met", and commit ${results}.json and .svg.`;
+      if (!lessons.includes(`bench/results/${name}.svg`))
+        out.push({
+          rule: 'bench',
+          where: `${folderOf(m)}/README.md`,
+          problem: `the lesson never links the chart of benchmark "${name}" (bench/results/${name}.svg), so a reader sees its figures only as text, if at all.`,
+          fix: `Link [bench/results/${name}.svg](bench/results/${name}.svg) where README.md or answers.md shows the run's figures.`,
+        });
+      let run: { benchmark?: unknown; tree?: unknown; ok?: unknown; ranAt?: unknown } | undefined;
+      try {
+        run = JSON.parse(await readFile(join(root, `${results}.json`), 'utf8'));
+      } catch {
+        out.push({
+          rule: 'bench',
+          where: `${results}.json`,
+          problem: `benchmark "${name}" has no reference run committed (or its JSON does not parse): a lesson's figures cannot be traced to a run, and it has no chart.`,
+          fix: rerun,
+        });
+        continue;
+      }
+      if (!existsSync(join(root, `${results}.svg`)))
+        out.push({ rule: 'bench', where: `${results}.svg`, problem: `benchmark "${name}" has its run's JSON but not its chart.`, fix: rerun });
+      if (run?.benchmark !== name || run?.tree !== 'solutions' || run?.ok !== true)
+        out.push({
+          rule: 'bench',
+          where: `${results}.json`,
+          problem: `the committed run is not a reference run that met its targets: benchmark ${JSON.stringify(run?.benchmark)}, tree ${JSON.stringify(run?.tree)}, every target met: ${JSON.stringify(run?.ok)} (expected "${name}", "solutions", true).`,
+          fix: rerun,
+        });
     }
   }
   return out;
