@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Milestone } from '../milestones/manifest.ts';
+import { benchmarkOf, resultsBase } from './commands/bench.ts';
 import { scenarioOf } from './commands/chaos.ts';
 import { readTreeRegions } from './regions.ts';
 import { listTreeFiles } from './trees.ts';
@@ -308,9 +309,9 @@ async function benchProblems({ root, milestones }: ManifestInput): Promise<Manif
     const lessons = (await Promise.all(['README.md', 'answers.md'].map((f) => readFile(join(root, folderOf(m), f), 'utf8').catch(() => '')))).join('\n');
     for (const file of modules) {
       const where = `${folderOf(m)}/bench/${file}`;
-      let name: unknown;
+      let name: string | undefined;
       try {
-        name = ((await import(pathToFileURL(join(dir, file)).href)) as { benchmark?: { name?: unknown } }).benchmark?.name;
+        name = benchmarkOf(await import(pathToFileURL(join(dir, file)).href))?.name;
       } catch (err) {
         out.push({
           rule: 'bench',
@@ -320,8 +321,8 @@ async function benchProblems({ root, milestones }: ManifestInput): Promise<Manif
         });
         continue;
       }
-      if (typeof name !== 'string') continue; // a helper beside the benchmarks, such as a pgbench runner
-      const results = `${folderOf(m)}/bench/results/${name}`;
+      if (name === undefined) continue; // a helper beside the benchmarks, such as a pgbench runner
+      const results = resultsBase(`${folderOf(m)}/bench`, name);
       const rerun = `Run \`npm run bench -- ${name} --solution\` on a quiet machine until it prints "every target met", and commit ${results}.json and .svg.`;
       if (!lessons.includes(`bench/results/${name}.svg`))
         out.push({
@@ -330,7 +331,7 @@ async function benchProblems({ root, milestones }: ManifestInput): Promise<Manif
           problem: `the lesson never links the chart of benchmark "${name}" (bench/results/${name}.svg), so a reader sees its figures only as text, if at all.`,
           fix: `Link [bench/results/${name}.svg](bench/results/${name}.svg) where README.md or answers.md shows the run's figures.`,
         });
-      let run: { benchmark?: unknown; tree?: unknown; ok?: unknown; ranAt?: unknown } | undefined;
+      let run: { benchmark?: unknown; tree?: unknown; ok?: unknown } | undefined;
       try {
         run = JSON.parse(await readFile(join(root, `${results}.json`), 'utf8'));
       } catch {

@@ -1,7 +1,7 @@
 // npm run bench -- <name>: a benchmark prints its figure next to a ceiling measured in the
 // same run. Benchmarks live in milestones/NN-name/bench/ and are never timed tests.
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BenchContext } from '../../runtime/bench-stats.ts';
 import { withScenarioContext } from '../../testkit/scenario.ts';
@@ -24,6 +24,18 @@ interface Benchmark {
   run(ctx: BenchContext): Promise<{ ok: boolean; table: string[]; report?: ChartReport }>;
 }
 
+/**
+ * The benchmark a module of bench/ exports, or undefined when it exports none (a helper beside
+ * the benchmarks). One definition, shared with the manifest check.
+ */
+export function benchmarkOf(module: unknown): Benchmark | undefined {
+  const benchmark = (module as { benchmark?: Partial<Benchmark> } | undefined)?.benchmark;
+  return benchmark && typeof benchmark.name === 'string' ? (benchmark as Benchmark) : undefined;
+}
+
+/** Where a run that is not --smoke writes its table and data (`.json`) and its chart (`.svg`): bench/results/<name>, without the extension. */
+export const resultsBase = (benchDir: string, name: string) => join(benchDir, 'results', name);
+
 /** A benchmark and the bench/ folder it came from (its results go in bench/results/). */
 type Loaded = Benchmark & { dir: string };
 
@@ -32,8 +44,8 @@ async function loadBenchmarks(): Promise<Loaded[]> {
   for (const m of milestones) {
     const dir = join(repoRoot, 'milestones', m.slug, 'bench');
     for (const f of (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.ts')).sort()) {
-      const module = (await import(pathToFileURL(join(dir, f)).href)) as { benchmark?: Benchmark };
-      if (module.benchmark) out.push({ ...module.benchmark, dir });
+      const benchmark = benchmarkOf(await import(pathToFileURL(join(dir, f)).href));
+      if (benchmark) out.push({ ...benchmark, dir });
     }
   }
   return out;
@@ -99,9 +111,8 @@ async function runOne(bench: Loaded, base: Omit<BenchContext, 'instance'>, optio
   }
   if (result.report) {
     // Written after the run, not during it: a failed run leaves the last good chart in place.
-    const results = join(bench.dir, 'results');
-    await mkdir(results, { recursive: true });
-    const file = join(results, bench.name);
+    const file = resultsBase(bench.dir, bench.name);
+    await mkdir(dirname(file), { recursive: true });
     const when = new Date().toISOString();
     await writeFile(
       `${file}.json`,

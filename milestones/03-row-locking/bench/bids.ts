@@ -58,7 +58,7 @@ export const benchmark = {
         // shown: on a hot item, how many bids an amount drawn before the transaction wins depends
         // on the order the bids reach the lock in, which milestone 3's admission queue keeps and
         // pgbench's sessions, each waiting on the row lock itself, do not; and a refusal, which
-        // writes nothing and flushes nothing at its end, holds the lock for less time.
+        // writes neither the bid nor its outbox row, holds the lock for less time.
         const acceptedByPgbench = (await acceptedSoFar()) - before;
         const ceiling = acceptedByPgbench / size.seconds;
         bars.push({ label: `${shape}: pgbench (ceiling)`, value: ceiling, kind: 'ceiling' });
